@@ -1,0 +1,111 @@
+"""Command line: ``python -m bot serve | ask | chat``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from bot.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {k: v for k, v in {
+        "host": getattr(args, "host", None), "port": getattr(args, "port", None),
+        "data_dir": getattr(args, "data_dir", None),
+    }.items() if v is not None}
+    return Settings(**overrides)
+
+
+def _pipeline(settings: Settings):
+    from bot.nlu import load_engine
+    from bot.pipeline import Pipeline
+    from handoff.routing import load_table
+    from retrieval import Retriever
+
+    regions = [region.short for region in load_table(settings.routing_file).regions]
+    return Pipeline(load_engine(settings), Retriever.load(settings), regions)
+
+
+def serve(args: argparse.Namespace) -> int:
+    from bot import logs
+    from bot.server import ChatServer
+
+    settings = _settings(args)
+    logs.configure(settings.log_level)
+    asyncio.run(ChatServer(settings).run())
+    return 0
+
+
+def ask(args: argparse.Namespace) -> int:
+    """Print the reply frames the widget would get for one message, from the same pipeline."""
+    from bot.dialogue import Context
+
+    pipeline = _pipeline(_settings(args))
+    ctx = Context(lang=args.lang or "zh", lang_locked=args.lang is not None,
+                  script="en" if args.lang == "en" else "zh-Hans")
+    outcome = pipeline.respond(ctx, args.text)
+    result = {"nlu": outcome.nlu, "replies": outcome.replies,
+              "escalate": outcome.escalate.__dict__ if outcome.escalate else None}
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def chat(args: argparse.Namespace) -> int:
+    """An interactive terminal chat with the bot (no server needed)."""
+    from bot.dialogue import Context
+
+    pipeline = _pipeline(_settings(args))
+    ctx = Context()
+    for reply in pipeline.greet(ctx):
+        _show(reply)
+    while True:
+        try:
+            line = input("> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if line in ("/quit", "/exit"):
+            return 0
+        if not line:
+            continue
+        outcome = pipeline.respond(ctx, line)
+        ctx = outcome.context
+        for reply in outcome.replies:
+            _show(reply)
+        if outcome.escalate:
+            print(f"[handoff to a person: {outcome.escalate.reason}, "
+                  f"option={outcome.escalate.business_option}, region={outcome.escalate.region}]")
+
+
+def _show(reply: dict) -> None:
+    print(f"bot: {reply['text']}")
+    for source in reply.get("sources", []):
+        print(f"     source: {source.get('title')} {source.get('url') or ''}")
+    if reply.get("quick_replies"):
+        print("     [" + " | ".join(q["label"] for q in reply["quick_replies"]) + "]")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="12367 ONLINE chat server")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, func, helptext in (("serve", serve, "run the websocket/HTTP server"),
+                                 ("ask", ask, "answer one message and print the reply JSON"),
+                                 ("chat", chat, "chat with the bot in the terminal")):
+        sub = commands.add_parser(name, help=helptext)
+        sub.set_defaults(func=func)
+        sub.add_argument("--data-dir", type=Path, help="store and caches (default ./data)")
+        if name == "serve":
+            sub.add_argument("--host", help="address to bind (default 127.0.0.1)")
+            sub.add_argument("--port", type=int, help="port (default 8367)")
+        if name == "ask":
+            sub.add_argument("text")
+            sub.add_argument("--lang", choices=("zh", "en"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

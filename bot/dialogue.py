@@ -1,0 +1,294 @@
+"""The bot's dialogue policy, as a pure function: (context, turn) → (actions, new context).
+
+No I/O here: the pipeline hands in what NLU and the retriever found, and turns the returned
+actions into replies. Intents are dispatched through a registry, not an if-chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+from pydantic import BaseModel
+
+from bot.texts import BUSINESS_OPTIONS, ONLINE_SERVICES, label, text
+
+NEEDS_REGION = ("port_clearance", "entry_exit_documents")
+OUTSIDE_MAINLAND = ("香港", "澳门", "台湾")
+
+
+class Pending(BaseModel):
+    kind: Literal["ask_region", "ask_option"]
+    reason: str
+
+
+class Context(BaseModel):
+    """What the bot remembers of a conversation; stored as JSON with the session."""
+
+    lang: str = "zh"
+    script: str = "zh-Hans"
+    lang_locked: bool = False
+    last_question: str | None = None
+    last_entry: str | None = None
+    low_confidence: int = 0
+    thumbs_down: bool = False
+    business_option: str | None = None
+    region: str | None = None
+    overseas: bool = False
+    pending: Pending | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry_id: str
+    title: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Search:
+    """What the retriever said about this turn (the better of standalone and in-context search)."""
+
+    decision: Literal["answer", "clarify", "decline"]
+    confidence: float
+    hits: tuple[Hit, ...]
+    query: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    text: str
+    lang: str  # zh | en
+    script: str  # zh-Hans | zh-Hant | yue | en
+    intent: str
+    confidence: float
+    is_oos: bool
+    entities: dict[str, str]
+    search: Search | None
+    region_in_text: str | None = None  # a region name found in the text (picker answers)
+
+
+@dataclass(frozen=True)
+class Say:
+    key: str
+    kind: str
+    quick_replies: tuple[dict, ...] = ()
+    values: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnswerEntry:
+    entry_id: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Escalate:
+    reason: str
+    business_option: str | None
+    region: str | None
+    overseas: bool
+    summary: str
+
+
+Action = Say | AnswerEntry | Escalate
+
+
+def greeting(ctx: Context) -> Say:
+    return Say("greeting", "greeting", tuple(menu(ctx.lang)))
+
+
+def menu(lang: str) -> list[dict]:
+    choices = [{"label": "中文", "value": "中文"}, {"label": "English", "value": "English"}]
+    choices += [_choice(names[lang]) for names in BUSINESS_OPTIONS.values()]
+    choices += [_choice(names[lang]) for names in ONLINE_SERVICES.values()]
+    return choices
+
+
+def _choice(value: str) -> dict:
+    return {"label": value, "value": value}
+
+
+def _human(lang: str) -> dict:
+    return _choice(label("human", lang))
+
+
+def decide(ctx: Context, turn: Turn, regions: list[str]) -> tuple[list[Action], Context]:
+    ctx = ctx.model_copy(deep=True)
+    _follow_language(ctx, turn)
+    _note_place(ctx, turn)
+    if ctx.pending is not None:
+        actions = _resolve_pending(ctx, turn, regions)
+        if actions is not None:
+            return actions, ctx
+    handler = INTENT_HANDLERS.get(turn.intent, _retrieve)
+    return handler(ctx, turn, regions), ctx
+
+
+def _follow_language(ctx: Context, turn: Turn) -> None:
+    if not ctx.lang_locked:
+        ctx.lang, ctx.script = turn.lang, turn.script
+
+
+def _note_place(ctx: Context, turn: Turn) -> None:
+    place = turn.entities.get("city") or turn.entities.get("province") or turn.region_in_text
+    if place:
+        ctx.region = place
+        ctx.overseas = place in OUTSIDE_MAINLAND
+
+
+# Pending questions (region picker, business-option picker) ------------------------------------
+
+def _resolve_pending(ctx: Context, turn: Turn, regions: list[str]) -> list[Action] | None:
+    pending = ctx.pending
+    assert pending is not None
+    if pending.kind == "ask_option":
+        option = OPTION_INTENTS.get(turn.intent)
+        if option is None:
+            ctx.pending = None
+            return None
+        ctx.business_option = option
+        ctx.pending = None
+        return _escalate(ctx, turn, pending.reason, regions)
+    outside = turn.text.strip() in (label("outside", "zh"), label("outside", "en"))
+    if outside:
+        ctx.overseas = True
+    if outside or ctx.region:
+        ctx.pending = None
+        return _escalate(ctx, turn, pending.reason, regions)
+    if turn.intent in ("immigration_question", "out_of_scope") and turn.search \
+            and turn.search.decision == "answer":
+        ctx.pending = None  # the visitor moved on to a question: answer it
+        return None
+    return [Say("region_unknown", "ask_region", tuple(_region_picker(ctx.lang, regions)))]
+
+
+def _region_picker(lang: str, regions: list[str]) -> list[dict]:
+    return [_choice(label("outside", lang))] + [_choice(r) for r in regions]
+
+
+# Escalation -----------------------------------------------------------------------------------
+
+def _escalate(ctx: Context, turn: Turn, reason: str, regions: list[str]) -> list[Action]:
+    """Hand over to a person, first asking what the route needs: business option, then region."""
+    chinese_mainland = ctx.lang == "zh" and not ctx.overseas
+    if chinese_mainland and ctx.business_option is None:
+        ctx.pending = Pending(kind="ask_option", reason=reason)
+        options = [_choice(names["zh"]) for names in BUSINESS_OPTIONS.values()]
+        return [Say("ask_option", "ask_option", tuple(options))]
+    if chinese_mainland and ctx.business_option in NEEDS_REGION and not ctx.region:
+        ctx.pending = Pending(kind="ask_region", reason=reason)
+        return [Say("ask_region", "ask_region", tuple(_region_picker(ctx.lang, regions)))]
+    ctx.low_confidence = 0
+    ctx.thumbs_down = False
+    summary = (ctx.last_question or turn.text)[:120]
+    return [Escalate(reason, ctx.business_option, ctx.region, ctx.overseas, summary)]
+
+
+def _request_human(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
+    return _escalate(ctx, turn, "thumbs_down" if ctx.thumbs_down else "explicit_request", regions)
+
+
+def _complaint(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
+    ctx.business_option = ctx.business_option or "comments_suggestions"
+    ctx.last_question = turn.text
+    return _escalate(ctx, turn, "complaint", regions)
+
+
+def _comments(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
+    ctx.business_option = "comments_suggestions"
+    return _escalate(ctx, turn, "comments_suggestions", regions)
+
+
+def _business_option(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
+    option = OPTION_INTENTS[turn.intent]
+    ctx.business_option = option
+    name = BUSINESS_OPTIONS[option][ctx.lang]
+    return [Say("option_intro", "option", (_human(ctx.lang),), values={"option": name})]
+
+
+# Small talk and language -----------------------------------------------------------------------
+
+def _say(key: str, kind: str = "smalltalk") -> Callable[[Context, Turn, list[str]], list[Action]]:
+    def handler(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
+        # "Hi, how do I extend my visa?" is a question first and a greeting second.
+        if turn.search is not None and turn.search.decision == "answer":
+            return _retrieve(ctx, turn, regions)
+        return [Say(key, kind)]
+    return handler
+
+
+def _choose_language(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
+    wanted = turn.entities.get("language")
+    if wanted not in ("zh", "en"):
+        wanted = "en" if "english" in turn.text.lower() or "英" in turn.text else "zh"
+    ctx.lang, ctx.lang_locked = wanted, True
+    ctx.script = "en" if wanted == "en" else ("zh-Hans" if turn.lang == "en" else turn.script)
+    return [Say("lang_set", "notice", tuple(menu(wanted)[2:]))]
+
+
+def _goodbye(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
+    return [Say("goodbye", "goodbye")]
+
+
+# Answers ---------------------------------------------------------------------------------------
+
+def _service(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
+    """A menu choice of one of the eight online services: answer with its guide."""
+    if turn.search is None or not turn.search.hits:
+        return _retrieve(ctx, turn, regions)
+    ctx.last_question, ctx.last_entry = turn.text, turn.search.hits[0].entry_id
+    return [AnswerEntry(turn.search.hits[0].entry_id, turn.search.confidence)]
+
+
+def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
+    search = turn.search
+    if search is not None and search.decision == "answer":
+        ctx.low_confidence = 0
+        ctx.last_question, ctx.last_entry = search.query, search.hits[0].entry_id
+        return [AnswerEntry(search.hits[0].entry_id, search.confidence)]
+    if search is not None and search.decision == "clarify":
+        options = tuple(_choice(hit.title[ctx.lang]) for hit in search.hits[:3])
+        ctx.last_question = search.query
+        return [Say("clarify", "clarify", options + (_human(ctx.lang),))]
+    if turn.is_oos or turn.intent == "out_of_scope":
+        return [Say("decline", "decline")]
+    ctx.low_confidence += 1
+    if ctx.low_confidence >= 2:
+        return _escalate(ctx, turn, "low_confidence", regions)
+    return [Say("not_found", "not_found", (_human(ctx.lang),))]
+
+
+def on_feedback(ctx: Context, value: str) -> tuple[list[Action], Context]:
+    """A thumbs-down on an answer: offer a person; a request that follows escalates."""
+    ctx = ctx.model_copy(deep=True)
+    ctx.thumbs_down = value == "down"
+    if value == "down":
+        return [Say("thumbs_down", "notice", (_human(ctx.lang),))], ctx
+    return [], ctx
+
+
+def render_say(say: Say, lang: str) -> str:
+    return text(say.key, lang, **say.values)
+
+
+OPTION_INTENTS = {
+    "option_port_clearance": "port_clearance",
+    "option_entry_exit_documents": "entry_exit_documents",
+    "option_comments_suggestions": "comments_suggestions",
+}
+
+INTENT_HANDLERS: dict[str, Callable[[Context, Turn, list[str]], list[Action]]] = {
+    "greet": _say("greet"),
+    "thanks": _say("thanks"),
+    "affirm": _say("thanks"),
+    "smalltalk": _say("smalltalk"),
+    "goodbye": _goodbye,
+    "choose_language": _choose_language,
+    "request_human": _request_human,
+    "complaint": _complaint,
+    "option_comments_suggestions": _comments,
+    "option_port_clearance": _business_option,
+    "option_entry_exit_documents": _business_option,
+    **{intent: _service for intent in ONLINE_SERVICES},
+}

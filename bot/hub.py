@@ -1,0 +1,105 @@
+"""Live visitor connections per session, and the one way events reach visitors: ``emit``.
+
+``emit`` stores the event first and then writes it to every open connection of the session,
+without awaiting between the two, so every client sees events in ``seq`` order and nothing is
+shown that is not stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from websockets.asyncio.server import ServerConnection, broadcast
+
+from bot.protocol import dumps
+from bot.store import SessionInfo, Store
+from bot.texts import localise
+
+log = logging.getLogger(__name__)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class Hub:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.connections: dict[str, set[ServerConnection]] = defaultdict(set)
+
+    # Connections ------------------------------------------------------------------------------
+
+    def attach(self, session_id: str, connection: ServerConnection) -> None:
+        self.connections[session_id].add(connection)
+
+    def detach(self, session_id: str, connection: ServerConnection) -> None:
+        live = self.connections.get(session_id)
+        if live is not None:
+            live.discard(connection)
+            if not live:
+                del self.connections[session_id]
+
+    def is_online(self, session_id: str) -> bool:
+        return bool(self.connections.get(session_id))
+
+    def send(self, connection: ServerConnection, frame: dict) -> None:
+        """Write a frame now, in order with every other frame to that connection."""
+        broadcast([connection], dumps(frame))
+
+    # Events -----------------------------------------------------------------------------------
+
+    async def emit(self, session_id: str, event: dict, *, client_id: str | None = None) -> dict:
+        stored = self.store.append_event(session_id, {**event, "ts": now_iso()},
+                                         client_id=client_id)
+        live = self.connections.get(session_id)
+        if live:
+            broadcast(live, dumps(stored))
+        return stored
+
+    async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
+                    kind: str = "notice", agent: str | None = None, quick_replies=(),
+                    sources=(), meta: dict | None = None) -> dict:
+        """Emit a reply in the session's language and script (Traditional for zh-Hant / yue)."""
+        session = self.session(session_id)
+        lang = lang or (session.lang if session and session.lang else "zh")
+        script = output_script(lang, session.script if session else None)
+        event = {
+            "type": "reply", "from": sender, "text": localise(text, script), "lang": lang,
+            "script": script, "sources": list(sources),
+            "quick_replies": [
+                {"label": localise(q["label"], script), "value": localise(q["value"], script)}
+                for q in quick_replies
+            ],
+            "meta": {"kind": kind, **({"agent": agent} if agent else {}), **(meta or {})},
+        }
+        return await self.emit(session_id, event)
+
+    async def set_state(self, session_id: str, state: str, **extra) -> dict:
+        self.store.update_session(session_id, state=state)
+        return await self.emit(session_id, {"type": "state", "state": state, **extra})
+
+    async def push(self, session_id: str, frame: dict) -> None:
+        self.push_now(session_id, frame)
+
+    def push_now(self, session_id: str, frame: dict) -> None:
+        """Write a frame that is not stored (typing, moved) to every live connection."""
+        live = self.connections.get(session_id)
+        if live:
+            broadcast(live, dumps(frame))
+
+    # Reading ----------------------------------------------------------------------------------
+
+    def session(self, session_id: str) -> SessionInfo | None:
+        return self.store.session(session_id)
+
+    def events(self, session_id: str, after_seq: int = 0) -> list[dict]:
+        return self.store.events(session_id, after_seq)
+
+
+def output_script(lang: str, script: str | None) -> str:
+    """The script replies are written in: Traditional for Traditional and Cantonese writers."""
+    if lang == "en":
+        return "en"
+    return script if script in ("zh-Hant", "yue") else "zh-Hans"

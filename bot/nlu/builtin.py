@@ -1,0 +1,144 @@
+"""The built-in engine: language id + intent classifier + rule-based entities, cached by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from bot.nlu.classifier import ClassifierConfig, Embedder, IntentModel
+from bot.nlu.dataset import TrainingData
+from bot.nlu.entities import EntityExtractor
+from bot.nlu.langid import detect_language
+from bot.nlu.text import Tokenizer, fold
+from bot.nlu.types import OUT_OF_SCOPE, Parse
+
+log = logging.getLogger(__name__)
+
+# Bump when features, model or entity rules change in a way that invalidates cached models.
+CODE_VERSION = "builtin-3"
+RANKING_SIZE = 5
+
+
+@dataclass
+class TrainedArtifact:
+    intent_model: IntentModel
+    entities: EntityExtractor
+    key: str
+    train_seconds: float
+    n_examples: int
+
+
+def data_key(data: TrainingData, config: ClassifierConfig, embedding_model: str | None) -> str:
+    payload = {
+        "code": CODE_VERSION,
+        "config": config.as_dict(),
+        "embedding_model": embedding_model if config.use_embeddings else None,
+        "examples": [(e.text, e.intent, [asdict(x) for x in e.entities]) for e in data.examples],
+        "synonyms": sorted(data.synonyms.items()),
+        "regexes": sorted(data.regexes.items()),
+        "lookups": sorted(data.lookups.items()),
+    }
+    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+class BuiltinEngine:
+    """parse() is thread-safe: the model is read-only and the tokenizer/embedder lock internally."""
+
+    name = "builtin"
+
+    def __init__(self, artifact: TrainedArtifact, tokenizer: Tokenizer, embedder: Embedder | None) -> None:
+        self.artifact = artifact
+        self._tokenizer = tokenizer
+        self._embedder = embedder
+
+    @property
+    def threshold(self) -> float:
+        return self.artifact.intent_model.calibration.threshold
+
+    def parse(self, text: str) -> Parse:
+        return self.parse_batch([text])[0]
+
+    def parse_batch(self, texts: list[str]) -> list[Parse]:
+        model = self.artifact.intent_model
+        proba = model.predict(texts, self._tokenizer, self._embedder)
+        classes = model.classes
+        return [self._build(text, row, classes) for text, row in zip(texts, proba)]
+
+    def _build(self, text: str, row: np.ndarray, classes: list[str]) -> Parse:
+        order = np.argsort(-row)[:RANKING_SIZE]
+        ranking = [(classes[i], float(row[i])) for i in order]
+        intent, confidence = ranking[0]
+        is_oos = intent == OUT_OF_SCOPE or confidence < self.threshold
+        return Parse(
+            text=text,
+            lang=detect_language(text),
+            intent=OUT_OF_SCOPE if is_oos else intent,
+            confidence=confidence,
+            ranking=ranking,
+            entities=self.artifact.entities.extract(text, fold(text)),
+            is_oos=is_oos,
+        )
+
+
+def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | None,
+                  config: ClassifierConfig | None = None, *, force: bool = False) -> tuple[BuiltinEngine, bool]:
+    """Return (engine, trained_now). Models live in ``cache_root/<key>/model.joblib``."""
+    config = config or ClassifierConfig(use_embeddings=bool(embedding_model))
+    if not data.examples:
+        raise ValueError("no training examples")
+    key = data_key(data, config, embedding_model)
+    path = cache_root / key / "model.joblib"
+    tokenizer = Tokenizer()
+    embedder = _load_embedder(embedding_model) if config.use_embeddings and embedding_model else None
+    if path.exists() and not force:
+        return BuiltinEngine(joblib.load(path), tokenizer, embedder), False
+    started = time.perf_counter()
+    model = IntentModel.train([e.text for e in data.examples], [e.intent for e in data.examples],
+                              config, tokenizer, embedder, embedding_model)
+    artifact = TrainedArtifact(model, EntityExtractor(data), key, time.perf_counter() - started,
+                               len(data.examples))
+    _atomic_dump(artifact, path)
+    _write_meta(artifact, path.parent)
+    return BuiltinEngine(artifact, tokenizer, embedder), True
+
+
+def _load_embedder(model_path: str) -> Embedder:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    return Embedder(model_path)
+
+
+def _atomic_dump(obj: object, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    joblib.dump(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _write_meta(artifact: TrainedArtifact, folder: Path) -> None:
+    cal = artifact.intent_model.calibration
+    meta = {
+        "key": artifact.key,
+        "code_version": CODE_VERSION,
+        "examples": artifact.n_examples,
+        "intents": artifact.intent_model.classes,
+        "train_seconds": round(artifact.train_seconds, 2),
+        "oos_threshold": cal.threshold,
+        "threshold_criterion": cal.criterion,
+        "cv_in_scope_accuracy": cal.cv_in_scope_accuracy,
+        "cv_oos_recall": cal.cv_oos_recall,
+        "config": artifact.intent_model.config.as_dict(),
+        "embedding_model": artifact.intent_model.embedding_model,
+    }
+    (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")

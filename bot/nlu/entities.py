@@ -1,0 +1,127 @@
+"""Rule-based entity extraction: regexes (numbers, dates, visa letters) and lookup tables.
+
+Lookup tables and synonyms come from the training data (``lookup:`` and ``synonym:`` items), so a
+new city or nationality is a data change. Matching runs on ``text.fold`` output (Traditional
+folded to Simplified), so 廣州 and 广州 both give the value 广州.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.nlu.dataset import TrainingData
+from bot.nlu.text import fold
+from bot.nlu.types import Entity
+
+_VISA_LETTER = r"(?:J[12]|Q[12]|S[12]|X[12]|[CDFGLMRZK])"
+_CN_NUM = r"\d{1,4}"
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+_MONTH_NUM = {m: i for i, m in enumerate(_MONTHS.split("|"), 1)} | {"sept": 9}
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    type: str
+    regex: re.Pattern[str]
+    group: str = "v"  # the named group holding the entity text
+
+
+def _p(type_: str, pattern: str) -> _Pattern:
+    return _Pattern(type_, re.compile(pattern, re.IGNORECASE))
+
+
+# Built-in patterns, applied to folded text. Order matters only for ties (longer match wins).
+BUILTIN_PATTERNS: tuple[_Pattern, ...] = (
+    # Chinese passports: E + 8 digits, or E + letter + 7 digits (older: G + 8 digits).
+    _p("passport_number", r"(?<![a-z0-9])(?P<v>[eg][a-z]?\d{7,8})(?![a-z0-9])"),
+    # Any passport number right after the words "passport number".
+    _p("passport_number", r"(?:护照号码?|护照编号|passport\s*(?:no\.?|number|#)?)\s*(?:是|为|:|：|is)?\s*(?P<v>[a-z]{0,2}\d{6,9})(?![a-z0-9])"),
+    # Application / acceptance numbers: long digit strings (phone numbers have 11 digits: skip).
+    _p("application_number", r"(?:受理编号|申请编号|受理号|申请号|编号|application\s*(?:no\.?|number|id|#)|reference\s*(?:no\.?|number))\s*(?:是|为|:|：|is)?\s*(?P<v>[a-z]{0,3}\d{8,20})(?![a-z0-9])"),
+    _p("application_number", r"(?<![a-z0-9])(?P<v>\d{12,20})(?![0-9])"),
+    # Dates.
+    _p("date", r"(?P<v>\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)"),
+    _p("date", rf"(?P<v>{_CN_NUM}月\d{{1,2}}[日号])"),
+    _p("date", rf"(?P<v>\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})[a-z]*\.?(?:,?\s+\d{{4}})?)\b"),
+    _p("date", rf"(?P<v>(?:{_MONTHS})[a-z]*\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)\b"),
+    _p("date", r"(?P<v>今天|明天|后天|昨天|下周[一二三四五六日天]?|下个月|\btoday\b|\btomorrow\b|\bnext week\b)"),
+    # Visa letters: "Z字签证", "M签", "Q2 visa", "visa type L", "签证类型X1".
+    _p("visa_type", rf"(?<![a-z0-9])(?P<v>{_VISA_LETTER})\s*(?:字|类)?\s*(?:签证|签|visa)"),
+    _p("visa_type", rf"(?:visa\s*(?:type|category)?|签证类型|签证种类)\s*(?:是|为|:|：|is)?\s*(?P<v>{_VISA_LETTER})(?![a-z0-9])"),
+)
+
+
+def _normalise(type_: str, raw: str) -> str:
+    if type_ in ("passport_number", "application_number", "visa_type"):
+        return raw.upper().replace(" ", "")
+    if type_ == "date":
+        return _normalise_date(raw)
+    return raw
+
+
+def _normalise_date(raw: str) -> str:
+    """Full dates become ISO (2025-03-01); partial and relative dates keep their text."""
+    if m := re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", raw):
+        y, mo, d = map(int, m.groups())
+        return f"{y:04d}-{mo:02d}-{d:02d}"
+    words = re.findall(r"[a-z]+|\d+", raw.lower())
+    month = next((_MONTH_NUM[w[:3]] for w in words if w[:3] in _MONTH_NUM), None)
+    nums = [int(w) for w in words if w.isdigit()]
+    if month and len(nums) == 2 and nums[1] > 31:
+        return f"{nums[1]:04d}-{month:02d}-{nums[0]:02d}"
+    return raw
+
+
+class EntityExtractor:
+    def __init__(self, data: TrainingData) -> None:
+        self._patterns = list(BUILTIN_PATTERNS) + [
+            _Pattern(type_, re.compile(p, re.IGNORECASE), group="")
+            for type_, patterns in data.regexes.items() for p in patterns
+        ]
+        self._synonyms = {fold(k): v for k, v in data.synonyms.items()}
+        surface: dict[str, str] = {}
+        for type_, forms in data.lookups.items():
+            for form in forms:
+                surface.setdefault(fold(form), type_)
+        for example in data.examples:  # annotated examples also teach surface forms
+            for ent in example.entities:
+                if ent.type not in ("application_number", "passport_number", "date"):
+                    surface.setdefault(fold(ent.text), ent.type)
+                    if ent.value != ent.text:
+                        self._synonyms.setdefault(fold(ent.text), ent.value)
+        self._types = surface
+        # Longest alternatives first so 乌鲁木齐市 beats 乌鲁木齐; ASCII forms need word boundaries.
+        alts = sorted(surface, key=len, reverse=True)
+        parts = [
+            rf"(?<![a-z]){re.escape(a)}(?![a-z])" if a.isascii() else re.escape(a) for a in alts if a
+        ]
+        self._lookup = re.compile("|".join(parts)) if parts else None
+
+    def extract(self, text: str, folded: str | None = None) -> list[Entity]:
+        folded = fold(text) if folded is None else folded
+        found: list[Entity] = []
+        for pattern in self._patterns:
+            for m in pattern.regex.finditer(folded):
+                start, end = m.span(pattern.group) if pattern.group else m.span()
+                if start == end:
+                    continue
+                found.append(Entity(pattern.type, _normalise(pattern.type, m.group(pattern.group or 0)),
+                                    text[start:end], start, end))
+        if self._lookup is not None:
+            for m in self._lookup.finditer(folded):
+                key = m.group(0)
+                type_ = self._types[key]
+                original = text[m.start():m.end()]
+                value = self._synonyms.get(key) or (original if key.isascii() else key)
+                found.append(Entity(type_, value, original, m.start(), m.end()))
+        return _resolve_overlaps(found)
+
+
+def _resolve_overlaps(entities: list[Entity]) -> list[Entity]:
+    """Keep the longest of overlapping spans (earlier wins a tie), in text order."""
+    kept: list[Entity] = []
+    for ent in sorted(entities, key=lambda e: (-(e.end - e.start), e.start)):
+        if all(ent.end <= k.start or ent.start >= k.end for k in kept):
+            kept.append(ent)
+    return sorted(kept, key=lambda e: e.start)

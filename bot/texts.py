@@ -1,0 +1,146 @@
+"""Everything the bot itself says, in Simplified Chinese and English.
+
+Chinese is written once, in Simplified; ``localise`` converts to Traditional characters with OpenCC
+for visitors who write Traditional (Taiwan-style ``s2t``) or Cantonese (Hong Kong-style ``s2hk``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import opencc
+
+_CONVERSIONS = {"zh-Hant": "s2t", "yue": "s2hk"}
+
+
+@lru_cache(maxsize=4)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def localise(text: str, script: str | None) -> str:
+    config = _CONVERSIONS.get(script or "")
+    return _converter(config).convert(text) if config else text
+
+
+def simplify(text: str) -> str:
+    """Traditional (Taiwan or Hong Kong) characters to Simplified, for matching."""
+    return _converter("t2s").convert(text)
+
+
+# Quick replies of the main menu: (label, value) per language. A value is sent back as a message.
+BUSINESS_OPTIONS = {
+    "port_clearance": {"zh": "口岸通关和边境出入", "en": "Port clearance & border crossing"},
+    "entry_exit_documents": {"zh": "出入境证件", "en": "Entry-exit documents"},
+    "comments_suggestions": {"zh": "意见建议", "en": "Comments & suggestions"},
+}
+
+ONLINE_SERVICES = {
+    "service_appointment": {"zh": "网上预约", "en": "Online appointment"},
+    "service_progress": {"zh": "办理进度查询", "en": "Application progress"},
+    "service_visa_info": {"zh": "签证证件信息查询", "en": "My visa / permit info"},
+    "service_pr_card_info": {"zh": "永居证信息查询", "en": "Permanent residence ID card info"},
+    "service_passport_info": {"zh": "永居人员护照信息查询", "en": "PR holder passport info"},
+    "service_office_directory": {"zh": "出入境办证机构查询", "en": "Exit-entry office directory"},
+    "service_guidance": {"zh": "办事指南", "en": "Service guides"},
+    "service_assisted_application": {"zh": "亲友帮办", "en": "Help for family & friends"},
+}
+
+# Canonical questions used to find the knowledge entry behind each menu choice.
+SERVICE_QUERIES = {
+    "service_appointment": "online appointment for visa extension and residence permit business",
+    "service_progress": "online progress inquiry of my visa or residence permit application",
+    "service_visa_info": "online inquiry of my own visa and permit information",
+    "service_pr_card_info": "online inquiry of my foreign permanent resident ID card information",
+    "service_passport_info": "permanent resident passport information inquiry electronic document",
+    "service_office_directory": "online inquiry of exit-entry office address hours and phone",
+    "service_guidance": "online service guidance for visa extension and residence permits",
+    "service_assisted_application": "family and friends assisted handling for foreigners",
+}
+
+OPTION_QUERIES = {
+    "port_clearance": "port clearance and border crossing 240-hour visa-free transit port visa",
+    "entry_exit_documents": "entry-exit documents visa extension stay and residence permit",
+}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "greeting": {
+        "zh": "您好，欢迎使用 12367 ONLINE 国家移民管理局在线咨询。我可以回答签证、停居留、"
+              "免签入境、永久居留等出入境问题，并标明依据；需要时为您转接人工客服（7×24 小时）。"
+              "请直接输入问题，或选择下面的服务。\nHello! You can also chat in English.",
+        "en": "Hello, welcome to 12367 ONLINE, the National Immigration Administration's online "
+              "help. I answer questions on visas, stay and residence, visa-free entry, permanent "
+              "residence and more, with the rules behind each answer, and I can pass you to a "
+              "human agent (24/7). Type your question or pick a service below.\n您也可以用中文咨询。",
+    },
+    "greet": {"zh": "您好！请问有什么可以帮您？", "en": "Hello! How can I help you?"},
+    "goodbye": {
+        "zh": "感谢您的咨询，再见！如需帮助，随时回来或拨打 12367。欢迎为本次服务评分。",
+        "en": "Thank you for contacting 12367. Goodbye! You are welcome to rate this chat.",
+    },
+    "thanks": {"zh": "不客气，还有其他问题吗？", "en": "You're welcome. Anything else I can help with?"},
+    "lang_set": {"zh": "好的，接下来我用中文回答。", "en": "OK, I will answer in English from now on."},
+    "smalltalk": {
+        "zh": "我是 12367 ONLINE 智能助手，专门解答出入境和移民管理方面的问题。"
+              "请告诉我您想了解什么，例如“签证怎么延期”。",
+        "en": "I'm the 12367 ONLINE assistant and I answer questions about immigration and "
+              "exit-entry matters. Tell me what you need, for example “how do I extend my visa”.",
+    },
+    "decline": {
+        "zh": "抱歉，这个问题不属于出入境和移民管理业务，我无法解答。其他政务服务问题可拨打 "
+              "12345 政务服务便民热线咨询。如有出入境方面的问题，欢迎继续提问。",
+        "en": "Sorry, that is outside immigration and exit-entry matters, so I can't answer it. "
+              "For other government services, please call the 12345 government service hotline. "
+              "I'm happy to help with any immigration question.",
+    },
+    "not_found": {
+        "zh": "抱歉，我没有找到可靠的答案。请换个说法，补充一些细节（例如证件类型、所在城市），"
+              "或选择转人工客服。",
+        "en": "Sorry, I couldn't find a reliable answer. Could you rephrase it or add details "
+              "(such as the document type or your city)? You can also talk to a person.",
+    },
+    "clarify": {"zh": "请问您想了解的是哪一项？", "en": "Which of these do you mean?"},
+    "option_intro": {
+        "zh": "您选择了“{option}”。请直接输入您的问题，我会先尝试解答；也可以直接转人工客服。",
+        "en": "You chose “{option}”. Type your question and I'll try to answer it, or ask for a "
+              "person at any time.",
+    },
+    "ask_option": {
+        "zh": "为了把您转给合适的人工客服，请选择业务类型：",
+        "en": "To pass you to the right agent, please choose the type of business:",
+    },
+    "ask_region": {
+        "zh": "请问您在哪个省份或城市？这决定由哪里的工作人员为您服务。如果您不在中国内地，请选择“不在中国内地”。",
+        "en": "Which province or city are you in? It decides which office's staff will help you. "
+              "If you are not in mainland China, choose “Outside mainland China”.",
+    },
+    "region_unknown": {
+        "zh": "抱歉，我没能识别这个地区。请从下面选择，或输入省份名称（如“广东”）。",
+        "en": "Sorry, I didn't recognise that place. Please pick one below or type a province "
+              "name (e.g. Guangdong).",
+    },
+    "thumbs_down": {
+        "zh": "抱歉这个回答没有帮到您。您可以换个说法再问，或选择转人工客服。",
+        "en": "Sorry that answer didn't help. You can rephrase the question or talk to a person.",
+    },
+    "closed": {
+        "zh": "本次咨询已结束。请为本次服务评分（1-5 星）。如需继续咨询，可以开始新的对话。",
+        "en": "This chat has ended. Please rate it (1-5 stars). You can start a new chat anytime.",
+    },
+    "rated": {"zh": "感谢您的评价！", "en": "Thank you for your rating!"},
+}
+
+LABELS = {
+    "human": {"zh": "转人工客服", "en": "Talk to a person"},
+    "outside": {"zh": "不在中国内地", "en": "Outside mainland China"},
+    "lang_zh": {"zh": "中文", "en": "中文"},
+    "lang_en": {"zh": "English", "en": "English"},
+}
+
+
+def text(key: str, lang: str, **values: str) -> str:
+    return TEXTS[key][lang].format(**values)
+
+
+def label(key: str, lang: str) -> str:
+    return LABELS[key][lang]

@@ -1,0 +1,709 @@
+"""Human handoff: routing, queues, ownership and the agent websocket (/agent/ws).
+
+The SQLite tables (handoff/store.py) are the only source of truth for queue state and ownership,
+so a restart loses nothing; what lives in memory is only who is connected right now.
+The server constructs ``HandoffService(settings, hub, retriever)``, awaits ``start()``, calls
+``escalate()`` and the ``on_visitor_*`` hooks and hands every /agent/ws socket to
+``handle_agent_connection``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from websockets.exceptions import ConnectionClosed
+
+from handoff import texts
+from handoff.agent_protocol import PRE_AUTH, AgentProtocolError, parse
+from handoff.auth import AuthError, Authenticator, LockoutPolicy
+from handoff.queueing import (
+    AgentState,
+    Waiting,
+    average_handle_s,
+    capacity,
+    eligible,
+    eta_s,
+    plan_assignments,
+    positions,
+    required_skill,
+    serves,
+)
+from handoff.routing import Route, RoutingTable, load_table, route
+from handoff.store import Agent, Chat, HandoffStore
+
+log = logging.getLogger("handoff")
+
+CANNED_FILE = Path(__file__).resolve().parent / "canned.toml"
+UNAUTHORIZED_CLOSE = 4401
+
+
+class HubLike(Protocol):  # the parts of bot.hub.Hub this module uses (SERVER_CONTRACT.md)
+    async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
+                    kind: str = "notice", agent: str | None = None, quick_replies: Any = ()) -> dict: ...
+    async def set_state(self, session_id: str, state: str, **extra: Any) -> dict: ...
+    async def push(self, session_id: str, frame: dict) -> None: ...
+    def session(self, session_id: str) -> Any: ...
+    def events(self, session_id: str, after_seq: int = 0) -> list[dict]: ...
+
+
+@dataclass(eq=False)
+class AgentConn:
+    ws: Any
+    username: str | None = None
+    token_hash: str | None = None
+    viewing: set[int] = field(default_factory=set)
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        try:
+            await self.ws.send(json.dumps(frame, ensure_ascii=False))
+        except ConnectionClosed:
+            pass
+
+
+def load_canned(path: Path = CANNED_FILE) -> list[dict[str, str]]:
+    with open(path, "rb") as fh:
+        return list(tomllib.load(fh).get("reply", []))
+
+
+class HandoffService:
+    def __init__(self, settings: Any, hub: HubLike, retriever: Any | None) -> None:
+        self.settings = settings
+        self.hub = hub
+        self.retriever = retriever
+        self.table: RoutingTable = load_table(settings.routing_file)
+        self.canned = load_canned()
+        self.store: HandoffStore | None = None
+        self.auth: Authenticator | None = None
+        self.conns: dict[str, set[AgentConn]] = {}
+        self.accepting: dict[str, bool] = {}
+        self.last_assigned: dict[str, float] = {}
+        self.announced: dict[int, tuple[int, int | None]] = {}  # chat id -> (position, eta) sent
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        self.store = HandoffStore(self.settings.store_path)
+        window = self.table.failure_window_s or self.settings.agent_lockout_s
+        self.auth = Authenticator(
+            self.store,
+            LockoutPolicy(self.settings.agent_max_failures, window, self.settings.agent_lockout_s),
+            self.settings.agent_token_ttl_s)
+        # Queued visitors keep their place; remember what they were last told so a restart does
+        # not flood them with identical position updates.
+        for chat_id, pos, eta in self._queue_positions():
+            self.announced[chat_id] = (pos, eta)
+
+    async def stop(self) -> None:
+        for conns in list(self.conns.values()):
+            for conn in list(conns):
+                await conn.ws.close(1012, "service restart")
+        self.conns.clear()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def _db(self) -> HandoffStore:
+        if self.store is None:
+            raise RuntimeError("HandoffService.start() has not been awaited")
+        return self.store
+
+    # ------------------------------------------------------------------ server-facing API
+    def regions(self) -> list[str]:
+        return [r.zh for r in self.table.regions]
+
+    def queue_lengths(self) -> dict[str, int]:
+        counts = {q: 0 for q in self.table.queues}
+        for chat in self._db().active_chats():
+            if chat.status == "queued":
+                counts[chat.queue_id] = counts.get(chat.queue_id, 0) + 1
+        return counts
+
+    def route(self, lang: str, business_option: str | None, region: str | None,
+              overseas: bool) -> Route:
+        return route(self.table, lang, business_option, region, overseas)
+
+    async def escalate(self, session_id: str, *, lang: str, business_option: str | None,
+                       region: str | None, overseas: bool, summary: str, reason: str) -> None:
+        db = self._db()
+        r = self.route(lang, business_option, region, overseas)
+        existing = db.active_chat(session_id)
+        chat = db.open_chat(session_id, queue_id=r.queue_id, lang=lang,
+                            business_option=business_option, region=r.region, city=r.city,
+                            overseas=overseas, summary=summary[:300], reason=reason, rule=r.rule,
+                            now=time.time())
+        db.audit("system", "escalate", session_id, chat=chat.id, queue=chat.queue_id, rule=r.rule,
+                 reason=reason, repeated=existing is not None)
+        if existing is None or existing.status == "queued":
+            await self._tell_queued(chat)
+        await self._refresh()
+
+    async def on_visitor_event(self, session_id: str, event: dict) -> None:
+        db = self._db()
+        chat = db.active_chat(session_id)
+        if chat is None or event.get("type") != "visitor":
+            return
+        text = str(event.get("text", ""))
+        if chat.status == "queued" and chat.leaving_message:
+            await self._create_ticket(chat, text)
+            return
+        if chat.status == "queued" and texts.is_leave_message(text):
+            db.set_leaving_message(chat.id, True)
+            lang, script = self._visitor_lang(chat)
+            await self.hub.reply(session_id, texts.say(texts.LEAVE_MESSAGE_PROMPT, lang, script),
+                                 sender="system", lang=lang, kind="handoff")
+            return
+        await self._to_watchers(chat, {"type": "event", "chat": chat.id, "event": event})
+        if chat.status == "queued":
+            await self._broadcast()
+
+    async def on_visitor_typing(self, session_id: str, on: bool) -> None:
+        chat = self._db().active_chat(session_id)
+        if chat is not None and chat.status == "agent":
+            await self._to_watchers(chat, {"type": "typing", "chat": chat.id, "on": bool(on)})
+
+    async def on_rating(self, session_id: str, score: int, comment: str | None) -> None:
+        db = self._db()
+        chat = db.last_chat(session_id)
+        db.add_rating(session_id, chat, int(score), comment)
+        db.audit("visitor", "rating", session_id, chat=chat.id if chat else None, score=score)
+
+    async def on_close(self, session_id: str) -> None:
+        db = self._db()
+        chat = db.active_chat(session_id)
+        if chat is None:
+            return
+        db.end(chat.id, status="closed", outcome="visitor_closed", now=time.time())
+        db.audit("visitor", "close", session_id, chat=chat.id)
+        await self._release(chat, "visitor_closed")
+        await self._refresh()
+
+    # ------------------------------------------------------------------ visitor messages
+    def _visitor_lang(self, chat: Chat) -> tuple[str, str | None]:
+        info = self.hub.session(chat.session_id)
+        lang = getattr(info, "lang", None) or chat.lang
+        script = getattr(info, "script", None)
+        return ("en" if lang == "en" else "zh"), script
+
+    async def _tell_queued(self, chat: Chat) -> None:
+        lang, script = self._visitor_lang(chat)
+        queue = self.table.queue(chat.queue_id).name(lang)
+        pos, eta = self._position_of(chat.id)
+        online = self._eligible_online(chat)
+        if online:
+            text = texts.say(texts.QUEUED, lang, script, queue=queue, ahead=pos - 1,
+                             ahead_en=texts.ahead_en(pos - 1), wait=texts.wait_phrase(eta, lang))
+            quick: list[dict[str, str]] = []
+        else:
+            text = texts.say(texts.NO_AGENTS, lang, script, queue=queue, hotline=self.table.hotline)
+            label = texts.say(texts.LEAVE_MESSAGE_BUTTON, lang, script)
+            quick = [{"label": label, "value": label}]
+        await self.hub.reply(chat.session_id, text, sender="system", lang=lang, kind="handoff",
+                             quick_replies=quick)
+        await self.hub.set_state(chat.session_id, "queued", queue=chat.queue_id, position=pos,
+                                 eta_s=eta)
+        self.announced[chat.id] = (pos, eta)
+
+    async def _create_ticket(self, chat: Chat, text: str) -> None:
+        db = self._db()
+        ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
+        db.end(chat.id, status="bot", outcome="ticket", now=time.time())
+        db.audit("visitor", "ticket", chat.session_id, chat=chat.id, ticket=ticket_id)
+        lang, script = self._visitor_lang(chat)
+        await self.hub.reply(chat.session_id, texts.say(texts.TICKET_CREATED, lang, script,
+                                                        ticket=ticket_id),
+                             sender="system", lang=lang, kind="handoff")
+        await self.hub.set_state(chat.session_id, "bot")
+        self.announced.pop(chat.id, None)
+        await self._refresh(tickets_changed=True)
+
+    # ------------------------------------------------------------------ queue state
+    def _agent_states(self) -> list[AgentState]:
+        loads: dict[str, int] = {}
+        for chat in self._db().active_chats():
+            if chat.status == "agent" and chat.owner:
+                loads[chat.owner] = loads.get(chat.owner, 0) + 1
+        return [
+            AgentState(username=a.username, role=a.role, queues=tuple(a.queues),
+                       langs=tuple(a.langs), max_chats=a.max_chats, load=loads.get(a.username, 0),
+                       online=bool(self.conns.get(a.username)),
+                       accepting=self.accepting.get(a.username, False),
+                       last_assigned=self.last_assigned.get(a.username, 0.0))
+            for a in self._db().agents() if not a.disabled
+        ]
+
+    def _waiting(self) -> list[Waiting]:
+        out = []
+        for c in self._db().active_chats():
+            if c.status == "queued":
+                info = self.hub.session(c.session_id)
+                out.append(Waiting(c.id, c.queue_id, c.lang, getattr(info, "script", None),
+                                   c.waiting_since))
+        return out
+
+    def _queue_positions(self) -> list[tuple[int, int, int | None]]:
+        waiting = self._waiting()
+        agents = self._agent_states()
+        pos = positions(waiting)
+        out = []
+        for w in waiting:
+            p = pos[w.chat_id]
+            free = sum(a.max_chats - a.load for a in agents
+                       if a.online and eligible(a, w) and a.has_room)
+            avg = average_handle_s(self._db().handle_times(w.queue_id), self.table.avg_handle_s)
+            cap = capacity(agents, w)
+            eta = None if cap == 0 else (30 if p <= free else eta_s(p - free, cap, avg))
+            out.append((w.chat_id, p, eta))
+        return out
+
+    def _position_of(self, chat_id: int) -> tuple[int, int | None]:
+        for cid, pos, eta in self._queue_positions():
+            if cid == chat_id:
+                return pos, eta
+        return 1, None
+
+    def _eligible_online(self, chat: Chat) -> bool:
+        w = Waiting(chat.id, chat.queue_id, chat.lang, None, chat.waiting_since)
+        return any(a.online and eligible(a, w) for a in self._agent_states())
+
+    async def _refresh(self, *, tickets_changed: bool = False) -> None:
+        """Auto-assign, tell queued visitors their new position, push snapshots to agents."""
+        async with self._lock:
+            for chat_id, username in plan_assignments(self._waiting(), self._agent_states()):
+                if self._db().claim(chat_id, username, time.time()):
+                    self._db().audit("system", "auto_assign", self._db().chat(chat_id).session_id,
+                                     chat=chat_id, agent=username)
+                    await self._assigned(chat_id, username)
+            for chat_id, pos, eta in self._queue_positions():
+                if self.announced.get(chat_id) != (pos, eta):
+                    chat = self._db().chat(chat_id)
+                    await self.hub.set_state(chat.session_id, "queued", queue=chat.queue_id,
+                                             position=pos, eta_s=eta)
+                    self.announced[chat_id] = (pos, eta)
+            await self._broadcast(tickets_changed=tickets_changed)
+
+    async def _assigned(self, chat_id: int, username: str) -> None:
+        """A chat now belongs to ``username``: tell the visitor and open it in the agent's console."""
+        db = self._db()
+        chat = db.chat(chat_id)
+        agent = db.agent(username)
+        self.last_assigned[username] = time.time()
+        self.announced.pop(chat_id, None)
+        lang, script = self._visitor_lang(chat)
+        await self.hub.reply(chat.session_id, texts.say(texts.AGENT_JOINED, lang, script,
+                                                        agent=agent.name),
+                             sender="system", lang=lang, kind="handoff")
+        await self.hub.set_state(chat.session_id, "agent", agent=agent.name)
+        frame = self._chat_frame(chat)
+        for conn in self.conns.get(username, ()):
+            await conn.send(frame)
+
+    async def _release(self, chat: Chat, reason: str) -> None:
+        """Tell everyone who had the chat open that it is no longer theirs."""
+        frame = {"type": "released", "chat": chat.id, "reason": reason}
+        await self._to_watchers(chat, frame)
+        for conns in self.conns.values():
+            for conn in conns:
+                conn.viewing.discard(chat.id)
+        self.announced.pop(chat.id, None)
+
+    async def _to_watchers(self, chat: Chat, frame: dict[str, Any]) -> None:
+        sent: set[int] = set()
+        for username, conns in self.conns.items():
+            for conn in conns:
+                if (username == chat.owner and chat.status == "agent") or chat.id in conn.viewing:
+                    if id(conn) not in sent:
+                        sent.add(id(conn))
+                        await conn.send(frame)
+
+    # ------------------------------------------------------------------ frames to agents
+    def _chat_info(self, chat: Chat) -> dict[str, Any]:
+        db = self._db()
+        info = self.hub.session(chat.session_id)
+        region = next((r for r in self.table.regions if r.id == chat.region), None)
+        owner = db.agent(chat.owner) if chat.owner else None
+        queue = self.table.queues.get(chat.queue_id)
+        return {
+            "id": chat.id, "status": chat.status, "queue": chat.queue_id,
+            "queue_zh": queue.zh if queue else chat.queue_id,
+            "queue_en": queue.en if queue else chat.queue_id,
+            "lang": chat.lang, "visitor_lang": getattr(info, "lang", None) or chat.lang,
+            "script": getattr(info, "script", None), "channel": getattr(info, "channel", None),
+            "online": bool(getattr(self.hub, "is_online", lambda s: False)(chat.session_id)),
+            "business_option": chat.business_option, "region": chat.region,
+            "region_zh": region.zh if region else None, "region_en": region.en if region else None,
+            "city": chat.city, "overseas": chat.overseas, "summary": chat.summary,
+            "reason": chat.reason, "rule": chat.rule, "owner": chat.owner,
+            "owner_name": owner.name if owner else None, "waiting_since": chat.waiting_since,
+            "claimed_at": chat.claimed_at, "leaving_message": chat.leaving_message,
+        }
+
+    def _chat_frame(self, chat: Chat) -> dict[str, Any]:
+        return {"type": "chat", "chat": self._chat_info(chat),
+                "notes": self._db().notes(chat.session_id),
+                "transcript": self.hub.events(chat.session_id)}
+
+    def _snapshot(self, agent: Agent) -> dict[str, Any]:
+        now = time.time()
+        chats = self._db().active_chats()
+        pos = positions(self._waiting())
+        queues = []
+        for q in self.table.queues.values():
+            if agent.role != "supervisor" and not ("*" in agent.queues or q.id in agent.queues):
+                continue
+            waiting = []
+            for c in chats:
+                if c.status == "queued" and c.queue_id == q.id:
+                    item = self._chat_info(c)
+                    item["position"] = pos.get(c.id)
+                    item["wait_s"] = int(now - c.waiting_since)
+                    item["last_text"] = _last_visitor_text(self.hub.events(c.session_id))
+                    item["eligible"] = required_skill(c.lang) in agent.langs
+                    waiting.append(item)
+            queues.append({"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind, "waiting": waiting})
+        mine = [self._chat_info(c) for c in chats if c.status == "agent" and c.owner == agent.username]
+        return {"type": "queues", "now": now, "queues": queues, "mine": mine,
+                "accepting": self.accepting.get(agent.username, False)}
+
+    def _overview(self) -> dict[str, Any]:
+        now = time.time()
+        chats = self._db().active_chats()
+        states = {a.username: a for a in self._agent_states()}
+        agents = []
+        for a in self._db().agents():
+            st = states.get(a.username)
+            agents.append({**a.public(), "online": bool(st and st.online),
+                           "accepting": bool(st and st.accepting), "load": st.load if st else 0,
+                           "chats": [c.id for c in chats if c.owner == a.username and c.status == "agent"]})
+        queues = []
+        for q in self.table.queues.values():
+            waiting = [c for c in chats if c.status == "queued" and c.queue_id == q.id]
+            queues.append({
+                "id": q.id, "zh": q.zh, "en": q.en, "waiting": len(waiting),
+                "oldest_wait_s": int(now - min(c.waiting_since for c in waiting)) if waiting else 0,
+                "active": sum(1 for c in chats if c.status == "agent" and c.queue_id == q.id),
+                "agents_online": sum(1 for s in states.values() if s.online and serves(s, q.id)),
+            })
+        return {"type": "overview", "now": now, "queues": queues, "agents": agents}
+
+    def _tickets_frame(self, agent: Agent) -> dict[str, Any]:
+        scope = None if agent.role == "supervisor" else agent.queues
+        return {"type": "tickets", "tickets": self._db().tickets("open", scope)}
+
+    async def _broadcast(self, *, tickets_changed: bool = False) -> None:
+        db = self._db()
+        for username, conns in list(self.conns.items()):
+            agent = db.agent(username)
+            if agent is None or not conns:
+                continue
+            frames = [self._snapshot(agent)]
+            if agent.role == "supervisor":
+                frames.append(self._overview())
+            if tickets_changed:
+                frames.append(self._tickets_frame(agent))
+            for conn in list(conns):
+                for frame in frames:
+                    await conn.send(frame)
+
+    # ------------------------------------------------------------------ agent websocket
+    async def handle_agent_connection(self, ws: Any) -> None:
+        conn = AgentConn(ws)
+        try:
+            async for raw in ws:
+                try:
+                    frame = parse(raw, self.settings.max_text_chars)
+                    await self._dispatch(conn, frame)
+                except AgentProtocolError as exc:
+                    await conn.send(exc.frame())
+                except AuthError as exc:
+                    await conn.send(_auth_error(exc))
+                    if exc.code == "unauthorized" and conn.username:
+                        await ws.close(UNAUTHORIZED_CLOSE, "unauthorized")
+                        return
+        except ConnectionClosed:
+            pass
+        finally:
+            if conn.username and conn in self.conns.get(conn.username, set()):
+                self.conns[conn.username].discard(conn)
+                if not self.conns[conn.username]:
+                    del self.conns[conn.username]
+                    self.accepting.pop(conn.username, None)
+                if self.store is not None:
+                    self._db().audit(conn.username, "disconnect")
+                    await self._refresh()
+
+    async def _dispatch(self, conn: AgentConn, frame: dict[str, Any]) -> None:
+        kind = frame["type"]
+        if kind == "ping":
+            await conn.send({"type": "pong"})
+            return
+        if kind in ("login", "auth"):
+            await self._authenticate(conn, frame)
+            return
+        if conn.token_hash is None:
+            raise AgentProtocolError("auth_required", "Log in first.")
+        agent = self.auth.check(conn.token_hash)  # every action: token still valid, agent enabled
+        await getattr(self, f"_do_{kind}")(conn, agent, frame)
+
+    async def _authenticate(self, conn: AgentConn, frame: dict[str, Any]) -> None:
+        if frame["type"] == "login":
+            login = await self.auth.login(frame["username"], frame["password"])
+            agent, th = login.agent, login.token_hash
+            reply = {"type": "auth_ok", "token": login.token, "expires_at": login.expires_at}
+        else:
+            agent, th = self.auth.resume(frame["token"])
+            reply = {"type": "auth_ok"}
+        if conn.username and conn.username != agent.username:
+            self.conns.get(conn.username, set()).discard(conn)
+        conn.username, conn.token_hash = agent.username, th
+        self.conns.setdefault(agent.username, set()).add(conn)
+        reply["agent"] = agent.public()
+        await conn.send(reply)
+        await conn.send({"type": "canned", "replies": self.canned})
+        await conn.send(self._tickets_frame(agent))
+        for chat in self._db().active_chats():
+            if chat.status == "agent" and chat.owner == agent.username:
+                await conn.send(self._chat_frame(chat))
+        await self._refresh()
+
+    async def _do_logout(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        self.auth.logout(conn.token_hash, agent.username)
+        await conn.send({"type": "logged_out"})
+        await conn.ws.close(1000, "logged out")
+
+    async def _do_accepting(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        self.accepting[agent.username] = frame["on"]
+        self._db().audit(agent.username, "accepting", on=frame["on"])
+        await self._refresh()
+
+    def _chat_or_error(self, chat_id: int) -> Chat:
+        chat = self._db().chat(chat_id)
+        if chat is None:
+            raise AgentProtocolError("unknown_chat", "No such chat.", "chat")
+        return chat
+
+    def _owned(self, agent: Agent, chat_id: int) -> Chat:
+        """The chat, if this agent owns it (supervisors may act on any active chat)."""
+        chat = self._chat_or_error(chat_id)
+        if chat.status != "agent":
+            raise AgentProtocolError("not_active", "This chat is not with an agent.", "chat")
+        if chat.owner != agent.username and agent.role != "supervisor":
+            raise AgentProtocolError("not_owner", "This chat belongs to another agent.", "chat")
+        return chat
+
+    async def _do_claim(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        db = self._db()
+        chat = self._chat_or_error(frame["chat"])
+        if agent.role != "supervisor":
+            if not ("*" in agent.queues or chat.queue_id in agent.queues):
+                raise AgentProtocolError("forbidden", "This chat is not in your queues.", "chat")
+            if required_skill(chat.lang) not in agent.langs:
+                raise AgentProtocolError("wrong_language", "This chat needs another language skill.", "chat")
+            load = sum(1 for c in db.active_chats() if c.owner == agent.username and c.status == "agent")
+            if load >= agent.max_chats:
+                raise AgentProtocolError("at_capacity", "You already have your maximum number of chats.")
+        if not db.claim(chat.id, agent.username, time.time()):
+            db.audit(agent.username, "claim_lost", chat.session_id, chat=chat.id)
+            raise AgentProtocolError("already_claimed", "Another agent has taken this chat.", "chat")
+        db.audit(agent.username, "claim", chat.session_id, chat=chat.id, queue=chat.queue_id)
+        async with self._lock:
+            await self._assigned(chat.id, agent.username)
+        await self._refresh()
+
+    async def _do_view(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        chat = self._chat_or_error(frame["chat"])
+        if agent.role != "supervisor" and chat.owner != agent.username and not (
+                chat.status == "queued" and ("*" in agent.queues or chat.queue_id in agent.queues)):
+            raise AgentProtocolError("forbidden", "You cannot open this chat.", "chat")
+        self._db().audit(agent.username, "view", chat.session_id, chat=chat.id)
+        if chat.status in ("queued", "agent"):
+            conn.viewing.add(chat.id)
+        await conn.send(self._chat_frame(chat))
+
+    async def _do_send(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        chat = self._owned(agent, frame["chat"])
+        event = await self.hub.reply(chat.session_id, frame["text"], sender="agent",
+                                     agent=agent.name, kind="agent")
+        self._db().audit(agent.username, "send", chat.session_id, chat=chat.id,
+                         seq=event.get("seq"), chars=len(frame["text"]))
+        await conn.send({"type": "sent", "chat": chat.id, "id": frame.get("id"), "seq": event.get("seq")})
+        await self._to_watchers(chat, {"type": "event", "chat": chat.id, "event": event})
+
+    async def _do_typing(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        chat = self._owned(agent, frame["chat"])
+        await self.hub.push(chat.session_id, {"type": "typing", "from": "agent", "on": frame["on"]})
+
+    async def _do_assist(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        chat = self._chat_or_error(frame["chat"])
+        if agent.role != "supervisor" and chat.owner != agent.username:
+            raise AgentProtocolError("not_owner", "Claim the chat first.", "chat")
+        if self.retriever is None:
+            raise AgentProtocolError("assist_unavailable", "The knowledge base is not loaded.")
+        query = frame.get("query") or _last_visitor_text(self.hub.events(chat.session_id))
+        if not query:
+            raise AgentProtocolError("empty", "The visitor has not asked anything yet.", "query")
+        lang, script = self._visitor_lang(chat)
+        answer_script = "en" if lang == "en" else (script if script in ("zh-Hans", "zh-Hant", "yue") else "zh-Hans")
+        answers = await asyncio.to_thread(_assist, self.retriever, query, lang, answer_script)
+        self._db().audit(agent.username, "assist", chat.session_id, chat=chat.id, hits=len(answers))
+        await conn.send({"type": "assist", "chat": chat.id, "query": query, "lang": lang,
+                         "script": answer_script, "answers": answers})
+
+    async def _do_transfer(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        db = self._db()
+        chat = self._owned(agent, frame["chat"])
+        note = frame.get("note", "")
+        lang, script = self._visitor_lang(chat)
+        now = time.time()
+        if "queue" in frame:
+            target = frame["queue"]
+            if target not in self.table.queues:
+                raise AgentProtocolError("unknown_queue", "No such queue.", "queue")
+            if not db.move_to_queue(chat.id, chat.owner, target, now):
+                raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
+            db.add_note(chat.id, agent.username, "transfer", f"→ {target}: {note}".strip())
+            db.audit(agent.username, "transfer", chat.session_id, chat=chat.id, queue=target, note=note)
+            await self._release(chat, "transferred")
+            new = db.chat(chat.id)
+            await self.hub.reply(chat.session_id, texts.say(
+                texts.TRANSFERRED_QUEUE, lang, script, queue=self.table.queue(target).name(lang)),
+                sender="system", lang=lang, kind="handoff")
+            async with self._lock:
+                pos, eta = self._position_of(new.id)
+                await self.hub.set_state(chat.session_id, "queued", queue=target, position=pos, eta_s=eta)
+                self.announced[new.id] = (pos, eta)
+        else:
+            target_agent = db.agent(frame["agent"])
+            if target_agent is None or target_agent.disabled:
+                raise AgentProtocolError("unknown_agent", "No such agent.", "agent")
+            if not self.conns.get(target_agent.username):
+                raise AgentProtocolError("agent_offline", "That agent is not online.", "agent")
+            if required_skill(chat.lang) not in target_agent.langs:
+                raise AgentProtocolError("wrong_language", "That agent lacks the chat's language.", "agent")
+            load = sum(1 for c in db.active_chats() if c.owner == target_agent.username and c.status == "agent")
+            if load >= target_agent.max_chats:
+                raise AgentProtocolError("at_capacity", "That agent has no free chat slot.", "agent")
+            if not db.give_to(chat.id, chat.owner, target_agent.username, now):
+                raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
+            db.add_note(chat.id, agent.username, "transfer", f"→ {target_agent.username}: {note}".strip())
+            db.audit(agent.username, "transfer", chat.session_id, chat=chat.id,
+                     agent=target_agent.username, note=note)
+            await self._release(chat, "transferred")
+            self.last_assigned[target_agent.username] = now
+            await self.hub.reply(chat.session_id, texts.say(texts.TRANSFERRED_AGENT, lang, script,
+                                                            agent=target_agent.name),
+                                 sender="system", lang=lang, kind="handoff")
+            await self.hub.set_state(chat.session_id, "agent", agent=target_agent.name)
+            frame_out = self._chat_frame(db.chat(chat.id))
+            for c in self.conns.get(target_agent.username, ()):
+                await c.send(frame_out)
+        await self._refresh()
+
+    async def _do_handback(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        await self._finish(agent, frame, status="bot", outcome="handed_back", action="handback")
+
+    async def _do_resolve(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        await self._finish(agent, frame, status="closed", outcome="resolved", action="resolve")
+
+    async def _finish(self, agent: Agent, frame: dict, *, status: str, outcome: str, action: str) -> None:
+        db = self._db()
+        chat = self._owned(agent, frame["chat"])
+        if not db.end(chat.id, status=status, outcome=outcome, now=time.time(),
+                      owner=chat.owner, check_owner=True):
+            raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
+        if frame.get("note"):
+            db.add_note(chat.id, agent.username, action, frame["note"])
+        db.audit(agent.username, action, chat.session_id, chat=chat.id, note=frame.get("note"))
+        lang, script = self._visitor_lang(chat)
+        if status == "bot":
+            await self.hub.reply(chat.session_id, texts.say(texts.HANDED_BACK, lang, script),
+                                 sender="system", lang=lang, kind="handoff")
+            await self.hub.set_state(chat.session_id, "bot")
+        else:
+            await self.hub.reply(chat.session_id, texts.say(texts.RESOLVED, lang, script),
+                                 sender="system", lang=lang, kind="notice")
+            await self.hub.set_state(chat.session_id, "closed", rating=True)
+        await self._release(chat, outcome)
+        await self._refresh()
+
+    async def _do_canned(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        await conn.send({"type": "canned", "replies": self.canned})
+
+    async def _do_tickets(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        status = frame.get("status", "open")
+        if status not in ("open", "closed", "all"):
+            raise AgentProtocolError("bad_field", "status is open, closed or all.", "status")
+        scope = None if agent.role == "supervisor" else agent.queues
+        await conn.send({"type": "tickets", "status": status,
+                         "tickets": self._db().tickets(None if status == "all" else status, scope)})
+
+    async def _do_ticket_reply(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        db = self._db()
+        ticket = db.ticket(frame["ticket"])
+        if ticket is None or (agent.role != "supervisor" and "*" not in agent.queues
+                              and ticket["queue_id"] not in agent.queues):
+            raise AgentProtocolError("unknown_ticket", "No such ticket.", "ticket")
+        if not db.close_ticket(ticket["id"], agent.username, frame["text"]):
+            raise AgentProtocolError("ticket_closed", "This ticket is already answered.", "ticket")
+        db.audit(agent.username, "ticket_reply", ticket["session_id"], ticket=ticket["id"])
+        lang = "en" if ticket["lang"] == "en" else "zh"
+        info = self.hub.session(ticket["session_id"])
+        text = texts.say(texts.TICKET_REPLY, lang, getattr(info, "script", None),
+                         ticket=ticket["id"], reply="{reply}").replace("{reply}", frame["text"])
+        await self.hub.reply(ticket["session_id"], text, sender="agent", agent=agent.name, kind="agent")
+        await conn.send({"type": "ticket_done", "ticket": ticket["id"]})
+        await self._broadcast(tickets_changed=True)
+
+    async def _do_overview(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        if agent.role != "supervisor":
+            raise AgentProtocolError("forbidden", "Supervisors only.")
+        await conn.send(self._overview())
+
+
+def _auth_error(exc: AuthError) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
+    if exc.retry_after is not None:
+        out["retry_after"] = round(exc.retry_after, 1)
+    return out
+
+
+def _last_visitor_text(events: list[dict]) -> str | None:
+    for ev in reversed(events):
+        if ev.get("type") == "visitor" and ev.get("text"):
+            return str(ev["text"])
+    return None
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump()
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+        return asdict(value)
+    return value
+
+
+def _assist(retriever: Any, query: str, lang: str, script: str) -> list[dict[str, Any]]:
+    """Top three knowledge answers for the query, written in the visitor's language and script."""
+    result = retriever.search(query, k=5)
+    answers, seen = [], set()
+    for hit in getattr(result, "hits", []):
+        if hit.entry_id in seen:
+            continue
+        seen.add(hit.entry_id)
+        ans = _plain(retriever.answer(hit.entry_id, lang=lang, script=script))
+        get = ans.get if isinstance(ans, dict) else (lambda k, d=None: getattr(ans, k, d))
+        answers.append({
+            "entry_id": hit.entry_id, "score": round(float(getattr(hit, "score", 0.0)), 4),
+            "title": get("title"), "short": get("short"), "text": get("text"),
+            "sources": get("sources") or [], "as_of": get("as_of"),
+        })
+        if len(answers) == 3:
+            break
+    return answers

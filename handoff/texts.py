@@ -1,0 +1,94 @@
+"""What the visitor is told during a handoff, in Chinese and English.
+
+Chinese is written once in Simplified script; OpenCC converts it for visitors who write
+Traditional (s2t) or Cantonese (s2hk, Hong Kong forms). English stays English.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
+
+
+@dataclass(frozen=True)
+class Text:
+    zh: str
+    en: str
+
+
+QUEUED = Text(
+    zh="正在为您转接人工客服（{queue}）。您前面还有 {ahead} 位访客，{wait}。等待期间您可以继续输入问题，客服接入后会看到全部对话。",
+    en="We are connecting you to a human agent ({queue}). There {ahead_en} ahead of you; {wait}. "
+       "You can keep typing while you wait: the agent will see the whole conversation.",
+)
+WAIT_KNOWN = Text(zh="预计等待约 {minutes} 分钟", en="the estimated wait is about {minutes} min")
+WAIT_UNKNOWN = Text(zh="客服上线后将按顺序接待", en="agents will answer in order as soon as one is available")
+NO_AGENTS = Text(
+    zh="目前没有在线的人工客服（{queue}）。您可以：1）留言，工作人员上线后会在本对话中回复；"
+       "2）继续在此等待；3）拨打 {hotline} 服务热线。",
+    en="No agent is online right now ({queue}). You can 1) leave a message, which an agent will "
+       "answer in this conversation, 2) keep waiting here, or 3) call the {hotline} hotline.",
+)
+LEAVE_MESSAGE_BUTTON = Text(zh="留言", en="Leave a message")
+LEAVE_MESSAGE_PROMPT = Text(
+    zh="请写下您的问题，需要时可附上联系方式（请勿发送证件号码等敏感信息）。发送后即为您登记。",
+    en="Please write your question, with a way to contact you if you like (please do not send "
+       "passport or ID numbers). It is registered as soon as you send it.",
+)
+TICKET_CREATED = Text(
+    zh="已收到您的留言（编号 {ticket}）。工作人员会在本对话中回复，您可以稍后打开本页面查看。",
+    en="Your message has been received (reference {ticket}). An agent will reply in this "
+       "conversation; come back to this page later to read it.",
+)
+AGENT_JOINED = Text(zh="人工客服 {agent} 已接入，正在为您服务。", en="Agent {agent} has joined and will help you now.")
+TRANSFERRED_QUEUE = Text(zh="您的对话已转接至{queue}，请稍候。", en="Your chat has been transferred to {queue}. Please wait a moment.")
+TRANSFERRED_AGENT = Text(zh="您的对话已转交给客服 {agent}。", en="Your chat has been passed to agent {agent}.")
+HANDED_BACK = Text(
+    zh="人工客服已结束本次服务，智能助手将继续为您解答。如需人工服务，可随时再次申请。",
+    en="The agent has finished; the assistant will answer your questions again. You can ask for a person at any time.",
+)
+RESOLVED = Text(
+    zh="本次人工服务已结束，感谢您的咨询。请为本次服务评分（1–5 分）。",
+    en="This chat with an agent has ended. Thank you for contacting 12367. Please rate the service (1–5).",
+)
+TICKET_REPLY = Text(zh="关于您的留言（编号 {ticket}）的回复：\n{reply}", en="Reply to your message (reference {ticket}):\n{reply}")
+
+LEAVE_MESSAGE_WORDS = {"留言", "我要留言", "leave a message", "leave message", "message"}
+
+
+@lru_cache(maxsize=4)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def in_script(text: str, lang: str, script: str | None) -> str:
+    """Simplified Chinese text converted to the visitor's script (zh-Hant: s2t, yue: s2hk)."""
+    if lang == "en":
+        return text
+    if script == "zh-Hant":
+        return _converter("s2t").convert(text)
+    if script == "yue":
+        return _converter("s2hk").convert(text)
+    return text
+
+
+def say(text: Text, lang: str, script: str | None = None, **values: object) -> str:
+    template = text.en if lang == "en" else text.zh
+    return in_script(template.format(**values), lang, script)
+
+
+def wait_phrase(eta_s: int | None, lang: str) -> str:
+    if eta_s is None:
+        return say(WAIT_UNKNOWN, lang)
+    return say(WAIT_KNOWN, lang, minutes=max(1, round(eta_s / 60)))
+
+
+def ahead_en(ahead: int) -> str:
+    return "is 1 person" if ahead == 1 else f"are {ahead} people"
+
+
+def is_leave_message(text: str) -> bool:
+    simple = _converter("t2s").convert(text).strip().strip("。.!！").lower()
+    return simple in LEAVE_MESSAGE_WORDS
