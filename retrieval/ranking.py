@@ -1,0 +1,183 @@
+"""Fusion of the signals into one ranking, and a calibrated confidence with a decision.
+
+Both are logistic regressions with separate weights per query language (the dense model may be
+English-only, so Chinese leans on the lexical signals). They are fitted at build time on sample
+questions held out from the index (each scored against the rest of the corpus) plus out-of-scope
+questions from ``out_of_scope_train.yaml``: never on the dev set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from retrieval.text import Lang
+
+N_CANDIDATES = 20  # negatives per training query for the fusion model
+ANSWER_AT = 0.5  # calibrated probability that the top hit is right
+
+
+def _lang_block(x: np.ndarray, lang: Lang) -> np.ndarray:
+    """Put features in the block of their language so each language gets its own weights."""
+    zeros = np.zeros_like(x)
+    return np.concatenate([x, zeros], axis=-1) if lang == "en" else np.concatenate([zeros, x], axis=-1)
+
+
+def candidate_features(scores: np.ndarray, lang: Lang) -> np.ndarray:
+    """[entry, feature]: each signal's score and its ratio to that signal's best entry."""
+    best = scores.max(axis=1, keepdims=True)
+    rel = np.divide(scores, best, out=np.zeros_like(scores), where=best > 1e-6)
+    return _lang_block(np.concatenate([scores, rel], axis=0).T, lang)
+
+
+def query_features(scores: np.ndarray, fused: np.ndarray, coverage: float, n_tokens: int, lang: Lang) -> np.ndarray:
+    order = np.argsort(-fused)
+    top, second = order[0], order[1] if len(order) > 1 else order[0]
+    agreement = float(sum(int(np.argmax(s) == top) for s in scores))
+    base = np.array(
+        [
+            fused[top],
+            fused[top] - fused[second],
+            *scores[:, top],
+            *scores.max(axis=1),
+            agreement,
+            coverage,
+            np.log1p(n_tokens),
+            1.0,
+        ],
+        dtype=np.float64,
+    )
+    return _lang_block(base, lang)
+
+
+@dataclass
+class Linear:
+    """A fitted linear model kept as plain numbers (JSON in the index cache, fast to apply)."""
+
+    coef: list[float]
+    intercept: float = 0.0
+    mean: list[float] = field(default_factory=list)
+    scale: list[float] = field(default_factory=list)
+
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        if self.mean:
+            x = (x - np.asarray(self.mean)) / np.asarray(self.scale)
+        return x @ np.asarray(self.coef) + self.intercept
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logit(x)))
+
+
+def fit_linear(x: np.ndarray, y: np.ndarray, standardize: bool, balanced: bool) -> Linear:
+    mean = x.mean(axis=0) if standardize else np.zeros(x.shape[1])
+    scale = x.std(axis=0) if standardize else np.ones(x.shape[1])
+    scale[scale < 1e-9] = 1.0
+    if len(set(y.tolist())) < 2:  # degenerate tiny corpus: constant model
+        return Linear([0.0] * x.shape[1], 4.0 if y.all() else -4.0)
+    model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced" if balanced else None)
+    model.fit((x - mean) / scale, y)
+    return Linear(
+        coef=model.coef_[0].tolist(),
+        intercept=float(model.intercept_[0]),
+        mean=mean.tolist() if standardize else [],
+        scale=scale.tolist() if standardize else [],
+    )
+
+
+@dataclass(frozen=True)
+class TrainingQuery:
+    scores: np.ndarray  # [signal, entry]
+    lang: Lang
+    coverage: float
+    n_tokens: int
+    target: int | None  # entry position, None = out of scope
+
+
+@dataclass
+class Ranker:
+    fusion: Linear
+    top1: Linear  # P(top hit is the right entry)
+    top2: Linear  # P(the right entry is among the top two)
+    report: dict[str, float] = field(default_factory=dict)
+
+    def fuse(self, scores: np.ndarray, lang: Lang) -> np.ndarray:
+        return self.fusion.logit(candidate_features(scores, lang))
+
+    def confidence(self, qf: np.ndarray) -> tuple[float, float]:
+        return float(self.top1.proba(qf)), float(self.top2.proba(qf))
+
+
+def _fit_fusion(queries: list[TrainingQuery]) -> Linear:
+    xs, ys = [], []
+    for q in queries:
+        if q.target is None:
+            continue
+        feats = candidate_features(q.scores, q.lang)
+        rough = q.scores.sum(axis=0)
+        cands = set(np.argsort(-rough)[:N_CANDIDATES].tolist()) | {q.target}
+        idx = sorted(cands)
+        xs.append(feats[idx])
+        ys.append(np.array([int(i == q.target) for i in idx]))
+    return fit_linear(np.concatenate(xs), np.concatenate(ys), standardize=False, balanced=False)
+
+
+def _labels(fused: np.ndarray, target: int | None) -> tuple[int, int]:
+    if target is None:
+        return 0, 0
+    order = np.argsort(-fused)
+    return int(order[0] == target), int(target in order[:2])
+
+
+def fit_ranker(queries: list[TrainingQuery], folds: int = 5, seed: int = 0) -> Ranker:
+    """Fusion weights on all sample questions; calibration on out-of-fold fused scores."""
+    fusion = _fit_fusion(queries)
+    in_scope = [i for i, q in enumerate(queries) if q.target is not None]
+    fused_oof: dict[int, np.ndarray] = {}
+    k = max(2, min(folds, len(in_scope) // 2))
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    strata = [queries[i].lang for i in in_scope]
+    for train, test in splitter.split(in_scope, strata):
+        model = _fit_fusion([queries[in_scope[i]] for i in train])
+        for i in test:
+            q = queries[in_scope[i]]
+            fused_oof[in_scope[i]] = model.logit(candidate_features(q.scores, q.lang))
+    feats, y1, y2 = [], [], []
+    for i, q in enumerate(queries):
+        fused = fused_oof.get(i)
+        if fused is None:
+            fused = fusion.logit(candidate_features(q.scores, q.lang))
+        feats.append(query_features(q.scores, fused, q.coverage, q.n_tokens, q.lang))
+        a, b = _labels(fused, q.target)
+        y1.append(a)
+        y2.append(b)
+    x = np.stack(feats)
+    top1 = fit_linear(x, np.array(y1), standardize=True, balanced=True)
+    top2 = fit_linear(x, np.array(y2), standardize=True, balanced=True)
+    report = _cv_report(x, np.array(y1), queries)
+    return Ranker(fusion, top1, top2, report)
+
+
+def _cv_report(x: np.ndarray, y1: np.ndarray, queries: list[TrainingQuery]) -> dict[str, float]:
+    """Held-out quality of the calibration itself (for `check` and the build log)."""
+    is_oos = np.array([q.target is None for q in queries])
+    k = 5 if min(int(is_oos.sum()), int((~is_oos).sum())) >= 5 else 2
+    p = np.zeros(len(queries))
+    strata = is_oos.astype(int) * 2 + y1
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=1)
+    try:
+        splits = list(splitter.split(x, strata))
+    except ValueError:
+        return {}
+    for train, test in splits:
+        p[test] = fit_linear(x[train], y1[train], standardize=True, balanced=True).proba(x[test])
+    answered = p >= ANSWER_AT
+    in_scope = ~is_oos
+    return {
+        "heldout_top1_accuracy": float(y1[in_scope].mean()) if in_scope.any() else 0.0,
+        "heldout_oos_declined": float((~answered[is_oos]).mean()) if is_oos.any() else 0.0,
+        "heldout_answer_precision": float(y1[answered].mean()) if answered.any() else 0.0,
+        "heldout_in_scope_declined": float((~answered[in_scope]).mean()) if in_scope.any() else 0.0,
+    }

@@ -1,0 +1,129 @@
+"""The public face of retrieval: load (or build) the index, search, and render answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from retrieval.answers import Answer, Decision, render_answer
+from retrieval.build import Built, build_or_load, resolve_model
+from retrieval.corpus import Corpus, CorpusError, load_corpus
+from retrieval.index import SIGNALS
+from retrieval.ranking import ANSWER_AT, Ranker, query_features
+from retrieval.schema import Entry
+from retrieval.signals import Embedder
+from retrieval.text import Lang, Script, TextAnalyzer
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+MAX_QUERY_CHARS = 500  # longer messages are cut: the question is at the start
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry_id: str
+    score: float  # fused score, 0..1
+    signals: dict[str, float]  # per-signal score of this entry: dense, bm25, char
+    title: dict[str, str]  # {"zh": ..., "en": ...}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[Hit]
+    confidence: float  # calibrated probability that hits[0] is the right entry
+    decision: Decision  # answer | clarify (ask which of the top two) | decline (out of scope)
+    reason: str | None
+
+
+def decide(p1: float, p2: float, hits: Sequence[Hit]) -> tuple[Decision, str | None]:
+    if not hits:
+        return "decline", "no entries to search"
+    if p1 >= ANSWER_AT:
+        return "answer", None
+    if p2 >= ANSWER_AT and len(hits) > 1:
+        return "clarify", f"two entries fit about equally well: {hits[0].entry_id} / {hits[1].entry_id}"
+    return "decline", f"no entry matches the question well enough (confidence {p1:.2f})"
+
+
+class Retriever:
+    """Thread-safe for search/answer/entry: all state is read-only after load."""
+
+    def __init__(self, corpus: Corpus, built: Built, analyzer: TextAnalyzer, embedder: Embedder) -> None:
+        self.corpus = corpus
+        self.index = built.index
+        self.ranker = built.ranker
+        self.index_dir: Path = built.folder
+        self.built_now = built.built_now
+        self.build_seconds = built.build_seconds
+        self.training = built.training
+        self.analyzer = analyzer
+        self.embedder = embedder
+        self._entries = [corpus.entries[i] for i in self.index.entry_ids]
+
+    # -- loading -------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, settings: Settings, force_rebuild: bool = False) -> Retriever:
+        """Load the cached index for this corpus and model, building it first if needed.
+
+        Raises ``CorpusError`` (every problem with file and line) if an entry file is invalid.
+        Unresolved ``related`` links are only logged here; ``python -m retrieval check`` fails on them.
+        """
+        corpus = load_corpus(Path(settings.knowledge_dir))
+        file_errors = [i for i in corpus.errors if not i.message.startswith("related ")]
+        if file_errors or not corpus.entries:
+            raise CorpusError(corpus.issues or [*file_errors])
+        for issue in corpus.errors:
+            log.warning("%s", issue)
+        analyzer = TextAnalyzer()
+        embedder = Embedder(resolve_model(settings.embedding_model))
+        built = build_or_load(corpus, Path(settings.data_dir), analyzer, embedder, force=force_rebuild)
+        return cls(corpus, built, analyzer, embedder)
+
+    # -- queries -------------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5) -> SearchResult:
+        query = query.strip()[:MAX_QUERY_CHARS]
+        if not query:
+            return SearchResult([], 0.0, "decline", "empty question")
+        vec = self.embedder.encode([query])[0]
+        return self._rank(query, vec, k, self.ranker)
+
+    def _rank(
+        self, query: str, vec: np.ndarray, k: int, ranker: Ranker, lang: Lang | None = None,
+        held_out: int | None = None,
+    ) -> SearchResult:
+        qs = self.index.query_signals(query, self.analyzer, vec, lang)
+        scores = self.index.entry_scores(qs, held_out)
+        fused = ranker.fuse(scores, qs.lang)
+        qf = query_features(scores, fused, qs.coverage, len(qs.analyzed.tokens), qs.lang)
+        p1, p2 = ranker.confidence(qf)
+        order = np.argsort(-fused)[: max(1, k)]
+        hits = [self._hit(int(i), float(fused[i]), scores[:, i]) for i in order]
+        decision, reason = decide(p1, p2, hits)
+        return SearchResult(hits, p1, decision, reason)
+
+    def _hit(self, i: int, logit: float, signal_scores: np.ndarray) -> Hit:
+        entry = self._entries[i]
+        return Hit(
+            entry_id=entry.id,
+            score=float(1.0 / (1.0 + np.exp(-logit))),
+            signals={name: round(float(v), 4) for name, v in zip(SIGNALS, signal_scores, strict=True)},
+            title={"zh": entry.title.zh, "en": entry.title.en},
+        )
+
+    def entry(self, entry_id: str) -> Entry:
+        try:
+            return self.corpus.entries[entry_id]
+        except KeyError:
+            raise KeyError(f"no knowledge entry with id {entry_id!r}") from None
+
+    def answer(self, entry_id: str, lang: Lang = "zh", script: Script | None = None) -> Answer:
+        """The entry's answer in ``lang``; Chinese in ``script`` (Simplified, Traditional, or HK
+        Traditional for Cantonese readers). ``script`` defaults to zh-Hans / en."""
+        return render_answer(self.entry(entry_id), self.corpus.entries, self.analyzer, lang, script)

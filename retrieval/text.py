@@ -1,0 +1,143 @@
+"""Text normalisation and tokenisation for the lexical signals, per language.
+
+Chinese: Cantonese function words → Mandarin, Traditional/HK → Simplified (OpenCC), jieba
+(search mode) with domain words; Latin words inside Chinese get their Chinese glossary term.
+English: spaCy's blank "en" tokenizer, lowercase, synonyms, Snowball stemming (PyStemmer).
+Both sides of the index go through the same analyser, so they stay consistent.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+import jieba
+import opencc
+import spacy
+import Stemmer
+
+from retrieval import lexicon
+
+Lang = Literal["zh", "en"]
+Script = Literal["zh-Hans", "zh-Hant", "yue", "en"]
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"^[a-z0-9][a-z0-9'.+-]*$")
+_WORD = re.compile(r"\w", re.UNICODE)
+_SPACE = re.compile(r"\s+")
+_CANTONESE_MARKERS = re.compile(r"[嘅咗唔喺嚟冇佢啲咩搵攞睇哋噉咁係]|點樣|幾多|幾耐|邊度|而家")
+
+
+def detect_lang(text: str) -> Lang:
+    """Any Han character makes a question Chinese: code-mixed questions are Chinese sentences."""
+    return "zh" if _HAN.search(text) else "en"
+
+
+def _replace_all(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
+    for old, new in pairs:
+        text = text.replace(old, new)
+    return text
+
+
+@dataclass(frozen=True)
+class Analyzed:
+    lang: Lang
+    normalized: str  # for the character n-gram signal
+    tokens: list[str]  # for BM25
+
+
+class TextAnalyzer:
+    """Stateless after construction; safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._t2s = opencc.OpenCC("hk2s")
+        self._s2t = opencc.OpenCC("s2t")
+        self._s2hk = opencc.OpenCC("s2hk")
+        self._en = spacy.blank("en").tokenizer
+        self._stem_local = threading.local()  # PyStemmer objects are not thread-safe
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        for word in lexicon.JIEBA_WORDS:
+            self._jieba.add_word(word, freq=20000)
+        self._before_t2s = [(re.compile(p), r) for p, r in lexicon.CANTONESE_BEFORE_T2S]
+        self._zh_pairs = lexicon.CANTONESE_TO_MANDARIN + lexicon.MANDARIN_SYNONYMS
+
+    # -- scripts -------------------------------------------------------------------------------
+    def to_simplified(self, text: str) -> str:
+        return self._t2s.convert(text)
+
+    def to_script(self, text: str, script: Script) -> str:
+        if script == "zh-Hant":
+            return self._s2t.convert(text)
+        if script == "yue":
+            return self._s2hk.convert(text)
+        return text
+
+    # -- analysis ------------------------------------------------------------------------------
+    def analyze(self, text: str, lang: Lang | None = None) -> Analyzed:
+        lang = lang or detect_lang(text)
+        if lang == "zh":
+            norm = self.normalize_zh(text)
+            return Analyzed("zh", norm, self._zh_tokens(norm))
+        norm = self.normalize_en(text)
+        return Analyzed("en", norm, self._en_tokens(norm))
+
+    def normalize_zh(self, text: str) -> str:
+        for pattern, repl in self._before_t2s:
+            text = pattern.sub(repl, text)
+        text = self._t2s.convert(text.lower())
+        text = _replace_all(text, self._zh_pairs)
+        return _SPACE.sub(" ", text).strip()
+
+    def normalize_en(self, text: str) -> str:
+        text = _SPACE.sub(" ", text.lower()).strip()
+        text = text.replace("’", "'")
+        return _replace_all(text, lexicon.ENGLISH_PHRASES)
+
+    def _stemmer(self) -> Stemmer.Stemmer:
+        stemmer = getattr(self._stem_local, "stemmer", None)
+        if stemmer is None:
+            stemmer = self._stem_local.stemmer = Stemmer.Stemmer("english")
+        return stemmer
+
+    def _en_words(self, text: str) -> list[str]:
+        words = []
+        for tok in self._en(text):
+            word = tok.text
+            if not _WORD.search(word) or word in lexicon.ENGLISH_STOPWORDS:
+                continue
+            words.append(lexicon.ENGLISH_SYNONYMS.get(word, word))
+        return words
+
+    def _en_tokens(self, text: str) -> list[str]:
+        return self._stemmer().stemWords(self._en_words(text))
+
+    def _zh_tokens(self, text: str) -> list[str]:
+        tokens: list[str] = []
+        for tok in self._jieba.cut_for_search(text):
+            tok = tok.strip()
+            if not tok or not _WORD.search(tok) or tok in lexicon.CHINESE_STOPWORDS:
+                continue
+            if _LATIN_WORD.match(tok):
+                tokens.extend(self._latin_in_zh(tok))
+            else:
+                tokens.append(tok)
+        return tokens
+
+    def _latin_in_zh(self, word: str) -> list[str]:
+        out: list[str] = []
+        for w in self._en_words(word):
+            out.extend(lexicon.GLOSSARY_EN_ZH.get(w, ()))
+            out.append(self._stemmer().stemWord(w))
+        return out
+
+
+def guess_script(text: str, analyzer: TextAnalyzer) -> Script:
+    """Rough script of a question, for reports (the chat pipeline has its own language id)."""
+    if detect_lang(text) == "en":
+        return "en"
+    if _CANTONESE_MARKERS.search(text):
+        return "yue"
+    return "zh-Hant" if analyzer.to_simplified(text) != text else "zh-Hans"

@@ -1,0 +1,86 @@
+"""The dialogue policy as a pure function: no sockets, no models."""
+
+from bot.dialogue import AnswerEntry, Context, Escalate, Hit, Say, Search, Turn, decide, on_feedback
+
+REGIONS = ["北京", "上海", "广东"]
+HIT = Hit("visa-extension", {"zh": "签证延期", "en": "Extending your visa"})
+HIT2 = Hit("residence-permit", {"zh": "居留许可", "en": "Residence permit"})
+
+
+def turn(text="问题", intent="immigration_question", lang="zh", script="zh-Hans",
+         decision="answer", entities=None, is_oos=False, region=None):
+    search = Search(decision, 0.9 if decision == "answer" else 0.3, (HIT, HIT2), text)
+    return Turn(text, lang, script, intent, 0.9, is_oos, entities or {}, search, region)
+
+
+def test_confident_answer_and_remembered_topic():
+    actions, ctx = decide(Context(), turn("签证怎么延期"), REGIONS)
+    assert actions == [AnswerEntry("visa-extension", 0.9)]
+    assert ctx.last_entry == "visa-extension" and ctx.last_question == "签证怎么延期"
+
+
+def test_close_answers_get_a_clarifying_question_with_choices():
+    actions, _ = decide(Context(lang="en"), turn("permit", lang="en", script="en",
+                                                 decision="clarify"), REGIONS)
+    say = actions[0]
+    assert isinstance(say, Say) and say.key == "clarify"
+    assert [q["value"] for q in say.quick_replies][:2] == ["Extending your visa", "Residence permit"]
+
+
+def test_out_of_scope_is_declined_with_12345():
+    actions, _ = decide(Context(), turn("今天天气", intent="out_of_scope", decision="decline",
+                                        is_oos=True), REGIONS)
+    assert actions[0].key == "decline"
+
+
+def test_two_failures_in_a_row_escalate():
+    ctx = Context(lang="en", script="en")
+    t = turn("blorp", intent="immigration_question", lang="en", script="en", decision="decline")
+    actions, ctx = decide(ctx, t, REGIONS)
+    assert actions[0].key == "not_found"
+    actions, ctx = decide(ctx, t, REGIONS)
+    assert isinstance(actions[0], Escalate) and actions[0].reason == "low_confidence"
+
+
+def test_chinese_request_for_a_person_asks_option_then_region_then_escalates():
+    ctx = Context()
+    actions, ctx = decide(ctx, turn("转人工", intent="request_human"), REGIONS)
+    assert actions[0].key == "ask_option"
+    actions, ctx = decide(ctx, turn("出入境证件", intent="option_entry_exit_documents"), REGIONS)
+    assert actions[0].key == "ask_region"
+    assert "广东" in [q["value"] for q in actions[0].quick_replies]
+    actions, ctx = decide(ctx, turn("广东", intent="immigration_question", decision="decline",
+                                    region="广东"), REGIONS)
+    assert actions == [Escalate("explicit_request", "entry_exit_documents", "广东", False,
+                                "转人工")] or (isinstance(actions[0], Escalate)
+                                              and actions[0].region == "广东")
+
+
+def test_english_request_goes_straight_to_a_person():
+    actions, _ = decide(Context(lang="en", script="en"),
+                        turn("talk to a human", intent="request_human", lang="en", script="en"),
+                        REGIONS)
+    assert isinstance(actions[0], Escalate) and actions[0].reason == "explicit_request"
+
+
+def test_thumbs_down_then_request_escalates_with_that_reason():
+    _, ctx = on_feedback(Context(lang="en", script="en"), "down")
+    actions, _ = decide(ctx, turn("agent please", intent="request_human", lang="en",
+                                  script="en"), REGIONS)
+    assert actions[0].reason == "thumbs_down"
+
+
+def test_reply_language_follows_latest_message_unless_locked():
+    _, ctx = decide(Context(), turn("how do i extend", lang="en", script="en"), REGIONS)
+    assert ctx.lang == "en"
+    _, ctx = decide(Context(lang="en", lang_locked=True), turn("签证延期"), REGIONS)
+    assert ctx.lang == "en"
+    _, ctx = decide(Context(), turn("簽證點樣續", script="yue"), REGIONS)
+    assert ctx.script == "yue"
+
+
+def test_complaint_escalates_to_comments_option():
+    actions, _ = decide(Context(), turn("我要投诉", intent="complaint",
+                                        entities={"city": "上海"}), REGIONS)
+    assert isinstance(actions[0], Escalate)
+    assert actions[0].business_option == "comments_suggestions"

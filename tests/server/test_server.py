@@ -1,0 +1,229 @@
+"""Protocol v1 end to end: real websocket clients against a real server process."""
+
+import asyncio
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+
+async def test_round_trip_greeting_message_ack_and_cited_reply(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        welcome = await c.hello()
+        assert welcome["state"] == "bot" and len(welcome["session"]) >= 43
+        greeting = await c.until(lambda f: f["type"] == "reply")
+        labels = [q["label"] for q in greeting["quick_replies"]]
+        assert "English" in labels and "出入境证件" in labels and "网上预约" in labels
+        reply = await c.ask("How do I extend my visa in China?", "m1")
+        assert reply["from"] == "bot" and reply["lang"] == "en"
+        assert reply["meta"]["kind"] in ("answer", "clarify")
+        if reply["meta"]["kind"] == "answer":
+            assert reply["sources"] and reply["sources"][0]["url"].startswith("http")
+        assert all(f["seq"] == i + 1 for i, f in enumerate(
+            [f for f in c.seen if "seq" in f and f["type"] != "ack"]))
+
+
+async def test_replay_after_reconnect_and_idempotent_resend(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        token = (await c.hello())["session"]
+        reply = await c.ask("签证过期了怎么办", "r1")
+        seen_seq = reply["seq"]
+    async with ws_client(shared_server.ws_url) as c:
+        welcome = await c.hello(session=token, last_seq=1)
+        assert welcome["last_seq"] >= seen_seq
+        replayed = [await c.recv() for _ in range(welcome["last_seq"] - 1)]
+        assert [f["seq"] for f in replayed] == list(range(2, welcome["last_seq"] + 1))
+        assert any(f["type"] == "visitor" and f["text"] == "签证过期了怎么办" for f in replayed)
+        # Resending an acked id: the same ack, no new event, no second answer.
+        await c.send({"type": "message", "id": "r1", "text": "签证过期了怎么办"})
+        ack = await c.until(lambda f: f["type"] == "ack")
+        assert ack["seq"] == next(f["seq"] for f in replayed if f.get("id") == "r1")
+        await c.send({"type": "ping"})
+        assert (await c.recv())["type"] == "pong"
+    async with ws_client(shared_server.ws_url) as c:
+        welcome2 = await c.hello(session=token, last_seq=welcome["last_seq"])
+        assert welcome2["last_seq"] == welcome["last_seq"]
+
+
+async def test_bad_input_gets_clear_errors_and_loses_nothing(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.send({"type": "message", "id": "x", "text": "before hello"})
+        assert (await c.recv())["code"] == "hello_required"
+        token = (await c.hello())["session"]
+        await c.until(lambda f: f["type"] == "reply")
+        await c.send({"type": "message", "id": "keep", "text": "<script>alert(1)</script> 护照丢了"})
+        kept = await c.until(lambda f: f["type"] == "visitor")
+        assert kept["text"] == "<script>alert(1)</script> 护照丢了"
+        cases = [
+            ("{not json", "bad_json"), (b"\x01\x02", "binary_frame"),
+            ({"type": "teleport"}, "unknown_type"),
+            ({"type": "message", "id": "b", "text": "长" * 2001}, "too_long"),
+            ({"type": "message", "id": "c", "text": ["list"]}, "bad_field"),
+            ({"type": "message", "id": "d", "text": "\x00\x01\x02"}, "empty"),
+            ({"type": "rating", "score": "five"}, "bad_field"),
+        ]
+        for frame, code in cases:
+            await c.send(frame)
+            err = await c.until(lambda f: f["type"] == "error")
+            assert err["code"] == code and err["message"]
+    async with ws_client(shared_server.ws_url) as c:
+        welcome = await c.hello(session=token, last_seq=0)
+        events = [await c.recv() for _ in range(welcome["last_seq"])]
+        assert any(f.get("id") == "keep" for f in events)
+
+
+async def test_unknown_session_starts_a_new_one(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.send({"type": "hello", "session": "nope" * 10, "last_seq": 0})
+        assert (await c.recv())["code"] == "unknown_session"
+        assert (await c.until(lambda f: f["type"] == "welcome"))["state"] == "bot"
+
+
+async def test_language_switch_keeps_history_and_locks(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello()
+        await c.until(lambda f: f["type"] == "reply")
+        await c.send({"type": "lang", "lang": "en"})
+        assert (await c.until(lambda f: f["type"] == "lang"))["locked"] is True
+        confirm = await c.until(lambda f: f["type"] == "reply")
+        assert confirm["lang"] == "en"
+        reply = await c.ask("签证怎么延期", "l1")
+        assert reply["lang"] == "en"
+
+
+async def test_traditional_and_cantonese_get_traditional_characters(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello()
+        await c.until(lambda f: f["type"] == "reply")
+        reply = await c.ask("我本護照唔見咗，點算好？", "t1")
+        assert reply["script"] in ("zh-Hant", "yue")
+        assert "护照" not in reply["text"] and "证" not in reply["text"]
+
+
+async def test_continue_on_phone_transfers_the_conversation_once(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as desk:
+        await desk.hello()
+        await desk.ask("怎么办理居留许可", "p1")
+        await desk.send({"type": "transfer_request"})
+        transfer = await desk.until(lambda f: f["type"] == "transfer")
+        assert "/m?t=" in transfer["url"]
+        status, svg, headers = shared_server.get(transfer["qr"])
+        assert status == 200 and "<svg" in svg
+        async with ws_client(shared_server.ws_url) as phone:
+            welcome = await phone.hello(transfer=transfer["token"], channel="mobile")
+            history = [await phone.recv() for _ in range(welcome["last_seq"])]
+            assert any(f.get("id") == "p1" for f in history)
+            assert (await desk.until(lambda f: f["type"] == "moved"))["channel"] == "mobile"
+        async with ws_client(shared_server.ws_url) as other:
+            await other.send({"type": "hello", "transfer": transfer["token"], "last_seq": 0})
+            assert (await other.recv())["code"] == "bad_transfer"
+
+
+async def test_http_pages_probes_and_metrics(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello()
+        await c.ask("how long can I stay visa free", "h1")
+    assert shared_server.get("/healthz")[0] == 200
+    assert shared_server.get("/readyz")[0] == 200
+    status, body, _ = shared_server.get("/metrics")
+    assert status == 200
+    for name in ("chat_connections", "chat_messages_total", "chat_stage_seconds_bucket",
+                 "chat_handoffs_total", 'stage="nlu"', 'stage="retrieval"', 'stage="total"'):
+        assert name in body
+    status, svg, headers = shared_server.get("/qr.svg")
+    assert status == 200 and headers["Content-Type"].startswith("image/svg+xml")
+    assert shared_server.get("/static/../../bot/settings.py")[0] == 404
+
+
+async def test_disallowed_origin_is_refused(shared_server):
+    with pytest.raises(InvalidStatus) as err:
+        async with connect(shared_server.ws_url, origin="https://evil.example"):
+            pass
+    assert err.value.response.status_code == 403
+
+
+async def test_oversize_frame_closes_with_1009(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello()
+        await c.send(json.dumps({"type": "message", "id": "big", "text": "x" * 70000}))
+        with pytest.raises(ConnectionClosed) as err:
+            while True:
+                await c.recv()
+        assert err.value.rcvd.code == 1009
+
+
+async def test_floods_are_rate_limited_with_retry_after(server_factory, ws_client):
+    server = server_factory(CHAT_CONN_RATE="1", CHAT_CONN_BURST="3", CHAT_MAX_CONNS_PER_IP="2")
+    async with ws_client(server.ws_url) as c:
+        await c.hello()
+        for i in range(6):
+            await c.send({"type": "ping"})
+        err = await c.until(lambda f: f["type"] == "error")
+        assert err["code"] == "rate_limited" and err["retry_after"] > 0
+        await asyncio.sleep(err["retry_after"] + 0.1)
+        await c.send({"type": "ping"})
+        assert (await c.until(lambda f: f["type"] in ("pong", "error")))["type"] == "pong"
+        async with ws_client(server.ws_url):
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(server.ws_url):
+                    pass
+            assert refused.value.response.status_code == 429
+
+
+async def test_sigkill_and_restart_loses_no_acked_message(server, ws_client):
+    async with ws_client(server.ws_url) as c:
+        token = (await c.hello())["session"]
+        acked = []
+        for i in range(5):
+            await c.send({"type": "message", "id": f"k{i}", "text": f"第{i}个问题：签证延期"})
+            acked.append((await c.until(lambda f: f["type"] == "ack"))["id"])
+    server.kill()
+    server.start()
+    async with ws_client(server.ws_url) as c:
+        welcome = await c.hello(session=token, last_seq=0)
+        assert welcome["session"] == token
+        history = [await c.recv() for _ in range(welcome["last_seq"])]
+        assert [f["id"] for f in history if f["type"] == "visitor"] == acked
+        # The conversation goes on with the same token.
+        reply = await c.ask("谢谢", "after")
+        assert reply["from"] == "bot"
+
+
+async def test_sigterm_tells_clients_to_reconnect(server, ws_client):
+    async with ws_client(server.ws_url) as c:
+        await c.hello()
+        server.proc.terminate()
+        with pytest.raises(ConnectionClosed) as err:
+            while True:
+                await c.recv()
+        assert err.value.rcvd.code == 1012
+    assert server.proc.wait(20) == 0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(frames=st.lists(
+    st.one_of(
+        st.text(max_size=300),
+        st.binary(max_size=100),
+        st.fixed_dictionaries({"type": st.sampled_from(
+            ["hello", "message", "lang", "rating", "feedback", "close", "ping", "typing",
+             "transfer_request", "nope"])},
+            optional={"id": st.text(max_size=70), "text": st.text(max_size=50),
+                      "lang": st.sampled_from(["zh", "en", "xx", None]),
+                      "score": st.integers(-3, 9), "seq": st.integers(-5, 50),
+                      "session": st.text(max_size=20), "last_seq": st.integers(-2, 5)}
+        ).map(json.dumps),
+    ), max_size=8))
+def test_fuzzed_frames_never_break_the_server(fuzz_server, frames):
+    async def run():
+        async with connect(fuzz_server.ws_url) as ws:
+            for frame in frames:
+                await ws.send(frame)
+            await ws.send(json.dumps({"type": "ping"}))
+            while True:
+                reply = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                if reply["type"] == "pong":
+                    return
+    asyncio.run(run())

@@ -1,0 +1,175 @@
+"""The widget and pages in a real browser, without a chat server behind them: embedding, Shadow DOM
+isolation, size, keyboard, limits, the offline outbox, the mobile layout and accessibility."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from widget_pages import Chat, axe_violations
+
+WIDGET_JS = Path(__file__).resolve().parents[2] / "widget" / "static" / "widget.js"
+
+
+def test_widget_is_small_and_never_parses_message_text_as_html():
+    source = WIDGET_JS.read_bytes()
+    assert len(gzip.compress(source, 9)) <= 30 * 1024
+    text = source.decode()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                 "new Function"):
+        assert sink not in text, sink
+
+
+def test_one_script_tag_embeds_an_isolated_configurable_widget(context, site):
+    page = context.new_page()
+    page.goto(f"{site}/host.html")
+    chat = Chat(page)
+    expect(chat.launcher).to_be_visible()
+    host = page.locator("nia-chat")
+    assert host.get_attribute("server") == "ws://127.0.0.1:9/ws"
+    assert page.evaluate("() => !!document.querySelector('nia-chat').shadowRoot")
+    style = chat.launcher.evaluate(
+        "(b) => { const s = getComputedStyle(b); return [s.backgroundColor, s.fontSize, s.borderTopStyle]; }")
+    assert style == ["rgb(138, 21, 56)", "16px", "none"]  # data-color, not the host's lime
+    expect(chat.launcher).to_contain_text("12367 ONLINE")
+    chat.open()
+    expect(chat.input).to_be_visible()  # the host hides every textarea; not this one
+    assert chat.input.evaluate("(t) => getComputedStyle(t).fontSize") == "15px"
+    expect(page.locator("nia-chat .tools button").first).to_have_text("中文")  # data-lang="en"
+
+
+def test_portal_languages_and_phone_qr(context, site):
+    page = context.new_page()
+    page.goto(f"{site}/")
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    expect(page.locator("h1")).to_have_text("12367 移民管理服务平台")
+    expect(page.locator("nia-chat .launcher")).to_contain_text("在线咨询")
+    qr = page.locator("footer img")
+    assert qr.get_attribute("src") == "/qr.svg"
+    expect(page.locator("footer figcaption")).to_contain_text("扫码用手机咨询")
+    expect(page.locator("footer figcaption")).to_contain_text("scan to chat on your phone")
+
+    page.locator(".langs a[data-lang=en]").click()
+    page.wait_for_url("**/?lang=en")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    expect(page.locator("h1")).to_have_text("12367 Immigration Service Platform")
+    expect(page.locator("nia-chat .launcher")).to_contain_text("Chat with us")
+    expect(page.locator("footer figcaption")).to_contain_text("扫码用手机咨询")
+    page.locator("#open-chat").click()  # the portal's own button opens the widget
+    expect(page.locator("nia-chat .panel")).to_be_visible()
+    expect(page.locator("nia-chat #nia-input")).to_have_attribute("placeholder", "Type your question")
+
+
+def test_keyboard_only_open_close_and_focus(context, site):
+    page = context.new_page()
+    page.goto(f"{site}/")
+    chat = Chat(page)
+    for _ in range(40):  # Tab through the page until the launcher has focus
+        page.keyboard.press("Tab")
+        if chat.active_id() == "launcher":
+            break
+    assert chat.active_id() == "launcher"
+    assert chat.launcher.get_attribute("aria-expanded") == "false"
+    page.keyboard.press("Enter")
+    expect(chat.panel).to_be_visible()
+    assert chat.launcher.get_attribute("aria-expanded") == "true"
+    assert chat.active_id() == "nia-input"  # focus moved into the panel
+    assert chat.panel.get_attribute("role") == "dialog"
+    page.keyboard.press("Tab")
+    assert "send" in chat.active_id()
+    page.keyboard.press("Escape")
+    expect(chat.panel).to_be_hidden()
+    assert chat.active_id() == "launcher"  # and back to the button
+
+
+def test_text_over_2000_characters_is_blocked_with_a_message(context, site):
+    page = context.new_page()
+    page.goto(f"{site}/")
+    chat = Chat(page).open()
+    chat.input.fill("签" * 2001)
+    expect(page.locator("nia-chat #nia-err")).to_contain_text("2000")
+    expect(chat.send_button).to_have_attribute("aria-disabled", "true")
+    expect(chat.input).to_have_attribute("aria-invalid", "true")
+    chat.input.press("Enter")
+    chat.send_button.click()
+    expect(page.locator("nia-chat .log > li.m-visitor")).to_have_count(0)
+    assert not (chat.stored() or {}).get("outbox")
+    chat.input.fill("签" * 2000)  # exactly the limit is fine
+    expect(page.locator("nia-chat #nia-err")).to_have_text("")
+    expect(chat.send_button).to_have_attribute("aria-disabled", "false")
+
+
+def test_messages_typed_offline_are_kept_across_a_reload(context, site):
+    page = context.new_page()
+    page.goto(f"{site}/")
+    chat = Chat(page).open()
+    expect(chat.status).to_contain_text("重试", timeout=10_000)  # no server: offline, retrying
+    chat.type_and_send("<img src=x onerror=alert(1)>离线时发的消息")
+    bubble = page.locator("nia-chat .log > li.m-visitor")
+    expect(bubble).to_have_count(1)
+    expect(bubble.locator(".bubble")).to_have_text("<img src=x onerror=alert(1)>离线时发的消息")
+    expect(bubble).to_have_attribute("data-status", "waiting")
+    assert page.locator("nia-chat .log img").count() == 0
+    outbox = chat.stored()["outbox"]
+    assert [m["text"] for m in outbox] == ["<img src=x onerror=alert(1)>离线时发的消息"]
+    page.reload()
+    chat = Chat(page)
+    expect(chat.panel).to_be_visible()  # an open panel stays open after a reload
+    expect(page.locator("nia-chat .log > li.m-visitor .bubble")).to_have_text(
+        ["<img src=x onerror=alert(1)>离线时发的消息"])
+    assert chat.stored()["outbox"][0]["id"] == outbox[0]["id"]  # resent later with the same id
+
+
+def test_reconnect_backoff_grows_with_jitter_and_is_capped(context, site):
+    page = context.new_page()
+    page.goto(f"{site}/")
+    delays = page.evaluate("""() => [0, 1, 2, 3, 4, 5, 10].map((a) =>
+        Array.from({length: 200}, () => NiaChat.backoffDelay(a)))""")
+    means = [sum(d) / len(d) for d in delays]
+    assert means == sorted(means)
+    assert all(min(d) >= 250 * 2 ** min(a, 4) * 0.99 for a, d in zip([0, 1, 2, 3, 4], delays))
+    assert max(max(d) for d in delays) <= 8000
+    assert len(set(delays[3])) > 150  # jitter: clients do not reconnect in lockstep
+    assert page.evaluate("() => NiaChat.safeHttpUrl('javascript:alert(1)')") is None
+    assert page.evaluate("() => NiaChat.safeHttpUrl('https://en.nia.gov.cn/x')") == "https://en.nia.gov.cn/x"
+
+
+def test_mobile_page_fits_a_small_phone_with_big_touch_targets(phone_context, site):
+    page = phone_context.new_page()
+    page.goto(f"{site}/m?lang=zh")
+    chat = Chat(page)
+    expect(chat.panel).to_be_visible()
+    expect(chat.launcher).to_be_hidden()
+    viewport = page.locator("meta[name=viewport]").get_attribute("content")
+    assert "viewport-fit=cover" in viewport
+    assert "env(safe-area-inset-bottom)" in WIDGET_JS.read_text()
+    box = chat.panel.bounding_box()
+    assert box["width"] == 360 and box["height"] == 640
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    for b in page.locator("nia-chat button:visible, nia-chat textarea:visible").all():
+        size = b.bounding_box()
+        assert size["height"] >= 44 and size["width"] >= 44, (b.evaluate("e => e.outerHTML"), size)
+
+
+def test_axe_portal_and_open_panel_have_no_serious_violations(context, site, axe_source):
+    page = context.new_page()
+    page.goto(f"{site}/")
+    page.locator("nia-chat .launcher").wait_for()
+    page.wait_for_function("() => document.querySelector('footer img').complete")
+    assert axe_violations(page, axe_source) == []
+    Chat(page).open()
+    assert axe_violations(page, axe_source) == []
+    page.goto(f"{site}/?lang=en")
+    Chat(page).open()
+    assert axe_violations(page, axe_source) == []
+
+
+def test_axe_mobile_page(phone_context, site, axe_source):
+    page = phone_context.new_page()
+    page.goto(f"{site}/m")
+    expect(page.locator("nia-chat .panel")).to_be_visible()
+    assert axe_violations(page, axe_source) == []
+    assert re.search(r"12367", page.title())

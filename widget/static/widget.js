@@ -1,0 +1,1357 @@
+/*! 12367 ONLINE visitor widget. Apache-2.0.
+ * One script tag adds the <nia-chat> Web Component (Shadow DOM, no framework):
+ *   <script src="http://HOST/widget.js" data-server="ws://HOST/ws" data-lang="zh"
+ *           data-color="#0b5cad" async></script>
+ * The same element in mode="fullscreen" is the mobile page (/m). Protocol: docs/protocol.md.
+ * Message text is only ever inserted with textContent / Text nodes, never parsed as HTML.
+ */
+(() => {
+  'use strict';
+  if (window.customElements === undefined || customElements.get('nia-chat')) return;
+
+  const SCRIPT = document.currentScript;
+  const MAX_CHARS = 2000;
+  const MAX_STORED_EVENTS = 300;
+  const BACKOFF_BASE_MS = 500;
+  const BACKOFF_CAP_MS = 8000;
+  const PING_EVERY_MS = 25000;
+  const PONG_WITHIN_MS = 10000;
+  const TYPING_SHOWN_MS = 15000;
+  const QUICK_REPLIES_AS_BUTTONS = 8;
+
+  const TEXT = {
+    zh: {
+      launcher: '12367 ONLINE', launcherSub: '在线咨询',
+      launcherLabel: '打开 12367 在线咨询 Open 12367 ONLINE chat',
+      title: '12367 ONLINE', subtitle: '移民管理服务在线咨询', dialog: '12367 在线咨询',
+      connecting: '正在连接…', online: '已连接', offline: '连接中断，{s} 秒后重试',
+      offlineNow: '网络已断开，恢复后自动重连', retry: '立即重试', movedStatus: '已转到手机',
+      minimize: '最小化聊天窗口', langToggle: 'EN', langLabel: 'Switch to English',
+      phone: '手机', phoneLabel: '在手机上继续咨询', save: '下载', saveLabel: '下载聊天记录（文本文件）',
+      end: '结束', endLabel: '结束本次咨询', endConfirm: '确认结束？',
+      log: '聊天记录', emptyLog: '您好！请输入您想咨询的问题。', input: '输入您的问题', placeholder: '请输入您的问题',
+      send: '发送', you: '您', bot: '12367 智能助手', agent: '人工客服', system: '系统消息',
+      tooLong: '消息不能超过 2000 个字符（当前 {n} 个），请删减或分段发送。',
+      sending: '发送中…', waitingNet: '等待网络，恢复后自动发送', notSent: '未发送：{m}',
+      typingBot: '智能助手正在输入…', typingAgent: '人工客服正在输入…',
+      sources: '依据', helpful: '有帮助', notHelpful: '没有帮助', feedbackThanks: '感谢您的反馈',
+      choose: '请选择', chooseSend: '确定',
+      queued: '正在为您转接人工客服：您排在第 {n} 位，预计等待{eta}。',
+      queuedNoPos: '正在为您转接人工客服，请稍候。', queuedNoEta: '正在为您转接人工客服：您排在第 {n} 位。', etaMin: '约 {m} 分钟', etaSoon: '不到 1 分钟',
+      agentState: '人工客服已接入，正在为您服务。', closed: '本次咨询已结束。',
+      rateTitle: '请为本次服务评分', star: '{n} 星（满分 5 星）', comment: '意见或建议（可选）',
+      rateSubmit: '提交评价', rated: '感谢您的评价！', newChat: '开始新的咨询',
+      transferTitle: '用手机扫码，继续本次咨询', transferLink: '或在手机上打开以下链接：',
+      transferValid: '{s} 秒内有效，只能使用一次。', transferExpired: '二维码已过期。',
+      transferNew: '重新生成', transferClose: '关闭', qrAlt: '继续本次咨询的二维码',
+      transferOffline: '当前未连接，连接后才能生成二维码。',
+      moved: '本次咨询已转到您的手机上继续。',
+      expiredSession: '之前的会话已过期，已为您开始新的咨询。',
+      badTransfer: '二维码已失效或已被使用，已为您开始新的咨询。',
+      rateLimited: '发送太频繁，请稍候再试。', closedError: '本次咨询已结束，请开始新的咨询。',
+      newMessages: '{n} 条新消息',
+      transcript: '12367 ONLINE 聊天记录', exported: '导出时间',
+    },
+    en: {
+      launcher: '12367 ONLINE', launcherSub: 'Chat with us',
+      launcherLabel: 'Open 12367 ONLINE chat 打开 12367 在线咨询',
+      title: '12367 ONLINE', subtitle: 'Immigration service chat', dialog: '12367 ONLINE chat',
+      connecting: 'Connecting…', online: 'Connected', offline: 'Connection lost, retrying in {s} s',
+      offlineNow: 'You are offline; reconnecting when the network is back', retry: 'Retry now',
+      movedStatus: 'Moved to your phone',
+      minimize: 'Minimize chat', langToggle: '中文', langLabel: '切换到中文',
+      phone: 'Phone', phoneLabel: 'Continue on your phone', save: 'Save',
+      saveLabel: 'Download transcript (text file)',
+      end: 'End', endLabel: 'End this chat', endConfirm: 'End chat?',
+      log: 'Conversation', emptyLog: 'Hello! Type the question you have.', input: 'Your question', placeholder: 'Type your question',
+      send: 'Send', you: 'You', bot: '12367 Assistant', agent: 'Agent', system: 'System notice',
+      tooLong: 'Messages can be at most 2,000 characters (this one has {n}). Please shorten or split it.',
+      sending: 'Sending…', waitingNet: 'Waiting for the connection; it will be sent automatically',
+      notSent: 'Not sent: {m}',
+      typingBot: 'The assistant is typing…', typingAgent: 'The agent is typing…',
+      sources: 'Sources', helpful: 'Helpful', notHelpful: 'Not helpful',
+      feedbackThanks: 'Thanks for your feedback',
+      choose: 'Please choose', chooseSend: 'OK',
+      queued: 'Connecting you to an agent: you are number {n} in the queue, estimated wait {eta}.',
+      queuedNoPos: 'Connecting you to an agent, please wait.',
+      queuedNoEta: 'Connecting you to an agent: you are number {n} in the queue.', etaMin: 'about {m} min',
+      etaSoon: 'under a minute',
+      agentState: 'An agent has joined and is helping you.', closed: 'This chat has ended.',
+      rateTitle: 'How was this chat?', star: '{n} out of 5 stars', comment: 'Comments (optional)',
+      rateSubmit: 'Submit rating', rated: 'Thank you for your rating!', newChat: 'Start a new chat',
+      transferTitle: 'Scan with your phone to continue this chat',
+      transferLink: 'Or open this link on your phone:',
+      transferValid: 'Valid for {s} s, one use only.', transferExpired: 'The code has expired.',
+      transferNew: 'New code', transferClose: 'Close', qrAlt: 'QR code to continue this chat',
+      transferOffline: 'Not connected; the code can be made once the chat reconnects.',
+      moved: 'This chat has moved to your phone.',
+      expiredSession: 'Your earlier chat has expired; a new one has started.',
+      badTransfer: 'That code has expired or was already used; a new chat has started.',
+      rateLimited: 'Too many messages, please wait a moment.',
+      closedError: 'This chat has ended. Please start a new one.',
+      newMessages: '{n} new messages',
+      transcript: '12367 ONLINE chat transcript', exported: 'Exported',
+    },
+  };
+
+  const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
+  const normLang = (l) => (l ? (String(l).toLowerCase().startsWith('zh') ? 'zh' : 'en') : null);
+  const charCount = (s) => [...s].length;
+
+  /** Exponential backoff with "equal jitter": half fixed, half random, capped. */
+  function backoffDelay(attempt) {
+    const d = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+    return d / 2 + Math.random() * (d / 2);
+  }
+
+  /** Absolute http(s) URL or null: citations must never become javascript: links. */
+  function safeHttpUrl(u, base) {
+    try {
+      const url = base ? new URL(u, base) : new URL(u);
+      return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  /** DOM builder: attributes and Text nodes only. */
+  function h(tag, props, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (v == null || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'text') el.textContent = v;
+      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat()) if (c != null && c !== false) el.append(c);
+    return el;
+  }
+
+  function icon(path, size = 20) {
+    const NS = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('width', size);
+    svg.setAttribute('height', size);
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    const p = document.createElementNS(NS, 'path');
+    p.setAttribute('d', path);
+    p.setAttribute('fill', 'currentColor');
+    svg.append(p);
+    return svg;
+  }
+  const ICON_CHAT = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 6v2h2v-2H7zm4 0v2h2v-2h-2zm4 0v2h2v-2h-2z';
+  const ICON_CLOSE = 'M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6l5.6-5.6L5 6.4z';
+  const ICON_SEND = 'M3 20.5 21 12 3 3.5 3 10l12 2-12 2z';
+
+  // ---- colours: keep text on the brand colour, and links, at WCAG AA (4.5:1) ----
+  function luminance([r, g, b]) {
+    const f = (c) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  }
+  const contrast = (a, b) => {
+    const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  function parseRgb(css) {
+    const m = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(css || '');
+    return m ? [+m[1], +m[2], +m[3]] : null;
+  }
+  const hex = (rgb) => '#' + rgb.map((c) => Math.round(c).toString(16).padStart(2, '0')).join('');
+  function palette(rgb) {
+    const white = [255, 255, 255];
+    const on = contrast(rgb, white) >= 4.5 ? '#ffffff' : '#111111';
+    let ink = rgb;
+    for (let i = 0; i < 20 && contrast(ink, white) < 4.5; i++) ink = ink.map((c) => c * 0.85);
+    return { primary: hex(rgb), on, ink: hex(ink) };
+  }
+
+  // ---- storage: localStorage when allowed, memory otherwise ----
+  const memoryStore = new Map();
+  const store = {
+    get(key) {
+      try {
+        return JSON.parse(localStorage.getItem(key) || 'null');
+      } catch (_) {
+        return memoryStore.get(key) ?? null;
+      }
+    },
+    set(key, value) {
+      try {
+        localStorage.setItem(key, JSON.stringify(value));
+      } catch (_) {
+        memoryStore.set(key, value);
+      }
+    },
+  };
+
+  /**
+   * The conversation as the client knows it, without I/O: events deduplicated by seq, the highest
+   * contiguous seq (sent as last_seq), and the outbox of messages not yet acknowledged.
+   */
+  class Conversation {
+    constructor(saved) {
+      const s = saved || {};
+      this.session = s.session || null;
+      this.lang = s.lang || null;
+      this.langChosen = !!s.langChosen;
+      this.events = Array.isArray(s.events) ? s.events : [];
+      this.lastSeq = Number.isInteger(s.lastSeq) ? s.lastSeq : 0;
+      this.outbox = Array.isArray(s.outbox) ? s.outbox : [];
+      this.rated = !!s.rated;
+      this.moved = !!s.moved;
+      this.feedback = s.feedback || {};
+      this.seen = new Set(this.events.map((e) => e.seq));
+    }
+    snapshot() {
+      const { session, lang, langChosen, lastSeq, outbox, rated, feedback, moved } = this;
+      return { session, lang, langChosen, lastSeq, outbox, rated, feedback, moved, events: this.events.slice(-MAX_STORED_EVENTS) };
+    }
+    /** Adds a stored event; false when its seq was already seen (replays, other devices). */
+    accept(ev) {
+      if (!Number.isInteger(ev.seq) || this.seen.has(ev.seq)) return false;
+      this.seen.add(ev.seq);
+      let i = this.events.length;
+      while (i > 0 && this.events[i - 1].seq > ev.seq) i--;
+      this.events.splice(i, 0, ev);
+      while (this.seen.has(this.lastSeq + 1)) this.lastSeq++;
+      if (ev.type === 'visitor') this.outbox = this.outbox.filter((m) => m.id !== ev.id);
+      return true;
+    }
+    /** The ack of our own message: it becomes a `visitor` event even if the server only acks. */
+    ack(id, seq) {
+      const m = this.outbox.find((x) => x.id === id);
+      this.outbox = this.outbox.filter((x) => x.id !== id);
+      if (!m || this.seen.has(seq)) return null;
+      const ev = { type: 'visitor', seq, id, text: m.text, ts: m.ts };
+      this.accept(ev);
+      return ev;
+    }
+    drop(id) {
+      this.outbox = this.outbox.filter((x) => x.id !== id);
+    }
+    reset(keepSession) {
+      if (!keepSession) this.session = null;
+      this.events = [];
+      this.seen = new Set();
+      this.lastSeq = 0;
+      this.rated = false;
+      this.moved = false;
+      this.feedback = {};
+    }
+    get state() {
+      for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i].type === 'state') return this.events[i].state;
+      return 'bot';
+    }
+  }
+
+  let idCounter = 0;
+  const newMessageId = () => `c-${Date.now().toString(36)}-${(++idCounter).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+  const CSS = `
+:host{all:initial;display:block;font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;font-size:15px;line-height:1.5;color:#1a2433;--p:#0b5cad;--on:#fff;--ink:#0b5cad;--tap:44px}
+:host([hidden]),[hidden]{display:none!important}
+*{box-sizing:border-box;font:inherit}
+button,textarea,select,input{color:inherit}
+button{cursor:pointer;border:0;background:none;padding:0}
+:focus-visible{outline:3px solid #1a2433;outline-offset:2px;box-shadow:0 0 0 5px #fff}
+.sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
+.launcher{position:fixed;bottom:20px;right:20px;z-index:2147483000;display:flex;align-items:center;gap:10px;min-height:56px;padding:8px 20px 8px 16px;border-radius:28px;background:var(--p);color:var(--on);box-shadow:0 6px 20px rgba(10,40,80,.35);text-align:left}
+.launcher b{display:block;font-size:16px;letter-spacing:.5px}
+.launcher small{display:block;font-size:13px}
+.launcher .badge{position:absolute;top:-6px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#b00020;color:#fff;font-size:13px;font-weight:700;line-height:22px;text-align:center}
+:host([position=left]) .launcher{right:auto;left:20px}
+.panel{position:fixed;bottom:88px;right:20px;z-index:2147483001;width:390px;height:min(640px,calc(100vh - 108px));display:flex;flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(10,40,80,.35);overflow:hidden}
+:host([position=left]) .panel{right:auto;left:20px}
+.panel[hidden]{display:none}
+:host([mode=fullscreen]) .panel{inset:0;width:auto;height:100vh;height:100dvh;border-radius:0;box-shadow:none;padding:0 env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}
+@media (max-width:480px){.panel{inset:0;width:auto;height:100vh;height:100dvh;border-radius:0;padding:0 env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left)}}
+header{background:var(--p);color:var(--on);padding:10px 8px 8px 16px;padding-top:calc(10px + env(safe-area-inset-top));display:flex;align-items:center;gap:8px}
+:host(:not([mode=fullscreen])) .panel:not(.narrow) header{padding-top:10px}
+header .t{flex:1;min-width:0}
+header h2{margin:0;font-size:17px;font-weight:700;letter-spacing:.5px}
+header .s{font-size:13px;display:flex;align-items:center;gap:6px;flex-wrap:wrap}
+.dot{width:9px;height:9px;border-radius:50%;background:#f2c94c;border:1px solid var(--on)}
+.dot.online{background:#39d98a}.dot.offline{background:#ff5a5f}
+header .retry{text-decoration:underline;min-height:24px;color:var(--on)}
+.icon{display:inline-flex;align-items:center;justify-content:center;min-width:var(--tap);min-height:var(--tap);border-radius:8px;color:var(--on)}
+.tools{display:flex;gap:4px;padding:4px 8px;background:#eef3f9;border-bottom:1px solid #d5dce6}
+.tools button{min-height:var(--tap);min-width:var(--tap);padding:0 10px;border-radius:8px;color:#17324f;font-size:14px;font-weight:600}
+.tools button:hover{background:#dce7f3}
+.tools .end{margin-left:auto;color:#9b1c1c}
+.banner{padding:8px 14px;font-size:14px;background:#fff7e0;color:#4d3900;border-bottom:1px solid #e6cf85}
+.banner.agent{background:#e9f6ee;color:#17502f;border-color:#9fd3b2}
+.banner.closed{background:#eef0f3;color:#333d4a;border-color:#cfd5dd}
+.log{flex:1;overflow-y:auto;margin:0;padding:12px;list-style:none;background:#f4f6f9;overscroll-behavior:contain}
+.log:empty::before{content:attr(data-empty);display:block;margin-top:30%;text-align:center;color:#4a5566}
+.log li{margin:0 0 12px;display:flex;flex-direction:column;align-items:flex-start;max-width:100%}
+.who{font-size:12px;color:#4a5566;margin:0 0 2px 2px;font-weight:600}
+.bubble{max-width:88%;padding:9px 12px;border-radius:4px 12px 12px 12px;background:#fff;border:1px solid #d5dce6;white-space:pre-wrap;overflow-wrap:anywhere}
+.m-visitor{align-items:flex-end}
+.m-visitor .bubble{background:var(--p);color:var(--on);border-color:var(--p);border-radius:12px 4px 12px 12px}
+.m-agent .bubble{background:#eaf6ee;border-color:#7cc298;border-left:4px solid #2e7d4f}
+.m-agent .who{color:#1e6b3f}
+.m-system{align-items:center}
+.m-system .bubble{max-width:95%;background:#fff7e0;border:1px dashed #c9a84a;color:#4d3900;font-size:14px;border-radius:8px;text-align:center}
+.meta{font-size:12px;color:#4a5566;margin:2px 4px 0}
+.meta.err{color:#a00018;font-weight:600}
+.src{margin:6px 0 0;padding:6px 0 0;border-top:1px solid #e3e8ef;font-size:13px}
+.src ol{margin:2px 0 0;padding-left:18px}
+.src a{color:var(--ink)}
+.fb{display:flex;gap:4px;margin-top:4px;align-items:center;font-size:12px;color:#4a5566}
+.fb button{min-width:36px;min-height:36px;border-radius:8px;border:1px solid #cdd5df;background:#fff;font-size:16px}
+.fb button[aria-pressed=true]{background:#dce7f3;border-color:var(--ink)}
+.qr{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px;max-width:100%}
+.qr button{min-height:var(--tap);padding:6px 14px;border-radius:22px;border:1px solid var(--ink);color:var(--ink);background:#fff;font-size:14px;text-align:left}
+.qr button:hover{background:#eef3f9}
+.qr select{min-height:var(--tap);max-width:70%;border:1px solid #8594a8;border-radius:8px;padding:0 8px;background:#fff}
+.qr .go{background:var(--p);color:var(--on)}
+.divider{align-items:center!important;font-size:13px;color:#4a5566}
+.card{align-self:stretch;background:#fff;border:1px solid #d5dce6;border-radius:12px;padding:12px;align-items:stretch!important}
+.card h3{margin:0 0 8px;font-size:15px}
+.stars{display:flex;gap:2px}
+.stars button{min-width:var(--tap);min-height:var(--tap);font-size:26px;color:#6b7685;border-radius:8px}
+.stars button[aria-pressed=true]{color:#a15c00}
+.card textarea{width:100%;min-height:56px;margin:8px 0;border:1px solid #8594a8;border-radius:8px;padding:6px 8px;resize:vertical}
+.btn{min-height:var(--tap);padding:0 16px;border-radius:8px;background:var(--p);color:var(--on);font-weight:600}
+.btn[disabled]{opacity:.6;cursor:not-allowed}
+.btn2{min-height:var(--tap);padding:0 16px;border-radius:8px;border:1px solid var(--ink);color:var(--ink);background:#fff;font-weight:600}
+.typing{padding:0 14px 6px;font-size:13px;color:#4a5566;background:#f4f6f9}
+.typing i{display:inline-block;width:6px;height:6px;margin-right:3px;border-radius:50%;background:#4a5566;animation:b 1.2s infinite}
+.typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}
+@keyframes b{0%,80%,100%{opacity:.3}40%{opacity:1}}
+@media (prefers-reduced-motion:reduce){.typing i{animation:none}}
+form{display:flex;flex-direction:column;gap:4px;padding:8px;border-top:1px solid #d5dce6;background:#fff}
+.row{display:flex;gap:8px;align-items:flex-end}
+form textarea{flex:1;min-height:var(--tap);max-height:140px;padding:10px 12px;border:1px solid #8594a8;border-radius:10px;resize:none;background:#fff}
+form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
+.send{min-width:var(--tap);min-height:var(--tap);border-radius:10px;background:var(--p);color:var(--on);display:inline-flex;align-items:center;justify-content:center;gap:4px;padding:0 12px;font-weight:600}
+.send[aria-disabled=true]{opacity:.55;cursor:not-allowed}
+.err{color:#a00018;font-size:13px}
+.count{font-size:12px;color:#4a5566;text-align:right}
+.transfer{position:absolute;inset:0;z-index:2;background:rgba(255,255,255,.98);display:flex;flex-direction:column;align-items:center;justify-content:center;gap:10px;padding:20px;text-align:center}
+.transfer img{width:200px;height:200px;border:8px solid #fff;box-shadow:0 0 0 1px #d5dce6;image-rendering:pixelated}
+.transfer a{color:var(--ink);overflow-wrap:anywhere;font-size:13px}
+.transfer h3{margin:0;font-size:16px}
+.body{position:relative;flex:1;display:flex;flex-direction:column;min-height:0}
+:host([mode=fullscreen]) .fb button,.narrow .fb button{min-width:var(--tap);min-height:var(--tap)}
+`;
+
+  class NiaChatElement extends HTMLElement {
+    static get observedAttributes() {
+      return ['lang', 'color'];
+    }
+
+    constructor() {
+      super();
+      this.root = this.attachShadow({ mode: 'open' });
+      this.bindings = [];
+      this.ws = null;
+      this.ready = false;
+      this.attempt = 0;
+      this.timers = {};
+      this.pendingControl = [];
+      this.typingTimers = {};
+      this.bubbles = new Map(); // message id -> <li>, for pending visitor messages
+      this.announceQueue = [];
+      this.unread = 0;
+      this.moved = false;
+      this.resetOnWelcome = null;
+    }
+
+    // ---------------------------------------------------------------- configuration
+    get fullscreen() {
+      return this.getAttribute('mode') === 'fullscreen';
+    }
+    get serverUrl() {
+      const s = this.getAttribute('server');
+      if (s) return new URL(s, location.href).href.replace(/^http/, 'ws');
+      const base = SCRIPT && SCRIPT.src ? SCRIPT.src : location.href;
+      const u = new URL('/ws', base);
+      u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+      return u.href;
+    }
+    get httpBase() {
+      const u = new URL(this.serverUrl);
+      u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+      u.pathname = '/';
+      u.search = '';
+      return u.href;
+    }
+    get storageKey() {
+      return 'nia-chat:v1:' + this.serverUrl;
+    }
+    t(key, vars) {
+      const s = (TEXT[this.lang] || TEXT.zh)[key];
+      return vars ? fill(s, vars) : s;
+    }
+
+    connectedCallback() {
+      if (this.built) return;
+      this.built = true;
+      this.convo = new Conversation(store.get(this.storageKey));
+      this.lang =
+        (this.convo.langChosen && this.convo.lang) ||
+        normLang(this.getAttribute('lang')) ||
+        normLang(document.documentElement.lang) ||
+        normLang(navigator.language) ||
+        'zh';
+      this.transferToken = this.getAttribute('transfer') || (this.fullscreen ? new URLSearchParams(location.search).get('t') : null);
+      if (this.transferToken && this.fullscreen) {
+        // Single use: a reload must not send the spent token again.
+        const u = new URL(location.href);
+        u.searchParams.delete('t');
+        history.replaceState(history.state, '', u.pathname + u.search + u.hash);
+      }
+      this.build();
+      this.applyColor();
+      this.renderAll();
+      this.listen(window, 'online', () => this.reconnectNow());
+      this.listen(window, 'offline', () => this.updateStatus());
+      this.listen(window, 'pagehide', () => this.save());
+      const stored = store.get(this.storageKey + ':ui') || {};
+      if (this.convo.moved && !this.transferToken) this.showMoved(false);
+      if (this.fullscreen || stored.open) this.openPanel(false);
+      else if (this.convo.session || this.convo.outbox.length) this.connect();
+    }
+
+    disconnectedCallback() {
+      this.stopped = true;
+      for (const t of Object.values(this.timers)) clearTimeout(t);
+      for (const [target, type, fn] of this.listeners || []) target.removeEventListener(type, fn);
+      if (this.ws) this.ws.close(1000);
+    }
+
+    attributeChangedCallback(name, oldValue, value) {
+      if (!this.built || oldValue === value) return;
+      if (name === 'color') this.applyColor();
+      if (name === 'lang' && normLang(value)) this.setLang(normLang(value));
+    }
+
+    listen(target, type, fn) {
+      (this.listeners = this.listeners || []).push([target, type, fn]);
+      target.addEventListener(type, fn);
+    }
+
+    applyColor() {
+      const probe = h('span', { style: 'display:none' });
+      this.root.append(probe);
+      probe.style.color = this.getAttribute('color') || '#0b5cad';
+      const rgb = parseRgb(getComputedStyle(probe).color) || [11, 92, 173];
+      probe.remove();
+      const p = palette(rgb);
+      this.style.setProperty('--p', p.primary);
+      this.style.setProperty('--on', p.on);
+      this.style.setProperty('--ink', p.ink);
+    }
+
+    // ---------------------------------------------------------------- DOM
+    /** Registers a translated text or attribute so a language switch relabels it in place. */
+    tr(el, key, attr) {
+      this.bindings.push([el, key, attr]);
+      if (attr) el.setAttribute(attr, this.t(key));
+      else el.textContent = this.t(key);
+      return el;
+    }
+
+    build() {
+      const r = this.root;
+      r.append(h('style', { text: CSS }));
+      this.launcher = h(
+        'button',
+        { class: 'launcher', type: 'button', 'aria-expanded': 'false', 'aria-controls': 'nia-panel', onclick: () => this.togglePanel() },
+        icon(ICON_CHAT, 26),
+        h('span', null, this.tr(h('b'), 'launcher'), this.tr(h('small'), 'launcherSub')),
+      );
+      this.tr(this.launcher, 'launcherLabel', 'aria-label');
+      this.badge = h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
+      this.launcher.append(this.badge);
+      if (this.fullscreen) this.launcher.hidden = true;
+
+      this.statusDot = h('span', { class: 'dot', 'aria-hidden': 'true' });
+      this.statusText = h('span');
+      this.retryBtn = h('button', { class: 'retry', type: 'button', hidden: true, onclick: () => this.reconnectNow() });
+      this.tr(this.retryBtn, 'retry');
+      const closeBtn = h('button', { class: 'icon', type: 'button', onclick: () => this.closePanel() }, icon(ICON_CLOSE, 22));
+      this.tr(closeBtn, 'minimize', 'aria-label');
+      this.tr(closeBtn, 'minimize', 'title');
+      if (this.fullscreen) closeBtn.hidden = true;
+      const title = this.tr(h('h2', { id: 'nia-title' }), 'title');
+      const header = h(
+        'header',
+        null,
+        h('div', { class: 't' }, title, h('div', { class: 's' }, this.statusDot, this.statusText, this.retryBtn)),
+        closeBtn,
+      );
+
+      this.langBtn = this.toolButton('langToggle', 'langLabel', () => this.setLang(this.lang === 'zh' ? 'en' : 'zh'));
+      this.phoneBtn = this.toolButton('phone', 'phoneLabel', () => this.requestTransfer());
+      this.saveBtn = this.toolButton('save', 'saveLabel', () => this.downloadTranscript());
+      this.endBtn = this.toolButton('end', 'endLabel', () => this.endChat());
+      this.endBtn.classList.add('end');
+      if (this.fullscreen) this.phoneBtn.hidden = true;
+      const tools = h('div', { class: 'tools' }, this.langBtn, this.phoneBtn, this.saveBtn, this.endBtn);
+
+      this.banner = h('div', { class: 'banner', hidden: true });
+      this.log = h('ol', { class: 'log', tabindex: '0' });
+      this.tr(this.log, 'log', 'aria-label');
+      this.tr(this.log, 'emptyLog', 'data-empty');
+      this.typing = h('div', { class: 'typing', hidden: true, 'aria-hidden': 'true' }, h('i'), h('i'), h('i'), h('span'));
+
+      this.input = h('textarea', { id: 'nia-input', rows: '1', 'aria-describedby': 'nia-err', enterkeyhint: 'send' });
+      this.tr(this.input, 'placeholder', 'placeholder');
+      this.tr(this.input, 'input', 'aria-label');
+      this.input.addEventListener('input', () => this.onInput());
+      this.input.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+          e.preventDefault();
+          this.submit();
+        }
+      });
+      this.sendBtn = h('button', { class: 'send', type: 'submit' }, icon(ICON_SEND, 18), this.tr(h('span'), 'send'));
+      this.errorLine = h('div', { class: 'err', id: 'nia-err', role: 'alert' });
+      this.counter = h('div', { class: 'count', hidden: true, 'aria-hidden': 'true' });
+      this.form = h(
+        'form',
+        { onsubmit: (e) => (e.preventDefault(), this.submit()) },
+        this.errorLine,
+        h('div', { class: 'row' }, this.input, this.sendBtn),
+        this.counter,
+      );
+      this.endActions = h('div', { class: 'row', hidden: true, style: 'padding:8px;justify-content:center;border-top:1px solid #d5dce6' });
+
+      this.live = h('div', { class: 'sr', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
+      this.body = h('div', { class: 'body' }, this.banner, this.log, this.typing);
+      this.panel = h(
+        'section',
+        { class: 'panel', id: 'nia-panel', role: this.fullscreen ? 'main' : 'dialog', 'aria-labelledby': 'nia-title', hidden: !this.fullscreen },
+        header,
+        tools,
+        this.body,
+        this.form,
+        this.endActions,
+        this.live,
+      );
+      this.panel.addEventListener('keydown', (e) => this.onPanelKey(e));
+      this.wrapper = h('div', { lang: this.htmlLang() }, this.launcher, this.panel);
+      r.append(this.wrapper);
+      if (window.matchMedia) {
+        const mq = matchMedia('(max-width: 480px)');
+        const narrow = () => this.panel.classList.toggle('narrow', mq.matches);
+        narrow();
+        mq.addEventListener && mq.addEventListener('change', narrow);
+      }
+      this.updateStatus();
+    }
+
+    toolButton(textKey, labelKey, onclick) {
+      const b = h('button', { type: 'button', onclick });
+      this.tr(b, textKey);
+      this.tr(b, labelKey, 'aria-label');
+      this.tr(b, labelKey, 'title');
+      return b;
+    }
+
+    htmlLang() {
+      return this.lang === 'zh' ? 'zh-CN' : 'en';
+    }
+
+    relabel() {
+      for (const [el, key, attr] of this.bindings) {
+        if (attr) el.setAttribute(attr, this.t(key));
+        else el.textContent = this.t(key);
+      }
+      this.wrapper.setAttribute('lang', this.htmlLang());
+      this.renderAll();
+      this.updateStatus();
+      this.updateBanner();
+      this.onInput();
+    }
+
+    // ---------------------------------------------------------------- panel
+    openPanel(focus = true) {
+      this.panel.hidden = false;
+      this.launcher.setAttribute('aria-expanded', 'true');
+      if (!this.fullscreen) this.launcher.hidden = window.matchMedia && matchMedia('(max-width: 480px)').matches;
+      this.unread = 0;
+      this.updateBadge();
+      store.set(this.storageKey + ':ui', { open: true });
+      this.connect();
+      this.scrollDown();
+      if (focus) (this.input.disabled || this.form.hidden ? this.panel.querySelector('button:not([hidden])') : this.input).focus();
+    }
+
+    closePanel() {
+      if (this.fullscreen) return;
+      this.panel.hidden = true;
+      this.launcher.hidden = false;
+      this.launcher.setAttribute('aria-expanded', 'false');
+      store.set(this.storageKey + ':ui', { open: false });
+      this.launcher.focus();
+    }
+
+    togglePanel() {
+      if (this.panel.hidden) this.openPanel();
+      else this.closePanel();
+    }
+
+    /** Public API: element.open() / element.close(). */
+    open() {
+      this.openPanel();
+    }
+    close() {
+      this.closePanel();
+    }
+
+    onPanelKey(e) {
+      if (e.key !== 'Escape') return;
+      if (this.transferBox) {
+        e.stopPropagation();
+        this.closeTransfer();
+      } else if (!this.fullscreen) {
+        e.stopPropagation();
+        this.closePanel();
+      }
+    }
+
+    // ---------------------------------------------------------------- connection
+    connect() {
+      if (this.ws || this.moved || this.stopped) return;
+      clearTimeout(this.timers.retry);
+      clearInterval(this.timers.countdown);
+      this.status = 'connecting';
+      this.updateStatus();
+      let ws;
+      try {
+        ws = new WebSocket(this.serverUrl);
+      } catch (_) {
+        this.scheduleReconnect();
+        return;
+      }
+      this.ws = ws;
+      ws.onopen = () => ws.send(JSON.stringify(this.helloFrame()));
+      ws.onmessage = (e) => {
+        let frame;
+        try {
+          frame = JSON.parse(e.data);
+        } catch (_) {
+          return;
+        }
+        if (frame && typeof frame.type === 'string') this.onFrame(frame);
+      };
+      ws.onclose = () => {
+        if (this.ws !== ws) return;
+        this.ws = null;
+        this.ready = false;
+        clearTimeout(this.timers.ping);
+        clearTimeout(this.timers.pong);
+        this.showTyping('bot', false);
+        this.showTyping('agent', false);
+        if (!this.moved && !this.stopped) this.scheduleReconnect();
+      };
+    }
+
+    helloFrame() {
+      const hello = { type: 'hello', session: this.convo.session, lang: this.lang, last_seq: this.convo.lastSeq, channel: this.fullscreen ? 'mobile' : 'web' };
+      if (this.transferToken) {
+        hello.transfer = this.transferToken;
+        hello.session = null;
+        hello.last_seq = 0;
+        this.transferUsed = true;
+      }
+      return hello;
+    }
+
+    scheduleReconnect() {
+      const delay = backoffDelay(this.attempt++);
+      this.status = 'offline';
+      this.retryAt = Date.now() + delay;
+      this.timers.retry = setTimeout(() => this.connect(), delay);
+      clearInterval(this.timers.countdown);
+      this.timers.countdown = setInterval(() => this.updateStatus(), 1000);
+      this.updateStatus();
+    }
+
+    reconnectNow() {
+      if (this.ws || this.moved) return;
+      this.attempt = 0;
+      this.connect();
+    }
+
+    send(frame) {
+      if (!this.ready) return false;
+      try {
+        this.ws.send(JSON.stringify(frame));
+        return true;
+      } catch (_) {
+        return false;
+      }
+    }
+
+    /** Control frames (lang, feedback, rating, close) wait for the connection like messages do. */
+    sendControl(frame) {
+      if (!this.send(frame)) {
+        this.pendingControl = this.pendingControl.filter((f) => f.type !== frame.type || frame.type === 'feedback');
+        this.pendingControl.push(frame);
+        this.connect();
+      }
+    }
+
+    heartbeat() {
+      clearTimeout(this.timers.ping);
+      this.timers.ping = setTimeout(() => {
+        if (!this.send({ type: 'ping' })) return;
+        this.timers.pong = setTimeout(() => this.ws && this.ws.close(4000, 'no pong'), PONG_WITHIN_MS);
+      }, PING_EVERY_MS);
+    }
+
+    updateStatus() {
+      let text;
+      let cls = '';
+      if (this.moved) text = this.t('movedStatus');
+      else if (this.ready) (text = this.t('online')), (cls = 'online');
+      else if (this.status === 'offline') {
+        cls = 'offline';
+        text = navigator.onLine === false ? this.t('offlineNow') : this.t('offline', { s: Math.max(0, Math.ceil((this.retryAt - Date.now()) / 1000)) });
+      } else text = this.t('connecting');
+      this.statusText.textContent = text;
+      this.statusDot.className = 'dot ' + cls;
+      this.retryBtn.hidden = !(this.status === 'offline' && !this.ready && !this.moved);
+      this.panel.setAttribute('data-status', this.moved ? 'moved' : this.ready ? 'online' : this.status || 'idle');
+      if (this.lastAnnouncedStatus !== cls && (cls === 'offline' || (cls === 'online' && this.lastAnnouncedStatus === 'offline'))) this.announce(text);
+      this.lastAnnouncedStatus = cls;
+    }
+
+    // ---------------------------------------------------------------- incoming frames
+    onFrame(f) {
+      clearTimeout(this.timers.pong);
+      this.heartbeat();
+      const handler = this['on_' + f.type];
+      if (typeof handler === 'function') handler.call(this, f);
+      else if (Number.isInteger(f.seq)) this.onEvent(f);
+    }
+
+    on_welcome(f) {
+      const otherSession = this.transferUsed ? f.session !== this.convo.session : this.convo.session && f.last_seq < this.convo.lastSeq;
+      if (this.resetOnWelcome || otherSession) {
+        this.convo.reset(true);
+        this.renderAll();
+        if (this.resetOnWelcome) this.addNote(this.t(this.resetOnWelcome === 'bad_transfer' ? 'badTransfer' : 'expiredSession'));
+      }
+      this.resetOnWelcome = null;
+      this.transferToken = null;
+      this.transferUsed = false;
+      this.convo.session = f.session;
+      if (normLang(f.lang) && normLang(f.lang) !== this.lang) {
+        this.lang = normLang(f.lang);
+        this.relabel();
+      }
+      this.convo.lang = this.lang;
+      this.ready = true;
+      this.attempt = 0;
+      this.status = 'online';
+      clearInterval(this.timers.countdown);
+      this.updateStatus();
+      this.baseState = f.state;
+      if (f.state && f.state !== this.state && !this.convo.events.some((e) => e.type === 'state')) {
+        this.state = f.state;
+        this.updateBanner();
+        if (f.state === 'closed') this.showEndActions();
+      }
+      // Unacknowledged messages go again with the same id: the server acks a known id without
+      // storing or answering it twice.
+      for (const m of this.convo.outbox) {
+        this.send({ type: 'message', id: m.id, text: m.text });
+        this.setBubbleStatus(m.id, 'sending');
+      }
+      const control = this.pendingControl;
+      this.pendingControl = [];
+      for (const c of control) this.send(c);
+      this.save();
+    }
+
+    on_ack(f) {
+      const li = this.bubbles.get(f.id);
+      const ev = this.convo.ack(f.id, f.seq);
+      if (li) {
+        this.bubbles.delete(f.id);
+        li.dataset.seq = f.seq;
+        this.placeBySeq(li, f.seq);
+        this.setMeta(li, ev || { ts: new Date().toISOString() });
+      }
+      this.save();
+    }
+
+    on_typing(f) {
+      if (f.from === 'bot' || f.from === 'agent') this.showTyping(f.from, !!f.on);
+    }
+
+    on_lang(f) {
+      const l = normLang(f.lang);
+      if (l && l !== this.lang) {
+        this.lang = l;
+        this.convo.lang = l;
+        this.relabel();
+        this.save();
+      }
+    }
+
+    on_rated(f) {
+      this.convo.rated = true;
+      this.save();
+      if (this.ratingCard) {
+        this.ratingCard.remove(); // the server confirms with a system message
+        this.ratingCard = null;
+        this.announce(this.t('rated'));
+        const next = this.endActions.hidden ? this.input : this.endActions.querySelector('button');
+        if (!this.panel.hidden && next) next.focus();
+      }
+    }
+
+    on_transfer(f) {
+      this.showTransfer(f);
+    }
+
+    /** The phone took the conversation over (the server rotated the resume token). */
+    on_moved() {
+      this.convo.moved = true;
+      this.save();
+      this.showMoved(true);
+    }
+
+    showMoved(live) {
+      this.moved = true;
+      this.ready = false;
+      clearTimeout(this.timers.retry);
+      const ws = this.ws;
+      this.ws = null;
+      if (ws) ws.close(1000);
+      this.closeTransfer();
+      this.updateStatus();
+      const again = h('button', { class: 'btn', type: 'button', onclick: () => this.newChat() });
+      this.tr(again, 'newChat');
+      this.addNote(this.t('moved'));
+      this.form.hidden = true;
+      this.endActions.replaceChildren(again);
+      this.endActions.hidden = false;
+      if (live) this.announce(this.t('moved'));
+    }
+
+    on_pong() {}
+
+    on_error(f) {
+      const code = f.code;
+      if (code === 'unknown_session' || code === 'bad_transfer') {
+        this.resetOnWelcome = code;
+        return;
+      }
+      if (code === 'hello_required' && this.ws) {
+        this.ws.send(JSON.stringify(this.helloFrame()));
+        return;
+      }
+      if (code === 'rate_limited') {
+        this.showError(this.t('rateLimited'));
+        const wait = Math.max(0.5, Number(f.retry_after) || 1) * 1000;
+        clearTimeout(this.timers.resend);
+        this.timers.resend = setTimeout(() => {
+          for (const m of this.convo.outbox) this.send({ type: 'message', id: m.id, text: m.text });
+        }, wait);
+        return;
+      }
+      if (f.id && this.convo.outbox.some((m) => m.id === f.id)) {
+        this.convo.drop(f.id);
+        this.save();
+        const msg = code === 'closed' ? this.t('closedError') : code === 'too_long' ? this.t('tooLong', { n: '> 2000' }) : f.message || code;
+        this.setBubbleStatus(f.id, 'failed', msg);
+        this.bubbles.delete(f.id);
+        if (code === 'closed') this.showEndActions();
+        return;
+      }
+      if (f.message) this.showError(f.message);
+    }
+
+    /** Stored events (visitor, reply, state, and any future type with a seq). */
+    onEvent(ev) {
+      if (!this.convo.accept(ev)) return;
+      this.renderEvent(ev, true);
+      this.save();
+    }
+
+    // ---------------------------------------------------------------- rendering
+    renderAll() {
+      this.clearLog();
+      for (const ev of this.convo.events) this.renderEvent(ev, false);
+      for (const m of this.convo.outbox) this.renderPending(m);
+      this.updateBanner();
+    }
+
+    clearLog() {
+      this.log.replaceChildren();
+      this.bubbles.clear();
+      this.qrBar = null;
+      this.ratingCard = null;
+      this.lastReplySeq = 0;
+      this.state = this.baseState || 'bot';
+      this.prevState = this.state;
+      this.agentName = null;
+    }
+
+    renderEvent(ev, live) {
+      if (ev.type === 'visitor') this.renderVisitor(ev);
+      else if (ev.type === 'reply') this.renderReply(ev, live);
+      else if (ev.type === 'state') this.renderState(ev, live);
+      this.scrollDown();
+    }
+
+    /** Keeps the log in seq order; messages still waiting for their seq stay at the end. */
+    placeBySeq(li, seq) {
+      let before = null;
+      for (const child of this.log.children) {
+        const s = child.dataset.seq;
+        if (child === li) continue;
+        if (s === undefined || Number(s) > seq) {
+          before = child;
+          break;
+        }
+      }
+      this.log.insertBefore(li, before);
+    }
+
+    message(kind, whoText, text, seq) {
+      const who = h('div', { class: 'who' }, whoText);
+      const bubble = h('div', { class: 'bubble' }, text == null ? '' : String(text));
+      const li = h('li', { class: 'm-' + kind }, who, bubble);
+      if (seq != null) {
+        li.dataset.seq = seq;
+        this.placeBySeq(li, seq);
+      } else this.log.append(li);
+      return li;
+    }
+
+    setMeta(li, ev, status, detail) {
+      let meta = li.querySelector('.meta');
+      if (!meta) li.append((meta = h('div', { class: 'meta' })));
+      const time = ev && ev.ts ? new Date(ev.ts) : null;
+      const parts = [];
+      if (time && !isNaN(time)) parts.push(time.toLocaleTimeString(this.htmlLang(), { hour: '2-digit', minute: '2-digit' }));
+      if (status === 'sending') parts.push(this.t('sending'));
+      if (status === 'waiting') parts.push(this.t('waitingNet'));
+      if (status === 'failed') parts.push(this.t('notSent', { m: detail }));
+      meta.textContent = parts.join(' · ');
+      meta.classList.toggle('err', status === 'failed');
+      li.dataset.status = status || 'sent';
+    }
+
+    renderVisitor(ev) {
+      const pending = ev.id && this.bubbles.get(ev.id);
+      if (pending) {
+        this.bubbles.delete(ev.id);
+        pending.dataset.seq = ev.seq;
+        this.placeBySeq(pending, ev.seq);
+        this.setMeta(pending, ev);
+        return;
+      }
+      const li = this.message('visitor', this.t('you'), ev.text, ev.seq);
+      this.setMeta(li, ev);
+    }
+
+    renderPending(m) {
+      const li = this.message('visitor', this.t('you'), m.text, null);
+      li.dataset.id = m.id;
+      li.dataset.ts = m.ts;
+      this.bubbles.set(m.id, li);
+      this.setMeta(li, m, this.ready ? 'sending' : 'waiting');
+      return li;
+    }
+
+    setBubbleStatus(id, status, detail) {
+      const li = this.bubbles.get(id);
+      if (li) this.setMeta(li, { ts: li.dataset.ts }, status, detail);
+    }
+
+    senderLabel(ev) {
+      if (ev.from === 'agent') {
+        const name = (ev.meta && ev.meta.agent) || ev.agent;
+        return name ? `${this.t('agent')} ${name}` : this.t('agent');
+      }
+      return this.t(ev.from === 'system' ? 'system' : 'bot');
+    }
+
+    renderReply(ev, live) {
+      const from = ev.from === 'agent' || ev.from === 'system' ? ev.from : 'bot';
+      const li = this.message(from, this.senderLabel(ev), ev.text, ev.seq);
+      li.lastElementChild.setAttribute('lang', normLang(ev.lang) === 'en' ? 'en' : ev.script || 'zh');
+      const sources = (Array.isArray(ev.sources) ? ev.sources : []).filter((s) => s && (s.title || s.url));
+      if (sources.length) {
+        const list = h('ol');
+        for (const s of sources) {
+          const url = safeHttpUrl(s.url);
+          const label = [s.title || url, s.ref && s.title && !String(s.title).includes(s.ref) ? `(${s.ref})` : null].filter(Boolean).join(' ');
+          list.append(h('li', null, url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, label) : label));
+        }
+        li.lastElementChild.append(h('div', { class: 'src' }, h('strong', null, this.t('sources')), list));
+      }
+      const kind = ev.meta && ev.meta.kind;
+      if (from === 'bot' && (kind === 'answer' || (!kind && sources.length))) this.renderFeedback(li, ev.seq);
+      this.setMeta(li, ev);
+      this.showTyping(from === 'agent' ? 'agent' : 'bot', false);
+      if (ev.seq > (this.lastReplySeq || 0)) {
+        this.lastReplySeq = ev.seq;
+        if (this.qrBar) this.qrBar.remove();
+        this.qrBar = null;
+        const qr = (Array.isArray(ev.quick_replies) ? ev.quick_replies : []).filter((q) => q && q.value != null);
+        const asList = qr.length > 16 || (qr.length > QUICK_REPLIES_AS_BUTTONS && kind === 'ask_region');
+        if (qr.length) li.append((this.qrBar = this.quickReplies(qr, asList)));
+      }
+      if (live) {
+        this.announce(`${this.senderLabel(ev)}: ${ev.text}`);
+        if (this.panel.hidden) {
+          this.unread++;
+          this.updateBadge();
+        }
+      }
+    }
+
+    quickReplies(items, asList) {
+      const bar = h('div', { class: 'qr' });
+      if (!asList) {
+        for (const q of items) bar.append(h('button', { type: 'button', onclick: () => this.sendText(String(q.value)) }, String(q.label ?? q.value)));
+        return bar;
+      }
+      // Long lists (the region picker) as one select: one tab stop instead of thirty.
+      const select = h('select', { 'aria-label': this.t('choose') }, h('option', { value: '' }, this.t('choose')));
+      items.forEach((q, i) => select.append(h('option', { value: String(i) }, String(q.label ?? q.value))));
+      const go = h('button', { class: 'btn go', type: 'button', onclick: () => select.value !== '' && this.sendText(String(items[+select.value].value)) }, this.t('chooseSend'));
+      bar.append(select, go);
+      return bar;
+    }
+
+    renderFeedback(li, seq) {
+      const label = h('span', { class: 'sr' });
+      const bar = h('div', { class: 'fb' });
+      const mk = (value, glyph, key) => {
+        const b = h('button', { type: 'button', 'aria-pressed': String(this.convo.feedback[seq] === value), 'aria-label': this.t(key), title: this.t(key) }, glyph);
+        b.addEventListener('click', () => {
+          this.convo.feedback[seq] = value;
+          this.save();
+          for (const x of bar.querySelectorAll('button')) x.setAttribute('aria-pressed', String(x === b));
+          this.sendControl({ type: 'feedback', seq, value });
+          label.textContent = this.t('feedbackThanks');
+          label.className = '';
+        });
+        return b;
+      };
+      bar.append(mk('up', '👍', 'helpful'), mk('down', '👎', 'notHelpful'), label);
+      li.append(bar);
+    }
+
+    renderState(ev, live) {
+      this.prevState = this.state;
+      this.state = ev.state;
+      this.queue = ev;
+      if (ev.state === 'agent' && ev.agent) this.agentName = ev.agent;
+      this.updateBanner();
+      if (live && ev.state !== this.prevState) this.announce(this.banner.textContent);
+      else if (live && ev.state === 'queued') this.announce(this.banner.textContent);
+      const resolved = ev.state === 'closed' || (this.prevState === 'agent' && ev.state === 'bot') || ev.resolved === true;
+      if (ev.state === 'closed' && this.prevState !== 'closed') {
+        const li = h('li', { class: 'divider' }, this.t('closed'));
+        li.dataset.seq = ev.seq;
+        this.placeBySeq(li, ev.seq);
+      }
+      if (resolved && ev.state !== this.prevState) this.showRating();
+      if (ev.state === 'closed') this.showEndActions();
+      else if (!this.moved) this.endActions.hidden = true;
+    }
+
+    updateBanner() {
+      const s = this.state;
+      const b = this.banner;
+      b.className = 'banner ' + (s || '');
+      b.hidden = !(s === 'queued' || s === 'agent' || s === 'closed');
+      if (s === 'queued') {
+        const q = this.queue || {};
+        if (Number.isInteger(q.position)) {
+          const eta = q.eta_s == null ? NaN : Number(q.eta_s);
+          const etaText = eta < 60 ? this.t('etaSoon') : this.t('etaMin', { m: Math.ceil(eta / 60) });
+          b.textContent = this.t(Number.isFinite(eta) ? 'queued' : 'queuedNoEta', { n: q.position, eta: etaText });
+        } else b.textContent = this.t('queuedNoPos');
+      } else if (s === 'agent') b.textContent = this.t('agentState');
+      else if (s === 'closed') b.textContent = this.t('closed');
+      else b.textContent = '';
+    }
+
+    showRating() {
+      if (this.convo.rated || this.ratingCard) return;
+      let score = 0;
+      const stars = h('div', { class: 'stars', role: 'group' });
+      this.tr(stars, 'rateTitle', 'aria-label');
+      const submit = h('button', { class: 'btn', type: 'button', disabled: true });
+      this.tr(submit, 'rateSubmit');
+      for (let n = 1; n <= 5; n++) {
+        const b = h('button', { type: 'button', 'aria-pressed': 'false', 'aria-label': this.t('star', { n }), title: this.t('star', { n }) }, '★');
+        b.addEventListener('click', () => {
+          score = n;
+          [...stars.children].forEach((x, i) => x.setAttribute('aria-pressed', String(i < n)));
+          submit.disabled = false;
+        });
+        stars.append(b);
+      }
+      const comment = h('textarea', { maxlength: '2000' });
+      this.tr(comment, 'comment', 'aria-label');
+      this.tr(comment, 'comment', 'placeholder');
+      submit.addEventListener('click', () => {
+        if (!score) return;
+        const text = comment.value.trim();
+        this.sendControl({ type: 'rating', score, comment: text || null });
+      });
+      const heading = this.tr(h('h3'), 'rateTitle');
+      this.ratingCard = h('li', { class: 'card rating' }, heading, stars, comment, h('div', null, submit));
+      this.log.append(this.ratingCard);
+      this.scrollDown();
+    }
+
+    /** After the end: the composer stays (writing again reopens the chat), plus "new chat". */
+    showEndActions() {
+      const again = h('button', { class: 'btn2', type: 'button', onclick: () => this.newChat() });
+      this.tr(again, 'newChat');
+      this.endActions.replaceChildren(again);
+      this.endActions.hidden = false;
+    }
+
+    addNote(text) {
+      this.log.append(h('li', { class: 'divider' }, text));
+      this.scrollDown();
+    }
+
+    showTyping(from, on) {
+      clearTimeout(this.typingTimers[from]);
+      this.typingFrom = on ? from : this.typingFrom === from ? null : this.typingFrom;
+      if (on) this.typingTimers[from] = setTimeout(() => this.showTyping(from, false), TYPING_SHOWN_MS);
+      this.typing.hidden = !this.typingFrom;
+      if (this.typingFrom) this.typing.lastElementChild.textContent = this.t(this.typingFrom === 'agent' ? 'typingAgent' : 'typingBot');
+      this.scrollDown();
+    }
+
+    scrollDown() {
+      requestAnimationFrame(() => (this.log.scrollTop = this.log.scrollHeight));
+    }
+
+    updateBadge() {
+      this.badge.hidden = this.unread === 0;
+      this.badge.textContent = String(this.unread);
+      this.launcher.setAttribute('aria-label', this.t('launcherLabel') + (this.unread ? ` (${this.t('newMessages', { n: this.unread })})` : ''));
+    }
+
+    /** The live region says each new message once; a burst (a replay) is summed up by its last two. */
+    announce(text) {
+      this.announceQueue.push(text);
+      clearTimeout(this.timers.announce);
+      this.timers.announce = setTimeout(() => {
+        this.live.textContent = this.announceQueue.slice(-2).join('\n');
+        this.announceQueue = [];
+      }, 250);
+    }
+
+    showError(text) {
+      this.errorLine.textContent = text || '';
+    }
+
+    // ---------------------------------------------------------------- outgoing
+    onInput() {
+      const n = charCount(this.input.value);
+      const over = n > MAX_CHARS;
+      this.input.setAttribute('aria-invalid', String(over));
+      this.sendBtn.setAttribute('aria-disabled', String(over));
+      this.counter.hidden = n < MAX_CHARS * 0.9;
+      this.counter.textContent = `${n} / ${MAX_CHARS}`;
+      if (over) this.showError(this.t('tooLong', { n }));
+      else if (this.errorLine.textContent && this.errorLine.dataset.kind !== 'server') this.showError('');
+      this.input.style.height = 'auto';
+      this.input.style.height = Math.min(140, this.input.scrollHeight + 2) + 'px';
+      if (this.state === 'agent' || this.state === 'queued') this.visitorTyping(n > 0);
+    }
+
+    visitorTyping(on) {
+      clearTimeout(this.timers.typingOff);
+      if (on) this.timers.typingOff = setTimeout(() => this.visitorTyping(false), 3000);
+      if (on === this.typingSent) return;
+      this.typingSent = on;
+      this.send({ type: 'typing', on });
+    }
+
+    submit() {
+      const text = this.input.value;
+      const n = charCount(text);
+      if (n > MAX_CHARS) {
+        this.showError(this.t('tooLong', { n }));
+        this.input.focus();
+        return;
+      }
+      if (!text.trim()) return;
+      if (this.sendText(text.trim())) {
+        this.input.value = '';
+        this.onInput();
+        this.visitorTyping(false);
+      }
+    }
+
+    sendText(text) {
+      if (charCount(text) > MAX_CHARS) {
+        this.showError(this.t('tooLong', { n: charCount(text) }));
+        return false;
+      }
+      const m = { id: newMessageId(), text, ts: new Date().toISOString() };
+      this.convo.outbox.push(m);
+      this.save();
+      this.renderPending(m);
+      this.scrollDown();
+      if (this.qrBar) {
+        this.qrBar.remove();
+        this.qrBar = null;
+      }
+      if (!this.send({ type: 'message', id: m.id, text })) this.connect();
+      this.showError('');
+      return true;
+    }
+
+    setLang(lang) {
+      if (lang !== 'zh' && lang !== 'en') return;
+      this.convo.langChosen = true;
+      if (lang !== this.lang) {
+        this.lang = lang;
+        this.relabel();
+      }
+      this.convo.lang = lang;
+      this.save();
+      if (this.convo.session || this.ws) this.sendControl({ type: 'lang', lang });
+    }
+
+    endChat() {
+      if (this.state === 'closed') return;
+      if (!this.endArmed) {
+        // Two presses: an accidental tap must not end a conversation.
+        this.endArmed = true;
+        this.endBtn.textContent = this.t('endConfirm');
+        this.timers.endArm = setTimeout(() => {
+          this.endArmed = false;
+          this.endBtn.textContent = this.t('end');
+        }, 4000);
+        return;
+      }
+      clearTimeout(this.timers.endArm);
+      this.endArmed = false;
+      this.endBtn.textContent = this.t('end');
+      this.sendControl({ type: 'close' });
+    }
+
+    newChat() {
+      this.convo.reset(false);
+      this.convo.outbox = [];
+      this.save();
+      this.clearLog();
+      this.updateBanner();
+      this.endActions.hidden = true;
+      this.form.hidden = false;
+      this.closeTransfer(false);
+      const ws = this.ws;
+      this.ws = null;
+      this.ready = false;
+      if (ws) ws.close(1000);
+      this.moved = false;
+      this.attempt = 0;
+      this.connect();
+      this.input.focus();
+    }
+
+    requestTransfer() {
+      if (!this.ready) {
+        this.showTransferBox([h('p', null, this.t('transferOffline'))]);
+        this.connect();
+        return;
+      }
+      this.send({ type: 'transfer_request' });
+    }
+
+    showTransfer(f) {
+      const url = safeHttpUrl(f.url, this.httpBase);
+      const qr = safeHttpUrl(f.qr || '/qr.svg?t=' + encodeURIComponent(f.token || ''), this.httpBase);
+      const valid = h('p', { 'aria-live': 'polite' });
+      let left = Number(f.expires_in) || 120;
+      const img = h('img', { src: qr, alt: this.t('qrAlt'), width: '200', height: '200' });
+      const tick = () => {
+        valid.textContent = left > 0 ? this.t('transferValid', { s: left }) : this.t('transferExpired');
+        if (left <= 0) {
+          clearInterval(this.timers.transfer);
+          img.style.opacity = '0.15';
+        }
+      };
+      tick();
+      clearInterval(this.timers.transfer);
+      this.timers.transfer = setInterval(() => (left--, left % 10 === 0 || left <= 0 ? tick() : null), 1000);
+      const renew = h('button', { class: 'btn2', type: 'button', onclick: () => this.send({ type: 'transfer_request' }) }, this.t('transferNew'));
+      this.showTransferBox([
+        img,
+        h('p', null, this.t('transferLink'), h('br'), url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', class: 'turl' }, url) : ''),
+        valid,
+        renew,
+      ]);
+    }
+
+    showTransferBox(content) {
+      this.closeTransfer(false);
+      const close = h('button', { class: 'btn', type: 'button', onclick: () => this.closeTransfer() }, this.t('transferClose'));
+      const title = h('h3', { id: 'nia-transfer-title', tabindex: '-1' }, this.t('transferTitle'));
+      this.transferBox = h('div', { class: 'transfer', role: 'group', 'aria-labelledby': 'nia-transfer-title' }, title, ...content, close);
+      this.body.append(this.transferBox);
+      title.focus();
+    }
+
+    closeTransfer(restoreFocus = true) {
+      clearInterval(this.timers.transfer);
+      if (!this.transferBox) return;
+      this.transferBox.remove();
+      this.transferBox = null;
+      if (restoreFocus && !this.panel.hidden) this.phoneBtn.focus();
+    }
+
+    /** A plain-text transcript built from the stored events; nothing is fetched. */
+    downloadTranscript() {
+      const lines = [this.t('transcript'), `${this.t('exported')}: ${new Date().toLocaleString(this.htmlLang())}`, ''];
+      for (const ev of this.convo.events) {
+        const time = ev.ts ? new Date(ev.ts).toLocaleString(this.htmlLang()) : '';
+        if (ev.type === 'visitor') lines.push(`[${time}] ${this.t('you')}: ${ev.text}`);
+        else if (ev.type === 'reply') {
+          lines.push(`[${time}] ${this.senderLabel(ev)}: ${ev.text}`);
+          for (const s of ev.sources || []) lines.push(`    ${this.t('sources')}: ${s.title || ''}${s.url ? ' <' + s.url + '>' : ''}`);
+        } else if (ev.type === 'state' && ev.state === 'closed') lines.push(`[${time}] ${this.t('closed')}`);
+      }
+      for (const m of this.convo.outbox) lines.push(`[${new Date(m.ts).toLocaleString(this.htmlLang())}] ${this.t('you')}: ${m.text} (${this.t('waitingNet')})`);
+      const blob = new Blob([lines.join('\r\n') + '\r\n'], { type: 'text/plain;charset=utf-8' });
+      const a = h('a', { href: URL.createObjectURL(blob), download: `12367-chat-${new Date().toISOString().slice(0, 16).replace(/[-:T]/g, '')}.txt`, hidden: true });
+      this.root.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    }
+
+    save() {
+      if (this.convo) store.set(this.storageKey, this.convo.snapshot());
+    }
+  }
+
+  customElements.define('nia-chat', NiaChatElement);
+  window.NiaChat = { Conversation, backoffDelay, safeHttpUrl, palette };
+
+  /** The one-script-tag embed: data-* of the script tag become attributes of a new <nia-chat>. */
+  function autoEmbed() {
+    if (!SCRIPT || SCRIPT.dataset.embed === 'none' || document.querySelector('nia-chat')) return;
+    const el = document.createElement('nia-chat');
+    for (const name of ['server', 'lang', 'color', 'position']) if (SCRIPT.dataset[name]) el.setAttribute(name, SCRIPT.dataset[name]);
+    document.body.append(el);
+  }
+  if (document.body) autoEmbed();
+  else document.addEventListener('DOMContentLoaded', autoEmbed);
+})();
