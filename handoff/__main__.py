@@ -120,7 +120,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_route(args: argparse.Namespace) -> int:
     table = load_table(_settings(args).routing_file)
-    r = route(table, args.lang, args.option, args.region, args.overseas)
+    r = route(args.lang, args.option, args.region, args.overseas, table)
     print(json.dumps(r.__dict__, ensure_ascii=False, indent=2))
     return 0
 

@@ -183,9 +183,16 @@ def load_table(path: Path | str) -> RoutingTable:
     )
 
 
-def route(table: RoutingTable, lang: str, business_option: str | None, region: str | None,
-          overseas: bool) -> Route:
+@lru_cache(maxsize=1)
+def default_table() -> RoutingTable:
+    """The shipped table, handoff/routing.toml (the service loads settings.routing_file instead)."""
+    return load_table(Path(__file__).resolve().parent / "routing.toml")
+
+
+def route(lang: str, business_option: str | None, region: str | None, overseas: bool,
+          table: RoutingTable | None = None) -> Route:
     """Which queue a chat goes to. ``region`` is what the visitor said or picked (any script)."""
+    table = table or default_table()
     if business_option is not None and business_option not in BUSINESS_OPTIONS:
         raise ValueError(f"unknown business option {business_option!r}")
 

@@ -62,7 +62,8 @@ class AgentConn:
 
     async def send(self, frame: dict[str, Any]) -> None:
         try:
-            await self.ws.send(json.dumps(frame, ensure_ascii=False))
+            # default=str: dates (an answer's "as of") travel as ISO strings.
+            await self.ws.send(json.dumps(frame, ensure_ascii=False, default=str))
         except ConnectionClosed:
             pass
 
@@ -127,7 +128,7 @@ class HandoffService:
 
     def route(self, lang: str, business_option: str | None, region: str | None,
               overseas: bool) -> Route:
-        return route(self.table, lang, business_option, region, overseas)
+        return route(lang, business_option, region, overseas, self.table)
 
     async def escalate(self, session_id: str, *, lang: str, business_option: str | None,
                        region: str | None, overseas: bool, summary: str, reason: str) -> None:
@@ -171,6 +172,8 @@ class HandoffService:
     async def on_rating(self, session_id: str, score: int, comment: str | None) -> None:
         db = self._db()
         chat = db.last_chat(session_id)
+        if chat is None or chat.outcome not in ("resolved", "visitor_closed"):
+            return  # a rating of the bot, not of an agent: the server stores it in `ratings`
         db.add_rating(session_id, chat, int(score), comment)
         db.audit("visitor", "rating", session_id, chat=chat.id if chat else None, score=score)
 
@@ -232,11 +235,17 @@ class HandoffService:
         return [
             AgentState(username=a.username, role=a.role, queues=tuple(a.queues),
                        langs=tuple(a.langs), max_chats=a.max_chats, load=loads.get(a.username, 0),
-                       online=bool(self.conns.get(a.username)),
+                       online=self._online(a.username),
                        accepting=self.accepting.get(a.username, False),
                        last_assigned=self.last_assigned.get(a.username, 0.0))
             for a in self._db().agents() if not a.disabled
         ]
+
+    def _online(self, username: str) -> bool:
+        """Connected with a token that is still valid (an idle console may outlive its token)."""
+        now = time.time()
+        return any(c.token_hash and self._db().token_user(c.token_hash, now) == username
+                   for c in self.conns.get(username, ()))
 
     def _waiting(self) -> list[Waiting]:
         out = []
@@ -255,7 +264,7 @@ class HandoffService:
         for w in waiting:
             p = pos[w.chat_id]
             free = sum(a.max_chats - a.load for a in agents
-                       if a.online and eligible(a, w) and a.has_room)
+                       if a.online and a.accepting and eligible(a, w) and a.has_room)
             avg = average_handle_s(self._db().handle_times(w.queue_id), self.table.avg_handle_s)
             cap = capacity(agents, w)
             eta = None if cap == 0 else (30 if p <= free else eta_s(p - free, cap, avg))
@@ -368,8 +377,10 @@ class HandoffService:
                     waiting.append(item)
             queues.append({"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind, "waiting": waiting})
         mine = [self._chat_info(c) for c in chats if c.status == "agent" and c.owner == agent.username]
+        online = [{"username": a.username, "name": a.name, "langs": a.langs}
+                  for a in self._db().agents() if self.conns.get(a.username) and not a.disabled]
         return {"type": "queues", "now": now, "queues": queues, "mine": mine,
-                "accepting": self.accepting.get(agent.username, False)}
+                "accepting": self.accepting.get(agent.username, False), "online_agents": online}
 
     def _overview(self) -> dict[str, Any]:
         now = time.time()
@@ -426,6 +437,12 @@ class HandoffService:
                     if exc.code == "unauthorized" and conn.username:
                         await ws.close(UNAUTHORIZED_CLOSE, "unauthorized")
                         return
+                except ConnectionClosed:
+                    raise
+                except Exception:  # a bug must not cost the agent their connection
+                    log.exception("agent frame failed", extra={"agent": conn.username})
+                    await conn.send({"type": "error", "code": "internal",
+                                     "message": "The server could not do that; please try again."})
         except ConnectionClosed:
             pass
         finally:
@@ -464,6 +481,9 @@ class HandoffService:
         conn.username, conn.token_hash = agent.username, th
         self.conns.setdefault(agent.username, set()).add(conn)
         reply["agent"] = agent.public()
+        reply["all_queues"] = [{"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind}
+                               for q in self.table.queues.values()]
+        reply["hotline"] = self.table.hotline
         await conn.send(reply)
         await conn.send({"type": "canned", "replies": self.canned})
         await conn.send(self._tickets_frame(agent))

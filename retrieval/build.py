@@ -20,9 +20,10 @@ import numpy as np
 import yaml
 
 from retrieval.corpus import Corpus, content_hash, entry_files
-from retrieval.index import HybridIndex
+from retrieval.index import DocSignals, HybridIndex, entry_doc
+from retrieval.schema import Entry
 from retrieval.ranking import Linear, Ranker, TrainingQuery, fit_ranker
-from retrieval.signals import Embedder
+from retrieval.signals import LANGS, Embedder, EmbeddingCache
 from retrieval.text import TextAnalyzer
 
 log = logging.getLogger(__name__)
@@ -70,23 +71,63 @@ class Built:
     training: dict[str, np.ndarray]
 
 
+FOLDS = 5
+
+
 def training_queries(
-    index: HybridIndex, analyzer: TextAnalyzer, embedder: Embedder, oos: list[str]
+    index: HybridIndex, entries: list[Entry], analyzer: TextAnalyzer, embedder: Embedder,
+    cache: EmbeddingCache, oos: list[str],
 ) -> list[TrainingQuery]:
-    """Every sample question scored with its own unit hidden, plus out-of-scope questions."""
+    """Every sample question scored as if unseen, plus out-of-scope questions.
+
+    Per-unit views hide the question's own unit; whole-entry documents are rebuilt without a
+    fold of sample questions (5 folds) to score that fold; centroids drop the question's vector.
+    """
     vectors = index.dense.vectors()
-    queries: list[TrainingQuery] = []
-    for u, unit in enumerate(index.units):
-        if unit.kind != "question":
+    questions = [u for u, unit in enumerate(index.units) if unit.kind == "question"]
+    oos_vecs = cache.encode(embedder, oos) if oos else np.zeros((0, vectors.shape[1]), np.float32)
+    texts = [index.units[u].text for u in questions] + oos
+    all_vecs = np.concatenate([vectors[questions], oos_vecs])
+    targets = [index.units[u].entry for u in questions] + [None] * len(oos)
+    hidden: list[int | None] = [*questions, *([None] * len(oos))]
+    fold = {u: i % FOLDS for i, u in enumerate(questions)}
+    analyzed = [analyzer.analyze(t) for t in texts]
+    queries: list[TrainingQuery | None] = [None] * len(texts)
+    for lang in LANGS:
+        rows = [i for i, a in enumerate(analyzed) if a.lang == lang]
+        if not rows:
             continue
-        qs = index.query_signals(unit.text, analyzer, vectors[u])
-        scores = index.entry_scores(qs, held_out=u)
-        queries.append(TrainingQuery(scores, qs.lang, qs.coverage, len(qs.analyzed.tokens), unit.entry))
-    oos_vecs = embedder.encode(oos) if oos else np.zeros((0, vectors.shape[1]), np.float32)
-    for text, vec in zip(oos, oos_vecs, strict=True):
-        qs = index.query_signals(text, analyzer, vec)
-        queries.append(TrainingQuery(index.entry_scores(qs), qs.lang, qs.coverage, len(qs.analyzed.tokens), None))
-    return queries
+        part = index.parts[lang]
+        dense = index.dense.batch_scores(all_vecs[rows])
+        char = part.char.batch_scores([analyzed[i].normalized for i in rows])
+        bm25 = np.empty((len(rows), len(part.unit_ids)), dtype=np.float32)
+        coverage = []
+        for r, i in enumerate(rows):
+            bm25[r], cov = part.bm25.unit_scores(analyzed[i].tokens)
+            coverage.append(cov)
+        doc = np.empty((len(rows), 3, index.n_entries), dtype=np.float32)
+        held = [(r, hidden[i]) for r, i in enumerate(rows) if hidden[i] is not None]
+        free = [r for r, i in enumerate(rows) if hidden[i] is None]
+        if held:
+            rs = [r for r, _ in held]
+            doc[rs, 0] = index.held_out_centroid_scores(all_vecs[[rows[r] for r in rs]], [u for _, u in held])
+        if free:
+            doc[free, 0] = all_vecs[[rows[r] for r in free]] @ index.centroids.T
+            b, c = part.docs.scores([analyzed[rows[r]] for r in free])
+            doc[free, 1], doc[free, 2] = b, c
+        for f in range(FOLDS):
+            in_fold = [(r, u) for r, u in held if fold[u] == f]
+            if not in_fold:
+                continue
+            skip = {index.units[u].text for u, k in fold.items() if k == f and index.units[u].lang == lang}
+            docs = DocSignals.build([entry_doc(e, lang, frozenset(skip)) for e in entries], lang, analyzer)
+            b, c = docs.scores([analyzed[rows[r]] for r, _ in in_fold])
+            rs = [r for r, _ in in_fold]
+            doc[rs, 1], doc[rs, 2] = b, c
+        scores = index.aggregate(lang, dense, bm25, char, doc, [hidden[i] for i in rows])
+        for r, i in enumerate(rows):
+            queries[i] = TrainingQuery(scores[r], lang, coverage[r], len(analyzed[i].tokens), targets[i])
+    return [q for q in queries if q is not None]
 
 
 def _pack(queries: list[TrainingQuery]) -> dict[str, np.ndarray]:
@@ -134,8 +175,9 @@ def build_or_load(
                      meta["build_seconds"], training)
     start = time.perf_counter()
     entries = [corpus.entries[i] for i in sorted(corpus.entries)]
-    index = HybridIndex.build(entries, analyzer, embedder)
-    queries = training_queries(index, analyzer, embedder, out_of_scope_training())
+    cache = EmbeddingCache(Path(data_dir) / "embeddings", embedder.model_name)
+    index = HybridIndex.build(entries, analyzer, embedder, cache)
+    queries = training_queries(index, entries, analyzer, embedder, cache, out_of_scope_training())
     ranker = fit_ranker(queries)
     training = _pack(queries)
     seconds = time.perf_counter() - start

@@ -9,10 +9,24 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.schema import Entry
-from retrieval.signals import LANGS, Bm25Signal, CharSignal, DenseSignal, Embedder, QuerySignals, Unit
-from retrieval.text import Lang, TextAnalyzer
+from retrieval.signals import (
+    LANGS,
+    Bm25Signal,
+    CharSignal,
+    DenseSignal,
+    Embedder,
+    EmbeddingCache,
+    QuerySignals,
+    Unit,
+)
+from retrieval.text import Analyzed, Lang, TextAnalyzer
 
 SIGNALS: tuple[str, ...] = ("dense", "bm25", "char")
+KINDS: tuple[str, ...] = ("question", "title", "answer")
+# Per signal: best sample question, mean over sample questions, title, answer.
+UNIT_VIEWS: tuple[str, ...] = ("q_max", "q_mean", "title", "answer")
+VIEWS: tuple[str, ...] = (*UNIT_VIEWS, "doc")
+N_FEATURES = len(SIGNALS) * len(VIEWS)
 
 
 def entry_units(entries: list[Entry]) -> list[Unit]:
@@ -27,12 +41,85 @@ def entry_units(entries: list[Entry]) -> list[Unit]:
     return units
 
 
+def entry_doc(entry: Entry, lang: Lang, skip: frozenset[str] = frozenset()) -> str:
+    """Everything an entry says in one language, as one document (pools evidence that is
+    spread over several sample questions); ``skip`` leaves out held-out sample questions."""
+    answer = getattr(entry.answer, lang)
+    questions = [q for q in entry.questions_for(lang) if q not in skip]
+    return "\n".join([getattr(entry.title, lang), *questions, answer.short, answer.details, " ".join(entry.tags)])
+
+
+@dataclass
+class DocSignals:
+    """Lexical signals over whole-entry documents of one language (position = entry)."""
+
+    bm25: Bm25Signal
+    char: CharSignal
+
+    @classmethod
+    def build(cls, docs: list[str], lang: Lang, analyzer: TextAnalyzer) -> DocSignals:
+        analyzed = [analyzer.analyze(d, lang) for d in docs]
+        return cls(
+            Bm25Signal.build([a.tokens for a in analyzed]),
+            CharSignal.build(lang, [a.normalized for a in analyzed]),
+        )
+
+    def scores(self, analyzed: list[Analyzed]) -> tuple[np.ndarray, np.ndarray]:
+        bm25 = np.stack([self.bm25.unit_scores(a.tokens)[0] for a in analyzed])
+        return bm25, self.char.batch_scores([a.normalized for a in analyzed])
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(exist_ok=True)
+        self.bm25.save(folder)
+        self.char.save(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> DocSignals:
+        return cls(Bm25Signal.load(folder), CharSignal.load(folder))
+
+
+class Layout:
+    """Where each entry's units of each kind sit in one score vector (units are entry-ordered,
+    and the schema guarantees every entry has questions, a title and an answer per language)."""
+
+    def __init__(self, units: list[Unit], n_entries: int) -> None:
+        entries = np.arange(n_entries)
+        self.pos: dict[str, np.ndarray] = {}
+        self.starts: dict[str, np.ndarray] = {}
+        for kind in KINDS:
+            pos = np.array([i for i, u in enumerate(units) if u.kind == kind], dtype=np.int64)
+            owner = np.array([units[i].entry for i in pos], dtype=np.int64)
+            self.pos[kind] = pos
+            self.starts[kind] = np.searchsorted(owner, entries)
+        owner_q = np.array([units[i].entry for i in self.pos["question"]], dtype=np.int64)
+        self.q_count = np.bincount(owner_q, minlength=n_entries).astype(np.float32)
+
+    def views(self, scores: np.ndarray, hidden_entry: np.ndarray) -> np.ndarray:
+        """[query, view, entry]; ``hidden_entry[r]`` is the entry whose question row r hides (-1)."""
+        q = scores[:, self.pos["question"]]
+        out = np.empty((scores.shape[0], len(UNIT_VIEWS), len(self.q_count)), dtype=np.float32)
+        out[:, 0] = np.maximum.reduceat(q, self.starts["question"], axis=1)
+        counts = np.broadcast_to(self.q_count, (scores.shape[0], len(self.q_count))).copy()
+        rows = np.nonzero(hidden_entry >= 0)[0]
+        counts[rows, hidden_entry[rows]] -= 1
+        sums = np.add.reduceat(np.maximum(q, 0.0), self.starts["question"], axis=1)
+        out[:, 1] = sums / np.maximum(counts, 1.0)
+        out[:, 2] = np.maximum.reduceat(scores[:, self.pos["title"]], self.starts["title"], axis=1)
+        out[:, 3] = np.maximum.reduceat(scores[:, self.pos["answer"]], self.starts["answer"], axis=1)
+        return np.maximum(out, 0.0)
+
+
 @dataclass
 class LangPart:
     unit_ids: np.ndarray  # global unit numbers of this language, in order
-    unit_entry: np.ndarray
     bm25: Bm25Signal
     char: CharSignal
+    layout: Layout
+    docs: DocSignals
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-9)
 
 
 class HybridIndex:
@@ -43,7 +130,13 @@ class HybridIndex:
         self.units = units
         self.dense = dense
         self.parts = parts
-        self.unit_entry = np.array([u.entry for u in units], dtype=np.int64)
+        self.layout = Layout(units, len(entry_ids))
+        # Dense "document" = normalised mean of an entry's sample questions and titles.
+        vectors = dense.vectors()
+        pooled = np.array([u.kind != "answer" for u in units])
+        self.centroid_sum = np.zeros((len(entry_ids), vectors.shape[1]), dtype=np.float32)
+        np.add.at(self.centroid_sum, np.array([u.entry for u in units])[pooled], vectors[pooled])
+        self.centroids = _normalize(self.centroid_sum)
         # position of a global unit inside its language part, for masking held-out questions
         self.local_pos = np.empty(len(units), dtype=np.int64)
         for part in parts.values():
@@ -54,19 +147,22 @@ class HybridIndex:
         return len(self.entry_ids)
 
     @classmethod
-    def build(cls, entries: list[Entry], analyzer: TextAnalyzer, embedder: Embedder) -> HybridIndex:
+    def build(
+        cls, entries: list[Entry], analyzer: TextAnalyzer, embedder: Embedder, cache: EmbeddingCache
+    ) -> HybridIndex:
         units = entry_units(entries)
-        vectors = embedder.encode([u.text for u in units])
-        dense = DenseSignal.build(units, vectors)
+        vectors = cache.encode(embedder, [u.text for u in units])
+        dense = DenseSignal.build(vectors)
         parts = {}
         for lang in LANGS:
             ids = np.array([i for i, u in enumerate(units) if u.lang == lang], dtype=np.int64)
             analyzed = [analyzer.analyze(units[i].text, lang) for i in ids]
             parts[lang] = LangPart(
                 unit_ids=ids,
-                unit_entry=np.array([units[i].entry for i in ids], dtype=np.int64),
                 bm25=Bm25Signal.build([a.tokens for a in analyzed]),
                 char=CharSignal.build(lang, [a.normalized for a in analyzed]),
+                layout=Layout([units[i] for i in ids], len(entries)),
+                docs=DocSignals.build([entry_doc(e, lang) for e in entries], lang, analyzer),
             )
         return cls([e.id for e in entries], units, dense, parts)
 
@@ -77,34 +173,67 @@ class HybridIndex:
         analyzed = analyzer.analyze(text, lang)
         part = self.parts[analyzed.lang]
         bm25, coverage = part.bm25.unit_scores(analyzed.tokens)
+        doc_bm25, doc_char = part.docs.scores([analyzed])
         return QuerySignals(
             lang=analyzed.lang,
             dense=self.dense.unit_scores(query_vec),
             bm25=bm25,
             char=part.char.unit_scores(analyzed.normalized),
+            doc=np.stack([self.centroids @ query_vec, doc_bm25[0], doc_char[0]]),
             coverage=coverage,
             analyzed=analyzed,
         )
 
     def entry_scores(self, qs: QuerySignals, held_out: int | None = None) -> np.ndarray:
-        """Matrix [signal, entry]: best unit score per entry. ``held_out`` hides one unit (a
-        sample question scored against the rest of the corpus, for checks and calibration)."""
-        part = self.parts[qs.lang]
-        dense, bm25, char = qs.dense, qs.bm25, qs.char
+        """[feature, entry] for one query (see ``aggregate``). ``held_out`` hides one unit from
+        the per-unit views (the whole-entry views are held out by folds at build time)."""
+        dense, bm25, char = qs.dense[None, :], qs.bm25[None, :], qs.char[None, :]
         if held_out is not None:
             dense, bm25, char = dense.copy(), bm25.copy(), char.copy()
-            dense[held_out] = -1.0
-            if self.units[held_out].lang == qs.lang:
-                pos = self.local_pos[held_out]
-                bm25[pos] = 0.0
-                char[pos] = 0.0
-        out = np.full((len(SIGNALS), self.n_entries), -1.0, dtype=np.float32)
-        np.maximum.at(out[0], self.unit_entry, dense)
-        out[1:] = 0.0
-        np.maximum.at(out[1], part.unit_entry, bm25)
-        np.maximum.at(out[2], part.unit_entry, char)
-        out[0] = np.maximum(out[0], 0.0)
-        return out
+        return self.aggregate(qs.lang, dense, bm25, char, qs.doc[None], [held_out])[0]
+
+    def aggregate(
+        self, lang: Lang, dense: np.ndarray, bm25: np.ndarray, char: np.ndarray, doc: np.ndarray,
+        hidden: list[int | None],
+    ) -> np.ndarray:
+        """[query, signal x view, entry] from per-unit scores and whole-entry scores ``doc``
+        [query, signal, entry]. Row r does not see unit ``hidden[r]`` (arrays change in place)."""
+        part = self.parts[lang]
+        hidden_entry = np.full(dense.shape[0], -1, dtype=np.int64)
+        hidden_local = np.full(dense.shape[0], -1, dtype=np.int64)
+        for row, unit in enumerate(hidden):
+            if unit is None:
+                continue
+            dense[row, unit] = -1.0
+            if self.units[unit].lang == lang:
+                bm25[row, self.local_pos[unit]] = 0.0
+                char[row, self.local_pos[unit]] = 0.0
+                hidden_local[row] = self.units[unit].entry
+            hidden_entry[row] = self.units[unit].entry
+        views = [
+            self.layout.views(dense, hidden_entry),
+            part.layout.views(bm25, hidden_local),
+            part.layout.views(char, hidden_local),
+        ]
+        blocks = []
+        for s, view in enumerate(views):
+            blocks.extend([view, np.maximum(doc[:, s : s + 1], 0.0)])
+        return np.concatenate(blocks, axis=1)
+
+    def held_out_centroid_scores(self, query_vecs: np.ndarray, units: list[int]) -> np.ndarray:
+        """[query, entry] cosine to the centroids, each row without its own unit's vector."""
+        scores = query_vecs @ self.centroids.T
+        vectors = self.dense.vectors()
+        for row, unit in enumerate(units):
+            e = self.units[unit].entry
+            centroid = _normalize(self.centroid_sum[e] - vectors[unit])
+            scores[row, e] = float(query_vecs[row] @ centroid)
+        return scores
+
+    @staticmethod
+    def per_signal(features: np.ndarray) -> np.ndarray:
+        """[signal, entry]: each signal's best view (for reports and confidence features)."""
+        return features.reshape(len(SIGNALS), len(VIEWS), -1)[:, [0, 2, 3]].max(axis=1)
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
@@ -116,19 +245,21 @@ class HybridIndex:
             sub.mkdir(exist_ok=True)
             part.bm25.save(sub)
             part.char.save(sub)
+            part.docs.save(sub / "doc")
 
     @classmethod
     def load(cls, folder: Path) -> HybridIndex:
         meta = json.loads((folder / "units.json").read_text())
         units = [Unit(**u) for u in meta["units"]]
-        dense = DenseSignal.load(folder, units)
+        dense = DenseSignal.load(folder)
         parts = {}
         for lang in LANGS:
             ids = np.array([i for i, u in enumerate(units) if u.lang == lang], dtype=np.int64)
             parts[lang] = LangPart(
                 unit_ids=ids,
-                unit_entry=np.array([units[i].entry for i in ids], dtype=np.int64),
                 bm25=Bm25Signal.load(folder / lang),
                 char=CharSignal.load(folder / lang),
+                layout=Layout([units[i] for i in ids], len(meta["entry_ids"])),
+                docs=DocSignals.load(folder / lang / "doc"),
             )
         return cls(meta["entry_ids"], units, dense, parts)

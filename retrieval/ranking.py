@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from retrieval.index import HybridIndex
 from retrieval.text import Lang
 
 N_CANDIDATES = 20  # negatives per training query for the fusion model
@@ -27,13 +29,14 @@ def _lang_block(x: np.ndarray, lang: Lang) -> np.ndarray:
 
 
 def candidate_features(scores: np.ndarray, lang: Lang) -> np.ndarray:
-    """[entry, feature]: each signal's score and its ratio to that signal's best entry."""
+    """[entry, feature]: each signal x view score and its ratio to the best entry's."""
     best = scores.max(axis=1, keepdims=True)
     rel = np.divide(scores, best, out=np.zeros_like(scores), where=best > 1e-6)
     return _lang_block(np.concatenate([scores, rel], axis=0).T, lang)
 
 
-def query_features(scores: np.ndarray, fused: np.ndarray, coverage: float, n_tokens: int, lang: Lang) -> np.ndarray:
+def query_features(features: np.ndarray, fused: np.ndarray, coverage: float, n_tokens: int, lang: Lang) -> np.ndarray:
+    scores = HybridIndex.per_signal(features)
     order = np.argsort(-fused)
     top, second = order[0], order[1] if len(order) > 1 else order[0]
     agreement = float(sum(int(np.argmax(s) == top) for s in scores))
@@ -110,18 +113,41 @@ class Ranker:
         return float(self.top1.proba(qf)), float(self.top2.proba(qf))
 
 
-def _fit_fusion(queries: list[TrainingQuery]) -> Linear:
-    xs, ys = [], []
-    for q in queries:
-        if q.target is None:
-            continue
+def _fit_fusion(queries: list[TrainingQuery], l2: float = 1e-3) -> Linear:
+    """Listwise fit: softmax over each query's candidates, maximising the right entry's share
+    (directly what recall@1 needs). Weights are kept >= 0: a higher similarity never counts
+    against an entry, so an exact match of a sample question always wins."""
+    labelled = [q for q in queries if q.target is not None]
+    if not labelled:
+        return Linear([1.0] * candidate_features(queries[0].scores, "en").shape[1])
+    blocks = []
+    for q in labelled:
         feats = candidate_features(q.scores, q.lang)
-        rough = q.scores.sum(axis=0)
-        cands = set(np.argsort(-rough)[:N_CANDIDATES].tolist()) | {q.target}
-        idx = sorted(cands)
-        xs.append(feats[idx])
-        ys.append(np.array([int(i == q.target) for i in idx]))
-    return fit_linear(np.concatenate(xs), np.concatenate(ys), standardize=False, balanced=False)
+        rough = HybridIndex.per_signal(q.scores).sum(axis=0)
+        cands = [q.target] + [int(i) for i in np.argsort(-rough)[: N_CANDIDATES + 1] if i != q.target]
+        blocks.append(feats[cands[: N_CANDIDATES + 1]])
+    width = max(len(b) for b in blocks)
+    d = blocks[0].shape[1]
+    x = np.zeros((len(blocks), width, d))
+    valid = np.zeros((len(blocks), width), dtype=bool)
+    for i, block in enumerate(blocks):
+        x[i, : len(block)] = block
+        valid[i, : len(block)] = True
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = np.where(valid, x @ w, -np.inf)
+        top = z.max(axis=1, keepdims=True)
+        p = np.exp(z - top)
+        p /= p.sum(axis=1, keepdims=True)
+        lse = np.log(np.exp(z - top).sum(axis=1)) + top[:, 0]
+        value = float((lse - z[:, 0]).mean() + 0.5 * l2 * w @ w)
+        grad_z = p.copy()
+        grad_z[:, 0] -= 1.0
+        grad = np.einsum("qc,qcd->d", grad_z, x) / len(blocks) + l2 * w
+        return value, grad
+
+    res = minimize(loss, np.full(d, 0.1), jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * d)
+    return Linear(coef=res.x.tolist())
 
 
 def _labels(fused: np.ndarray, target: int | None) -> tuple[int, int]:

@@ -29,7 +29,7 @@ MAX_QUERY_CHARS = 500  # longer messages are cut: the question is at the start
 @dataclass(frozen=True)
 class Hit:
     entry_id: str
-    score: float  # fused score, 0..1
+    score: float  # the fusion model's share for this entry among all entries (sums to 1)
     signals: dict[str, float]  # per-signal score of this entry: dense, bm25, char
     title: dict[str, str]  # {"zh": ..., "en": ...}
 
@@ -96,23 +96,29 @@ class Retriever:
 
     def _rank(
         self, query: str, vec: np.ndarray, k: int, ranker: Ranker, lang: Lang | None = None,
-        held_out: int | None = None,
+        held_out: int | None = None, feature_mask: np.ndarray | None = None,
     ) -> SearchResult:
+        """Rank with a given ranker; ``feature_mask`` switches signals off (evaluation)."""
         qs = self.index.query_signals(query, self.analyzer, vec, lang)
         scores = self.index.entry_scores(qs, held_out)
+        if feature_mask is not None:
+            scores = scores * feature_mask
         fused = ranker.fuse(scores, qs.lang)
         qf = query_features(scores, fused, qs.coverage, len(qs.analyzed.tokens), qs.lang)
         p1, p2 = ranker.confidence(qf)
         order = np.argsort(-fused)[: max(1, k)]
-        hits = [self._hit(int(i), float(fused[i]), scores[:, i]) for i in order]
+        signals = self.index.per_signal(scores)
+        share = np.exp(fused - fused.max())
+        share /= share.sum()
+        hits = [self._hit(int(i), float(share[i]), signals[:, i]) for i in order]
         decision, reason = decide(p1, p2, hits)
         return SearchResult(hits, p1, decision, reason)
 
-    def _hit(self, i: int, logit: float, signal_scores: np.ndarray) -> Hit:
+    def _hit(self, i: int, share: float, signal_scores: np.ndarray) -> Hit:
         entry = self._entries[i]
         return Hit(
             entry_id=entry.id,
-            score=float(1.0 / (1.0 + np.exp(-logit))),
+            score=share,
             signals={name: round(float(v), 4) for name, v in zip(SIGNALS, signal_scores, strict=True)},
             title={"zh": entry.title.zh, "en": entry.title.en},
         )

@@ -10,7 +10,9 @@ Lexical signals are per language: a query only meets units of its own language.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import pickle
 import threading
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from retrieval.text import Analyzed, Lang
 
 LANGS: tuple[Lang, ...] = ("zh", "en")
+MAX_TOKENS = 128
 K1, B = 1.2, 0.75
 
 
@@ -41,13 +44,20 @@ class Embedder:
     """Wraps the sentence-transformers model; encoding is serialised (one model, many threads)."""
 
     def __init__(self, model_name: str) -> None:
+        import torch
         from sentence_transformers import SentenceTransformer
+
+        # One intra-op thread: a single short query is fastest that way, and on a busy machine
+        # several threads spin against each other (measured: 13 ms vs 35-500 ms per query).
+        # Concurrency comes from the server's worker threads instead.
+        torch.set_num_threads(1)
 
         self.model_name = model_name
         self._model = SentenceTransformer(model_name, device="cpu")
         self._model.eval()
+        # Answers are long; their opening carries the topic, and the cap keeps a full build fast.
+        self._model.max_seq_length = min(self._model.max_seq_length or MAX_TOKENS, MAX_TOKENS)
         self._lock = threading.Lock()
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         with self._lock:
@@ -61,25 +71,59 @@ class Embedder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
+class EmbeddingCache:
+    """Vectors of texts already embedded by one model, so that adding an entry re-encodes only
+    that entry's texts. One .npz per model under ``<data_dir>/embeddings/``."""
+
+    def __init__(self, folder: Path, model_name: str) -> None:
+        key = hashlib.sha256(model_name.encode()).hexdigest()[:16]
+        self.path = folder / f"{key}.npz"
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def encode(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
+        known: dict[str, np.ndarray] = {}
+        if self.path.exists():
+            with np.load(self.path) as npz:
+                known = dict(zip(npz["keys"].tolist(), npz["vectors"], strict=True))
+        keys = [self._key(t) for t in texts]
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in known))
+        if missing:
+            for text, vec in zip(missing, embedder.encode(missing), strict=True):
+                known[self._key(text)] = vec
+            self._save(known)
+        return np.stack([known[k] for k in keys]).astype(np.float32)
+
+    def _save(self, known: dict[str, np.ndarray]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f"{self.path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, keys=np.array(list(known)), vectors=np.stack(list(known.values())))
+        os.replace(tmp, self.path)
+
+
 class DenseSignal:
     name = "dense"
 
-    def __init__(self, index: faiss.Index, unit_entry: np.ndarray) -> None:
+    def __init__(self, index: faiss.Index) -> None:
         self.index = index
-        self.unit_entry = unit_entry
 
     @classmethod
-    def build(cls, units: list[Unit], vectors: np.ndarray) -> DenseSignal:
+    def build(cls, vectors: np.ndarray) -> DenseSignal:
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
-        return cls(index, np.array([u.entry for u in units], dtype=np.int64))
+        return cls(index)
 
     def unit_scores(self, query_vec: np.ndarray) -> np.ndarray:
         """Cosine to every unit (position = unit number)."""
+        return self.batch_scores(query_vec.reshape(1, -1))[0]
+
+    def batch_scores(self, query_vecs: np.ndarray) -> np.ndarray:
         n = self.index.ntotal
-        sims, ids = self.index.search(query_vec.reshape(1, -1), n)
-        out = np.empty(n, dtype=np.float32)
-        out[ids[0]] = sims[0]
+        sims, ids = self.index.search(np.ascontiguousarray(query_vecs, dtype=np.float32), n)
+        out = np.empty_like(sims)
+        np.put_along_axis(out, ids, sims, axis=1)
         return out
 
     def vectors(self) -> np.ndarray:
@@ -89,9 +133,8 @@ class DenseSignal:
         faiss.write_index(self.index, str(folder / "dense.faiss"))
 
     @classmethod
-    def load(cls, folder: Path, units: list[Unit]) -> DenseSignal:
-        index = faiss.read_index(str(folder / "dense.faiss"))
-        return cls(index, np.array([u.entry for u in units], dtype=np.int64))
+    def load(cls, folder: Path) -> DenseSignal:
+        return cls(faiss.read_index(str(folder / "dense.faiss")))
 
 
 class Bm25Signal:
@@ -161,8 +204,11 @@ class CharSignal:
         return cls(vec, matrix)
 
     def unit_scores(self, normalized: str) -> np.ndarray:
-        q = self.vectorizer.transform([normalized])
-        return np.asarray((q @ self.matrix_t).todense(), dtype=np.float32).ravel()
+        return self.batch_scores([normalized])[0]
+
+    def batch_scores(self, normalized: list[str]) -> np.ndarray:
+        q = self.vectorizer.transform(normalized)
+        return np.asarray((q @ self.matrix_t).todense(), dtype=np.float32)
 
     def save(self, folder: Path) -> None:
         with open(folder / "char.pkl", "wb") as fh:
@@ -183,5 +229,6 @@ class QuerySignals:
     dense: np.ndarray  # over all units
     bm25: np.ndarray  # over the units of `lang`
     char: np.ndarray  # over the units of `lang`
+    doc: np.ndarray  # [signal, entry]: the query against whole-entry documents / centroids
     coverage: float
     analyzed: Analyzed

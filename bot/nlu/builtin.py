@@ -24,7 +24,7 @@ from bot.nlu.types import OUT_OF_SCOPE, Parse
 log = logging.getLogger(__name__)
 
 # Bump when features, model or entity rules change in a way that invalidates cached models.
-CODE_VERSION = "builtin-3"
+CODE_VERSION = "builtin-4"
 RANKING_SIZE = 5
 
 
@@ -66,7 +66,8 @@ class BuiltinEngine:
         return self.artifact.intent_model.calibration.threshold
 
     def parse(self, text: str) -> Parse:
-        return self.parse_batch([text])[0]
+        model = self.artifact.intent_model
+        return self._build(text, model.predict_one(text, self._tokenizer, self._embedder), model.classes)
 
     def parse_batch(self, texts: list[str]) -> list[Parse]:
         model = self.artifact.intent_model
@@ -93,7 +94,7 @@ class BuiltinEngine:
 def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | None,
                   config: ClassifierConfig | None = None, *, force: bool = False) -> tuple[BuiltinEngine, bool]:
     """Return (engine, trained_now). Models live in ``cache_root/<key>/model.joblib``."""
-    config = config or ClassifierConfig(use_embeddings=bool(embedding_model))
+    config = config or ClassifierConfig()
     if not data.examples:
         raise ValueError("no training examples")
     key = data_key(data, config, embedding_model)

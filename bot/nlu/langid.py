@@ -21,10 +21,13 @@ from bot.nlu.types import LangInfo
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # Characters and words that appear in written Cantonese and (almost) never in Mandarin text.
-_YUE_CHARS = frozenset("嘅咗喺嘢睇冇佢哋乜嚟啲畀嗰噉冚搵攞諗咁咪囉喎嘞啱嚿唞瞓埋攰揸")
+_YUE_CHARS = frozenset("嘅咗喺嘢睇冇佢哋乜嚟啲畀俾嗰噉冚搵攞諗咁囉喎嘞啱嚿唞瞓攰揸閂闩㗎")
 _YUE_WORDS = ("點樣", "点样", "係咪", "系咪", "唔該", "唔该", "唔係", "唔系", "唔使", "唔駛",
               "唔好意思", "唔知", "唔見", "唔见", "幾時", "几时", "邊度", "边度", "邊個", "边个",
-              "乜嘢", "咩嘢", "係唔係", "有冇", "點算", "点算", "唔", "咩")
+              "乜嘢", "咩嘢", "係唔係", "有冇", "點算", "点算", "點搞", "点搞", "幾多", "几多",
+              "呢個", "呢个", "呢度", "呢啲", "呢條", "呢间", "呢間", "唔", "咩")
+# 傾 means "to chat" in Cantonese unless it starts a Mandarin word (傾向, 傾聽, 傾斜 ...).
+_YUE_QING = re.compile(r"[傾倾](?![向听聽斜倒诉訴销銷家盆城覆注心慕囊泻瀉])")
 _T2S = opencc.OpenCC("t2s")
 _S2T = opencc.OpenCC("s2t")
 
@@ -39,7 +42,8 @@ def detect_language(text: str) -> LangInfo:
     if not han:
         return LangInfo("en", "en")
     han_text = "".join(han)
-    if any(ch in _YUE_CHARS for ch in han_text) or any(w in text for w in _YUE_WORDS):
+    if (any(ch in _YUE_CHARS for ch in han_text) or any(w in text for w in _YUE_WORDS)
+            or _YUE_QING.search(text)):
         return LangInfo("zh", "yue")
     words = _LATIN_WORD.findall(text)
     latin_letters = sum(len(w) for w in words)

@@ -39,7 +39,7 @@ CASES = [
 
 @pytest.mark.parametrize("lang,option,region,overseas,queue,rule", CASES)
 def test_route_table(lang, option, region, overseas, queue, rule):
-    r = route(TABLE, lang, option, region, overseas)
+    r = route(lang, option, region, overseas, TABLE)
     assert (r.queue_id, r.rule) == (queue, rule)
 
 
@@ -47,7 +47,7 @@ def test_all_31_mainland_divisions_are_known_and_route_somewhere():
     assert len(TABLE.regions) == 31
     for region in TABLE.regions:
         for option in BUSINESS_OPTIONS:
-            r = route(TABLE, "zh", option, region.zh, False)
+            r = route("zh", option, region.zh, False, TABLE)
             assert r.queue_id in TABLE.queues
             if option != "comments_suggestions":
                 assert r.region == region.id and r.region_known
@@ -59,12 +59,12 @@ def test_region_names_in_every_form_reach_the_same_province():
 
 
 def test_unknown_region_is_never_guessed():
-    r = route(TABLE, "zh", "entry_exit_documents", "某个小镇", False)
+    r = route("zh", "entry_exit_documents", "某个小镇", False)
     assert r.region is None and not r.region_known and r.queue_id == "exit-entry:national"
 
 
 def test_fallback_is_marked():
-    r = route(TABLE, "zh", "port_clearance", "甘肃", False)
+    r = route("zh", "port_clearance", "甘肃", False, TABLE)
     assert r.fallback and r.region == "gansu" and r.queue_id == TABLE.border_inspection
 
 
@@ -75,7 +75,7 @@ def test_queue_names_are_bilingual():
 
 def test_unknown_business_option_is_refused():
     with pytest.raises(ValueError):
-        route(TABLE, "zh", "visa_lottery", None, False)
+        route("zh", "visa_lottery", None, False)
 
 
 def test_bad_table_is_refused(tmp_path):

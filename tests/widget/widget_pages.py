@@ -44,7 +44,9 @@ class Chat:
         self.status = page.locator("nia-chat header .s")
 
     def open(self) -> "Chat":
-        self.launcher.click()
+        """Opens the panel (it may be open already: it stays open across reloads)."""
+        if not self.panel.is_visible():
+            self.launcher.click()
         expect(self.panel).to_be_visible()
         return self
 

@@ -22,11 +22,10 @@
   const TEXT = {
     zh: {
       launcher: '12367 ONLINE', launcherSub: '在线咨询',
-      launcherLabel: '打开 12367 在线咨询 Open 12367 ONLINE chat',
       title: '12367 ONLINE', subtitle: '移民管理服务在线咨询', dialog: '12367 在线咨询',
       connecting: '正在连接…', online: '已连接', offline: '连接中断，{s} 秒后重试',
       offlineNow: '网络已断开，恢复后自动重连', retry: '立即重试', movedStatus: '已转到手机',
-      minimize: '最小化聊天窗口', langToggle: 'EN', langLabel: 'Switch to English',
+      minimize: '最小化聊天窗口', langToggle: 'English', langLabel: 'Switch to English', otherLang: 'en',
       phone: '手机', phoneLabel: '在手机上继续咨询', save: '下载', saveLabel: '下载聊天记录（文本文件）',
       end: '结束', endLabel: '结束本次咨询', endConfirm: '确认结束？',
       log: '聊天记录', emptyLog: '您好！请输入您想咨询的问题。', input: '输入您的问题', placeholder: '请输入您的问题',
@@ -38,7 +37,7 @@
       choose: '请选择', chooseSend: '确定',
       queued: '正在为您转接人工客服：您排在第 {n} 位，预计等待{eta}。',
       queuedNoPos: '正在为您转接人工客服，请稍候。', queuedNoEta: '正在为您转接人工客服：您排在第 {n} 位。', etaMin: '约 {m} 分钟', etaSoon: '不到 1 分钟',
-      agentState: '人工客服已接入，正在为您服务。', closed: '本次咨询已结束。',
+      agentState: '人工客服{name}已接入，正在为您服务。', closed: '本次咨询已结束。',
       rateTitle: '请为本次服务评分', star: '{n} 星（满分 5 星）', comment: '意见或建议（可选）',
       rateSubmit: '提交评价', rated: '感谢您的评价！', newChat: '开始新的咨询',
       transferTitle: '用手机扫码，继续本次咨询', transferLink: '或在手机上打开以下链接：',
@@ -54,14 +53,13 @@
     },
     en: {
       launcher: '12367 ONLINE', launcherSub: 'Chat with us',
-      launcherLabel: 'Open 12367 ONLINE chat 打开 12367 在线咨询',
       title: '12367 ONLINE', subtitle: 'Immigration service chat', dialog: '12367 ONLINE chat',
       connecting: 'Connecting…', online: 'Connected', offline: 'Connection lost, retrying in {s} s',
       offlineNow: 'You are offline; reconnecting when the network is back', retry: 'Retry now',
       movedStatus: 'Moved to your phone',
-      minimize: 'Minimize chat', langToggle: '中文', langLabel: '切换到中文',
+      minimize: 'Minimize chat', langToggle: '中文', langLabel: '切换到中文', otherLang: 'zh-CN',
       phone: 'Phone', phoneLabel: 'Continue on your phone', save: 'Save',
-      saveLabel: 'Download transcript (text file)',
+      saveLabel: 'Save the transcript (text file)',
       end: 'End', endLabel: 'End this chat', endConfirm: 'End chat?',
       log: 'Conversation', emptyLog: 'Hello! Type the question you have.', input: 'Your question', placeholder: 'Type your question',
       send: 'Send', you: 'You', bot: '12367 Assistant', agent: 'Agent', system: 'System notice',
@@ -76,7 +74,7 @@
       queuedNoPos: 'Connecting you to an agent, please wait.',
       queuedNoEta: 'Connecting you to an agent: you are number {n} in the queue.', etaMin: 'about {m} min',
       etaSoon: 'under a minute',
-      agentState: 'An agent has joined and is helping you.', closed: 'This chat has ended.',
+      agentState: 'An agent{name} has joined and is helping you.', closed: 'This chat has ended.',
       rateTitle: 'How was this chat?', star: '{n} out of 5 stars', comment: 'Comments (optional)',
       rateSubmit: 'Submit rating', rated: 'Thank you for your rating!', newChat: 'Start a new chat',
       transferTitle: 'Scan with your phone to continue this chat',
@@ -251,7 +249,8 @@
   const newMessageId = () => `c-${Date.now().toString(36)}-${(++idCounter).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
   const CSS = `
-:host{all:initial;display:block;font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;font-size:15px;line-height:1.5;color:#1a2433;--p:#0b5cad;--on:#fff;--ink:#0b5cad;--tap:44px}
+:host{all:initial;display:block;--p:#0b5cad;--on:#fff;--ink:#0b5cad;--tap:44px}
+.w{all:initial;display:contents;font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","Noto Sans SC","PingFang SC","Microsoft YaHei",sans-serif;font-size:15px;line-height:1.5;color:#1a2433}
 :host([hidden]),[hidden]{display:none!important}
 *{box-sizing:border-box;font:inherit}
 button,textarea,select,input{color:inherit}
@@ -275,7 +274,7 @@ header h2{margin:0;font-size:17px;font-weight:700;letter-spacing:.5px}
 header .s{font-size:13px;display:flex;align-items:center;gap:6px;flex-wrap:wrap}
 .dot{width:9px;height:9px;border-radius:50%;background:#f2c94c;border:1px solid var(--on)}
 .dot.online{background:#39d98a}.dot.offline{background:#ff5a5f}
-header .retry{text-decoration:underline;min-height:24px;color:var(--on)}
+header .retry{text-decoration:underline;min-height:var(--tap);padding:0 6px;color:var(--on)}
 .icon{display:inline-flex;align-items:center;justify-content:center;min-width:var(--tap);min-height:var(--tap);border-radius:8px;color:var(--on)}
 .tools{display:flex;gap:4px;padding:4px 8px;background:#eef3f9;border-bottom:1px solid #d5dce6}
 .tools button{min-height:var(--tap);min-width:var(--tap);padding:0 10px;border-radius:8px;color:#17324f;font-size:14px;font-weight:600}
@@ -289,11 +288,12 @@ header .retry{text-decoration:underline;min-height:24px;color:var(--on)}
 .log li{margin:0 0 12px;display:flex;flex-direction:column;align-items:flex-start;max-width:100%}
 .who{font-size:12px;color:#4a5566;margin:0 0 2px 2px;font-weight:600}
 .bubble{max-width:88%;padding:9px 12px;border-radius:4px 12px 12px 12px;background:#fff;border:1px solid #d5dce6;white-space:pre-wrap;overflow-wrap:anywhere}
-.m-visitor{align-items:flex-end}
+.log li.m-visitor{align-items:flex-end}
+.m-visitor .who{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 .m-visitor .bubble{background:var(--p);color:var(--on);border-color:var(--p);border-radius:12px 4px 12px 12px}
 .m-agent .bubble{background:#eaf6ee;border-color:#7cc298;border-left:4px solid #2e7d4f}
 .m-agent .who{color:#1e6b3f}
-.m-system{align-items:center}
+.log li.m-system{align-items:center}
 .m-system .bubble{max-width:95%;background:#fff7e0;border:1px dashed #c9a84a;color:#4d3900;font-size:14px;border-radius:8px;text-align:center}
 .meta{font-size:12px;color:#4a5566;margin:2px 4px 0}
 .meta.err{color:#a00018;font-weight:600}
@@ -331,7 +331,9 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
 .send[aria-disabled=true]{opacity:.55;cursor:not-allowed}
 .err{color:#a00018;font-size:13px}
 .count{font-size:12px;color:#4a5566;text-align:right}
-.transfer{position:absolute;inset:0;z-index:2;background:rgba(255,255,255,.98);display:flex;flex-direction:column;align-items:center;justify-content:center;gap:10px;padding:20px;text-align:center}
+.transfer{position:absolute;inset:0;z-index:3;background:#fff;display:flex;flex-direction:column;align-items:center;gap:10px;padding:20px;padding-top:calc(20px + env(safe-area-inset-top));text-align:center;overflow-y:auto}
+.transfer>:first-child{margin-top:auto}.transfer>:last-child{margin-bottom:auto}
+.transfer p{margin:0}
 .transfer img{width:200px;height:200px;border:8px solid #fff;box-shadow:0 0 0 1px #d5dce6;image-rendering:pixelated}
 .transfer a{color:var(--ink);overflow-wrap:anywhere;font-size:13px}
 .transfer h3{margin:0;font-size:16px}
@@ -465,8 +467,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         icon(ICON_CHAT, 26),
         h('span', null, this.tr(h('b'), 'launcher'), this.tr(h('small'), 'launcherSub')),
       );
-      this.tr(this.launcher, 'launcherLabel', 'aria-label');
-      this.badge = h('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
+      this.badge = h('span', { class: 'badge', hidden: true });
       this.launcher.append(this.badge);
       if (this.fullscreen) this.launcher.hidden = true;
 
@@ -486,7 +487,11 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         closeBtn,
       );
 
-      this.langBtn = this.toolButton('langToggle', 'langLabel', () => this.setLang(this.lang === 'zh' ? 'en' : 'zh'));
+      // Named by its visible text ("English" / "中文", in that language); the title explains.
+      this.langBtn = h('button', { type: 'button', onclick: () => this.setLang(this.lang === 'zh' ? 'en' : 'zh') });
+      this.tr(this.langBtn, 'langToggle');
+      this.tr(this.langBtn, 'otherLang', 'lang');
+      this.tr(this.langBtn, 'langLabel', 'title');
       this.phoneBtn = this.toolButton('phone', 'phoneLabel', () => this.requestTransfer());
       this.saveBtn = this.toolButton('save', 'saveLabel', () => this.downloadTranscript());
       this.endBtn = this.toolButton('end', 'endLabel', () => this.endChat());
@@ -535,7 +540,8 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         this.live,
       );
       this.panel.addEventListener('keydown', (e) => this.onPanelKey(e));
-      this.wrapper = h('div', { lang: this.htmlLang() }, this.launcher, this.panel);
+      // .w resets what the host element inherits from the page, even page-level !important.
+      this.wrapper = h('div', { class: 'w', lang: this.htmlLang() }, this.launcher, this.panel);
       r.append(this.wrapper);
       if (window.matchMedia) {
         const mq = matchMedia('(max-width: 480px)');
@@ -558,16 +564,31 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       return this.lang === 'zh' ? 'zh-CN' : 'en';
     }
 
+    /** Relabels everything, the messages' sender labels included. */
     relabel() {
+      this.relabelChrome();
+      this.renderAll();
+      this.updateBanner();
+    }
+
+    /** Relabels the fixed parts (header, tools, composer) in place, keeping focus. */
+    relabelChrome() {
       for (const [el, key, attr] of this.bindings) {
+        if (!el.isConnected) continue;
         if (attr) el.setAttribute(attr, this.t(key));
         else el.textContent = this.t(key);
       }
+      this.bindings = this.bindings.filter(([el]) => el.isConnected);
       this.wrapper.setAttribute('lang', this.htmlLang());
-      this.renderAll();
       this.updateStatus();
       this.updateBanner();
       this.onInput();
+    }
+
+    setUiLang(lang) {
+      this.lang = lang;
+      this.convo.lang = lang;
+      this.relabel();
     }
 
     // ---------------------------------------------------------------- panel
@@ -649,12 +670,14 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         clearTimeout(this.timers.pong);
         this.showTyping('bot', false);
         this.showTyping('agent', false);
+        for (const m of this.convo.outbox) this.setBubbleStatus(m.id, 'waiting');
         if (!this.moved && !this.stopped) this.scheduleReconnect();
       };
     }
 
     helloFrame() {
       const hello = { type: 'hello', session: this.convo.session, lang: this.lang, last_seq: this.convo.lastSeq, channel: this.fullscreen ? 'mobile' : 'web' };
+      this.helloNew = !hello.session && !this.transferToken;
       if (this.transferToken) {
         hello.transfer = this.transferToken;
         hello.session = null;
@@ -734,19 +757,24 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     }
 
     on_welcome(f) {
-      const otherSession = this.transferUsed ? f.session !== this.convo.session : this.convo.session && f.last_seq < this.convo.lastSeq;
+      const otherSession = this.transferUsed ? f.session !== this.convo.session : !!this.convo.session && f.last_seq < this.convo.lastSeq;
       if (this.resetOnWelcome || otherSession) {
         this.convo.reset(true);
         this.renderAll();
         if (this.resetOnWelcome) this.addNote(this.t(this.resetOnWelcome === 'bad_transfer' ? 'badTransfer' : 'expiredSession'));
       }
-      this.resetOnWelcome = null;
       this.transferToken = null;
       this.transferUsed = false;
+      const isNew = this.helloNew || !!this.resetOnWelcome || otherSession;
+      this.resetOnWelcome = null;
       this.convo.session = f.session;
-      if (normLang(f.lang) && normLang(f.lang) !== this.lang) {
-        this.lang = normLang(f.lang);
-        this.relabel();
+      // The page language starts a new chat in that language; unless the visitor picked one with
+      // the switch, the bot then follows the language the visitor writes in (lang: null).
+      const serverLang = normLang(f.lang);
+      if (isNew && !this.convo.langChosen) this.pendingControl.unshift({ type: 'lang', lang: null });
+      else if (serverLang && serverLang !== this.lang) {
+        if (this.convo.langChosen) this.pendingControl.unshift({ type: 'lang', lang: this.lang });
+        else this.setUiLang(serverLang);
       }
       this.convo.lang = this.lang;
       this.ready = true;
@@ -791,9 +819,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     on_lang(f) {
       const l = normLang(f.lang);
       if (l && l !== this.lang) {
-        this.lang = l;
-        this.convo.lang = l;
-        this.relabel();
+        this.setUiLang(l);
         this.save();
       }
     }
@@ -875,6 +901,13 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     /** Stored events (visitor, reply, state, and any future type with a seq). */
     onEvent(ev) {
       if (!this.convo.accept(ev)) return;
+      // Not locked by the switch: the UI follows the language the bot answers in.
+      const replyLang = ev.type === 'reply' && ev.from === 'bot' && normLang(ev.lang);
+      if (replyLang && replyLang !== this.lang && !this.convo.langChosen) {
+        this.lang = replyLang;
+        this.convo.lang = replyLang;
+        this.relabelChrome();
+      }
       this.renderEvent(ev, true);
       this.save();
     }
@@ -884,6 +917,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       this.clearLog();
       for (const ev of this.convo.events) this.renderEvent(ev, false);
       for (const m of this.convo.outbox) this.renderPending(m);
+      if (this.moved) this.addNote(this.t('moved'));
       this.updateBanner();
     }
 
@@ -988,7 +1022,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         const list = h('ol');
         for (const s of sources) {
           const url = safeHttpUrl(s.url);
-          const label = [s.title || url, s.ref && s.title && !String(s.title).includes(s.ref) ? `(${s.ref})` : null].filter(Boolean).join(' ');
+          const label = [s.title || url, s.ref && s.title && !String(s.title).toLowerCase().includes(String(s.ref).toLowerCase()) ? `(${s.ref})` : null].filter(Boolean).join(' ');
           list.append(h('li', null, url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, label) : label));
         }
         li.lastElementChild.append(h('div', { class: 'src' }, h('strong', null, this.t('sources')), list));
@@ -1051,11 +1085,12 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       this.prevState = this.state;
       this.state = ev.state;
       this.queue = ev;
-      if (ev.state === 'agent' && ev.agent) this.agentName = ev.agent;
+      this.agentName = ev.state === 'agent' ? ev.agent || null : null;
       this.updateBanner();
       if (live && ev.state !== this.prevState) this.announce(this.banner.textContent);
       else if (live && ev.state === 'queued') this.announce(this.banner.textContent);
-      const resolved = ev.state === 'closed' || (this.prevState === 'agent' && ev.state === 'bot') || ev.resolved === true;
+      // Closed by the visitor, or resolved by an agent (closed with rating: true).
+      const resolved = ev.state === 'closed' || ev.rating === true;
       if (ev.state === 'closed' && this.prevState !== 'closed') {
         const li = h('li', { class: 'divider' }, this.t('closed'));
         li.dataset.seq = ev.seq;
@@ -1078,8 +1113,10 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
           const etaText = eta < 60 ? this.t('etaSoon') : this.t('etaMin', { m: Math.ceil(eta / 60) });
           b.textContent = this.t(Number.isFinite(eta) ? 'queued' : 'queuedNoEta', { n: q.position, eta: etaText });
         } else b.textContent = this.t('queuedNoPos');
-      } else if (s === 'agent') b.textContent = this.t('agentState');
-      else if (s === 'closed') b.textContent = this.t('closed');
+      } else if (s === 'agent') {
+        const n = this.agentName;
+        b.textContent = this.t('agentState', { name: n ? (this.lang === 'zh' ? `（${n}）` : ` (${n})`) : '' });
+      } else if (s === 'closed') b.textContent = this.t('closed');
       else b.textContent = '';
     }
 
@@ -1141,8 +1178,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
 
     updateBadge() {
       this.badge.hidden = this.unread === 0;
-      this.badge.textContent = String(this.unread);
-      this.launcher.setAttribute('aria-label', this.t('launcherLabel') + (this.unread ? ` (${this.t('newMessages', { n: this.unread })})` : ''));
+      this.badge.replaceChildren(String(this.unread), h('span', { class: 'sr' }, ' ' + this.t('newMessages', { n: this.unread })));
     }
 
     /** The live region says each new message once; a burst (a replay) is summed up by its last two. */
@@ -1220,11 +1256,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     setLang(lang) {
       if (lang !== 'zh' && lang !== 'en') return;
       this.convo.langChosen = true;
-      if (lang !== this.lang) {
-        this.lang = lang;
-        this.relabel();
-      }
-      this.convo.lang = lang;
+      if (lang !== this.lang) this.setUiLang(lang);
       this.save();
       if (this.convo.session || this.ws) this.sendControl({ type: 'lang', lang });
     }
@@ -1305,7 +1337,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       const close = h('button', { class: 'btn', type: 'button', onclick: () => this.closeTransfer() }, this.t('transferClose'));
       const title = h('h3', { id: 'nia-transfer-title', tabindex: '-1' }, this.t('transferTitle'));
       this.transferBox = h('div', { class: 'transfer', role: 'group', 'aria-labelledby': 'nia-transfer-title' }, title, ...content, close);
-      this.body.append(this.transferBox);
+      this.panel.append(this.transferBox);
       title.focus();
     }
 

@@ -1,0 +1,97 @@
+"""The agent console in headless Chromium against the real server: login, queue, claim, assist,
+canned reply, send, and what a visitor sees. Keeps a screenshot in docs/screenshots/console.png."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.handoff.helpers import PASSWORD, add_agent
+
+playwright = pytest.importorskip("playwright.async_api")
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+pytestmark = [pytest.mark.timeout(300),
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (make browser)")]
+
+
+async def test_console_end_to_end(handoff_server, ws_client):
+    server = handoff_server
+    add_agent(server.data_dir, "web", name="张伟", queues="*", langs="zh,en")
+    add_agent(server.data_dir, "webboss", name="王主管", role="supervisor", queues="*", langs="zh,en")
+    async with playwright.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = await browser.new_page(viewport={"width": 1400, "height": 860})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"{server.url}/console")
+        await page.fill("#username", "web")
+        await page.fill("#password", "wrong password")
+        await page.click("#login-form button")
+        await page.wait_for_function("document.querySelector('#login-error').textContent.includes('Wrong')")
+        await page.fill("#password", PASSWORD)
+        await page.click("#login-form button")
+        await page.wait_for_selector("#work-view:not([hidden])")
+
+        async with ws_client(server.ws_url) as visitor:
+            await visitor.hello(lang="en")
+            hostile = "<img src=x onerror=alert(1)> How do I extend my visa?"
+            await visitor.ask(hostile, "v1")
+            await visitor.send({"type": "message", "id": "v2", "text": "Talk to a person"})
+            await visitor.until(lambda f: f["type"] == "state" and f["state"] == "queued", 60)
+
+            await page.locator("#queues li[data-chat]").first.wait_for()
+            newest = await page.evaluate(
+                "Math.max(...[...document.querySelectorAll('#queues li[data-chat]')].map(li => +li.dataset.chat))")
+            card = page.locator(f'#queues li[data-chat="{newest}"]')
+            assert "Talk to a person" in await card.inner_text()
+            await card.locator("button.claim").click()
+            await page.wait_for_selector("#transcript li.visitor")
+            # Visitor text is shown literally, never as HTML.
+            assert await page.locator("#transcript img").count() == 0
+            assert "<img src=x" in await page.inner_text("#transcript")
+            assert "NLU:" in await page.inner_text("#transcript")
+            await visitor.until(lambda f: f["type"] == "state" and f["state"] == "agent")
+
+            # Agent assist answers in the visitor's language, inserted with one click.
+            await page.click("#assist")
+            await page.wait_for_selector("#assist-list button.insert", timeout=60000)
+            await page.locator("#assist-list button.insert").first.click()
+            assert "→ English" in await page.inner_text("#assist-list")
+            assert await page.input_value("#reply-text")
+            await page.fill("#reply-text", "")
+            await page.click("#canned button[data-canned=greeting]")
+            assert (await page.input_value("#reply-text")).startswith("Hello")
+            await page.click("#send")
+            got = await visitor.until(lambda f: f["type"] == "reply" and f["from"] == "agent")
+            assert got["meta"]["agent"] == "张伟" and got["text"].startswith("Hello")
+            await page.wait_for_selector("#transcript li.agent")
+
+            await visitor.send({"type": "message", "id": "v3", "text": "Thank you, <b>bold</b>?"})
+            await page.wait_for_function(
+                "document.querySelector('#transcript').innerText.includes('<b>bold</b>')")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SCREENSHOTS / "console.png"))
+
+            await page.click("#resolve")
+            await visitor.until(lambda f: f["type"] == "state" and f["state"] == "closed")
+            await page.wait_for_selector("#empty-chat:not([hidden])")
+
+        # Supervisor view: all queues, agents and loads.
+        sup = await browser.new_page(viewport={"width": 1400, "height": 860})
+        await sup.goto(f"{server.url}/console")
+        await sup.fill("#username", "webboss")
+        await sup.fill("#password", PASSWORD)
+        await sup.click("#login-form button")
+        await sup.click("#tab-supervisor")
+        await sup.wait_for_selector("#sup-agents tbody tr")
+        text = await sup.inner_text("#sup-agents")
+        assert "张伟" in text and "王主管" in text
+        await sup.screenshot(path=str(SCREENSHOTS / "console-supervisor.png"))
+        assert not errors, errors
+        await browser.close()
+    await asyncio.sleep(0)

@@ -1,0 +1,210 @@
+"""The widget against the real server (tests/conftest.py's fixtures) in Debian chromium: cited answers
+in Chinese and English, language switch, restart and reload without losing anything, continue on the
+phone, the human queue and rating, axe-core on live pages, and the screenshots in docs/screenshots/."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Page, expect
+
+from widget_pages import Chat, axe_violations
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def assert_cited(reply: dict) -> None:
+    assert reply["from"] == "bot", reply
+    assert reply["links"], f"answer without citations: {reply}"
+    for link in reply["links"]:
+        assert urlsplit(link["href"]).scheme in ("http", "https")
+        assert link["target"] == "_blank" and "noopener" in link["rel"]
+
+
+def assert_no_duplicates(chat: Chat) -> list[dict]:
+    events = chat.transcript()
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(set(seqs)), seqs  # every stored event once, in order
+    return events
+
+
+def open_portal(page: Page, url: str) -> Chat:
+    page.goto(url)
+    chat = Chat(page).open()
+    chat.wait_online()
+    expect(page.locator("nia-chat .log > li.m-bot").first).to_be_visible()  # the greeting
+    return chat
+
+
+def test_cited_answers_in_chinese_and_english_with_language_switch(
+        shared_server, context, browser, screenshots, axe_source):
+    page = context.new_page()
+    page.goto(shared_server.url + "/")
+    page.wait_for_function("() => document.querySelector('footer img').naturalWidth > 0")  # /qr.svg
+    page.screenshot(path=screenshots / "portal.png", full_page=True)
+    chat = open_portal(page, shared_server.url + "/")
+    expect(page.locator("nia-chat .qr button").first).to_be_visible()  # the menu
+
+    page.evaluate("""() => {
+        const typing = document.querySelector('nia-chat').shadowRoot.querySelector('.typing');
+        window.typingShown = false;
+        new MutationObserver(() => { if (!typing.hidden) window.typingShown = true; })
+            .observe(typing, {attributes: true});
+    }""")
+    zh = chat.ask("签证快过期了，怎么办理延期？")
+    assert_cited(zh)
+    assert HAN.search(zh["text"])
+    assert page.evaluate("window.typingShown")  # the typing indicator came and went
+    live = page.locator("nia-chat [role=status][aria-live=polite]")
+    expect(live).to_contain_text(zh["text"][:12])  # screen readers hear the answer
+    expect(live).to_contain_text("12367 智能助手")
+    assert page.locator("nia-chat .log > li.m-bot .who").first.text_content() == "12367 智能助手"
+    page.locator("nia-chat .log > li.m-bot .fb button").last.wait_for()
+    thumbs_up = page.locator("nia-chat .log > li.m-bot .fb button[aria-label=有帮助]").last
+    thumbs_up.click()
+    expect(thumbs_up).to_have_attribute("aria-pressed", "true")
+    page.screenshot(path=screenshots / "panel-zh.png")
+    assert axe_violations(page, axe_source) == []
+
+    before = assert_no_duplicates(chat)
+    page.locator("nia-chat .tools button", has_text="English").click()
+    expect(chat.input).to_have_attribute("placeholder", "Type your question")
+    expect(page.locator("nia-chat .tools button").first).to_have_text("中文")
+    en = chat.ask("How do I extend my visa?")
+    assert_cited(en)
+    assert not HAN.search(en["text"]), en["text"]
+    after = assert_no_duplicates(chat)
+    assert after[: len(before)] == before  # the history survived the switch
+    assert chat.visitor_texts() == ["签证快过期了，怎么办理延期？", "How do I extend my visa?"]
+
+    with page.expect_download() as download:
+        page.locator("nia-chat .tools button", has_text="Save").click()
+    text = open(download.value.path(), encoding="utf-8").read()
+    assert "签证快过期了，怎么办理延期？" in text and "How do I extend my visa?" in text
+    assert download.value.suggested_filename.endswith(".txt")
+
+    # An English visitor from the start, for the English screenshot.
+    en_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    try:
+        en_page = en_context.new_page()
+        en_chat = open_portal(en_page, shared_server.url + "/?lang=en")
+        assert_cited(en_chat.ask("What is the 240-hour visa-free transit policy?"))
+        en_page.screenshot(path=screenshots / "panel-en.png")
+        assert axe_violations(en_page, axe_source) == []
+    finally:
+        en_context.close()
+
+
+def test_quick_reply_sends_its_value(shared_server, context):
+    page = context.new_page()
+    chat = open_portal(page, shared_server.url + "/")
+    button = page.locator("nia-chat .qr button").nth(2)
+    label = button.text_content()
+    button.click()
+    reply = chat.reply_after(label)
+    assert reply["from"] in ("bot", "system")
+    expect(page.locator("nia-chat .log > li.m-visitor .bubble").last).to_have_text(label)
+
+
+def test_restart_mid_chat_and_reload_lose_nothing(server, context):
+    page = context.new_page()
+    chat = open_portal(page, server.url + "/")
+    assert_cited(chat.ask("护照丢了怎么办？"))
+
+    server.kill()  # SIGKILL: the socket just drops
+    expect(chat.status).to_contain_text("重试", timeout=15_000)
+    chat.type_and_send("外国人来华工作需要办什么签证？")  # typed while the server is down
+    pending = page.locator("nia-chat .log > li.m-visitor").last
+    expect(pending).to_have_attribute("data-status", "waiting")
+    server.start()
+    chat.wait_online(timeout=60_000)
+    assert chat.reply_after("外国人来华工作需要办什么签证？")["from"] in ("bot", "system")
+
+    server.restart()  # graceful: close code 1012, then back
+    chat.wait_online(timeout=60_000)
+    chat.ask("永久居留身份证怎么申请？")
+    events = assert_no_duplicates(chat)
+    questions = ["护照丢了怎么办？", "外国人来华工作需要办什么签证？", "永久居留身份证怎么申请？"]
+    assert chat.visitor_texts() == questions  # each once: nothing lost, nothing doubled
+
+    page.reload()  # the conversation survives a reload: resume token + stored events
+    chat = Chat(page)
+    expect(chat.panel).to_be_visible()
+    chat.wait_online()
+    page.wait_for_timeout(500)  # let any replay arrive
+    assert chat.visitor_texts() == questions
+    reloaded = assert_no_duplicates(chat)
+    assert [e["seq"] for e in reloaded][: len(events)] == [e["seq"] for e in events]
+
+    # Storage with only the resume token (events lost): hello with last_seq 0 replays it all.
+    session = chat.stored()["session"]
+    page.close()
+    fresh = context.new_page()
+    fresh.goto(server.url + "/")
+    fresh.evaluate("([key, s]) => localStorage.setItem(key, JSON.stringify({session: s}))",
+                   [f"nia-chat:v1:{server.ws_url}", session])
+    fresh.reload()
+    fresh_chat = Chat(fresh).open()
+    fresh_chat.wait_online()
+    expect(fresh.locator("nia-chat .log > li.m-visitor")).to_have_count(3)
+    assert fresh_chat.visitor_texts() == questions
+    assert_no_duplicates(fresh_chat)
+
+
+def test_continue_on_the_phone(shared_server, context, phone_context, screenshots, axe_source):
+    desk = context.new_page()
+    chat = open_portal(desk, shared_server.url + "/")
+    chat.ask("我想咨询口岸签证")
+    desk.locator("nia-chat .tools button", has_text="手机").click()
+    qr = desk.locator("nia-chat .transfer img")
+    expect(qr).to_have_attribute("src", re.compile(r"/qr\.svg\?t="))
+    desk.wait_for_function(
+        "() => document.querySelector('nia-chat').shadowRoot.querySelector('.transfer img').naturalWidth > 0")
+    link = desk.locator("nia-chat .transfer a").get_attribute("href")
+    assert re.search(r"/m\?t=", link)
+
+    phone = phone_context.new_page()
+    phone.goto(link)  # what scanning the QR opens
+    phone_chat = Chat(phone)
+    expect(phone_chat.panel).to_be_visible()
+    phone_chat.wait_online()
+    expect(phone.locator("nia-chat .log > li.m-visitor .bubble").first).to_have_text("我想咨询口岸签证")
+    assert "t=" not in phone.url  # the single-use token is not kept in the address bar
+    expect(desk.locator("nia-chat .panel")).to_have_attribute("data-status", "moved")
+    expect(desk.locator("nia-chat .log")).to_contain_text("本次咨询已转到您的手机上继续")
+
+    phone_chat.ask("护照丢了怎么办？")
+    phone.screenshot(path=screenshots / "mobile.png")
+    assert axe_violations(phone, axe_source) == []
+
+
+def test_request_a_human_shows_the_queue_then_rate(shared_server, context):
+    page = context.new_page()
+    chat = open_portal(page, shared_server.url + "/")
+    chat.ask("我要转人工客服")
+    for _ in range(3):  # the dialogue may ask for the business option or the region first
+        if chat.banner.is_visible():
+            break
+        picker = page.locator("nia-chat .qr select").last
+        if picker.count() and picker.is_visible():
+            picker.select_option(index=1)
+            page.locator("nia-chat .qr .go").last.click()
+        else:
+            page.locator("nia-chat .qr button").first.click()
+        page.wait_for_timeout(1500)
+    expect(chat.banner).to_be_visible()
+    expect(chat.banner).to_contain_text(re.compile(r"第 \d+ 位"))
+
+    end = page.locator("nia-chat .tools .end")
+    end.click()
+    expect(end).to_have_text("确认结束？")
+    end.click()
+    expect(chat.banner).to_contain_text("本次咨询已结束")
+    stars = page.locator("nia-chat .rating .stars button")
+    expect(stars).to_have_count(5)
+    stars.nth(4).click()
+    page.locator("nia-chat .rating textarea").fill("很快，谢谢")
+    page.locator("nia-chat .rating .btn").click()
+    expect(page.locator("nia-chat .rating")).to_have_count(0)
+    expect(page.locator("nia-chat .log")).to_contain_text("感谢您的评价")
