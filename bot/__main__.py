@@ -26,7 +26,7 @@ def _pipeline(settings: Settings):
     from handoff.routing import load_table
     from retrieval import Retriever
 
-    regions = [region.short for region in load_table(settings.routing_file).regions]
+    regions = [region.zh for region in load_table(settings.routing_file).regions]
     return Pipeline(load_engine(settings), Retriever.load(settings), regions)
 
 

@@ -134,7 +134,7 @@ def _note_place(ctx: Context, turn: Turn) -> None:
     place = turn.entities.get("city") or turn.entities.get("province") or turn.region_in_text
     if place:
         ctx.region = place
-        ctx.overseas = place in OUTSIDE_MAINLAND
+        ctx.overseas = any(name in place for name in OUTSIDE_MAINLAND)
 
 
 # Pending questions (region picker, business-option picker) ------------------------------------

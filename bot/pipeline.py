@@ -24,6 +24,7 @@ FOLLOW_UP = re.compile(
     r"|^(那|还有|另外|这个|那个)|(呢|多少钱|幾多錢|几多钱|要多久|在哪|喺邊|多长时间)[？?]?$",
     re.IGNORECASE,
 )
+REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政区|省|市)$")
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "choose_language", "smalltalk")
 
 
@@ -108,9 +109,10 @@ class Pipeline:
         return Search(decision, float(result.confidence), hits, query)
 
     def _region_in(self, text: str) -> str | None:
+        """A picker answer or a province named in the text ("我在广东" → 广东省)."""
         simplified = simplify(text)
         for region in self.regions:
-            if region in simplified:
+            if region in simplified or short_region(region) in simplified:
                 return region
         return None
 
@@ -145,6 +147,11 @@ class Pipeline:
             "meta": {**meta, "kind": "answer", "entry": action.entry_id,
                      "retrieval_confidence": round(action.confidence, 3), "as_of": as_of},
         }
+
+
+def short_region(name: str) -> str:
+    """广西壮族自治区 → 广西, 上海市 → 上海: how people name a province in a sentence."""
+    return REGION_SUFFIX.sub("", name) or name
 
 
 def _is_follow_up(text: str) -> bool:

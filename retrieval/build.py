@@ -151,14 +151,14 @@ def unpack(training: dict[str, np.ndarray]) -> list[TrainingQuery]:
 
 
 def _save_ranker(ranker: Ranker, path: Path) -> None:
-    data = {name: vars(getattr(ranker, name)) for name in ("fusion", "top1", "top2")}
+    data = {name: vars(getattr(ranker, name)) for name in ("fusion", "top1", "scope")}
     data["report"] = ranker.report
     path.write_text(json.dumps(data, indent=1))
 
 
 def _load_ranker(path: Path) -> Ranker:
     data = json.loads(path.read_text())
-    return Ranker(Linear(**data["fusion"]), Linear(**data["top1"]), Linear(**data["top2"]), data["report"])
+    return Ranker(Linear(**data["fusion"]), Linear(**data["top1"]), Linear(**data["scope"]), data["report"])
 
 
 def build_or_load(

@@ -20,6 +20,7 @@ from retrieval.text import Lang
 
 N_CANDIDATES = 20  # negatives per training query for the fusion model
 ANSWER_AT = 0.5  # calibrated probability that the top hit is right
+IN_SCOPE_AT = 0.5  # calibrated probability that the corpus covers the question
 
 
 def _lang_block(x: np.ndarray, lang: Lang) -> np.ndarray:
@@ -103,14 +104,15 @@ class TrainingQuery:
 class Ranker:
     fusion: Linear
     top1: Linear  # P(top hit is the right entry)
-    top2: Linear  # P(the right entry is among the top two)
+    scope: Linear  # P(the question is about something the corpus covers)
     report: dict[str, float] = field(default_factory=dict)
 
     def fuse(self, scores: np.ndarray, lang: Lang) -> np.ndarray:
         return self.fusion.logit(candidate_features(scores, lang))
 
     def confidence(self, qf: np.ndarray) -> tuple[float, float]:
-        return float(self.top1.proba(qf)), float(self.top2.proba(qf))
+        """(P(top hit is right), P(in scope))."""
+        return float(self.top1.proba(qf)), float(self.scope.proba(qf))
 
 
 def _fit_fusion(queries: list[TrainingQuery], l2: float = 1e-3) -> Linear:
@@ -151,10 +153,10 @@ def _fit_fusion(queries: list[TrainingQuery], l2: float = 1e-3) -> Linear:
 
 
 def _labels(fused: np.ndarray, target: int | None) -> tuple[int, int]:
+    """(top hit is right, question is in scope)."""
     if target is None:
         return 0, 0
-    order = np.argsort(-fused)
-    return int(order[0] == target), int(target in order[:2])
+    return int(int(np.argmax(fused)) == target), 1
 
 
 def fit_ranker(queries: list[TrainingQuery], folds: int = 5, seed: int = 0) -> Ranker:
@@ -181,16 +183,16 @@ def fit_ranker(queries: list[TrainingQuery], folds: int = 5, seed: int = 0) -> R
         y2.append(b)
     x = np.stack(feats)
     top1 = fit_linear(x, np.array(y1), standardize=True, balanced=True)
-    top2 = fit_linear(x, np.array(y2), standardize=True, balanced=True)
-    report = _cv_report(x, np.array(y1), queries)
-    return Ranker(fusion, top1, top2, report)
+    scope = fit_linear(x, np.array(y2), standardize=True, balanced=True)
+    report = _cv_report(x, np.array(y1), np.array(y2), queries)
+    return Ranker(fusion, top1, scope, report)
 
 
-def _cv_report(x: np.ndarray, y1: np.ndarray, queries: list[TrainingQuery]) -> dict[str, float]:
-    """Held-out quality of the calibration itself (for `check` and the build log)."""
-    is_oos = np.array([q.target is None for q in queries])
+def _cv_report(x: np.ndarray, y1: np.ndarray, y2: np.ndarray, queries: list[TrainingQuery]) -> dict[str, float]:
+    """Held-out quality of the confidence models themselves (for `check` and the build log)."""
+    is_oos = y2 == 0
     k = 5 if min(int(is_oos.sum()), int((~is_oos).sum())) >= 5 else 2
-    p = np.zeros(len(queries))
+    p1, p2 = np.zeros(len(queries)), np.zeros(len(queries))
     strata = is_oos.astype(int) * 2 + y1
     splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=1)
     try:
@@ -198,12 +200,15 @@ def _cv_report(x: np.ndarray, y1: np.ndarray, queries: list[TrainingQuery]) -> d
     except ValueError:
         return {}
     for train, test in splits:
-        p[test] = fit_linear(x[train], y1[train], standardize=True, balanced=True).proba(x[test])
-    answered = p >= ANSWER_AT
+        p1[test] = fit_linear(x[train], y1[train], standardize=True, balanced=True).proba(x[test])
+        p2[test] = fit_linear(x[train], y2[train], standardize=True, balanced=True).proba(x[test])
+    declined = p2 < IN_SCOPE_AT
+    answered = ~declined & (p1 >= ANSWER_AT)
     in_scope = ~is_oos
     return {
         "heldout_top1_accuracy": float(y1[in_scope].mean()) if in_scope.any() else 0.0,
-        "heldout_oos_declined": float((~answered[is_oos]).mean()) if is_oos.any() else 0.0,
+        "heldout_oos_declined": float(declined[is_oos].mean()) if is_oos.any() else 0.0,
+        "heldout_in_scope_declined": float(declined[in_scope].mean()) if in_scope.any() else 0.0,
         "heldout_answer_precision": float(y1[answered].mean()) if answered.any() else 0.0,
-        "heldout_in_scope_declined": float((~answered[in_scope]).mean()) if in_scope.any() else 0.0,
+        "heldout_answered": float(answered[in_scope].mean()) if in_scope.any() else 0.0,
     }

@@ -14,7 +14,7 @@ from retrieval.answers import Answer, Decision, render_answer
 from retrieval.build import Built, build_or_load, resolve_model
 from retrieval.corpus import Corpus, CorpusError, load_corpus
 from retrieval.index import SIGNALS
-from retrieval.ranking import ANSWER_AT, Ranker, query_features
+from retrieval.ranking import ANSWER_AT, IN_SCOPE_AT, Ranker, query_features
 from retrieval.schema import Entry
 from retrieval.signals import Embedder
 from retrieval.text import Lang, Script, TextAnalyzer
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 500  # longer messages are cut: the question is at the start
+KNOWN_QUESTION_BOOST = 5.0  # logit margin that puts a verbatim sample question's entry first
+KNOWN_QUESTION_CONFIDENCE = 0.99
 
 
 @dataclass(frozen=True)
@@ -42,14 +44,16 @@ class SearchResult:
     reason: str | None
 
 
-def decide(p1: float, p2: float, hits: Sequence[Hit]) -> tuple[Decision, str | None]:
+def decide(p_top: float, p_scope: float, hits: Sequence[Hit]) -> tuple[Decision, str | None]:
+    """Decline what the corpus does not cover; answer when the top hit is probably right;
+    otherwise ask the visitor which of the two best entries they mean."""
     if not hits:
         return "decline", "no entries to search"
-    if p1 >= ANSWER_AT:
+    if p_scope < IN_SCOPE_AT:
+        return "decline", f"out of scope: no entry covers this question (in-scope probability {p_scope:.2f})"
+    if p_top >= ANSWER_AT or len(hits) < 2:
         return "answer", None
-    if p2 >= ANSWER_AT and len(hits) > 1:
-        return "clarify", f"two entries fit about equally well: {hits[0].entry_id} / {hits[1].entry_id}"
-    return "decline", f"no entry matches the question well enough (confidence {p1:.2f})"
+    return "clarify", f"not sure which entry fits: {hits[0].entry_id} or {hits[1].entry_id}"
 
 
 class Retriever:
@@ -66,6 +70,17 @@ class Retriever:
         self.analyzer = analyzer
         self.embedder = embedder
         self._entries = [corpus.entries[i] for i in self.index.entry_ids]
+        self._known = self._known_questions()
+
+    def _known_questions(self) -> dict[str, int]:
+        """Normalised sample question -> entry, for questions that belong to one entry only.
+        A visitor who asks a sample question verbatim gets that entry, whatever the scores."""
+        owners: dict[str, set[int]] = {}
+        for unit in self.index.units:
+            if unit.kind == "question":
+                key = self.analyzer.analyze(unit.text).normalized
+                owners.setdefault(key, set()).add(unit.entry)
+        return {k: next(iter(v)) for k, v in owners.items() if len(v) == 1}
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
@@ -106,6 +121,11 @@ class Retriever:
         fused = ranker.fuse(scores, qs.lang)
         qf = query_features(scores, fused, qs.coverage, len(qs.analyzed.tokens), qs.lang)
         p1, p2 = ranker.confidence(qf)
+        known = self._known.get(qs.analyzed.normalized) if held_out is None else None
+        if known is not None:
+            fused = fused.copy()
+            fused[known] = fused.max() + KNOWN_QUESTION_BOOST
+            p1, p2 = max(p1, KNOWN_QUESTION_CONFIDENCE), 1.0
         order = np.argsort(-fused)[: max(1, k)]
         signals = self.index.per_signal(scores)
         share = np.exp(fused - fused.max())

@@ -4,8 +4,8 @@ server. The live tests use the lead's `server` / `shared_server` fixtures (tests
 
 from __future__ import annotations
 
-import functools
 import http.server
+import os
 import threading
 from pathlib import Path
 
@@ -107,3 +107,18 @@ def axe_source() -> str:
     if not AXE_JS.exists():
         pytest.fail(f"{AXE_JS} missing: run `make browser` (scripts/install_browser.sh)")
     return AXE_JS.read_text()
+
+
+class _RunningServer:
+    """A server someone already runs (WIDGET_SERVER_URL=http://127.0.0.1:8367): no start-up wait."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self.ws_url = "ws" + self.url[len("http"):] + "/ws"
+
+
+@pytest.fixture(scope="module")
+def live_server(request):
+    """The lead's module-wide `shared_server`, or WIDGET_SERVER_URL when set (quick iteration)."""
+    url = os.environ.get("WIDGET_SERVER_URL")
+    return _RunningServer(url) if url else request.getfixturevalue("shared_server")

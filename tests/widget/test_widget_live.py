@@ -38,12 +38,12 @@ def open_portal(page: Page, url: str) -> Chat:
 
 
 def test_cited_answers_in_chinese_and_english_with_language_switch(
-        shared_server, context, browser, screenshots, axe_source):
+        live_server, context, browser, screenshots, axe_source):
     page = context.new_page()
-    page.goto(shared_server.url + "/")
+    page.goto(live_server.url + "/")
     page.wait_for_function("() => document.querySelector('footer img').naturalWidth > 0")  # /qr.svg
     page.screenshot(path=screenshots / "portal.png", full_page=True)
-    chat = open_portal(page, shared_server.url + "/")
+    chat = open_portal(page, live_server.url + "/")
     expect(page.locator("nia-chat .qr button").first).to_be_visible()  # the menu
 
     page.evaluate("""() => {
@@ -52,7 +52,7 @@ def test_cited_answers_in_chinese_and_english_with_language_switch(
         new MutationObserver(() => { if (!typing.hidden) window.typingShown = true; })
             .observe(typing, {attributes: true});
     }""")
-    zh = chat.ask("签证快过期了，怎么办理延期？")
+    zh = chat.ask_for_answer("签证快过期了，怎么办理延期？")
     assert_cited(zh)
     assert HAN.search(zh["text"])
     assert page.evaluate("window.typingShown")  # the typing indicator came and went
@@ -71,7 +71,7 @@ def test_cited_answers_in_chinese_and_english_with_language_switch(
     page.locator("nia-chat .tools button", has_text="English").click()
     expect(chat.input).to_have_attribute("placeholder", "Type your question")
     expect(page.locator("nia-chat .tools button").first).to_have_text("中文")
-    en = chat.ask("How do I extend my visa?")
+    en = chat.ask_for_answer("How do I extend my visa?")
     assert_cited(en)
     assert not HAN.search(en["text"]), en["text"]
     after = assert_no_duplicates(chat)
@@ -88,17 +88,17 @@ def test_cited_answers_in_chinese_and_english_with_language_switch(
     en_context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     try:
         en_page = en_context.new_page()
-        en_chat = open_portal(en_page, shared_server.url + "/?lang=en")
-        assert_cited(en_chat.ask("What is the 240-hour visa-free transit policy?"))
+        en_chat = open_portal(en_page, live_server.url + "/?lang=en")
+        assert_cited(en_chat.ask_for_answer("What is the 240-hour visa-free transit policy?"))
         en_page.screenshot(path=screenshots / "panel-en.png")
         assert axe_violations(en_page, axe_source) == []
     finally:
         en_context.close()
 
 
-def test_quick_reply_sends_its_value(shared_server, context):
+def test_quick_reply_sends_its_value(live_server, context):
     page = context.new_page()
-    chat = open_portal(page, shared_server.url + "/")
+    chat = open_portal(page, live_server.url + "/")
     button = page.locator("nia-chat .qr button").nth(2)
     label = button.text_content()
     button.click()
@@ -110,7 +110,7 @@ def test_quick_reply_sends_its_value(shared_server, context):
 def test_restart_mid_chat_and_reload_lose_nothing(server, context):
     page = context.new_page()
     chat = open_portal(page, server.url + "/")
-    assert_cited(chat.ask("护照丢了怎么办？"))
+    assert_cited(chat.ask_for_answer("护照丢了怎么办？"))
 
     server.kill()  # SIGKILL: the socket just drops
     expect(chat.status).to_contain_text("重试", timeout=15_000)
@@ -152,9 +152,9 @@ def test_restart_mid_chat_and_reload_lose_nothing(server, context):
     assert_no_duplicates(fresh_chat)
 
 
-def test_continue_on_the_phone(shared_server, context, phone_context, screenshots, axe_source):
+def test_continue_on_the_phone(live_server, context, phone_context, screenshots, axe_source):
     desk = context.new_page()
-    chat = open_portal(desk, shared_server.url + "/")
+    chat = open_portal(desk, live_server.url + "/")
     chat.ask("我想咨询口岸签证")
     desk.locator("nia-chat .tools button", has_text="手机").click()
     qr = desk.locator("nia-chat .transfer img")
@@ -179,9 +179,9 @@ def test_continue_on_the_phone(shared_server, context, phone_context, screenshot
     assert axe_violations(phone, axe_source) == []
 
 
-def test_request_a_human_shows_the_queue_then_rate(shared_server, context):
+def test_request_a_human_shows_the_queue_then_rate(live_server, context):
     page = context.new_page()
-    chat = open_portal(page, shared_server.url + "/")
+    chat = open_portal(page, live_server.url + "/")
     chat.ask("我要转人工客服")
     for _ in range(3):  # the dialogue may ask for the business option or the region first
         if chat.banner.is_visible():

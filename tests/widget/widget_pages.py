@@ -67,6 +67,19 @@ class Chat:
         self.type_and_send(text)
         return self.reply_after(text, timeout)
 
+    def ask_for_answer(self, text: str) -> dict:
+        """Asks; when the bot asks "which of these do you mean?", picks its first choice, as a
+        visitor would, and returns the answer that follows."""
+        reply = self.ask(text)
+        if reply["links"]:
+            return reply
+        choice = self.page.locator(f"nia-chat .log > li[data-seq='{reply['seq']}'] .qr button").first
+        if not choice.count():
+            return reply
+        label = choice.text_content()
+        choice.click()
+        return self.reply_after(label)
+
     def reply_after(self, text: str, timeout: float = ANSWER_TIMEOUT_MS) -> dict:
         handle = self.page.wait_for_function(_REPLY_AFTER, arg=text, timeout=timeout)
         return handle.json_value()
