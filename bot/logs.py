@@ -40,3 +40,7 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level)
     # websockets logs every refused handshake at INFO with tracebacks; keep those at WARNING.
     logging.getLogger("websockets").setLevel(logging.WARNING)
+    # jieba installs its own DEBUG-level handler; route its start-up chatter through ours.
+    jieba_log = logging.getLogger("jieba")
+    jieba_log.handlers[:] = []
+    jieba_log.setLevel(logging.WARNING)

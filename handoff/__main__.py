@@ -4,6 +4,7 @@
         --langs zh,en --max-chats 3 --password-stdin [--data-dir DIR]
   python -m handoff agents list | disable USER | enable USER | passwd USER --password-stdin
   python -m handoff audit [--agent USER] [--action ACTION] [--limit N] [--json]
+  python -m handoff csat [--json]     (visitor ratings per agent and queue)
   python -m handoff route --lang zh --option port_clearance --region 深圳 [--overseas]
   python -m handoff queues         (the queues of the routing table)
 """
@@ -118,6 +119,20 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_csat(args: argparse.Namespace) -> int:
+    store = HandoffStore(_settings(args).store_path)
+    try:
+        rows = store.csat()
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    for r in rows:
+        print(f"{r['agent'] or '-':<16} {r['queue_id'] or '-':<24} ratings={r['ratings']:<5} average={r['average']}")
+    return 0
+
+
 def cmd_route(args: argparse.Namespace) -> int:
     table = load_table(_settings(args).routing_file)
     r = route(args.lang, args.option, args.region, args.overseas, table)
@@ -165,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("--limit", type=int, default=100)
     audit.add_argument("--json", action="store_true")
 
+    csat = sub.add_parser("csat", parents=[common], help="visitor ratings (1-5) per agent and queue")
+    csat.add_argument("--json", action="store_true")
+
     rt = sub.add_parser("route", parents=[common], help="show where a chat would be routed")
     rt.add_argument("--lang", choices=("zh", "en"), required=True)
     rt.add_argument("--option", choices=BUSINESS_OPTIONS)
@@ -174,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("queues", parents=[common], help="list the queues of the routing table")
 
     args = p.parse_args(argv)
-    handler = {"agents": cmd_agents, "audit": cmd_audit, "route": cmd_route, "queues": cmd_queues}
+    handler = {"agents": cmd_agents, "audit": cmd_audit, "csat": cmd_csat, "route": cmd_route,
+               "queues": cmd_queues}
     return handler[args.command](args)
 
 

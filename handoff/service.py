@@ -96,6 +96,13 @@ class HandoffService:
             self.store,
             LockoutPolicy(self.settings.agent_max_failures, window, self.settings.agent_lockout_s),
             self.settings.agent_token_ttl_s)
+        # A chat whose conversation left queued/agent while we were down (expired, closed) is
+        # over; everything else is kept exactly as it was.
+        for chat in self.store.active_chats():
+            info = self.hub.session(chat.session_id)
+            if info is None or info.state not in ("queued", "agent"):
+                self.store.end(chat.id, status="closed", outcome="stale", now=time.time())
+                self.store.audit("system", "stale", chat.session_id, chat=chat.id)
         # Queued visitors keep their place; remember what they were last told so a restart does
         # not flood them with identical position updates.
         for chat_id, pos, eta in self._queue_positions():
@@ -148,7 +155,13 @@ class HandoffService:
     async def on_visitor_event(self, session_id: str, event: dict) -> None:
         db = self._db()
         chat = db.active_chat(session_id)
-        if chat is None or event.get("type") != "visitor":
+        if event.get("type") != "visitor":
+            return
+        if chat is None:
+            # The conversation says queued/agent but no handoff holds it: give it back to the
+            # bot rather than leave the visitor talking to nobody.
+            db.audit("system", "orphan_state", session_id)
+            await self.hub.set_state(session_id, "bot")
             return
         text = str(event.get("text", ""))
         if chat.status == "queued" and chat.leaving_message:
@@ -200,8 +213,8 @@ class HandoffService:
         pos, eta = self._position_of(chat.id)
         online = self._eligible_online(chat)
         if online:
-            text = texts.say(texts.QUEUED, lang, script, queue=queue, ahead=pos - 1,
-                             ahead_en=texts.ahead_en(pos - 1), wait=texts.wait_phrase(eta, lang))
+            text = texts.say(texts.QUEUED, lang, script, queue=queue,
+                             ahead=texts.ahead_phrase(pos - 1, lang), wait=texts.wait_phrase(eta, lang))
             quick: list[dict[str, str]] = []
         else:
             text = texts.say(texts.NO_AGENTS, lang, script, queue=queue, hotline=self.table.hotline)
@@ -460,7 +473,7 @@ class HandoffService:
         if kind == "ping":
             await conn.send({"type": "pong"})
             return
-        if kind in ("login", "auth"):
+        if kind in PRE_AUTH:
             await self._authenticate(conn, frame)
             return
         if conn.token_hash is None:
@@ -565,7 +578,8 @@ class HandoffService:
             raise AgentProtocolError("not_owner", "Claim the chat first.", "chat")
         if self.retriever is None:
             raise AgentProtocolError("assist_unavailable", "The knowledge base is not loaded.")
-        query = frame.get("query") or _last_visitor_text(self.hub.events(chat.session_id))
+        query = (frame.get("query") or _last_question(self.hub.events(chat.session_id))
+                 or chat.summary)
         if not query:
             raise AgentProtocolError("empty", "The visitor has not asked anything yet.", "query")
         lang, script = self._visitor_lang(chat)
@@ -693,9 +707,25 @@ def _auth_error(exc: AuthError) -> dict[str, Any]:
     return out
 
 
+# Visitor turns that carry no question (the bot's NLU reading says so): agent assist skips them.
+NOT_QUESTIONS = {"greet", "goodbye", "thanks", "affirm", "deny", "choose_language", "smalltalk",
+                 "request_human", "option_port_clearance", "option_entry_exit_documents",
+                 "option_comments_suggestions"}
+
+
 def _last_visitor_text(events: list[dict]) -> str | None:
     for ev in reversed(events):
         if ev.get("type") == "visitor" and ev.get("text"):
+            return str(ev["text"])
+    return None
+
+
+def _last_question(events: list[dict]) -> str | None:
+    """The visitor's last message that asks something (messages sent to an agent have no NLU
+    reading and count as questions)."""
+    for ev in reversed(events):
+        intent = (ev.get("meta") or {}).get("intent")
+        if ev.get("type") == "visitor" and ev.get("text") and intent not in NOT_QUESTIONS:
             return str(ev["text"])
     return None
 

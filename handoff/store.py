@@ -361,6 +361,13 @@ class HandoffStore:
             rows = self.db.execute("SELECT * FROM handoff_ratings ORDER BY id")
         return [dict(r) for r in rows]
 
+    def csat(self) -> list[dict]:
+        """Average rating and count per agent and queue (chats an agent handled)."""
+        rows = self.db.execute(
+            "SELECT agent, queue_id, count(*) AS ratings, round(avg(score), 2) AS average "
+            "FROM handoff_ratings GROUP BY agent, queue_id ORDER BY agent, queue_id")
+        return [dict(r) for r in rows]
+
     # ------------------------------------------------------------------ audit
     def audit(self, actor: str, action: str, session_id: str | None = None, **detail: Any) -> None:
         self.db.execute("INSERT INTO handoff_audit (ts,actor,action,session_id,detail) VALUES (?,?,?,?,?)",

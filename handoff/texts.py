@@ -19,10 +19,12 @@ class Text:
 
 
 QUEUED = Text(
-    zh="正在为您转接人工客服（{queue}）。您前面还有 {ahead} 位访客，{wait}。等待期间您可以继续输入问题，客服接入后会看到全部对话。",
-    en="We are connecting you to a human agent ({queue}). There {ahead_en} ahead of you; {wait}. "
+    zh="正在为您转接人工客服（{queue}）。{ahead}，{wait}。等待期间您可以继续输入问题，客服接入后会看到全部对话。",
+    en="We are connecting you to a human agent ({queue}). {ahead}; {wait}. "
        "You can keep typing while you wait: the agent will see the whole conversation.",
 )
+AHEAD_NONE = Text(zh="您是下一位", en="You are next in line")
+AHEAD_SOME = Text(zh="您前面还有 {ahead} 位访客", en="There {people} ahead of you")
 WAIT_KNOWN = Text(zh="预计等待约 {minutes} 分钟", en="the estimated wait is about {minutes} min")
 WAIT_UNKNOWN = Text(zh="客服上线后将按顺序接待", en="agents will answer in order as soon as one is available")
 NO_AGENTS = Text(
@@ -85,8 +87,11 @@ def wait_phrase(eta_s: int | None, lang: str) -> str:
     return say(WAIT_KNOWN, lang, minutes=max(1, round(eta_s / 60)))
 
 
-def ahead_en(ahead: int) -> str:
-    return "is 1 person" if ahead == 1 else f"are {ahead} people"
+def ahead_phrase(ahead: int, lang: str) -> str:
+    if ahead <= 0:
+        return say(AHEAD_NONE, lang)
+    people = "is 1 person" if ahead == 1 else f"are {ahead} people"
+    return say(AHEAD_SOME, lang, ahead=ahead, people=people)
 
 
 def is_leave_message(text: str) -> bool:

@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         action.add_argument("--model", default=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("jieba").setLevel(logging.WARNING)
+    for noisy in ("jieba", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     commands = {"check": cmd_check, "build": cmd_build, "search": cmd_search, "evaluate": cmd_evaluate}
     return commands[args.command](args)
 

@@ -114,7 +114,12 @@ def _load_file(path: Path, corpus: Corpus) -> None:
         corpus.issues.append(
             Issue(path, key_node.start_mark.line + 1, f"duplicate key {key_node.value!r}")
         )
-    data = _construct(node)
+    try:
+        data = _construct(node)
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        mark = getattr(exc, "problem_mark", None) or node.start_mark
+        corpus.issues.append(Issue(path, mark.line + 1, f"YAML value cannot be read: {exc}"))
+        return
     if not isinstance(data, dict):
         corpus.issues.append(Issue(path, node.start_mark.line + 1, "top level must be a mapping"))
         return
@@ -143,8 +148,16 @@ def _load_file(path: Path, corpus: Corpus) -> None:
         corpus.lines[(entry.id, loc)] = line
 
 
+class _Loader(yaml.SafeLoader):
+    """Dates stay text so that the schema parses them: an impossible date such as 2024-13-45
+    then becomes a located schema error instead of a crash inside PyYAML."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
 def _compose(text: str) -> yaml.Node | None:
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
     finally:
@@ -153,7 +166,7 @@ def _compose(text: str) -> yaml.Node | None:
 
 
 def _construct(node: yaml.Node) -> Any:
-    loader = yaml.SafeLoader("")
+    loader = _Loader("")
     try:
         return loader.construct_document(node)
     finally:

@@ -191,14 +191,12 @@ def fit_ranker(queries: list[TrainingQuery], folds: int = 5, seed: int = 0) -> R
 def _cv_report(x: np.ndarray, y1: np.ndarray, y2: np.ndarray, queries: list[TrainingQuery]) -> dict[str, float]:
     """Held-out quality of the confidence models themselves (for `check` and the build log)."""
     is_oos = y2 == 0
-    k = 5 if min(int(is_oos.sum()), int((~is_oos).sum())) >= 5 else 2
     p1, p2 = np.zeros(len(queries)), np.zeros(len(queries))
     strata = is_oos.astype(int) * 2 + y1
-    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=1)
-    try:
-        splits = list(splitter.split(x, strata))
-    except ValueError:
+    k = min(5, int(np.bincount(strata).max(initial=0)), int(np.bincount(strata)[np.bincount(strata) > 0].min()))
+    if k < 2:
         return {}
+    splits = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=1).split(x, strata))
     for train, test in splits:
         p1[test] = fit_linear(x[train], y1[train], standardize=True, balanced=True).proba(x[test])
         p2[test] = fit_linear(x[train], y2[train], standardize=True, balanced=True).proba(x[test])

@@ -12,7 +12,7 @@ import numpy as np
 
 from retrieval.answers import Answer, Decision, render_answer
 from retrieval.build import Built, build_or_load, resolve_model
-from retrieval.corpus import Corpus, CorpusError, load_corpus
+from retrieval.corpus import Corpus, CorpusError, Issue, load_corpus
 from retrieval.index import SIGNALS
 from retrieval.ranking import ANSWER_AT, IN_SCOPE_AT, Ranker, query_features
 from retrieval.schema import Entry
@@ -66,6 +66,7 @@ class Retriever:
         self.index_dir: Path = built.folder
         self.built_now = built.built_now
         self.build_seconds = built.build_seconds
+        self.build_cpu_seconds = built.build_cpu_seconds
         self.training = built.training
         self.analyzer = analyzer
         self.embedder = embedder
@@ -92,8 +93,10 @@ class Retriever:
         """
         corpus = load_corpus(Path(settings.knowledge_dir))
         file_errors = [i for i in corpus.errors if not i.message.startswith("related ")]
-        if file_errors or not corpus.entries:
-            raise CorpusError(corpus.issues or [*file_errors])
+        if not corpus.entries and not file_errors:
+            file_errors = [Issue(Path(settings.knowledge_dir), None, "no knowledge entries found")]
+        if file_errors:
+            raise CorpusError(file_errors)
         for issue in corpus.errors:
             log.warning("%s", issue)
         analyzer = TextAnalyzer()
@@ -111,7 +114,7 @@ class Retriever:
 
     def _rank(
         self, query: str, vec: np.ndarray, k: int, ranker: Ranker, lang: Lang | None = None,
-        held_out: int | None = None, feature_mask: np.ndarray | None = None,
+        held_out: int | None = None, feature_mask: np.ndarray | None = None, use_known: bool = True,
     ) -> SearchResult:
         """Rank with a given ranker; ``feature_mask`` switches signals off (evaluation)."""
         qs = self.index.query_signals(query, self.analyzer, vec, lang)
@@ -121,7 +124,7 @@ class Retriever:
         fused = ranker.fuse(scores, qs.lang)
         qf = query_features(scores, fused, qs.coverage, len(qs.analyzed.tokens), qs.lang)
         p1, p2 = ranker.confidence(qf)
-        known = self._known.get(qs.analyzed.normalized) if held_out is None else None
+        known = self._known.get(qs.analyzed.normalized) if held_out is None and use_known else None
         if known is not None:
             fused = fused.copy()
             fused[known] = fused.max() + KNOWN_QUESTION_BOOST

@@ -56,6 +56,7 @@ class TextAnalyzer:
         self._s2t = opencc.OpenCC("s2t")
         self._s2hk = opencc.OpenCC("s2hk")
         self._en = spacy.blank("en").tokenizer
+        self._en_lock = threading.Lock()  # spaCy's tokenizer updates its cache while tokenising
         self._stem_local = threading.local()  # PyStemmer objects are not thread-safe
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
@@ -103,9 +104,10 @@ class TextAnalyzer:
         return stemmer
 
     def _en_words(self, text: str) -> list[str]:
+        with self._en_lock:
+            raw = [tok.text for tok in self._en(text)]
         words = []
-        for tok in self._en(text):
-            word = tok.text
+        for word in raw:
             if not _WORD.search(word) or word in lexicon.ENGLISH_STOPWORDS:
                 continue
             words.append(lexicon.ENGLISH_SYNONYMS.get(word, word))

@@ -27,7 +27,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
   echo "install_browser: ${APT_PACKAGES[*]} already installed"
 fi
-/usr/bin/chromium --version
+/usr/bin/chromium --version 2>/dev/null  # (its wrapper script prints a harmless shell warning)
 
 if [ -f "$AXE_JS" ] && grep -q "\"version\": \"$AXE_VERSION\"" "$NPM_PREFIX/node_modules/axe-core/package.json"; then
   echo "install_browser: axe-core $AXE_VERSION already in $NPM_PREFIX"

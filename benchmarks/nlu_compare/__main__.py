@@ -11,10 +11,11 @@ benchmarks/results/nlu_compare.json and a Markdown table on stdout.
 from __future__ import annotations
 
 import argparse
+from queue import Empty
 import json
 import multiprocessing as mp
 import platform
-import resource
+import re
 import sys
 import tempfile
 import time
@@ -23,42 +24,49 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.nlu_compare.datasets import ROOT, Split, clinc150, nlu_data_holdout, xsid
+from benchmarks.nlu_compare.worker import builtin_worker
 from benchmarks.nlu_compare.measure import BUILTIN_DISTS, ChildrenPeakRSS, dists_size, tree_size
 
 DATASETS = {"nlu_data": nlu_data_holdout, "clinc150": clinc150, "xsid": xsid}
 RESULTS = ROOT / "benchmarks" / "results" / "nlu_compare.json"
 
 
-def _builtin_worker(split: Split, queue: mp.Queue) -> None:
-    from bot.nlu.builtin import train_or_load
-    from bot.nlu.evaluation import evaluate
-
-    with tempfile.TemporaryDirectory() as cache:
-        engine, _ = train_or_load(split.train, Path(cache), None, force=True)
-        report = evaluate(engine, split.test)
-    report["train_seconds"] = engine.artifact.train_seconds
-    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    report["oos_threshold"] = engine.threshold
-    queue.put(report)
-
-
 def run_builtin(split: Split) -> dict:
+    """Train and evaluate in a fresh spawned process so the peak RSS measured is the engine's own."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_builtin_worker, args=(split, queue))
+    proc = ctx.Process(target=builtin_worker, args=(split, queue))
     proc.start()
-    report = queue.get()
-    proc.join()
-    return report
+    while proc.is_alive() or not queue.empty():
+        try:
+            report = queue.get(timeout=5)
+            proc.join()
+            return report
+        except Empty:
+            continue
+    raise RuntimeError(f"built-in worker died with exit code {proc.exitcode}")
 
 
-def run_rasa(split: Split) -> dict:
+def rasa_config(epochs: int | None) -> Path:
+    """nlu_data/rasa_config.yml, or a copy with DIET's epochs changed (written under data/rasa/)."""
+    from bot.nlu.rasa_runtime import DEFAULT_CONFIG
+
+    if epochs is None:
+        return DEFAULT_CONFIG
+    text = re.sub(r"(\n\s+epochs:\s*)\d+", rf"\g<1>{epochs}", DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    path = ROOT / "data" / "rasa" / f"rasa_config-epochs{epochs}.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_rasa(split: Split, config: Path) -> dict:
     from bot.nlu.evaluation import evaluate
     from bot.nlu.rasa_runtime import RasaEngine, serve_rasa, train_rasa
 
     cache = ROOT / "data" / "rasa"
     with ChildrenPeakRSS() as train_mem:
-        model, seconds = train_rasa(split.train, cache, timeout_s=4 * 3600)
+        model, seconds = train_rasa(split.train, cache, config, timeout_s=4 * 3600)
     if seconds is None:  # cached model: reuse the training time recorded when it was trained
         seconds = json.loads((model.parent / "meta.json").read_text())["train_seconds"]
     with ChildrenPeakRSS() as serve_mem, serve_rasa(model) as (url, _pid):
@@ -68,9 +76,6 @@ def run_rasa(split: Split) -> dict:
     report["train_seconds"] = seconds
     report["peak_rss_mb"] = max(train_mem.peak, serve_mem.peak) / 2**20
     return report
-
-
-RUNNERS = {"builtin": run_builtin, "rasa": run_rasa}
 
 
 def summarise(reports: list[dict]) -> dict:
@@ -107,7 +112,7 @@ def table(results: dict, sizes: dict) -> str:
                 f"| {dataset} | {engine} | {_fmt(s['accuracy'], True)} | {_fmt(s['in_scope_accuracy'], True)} | "
                 f"{_fmt(s['macro_f1'], True)} | {_fmt(s['oos_recall'], True)} | {_fmt(s['p50_ms'], digits=2)} / "
                 f"{_fmt(s['p95_ms'], digits=2)} | {_fmt(s['train_seconds'])} | {_fmt(s['peak_rss_mb'], digits=0)} | "
-                f"{_fmt(sizes[engine], digits=0)} |")
+                f"{_fmt(sizes[engine.split()[0]], digits=0)} |")
     return "\n".join(lines)
 
 
@@ -117,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default="builtin,rasa")
     parser.add_argument("--datasets", default="nlu_data,clinc150,xsid")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--rasa-epochs", default="",
+                        help="per dataset, e.g. 'xsid=30,clinc150=20': DIET epochs instead of the config's")
     args = parser.parse_args(argv)
+    rasa_epochs = {k: int(v) for k, v in (item.split("=") for item in args.rasa_epochs.split(",") if item)}
     engines = args.engines.split(",")
     results: dict[str, dict[str, dict]] = {}
     raw: dict[str, dict[str, list]] = {}
@@ -130,10 +138,14 @@ def main(argv: list[str] | None = None) -> int:
             for split in splits:
                 print(f"[{time.time() - started:7.0f}s] {engine} on {split.name} "
                       f"({len(split.train.examples)} train / {len(split.test)} test)", file=sys.stderr, flush=True)
-                reports.append(RUNNERS[engine](split))
-            raw.setdefault(label, {})[engine] = reports
-            results.setdefault(label, {})[engine] = summarise(reports)
-            print(json.dumps({label: {engine: results[label][engine]}}), file=sys.stderr, flush=True)
+                if engine == "rasa":
+                    reports.append(run_rasa(split, rasa_config(rasa_epochs.get(name))))
+                else:
+                    reports.append(run_builtin(split))
+            shown = f"rasa (DIET {rasa_epochs[name]} epochs)" if engine == "rasa" and name in rasa_epochs else engine
+            raw.setdefault(label, {})[shown] = reports
+            results.setdefault(label, {})[shown] = summarise(reports)
+            print(json.dumps({label: {shown: results[label][shown]}}), file=sys.stderr, flush=True)
     sizes = {"builtin": dists_size(BUILTIN_DISTS) / 2**20}
     rasa_venv = ROOT / ".venv-rasa"
     sizes["rasa"] = tree_size(rasa_venv) / 2**20 if rasa_venv.exists() else None

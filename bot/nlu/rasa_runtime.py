@@ -102,13 +102,13 @@ def train_rasa(data: TrainingData, cache_root: Path, config: Path = DEFAULT_CONF
     with tempfile.TemporaryDirectory(dir=folder) as tmp:  # absolute: rasa runs with cwd=tmp
         (Path(tmp) / "nlu.yml").write_text(nlu_yaml, encoding="utf-8")
         started = time.perf_counter()
-        proc = subprocess.run(
-            [str(rasa_bin()), "train", "nlu", "--nlu", str(Path(tmp) / "nlu.yml"), "--config", str(config.resolve()),
-             "--out", tmp, "--fixed-model-name", "model"],
-            cwd=tmp, env=rasa_env(), capture_output=True, text=True, timeout=timeout_s,
-        )
+        with open(folder / "train.log", "w", encoding="utf-8") as log:  # streamed: training takes minutes
+            proc = subprocess.run(
+                [str(rasa_bin()), "train", "nlu", "--nlu", str(Path(tmp) / "nlu.yml"), "--config",
+                 str(config.resolve()), "--out", tmp, "--fixed-model-name", "model"],
+                cwd=tmp, env=rasa_env(), stdout=log, stderr=subprocess.STDOUT, timeout=timeout_s,
+            )
         seconds = time.perf_counter() - started
-        (folder / "train.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
         if proc.returncode != 0:
             raise RuntimeError(f"rasa train failed ({proc.returncode}); see {folder / 'train.log'}")
         shutil.move(str(Path(tmp) / "model.tar.gz"), model)

@@ -14,7 +14,19 @@ playwright = pytest.importorskip("playwright.async_api")
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+AXE_JS = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"  # make browser
+
+
+async def axe_violations(page) -> list[dict]:
+    """axe-core (WCAG 2 A/AA and best practices): serious and critical violations only."""
+    if not AXE_JS.exists():
+        pytest.fail(f"{AXE_JS} missing: run `make browser` (scripts/install_browser.sh)")
+    await page.add_script_tag(content=AXE_JS.read_text())
+    found = await page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
+        .violations.map((v) => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' '))}))""")
+    return [v for v in found if v["impact"] in ("serious", "critical")]
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (make browser)")]
 
@@ -61,7 +73,9 @@ async def test_console_end_to_end(handoff_server, ws_client):
             await page.click("#assist")
             await page.wait_for_selector("#assist-list button.insert", timeout=60000)
             await page.locator("#assist-list button.insert").first.click()
-            assert "→ English" in await page.inner_text("#assist-list")
+            # The last question, not "Talk to a person", is what assist looks up, in English.
+            query = await page.inner_text("#assist-query")
+            assert "extend my visa" in query and "→ English" in query
             assert await page.input_value("#reply-text")
             await page.fill("#reply-text", "")
             await page.click("#canned button[data-canned=greeting]")
@@ -75,7 +89,9 @@ async def test_console_end_to_end(handoff_server, ws_client):
             await page.wait_for_function(
                 "document.querySelector('#transcript').innerText.includes('<b>bold</b>')")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await page.evaluate("document.querySelector('#tools').scrollTop = 0")
             await page.screenshot(path=str(SCREENSHOTS / "console.png"))
+            assert await axe_violations(page) == []
 
             await page.click("#resolve")
             await visitor.until(lambda f: f["type"] == "state" and f["state"] == "closed")

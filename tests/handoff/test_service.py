@@ -97,7 +97,7 @@ async def test_full_handoff_over_agent_websocket(rig):
     snap = await li.queues_until(lambda s: waiting_ids(s))
     item = next(c for q in snap["queues"] for c in q["waiting"])
     assert item["summary"] == "Visa extension in Shenzhen" and item["lang"] == "en" and item["position"] == 1
-    assert "ahead of you" in rig.seen(sid, "reply")[-1]["text"]
+    assert "You are next in line" in rig.seen(sid, "reply")[-1]["text"]
     await rig.say(sid, "How do I extend my visa?")
     await li.send(type="claim", chat=item["id"])
     chat = await li.expect("chat")
@@ -121,6 +121,8 @@ async def test_full_handoff_over_agent_websocket(rig):
     assert (rating["score"], rating["agent"], rating["queue_id"]) == (5, "li", "nia-service-center")
     actions = [r["action"] for r in rig.service.store.audit_log(actor="li")]
     assert {"login", "claim", "send", "resolve"} <= set(actions)
+    assert rig.service.store.csat() == [{"agent": "li", "queue_id": "nia-service-center",
+                                         "ratings": 1, "average": 5.0}]
     await li.close()
 
 
@@ -215,3 +217,42 @@ async def test_restart_keeps_queue_and_ownership(rig, tmp_path):
     assert waiting_ids(snap) == [rig.service.store.active_chat(s2).id]
     assert rig.store.session(s2).state == "queued"
     await li.close()
+
+
+async def test_claim_rules_language_queue_and_capacity(rig):
+    amy = await AgentClient.open(rig.url)
+    await amy.login("amy")  # English only, NIA Immigration Service Center only
+    zh_sid = rig.visitor()
+    await rig.service.escalate(zh_sid, lang="zh", business_option="comments_suggestions", region=None,
+                               overseas=False, summary="建议", reason="comments_suggestions")
+    await amy.send(type="claim", chat=rig.service.store.active_chat(zh_sid).id)
+    assert (await amy.expect("error"))["code"] == "wrong_language"
+    border = rig.visitor(lang="en", script="en")
+    await rig.service.escalate(border, lang="en", business_option=None, region=None, overseas=False,
+                               summary="q", reason="explicit_request")
+    ok = rig.service.store.active_chat(border).id
+    other = rig.visitor()
+    await rig.service.escalate(other, lang="zh", business_option="port_clearance", region="云南",
+                               overseas=False, summary="口岸", reason="explicit_request")
+    await amy.send(type="claim", chat=rig.service.store.active_chat(other).id)
+    assert (await amy.expect("error"))["code"] == "forbidden"
+    await amy.send(type="claim", chat=ok)
+    await amy.expect("chat")
+    await amy.close()
+
+
+async def test_expired_token_or_disabled_agent_ends_the_connection(tmp_path):
+    add_agent(tmp_path, "li", queues="*", langs="zh")
+    r = Rig(tmp_path)
+    r.settings = Settings(data_dir=tmp_path, agent_token_ttl_s=1)
+    await r.start()
+    try:
+        li = await AgentClient.open(r.url)
+        await li.login("li")
+        await asyncio.sleep(1.2)
+        await li.send(type="canned")
+        assert (await li.expect("error"))["code"] == "unauthorized"
+        await li.ws.wait_closed()
+        assert li.ws.close_code == 4401
+    finally:
+        await r.stop()

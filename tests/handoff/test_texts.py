@@ -8,9 +8,11 @@ def test_simplified_traditional_cantonese_and_english():
     assert "人工客服已结束" in zh
     assert "人工客服已結束" in texts.say(texts.HANDED_BACK, "zh", "zh-Hant")
     assert "人工客服已結束" in texts.say(texts.HANDED_BACK, "zh", "yue")
-    en = texts.say(texts.QUEUED, "en", "en", queue="NIA Immigration Service Center", ahead=1,
-                   ahead_en=texts.ahead_en(1), wait=texts.wait_phrase(240, "en"))
+    en = texts.say(texts.QUEUED, "en", "en", queue="NIA Immigration Service Center",
+                   ahead=texts.ahead_phrase(1, "en"), wait=texts.wait_phrase(240, "en"))
     assert "There is 1 person ahead of you; the estimated wait is about 4 min" in en
+    assert texts.ahead_phrase(0, "en") == "You are next in line"
+    assert texts.ahead_phrase(2, "zh") == "您前面还有 2 位访客"
 
 
 def test_unknown_wait_is_not_a_number():

@@ -160,9 +160,12 @@ async def test_floods_are_rate_limited_with_retry_after(server_factory, ws_clien
         await c.hello()
         for i in range(6):
             await c.send({"type": "ping"})
-        err = await c.until(lambda f: f["type"] == "error")
-        assert err["code"] == "rate_limited" and err["retry_after"] > 0
-        await asyncio.sleep(err["retry_after"] + 0.1)
+        answers = [await c.until(lambda f: f["type"] in ("pong", "error")) for _ in range(6)]
+        errors = [f for f in answers if f["type"] == "error"]
+        # The burst of 3 covers hello and two pings; the rest are refused, with retry_after.
+        assert [f["type"] for f in answers] == ["pong"] * 2 + ["error"] * 4
+        assert all(f["code"] == "rate_limited" and f["retry_after"] > 0 for f in errors)
+        await asyncio.sleep(max(f["retry_after"] for f in errors) + 0.1)
         await c.send({"type": "ping"})
         assert (await c.until(lambda f: f["type"] in ("pong", "error")))["type"] == "pong"
         async with ws_client(server.ws_url):
@@ -202,7 +205,7 @@ async def test_sigterm_tells_clients_to_reconnect(server, ws_client):
     assert server.proc.wait(20) == 0
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(frames=st.lists(
     st.one_of(
         st.text(max_size=300),

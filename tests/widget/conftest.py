@@ -110,11 +110,14 @@ def axe_source() -> str:
 
 
 class _RunningServer:
-    """A server someone already runs (WIDGET_SERVER_URL=http://127.0.0.1:8367): no start-up wait."""
+    """A server someone already runs (WIDGET_SERVER_URL=http://127.0.0.1:8367 and optionally
+    WIDGET_SERVER_DATA=its data dir): no start-up wait while iterating on the widget."""
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
         self.ws_url = "ws" + self.url[len("http"):] + "/ws"
+        if os.environ.get("WIDGET_SERVER_DATA"):  # its --data-dir, for adding an agent account
+            self.data_dir = Path(os.environ["WIDGET_SERVER_DATA"])
 
 
 @pytest.fixture(scope="module")

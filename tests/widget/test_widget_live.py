@@ -4,14 +4,21 @@ phone, the human queue and rating, axe-core on live pages, and the screenshots i
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+import time
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import Page, expect
+from websockets.sync.client import connect
 
-from widget_pages import Chat, axe_violations
+from widget_pages import Chat, axe_violations, small_touch_targets
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
+AGENT_PASSWORD = "widget test agent password"
 
 
 def assert_cited(reply: dict) -> None:
@@ -106,56 +113,19 @@ def test_quick_reply_sends_its_value(live_server, context):
     assert reply["from"] in ("bot", "system")
     expect(page.locator("nia-chat .log > li.m-visitor .bubble").last).to_have_text(label)
 
-
-def test_restart_mid_chat_and_reload_lose_nothing(server, context):
-    page = context.new_page()
-    chat = open_portal(page, server.url + "/")
-    assert_cited(chat.ask_for_answer("护照丢了怎么办？"))
-
-    server.kill()  # SIGKILL: the socket just drops
-    expect(chat.status).to_contain_text("重试", timeout=15_000)
-    chat.type_and_send("外国人来华工作需要办什么签证？")  # typed while the server is down
-    pending = page.locator("nia-chat .log > li.m-visitor").last
-    expect(pending).to_have_attribute("data-status", "waiting")
-    server.start()
-    chat.wait_online(timeout=60_000)
-    assert chat.reply_after("外国人来华工作需要办什么签证？")["from"] in ("bot", "system")
-
-    server.restart()  # graceful: close code 1012, then back
-    chat.wait_online(timeout=60_000)
-    chat.ask("永久居留身份证怎么申请？")
-    events = assert_no_duplicates(chat)
-    questions = ["护照丢了怎么办？", "外国人来华工作需要办什么签证？", "永久居留身份证怎么申请？"]
-    assert chat.visitor_texts() == questions  # each once: nothing lost, nothing doubled
-
-    page.reload()  # the conversation survives a reload: resume token + stored events
-    chat = Chat(page)
-    expect(chat.panel).to_be_visible()
-    chat.wait_online()
-    page.wait_for_timeout(500)  # let any replay arrive
-    assert chat.visitor_texts() == questions
-    reloaded = assert_no_duplicates(chat)
-    assert [e["seq"] for e in reloaded][: len(events)] == [e["seq"] for e in events]
-
-    # Storage with only the resume token (events lost): hello with last_seq 0 replays it all.
-    session = chat.stored()["session"]
-    page.close()
-    fresh = context.new_page()
-    fresh.goto(server.url + "/")
-    fresh.evaluate("([key, s]) => localStorage.setItem(key, JSON.stringify({session: s}))",
-                   [f"nia-chat:v1:{server.ws_url}", session])
-    fresh.reload()
-    fresh_chat = Chat(fresh).open()
-    fresh_chat.wait_online()
-    expect(fresh.locator("nia-chat .log > li.m-visitor")).to_have_count(3)
-    assert fresh_chat.visitor_texts() == questions
-    assert_no_duplicates(fresh_chat)
+    end = page.locator("nia-chat .tools .end")  # ending takes two presses
+    end.click()
+    expect(end).to_have_text("确认结束？")
+    end.click()
+    expect(chat.banner).to_contain_text("本次咨询已结束")
+    expect(page.locator("nia-chat .rating .stars button")).to_have_count(5)
+    expect(page.locator("nia-chat .endactions button")).to_have_text("开始新的咨询")
 
 
 def test_continue_on_the_phone(live_server, context, phone_context, screenshots, axe_source):
     desk = context.new_page()
     chat = open_portal(desk, live_server.url + "/")
-    chat.ask("我想咨询口岸签证")
+    assert_cited(chat.ask_for_answer("我想咨询口岸签证"))
     desk.locator("nia-chat .tools button", has_text="手机").click()
     qr = desk.locator("nia-chat .transfer img")
     expect(qr).to_have_attribute("src", re.compile(r"/qr\.svg\?t="))
@@ -174,37 +144,129 @@ def test_continue_on_the_phone(live_server, context, phone_context, screenshots,
     expect(desk.locator("nia-chat .panel")).to_have_attribute("data-status", "moved")
     expect(desk.locator("nia-chat .log")).to_contain_text("本次咨询已转到您的手机上继续")
 
-    phone_chat.ask("护照丢了怎么办？")
+    assert_cited(phone_chat.ask_for_answer("护照丢了怎么办？"))
+    assert small_touch_targets(phone) == []  # answers, sources, thumbs, quick replies: ≥ 44 px
     phone.screenshot(path=screenshots / "mobile.png")
     assert axe_violations(phone, axe_source) == []
 
 
-def test_request_a_human_shows_the_queue_then_rate(live_server, context):
+def add_agent(data_dir, username: str, name: str) -> None:
+    """An agent account, made the way an operator makes one (python -m handoff agents add)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "handoff", "agents", "add", "--username", username, "--name", name,
+         "--role", "agent", "--queues", "*", "--langs", "zh,en", "--max-chats", "3",
+         "--password-stdin", "--data-dir", str(data_dir)],
+        input=AGENT_PASSWORD + "\n", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 or "already exists" in done.stderr, done.stderr
+
+
+def agent_frame(ws, type_: str, pred=lambda f: True, timeout: float = 20) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+        assert frame.get("type") != "error", frame
+        if frame.get("type") == type_ and pred(frame):
+            return frame
+
+
+def test_human_agent_queue_typing_messages_resolve_and_rating(live_server, context):
+    if not hasattr(live_server, "data_dir"):
+        pytest.skip("WIDGET_SERVER_URL: no data dir to add an agent to")
+    add_agent(live_server.data_dir, "wang", "王明")
     page = context.new_page()
     chat = open_portal(page, live_server.url + "/")
     chat.ask("我要转人工客服")
-    for _ in range(3):  # the dialogue may ask for the business option or the region first
+    for _ in range(3):  # the dialogue asks for the business option, then the region
         if chat.banner.is_visible():
             break
         picker = page.locator("nia-chat .qr select").last
         if picker.count() and picker.is_visible():
-            picker.select_option(index=1)
+            picker.select_option(label="北京市")
             page.locator("nia-chat .qr .go").last.click()
         else:
-            page.locator("nia-chat .qr button").first.click()
-        page.wait_for_timeout(1500)
-    expect(chat.banner).to_be_visible()
-    expect(chat.banner).to_contain_text(re.compile(r"第 \d+ 位"))
+            page.locator("nia-chat .qr button", has_text="出入境证件").last.click()
+        page.wait_for_timeout(1000)
+    expect(chat.banner).to_contain_text(re.compile(r"您排在第 \d+ 位"))  # queue position
 
-    end = page.locator("nia-chat .tools .end")
-    end.click()
-    expect(end).to_have_text("确认结束？")
-    end.click()
-    expect(chat.banner).to_contain_text("本次咨询已结束")
-    stars = page.locator("nia-chat .rating .stars button")
+    with connect(live_server.url.replace("http", "ws") + "/agent/ws", open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "login", "username": "wang", "password": AGENT_PASSWORD}))
+        agent_frame(ws, "auth_ok")
+        snapshot = agent_frame(ws, "queues", lambda f: any(q["waiting"] for q in f["queues"]))
+        waiting = [c for q in snapshot["queues"] for c in q["waiting"]]
+        chat_id = max(waiting, key=lambda c: c["waiting_since"])["id"]  # ours: the newest
+        ws.send(json.dumps({"type": "claim", "chat": chat_id}))
+        agent_frame(ws, "chat")
+        expect(chat.banner).to_contain_text("人工客服（王明）已接入")
+        ws.send(json.dumps({"type": "typing", "chat": chat_id, "on": True}))
+        expect(page.locator("nia-chat .typing")).to_contain_text("人工客服正在输入")
+        ws.send(json.dumps({"type": "send", "chat": chat_id, "text": "您好，我是王明。<b>请讲</b>"}))
+        agent_msg = page.locator("nia-chat .log > li.m-agent").last
+        expect(agent_msg.locator(".bubble")).to_have_text("您好，我是王明。<b>请讲</b>")  # as text
+        expect(agent_msg.locator(".who")).to_have_text("人工客服 王明")
+        expect(page.locator("nia-chat .typing")).to_be_hidden()
+        assert agent_msg.locator(".fb").count() == 0  # thumbs are for the bot's answers only
+        chat.type_and_send("谢谢，我的签证快到期了")
+        agent_frame(ws, "event", lambda f: f["event"].get("text") == "谢谢，我的签证快到期了")
+        ws.send(json.dumps({"type": "typing", "chat": chat_id, "on": True}))
+        expect(page.locator("nia-chat .typing")).to_be_visible()
+        ws.send(json.dumps({"type": "resolve", "chat": chat_id}))
+        expect(chat.banner).to_contain_text("本次咨询已结束")
+        expect(page.locator("nia-chat .typing")).to_be_hidden()
+
+    stars = page.locator("nia-chat .rating .stars button")  # resolved: the rating appears
     expect(stars).to_have_count(5)
-    stars.nth(4).click()
+    stars.nth(3).press("Enter")  # keyboard works for the stars
+    expect(stars.nth(3)).to_have_attribute("aria-pressed", "true")
+    expect(stars.nth(4)).to_have_attribute("aria-pressed", "false")
     page.locator("nia-chat .rating textarea").fill("很快，谢谢")
     page.locator("nia-chat .rating .btn").click()
     expect(page.locator("nia-chat .rating")).to_have_count(0)
     expect(page.locator("nia-chat .log")).to_contain_text("感谢您的评价")
+    assert chat.stored()["rated"] is True
+
+
+def test_restart_mid_chat_and_reload_lose_nothing(live_server, context):
+    """Runs last: it SIGKILLs and restarts the module's server instead of starting another one."""
+    server = live_server
+    if not hasattr(server, "kill"):
+        pytest.skip("WIDGET_SERVER_URL: a server this test cannot restart")
+    page = context.new_page()
+    chat = open_portal(page, server.url + "/")
+    assert_cited(chat.ask_for_answer("护照丢了怎么办？"))
+
+    server.kill()  # SIGKILL: the socket just drops, nothing is flushed
+    expect(chat.status).to_contain_text("重试", timeout=15_000)
+    chat.type_and_send("外国人来华工作需要办什么签证？")  # typed while the server is down
+    pending = page.locator("nia-chat .log > li.m-visitor").last
+    expect(pending).to_have_attribute("data-status", "waiting")
+    server.start()
+    chat.wait_online(timeout=60_000)
+    assert chat.reply_after("外国人来华工作需要办什么签证？")["from"] in ("bot", "system")
+    chat.ask("永久居留身份证怎么申请？")
+    events = assert_no_duplicates(chat)
+    sent = chat.visitor_texts()
+    for question in ["护照丢了怎么办？", "外国人来华工作需要办什么签证？", "永久居留身份证怎么申请？"]:
+        assert sent.count(question) == 1, sent  # nothing lost, nothing doubled
+
+    page.reload()  # the conversation survives a reload: resume token + stored events
+    chat = Chat(page)
+    expect(chat.panel).to_be_visible()
+    chat.wait_online()
+    page.wait_for_timeout(500)  # let any replay arrive
+    assert chat.visitor_texts() == sent
+    reloaded = assert_no_duplicates(chat)
+    assert [e["seq"] for e in reloaded][: len(events)] == [e["seq"] for e in events]
+
+    # Storage with only the resume token (events lost): hello with last_seq 0 replays it all.
+    session = chat.stored()["session"]
+    page.close()
+    fresh = context.new_page()
+    fresh.goto(server.url + "/")
+    fresh.evaluate("([key, s]) => localStorage.setItem(key, JSON.stringify({session: s}))",
+                   [f"nia-chat:v1:{server.ws_url}", session])
+    fresh.reload()
+    fresh_chat = Chat(fresh).open()
+    fresh_chat.wait_online()
+    expect(fresh.locator("nia-chat .log > li.m-visitor")).to_have_count(len(sent))
+    assert fresh_chat.visitor_texts() == sent
+    assert_no_duplicates(fresh_chat)

@@ -106,3 +106,11 @@ def axe_violations(page: Page, axe_source: str, impacts=("serious", "critical"))
             nodes: v.nodes.slice(0, 5).map((n) => [n.target.join(' '), n.failureSummary])}));
     }""")
     return [v for v in result if v["impact"] in impacts]
+
+
+def small_touch_targets(page: Page, minimum: int = 44) -> list:
+    """Visible controls of the widget smaller than minimum×minimum CSS pixels."""
+    return page.evaluate("""(min) => [...document.querySelector('nia-chat').shadowRoot
+        .querySelectorAll('button, textarea, select, input')]
+        .map((e) => [e.outerHTML.slice(0, 80), e.getBoundingClientRect().toJSON()])
+        .filter(([, r]) => r.width > 0 && (r.width < min || r.height < min))""", minimum)

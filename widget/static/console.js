@@ -32,7 +32,7 @@
   const state = {
     ws: null, token: sessionStorage.getItem(TOKEN_KEY), agent: null, allQueues: [],
     snapshot: null, chats: new Map(), current: null, canned: [], tickets: [], overview: null,
-    wanted: null, clockSkew: 0, retry: 0, loggedOut: false, typingTimer: null, typingOn: false,
+    wanted: null, tab: "queues", clockSkew: 0, retry: 0, loggedOut: false, typingTimer: null, typingOn: false,
   };
 
   // ------------------------------------------------------------------ small DOM helpers
@@ -164,7 +164,11 @@
     },
     released(f) {
       state.chats.delete(f.chat);
-      if (state.current === f.chat) { state.current = null; $("assist-list").replaceChildren(); }
+      if (state.current === f.chat) {
+        state.current = null;
+        $("assist-list").replaceChildren();
+        $("assist-query").textContent = "";
+      }
       renderQueues();
       renderChat();
     },
@@ -244,10 +248,11 @@
 
   function renderChat() {
     const chat = state.current !== null ? state.chats.get(state.current) : null;
-    $("empty-chat").hidden = !!chat;
-    $("chat").hidden = !chat;
-    $("tools").hidden = !chat;
-    if (!chat) return;
+    const overview = state.tab === "supervisor";  // the supervisor tables take the centre
+    $("empty-chat").hidden = !!chat || overview;
+    $("chat").hidden = !chat || overview;
+    $("tools").hidden = !chat || overview;
+    if (!chat || overview) return;
     const c = chat.info;
     const mineNow = c.status === "agent" && c.owner === state.agent.username;
     const head = $("chat-head");
@@ -333,9 +338,10 @@
   function renderAssist(f) {
     const list = $("assist-list");
     clear(list);
+    $("assist-query").textContent = "";
     if (f.chat !== state.current) return;
-    list.append(el("li", { cls: "hint", text: `问题 Question: ${f.query} → ${f.lang === "en" ? "English" : "中文"}` }));
-    if (!f.answers.length) list.append(el("li", { text: "没有找到答案 · No answer found" }));
+    $("assist-query").textContent = `问题 Question: ${f.query} → ${f.lang === "en" ? "English" : "中文"}`;
+    if (!f.answers.length) $("assist-query").textContent += " · 没有找到答案 No answer found";
     for (const a of f.answers) {
       const li = el("li", {}, el("div", { cls: "title", text: a.title }),
         el("div", { cls: "short", text: a.short || "" }));
@@ -370,6 +376,7 @@
       const input = el("textarea", { cls: "ticket-reply" });
       input.rows = 2;
       input.placeholder = "回复 · Reply";
+      input.setAttribute("aria-label", `回复留言 #${t.id} · Reply to message #${t.id}`);
       const li = el("li", {}, el("div", { cls: "meta" }, langTag(t.lang),
         el("span", { text: `#${t.id} · ${queueName(t.queue_id)} · ${new Date(t.created_at * 1000).toLocaleString()}` })),
       el("div", { cls: "summary", text: t.text }), input,
@@ -399,7 +406,8 @@
       for (const id of a.chats) {
         // Supervisors can open any agent's chat (to monitor it, or transfer it if the agent left).
         load.append(el("button", { cls: "chip", text: `#${id}`, title: "查看 · View",
-          on: { click: () => { state.wanted = id; send({ type: "view", chat: id }); } } }));
+          on: { click: () => { state.wanted = id; send({ type: "view", chat: id });
+            document.querySelector('[data-tab="queues"]').click(); } } }));
       }
       ab.append(el("tr", {}, el("td", { text: `${a.name} (${a.username})` }), el("td", { text: a.role }),
         el("td", { cls: a.online ? "online" : "offline", text: status }), load,
@@ -470,7 +478,11 @@
   for (const tab of document.querySelectorAll("[data-tab]")) {
     tab.addEventListener("click", () => {
       for (const t of document.querySelectorAll("[data-tab]")) t.classList.toggle("active", t === tab);
-      for (const name of ["queues", "tickets", "supervisor"]) $(`panel-${name}`).hidden = name !== tab.dataset.tab;
+      state.tab = tab.dataset.tab;
+      $("panel-queues").hidden = !["queues", "supervisor"].includes(state.tab);
+      $("panel-tickets").hidden = state.tab !== "tickets";
+      $("panel-supervisor").hidden = state.tab !== "supervisor";
+      renderChat();
       if (tab.dataset.tab === "supervisor") send({ type: "overview" });
       if (tab.dataset.tab === "tickets") send({ type: "tickets" });
     });

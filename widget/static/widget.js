@@ -18,6 +18,7 @@
   const PONG_WITHIN_MS = 10000;
   const TYPING_SHOWN_MS = 15000;
   const QUICK_REPLIES_AS_BUTTONS = 8;
+  const SOURCES_SHOWN = 2;
 
   const TEXT = {
     zh: {
@@ -33,7 +34,7 @@
       tooLong: '消息不能超过 2000 个字符（当前 {n} 个），请删减或分段发送。',
       sending: '发送中…', waitingNet: '等待网络，恢复后自动发送', notSent: '未发送：{m}',
       typingBot: '智能助手正在输入…', typingAgent: '人工客服正在输入…',
-      sources: '依据', helpful: '有帮助', notHelpful: '没有帮助', feedbackThanks: '感谢您的反馈',
+      sources: '依据', moreSources: '另有 {n} 条依据', helpful: '有帮助', notHelpful: '没有帮助', feedbackThanks: '感谢您的反馈',
       choose: '请选择', chooseSend: '确定',
       queued: '正在为您转接人工客服：您排在第 {n} 位，预计等待{eta}。',
       queuedNoPos: '正在为您转接人工客服，请稍候。', queuedNoEta: '正在为您转接人工客服：您排在第 {n} 位。', etaMin: '约 {m} 分钟', etaSoon: '不到 1 分钟',
@@ -67,7 +68,7 @@
       sending: 'Sending…', waitingNet: 'Waiting for the connection; it will be sent automatically',
       notSent: 'Not sent: {m}',
       typingBot: 'The assistant is typing…', typingAgent: 'The agent is typing…',
-      sources: 'Sources', helpful: 'Helpful', notHelpful: 'Not helpful',
+      sources: 'Sources', moreSources: '{n} more sources', helpful: 'Helpful', notHelpful: 'Not helpful',
       feedbackThanks: 'Thanks for your feedback',
       choose: 'Please choose', chooseSend: 'OK',
       queued: 'Connecting you to an agent: you are number {n} in the queue, estimated wait {eta}.',
@@ -300,6 +301,7 @@ header .retry{text-decoration:underline;min-height:var(--tap);padding:0 6px;colo
 .src{margin:6px 0 0;padding:6px 0 0;border-top:1px solid #e3e8ef;font-size:13px}
 .src ol{margin:2px 0 0;padding-left:18px}
 .src a{color:var(--ink)}
+.src .more{min-height:32px;padding:0 4px;color:var(--ink);text-decoration:underline;font-size:13px}
 .fb{display:flex;gap:4px;margin-top:4px;align-items:center;font-size:12px;color:#4a5566}
 .fb button{min-width:36px;min-height:36px;border-radius:8px;border:1px solid #cdd5df;background:#fff;font-size:16px}
 .fb button[aria-pressed=true]{background:#dce7f3;border-color:var(--ink)}
@@ -307,7 +309,7 @@ header .retry{text-decoration:underline;min-height:var(--tap);padding:0 6px;colo
 .qr button{min-height:var(--tap);padding:6px 14px;border-radius:22px;border:1px solid var(--ink);color:var(--ink);background:#fff;font-size:14px;text-align:left}
 .qr button:hover{background:#eef3f9}
 .qr select{min-height:var(--tap);max-width:70%;border:1px solid #8594a8;border-radius:8px;padding:0 8px;background:#fff}
-.qr .go{background:var(--p);color:var(--on)}
+.qr .go,.qr .go:hover{background:var(--p);color:var(--on);border-color:var(--p)}
 .divider{align-items:center!important;font-size:13px;color:#4a5566}
 .card{align-self:stretch;background:#fff;border:1px solid #d5dce6;border-radius:12px;padding:12px;align-items:stretch!important}
 .card h3{margin:0 0 8px;font-size:15px}
@@ -338,7 +340,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
 .transfer a{color:var(--ink);overflow-wrap:anywhere;font-size:13px}
 .transfer h3{margin:0;font-size:16px}
 .body{position:relative;flex:1;display:flex;flex-direction:column;min-height:0}
-:host([mode=fullscreen]) .fb button,.narrow .fb button{min-width:var(--tap);min-height:var(--tap)}
+:host([mode=fullscreen]) .fb button,.narrow .fb button,:host([mode=fullscreen]) .src .more,.narrow .src .more{min-width:var(--tap);min-height:var(--tap)}
 `;
 
   class NiaChatElement extends HTMLElement {
@@ -525,7 +527,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         h('div', { class: 'row' }, this.input, this.sendBtn),
         this.counter,
       );
-      this.endActions = h('div', { class: 'row', hidden: true, style: 'padding:8px;justify-content:center;border-top:1px solid #d5dce6' });
+      this.endActions = h('div', { class: 'row endactions', hidden: true, style: 'padding:8px;justify-content:center;border-top:1px solid #d5dce6' });
 
       this.live = h('div', { class: 'sr', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' });
       this.body = h('div', { class: 'body' }, this.banner, this.log, this.typing);
@@ -936,7 +938,18 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       if (ev.type === 'visitor') this.renderVisitor(ev);
       else if (ev.type === 'reply') this.renderReply(ev, live);
       else if (ev.type === 'state') this.renderState(ev, live);
-      this.scrollDown();
+      if (live && ev.type === 'reply') this.scrollToReply(ev.seq);
+      else this.scrollDown();
+    }
+
+    /** A long answer is shown from its first line, not its last. */
+    scrollToReply(seq) {
+      requestAnimationFrame(() => {
+        const li = this.log.querySelector(`li[data-seq="${seq}"]`);
+        const log = this.log;
+        if (li && li.offsetHeight > log.clientHeight * 0.8) log.scrollTop = li.offsetTop - log.offsetTop - 8;
+        else log.scrollTop = log.scrollHeight;
+      });
     }
 
     /** Keeps the log in seq order; messages still waiting for their seq stay at the end. */
@@ -1020,12 +1033,23 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       const sources = (Array.isArray(ev.sources) ? ev.sources : []).filter((s) => s && (s.title || s.url));
       if (sources.length) {
         const list = h('ol');
-        for (const s of sources) {
+        sources.forEach((s, i) => {
           const url = safeHttpUrl(s.url);
           const label = [s.title || url, s.ref && s.title && !String(s.title).toLowerCase().includes(String(s.ref).toLowerCase()) ? `(${s.ref})` : null].filter(Boolean).join(' ');
-          list.append(h('li', null, url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, label) : label));
+          list.append(h('li', { hidden: i >= SOURCES_SHOWN }, url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, label) : label));
+        });
+        const box = h('div', { class: 'src' }, h('strong', null, this.t('sources')), list);
+        if (sources.length > SOURCES_SHOWN) {
+          // The first sources show; the rest one press away, so the answer stays readable.
+          const more = h('button', { class: 'more', type: 'button', 'aria-expanded': 'false' }, this.t('moreSources', { n: sources.length - SOURCES_SHOWN }));
+          more.addEventListener('click', () => {
+            for (const item of list.children) item.hidden = false;
+            more.remove();
+            list.children[SOURCES_SHOWN].querySelector('a')?.focus();
+          });
+          box.append(more);
         }
-        li.lastElementChild.append(h('div', { class: 'src' }, h('strong', null, this.t('sources')), list));
+        li.lastElementChild.append(box);
       }
       const kind = ev.meta && ev.meta.kind;
       if (from === 'bot' && (kind === 'answer' || (!kind && sources.length))) this.renderFeedback(li, ev.seq);
@@ -1086,6 +1110,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       this.state = ev.state;
       this.queue = ev;
       this.agentName = ev.state === 'agent' ? ev.agent || null : null;
+      if (ev.state !== 'agent') this.showTyping('agent', false);
       this.updateBanner();
       if (live && ev.state !== this.prevState) this.announce(this.banner.textContent);
       else if (live && ev.state === 'queued') this.announce(this.banner.textContent);

@@ -1,0 +1,23 @@
+"""The built-in engine's benchmark run, importable by a spawned process."""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+from multiprocessing import Queue
+from pathlib import Path
+
+from benchmarks.nlu_compare.datasets import Split
+
+
+def builtin_worker(split: Split, queue: Queue) -> None:
+    from bot.nlu.builtin import train_or_load
+    from bot.nlu.evaluation import evaluate
+
+    with tempfile.TemporaryDirectory() as cache:
+        engine, _ = train_or_load(split.train, Path(cache), None, force=True)
+        report = evaluate(engine, split.test)
+    report["train_seconds"] = engine.artifact.train_seconds
+    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report["oos_threshold"] = engine.threshold
+    queue.put(report)

@@ -1,0 +1,41 @@
+"""One tiny fixture index per test session (the model loads once; the index is cached by hash)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+FIXTURE_KNOWLEDGE = Path(__file__).parent / "fixtures" / "knowledge"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("retrieval-data")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path):  # noqa: ANN201
+    from bot.settings import Settings
+
+    return Settings(knowledge_dir=FIXTURE_KNOWLEDGE, data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def retriever(settings):  # noqa: ANN001, ANN201
+    from retrieval import Retriever
+
+    return Retriever.load(settings)
+
+
+@pytest.fixture
+def knowledge_copy(tmp_path: Path) -> Path:
+    """A writable copy of the fixture corpus."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(FIXTURE_KNOWLEDGE, target)
+    return target

@@ -1,0 +1,96 @@
+"""Search in every script, typo tolerance, declines, answers in the visitor's script, cache."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from pathlib import Path
+
+import pytest
+
+from retrieval import Answer, Retriever, SearchResult
+
+# Paraphrases that are NOT sample questions of the fixture corpus.
+IN_SCOPE = [
+    ("我的签证下周到期，能不能延长停留时间", "visa-extension", "zh-Hans"),
+    ("我的簽證下週到期，能不能延長停留", "visa-extension", "zh-Hant"),
+    ("本護照俾人偷咗，要點做？", "lost-passport", "yue"),
+    ("what should i do if my passport gets lost", "lost-passport", "en"),
+    ("how long is my permanant residnce card valid", "pr-card-validity", "typo"),
+    ("是不是要去派出所做住宿登记", "accommodation-registration", "zh-Hans"),
+    ("12367半夜有冇人接聽", "hotline-12367-hours", "yue"),
+]
+OUT_OF_SCOPE = ["what's the weather in shanghai tomorrow", "红烧牛肉面怎么做", "點樣申請強積金"]
+
+
+@pytest.mark.parametrize(("query", "expected", "script"), IN_SCOPE)
+def test_finds_the_right_entry(retriever: Retriever, query: str, expected: str, script: str) -> None:
+    res = retriever.search(query, k=3)
+    assert isinstance(res, SearchResult)
+    assert res.hits[0].entry_id == expected, (script, [h.entry_id for h in res.hits])
+    assert res.decision != "decline", res.reason
+    assert set(res.hits[0].signals) == {"dense", "bm25", "char"}
+    assert res.hits[0].title["zh"] and res.hits[0].title["en"]
+
+
+@pytest.mark.parametrize("query", OUT_OF_SCOPE)
+def test_out_of_scope_is_declined(retriever: Retriever, query: str) -> None:
+    res = retriever.search(query)
+    assert res.decision == "decline"
+    assert res.reason
+
+
+def test_sample_question_verbatim_is_answered(retriever: Retriever) -> None:
+    res = retriever.search("12367週末有人接聽嗎？")
+    assert res.hits[0].entry_id == "hotline-12367-hours"
+    assert res.decision == "answer" and res.confidence > 0.9
+
+
+def test_empty_query_is_declined(retriever: Retriever) -> None:
+    assert retriever.search("   ").decision == "decline"
+
+
+def test_answer_in_traditional_for_traditional_reader(retriever: Retriever) -> None:
+    hit = retriever.search("在中國護照丟了要怎麼處理").hits[0]
+    ans = retriever.answer(hit.entry_id, lang="zh", script="zh-Hant")
+    assert isinstance(ans, Answer)
+    assert ans.entry_id == "lost-passport"
+    assert "護照" in ans.short and "护照" not in ans.short
+    assert "補辦" in ans.short and ans.title == "外國人在中國丟失護照"
+    assert ans.sources[0]["url"].startswith("https://") and ans.sources[0]["ref"] == "2013-07-12"
+    assert ans.related == [{"id": "visa-extension", "title": "在華辦理簽證延期"}]
+
+
+def test_answer_in_other_scripts(retriever: Retriever) -> None:
+    assert "签证" in retriever.answer("visa-extension", lang="zh").short
+    assert retriever.answer("visa-extension", lang="zh", script="yue").script == "yue"
+    en = retriever.answer("transit-240h", lang="en", script="en")
+    assert en.short.startswith("Citizens") and en.as_of is not None and en.as_of.isoformat() == "2026-02-16"
+    assert en.text.startswith("240-hour visa-free transit")
+    with pytest.raises(ValueError):
+        retriever.answer("visa-extension", lang="en", script="zh-Hant")
+    with pytest.raises(KeyError):
+        retriever.answer("no-such-entry")
+
+
+def test_search_from_worker_threads(retriever: Retriever) -> None:
+    queries = [q for q, _, _ in IN_SCOPE] * 3
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(retriever.search, queries))
+    serial = [retriever.search(q) for q in queries]
+    assert [r.hits[0].entry_id for r in results] == [r.hits[0].entry_id for r in serial]
+
+
+def test_index_cache_hit_and_miss(retriever: Retriever, settings, knowledge_copy: Path) -> None:  # noqa: ANN001
+    again = Retriever.load(settings)
+    assert not again.built_now and again.index_dir == retriever.index_dir
+
+    changed = settings.model_copy(update={"knowledge_dir": knowledge_copy})
+    same_content = Retriever.load(changed)  # same bytes in another folder: same hash
+    assert not same_content.built_now and same_content.index_dir == retriever.index_dir
+
+    path = knowledge_copy / "entries/platform/hotline-12367-hours.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("- 12367几点上班", "- 12367几点开始接电话"), encoding="utf-8")
+    rebuilt = Retriever.load(changed)
+    assert rebuilt.built_now and rebuilt.index_dir != retriever.index_dir
+    assert rebuilt.search("12367几点开始接电话").hits[0].entry_id == "hotline-12367-hours"
+    assert not Retriever.load(changed).built_now
