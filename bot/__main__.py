@@ -21,13 +21,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _pipeline(settings: Settings):
-    from bot.nlu import load_engine
-    from bot.pipeline import Pipeline
+    from bot.worker import load_pipeline
     from handoff.routing import load_table
-    from retrieval import Retriever
 
     regions = [region.zh for region in load_table(settings.routing_file).regions]
-    return Pipeline(load_engine(settings), Retriever.load(settings), regions)
+    return load_pipeline(settings, regions)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -61,9 +59,11 @@ def chat(args: argparse.Namespace) -> int:
     """An interactive terminal chat with the bot (no server needed)."""
     from bot.dialogue import Context
 
+    from bot.pipeline import greet
+
     pipeline = _pipeline(_settings(args))
     ctx = Context()
-    for reply in pipeline.greet(ctx):
+    for reply in greet(ctx):
         _show(reply)
     while True:
         try:

@@ -253,6 +253,7 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
         return [Say("clarify", "clarify", options + (_human(ctx.lang),))]
     if turn.is_oos or turn.intent == "out_of_scope":
         return [Say("decline", "decline")]
+    ctx.last_question = turn.text  # what an agent should see if this ends in a handoff
     ctx.low_confidence += 1
     if ctx.low_confidence >= 2:
         return _escalate(ctx, turn, "low_confidence", regions)

@@ -71,16 +71,6 @@ class Pipeline:
                    "total": finished - started}
         return Outcome(replies, escalate, new_ctx, nlu_meta, timings)
 
-    def greet(self, ctx: Context) -> list[dict]:
-        return [self._render(greeting(ctx), ctx, None)]
-
-    def feedback(self, ctx: Context, value: str) -> Outcome:
-        actions, new_ctx = on_feedback(ctx, value)
-        return Outcome([self._render(a, new_ctx, None) for a in actions], None, new_ctx, {})
-
-    def say(self, ctx: Context, key: str, kind: str = "notice") -> dict:
-        return self._render(Say(key, kind), ctx, None)
-
     # Stages ------------------------------------------------------------------------------------
 
     def _language(self, text: str, ctx: Context) -> tuple[str, str]:
@@ -119,19 +109,10 @@ class Pipeline:
     # Rendering ---------------------------------------------------------------------------------
 
     def _render(self, action: Say | AnswerEntry, ctx: Context, parse: Any) -> dict:
-        script = output_script(ctx.lang, ctx.script)
-        meta: dict[str, Any] = {}
-        if parse is not None:
-            meta = {"intent": parse.intent, "confidence": round(parse.confidence, 3)}
+        meta = {"intent": parse.intent, "confidence": round(parse.confidence, 3)}
         if isinstance(action, AnswerEntry):
-            return self._render_answer(action, ctx, script, meta)
-        quick = [{"label": localise(q["label"], script), "value": localise(q["value"], script)}
-                 for q in action.quick_replies]
-        return {
-            "type": "reply", "from": "bot", "text": localise(render_say(action, ctx.lang), script),
-            "lang": ctx.lang, "script": script, "sources": [], "quick_replies": quick,
-            "meta": {**meta, "kind": action.kind, **action.meta},
-        }
+            return self._render_answer(action, ctx, output_script(ctx.lang, ctx.script), meta)
+        return render_say_reply(action, ctx, meta)
 
     def _render_answer(self, action: AnswerEntry, ctx: Context, script: str,
                        meta: dict) -> dict:
@@ -147,6 +128,30 @@ class Pipeline:
             "meta": {**meta, "kind": "answer", "entry": action.entry_id,
                      "retrieval_confidence": round(action.confidence, 3), "as_of": as_of},
         }
+
+
+def greet(ctx: Context) -> list[dict]:
+    return [render_say_reply(greeting(ctx), ctx, {})]
+
+
+def feedback(ctx: Context, value: str) -> Outcome:
+    actions, new_ctx = on_feedback(ctx, value)
+    return Outcome([render_say_reply(a, new_ctx, {}) for a in actions], None, new_ctx, {})
+
+
+def say(ctx: Context, key: str, kind: str = "notice") -> dict:
+    return render_say_reply(Say(key, kind), ctx, {})
+
+
+def render_say_reply(action: Say, ctx: Context, meta: dict) -> dict:
+    script = output_script(ctx.lang, ctx.script)
+    quick = [{"label": localise(q["label"], script), "value": localise(q["value"], script)}
+             for q in action.quick_replies]
+    return {
+        "type": "reply", "from": "bot", "text": localise(render_say(action, ctx.lang), script),
+        "lang": ctx.lang, "script": script, "sources": [], "quick_replies": quick,
+        "meta": {**meta, "kind": action.kind, **action.meta},
+    }
 
 
 def short_region(name: str) -> str:

@@ -27,7 +27,8 @@ from bot import protocol as p
 from bot.dialogue import Context
 from bot.hub import Hub
 from bot.metrics import Metrics
-from bot.pipeline import Outcome, Pipeline
+from bot.pipeline import Outcome, feedback, greet, say
+from bot.worker import ModelWorkers
 from bot.ratelimit import IpLimits, TokenBucket
 from bot.settings import ROOT, Settings
 from bot.store import SessionInfo, Store
@@ -64,23 +65,19 @@ class ChatServer:
         self.locks = SessionLocks()
         self.tasks: set[asyncio.Task] = set()
         self.ready = asyncio.Event()
-        self.pipeline: Pipeline | None = None
-        self.retriever = None
+        self.workers: ModelWorkers | None = None
         from handoff.service import HandoffService  # imported here: handoff imports bot modules
         self.handoff = HandoffService(settings, self.hub, None)
 
     # Start-up and shutdown ---------------------------------------------------------------------
 
     async def load_models(self) -> None:
-        """Load (building when stale) the retrieval index and the NLU model, off the loop."""
-        from bot.nlu import load_engine
-        from retrieval import Retriever
-
+        """Start the model workers (building the index or NLU model when stale) off the loop."""
         started = time.perf_counter()
-        self.retriever = await asyncio.to_thread(Retriever.load, self.settings)
-        nlu = await asyncio.to_thread(load_engine, self.settings)
-        self.handoff.retriever = self.retriever
-        self.pipeline = Pipeline(nlu, self.retriever, self.handoff.regions())
+        self.workers = ModelWorkers(self.settings, self.handoff.regions(),
+                                    self.settings.model_workers)
+        await self.workers.warm_up()
+        self.handoff.retriever = self.workers.retriever()
         self.ready.set()
         log.info("models loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
 
@@ -107,6 +104,8 @@ class ChatServer:
             loader.cancel()
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=10)
+        if self.workers is not None:
+            await asyncio.to_thread(self.workers.shutdown)
         await self.handoff.stop()
         self.store.close()
         log.info("stopped")
@@ -199,9 +198,14 @@ class ChatServer:
                 return  # answered already (a resumed session after a restart)
             await self.hub.push(sid, {"type": "typing", "from": "bot", "on": True})
             ctx = Context(**self.store.context(sid))
-            assert self.pipeline is not None
-            outcome = await asyncio.to_thread(self.pipeline.respond, ctx, event["text"])
-            self.store.set_event_meta(sid, event["seq"], outcome.nlu)
+            assert self.workers is not None
+            try:
+                outcome = await self.workers.respond(ctx, event["text"])
+            except Exception:  # a broken model must not leave the visitor without an answer
+                log.exception("pipeline failed", extra={"session": sid})
+                outcome = Outcome([say(ctx, "failure")], None, ctx, {})
+            if outcome.nlu:
+                self.store.set_event_meta(sid, event["seq"], outcome.nlu)
             for stage, seconds in outcome.timings.items():
                 self.metrics.stage_latency.labels(stage=stage).observe(seconds)
             await self.hub.push(sid, {"type": "typing", "from": "bot", "on": False})
@@ -226,7 +230,6 @@ class ChatServer:
     async def with_context(self, sid: str, step) -> None:
         """Run a context-changing step (feedback, language switch) under the session's lock."""
         async with self.locks.hold(sid):
-            await self.ready.wait()
             ctx = Context(**self.store.context(sid))
             await self.apply(sid, step(ctx))
 
@@ -367,9 +370,7 @@ class VisitorConnection:
         server = self.server
         ctx = Context(**server.store.context(sid))
         await server.hub.emit(sid, {"type": "state", "state": "bot"})
-        await server.ready.wait()
-        assert server.pipeline is not None
-        for reply in server.pipeline.greet(ctx):
+        for reply in greet(ctx):
             await server.hub.emit(sid, reply)
 
     def answer_unanswered(self, session: SessionInfo) -> None:
@@ -407,7 +408,6 @@ class VisitorConnection:
         assert sid is not None
         self.send({"type": "lang", "lang": message.lang, "locked": message.lang is not None})
         session = self.server.store.session(sid)
-        pipeline = self.server.pipeline
 
         def switch(ctx: Context) -> Outcome:
             ctx = ctx.model_copy(update={"lang_locked": message.lang is not None})
@@ -415,8 +415,8 @@ class VisitorConnection:
                 script = "en" if message.lang == "en" else (
                     ctx.script if ctx.script in ("zh-Hant", "yue") else "zh-Hans")
                 ctx = ctx.model_copy(update={"lang": message.lang, "script": script})
-            replies = [pipeline.say(ctx, "lang_set")] if (
-                pipeline and message.lang and session and session.state == "bot") else []
+            replies = [say(ctx, "lang_set")] if (
+                message.lang and session and session.state == "bot") else []
             return Outcome(replies, None, ctx, {})
 
         await self.server.with_context(sid, switch)
@@ -425,9 +425,7 @@ class VisitorConnection:
         sid = self.sid
         assert sid is not None
         self.server.store.add_feedback(sid, message.seq, message.value)
-        pipeline = self.server.pipeline
-        if pipeline is not None:
-            await self.server.with_context(sid, lambda ctx: pipeline.feedback(ctx, message.value))
+        await self.server.with_context(sid, lambda ctx: feedback(ctx, message.value))
 
     async def rating(self, message: p.Rating) -> None:
         sid = self.sid

@@ -127,6 +127,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "本次咨询已结束。请为本次服务评分（1-5 星）。如需继续咨询，可以开始新的对话。",
         "en": "This chat has ended. Please rate it (1-5 stars). You can start a new chat anytime.",
     },
+    "failure": {
+        "zh": "抱歉，系统暂时无法回答，请稍后再试，或选择转人工客服，也可拨打 12367。",
+        "en": "Sorry, I can't answer right now. Please try again shortly, ask for a person, "
+              "or call 12367.",
+    },
     "rated": {"zh": "感谢您的评价！", "en": "Thank you for your rating!"},
 }
 

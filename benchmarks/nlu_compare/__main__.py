@@ -124,7 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--rasa-epochs", default="",
                         help="per dataset, e.g. 'xsid=30,clinc150=20': DIET epochs instead of the config's")
+    parser.add_argument("--rasa-skip", default="", help="datasets on which Rasa is not run, e.g. 'clinc150'")
     args = parser.parse_args(argv)
+    rasa_skip = set(filter(None, args.rasa_skip.split(",")))
     rasa_epochs = {k: int(v) for k, v in (item.split("=") for item in args.rasa_epochs.split(",") if item)}
     engines = args.engines.split(",")
     results: dict[str, dict[str, dict]] = {}
@@ -134,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         splits = list(DATASETS[name]())
         label = splits[0].name.split(" fold")[0]
         for engine in engines:
+            if engine == "rasa" and name in rasa_skip:
+                continue
             reports = []
             for split in splits:
                 print(f"[{time.time() - started:7.0f}s] {engine} on {split.name} "

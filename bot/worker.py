@@ -1,0 +1,89 @@
+"""The models (NLU engine and retriever) in worker processes, away from the websocket loop.
+
+Why a separate process: the pipeline is CPU-bound Python and holds the GIL, so in the server's
+process it would stall every socket while it thinks; and the models cost ~750 MiB, which the
+process holding thousands of visitor connections should not carry. The server talks to the
+workers through a ``ProcessPoolExecutor`` (spawned, so no threads or sockets are forked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from bot.dialogue import Context
+from bot.pipeline import Outcome, Pipeline
+from bot.settings import Settings
+
+# One pipeline per worker process, set by the pool's initializer: process-local by design.
+_pipeline: Pipeline | None = None
+
+
+def load_pipeline(settings: Settings, regions: list[str]) -> Pipeline:
+    from bot.nlu import load_engine
+    from retrieval import Retriever
+
+    return Pipeline(load_engine(settings), Retriever.load(settings), regions)
+
+
+def _init(settings: Settings, regions: list[str]) -> None:
+    global _pipeline
+    _pipeline = load_pipeline(settings, regions)
+
+
+def _respond(ctx: Context, text: str) -> Outcome:
+    assert _pipeline is not None
+    return _pipeline.respond(ctx, text)
+
+
+def _search(query: str, k: int) -> Any:
+    assert _pipeline is not None
+    return _pipeline.retriever.search(query, k=k)
+
+
+def _answer(entry_id: str, lang: str, script: str) -> Any:
+    assert _pipeline is not None
+    return _pipeline.retriever.answer(entry_id, lang=lang, script=script)
+
+
+def _ready() -> bool:
+    return _pipeline is not None
+
+
+class ModelWorkers:
+    def __init__(self, settings: Settings, regions: list[str], processes: int = 1) -> None:
+        self.pool = ProcessPoolExecutor(
+            max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init, initargs=(settings, regions),
+        )
+        self.processes = processes
+
+    async def warm_up(self) -> None:
+        """Wait until every worker has loaded (building the index or model when stale)."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self.pool, _ready)
+                               for _ in range(self.processes)))
+
+    async def respond(self, ctx: Context, text: str) -> Outcome:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, _respond, ctx, text)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def retriever(self) -> "RetrieverProxy":
+        return RetrieverProxy(self.pool)
+
+
+class RetrieverProxy:
+    """The retriever's ``search``/``answer`` for code in threads (agent-assist), run by a worker."""
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool = pool
+
+    def search(self, query: str, k: int = 5) -> Any:
+        return self.pool.submit(_search, query, k).result()
+
+    def answer(self, entry_id: str, *, lang: str, script: str) -> Any:
+        return self.pool.submit(_answer, entry_id, lang, script).result()
