@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 
-.PHONY: run test install build check browser rasa bench clean
+.PHONY: run test install build check browser rasa bench screenshots clean
 
 run: build
 	$(PY) -m bot serve --data-dir $(DATA)
@@ -43,6 +43,10 @@ rasa:
 bench: build
 	$(PY) -m benchmarks.load
 	$(PY) -m benchmarks.nlu_compare
+
+# Re-takes the screenshots kept in docs/screenshots (shown in the README) from the browser tests.
+screenshots: install browser build
+	UPDATE_SCREENSHOTS=1 bash scripts/test.sh tests/widget tests/handoff/test_console_browser.py
 
 clean:
 	rm -rf $(DATA) .pytest_cache

@@ -84,11 +84,12 @@ class Pipeline:
     def _search(self, ctx: Context, text: str, intent: str) -> Search | None:
         query = SERVICE_QUERIES.get(intent) or OPTION_QUERIES.get(intent) or text
         best = self._search_one(query)
-        if query == text and ctx.last_question and _is_follow_up(text) \
-                and intent not in SMALL_INTENTS:
-            # "And how much does it cost?" is about the previous question's topic.
+        if best.decision != "answer" and query == text and ctx.last_question \
+                and _is_follow_up(text) and intent not in SMALL_INTENTS:
+            # "And how much does it cost?" is about the previous question's topic; a question
+            # that stands on its own is never rewritten.
             joined = self._search_one(f"{ctx.last_question} {text}")
-            if joined.confidence > best.confidence:
+            if joined.decision == "answer" and joined.confidence > best.confidence:
                 best = joined
         return best
 

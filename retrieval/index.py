@@ -66,6 +66,8 @@ class DocSignals:
 
     def scores(self, analyzed: list[Analyzed]) -> tuple[np.ndarray, np.ndarray]:
         bm25 = np.stack([self.bm25.unit_scores(a.tokens)[0] for a in analyzed])
+        if len(analyzed) == 1:  # a live query: the fast path
+            return bm25, self.char.unit_scores(analyzed[0].normalized)[None, :]
         return bm25, self.char.batch_scores([a.normalized for a in analyzed])
 
     def save(self, folder: Path) -> None:

@@ -100,7 +100,7 @@ class Retriever:
         for issue in corpus.errors:
             log.warning("%s", issue)
         analyzer = TextAnalyzer()
-        embedder = Embedder(resolve_model(settings.embedding_model))
+        embedder = Embedder(resolve_model(settings.embedding_model), Path(settings.data_dir) / "models")
         built = build_or_load(corpus, Path(settings.data_dir), analyzer, embedder, force=force_rebuild)
         return cls(corpus, built, analyzer, embedder)
 

@@ -942,13 +942,18 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       else this.scrollDown();
     }
 
-    /** A long answer is shown from its first line, not its last. */
+    /** A long answer is shown from its first line (and the question above it), not its last. */
     scrollToReply(seq) {
       requestAnimationFrame(() => {
         const li = this.log.querySelector(`li[data-seq="${seq}"]`);
         const log = this.log;
-        if (li && li.offsetHeight > log.clientHeight * 0.8) log.scrollTop = li.offsetTop - log.offsetTop - 8;
-        else log.scrollTop = log.scrollHeight;
+        if (!li || li.offsetHeight <= log.clientHeight * 0.8) {
+          log.scrollTop = log.scrollHeight;
+          return;
+        }
+        const question = li.previousElementSibling;
+        const top = question && question.classList.contains('m-visitor') && question.offsetHeight < log.clientHeight * 0.3 ? question : li;
+        log.scrollTop = top.offsetTop - log.offsetTop - 8;
       });
     }
 
@@ -1194,7 +1199,9 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       if (on) this.typingTimers[from] = setTimeout(() => this.showTyping(from, false), TYPING_SHOWN_MS);
       this.typing.hidden = !this.typingFrom;
       if (this.typingFrom) this.typing.lastElementChild.textContent = this.t(this.typingFrom === 'agent' ? 'typingAgent' : 'typingBot');
-      this.scrollDown();
+      // Only an appearing indicator scrolls, and only a reader already at the bottom.
+      const log = this.log;
+      if (on && log.scrollHeight - log.scrollTop - log.clientHeight < 80) this.scrollDown();
     }
 
     scrollDown() {
