@@ -154,12 +154,15 @@ def unpack(training: dict[str, np.ndarray]) -> list[TrainingQuery]:
 def _save_ranker(ranker: Ranker, path: Path) -> None:
     data = {name: vars(getattr(ranker, name)) for name in ("fusion", "top1", "scope")}
     data["report"] = ranker.report
+    data["answer_at"] = ranker.answer_at
     path.write_text(json.dumps(data, indent=1))
 
 
 def _load_ranker(path: Path) -> Ranker:
     data = json.loads(path.read_text())
-    return Ranker(Linear(**data["fusion"]), Linear(**data["top1"]), Linear(**data["scope"]), data["report"])
+    return Ranker(
+        Linear(**data["fusion"]), Linear(**data["top1"]), Linear(**data["scope"]), data["report"], data["answer_at"]
+    )
 
 
 def build_or_load(
@@ -203,7 +206,11 @@ def build_or_load(
 
 
 def _prune(root: Path, keep: Path) -> None:
-    """Keep the newest few index folders so that switching branches stays fast."""
+    """Keep the newest few index folders so that switching branches stays fast; drop the
+    half-written folders of builds that were killed (older than an hour)."""
+    for tmp in root.glob(".*"):
+        if tmp.is_dir() and time.time() - tmp.stat().st_mtime > 3600:
+            shutil.rmtree(tmp, ignore_errors=True)
     folders = sorted(
         (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
         key=lambda p: p.stat().st_mtime,

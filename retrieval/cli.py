@@ -121,8 +121,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"dev rows: {report['rows']}")
     if report["skipped_unknown_expected"]:
         print(f"skipped rows whose expected entry does not exist: {report['skipped_unknown_expected']}")
-    header = f"{'variant':<8} {'slice':<16} {'n':>4} {'R@1':>6} {'R@3':>6} {'MRR':>6} {'f.decl':>7} {'OOS n':>6} {'OOS rej':>8}"
+    header = (
+        f"{'variant':<8} {'slice':<16} {'n':>4} {'R@1':>6} {'R@3':>6} {'MRR':>6} {'f.decl':>7} "
+        f"{'answ':>6} {'prec':>6} {'OOS n':>6} {'OOS rej':>8}"
+    )
     print(header)
+    print("(f.decl: in-scope declined; answ: in-scope answered outright, prec: of those, right; the rest are clarify)")
     for variant, slices in report["variants"].items():
         for key, s in slices.items():
             def pct(name: str) -> str:
@@ -130,7 +134,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
             print(
                 f"{variant:<8} {key:<16} {s.get('n', 0):>4} {pct('recall@1'):>6} {pct('recall@3'):>6} "
-                f"{s.get('mrr', 0):>6.3f} {pct('false_decline'):>7} {s.get('oos_n', 0):>6} {pct('oos_rejection'):>8}"
+                f"{s.get('mrr', 0):>6.3f} {pct('false_decline'):>7} {pct('answered'):>6} "
+                f"{pct('answer_precision'):>6} {s.get('oos_n', 0):>6} {pct('oos_rejection'):>8}"
             )
     if args.misses:
         for miss in report["hybrid_misses"]:
@@ -165,8 +170,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("jieba", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from retrieval.corpus import CorpusError
+
     commands = {"check": cmd_check, "build": cmd_build, "search": cmd_search, "evaluate": cmd_evaluate}
-    return commands[args.command](args)
+    try:
+        return commands[args.command](args)
+    except CorpusError as exc:
+        print(exc, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

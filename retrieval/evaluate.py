@@ -70,6 +70,8 @@ class Tally:
     r3: int = 0
     rr: float = 0.0
     declined: int = 0  # in scope but declined (false declines)
+    answered: int = 0  # in scope, decision "answer"
+    answered_right: int = 0
     oos: int = 0
     oos_declined: int = 0
     misses: list[dict] = field(default_factory=list)
@@ -87,6 +89,8 @@ class Tally:
         self.r3 += int(1 <= rank <= 3)
         self.rr += 1.0 / rank if rank else 0.0
         self.declined += int(decision == "decline")
+        self.answered += int(decision == "answer")
+        self.answered_right += int(decision == "answer" and rank == 1)
         if rank != 1:
             self.misses.append({"q": row.q, "expected": row.expected, "got": ranked[0], "decision": decision})
 
@@ -98,6 +102,8 @@ class Tally:
                 "recall@3": self.r3 / self.n,
                 "mrr": self.rr / self.n,
                 "false_decline": self.declined / self.n,
+                "answered": self.answered / self.n,
+                "answer_precision": self.answered_right / self.answered if self.answered else 0.0,
             }
         if self.oos:
             out |= {"oos_n": self.oos, "oos_rejection": self.oos_declined / self.oos}

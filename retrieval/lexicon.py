@@ -157,6 +157,38 @@ ENGLISH_SYNONYMS: dict[str, str] = {
     "ppt": "passport",
 }
 
+# Nationality adjectives → the country (visa rules are listed by country; visitors say "I'm Irish").
+DEMONYMS: dict[str, str] = {
+    "afghan": "afghanistan", "albanian": "albania", "algerian": "algeria", "american": "america",
+    "andorran": "andorra", "argentine": "argentina", "argentinian": "argentina",
+    "armenian": "armenia", "australian": "australia", "austrian": "austria",
+    "azerbaijani": "azerbaijan", "bahraini": "bahrain", "bangladeshi": "bangladesh",
+    "belarusian": "belarus", "belgian": "belgium", "bolivian": "bolivia", "bosnian": "bosnia",
+    "brazilian": "brazil", "british": "uk", "bruneian": "brunei", "bulgarian": "bulgaria",
+    "cambodian": "cambodia", "canadian": "canada", "chilean": "chile", "colombian": "colombia",
+    "croatian": "croatia", "cuban": "cuba", "cypriot": "cyprus", "czech": "czech",
+    "danish": "denmark", "dutch": "netherlands", "ecuadorian": "ecuador", "egyptian": "egypt",
+    "emirati": "uae", "estonian": "estonia", "filipino": "philippines",
+    "finnish": "finland", "french": "france", "georgian": "georgia", "german": "germany",
+    "greek": "greece", "hungarian": "hungary", "icelandic": "iceland", "indian": "india",
+    "indonesian": "indonesia", "iranian": "iran", "iraqi": "iraq", "irish": "ireland",
+    "israeli": "israel", "italian": "italy", "japanese": "japan", "jordanian": "jordan",
+    "kazakh": "kazakhstan", "kenyan": "kenya", "kiwi": "zealand", "korean": "korea",
+    "kuwaiti": "kuwait", "kyrgyz": "kyrgyzstan", "lao": "laos", "laotian": "laos",
+    "latvian": "latvia", "lebanese": "lebanon", "liechtensteiner": "liechtenstein",
+    "lithuanian": "lithuania", "luxembourgish": "luxembourg", "malaysian": "malaysia",
+    "maldivian": "maldives", "maltese": "malta", "mexican": "mexico", "moldovan": "moldova",
+    "monegasque": "monaco", "mongolian": "mongolia", "montenegrin": "montenegro",
+    "moroccan": "morocco", "nepali": "nepal", "nepalese": "nepal", "norwegian": "norway",
+    "omani": "oman", "pakistani": "pakistan", "peruvian": "peru", "polish": "poland",
+    "portuguese": "portugal", "qatari": "qatar", "romanian": "romania", "russian": "russia",
+    "saudi": "saudi", "scottish": "uk", "serbian": "serbia", "singaporean": "singapore",
+    "slovak": "slovakia", "slovenian": "slovenia", "spanish": "spain", "swedish": "sweden",
+    "swiss": "switzerland", "tajik": "tajikistan", "thai": "thailand", "turkish": "turkey",
+    "ukrainian": "ukraine", "uruguayan": "uruguay", "uzbek": "uzbekistan",
+    "venezuelan": "venezuela", "vietnamese": "vietnam", "welsh": "uk", "yemeni": "yemen",
+}
+
 ENGLISH_STOPWORDS: frozenset[str] = frozenset(
     """a an the i me my mine we our you your he she it its they them their this that these those
     is are am was were be been being do does did doing have has had having can could would should

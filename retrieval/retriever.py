@@ -44,14 +44,16 @@ class SearchResult:
     reason: str | None
 
 
-def decide(p_top: float, p_scope: float, hits: Sequence[Hit]) -> tuple[Decision, str | None]:
+def decide(
+    p_top: float, p_scope: float, hits: Sequence[Hit], answer_at: float = ANSWER_AT
+) -> tuple[Decision, str | None]:
     """Decline what the corpus does not cover; answer when the top hit is probably right;
     otherwise ask the visitor which of the two best entries they mean."""
     if not hits:
         return "decline", "no entries to search"
     if p_scope < IN_SCOPE_AT:
         return "decline", f"out of scope: no entry covers this question (in-scope probability {p_scope:.2f})"
-    if p_top >= ANSWER_AT or len(hits) < 2:
+    if p_top >= answer_at or len(hits) < 2:
         return "answer", None
     return "clarify", f"not sure which entry fits: {hits[0].entry_id} or {hits[1].entry_id}"
 
@@ -134,7 +136,7 @@ class Retriever:
         share = np.exp(fused - fused.max())
         share /= share.sum()
         hits = [self._hit(int(i), float(share[i]), signals[:, i]) for i in order]
-        decision, reason = decide(p1, p2, hits)
+        decision, reason = decide(p1, p2, hits, ranker.answer_at)
         return SearchResult(hits, p1, decision, reason)
 
     def _hit(self, i: int, share: float, signal_scores: np.ndarray) -> Hit:

@@ -16,6 +16,7 @@ import logging
 import os
 import pickle
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,7 +147,8 @@ class _OnnxEncoder:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.onnx")
         dynamic = {name: {0: "batch", 1: "tokens"} for name in (*cls.INPUTS, "last_hidden_state")}
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes about Python control flow in HF code
             torch.onnx.export(
                 Wrapped(hf_model.eval()),
                 tuple(sample[name] for name in cls.INPUTS),

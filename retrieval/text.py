@@ -110,7 +110,10 @@ class TextAnalyzer:
         for word in raw:
             if not _WORD.search(word) or word in lexicon.ENGLISH_STOPWORDS:
                 continue
-            words.append(lexicon.ENGLISH_SYNONYMS.get(word, word))
+            word = lexicon.ENGLISH_SYNONYMS.get(word, word)
+            words.append(word)
+            if word in lexicon.DEMONYMS:
+                words.append(lexicon.DEMONYMS[word])
         return words
 
     def _en_tokens(self, text: str) -> list[str]:
