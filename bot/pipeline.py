@@ -89,7 +89,7 @@ class Pipeline:
             # "And how much does it cost?" is about the previous question's topic; a question
             # that stands on its own is never rewritten.
             joined = self._search_one(f"{ctx.last_question} {text}")
-            if joined.decision == "answer" and joined.confidence > best.confidence:
+            if joined.decision != "decline" and joined.confidence > best.confidence:
                 best = joined
         return best
 
