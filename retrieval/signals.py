@@ -332,9 +332,14 @@ class CharSignal:
         tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
         weights = tf * self._idf[ids]
         weights /= np.linalg.norm(weights)
-        rows = self.matrix_t[ids]
-        contrib = np.repeat(weights, np.diff(rows.indptr)) * rows.data
-        return np.bincount(rows.indices, weights=contrib, minlength=n_units).astype(np.float32)
+        # The n-grams' rows of the transposed matrix, gathered straight from its CSR arrays
+        # (scipy's row indexing validates and copies: several times slower for one query).
+        t = self.matrix_t
+        starts, ends = t.indptr[ids], t.indptr[ids + 1]
+        lengths = ends - starts
+        flat = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        contrib = np.repeat(weights, lengths) * t.data[flat]
+        return np.bincount(t.indices[flat], weights=contrib, minlength=n_units).astype(np.float32)
 
     def batch_scores(self, normalized: list[str]) -> np.ndarray:
         q = self.vectorizer.transform(normalized)

@@ -13,8 +13,12 @@ from bot.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("CHAT_TEST_CACHE", ROOT / "data")) / "rasa"
 
-pytestmark = pytest.mark.skipif(not (RASA_VENV / "bin" / "rasa").exists(),
-                                reason=".venv-rasa missing: run `make rasa` (scripts/rasa_env.sh)")
+pytestmark = [
+    pytest.mark.skipif(not (RASA_VENV / "bin" / "rasa").exists(),
+                       reason=".venv-rasa missing: run `make rasa` (scripts/rasa_env.sh)"),
+    # Training DIET on a fresh clone takes minutes (cached by content hash afterwards).
+    pytest.mark.timeout(1500),
+]
 
 
 # The benchmark trains DIET for 100 epochs (nlu_data/rasa_config.yml); this test needs a working

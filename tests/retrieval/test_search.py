@@ -94,3 +94,14 @@ def test_index_cache_hit_and_miss(retriever: Retriever, settings, knowledge_copy
     assert rebuilt.built_now and rebuilt.index_dir != retriever.index_dir
     assert rebuilt.search("12367几点开始接电话").hits[0].entry_id == "hotline-12367-hours"
     assert not Retriever.load(changed).built_now
+
+
+def test_char_signal_fast_path_matches_sklearn(retriever: Retriever) -> None:
+    """The hand-rolled sparse product scores every unit exactly as TfidfVectorizer would."""
+    import numpy as np
+
+    for query in ("签证快到期了怎么延期", "簽證過期點算", "how do I extend my viza", "zzqx", "visa extension"):
+        analyzed = retriever.analyzer.analyze(query)
+        char = retriever.index.parts[analyzed.lang].char
+        reference = np.asarray((char.vectorizer.transform([analyzed.normalized]) @ char.matrix.T).todense())[0]
+        np.testing.assert_allclose(char.unit_scores(analyzed.normalized), reference, atol=1e-5)
