@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     knowledge_dir: Path = ROOT / "knowledge"
     embedding_model: str = Field(default_factory=default_embedding_model)
 
-    model_workers: int = Field(1, ge=1, description="Processes running NLU and retrieval")
+    # Two workers use both cores of the reference 2-core machine (see docs/benchmarks.md).
+    model_workers: int = Field(2, ge=1, description="Processes running NLU and retrieval")
 
     # NLU
     nlu_engine: Literal["builtin", "rasa"] = Field(

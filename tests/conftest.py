@@ -30,7 +30,9 @@ def free_port() -> int:
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "CHAT_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+           "CHAT_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1",
+           # One model worker: tests need correctness, not throughput, and start servers often.
+           "CHAT_MODEL_WORKERS": "1"}
     env.update(extra)
     return env
 
