@@ -15,6 +15,7 @@ from bot.texts import BUSINESS_OPTIONS, ONLINE_SERVICES, label, text
 
 NEEDS_REGION = ("port_clearance", "entry_exit_documents")
 OUTSIDE_MAINLAND = ("香港", "澳门", "台湾")
+NLU_SURE = 0.8  # NLU confidence above which its in-scope reading outweighs a retrieval decline
 
 
 class Pending(BaseModel):
@@ -247,6 +248,11 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
         ctx.low_confidence = 0
         ctx.last_question, ctx.last_entry = search.query, search.hits[0].entry_id
         return [AnswerEntry(search.hits[0].entry_id, search.confidence)]
+    if search is not None and search.hits and search.decision == "decline" \
+            and turn.intent == "immigration_question" and turn.confidence >= NLU_SURE:
+        # NLU is sure this is an immigration question the retriever could not pin down: offer
+        # the closest entries instead of a dead end.
+        search = Search("clarify", search.confidence, search.hits, search.query)
     if search is not None and search.decision == "clarify":
         options = tuple(_choice(hit.title[ctx.lang]) for hit in search.hits[:3])
         ctx.last_question = search.query

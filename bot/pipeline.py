@@ -17,7 +17,7 @@ from bot.dialogue import (
 )
 from bot.hub import output_script
 from bot.nlu import detect_language
-from bot.texts import OPTION_QUERIES, SERVICE_QUERIES, label, localise, simplify
+from bot.texts import ONLINE_SERVICES, SERVICE_QUERIES, label, localise, simplify
 
 FOLLOW_UP = re.compile(
     r"^(and|also|what about|how about|how much|how long|where|when|what if|is it|can i)\b"
@@ -25,6 +25,7 @@ FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政区|省|市)$")
+MENU_LABELS = {name for names in ONLINE_SERVICES.values() for name in names.values()}
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "choose_language", "smalltalk")
 
 
@@ -50,7 +51,7 @@ class Pipeline:
         lang, script = self._language(text, ctx)
         parse = self.nlu.parse(text)
         nlu_done = time.perf_counter()
-        search = self._search(ctx, text, parse.intent)
+        search = self._search(ctx, text, parse.intent, parse.is_oos)
         retrieval_done = time.perf_counter()
         entities = {e.type: e.value for e in reversed(parse.entities)}
         turn = Turn(
@@ -81,11 +82,16 @@ class Pipeline:
             return "zh", "zh-Hant" if simplify(text) != text else "zh-Hans"
         return info.lang, info.script
 
-    def _search(self, ctx: Context, text: str, intent: str) -> Search | None:
-        query = SERVICE_QUERIES.get(intent) or OPTION_QUERIES.get(intent) or text
-        best = self._search_one(query)
+    def _search(self, ctx: Context, text: str, intent: str, is_oos: bool) -> Search | None:
+        best = self._search_one(text)
+        canonical = SERVICE_QUERIES.get(intent)
+        if canonical and (best.decision == "decline" or simplify(text) in MENU_LABELS):
+            # A menu choice ("网上预约") is answered with its service guide; a question the NLU
+            # took for a service ("签证延期") keeps what the retriever found for it.
+            best = self._search_one(canonical)
+        query = best.query
         if best.decision != "answer" and query == text and ctx.last_question \
-                and _is_follow_up(text) and intent not in SMALL_INTENTS:
+                and _is_follow_up(text, is_oos) and intent not in SMALL_INTENTS:
             # "And how much does it cost?" is about the previous question's topic; a question
             # that stands on its own is never rewritten.
             joined = self._search_one(f"{ctx.last_question} {text}")
@@ -160,7 +166,12 @@ def short_region(name: str) -> str:
     return REGION_SUFFIX.sub("", name) or name
 
 
-def _is_follow_up(text: str) -> bool:
+def _is_follow_up(text: str, is_oos: bool) -> bool:
+    """A question that leans on the previous one: an explicit follow-up form ("那要多少钱？",
+    "and how long?"), or any short question NLU still reads as in scope ("今天天气怎么样" is short
+    but out of scope, so it is not glued to the previous topic)."""
+    if FOLLOW_UP.search(text.strip()):
+        return True
     words = text.split()
     short = len(text) <= 14 if not re.search(r"[A-Za-z]{3}", text) else len(words) <= 6
-    return short or bool(FOLLOW_UP.search(text.strip()))
+    return short and not is_oos

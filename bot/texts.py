@@ -58,11 +58,6 @@ SERVICE_QUERIES = {
     "service_assisted_application": "family and friends assisted handling for foreigners",
 }
 
-OPTION_QUERIES = {
-    "port_clearance": "port clearance and border crossing 240-hour visa-free transit port visa",
-    "entry_exit_documents": "entry-exit documents visa extension stay and residence permit",
-}
-
 TEXTS: dict[str, dict[str, str]] = {
     "greeting": {
         "zh": "您好，欢迎使用 12367 ONLINE 国家移民管理局在线咨询。我可以回答签证、停居留、"

@@ -8,9 +8,9 @@ HIT2 = Hit("residence-permit", {"zh": "居留许可", "en": "Residence permit"})
 
 
 def turn(text="问题", intent="immigration_question", lang="zh", script="zh-Hans",
-         decision="answer", entities=None, is_oos=False, region=None):
+         decision="answer", entities=None, is_oos=False, region=None, nlu_confidence=0.9):
     search = Search(decision, 0.9 if decision == "answer" else 0.3, (HIT, HIT2), text)
-    return Turn(text, lang, script, intent, 0.9, is_oos, entities or {}, search, region)
+    return Turn(text, lang, script, intent, nlu_confidence, is_oos, entities or {}, search, region)
 
 
 def test_confident_answer_and_remembered_topic():
@@ -35,7 +35,8 @@ def test_out_of_scope_is_declined_with_12345():
 
 def test_two_failures_in_a_row_escalate():
     ctx = Context(lang="en", script="en")
-    t = turn("blorp", intent="immigration_question", lang="en", script="en", decision="decline")
+    t = turn("blorp", intent="immigration_question", lang="en", script="en", decision="decline",
+             nlu_confidence=0.4)
     actions, ctx = decide(ctx, t, REGIONS)
     assert actions[0].key == "not_found"
     actions, ctx = decide(ctx, t, REGIONS)
@@ -84,3 +85,11 @@ def test_complaint_escalates_to_comments_option():
                                         entities={"city": "上海"}), REGIONS)
     assert isinstance(actions[0], Escalate)
     assert actions[0].business_option == "comments_suggestions"
+
+
+def test_sure_immigration_question_the_retriever_declines_gets_choices_not_a_dead_end():
+    t = Turn("我本護照唔見咗，點算好？", "zh", "yue", "immigration_question", 0.97, False, {},
+             Search("decline", 0.14, (HIT, HIT2), "我本護照唔見咗，點算好？"))
+    actions, _ = decide(Context(), t, REGIONS)
+    assert actions[0].key == "clarify"
+    assert [q["value"] for q in actions[0].quick_replies][:2] == ["签证延期", "居留许可"]
