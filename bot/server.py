@@ -13,7 +13,6 @@ import signal
 import time
 from datetime import datetime, timezone
 from http import HTTPStatus
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import qrcode

@@ -133,8 +133,6 @@ TEXTS: dict[str, dict[str, str]] = {
 LABELS = {
     "human": {"zh": "转人工客服", "en": "Talk to a person"},
     "outside": {"zh": "不在中国内地", "en": "Outside mainland China"},
-    "lang_zh": {"zh": "中文", "en": "中文"},
-    "lang_en": {"zh": "English", "en": "English"},
 }
 
 

@@ -17,7 +17,6 @@ import multiprocessing as mp
 import platform
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
