@@ -89,8 +89,7 @@ class Pipeline:
             # A menu choice ("网上预约") is answered with its service guide; a question the NLU
             # took for a service ("签证延期") keeps what the retriever found for it.
             best = self._search_one(canonical)
-        query = best.query
-        if best.decision != "answer" and query == text and ctx.last_question \
+        if best.decision != "answer" and best.query == text and ctx.last_question \
                 and _is_follow_up(text, is_oos) and intent not in SMALL_INTENTS:
             # "And how much does it cost?" is about the previous question's topic; a question
             # that stands on its own is never rewritten.

@@ -31,6 +31,8 @@ from bot.worker import ModelWorkers
 from bot.ratelimit import IpLimits, TokenBucket
 from bot.settings import ROOT, Settings
 from bot.store import SessionInfo, Store
+from bot.texts import text
+from handoff.service import HandoffService
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,6 @@ class ChatServer:
         self.tasks: set[asyncio.Task] = set()
         self.ready = asyncio.Event()
         self.workers: ModelWorkers | None = None
-        from handoff.service import HandoffService  # imported here: handoff imports bot modules
         self.handoff = HandoffService(settings, self.hub, None)
 
     # Start-up and shutdown ---------------------------------------------------------------------
@@ -446,8 +447,6 @@ class VisitorConnection:
         await self.system_text(sid, "closed")
 
     async def system_text(self, sid: str, key: str) -> None:
-        from bot.texts import text
-
         session = self.server.store.session(sid)
         lang = (session.lang if session and session.lang else "zh")
         await self.server.hub.reply(sid, text(key, lang), sender="system", lang=lang,

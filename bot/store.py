@@ -152,9 +152,6 @@ class Store:
             (*values, time.time(), session_id),
         )
 
-    def touch(self, session_id: str) -> None:
-        self.db.execute("UPDATE sessions SET last_seen = ? WHERE id = ?", (time.time(), session_id))
-
     def context(self, session_id: str) -> dict:
         row = self.db.execute("SELECT context FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return json.loads(row[0]) if row else {}
