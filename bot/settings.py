@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Knowledge and retrieval
     knowledge_dir: Path = ROOT / "knowledge"
     embedding_model: str = Field(default_factory=default_embedding_model)
+    # The default MiniLM is English-only: Chinese queries skip it (it hurt their ranking and
+    # costs ~6 ms). A multilingual model can serve both: set ["zh", "en"].
+    embedding_languages: list[Literal["zh", "en"]] = ["en"]
 
     # Two workers use both cores of the reference 2-core machine (see docs/benchmarks.md).
     model_workers: int = Field(2, ge=1, description="Processes running NLU and retrieval")

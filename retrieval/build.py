@@ -20,27 +20,28 @@ import numpy as np
 import yaml
 
 from retrieval.corpus import Corpus, content_hash, entry_files
-from retrieval.index import DocSignals, HybridIndex, entry_doc
+from retrieval.index import FOLDS, DocSignals, HybridIndex, entry_doc, question_folds
 from retrieval.schema import Entry
 from retrieval.ranking import Linear, Ranker, TrainingQuery, fit_ranker
 from retrieval.signals import LANGS, Embedder, EmbeddingCache
-from retrieval.text import TextAnalyzer
+from retrieval.text import Lang, TextAnalyzer
 
 log = logging.getLogger(__name__)
 
 PACKAGE = Path(__file__).resolve().parent
 # Files whose change must rebuild the index (the code that shapes it, and its training data).
 INDEX_CODE = (
-    "build.py", "corpus.py", "index.py", "lexicon.py", "ranking.py", "schema.py", "signals.py",
+    "build.py", "classifier.py", "corpus.py", "index.py", "lexicon.py", "ranking.py", "schema.py", "signals.py",
     "text.py", "out_of_scope_train.yaml",
 )
 KEEP_INDEXES = 3
 
 
-def index_key(corpus: Corpus, model_name: str) -> str:
+def index_key(corpus: Corpus, model_name: str, dense_langs: tuple[Lang, ...]) -> str:
     digest = hashlib.sha256()
     digest.update(content_hash(entry_files(corpus.root), corpus.root).encode())
     digest.update(model_name.encode())
+    digest.update(",".join(sorted(dense_langs)).encode())
     for name in INDEX_CODE:
         digest.update((PACKAGE / name).read_bytes())
     return digest.hexdigest()[:20]
@@ -72,9 +73,6 @@ class Built:
     build_cpu_seconds: float = 0.0
 
 
-FOLDS = 5
-
-
 def training_queries(
     index: HybridIndex, entries: list[Entry], analyzer: TextAnalyzer, embedder: Embedder,
     cache: EmbeddingCache, oos: list[str],
@@ -89,10 +87,21 @@ def training_queries(
     oos_vecs = cache.encode(embedder, oos) if oos else np.zeros((0, vectors.shape[1]), np.float32)
     texts = [index.units[u].text for u in questions] + oos
     all_vecs = np.concatenate([vectors[questions], oos_vecs])
+    analyzed = [analyzer.analyze(t) for t in texts]
+    # Queries in a language the model does not understand are not embedded at search time.
+    all_vecs[[a.lang not in index.dense_langs for a in analyzed]] = 0.0
     targets = [index.units[u].entry for u in questions] + [None] * len(oos)
     hidden: list[int | None] = [*questions, *([None] * len(oos))]
-    fold = {u: i % FOLDS for i, u in enumerate(questions)}
-    analyzed = [analyzer.analyze(t) for t in texts]
+    folds = question_folds(index.units)
+    fold = {u: int(folds[u]) for u in questions}
+    # classifier shares: out-of-fold for sample questions, the full model for the others
+    assert index.question_oof is not None, "training queries need a freshly built index"
+    clf_all = index.classifier.probabilities(
+        np.concatenate([
+            index.question_oof[questions],
+            index.classifier.decisions(analyzed[len(questions) :], all_vecs[len(questions) :]),
+        ])
+    )
     queries: list[TrainingQuery | None] = [None] * len(texts)
     for lang in LANGS:
         rows = [i for i, a in enumerate(analyzed) if a.lang == lang]
@@ -125,7 +134,7 @@ def training_queries(
             b, c = docs.scores([analyzed[rows[r]] for r, _ in in_fold])
             rs = [r for r, _ in in_fold]
             doc[rs, 1], doc[rs, 2] = b, c
-        scores = index.aggregate(lang, dense, bm25, char, doc, [hidden[i] for i in rows])
+        scores = index.aggregate(lang, dense, bm25, char, doc, clf_all[rows], [hidden[i] for i in rows])
         for r, i in enumerate(rows):
             queries[i] = TrainingQuery(scores[r], lang, coverage[r], len(analyzed[i].tokens), targets[i])
     return [q for q in queries if q is not None]
@@ -166,9 +175,11 @@ def _load_ranker(path: Path) -> Ranker:
 
 
 def build_or_load(
-    corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: Embedder, force: bool = False
+    corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: Embedder,
+    dense_langs: tuple[Lang, ...] = ("en",), force: bool = False,
 ) -> Built:
-    key = index_key(corpus, embedder.model_name)
+    """The index for this corpus, model and embedded languages: from the cache, or built."""
+    key = index_key(corpus, embedder.model_name, dense_langs)
     root = Path(data_dir) / "index"
     folder = root / key
     if (folder / "ready").exists() and not force:
@@ -180,7 +191,7 @@ def build_or_load(
     start, cpu_start = time.perf_counter(), time.process_time()
     entries = [corpus.entries[i] for i in sorted(corpus.entries)]
     cache = EmbeddingCache(Path(data_dir) / "embeddings", embedder.model_name)
-    index = HybridIndex.build(entries, analyzer, embedder, cache)
+    index = HybridIndex.build(entries, analyzer, embedder, cache, dense_langs)
     queries = training_queries(index, entries, analyzer, embedder, cache, out_of_scope_training())
     ranker = fit_ranker(queries)
     training = _pack(queries)
@@ -191,7 +202,7 @@ def build_or_load(
     index.save(tmp)
     _save_ranker(ranker, tmp / "ranker.json")
     np.savez(tmp / "training.npz", **training)
-    meta = {"key": key, "model": embedder.model_name, "entries": len(entries),
+    meta = {"key": key, "model": embedder.model_name, "dense_langs": list(dense_langs), "entries": len(entries),
             "units": len(index.units), "build_seconds": seconds, "build_cpu_seconds": cpu_seconds}
     (tmp / "ready").write_text(json.dumps(meta))
     if folder.exists():  # a forced rebuild, or a concurrent builder won the race

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.build import unpack
-from retrieval.index import N_FEATURES, SIGNALS, VIEWS
+from retrieval.index import N_FEATURES, SIGNALS, signal_rows
 from retrieval.ranking import Ranker, TrainingQuery, fit_ranker
 from retrieval.retriever import Retriever
 
@@ -24,7 +24,7 @@ DEV_DIR = Path(__file__).resolve().parent.parent / "benchmarks" / "retrieval_dev
 VARIANTS: dict[str, tuple[str, ...]] = {
     "hybrid": SIGNALS,
     "dense": ("dense",),
-    "lexical": ("bm25", "char"),
+    "lexical": ("bm25", "char", "clf"),
 }
 
 
@@ -54,8 +54,7 @@ def load_dev(folder: Path = DEV_DIR) -> list[DevRow]:
 def signal_mask(signals: tuple[str, ...]) -> np.ndarray:
     keep = np.zeros(N_FEATURES, dtype=np.float32)
     for name in signals:
-        i = SIGNALS.index(name)
-        keep[i * len(VIEWS) : (i + 1) * len(VIEWS)] = 1.0
+        keep[signal_rows(name)] = 1.0
     return keep[:, None]
 
 
@@ -120,7 +119,7 @@ def evaluate(retriever: Retriever, rows: list[DevRow]) -> dict:
     known = set(retriever.index.entry_ids)
     unknown = sorted({r.expected for r in rows if r.expected and r.expected not in known})
     rows = [r for r in rows if r.expected is None or r.expected in known]
-    vectors = retriever.embedder.encode([r.q for r in rows])
+    vectors = retriever.query_vectors([r.q for r in rows])
     tallies: dict[str, dict[str, Tally]] = {v: defaultdict(Tally) for v in VARIANTS}
     for row, vec in zip(rows, vectors, strict=True):
         for name, (ranker, mask) in rankers.items():

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.classifier import EntryClassifier
 from retrieval.schema import Entry
 from retrieval.signals import (
     LANGS,
@@ -21,12 +22,30 @@ from retrieval.signals import (
 )
 from retrieval.text import Analyzed, Lang, TextAnalyzer
 
-SIGNALS: tuple[str, ...] = ("dense", "bm25", "char")
+UNIT_SIGNALS: tuple[str, ...] = ("dense", "bm25", "char")  # similarity of the query to each unit
+SIGNALS: tuple[str, ...] = (*UNIT_SIGNALS, "clf")  # + the entry classifier's share
 KINDS: tuple[str, ...] = ("question", "title", "answer")
-# Per signal: best sample question, mean over sample questions, title, answer.
+# Per unit signal: best sample question, mean over sample questions, title, answer.
 UNIT_VIEWS: tuple[str, ...] = ("q_max", "q_mean", "title", "answer")
 VIEWS: tuple[str, ...] = (*UNIT_VIEWS, "doc")
-N_FEATURES = len(SIGNALS) * len(VIEWS)
+N_FEATURES = len(UNIT_SIGNALS) * len(VIEWS) + 1  # feature rows: signal x view, then clf
+FOLDS = 5  # sample questions are held out in this many folds to train the ranker
+
+
+def signal_rows(name: str) -> slice:
+    """The feature rows of one signal."""
+    if name == "clf":
+        return slice(N_FEATURES - 1, N_FEATURES)
+    i = UNIT_SIGNALS.index(name)
+    return slice(i * len(VIEWS), (i + 1) * len(VIEWS))
+
+
+def question_folds(units: list[Unit]) -> np.ndarray:
+    """Fold of each unit's held-out round: sample questions round-robin, other units -1."""
+    folds = np.full(len(units), -1, dtype=np.int64)
+    questions = [u for u, unit in enumerate(units) if unit.kind == "question"]
+    folds[questions] = np.arange(len(questions)) % FOLDS
+    return folds
 
 
 def entry_units(entries: list[Entry]) -> list[Unit]:
@@ -126,12 +145,18 @@ def _normalize(x: np.ndarray) -> np.ndarray:
 
 class HybridIndex:
     def __init__(
-        self, entry_ids: list[str], units: list[Unit], dense: DenseSignal, parts: dict[Lang, LangPart]
+        self, entry_ids: list[str], units: list[Unit], dense: DenseSignal, parts: dict[Lang, LangPart],
+        classifier: EntryClassifier, dense_langs: tuple[Lang, ...],
     ) -> None:
         self.entry_ids = entry_ids
         self.units = units
         self.dense = dense
         self.parts = parts
+        self.classifier = classifier
+        self.dense_langs = dense_langs  # query languages that get an embedding (others: zeros)
+        # Out-of-fold classifier decisions of the sample questions [unit, entry], for training the
+        # ranker right after a build; not saved (a loaded index has its ranker already).
+        self.question_oof: np.ndarray | None = None
         self.layout = Layout(units, len(entry_ids))
         # Dense "document" = normalised mean of an entry's sample questions and titles.
         vectors = dense.vectors()
@@ -150,7 +175,8 @@ class HybridIndex:
 
     @classmethod
     def build(
-        cls, entries: list[Entry], analyzer: TextAnalyzer, embedder: Embedder, cache: EmbeddingCache
+        cls, entries: list[Entry], analyzer: TextAnalyzer, embedder: Embedder, cache: EmbeddingCache,
+        dense_langs: tuple[Lang, ...],
     ) -> HybridIndex:
         units = entry_units(entries)
         vectors = cache.encode(embedder, [u.text for u in units])
@@ -166,7 +192,19 @@ class HybridIndex:
                 layout=Layout([units[i] for i in ids], len(entries)),
                 docs=DocSignals.build([entry_doc(e, lang) for e in entries], lang, analyzer),
             )
-        return cls([e.id for e in entries], units, dense, parts)
+        # The classifier learns from sample questions and titles (answers are long and shared
+        # wording between entries would blur it).
+        taught = [i for i, u in enumerate(units) if u.kind != "answer"]
+        folds = question_folds(units)[taught]
+        docs = [analyzer.analyze(units[i].text, units[i].lang) for i in taught]
+        used = np.array([units[i].lang in dense_langs for i in taught])
+        classifier, oof = EntryClassifier.fit(
+            docs, vectors[taught] * used[:, None], [units[i].entry for i in taught], len(entries), folds
+        )
+        index = cls([e.id for e in entries], units, dense, parts, classifier, dense_langs)
+        index.question_oof = np.zeros((len(units), len(entries)), dtype=np.float32)
+        index.question_oof[taught] = oof
+        return index
 
     # -- scoring -------------------------------------------------------------------------------
     def query_signals(
@@ -182,6 +220,7 @@ class HybridIndex:
             bm25=bm25,
             char=part.char.unit_scores(analyzed.normalized),
             doc=np.stack([self.centroids @ query_vec, doc_bm25[0], doc_char[0]]),
+            clf=self.classifier.probabilities(self.classifier.decision(analyzed, query_vec)),
             coverage=coverage,
             analyzed=analyzed,
         )
@@ -192,14 +231,15 @@ class HybridIndex:
         dense, bm25, char = qs.dense[None, :], qs.bm25[None, :], qs.char[None, :]
         if held_out is not None:
             dense, bm25, char = dense.copy(), bm25.copy(), char.copy()
-        return self.aggregate(qs.lang, dense, bm25, char, qs.doc[None], [held_out])[0]
+        return self.aggregate(qs.lang, dense, bm25, char, qs.doc[None], qs.clf[None], [held_out])[0]
 
     def aggregate(
         self, lang: Lang, dense: np.ndarray, bm25: np.ndarray, char: np.ndarray, doc: np.ndarray,
-        hidden: list[int | None],
+        clf: np.ndarray, hidden: list[int | None],
     ) -> np.ndarray:
-        """[query, signal x view, entry] from per-unit scores and whole-entry scores ``doc``
-        [query, signal, entry]. Row r does not see unit ``hidden[r]`` (arrays change in place)."""
+        """[query, feature, entry] from per-unit scores, whole-entry scores ``doc`` [query,
+        signal, entry] and classifier shares ``clf`` [query, entry]. Row r does not see unit
+        ``hidden[r]`` (arrays change in place)."""
         part = self.parts[lang]
         hidden_entry = np.full(dense.shape[0], -1, dtype=np.int64)
         hidden_local = np.full(dense.shape[0], -1, dtype=np.int64)
@@ -220,6 +260,7 @@ class HybridIndex:
         blocks = []
         for s, view in enumerate(views):
             blocks.extend([view, np.maximum(doc[:, s : s + 1], 0.0)])
+        blocks.append(clf[:, None, :])
         return np.concatenate(blocks, axis=1)
 
     def held_out_centroid_scores(self, query_vecs: np.ndarray, units: list[int]) -> np.ndarray:
@@ -235,11 +276,13 @@ class HybridIndex:
     @staticmethod
     def per_signal(features: np.ndarray) -> np.ndarray:
         """[signal, entry]: each signal's best view (for reports and confidence features)."""
-        return features.reshape(len(SIGNALS), len(VIEWS), -1)[:, [0, 2, 3]].max(axis=1)
+        units = features[: N_FEATURES - 1].reshape(len(UNIT_SIGNALS), len(VIEWS), -1)[:, [0, 2, 3]].max(axis=1)
+        return np.concatenate([units, features[N_FEATURES - 1 :]], axis=0)
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        meta = {"entry_ids": self.entry_ids, "units": [asdict(u) for u in self.units]}
+        meta = {"entry_ids": self.entry_ids, "units": [asdict(u) for u in self.units],
+                "dense_langs": list(self.dense_langs)}
         (folder / "units.json").write_text(json.dumps(meta, ensure_ascii=False))
         self.dense.save(folder)
         for lang, part in self.parts.items():
@@ -248,6 +291,7 @@ class HybridIndex:
             part.bm25.save(sub)
             part.char.save(sub)
             part.docs.save(sub / "doc")
+        self.classifier.save(folder)
 
     @classmethod
     def load(cls, folder: Path) -> HybridIndex:
@@ -264,4 +308,4 @@ class HybridIndex:
                 layout=Layout([units[i] for i in ids], len(meta["entry_ids"])),
                 docs=DocSignals.load(folder / lang / "doc"),
             )
-        return cls(meta["entry_ids"], units, dense, parts)
+        return cls(meta["entry_ids"], units, dense, parts, EntryClassifier.load(folder), tuple(meta["dense_langs"]))

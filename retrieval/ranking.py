@@ -30,11 +30,16 @@ def _lang_block(x: np.ndarray, lang: Lang) -> np.ndarray:
     return np.concatenate([x, zeros], axis=-1) if lang == "en" else np.concatenate([zeros, x], axis=-1)
 
 
+CLF_FLOOR = 1e-6
+
+
 def candidate_features(scores: np.ndarray, lang: Lang) -> np.ndarray:
-    """[entry, feature]: each signal x view score and its ratio to the best entry's."""
+    """[entry, feature]: each signal x view score and its ratio to the best entry's, and the
+    classifier's log share (a softmax output: its log is what adds up across candidates)."""
     best = scores.max(axis=1, keepdims=True)
     rel = np.divide(scores, best, out=np.zeros_like(scores), where=best > 1e-6)
-    return _lang_block(np.concatenate([scores, rel], axis=0).T, lang)
+    log_clf = np.log(np.maximum(scores[-1:], CLF_FLOOR)) - np.log(CLF_FLOOR)  # >= 0
+    return _lang_block(np.concatenate([scores, rel, log_clf], axis=0).T, lang)
 
 
 def query_features(features: np.ndarray, fused: np.ndarray, coverage: float, n_tokens: int, lang: Lang) -> np.ndarray:

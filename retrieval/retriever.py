@@ -17,7 +17,7 @@ from retrieval.index import SIGNALS
 from retrieval.ranking import ANSWER_AT, IN_SCOPE_AT, Ranker, query_features
 from retrieval.schema import Entry
 from retrieval.signals import Embedder
-from retrieval.text import Lang, Script, TextAnalyzer
+from retrieval.text import Lang, Script, TextAnalyzer, detect_lang
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -103,7 +103,9 @@ class Retriever:
             log.warning("%s", issue)
         analyzer = TextAnalyzer()
         embedder = Embedder(resolve_model(settings.embedding_model), Path(settings.data_dir) / "models")
-        built = build_or_load(corpus, Path(settings.data_dir), analyzer, embedder, force=force_rebuild)
+        built = build_or_load(
+            corpus, Path(settings.data_dir), analyzer, embedder, tuple(settings.embedding_languages), force_rebuild
+        )
         return cls(corpus, built, analyzer, embedder)
 
     # -- queries -------------------------------------------------------------------------------
@@ -111,8 +113,15 @@ class Retriever:
         query = query.strip()[:MAX_QUERY_CHARS]
         if not query:
             return SearchResult([], 0.0, "decline", "empty question")
-        vec = self.embedder.encode([query])[0]
-        return self._rank(query, vec, k, self.ranker)
+        return self._rank(query, self.query_vectors([query])[0], k, self.ranker)
+
+    def query_vectors(self, queries: list[str]) -> np.ndarray:
+        """Embeddings of queries in the model's languages; zeros for the others (not computed)."""
+        out = np.zeros((len(queries), self.index.dense.vectors().shape[1]), dtype=np.float32)
+        rows = [i for i, q in enumerate(queries) if detect_lang(q) in self.index.dense_langs]
+        if rows:
+            out[rows] = self.embedder.encode([queries[i] for i in rows])
+        return out
 
     def _rank(
         self, query: str, vec: np.ndarray, k: int, ranker: Ranker, lang: Lang | None = None,

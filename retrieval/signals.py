@@ -365,5 +365,6 @@ class QuerySignals:
     bm25: np.ndarray  # over the units of `lang`
     char: np.ndarray  # over the units of `lang`
     doc: np.ndarray  # [signal, entry]: the query against whole-entry documents / centroids
+    clf: np.ndarray  # [entry]: the entry classifier's share
     coverage: float
     analyzed: Analyzed

@@ -28,7 +28,7 @@ def test_finds_the_right_entry(retriever: Retriever, query: str, expected: str, 
     assert isinstance(res, SearchResult)
     assert res.hits[0].entry_id == expected, (script, [h.entry_id for h in res.hits])
     assert res.decision != "decline", res.reason
-    assert set(res.hits[0].signals) == {"dense", "bm25", "char"}
+    assert set(res.hits[0].signals) == {"dense", "bm25", "char", "clf"}
     assert res.hits[0].title["zh"] and res.hits[0].title["en"]
 
 
