@@ -1,11 +1,41 @@
-"""Token buckets for flood control, per connection and per client IP.
+"""Token buckets for flood control, per connection and per client IP, and who the client is.
 
 Pure code: the caller passes the clock, so tests need no sleeping.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(specs: Sequence[str]) -> tuple[Network, ...]:
+    """``["10.0.0.0/8", "127.0.0.1"]`` -> networks (a bare address is a /32 or /128)."""
+    return tuple(ipaddress.ip_network(spec, strict=False) for spec in specs)
+
+
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in proxies)
+
+
+def client_ip(peer: str, forwarded_for: str | None, proxies: tuple[Network, ...]) -> str:
+    """The address per-IP limits count: the socket peer, unless the peer is one of our trusted
+    reverse proxies; then the right-most X-Forwarded-For hop that is not a trusted proxy (hops
+    further left were written by the client and can be forged)."""
+    if not forwarded_for or not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop
+    return hops[0] if hops else peer
 
 
 @dataclass

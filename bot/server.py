@@ -28,7 +28,7 @@ from bot.hub import Hub
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, feedback, greet, say
 from bot.worker import ModelWorkers
-from bot.ratelimit import IpLimits, TokenBucket
+from bot.ratelimit import IpLimits, TokenBucket, client_ip, parse_networks
 from bot.settings import ROOT, Settings
 from bot.store import SessionInfo, Store
 from bot.texts import text
@@ -63,6 +63,7 @@ class ChatServer:
         self.metrics = Metrics()
         self.limits = p.Limits(max_text_chars=settings.max_text_chars)
         self.ip_limits = IpLimits(settings.ip_rate, settings.ip_burst, settings.max_conns_per_ip)
+        self.proxies = parse_networks(settings.trusted_proxies)
         self.locks = SessionLocks()
         self.tasks: set[asyncio.Task] = set()
         self.ready = asyncio.Event()
@@ -151,10 +152,13 @@ class ChatServer:
         origin = request.headers.get("Origin")
         if origin is not None and not self.origin_allowed(origin, request.headers.get("Host")):
             return http_response(HTTPStatus.FORBIDDEN, "origin not allowed\n")
-        ip = connection.remote_address[0]
+        ip = self.client_ip(connection.remote_address[0], request)
         if self.ip_limits.connections.get(ip, 0) >= self.settings.max_conns_per_ip:
             return http_response(HTTPStatus.TOO_MANY_REQUESTS, "too many connections\n")
         return None
+
+    def client_ip(self, peer: str, request: Request) -> str:
+        return client_ip(peer, request.headers.get("X-Forwarded-For"), self.proxies)
 
     def origin_allowed(self, origin: str, host: str | None) -> bool:
         if self.settings.allowed_origins:
@@ -165,7 +169,7 @@ class ChatServer:
 
     async def handle(self, ws: ServerConnection) -> None:
         endpoint = urlsplit(ws.request.path).path
-        ip = ws.remote_address[0]
+        ip = self.client_ip(ws.remote_address[0], ws.request)
         self.ip_limits.connect(ip)
         gauge = self.metrics.connections.labels(endpoint=endpoint)
         gauge.inc()

@@ -7,11 +7,12 @@ every field; keep the two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,6 +47,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origins allowed to open websockets; empty = same host plus no Origin header",
     )
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the real client.
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for spec in value:
+            ipaddress.ip_network(spec, strict=False)  # ValueError names the bad entry
+        return value
     log_level: str = "INFO"
 
     # Protocol limits

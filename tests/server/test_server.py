@@ -175,6 +175,27 @@ async def test_floods_are_rate_limited_with_retry_after(server_factory, ws_clien
             assert refused.value.response.status_code == 429
 
 
+async def test_per_ip_cap_counts_the_client_behind_a_trusted_proxy(server_factory):
+    """Behind our reverse proxy every visitor arrives from the proxy's address: the cap must
+    count X-Forwarded-For clients, and a forged header from an untrusted peer changes nothing."""
+    server = server_factory(CHAT_MAX_CONNS_PER_IP="1", CHAT_TRUSTED_PROXIES='["127.0.0.1"]')
+
+    def via(client: str):
+        return connect(server.ws_url, additional_headers={"X-Forwarded-For": f"6.6.6.6, {client}"})
+
+    async with via("203.0.113.7"), via("198.51.100.9"):  # two visitors, one proxy: both admitted
+        with pytest.raises(InvalidStatus) as refused:
+            async with via("203.0.113.7"):  # the same visitor twice: over its cap of 1
+                pass
+        assert refused.value.response.status_code == 429
+    untrusted = server_factory(CHAT_MAX_CONNS_PER_IP="1")
+    async with connect(untrusted.ws_url, additional_headers={"X-Forwarded-For": "1.1.1.1"}):
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(untrusted.ws_url, additional_headers={"X-Forwarded-For": "2.2.2.2"}):
+                pass
+        assert refused.value.response.status_code == 429
+
+
 async def test_sigkill_and_restart_loses_no_acked_message(server, ws_client):
     async with ws_client(server.ws_url) as c:
         token = (await c.hello())["session"]
