@@ -101,11 +101,6 @@ class Pipeline:
     def _search_one(self, query: str) -> Search:
         result = self.retriever.search(query, k=5)
         hits = tuple(Hit(h.entry_id, dict(h.title)) for h in result.hits)
-        chosen = _titled(query, hits)
-        if chosen is not None:
-            # An entry's own title: what the clarify and related-topic buttons send.
-            rest = tuple(h for h in hits if h is not chosen)
-            return Search("answer", 1.0, (chosen, *rest), query)
         decision = result.decision if hits else "decline"
         return Search(decision, float(result.confidence), hits, query)
 
@@ -163,14 +158,6 @@ def render_say_reply(action: Say, ctx: Context, meta: dict) -> dict:
         "lang": ctx.lang, "script": script, "sources": [], "quick_replies": quick,
         "meta": {**meta, "kind": action.kind, **action.meta},
     }
-
-
-def _titled(query: str, hits: tuple[Hit, ...]) -> Hit | None:
-    wanted = {simplify(query).strip().casefold()}
-    for hit in hits:
-        if {t.strip().casefold() for t in hit.title.values()} & wanted:
-            return hit
-    return None
 
 
 def short_region(name: str) -> str:

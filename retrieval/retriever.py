@@ -76,11 +76,12 @@ class Retriever:
         self._known = self._known_questions()
 
     def _known_questions(self) -> dict[str, int]:
-        """Normalised sample question -> entry, for questions that belong to one entry only.
-        A visitor who asks a sample question verbatim gets that entry, whatever the scores."""
+        """Normalised sample question or title -> entry, for texts that belong to one entry only.
+        A visitor who asks a sample question verbatim, or sends an entry's title (what the
+        clarify and related-topic buttons send), gets that entry, whatever the scores."""
         owners: dict[str, set[int]] = {}
         for unit in self.index.units:
-            if unit.kind == "question":
+            if unit.kind in ("question", "title"):
                 key = self.analyzer.analyze(unit.text).normalized
                 owners.setdefault(key, set()).add(unit.entry)
         return {k: next(iter(v)) for k, v in owners.items() if len(v) == 1}

@@ -45,6 +45,14 @@ def test_sample_question_verbatim_is_answered(retriever: Retriever) -> None:
     assert res.decision == "answer" and res.confidence > 0.9
 
 
+def test_entry_title_is_answered_in_any_script(retriever: Retriever) -> None:
+    """Clarify and related-topic buttons send an entry's title: that entry is the answer."""
+    entry = retriever.entry("visa-extension")
+    for title in (entry.title.zh, retriever.analyzer.to_script(entry.title.zh, "zh-Hant"), entry.title.en.upper()):
+        res = retriever.search(title)
+        assert (res.hits[0].entry_id, res.decision) == ("visa-extension", "answer"), title
+
+
 def test_empty_query_is_declined(retriever: Retriever) -> None:
     assert retriever.search("   ").decision == "decline"
 
@@ -105,3 +113,13 @@ def test_char_signal_fast_path_matches_sklearn(retriever: Retriever) -> None:
         char = retriever.index.parts[analyzed.lang].char
         reference = np.asarray((char.vectorizer.transform([analyzed.normalized]) @ char.matrix.T).todense())[0]
         np.testing.assert_allclose(char.unit_scores(analyzed.normalized), reference, atol=1e-5)
+
+
+def test_classifier_fast_path_matches_batch(retriever: Retriever) -> None:
+    import numpy as np
+
+    clf = retriever.index.classifier
+    for query in ("签证快到期了怎么延期", "簽證過期點算", "how do I extend my viza", "zzqx"):
+        analyzed = retriever.analyzer.analyze(query)
+        vec = retriever.query_vectors([query])
+        np.testing.assert_allclose(clf.decision(analyzed, vec[0]), clf.decisions([analyzed], vec)[0], atol=1e-4)
