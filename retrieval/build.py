@@ -24,7 +24,7 @@ from retrieval.index import FOLDS, DocSignals, HybridIndex, entry_doc, question_
 from retrieval.schema import Entry
 from retrieval.ranking import Linear, Ranker, TrainingQuery, fit_ranker
 from retrieval.signals import LANGS, Embedder, EmbeddingCache
-from retrieval.text import Lang, TextAnalyzer
+from retrieval.text import Lang, MemoAnalyzer, TextAnalyzer
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class Built:
 
 
 def training_queries(
-    index: HybridIndex, entries: list[Entry], analyzer: TextAnalyzer, embedder: Embedder,
+    index: HybridIndex, entries: list[Entry], analyzer: MemoAnalyzer, embedder: Embedder,
     cache: EmbeddingCache, oos: list[str],
 ) -> list[TrainingQuery]:
     """Every sample question scored as if unseen, plus out-of-scope questions.
@@ -191,8 +191,9 @@ def build_or_load(
     start, cpu_start = time.perf_counter(), time.process_time()
     entries = [corpus.entries[i] for i in sorted(corpus.entries)]
     cache = EmbeddingCache(Path(data_dir) / "embeddings", embedder.model_name)
-    index = HybridIndex.build(entries, analyzer, embedder, cache, dense_langs)
-    queries = training_queries(index, entries, analyzer, embedder, cache, out_of_scope_training())
+    memo = MemoAnalyzer(analyzer)
+    index = HybridIndex.build(entries, memo, embedder, cache, dense_langs)
+    queries = training_queries(index, entries, memo, embedder, cache, out_of_scope_training())
     ranker = fit_ranker(queries)
     training = _pack(queries)
     seconds = time.perf_counter() - start

@@ -15,7 +15,9 @@ so they are comparable between queries (the fusion model uses the share and its 
 
 from __future__ import annotations
 
+import os
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,13 +112,19 @@ class EntryClassifier:
         in training). Rows of other docs are zero."""
         y = np.asarray(targets)
         oof = np.zeros((len(docs), n_entries), dtype=np.float32)
-        for f in sorted(set(folds[folds >= 0].tolist())):
-            train = np.nonzero(folds != f)[0]
-            test = np.nonzero(folds == f)[0]
-            char, word, coef, intercept = cls._fit_svm([docs[i] for i in train], vectors[train], y[train], n_entries)
-            x = cls._matrix(char, word, [docs[i] for i in test], vectors[test], fit=False)
-            oof[test] = x @ coef.T + intercept
-        char, word, coef, intercept = cls._fit_svm(docs, vectors, y, n_entries)
+        rounds = [np.nonzero(folds != f)[0] for f in sorted(set(folds[folds >= 0].tolist()))]
+
+        def fit_on(rows: np.ndarray):  # noqa: ANN202
+            return cls._fit_svm([docs[i] for i in rows], vectors[rows], y[rows], n_entries)
+
+        # liblinear releases the GIL: the fold models and the final one train side by side.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            final = pool.submit(fit_on, np.arange(len(docs)))
+            for train, (char, word, coef, intercept) in zip(rounds, pool.map(fit_on, rounds), strict=True):
+                test = np.setdiff1d(np.arange(len(docs)), train)
+                x = cls._matrix(char, word, [docs[i] for i in test], vectors[test], fit=False)
+                oof[test] = x @ coef.T + intercept
+            char, word, coef, intercept = final.result()
         held = folds >= 0
         temperature = _fit_temperature(oof[held], y[held]) if held.any() else 1.0
         return cls(char, word, np.ascontiguousarray(coef.T), intercept, temperature, vectors.shape[1]), oof

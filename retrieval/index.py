@@ -20,7 +20,7 @@ from retrieval.signals import (
     QuerySignals,
     Unit,
 )
-from retrieval.text import Analyzed, Lang, TextAnalyzer
+from retrieval.text import Analyzed, Lang, MemoAnalyzer, TextAnalyzer
 
 UNIT_SIGNALS: tuple[str, ...] = ("dense", "bm25", "char")  # similarity of the query to each unit
 SIGNALS: tuple[str, ...] = (*UNIT_SIGNALS, "clf")  # + the entry classifier's share
@@ -60,12 +60,12 @@ def entry_units(entries: list[Entry]) -> list[Unit]:
     return units
 
 
-def entry_doc(entry: Entry, lang: Lang, skip: frozenset[str] = frozenset()) -> str:
-    """Everything an entry says in one language, as one document (pools evidence that is
-    spread over several sample questions); ``skip`` leaves out held-out sample questions."""
+def entry_doc(entry: Entry, lang: Lang, skip: frozenset[str] = frozenset()) -> list[str]:
+    """Everything an entry says in one language, as the lines of one document (pools evidence
+    that is spread over several sample questions); ``skip`` leaves out held-out sample questions."""
     answer = getattr(entry.answer, lang)
     questions = [q for q in entry.questions_for(lang) if q not in skip]
-    return "\n".join([getattr(entry.title, lang), *questions, answer.short, answer.details, " ".join(entry.tags)])
+    return [getattr(entry.title, lang), *questions, answer.short, *answer.details.splitlines(), " ".join(entry.tags)]
 
 
 @dataclass
@@ -76,8 +76,8 @@ class DocSignals:
     char: CharSignal
 
     @classmethod
-    def build(cls, docs: list[str], lang: Lang, analyzer: TextAnalyzer) -> DocSignals:
-        analyzed = [analyzer.analyze(d, lang) for d in docs]
+    def build(cls, docs: list[list[str]], lang: Lang, analyzer: MemoAnalyzer) -> DocSignals:
+        analyzed = [analyzer.analyze_lines(d, lang) for d in docs]
         return cls(
             Bm25Signal.build([a.tokens for a in analyzed]),
             CharSignal.build(lang, [a.normalized for a in analyzed]),
@@ -175,7 +175,7 @@ class HybridIndex:
 
     @classmethod
     def build(
-        cls, entries: list[Entry], analyzer: TextAnalyzer, embedder: Embedder, cache: EmbeddingCache,
+        cls, entries: list[Entry], analyzer: MemoAnalyzer, embedder: Embedder, cache: EmbeddingCache,
         dense_langs: tuple[Lang, ...],
     ) -> HybridIndex:
         units = entry_units(entries)

@@ -146,3 +146,24 @@ def guess_script(text: str, analyzer: TextAnalyzer) -> Script:
     if _CANTONESE_MARKERS.search(text):
         return "yue"
     return "zh-Hant" if analyzer.to_simplified(text) != text else "zh-Hans"
+
+
+class MemoAnalyzer(TextAnalyzer):
+    """A TextAnalyzer that remembers its analyses: an index build analyses the same sample
+    questions and entry lines many times (once per fold). Build-time only, one thread."""
+
+    def __init__(self, base: TextAnalyzer) -> None:
+        self.__dict__.update(base.__dict__)
+        self._memo: dict[tuple[str, Lang | None], Analyzed] = {}
+
+    def analyze(self, text: str, lang: Lang | None = None) -> Analyzed:
+        key = (text, lang)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = super().analyze(text, lang)
+        return found
+
+    def analyze_lines(self, lines: list[str], lang: Lang) -> Analyzed:
+        """A document of many lines, analysed line by line (each line is remembered)."""
+        parts = [self.analyze(line, lang) for line in lines if line.strip()]
+        return Analyzed(lang, " ".join(p.normalized for p in parts), [t for p in parts for t in p.tokens])
