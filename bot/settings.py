@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     agent_token_ttl_s: int = 12 * 3600
     agent_max_failures: int = 5
     agent_lockout_s: int = 900
+    # An agent whose console stays disconnected this long loses their chats to the queue
+    # (front of the line); a reload or a server restart within it keeps them.
+    agent_reconnect_grace_s: float = 120.0
 
     @property
     def store_path(self) -> Path:

@@ -86,6 +86,7 @@ class HandoffService:
         self.accepting: dict[str, bool] = {}
         self.last_assigned: dict[str, float] = {}
         self.announced: dict[int, tuple[int, int | None]] = {}  # chat id -> (position, eta) sent
+        self.offline_timers: dict[str, asyncio.Task] = {}  # agent -> requeue of their chats
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -107,8 +108,14 @@ class HandoffService:
         # not flood them with identical position updates.
         for chat_id, pos, eta in self._queue_positions():
             self.announced[chat_id] = (pos, eta)
+        # Agents who owned chats get the same grace to reconnect after a restart.
+        for owner in {c.owner for c in self.store.active_chats() if c.status == "agent" and c.owner}:
+            self._start_offline_timer(owner)
 
     async def stop(self) -> None:
+        for timer in self.offline_timers.values():
+            timer.cancel()
+        self.offline_timers.clear()
         for conns in list(self.conns.values()):
             for conn in list(conns):
                 await conn.ws.close(1012, "service restart")
@@ -326,6 +333,34 @@ class HandoffService:
         for conn in self.conns.get(username, ()):
             await conn.send(frame)
 
+    def _start_offline_timer(self, username: str) -> None:
+        if username not in self.offline_timers:
+            self.offline_timers[username] = asyncio.create_task(self._requeue_when_gone(username))
+
+    async def _requeue_when_gone(self, username: str) -> None:
+        """After the grace period, an agent still offline gives their chats back to the queue,
+        where they keep their original place (the front: they waited longest)."""
+        await asyncio.sleep(self.settings.agent_reconnect_grace_s)
+        self.offline_timers.pop(username, None)
+        if self.conns.get(username) or self.store is None:
+            return
+        db = self._db()
+        for chat in db.active_chats():
+            if chat.status != "agent" or chat.owner != username:
+                continue
+            if not db.move_to_queue(chat.id, username, chat.queue_id, time.time()):
+                continue
+            db.audit("system", "requeue_agent_offline", chat.session_id, chat=chat.id, agent=username)
+            await self._release(chat, "agent_offline")
+            lang, script = self._visitor_lang(chat)
+            await self.hub.reply(chat.session_id, texts.say(texts.AGENT_DISCONNECTED, lang, script),
+                                 sender="system", lang=lang, kind="handoff")
+            async with self._lock:
+                pos, eta = self._position_of(chat.id)
+                await self.hub.set_state(chat.session_id, "queued", queue=chat.queue_id, position=pos, eta_s=eta)
+                self.announced[chat.id] = (pos, eta)
+        await self._refresh()
+
     async def _release(self, chat: Chat, reason: str) -> None:
         """Tell everyone who had the chat open that it is no longer theirs."""
         frame = {"type": "released", "chat": chat.id, "reason": reason}
@@ -464,6 +499,7 @@ class HandoffService:
                 if not self.conns[conn.username]:
                     del self.conns[conn.username]
                     self.accepting.pop(conn.username, None)
+                    self._start_offline_timer(conn.username)
                 if self.store is not None:
                     self._db().audit(conn.username, "disconnect")
                     await self._refresh()
@@ -493,6 +529,9 @@ class HandoffService:
             self.conns.get(conn.username, set()).discard(conn)
         conn.username, conn.token_hash = agent.username, th
         self.conns.setdefault(agent.username, set()).add(conn)
+        timer = self.offline_timers.pop(agent.username, None)
+        if timer is not None:
+            timer.cancel()  # back in time: the agent keeps their chats
         reply["agent"] = agent.public()
         reply["all_queues"] = [{"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind}
                                for q in self.table.queues.values()]
