@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -28,8 +31,18 @@ def load_pipeline(settings: Settings, regions: list[str]) -> Pipeline:
     return Pipeline(load_engine(settings), Retriever.load(settings), regions)
 
 
+def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """A server killed with SIGKILL cannot stop its pool: a worker whose parent is gone exits
+    instead of holding its ~1 GiB of models forever."""
+    while True:
+        time.sleep(every_s)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
 def _init(settings: Settings, regions: list[str]) -> None:
     global _pipeline
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="orphan-watch").start()
     _pipeline = load_pipeline(settings, regions)
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import json
 
+import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from websockets.asyncio.client import connect
@@ -203,7 +204,12 @@ async def test_sigkill_and_restart_loses_no_acked_message(server, ws_client):
         for i in range(5):
             await c.send({"type": "message", "id": f"k{i}", "text": f"第{i}个问题：签证延期"})
             acked.append((await c.until(lambda f: f["type"] == "ack"))["id"])
+    workers = psutil.Process(server.proc.pid).children()
+    assert workers, "the models run in worker processes"
     server.kill()
+    # Workers of a killed server exit by themselves instead of holding their memory forever.
+    gone, alive = psutil.wait_procs(workers, timeout=15)
+    assert not alive, [p.pid for p in alive]
     server.start()
     async with ws_client(server.ws_url) as c:
         welcome = await c.hello(session=token, last_seq=0)
