@@ -65,9 +65,10 @@ def chat(args: argparse.Namespace) -> int:
     ctx = Context()
     for reply in greet(ctx):
         _show(reply)
+    piped = not sys.stdin.isatty()  # a script or a pipe: echo each line so the output reads as a transcript
     while True:
         try:
-            line = input("> ").strip()
+            line = input("" if piped else "> ").strip()
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
@@ -75,6 +76,8 @@ def chat(args: argparse.Namespace) -> int:
             return 0
         if not line:
             continue
+        if piped:
+            print(f"you: {line}")
         outcome = pipeline.respond(ctx, line)
         ctx = outcome.context
         for reply in outcome.replies:

@@ -84,12 +84,13 @@ def training_queries(
     """
     vectors = index.dense.vectors()
     questions = [u for u, unit in enumerate(index.units) if unit.kind == "question"]
-    oos_vecs = cache.encode(embedder, oos) if oos else np.zeros((0, vectors.shape[1]), np.float32)
     texts = [index.units[u].text for u in questions] + oos
-    all_vecs = np.concatenate([vectors[questions], oos_vecs])
     analyzed = [analyzer.analyze(t) for t in texts]
     # Queries in a language the model does not understand are not embedded at search time.
-    all_vecs[[a.lang not in index.dense_langs for a in analyzed]] = 0.0
+    embedded = [i for i, a in enumerate(analyzed) if a.lang in index.dense_langs]
+    all_vecs = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+    if embedded:
+        all_vecs[embedded] = cache.encode(embedder, [texts[i] for i in embedded])
     targets = [index.units[u].entry for u in questions] + [None] * len(oos)
     hidden: list[int | None] = [*questions, *([None] * len(oos))]
     folds = question_folds(index.units)
@@ -99,7 +100,7 @@ def training_queries(
     clf_all = index.classifier.probabilities(
         np.concatenate([
             index.question_oof[questions],
-            index.classifier.decisions(analyzed[len(questions) :], all_vecs[len(questions) :]),
+            index.classifier.decisions(analyzed[len(questions) :]),
         ])
     )
     queries: list[TrainingQuery | None] = [None] * len(texts)

@@ -6,9 +6,10 @@ words and character n-grams tell this entry apart from the others?". Entries in 
 the few that differ, which is where the similarity signals confuse them.
 
 Features: character 1-4-grams of the normalised text (Simplified, folded, typo tolerant) and the
-analyser's tokens (jieba words for Chinese, stems for English), TF-IDF each, plus the sentence
-embedding for the languages the embedding model understands (zeros otherwise, so Chinese does
-not lean on an English-only model); LinearSVC one-vs-rest.
+analyser's tokens (jieba words for Chinese, stems for English), TF-IDF each; LinearSVC one-vs-rest.
+(Sentence embeddings as extra features were tried: with ~13 sample questions per language they
+no longer changed recall, since the fusion already has the dense signal, and they tripled the
+training time.)
 Scores are a softmax of the decision values with a temperature fitted on out-of-fold decisions,
 so they are comparable between queries (the fusion model uses the share and its ratio to the best).
 """
@@ -67,11 +68,9 @@ class EntryClassifier:
     coef_t: np.ndarray  # [feature, entry], float32: a query gathers only its own features' rows
     intercept: np.ndarray  # [entry]
     temperature: float
-    dim: int  # width of the embedding block, the last rows of coef_t
 
     def __post_init__(self) -> None:
         self._blocks = (_Block(self.char, 0), _Block(self.word, len(self.char.vocabulary_)))
-        self._dense_t = self.coef_t[len(self.coef_t) - self.dim :]
 
     # -- training ------------------------------------------------------------------------------
     @staticmethod
@@ -81,65 +80,59 @@ class EntryClassifier:
         return char, word
 
     @staticmethod
-    def _matrix(
-        char: TfidfVectorizer, word: TfidfVectorizer, docs: list[Analyzed], vectors: np.ndarray, fit: bool
-    ) -> sp.csr_matrix:
+    def _matrix(char: TfidfVectorizer, word: TfidfVectorizer, docs: list[Analyzed], fit: bool) -> sp.csr_matrix:
         normalized, tokens = [d.normalized for d in docs], [d.tokens for d in docs]
         if fit:
             blocks = [char.fit_transform(normalized), word.fit_transform(tokens)]
         else:
             blocks = [char.transform(normalized), word.transform(tokens)]
-        return sp.hstack([*blocks, sp.csr_matrix(vectors)]).tocsr()
+        return sp.hstack(blocks).tocsr()
 
-    @classmethod
-    def _fit_svm(cls, docs: list[Analyzed], vectors: np.ndarray, targets: np.ndarray, n_entries: int):  # noqa: ANN206
-        char, word = cls._vectorizers()
-        x = cls._matrix(char, word, docs, vectors, fit=True)
+    @staticmethod
+    def _fit_svm(x: sp.csr_matrix, targets: np.ndarray, n_entries: int) -> tuple[np.ndarray, np.ndarray]:
         svm = LinearSVC(C=C).fit(x, targets)
         coef = np.zeros((n_entries, x.shape[1]), dtype=np.float32)
         intercept = np.full(n_entries, -10.0, dtype=np.float32)  # an entry with no data never wins
         coef[svm.classes_] = svm.coef_
         intercept[svm.classes_] = svm.intercept_
-        return char, word, coef, intercept
+        return coef, intercept
 
     @classmethod
     def fit(
-        cls, docs: list[Analyzed], vectors: np.ndarray, targets: list[int], n_entries: int, folds: np.ndarray
+        cls, docs: list[Analyzed], targets: list[int], n_entries: int, folds: np.ndarray
     ) -> tuple[EntryClassifier, np.ndarray]:
-        """Train on every doc (``vectors``: their embeddings, zero rows where not used); return
-        the classifier and out-of-fold decisions [doc, entry] for the docs with ``folds >= 0``
-        (each scored by a model that never saw it; docs with fold -1, such as titles, are always
-        in training). Rows of other docs are zero."""
+        """Train on every doc; return the classifier and out-of-fold decisions [doc, entry] for
+        the docs with ``folds >= 0`` (each scored by a model that never saw it; docs with fold
+        -1, such as titles, are always in training). Rows of other docs are zero. The TF-IDF vocabulary and weights come from
+        all docs (no labels in them), so the folds share one feature matrix."""
         y = np.asarray(targets)
+        char, word = cls._vectorizers()
+        x = cls._matrix(char, word, docs, fit=True)
         oof = np.zeros((len(docs), n_entries), dtype=np.float32)
-        rounds = [np.nonzero(folds != f)[0] for f in sorted(set(folds[folds >= 0].tolist()))]
-
-        def fit_on(rows: np.ndarray):  # noqa: ANN202
-            return cls._fit_svm([docs[i] for i in rows], vectors[rows], y[rows], n_entries)
-
+        tests = [np.nonzero(folds == f)[0] for f in sorted(set(folds[folds >= 0].tolist()))]
+        trains = [np.setdiff1d(np.arange(len(docs)), test) for test in tests]
         # liblinear releases the GIL: the fold models and the final one train side by side.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            final = pool.submit(fit_on, np.arange(len(docs)))
-            for train, (char, word, coef, intercept) in zip(rounds, pool.map(fit_on, rounds), strict=True):
-                test = np.setdiff1d(np.arange(len(docs)), train)
-                x = cls._matrix(char, word, [docs[i] for i in test], vectors[test], fit=False)
-                oof[test] = x @ coef.T + intercept
-            char, word, coef, intercept = final.result()
+            final = pool.submit(cls._fit_svm, x, y, n_entries)
+            models = pool.map(lambda rows: cls._fit_svm(x[rows], y[rows], n_entries), trains)
+            for test, (coef, intercept) in zip(tests, models, strict=True):
+                oof[test] = x[test] @ coef.T + intercept
+            coef, intercept = final.result()
         held = folds >= 0
         temperature = _fit_temperature(oof[held], y[held]) if held.any() else 1.0
-        return cls(char, word, np.ascontiguousarray(coef.T), intercept, temperature, vectors.shape[1]), oof
+        return cls(char, word, np.ascontiguousarray(coef.T), intercept, temperature), oof
 
     # -- scoring -------------------------------------------------------------------------------
-    def decisions(self, docs: list[Analyzed], vectors: np.ndarray) -> np.ndarray:
+    def decisions(self, docs: list[Analyzed]) -> np.ndarray:
         """[doc, entry] decision values (batch path, for training queries)."""
-        x = self._matrix(self.char, self.word, docs, vectors, fit=False)
+        x = self._matrix(self.char, self.word, docs, fit=False)
         return np.asarray(x @ self.coef_t, dtype=np.float32) + self.intercept
 
-    def decision(self, doc: Analyzed, vector: np.ndarray) -> np.ndarray:
+    def decision(self, doc: Analyzed) -> np.ndarray:
         """[entry] decision values for one query, in tens of microseconds."""
         ids, weights = zip(*(b.weights(d) for b, d in zip(self._blocks, (doc.normalized, doc.tokens))), strict=True)
         idx, w = np.concatenate(ids), np.concatenate(weights)
-        return w @ self.coef_t[idx] + vector @ self._dense_t + self.intercept
+        return w @ self.coef_t[idx] + self.intercept
 
     def probabilities(self, decisions: np.ndarray) -> np.ndarray:
         return softmax(decisions * self.temperature, axis=-1).astype(np.float32)
@@ -147,7 +140,7 @@ class EntryClassifier:
     # -- persistence ---------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
         with open(folder / "classifier.pkl", "wb") as fh:
-            pickle.dump((self.char, self.word, self.coef_t, self.intercept, self.temperature, self.dim), fh)
+            pickle.dump((self.char, self.word, self.coef_t, self.intercept, self.temperature), fh)
 
     @classmethod
     def load(cls, folder: Path) -> EntryClassifier:

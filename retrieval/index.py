@@ -179,7 +179,12 @@ class HybridIndex:
         dense_langs: tuple[Lang, ...],
     ) -> HybridIndex:
         units = entry_units(entries)
-        vectors = cache.encode(embedder, [u.text for u in units])
+        # Only units in the model's languages are embedded (an English-only model's vectors of
+        # Chinese text are noise, and half the build's encoding time); the others stay zero.
+        embedded = [i for i, u in enumerate(units) if u.lang in dense_langs]
+        vectors = np.zeros((len(units), embedder.dim), dtype=np.float32)
+        if embedded:
+            vectors[embedded] = cache.encode(embedder, [units[i].text for i in embedded])
         dense = DenseSignal.build(vectors)
         parts = {}
         for lang in LANGS:
@@ -197,10 +202,7 @@ class HybridIndex:
         taught = [i for i, u in enumerate(units) if u.kind != "answer"]
         folds = question_folds(units)[taught]
         docs = [analyzer.analyze(units[i].text, units[i].lang) for i in taught]
-        used = np.array([units[i].lang in dense_langs for i in taught])
-        classifier, oof = EntryClassifier.fit(
-            docs, vectors[taught] * used[:, None], [units[i].entry for i in taught], len(entries), folds
-        )
+        classifier, oof = EntryClassifier.fit(docs, [units[i].entry for i in taught], len(entries), folds)
         index = cls([e.id for e in entries], units, dense, parts, classifier, dense_langs)
         index.question_oof = np.zeros((len(units), len(entries)), dtype=np.float32)
         index.question_oof[taught] = oof
@@ -220,7 +222,7 @@ class HybridIndex:
             bm25=bm25,
             char=part.char.unit_scores(analyzed.normalized),
             doc=np.stack([self.centroids @ query_vec, doc_bm25[0], doc_char[0]]),
-            clf=self.classifier.probabilities(self.classifier.decision(analyzed, query_vec)),
+            clf=self.classifier.probabilities(self.classifier.decision(analyzed)),
             coverage=coverage,
             analyzed=analyzed,
         )

@@ -68,6 +68,8 @@ class Embedder:
         self._lock = threading.Lock()
         self._onnx = _OnnxEncoder.create(self._model, model_name, cache_dir) if cache_dir else None
         self.backend = "onnxruntime" if self._onnx else "torch"
+        dimension = getattr(self._model, "get_embedding_dimension", None)  # sentence-transformers >= 5.x name
+        self.dim: int = (dimension or self._model.get_sentence_embedding_dimension)()
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         with self._lock:
