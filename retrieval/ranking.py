@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold
 from retrieval.index import HybridIndex
 from retrieval.text import Lang
 
-N_CANDIDATES = 20  # negatives per training query for the fusion model
+N_CANDIDATES = 10  # negatives per training query for the fusion model
 ANSWER_AT = 0.5  # lowest answer threshold on P(top hit is right); raised at build time until
 TARGET_PRECISION = 0.9  # ... answers given to held-out questions are right this often
 IN_SCOPE_AT = 0.5  # calibrated probability that the corpus covers the question
