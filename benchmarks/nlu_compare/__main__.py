@@ -115,6 +115,17 @@ def table(results: dict, sizes: dict) -> str:
     return "\n".join(lines)
 
 
+def _per_dataset(spec: str) -> dict[str, int]:
+    return {k: int(v) for k, v in (item.split("=") for item in spec.split(",") if item)}
+
+
+def _engine_label(engine: str, epochs: int | None, folds: int, of: int) -> str:
+    notes = [f"DIET {epochs} epochs"] if engine == "rasa" and epochs else []
+    if folds < of:
+        notes.append(f"folds 1-{folds} of {of}" if folds > 1 else f"fold 1 of {of}")
+    return f"{engine} ({', '.join(notes)})" if notes else engine
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.nlu_compare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -124,9 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rasa-epochs", default="",
                         help="per dataset, e.g. 'xsid=30,clinc150=20': DIET epochs instead of the config's")
     parser.add_argument("--rasa-skip", default="", help="datasets on which Rasa is not run, e.g. 'clinc150'")
+    parser.add_argument("--rasa-folds", default="",
+                        help="per dataset, e.g. 'xsid=2': Rasa on the first N folds only (the built-in "
+                             "runs on all; per-fold numbers of both are in the JSON)")
     args = parser.parse_args(argv)
     rasa_skip = set(filter(None, args.rasa_skip.split(",")))
-    rasa_epochs = {k: int(v) for k, v in (item.split("=") for item in args.rasa_epochs.split(",") if item)}
+    rasa_epochs = _per_dataset(args.rasa_epochs)
+    rasa_folds = _per_dataset(args.rasa_folds)
     engines = args.engines.split(",")
     results: dict[str, dict[str, dict]] = {}
     raw: dict[str, dict[str, list]] = {}
@@ -138,17 +153,21 @@ def main(argv: list[str] | None = None) -> int:
             if engine == "rasa" and name in rasa_skip:
                 continue
             reports = []
-            for split in splits:
+            for split in splits[:rasa_folds.get(name)] if engine == "rasa" else splits:
                 print(f"[{time.time() - started:7.0f}s] {engine} on {split.name} "
                       f"({len(split.train.examples)} train / {len(split.test)} test)", file=sys.stderr, flush=True)
                 if engine == "rasa":
                     reports.append(run_rasa(split, rasa_config(rasa_epochs.get(name))))
                 else:
                     reports.append(run_builtin(split))
-            shown = f"rasa (DIET {rasa_epochs[name]} epochs)" if engine == "rasa" and name in rasa_epochs else engine
+            shown = _engine_label(engine, rasa_epochs.get(name), len(reports), len(splits))
             raw.setdefault(label, {})[shown] = reports
             results.setdefault(label, {})[shown] = summarise(reports)
             print(json.dumps({label: {shown: results[label][shown]}}), file=sys.stderr, flush=True)
+            few = rasa_folds.get(name)
+            if engine == "builtin" and "rasa" in engines and few and few < len(splits):
+                # The same folds Rasa is measured on, for a like-for-like row.
+                results[label][_engine_label(engine, None, few, len(splits))] = summarise(reports[:few])
     sizes = {"builtin": dists_size(BUILTIN_DISTS) / 2**20}
     rasa_venv = ROOT / ".venv-rasa"
     sizes["rasa"] = tree_size(rasa_venv) / 2**20 if rasa_venv.exists() else None

