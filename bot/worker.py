@@ -28,7 +28,8 @@ def load_pipeline(settings: Settings, regions: list[str]) -> Pipeline:
     from bot.nlu import load_engine
     from retrieval import Retriever
 
-    return Pipeline(load_engine(settings), Retriever.load(settings), regions)
+    retriever = Retriever.load(settings)
+    return Pipeline(load_engine(settings, encoder=retriever.embedder), retriever, regions)
 
 
 def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:

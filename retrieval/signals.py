@@ -17,6 +17,7 @@ import os
 import pickle
 import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from retrieval.text import Analyzed, Lang
 
 LANGS: tuple[Lang, ...] = ("zh", "en")
 MAX_TOKENS = 128
+RECENT_TEXTS = 4  # single texts remembered (see Embedder._encode_one)
 K1, B = 1.2, 0.75
 
 
@@ -66,12 +68,31 @@ class Embedder:
         # Answers are long; their opening carries the topic, and the cap keeps a full build fast.
         self._model.max_seq_length = min(self._model.max_seq_length or MAX_TOKENS, MAX_TOKENS)
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._onnx = _OnnxEncoder.create(self._model, model_name, cache_dir) if cache_dir else None
         self.backend = "onnxruntime" if self._onnx else "torch"
         dimension = getattr(self._model, "get_embedding_dimension", None)  # sentence-transformers >= 5.x name
         self.dim: int = (dimension or self._model.get_sentence_embedding_dimension)()
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        if len(texts) == 1:
+            return self._encode_one(texts[0])[None, :]
+        return self._encode(texts, batch_size)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """One message is embedded by the NLU and then by the retriever: the second is free.
+        Only the last few texts are kept, so this is no cache of popular questions."""
+        with self._lock:
+            found = self._recent.get(text)
+        if found is None:
+            found = self._encode([text], 1)[0]
+            with self._lock:
+                self._recent[text] = found
+                while len(self._recent) > RECENT_TEXTS:
+                    self._recent.popitem(last=False)
+        return found
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         with self._lock:
             if self._onnx is not None:
                 vecs = self._onnx.encode(texts, batch_size)

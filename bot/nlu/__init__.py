@@ -11,7 +11,7 @@ Public API::
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.nlu.dataset import NLUDataError, TrainingData, load_training_data
 from bot.nlu.langid import detect_language
@@ -33,8 +33,9 @@ def engine_name(settings: Settings) -> str:
     return os.environ.get("NLU_ENGINE") or settings.nlu_engine
 
 
-def load_engine(settings: Settings) -> BuiltinEngine | RasaEngine:
-    """The configured engine; the built-in one is trained on first use and cached by content hash."""
+def load_engine(settings: Settings, encoder: Any = None) -> BuiltinEngine | RasaEngine:
+    """The configured engine; the built-in one is trained on first use and cached by content hash.
+    ``encoder``: the retriever's sentence encoder, shared instead of loading the model again."""
     if engine_name(settings) == "rasa":
         from bot.nlu.rasa_runtime import RasaEngine
 
@@ -43,5 +44,5 @@ def load_engine(settings: Settings) -> BuiltinEngine | RasaEngine:
 
     data = load_training_data(settings.nlu_data_dir)
     engine, _ = train_or_load(data, settings.data_dir / "nlu", settings.embedding_model,
-                              onnx_cache=settings.data_dir / "models")
+                              onnx_cache=settings.data_dir / "models", encoder=encoder)
     return engine

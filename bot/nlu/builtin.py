@@ -93,7 +93,7 @@ class BuiltinEngine:
 
 def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | None,
                   config: ClassifierConfig | None = None, *, force: bool = False,
-                  onnx_cache: Path | None = None) -> tuple[BuiltinEngine, bool]:
+                  onnx_cache: Path | None = None, encoder: Any = None) -> tuple[BuiltinEngine, bool]:
     """Return (engine, trained_now). Models live in ``cache_root/<key>/model.joblib``.
 
     ``embedding_model`` (a sentence-transformers folder) feeds the English embedding block when
@@ -106,7 +106,7 @@ def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | N
     key = data_key(data, config, embedding_model)
     path = cache_root / key / "model.joblib"
     tokenizer = Tokenizer()
-    embedder = (_load_embedder(embedding_model, onnx_cache or cache_root / "onnx")
+    embedder = (_load_embedder(embedding_model, onnx_cache or cache_root / "onnx", encoder)
                 if config.use_embeddings and embedding_model else None)
     if path.exists() and not force:
         return BuiltinEngine(joblib.load(path), tokenizer, embedder), False
@@ -120,10 +120,10 @@ def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | N
     return BuiltinEngine(artifact, tokenizer, embedder), True
 
 
-def _load_embedder(model_path: str, onnx_cache: Path) -> Embedder:
+def _load_embedder(model_path: str, onnx_cache: Path, encoder: Any = None) -> Embedder:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    return Embedder(model_path, onnx_cache)
+    return Embedder(model_path, onnx_cache, encoder)
 
 
 def _atomic_dump(obj: object, path: Path) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -55,10 +56,14 @@ class Embedder:
     ONNX Runtime on one thread where the model allows: ~3 ms per message instead of ~6 ms); other
     messages get zeros, so Chinese predictions never depend on the English-only model."""
 
-    def __init__(self, model_path: str, onnx_cache: Path | None = None) -> None:
-        from retrieval.signals import Embedder as SentenceEncoder  # heavy import: only when used
+    def __init__(self, model_path: str, onnx_cache: Path | None = None, encoder: Any = None) -> None:
+        """``encoder``: an already loaded ``retrieval.signals.Embedder`` of the same model (the
+        worker shares the retriever's: one copy of the model, one encoding per message)."""
+        if encoder is None:
+            from retrieval.signals import Embedder as SentenceEncoder  # heavy import: only when used
 
-        self._encoder = SentenceEncoder(model_path, onnx_cache)
+            encoder = SentenceEncoder(model_path, onnx_cache)
+        self._encoder = encoder
         self.dim = int(self._encoder.encode(["hello"]).shape[1])
 
     def encode(self, texts: list[str], english: list[bool]) -> np.ndarray:
