@@ -9,7 +9,6 @@ import numpy as np
 from retrieval.build import unpack
 from retrieval.corpus import Corpus, Issue
 from retrieval.retriever import Retriever
-from retrieval.text import detect_lang
 
 SELF_RETRIEVAL_MIN = 0.90
 
@@ -57,8 +56,8 @@ def self_retrieval(retriever: Retriever) -> SelfRetrieval:
         n = counters.get((unit.entry, unit.lang), 0)
         counters[(unit.entry, unit.lang)] = n + 1
         # by scores alone: the verbatim-question shortcut would make this pass trivially
-        vec = vectors[u] if detect_lang(unit.text) in index.dense_langs else np.zeros_like(vectors[u])
-        res = retriever._rank(unit.text, vec, 1, retriever.ranker, use_known=False)
+        # the unit's own vector: zero for units outside the model's languages, like their queries
+        res = retriever._rank(unit.text, vectors[u], 1, retriever.ranker, use_known=False)
         result.total += 1
         if res.hits[0].entry_id != entry_id:
             line = corpus.line_of(entry_id, f"questions.{unit.lang}.{n}")
