@@ -74,10 +74,11 @@ class Built:
 
 
 def training_queries(
-    index: HybridIndex, entries: list[Entry], analyzer: MemoAnalyzer, embedder: Embedder,
-    cache: EmbeddingCache, oos: list[str],
+    index: HybridIndex, unit_oof: np.ndarray, entries: list[Entry], analyzer: MemoAnalyzer,
+    embedder: Embedder, cache: EmbeddingCache, oos: list[str],
 ) -> list[TrainingQuery]:
-    """Every sample question scored as if unseen, plus out-of-scope questions.
+    """Every sample question scored as if unseen, plus out-of-scope questions. ``unit_oof``:
+    the classifier's out-of-fold decisions per unit, from ``HybridIndex.build``.
 
     Per-unit views hide the question's own unit; whole-entry documents are rebuilt without a
     fold of sample questions (5 folds) to score that fold; centroids drop the question's vector.
@@ -96,10 +97,9 @@ def training_queries(
     folds = question_folds(index.units)
     fold = {u: int(folds[u]) for u in questions}
     # classifier shares: out-of-fold for sample questions, the full model for the others
-    assert index.question_oof is not None, "training queries need a freshly built index"
     clf_all = index.classifier.probabilities(
         np.concatenate([
-            index.question_oof[questions],
+            unit_oof[questions],
             index.classifier.decisions(analyzed[len(questions) :]),
         ])
     )
@@ -193,8 +193,8 @@ def build_or_load(
     entries = [corpus.entries[i] for i in sorted(corpus.entries)]
     cache = EmbeddingCache(Path(data_dir) / "embeddings", embedder.model_name)
     memo = MemoAnalyzer(analyzer)
-    index = HybridIndex.build(entries, memo, embedder, cache, dense_langs)
-    queries = training_queries(index, entries, memo, embedder, cache, out_of_scope_training())
+    index, unit_oof = HybridIndex.build(entries, memo, embedder, cache, dense_langs)
+    queries = training_queries(index, unit_oof, entries, memo, embedder, cache, out_of_scope_training())
     ranker = fit_ranker(queries)
     training = _pack(queries)
     seconds = time.perf_counter() - start

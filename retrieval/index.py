@@ -154,9 +154,6 @@ class HybridIndex:
         self.parts = parts
         self.classifier = classifier
         self.dense_langs = dense_langs  # query languages that get an embedding (others: zeros)
-        # Out-of-fold classifier decisions of the sample questions [unit, entry], for training the
-        # ranker right after a build; not saved (a loaded index has its ranker already).
-        self.question_oof: np.ndarray | None = None
         self.layout = Layout(units, len(entry_ids))
         # Dense "document" = normalised mean of an entry's sample questions and titles.
         vectors = dense.vectors()
@@ -177,7 +174,9 @@ class HybridIndex:
     def build(
         cls, entries: list[Entry], analyzer: MemoAnalyzer, embedder: Embedder, cache: EmbeddingCache,
         dense_langs: tuple[Lang, ...],
-    ) -> HybridIndex:
+    ) -> tuple[HybridIndex, np.ndarray]:
+        """The index, and the classifier's out-of-fold decisions per unit [unit, entry] for
+        training the ranker (not saved: a loaded index comes with its ranker)."""
         units = entry_units(entries)
         # Only units in the model's languages are embedded (an English-only model's vectors of
         # Chinese text are noise, and half the build's encoding time); the others stay zero.
@@ -203,10 +202,9 @@ class HybridIndex:
         folds = question_folds(units)[taught]
         docs = [analyzer.analyze(units[i].text, units[i].lang) for i in taught]
         classifier, oof = EntryClassifier.fit(docs, [units[i].entry for i in taught], len(entries), folds)
-        index = cls([e.id for e in entries], units, dense, parts, classifier, dense_langs)
-        index.question_oof = np.zeros((len(units), len(entries)), dtype=np.float32)
-        index.question_oof[taught] = oof
-        return index
+        unit_oof = np.zeros((len(units), len(entries)), dtype=np.float32)
+        unit_oof[taught] = oof
+        return cls([e.id for e in entries], units, dense, parts, classifier, dense_langs), unit_oof
 
     # -- scoring -------------------------------------------------------------------------------
     def query_signals(
