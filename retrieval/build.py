@@ -37,10 +37,10 @@ INDEX_CODE = (
 KEEP_INDEXES = 3
 
 
-def index_key(corpus: Corpus, model_name: str, dense_langs: tuple[Lang, ...]) -> str:
+def index_key(corpus: Corpus, model_id: str, dense_langs: tuple[Lang, ...]) -> str:
     digest = hashlib.sha256()
     digest.update(content_hash(entry_files(corpus.root), corpus.root).encode())
-    digest.update(model_name.encode())
+    digest.update(model_id.encode())
     digest.update(",".join(sorted(dense_langs)).encode())
     for name in INDEX_CODE:
         digest.update((PACKAGE / name).read_bytes())
@@ -180,7 +180,7 @@ def build_or_load(
     dense_langs: tuple[Lang, ...] = ("en",), force: bool = False,
 ) -> Built:
     """The index for this corpus, model and embedded languages: from the cache, or built."""
-    key = index_key(corpus, embedder.model_name, dense_langs)
+    key = index_key(corpus, embedder.model_id, dense_langs)
     root = Path(data_dir) / "index"
     folder = root / key
     if (folder / "ready").exists() and not force:
@@ -191,7 +191,7 @@ def build_or_load(
                      meta["build_seconds"], training, meta.get("build_cpu_seconds", 0.0))
     start, cpu_start = time.perf_counter(), time.process_time()
     entries = [corpus.entries[i] for i in sorted(corpus.entries)]
-    cache = EmbeddingCache(Path(data_dir) / "embeddings", embedder.model_name)
+    cache = EmbeddingCache(Path(data_dir) / "embeddings", embedder.model_id)
     memo = MemoAnalyzer(analyzer)
     index, unit_oof = HybridIndex.build(entries, memo, embedder, cache, dense_langs)
     queries = training_queries(index, unit_oof, entries, memo, embedder, cache, out_of_scope_training())
@@ -204,7 +204,7 @@ def build_or_load(
     index.save(tmp)
     _save_ranker(ranker, tmp / "ranker.json")
     np.savez(tmp / "training.npz", **training)
-    meta = {"key": key, "model": embedder.model_name, "dense_langs": list(dense_langs), "entries": len(entries),
+    meta = {"key": key, "model": embedder.model_id, "dense_langs": list(dense_langs), "entries": len(entries),
             "units": len(index.units), "build_seconds": seconds, "build_cpu_seconds": cpu_seconds}
     (tmp / "ready").write_text(json.dumps(meta))
     if folder.exists():  # a forced rebuild, or a concurrent builder won the race

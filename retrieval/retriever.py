@@ -103,7 +103,8 @@ class Retriever:
         for issue in corpus.errors:
             log.warning("%s", issue)
         analyzer = TextAnalyzer()
-        embedder = Embedder(resolve_model(settings.embedding_model), Path(settings.data_dir) / "models")
+        embedder = Embedder(resolve_model(settings.embedding_model), Path(settings.data_dir) / "models",
+                            int8=settings.embedding_int8)
         built = build_or_load(
             corpus, Path(settings.data_dir), analyzer, embedder, tuple(settings.embedding_languages), force_rebuild
         )

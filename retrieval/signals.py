@@ -49,11 +49,13 @@ class Embedder:
 
     For the common shape (transformer + mean pooling + normalisation, e.g. MiniLM) the transformer
     is exported once to ONNX under ``cache_dir`` and run with onnxruntime on one thread: the same
-    vectors (checked at export) at about half the CPU time of PyTorch for a single query. Any
-    other model, or a failed export, runs on PyTorch.
+    vectors (checked at export) at about half the CPU time of PyTorch for a single query. With
+    ``int8`` the export is also quantised (dynamic, per-channel int8 weights), which halves the
+    time again; its vectors are checked against the full-precision ones before use. Any other
+    model, or a failed export, runs on PyTorch.
     """
 
-    def __init__(self, model_name: str, cache_dir: Path | None = None) -> None:
+    def __init__(self, model_name: str, cache_dir: Path | None = None, *, int8: bool = False) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -69,8 +71,11 @@ class Embedder:
         self._model.max_seq_length = min(self._model.max_seq_length or MAX_TOKENS, MAX_TOKENS)
         self._lock = threading.Lock()
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._onnx = _OnnxEncoder.create(self._model, model_name, cache_dir) if cache_dir else None
-        self.backend = "onnxruntime" if self._onnx else "torch"
+        self._onnx = _OnnxEncoder.create(self._model, model_name, cache_dir, int8) if cache_dir else None
+        quantised = self._onnx is not None and self._onnx.int8
+        self.backend = ("onnxruntime-int8" if quantised else "onnxruntime") if self._onnx else "torch"
+        # What the vectors depend on: stored vectors and models trained on them are keyed by it.
+        self.model_id = f"{model_name}#int8" if quantised else model_name
         dimension = getattr(self._model, "get_embedding_dimension", None)  # sentence-transformers >= 5.x name
         self.dim: int = (dimension or self._model.get_sentence_embedding_dimension)()
 
@@ -109,16 +114,30 @@ class Embedder:
 
 class _OnnxEncoder:
     INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+    PROBE = ["How do I extend my visa?", "签证快到期了怎么延期", "ok", "Can I bring my dog on the plane?"]
+    # Measured for MiniLM on 310 CLINC150 questions: int8 vectors have cosine 0.993 mean / 0.976 min
+    # with fp32 ones; a model that quantises much worse than that keeps full precision.
+    INT8_MIN_COSINE = 0.95
 
-    def __init__(self, session, tokenizer, max_tokens: int) -> None:  # noqa: ANN001
+    def __init__(self, session, tokenizer, max_tokens: int, int8: bool = False) -> None:  # noqa: ANN001
         self.session = session
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
+        self.int8 = int8
+
+    @staticmethod
+    def _session(path: Path):  # noqa: ANN205
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     @classmethod
-    def create(cls, model, model_name: str, cache_dir: Path) -> _OnnxEncoder | None:  # noqa: ANN001
+    def create(cls, model, model_name: str, cache_dir: Path, int8: bool = False) -> _OnnxEncoder | None:  # noqa: ANN001
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401 - only whether it is installed
             import torch
         except ImportError:
             return None
@@ -138,19 +157,40 @@ class _OnnxEncoder:
         try:
             if not path.exists():
                 cls._export(hf_model, tokenizer, path)
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1
-            options.inter_op_num_threads = 1
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            encoder = cls(session, tokenizer, model.max_seq_length)
-            probe = ["How do I extend my visa?", "签证快到期了怎么延期", "ok"]
-            reference = model.encode(probe, normalize_embeddings=True, show_progress_bar=False)
-            if float((encoder.encode(probe, 8) * reference).sum(axis=1).min()) < 0.999:
+            encoder = cls(cls._session(path), tokenizer, model.max_seq_length)
+            reference = model.encode(cls.PROBE, normalize_embeddings=True, show_progress_bar=False)
+            if encoder.agreement(reference) < 0.999:
                 return None
-            return encoder
         except Exception as exc:  # noqa: BLE001 - any exporter/runtime problem: stay on PyTorch
             logging.getLogger(__name__).warning("ONNX export of %s failed, using PyTorch: %s", model_name, exc)
             return None
+        return cls._quantised(encoder, path, reference, model_name) if int8 else encoder
+
+    def agreement(self, reference: np.ndarray) -> float:
+        """Lowest cosine between this encoder's vectors of the probe texts and ``reference``."""
+        return float((self.encode(self.PROBE, 8) * reference).sum(axis=1).min())
+
+    @classmethod
+    def _quantised(cls, full: _OnnxEncoder, path: Path, reference: np.ndarray, model_name: str) -> _OnnxEncoder:
+        """The int8 twin of ``full`` (made once next to it), or ``full`` if it strays too far."""
+        log = logging.getLogger(__name__)
+        target = path.with_name(f"{path.stem}-int8.onnx")
+        try:
+            if not target.exists():
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                tmp = target.with_name(f"{target.stem}.{os.getpid()}.tmp.onnx")
+                quantize_dynamic(path, tmp, weight_type=QuantType.QInt8, per_channel=True)
+                os.replace(tmp, target)
+            encoder = cls(cls._session(target), full.tokenizer, full.max_tokens, int8=True)
+            cosine = encoder.agreement(reference)
+        except Exception as exc:  # noqa: BLE001 - a model the quantiser cannot handle: full precision
+            log.warning("int8 quantisation of %s failed, using full precision: %s", model_name, exc)
+            return full
+        if cosine < cls.INT8_MIN_COSINE:
+            log.warning("int8 %s strays from full precision (cosine %.3f): using full precision", model_name, cosine)
+            return full
+        return encoder
 
     @classmethod
     def _export(cls, hf_model, tokenizer, path: Path) -> None:  # noqa: ANN001

@@ -13,12 +13,13 @@ from benchmarks.nlu_compare.datasets import ROOT, Split
 def builtin_worker(split: Split, queue: Queue) -> None:
     from bot.nlu.builtin import train_or_load
     from bot.nlu.evaluation import evaluate
-    from bot.settings import default_embedding_model
+    from bot.settings import Settings
 
+    shipped = Settings()
     with tempfile.TemporaryDirectory() as cache:
         # The engine as the bot ships it: default config, the offline MiniLM for English messages.
-        engine, _ = train_or_load(split.train, Path(cache), default_embedding_model(), force=True,
-                                  onnx_cache=ROOT / "data" / "models")
+        engine, _ = train_or_load(split.train, Path(cache), shipped.embedding_model, force=True,
+                                  onnx_cache=ROOT / "data" / "models", int8=shipped.embedding_int8)
         report = evaluate(engine, split.test)
     report["train_seconds"] = engine.artifact.train_seconds
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -44,5 +44,6 @@ def load_engine(settings: Settings, encoder: Any = None) -> BuiltinEngine | Rasa
 
     data = load_training_data(settings.nlu_data_dir)
     engine, _ = train_or_load(data, settings.data_dir / "nlu", settings.embedding_model,
-                              onnx_cache=settings.data_dir / "models", encoder=encoder)
+                              onnx_cache=settings.data_dir / "models", encoder=encoder,
+                              int8=settings.embedding_int8)
     return engine

@@ -36,7 +36,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings = _settings(args)
     data = _train_data(args, settings)
     engine, trained = train_or_load(data, settings.data_dir / "nlu", settings.embedding_model, force=args.force,
-                                    onnx_cache=settings.data_dir / "models")
+                                    onnx_cache=settings.data_dir / "models",
+                                    int8=settings.embedding_int8)
     art = engine.artifact
     print(json.dumps({"model": art.key, "trained_now": trained, "examples": art.n_examples,
                       "intents": len(art.intent_model.classes), "train_seconds": round(art.train_seconds, 2),
@@ -68,7 +69,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from bot.nlu.builtin import train_or_load
 
         engine, _ = train_or_load(train, settings.data_dir / "nlu", settings.embedding_model,
-                                  onnx_cache=settings.data_dir / "models")
+                                  onnx_cache=settings.data_dir / "models",
+                                    int8=settings.embedding_int8)
         report = evaluate(engine, test)
         report["oos_threshold"] = engine.threshold
     report["engine"] = args.engine

@@ -38,10 +38,11 @@ class TrainedArtifact:
 
 
 def data_key(data: TrainingData, config: ClassifierConfig, embedding_model: str | None) -> str:
+    """``embedding_model``: the encoder's ``model_id`` (model and precision), None without one."""
     payload = {
         "code": CODE_VERSION,
         "config": config.as_dict(),
-        "embedding_model": embedding_model if config.use_embeddings else None,
+        "embedding_model": embedding_model,
         "examples": [(e.text, e.intent, [asdict(x) for x in e.entities]) for e in data.examples],
         "synonyms": sorted(data.synonyms.items()),
         "regexes": sorted(data.regexes.items()),
@@ -93,37 +94,39 @@ class BuiltinEngine:
 
 def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | None,
                   config: ClassifierConfig | None = None, *, force: bool = False,
-                  onnx_cache: Path | None = None, encoder: Any = None) -> tuple[BuiltinEngine, bool]:
+                  onnx_cache: Path | None = None, encoder: Any = None,
+                  int8: bool = False) -> tuple[BuiltinEngine, bool]:
     """Return (engine, trained_now). Models live in ``cache_root/<key>/model.joblib``.
 
     ``embedding_model`` (a sentence-transformers folder) feeds the English embedding block when
     ``config.use_embeddings``; None trains on sparse features alone. ``onnx_cache`` is where the
-    encoder's ONNX export is kept (the retriever uses ``<data_dir>/models`` too).
+    encoder's ONNX export is kept (the retriever uses ``<data_dir>/models`` too); ``int8`` runs it
+    quantised (``Settings.embedding_int8``). ``encoder``, an already loaded encoder, overrides both.
     """
     config = config or ClassifierConfig()
     if not data.examples:
         raise ValueError("no training examples")
-    key = data_key(data, config, embedding_model)
-    path = cache_root / key / "model.joblib"
     tokenizer = Tokenizer()
-    embedder = (_load_embedder(embedding_model, onnx_cache or cache_root / "onnx", encoder)
+    embedder = (_load_embedder(embedding_model, onnx_cache or cache_root / "onnx", encoder, int8)
                 if config.use_embeddings and embedding_model else None)
+    key = data_key(data, config, embedder.model_id if embedder else None)
+    path = cache_root / key / "model.joblib"
     if path.exists() and not force:
         return BuiltinEngine(joblib.load(path), tokenizer, embedder), False
     started = time.perf_counter()
     entities = EntityExtractor(data)
     model = IntentModel.train([e.text for e in data.examples], [e.intent for e in data.examples],
-                              config, tokenizer, embedder, embedding_model, entities)
+                              config, tokenizer, embedder, entities)
     artifact = TrainedArtifact(model, entities, key, time.perf_counter() - started, len(data.examples))
     _atomic_dump(artifact, path)
     _write_meta(artifact, path.parent)
     return BuiltinEngine(artifact, tokenizer, embedder), True
 
 
-def _load_embedder(model_path: str, onnx_cache: Path, encoder: Any = None) -> Embedder:
+def _load_embedder(model_path: str, onnx_cache: Path, encoder: Any = None, int8: bool = False) -> Embedder:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    return Embedder(model_path, onnx_cache, encoder)
+    return Embedder(model_path, onnx_cache, encoder, int8=int8)
 
 
 def _atomic_dump(obj: object, path: Path) -> None:

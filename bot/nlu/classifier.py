@@ -56,14 +56,16 @@ class Embedder:
     ONNX Runtime on one thread where the model allows: ~3 ms per message instead of ~6 ms); other
     messages get zeros, so Chinese predictions never depend on the English-only model."""
 
-    def __init__(self, model_path: str, onnx_cache: Path | None = None, encoder: Any = None) -> None:
+    def __init__(self, model_path: str, onnx_cache: Path | None = None, encoder: Any = None,
+                 *, int8: bool = False) -> None:
         """``encoder``: an already loaded ``retrieval.signals.Embedder`` of the same model (the
         worker shares the retriever's: one copy of the model, one encoding per message)."""
         if encoder is None:
             from retrieval.signals import Embedder as SentenceEncoder  # heavy import: only when used
 
-            encoder = SentenceEncoder(model_path, onnx_cache)
+            encoder = SentenceEncoder(model_path, onnx_cache, int8=int8)
         self._encoder = encoder
+        self.model_id: str = encoder.model_id  # the model and its precision: part of the cache key
         self.dim = int(self._encoder.encode(["hello"]).shape[1])
 
     def encode(self, texts: list[str], english: list[bool]) -> np.ndarray:
@@ -255,14 +257,14 @@ class IntentModel:
 
     @classmethod
     def train(cls, texts: list[str], intents: list[str], config: ClassifierConfig,
-              tokenizer: Tokenizer, embedder: Embedder | None, embedding_model: str | None,
+              tokenizer: Tokenizer, embedder: Embedder | None,
               entities: EntityExtractor | None = None) -> IntentModel:
         featurizer = Featurizer(config, entities if config.entity_features else None)
         X = featurizer.fit_transform(texts, tokenizer, embedder)
         y = np.asarray(intents, dtype=object)
         calibration = calibrate(X, y, config)
         model = _model(config).fit(X, y)
-        return cls(config, featurizer, model, calibration, embedding_model if embedder else None)
+        return cls(config, featurizer, model, calibration, embedder.model_id if embedder else None)
 
     def predict(self, texts: list[str], tokenizer: Tokenizer, embedder: Embedder | None) -> np.ndarray:
         scores = self.model.decision_function(self.featurizer.transform(texts, tokenizer, embedder))

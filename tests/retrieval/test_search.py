@@ -122,3 +122,15 @@ def test_classifier_fast_path_matches_batch(retriever: Retriever) -> None:
     for query in ("签证快到期了怎么延期", "簽證過期點算", "how do I extend my viza", "zzqx"):
         analyzed = retriever.analyzer.analyze(query)
         np.testing.assert_allclose(clf.decision(analyzed), clf.decisions([analyzed])[0], atol=1e-4)
+
+
+def test_full_precision_encoder_is_a_separate_index(retriever: Retriever, settings) -> None:  # noqa: ANN001
+    """The shipped encoder is int8; an operator who turns that off gets vectors of the full model in
+    an index of their own (never the int8 one), and English questions land on the same entries."""
+    assert retriever.embedder.backend == "onnxruntime-int8"
+    full = Retriever.load(settings.model_copy(update={"embedding_int8": False}))
+    assert full.embedder.backend == "onnxruntime" and full.index_dir != retriever.index_dir
+    english = [q for q, _, script in IN_SCOPE if script in ("en", "typo")] + ["how do I extend my visa"]
+    assert [full.search(q).hits[0].entry_id for q in english] == [retriever.search(q).hits[0].entry_id for q in english]
+    vectors = full.embedder.encode(english) * retriever.embedder.encode(english)
+    assert vectors.sum(axis=1).min() > 0.95
