@@ -29,16 +29,16 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-ROOT = Path(__file__).resolve().parents[1]
-CLINC150 = Path("/work/shared/benchmarks/clinc150/train_val.json")
 
 
 def english_messages(n: int) -> list[str]:
+    from benchmarks.nlu_compare.datasets import SHARED
     from retrieval.evaluate import load_dev
 
     texts = [row.q for row in load_dev() if row.lang == "en"]
-    if CLINC150.exists():
-        val = json.loads(CLINC150.read_text(encoding="utf-8"))["val"]
+    clinc150 = SHARED / "clinc150" / "train_val.json"
+    if clinc150.exists():
+        val = json.loads(clinc150.read_text(encoding="utf-8"))["val"]
         texts += [text for text, _ in val[:: max(1, len(val) // n)]]
     return texts[:n]
 
@@ -69,6 +69,8 @@ def nlu_accuracy(encoders: dict, splits: int) -> dict:
     from bot.nlu.builtin import train_or_load
     from bot.nlu.dataset import load_training_data
     from bot.nlu.evaluation import evaluate, holdout_split
+
+    from benchmarks.nlu_compare.datasets import ROOT
 
     full = load_training_data(ROOT / "nlu_data")
     rows: dict[str, list[tuple[float, float]]] = {name: [] for name in encoders}

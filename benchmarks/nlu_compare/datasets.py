@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from bot.nlu.evaluation import holdout_split
 from bot.nlu.types import OUT_OF_SCOPE, Example
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path("/work/shared/benchmarks")
+# The team's shared folder sits next to the checkout (README); BENCHMARK_DATA points elsewhere.
+SHARED = Path(os.environ.get("BENCHMARK_DATA", ROOT.parent / "shared" / "benchmarks"))
 
 
 @dataclass
