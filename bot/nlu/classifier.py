@@ -54,8 +54,8 @@ class ClassifierConfig:
 class Embedder:
     """English sentence embeddings from the retriever's encoder (sentence-transformers, run through
     ONNX Runtime on one thread with int8 weights where the model allows: ~3 ms per message instead
-    of ~6 ms at full precision); other
-    messages get zeros, so Chinese predictions never depend on the English-only model."""
+    of ~6 ms at full precision); other messages get zeros, so Chinese predictions never depend on
+    the English-only model."""
 
     def __init__(self, model_path: str, onnx_cache: Path | None = None, encoder: Any = None,
                  *, int8: bool = False) -> None:
