@@ -103,8 +103,9 @@ class EntryClassifier:
     ) -> tuple[EntryClassifier, np.ndarray]:
         """Train on every doc; return the classifier and out-of-fold decisions [doc, entry] for
         the docs with ``folds >= 0`` (each scored by a model that never saw it; docs with fold
-        -1, such as titles, are always in training). Rows of other docs are zero. The TF-IDF vocabulary and weights come from
-        all docs (no labels in them), so the folds share one feature matrix."""
+        -1, such as titles, are always in training). Rows of other docs are zero. The TF-IDF
+        vocabulary and weights come from all docs (no labels in them), so the folds share one
+        feature matrix."""
         y = np.asarray(targets)
         char, word = cls._vectorizers()
         x = cls._matrix(char, word, docs, fit=True)

@@ -67,7 +67,7 @@ class Embedder:
             encoder = SentenceEncoder(model_path, onnx_cache, int8=int8)
         self._encoder = encoder
         self.model_id: str = encoder.model_id  # the model and its precision: part of the cache key
-        self.dim = int(self._encoder.encode(["hello"]).shape[1])
+        self.dim = int(encoder.dim)
 
     def encode(self, texts: list[str], english: list[bool]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
