@@ -90,6 +90,13 @@ def test_entities(engine):
     assert [(e.text, e.start, e.end) for e in spans] == [("廣州", 2, 4)]
 
 
+@pytest.mark.parametrize("text", ["Which cities are covered by the 240-hour visa-free transit?",
+                                  "240小时过境免签适用哪些城市", "240小時過境免簽可以去邊度"])
+def test_visa_free_transit_is_not_a_visa_letter(engine, text):
+    # "240-hour" once taught the extractor that the whole phrase was a G visa.
+    assert not [e for e in engine.parse(text).entities if e.type == "visa_type"]
+
+
 def test_oos_threshold_is_calibrated_and_stored(engine):
     cal = engine.artifact.intent_model.calibration
     assert 0 < cal.threshold < 1 and "macro-F1" in cal.criterion
