@@ -11,6 +11,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel
 
+from bot.controls import Control
 from bot.texts import BUSINESS_OPTIONS, ONLINE_SERVICES, label, text
 
 NEEDS_REGION = ("port_clearance", "entry_exit_documents")
@@ -66,6 +67,7 @@ class Turn:
     entities: dict[str, str]
     search: Search | None
     region_in_text: str | None = None  # a region name found in the text (picker answers)
+    control: Control | None = None  # the message is a language, option or menu choice
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,18 @@ def decide(ctx: Context, turn: Turn, regions: list[str]) -> tuple[list[Action], 
         actions = _resolve_pending(ctx, turn, regions)
         if actions is not None:
             return actions, ctx
-    handler = INTENT_HANDLERS.get(turn.intent, _retrieve)
-    return handler(ctx, turn, regions), ctx
+    return _handler(turn)(ctx, turn, regions), ctx
+
+
+def _handler(turn: Turn) -> Callable[[Context, Turn, list[str]], list[Action]]:
+    """Controls by what the message is; everything else by its intent. An intent the
+    classifier gave to a question that only mentions a language, an option or a service
+    ("is the form in Korean?") is answered as the question it is."""
+    if turn.control is not None:
+        return CONTROL_HANDLERS[turn.control.kind]
+    if turn.intent in CONTROL_INTENTS:
+        return _retrieve
+    return INTENT_HANDLERS.get(turn.intent, _retrieve)
 
 
 def _follow_language(ctx: Context, turn: Turn) -> None:
@@ -144,7 +156,7 @@ def _resolve_pending(ctx: Context, turn: Turn, regions: list[str]) -> list[Actio
     pending = ctx.pending
     assert pending is not None
     if pending.kind == "ask_option":
-        option = OPTION_INTENTS.get(turn.intent)
+        option = _option_of(turn)
         if option is None:
             ctx.pending = None
             return None
@@ -162,6 +174,12 @@ def _resolve_pending(ctx: Context, turn: Turn, regions: list[str]) -> list[Actio
         ctx.pending = None  # the visitor moved on to a question: answer it
         return None
     return [Say("region_unknown", "ask_region", tuple(_region_picker(ctx.lang, regions)))]
+
+
+def _option_of(turn: Turn) -> str | None:
+    if turn.control is not None and turn.control.kind == "option":
+        return turn.control.value
+    return "comments_suggestions" if turn.intent == "option_comments_suggestions" else None
 
 
 def _region_picker(lang: str, regions: list[str]) -> list[dict]:
@@ -202,7 +220,10 @@ def _comments(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
 
 
 def _business_option(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
-    option = OPTION_INTENTS[turn.intent]
+    assert turn.control is not None
+    option = turn.control.value
+    if option == "comments_suggestions":
+        return _comments(ctx, turn, regions)
     ctx.business_option = option
     name = BUSINESS_OPTIONS[option][ctx.lang]
     return [Say("option_intro", "option", (_human(ctx.lang),), values={"option": name})]
@@ -220,12 +241,13 @@ def _say(key: str, kind: str = "smalltalk") -> Callable[[Context, Turn, list[str
 
 
 def _choose_language(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
-    wanted = turn.entities.get("language")
-    if wanted not in ("zh", "en"):
-        wanted = "en" if "english" in turn.text.lower() or "英" in turn.text else "zh"
-    ctx.lang, ctx.lang_locked = wanted, True
-    ctx.script = "en" if wanted == "en" else ("zh-Hans" if turn.lang == "en" else turn.script)
-    return [Say("lang_set", "notice", tuple(menu(wanted)[2:]))]
+    assert turn.control is not None
+    wanted = turn.control.value
+    if wanted == "zh":  # "中文" keeps the script the visitor writes in
+        wanted = turn.script if turn.lang == "zh" else "zh-Hans"
+    ctx.lang = "en" if wanted == "en" else "zh"
+    ctx.script, ctx.lang_locked = wanted, True
+    return [Say("lang_set", "notice", tuple(menu(ctx.lang)[2:]))]
 
 
 def _goodbye(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
@@ -235,7 +257,8 @@ def _goodbye(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
 # Answers ---------------------------------------------------------------------------------------
 
 def _service(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
-    """A menu choice of one of the eight online services: answer with its guide."""
+    """A menu choice of one of the eight online services: answer with its guide (the pipeline
+    searched for the service's own question)."""
     if turn.search is None or not turn.search.hits:
         return _retrieve(ctx, turn, regions)
     ctx.last_question, ctx.last_entry = turn.text, turn.search.hits[0].entry_id
@@ -279,23 +302,23 @@ def render_say(say: Say, lang: str) -> str:
     return text(say.key, lang, **say.values)
 
 
-OPTION_INTENTS = {
-    "option_port_clearance": "port_clearance",
-    "option_entry_exit_documents": "entry_exit_documents",
-    "option_comments_suggestions": "comments_suggestions",
-}
-
 INTENT_HANDLERS: dict[str, Callable[[Context, Turn, list[str]], list[Action]]] = {
     "greet": _say("greet"),
     "thanks": _say("thanks"),
     "affirm": _say("thanks"),
     "smalltalk": _say("smalltalk"),
     "goodbye": _goodbye,
-    "choose_language": _choose_language,
     "request_human": _request_human,
     "complaint": _complaint,
     "option_comments_suggestions": _comments,
-    "option_port_clearance": _business_option,
-    "option_entry_exit_documents": _business_option,
-    **{intent: _service for intent in ONLINE_SERVICES},
+}
+
+# Intents that only a control message may act on (see bot/controls.py).
+CONTROL_INTENTS = {"choose_language", "option_port_clearance", "option_entry_exit_documents",
+                   *ONLINE_SERVICES}
+
+CONTROL_HANDLERS: dict[str, Callable[[Context, Turn, list[str]], list[Action]]] = {
+    "language": _choose_language,
+    "option": _business_option,
+    "service": _service,
 }

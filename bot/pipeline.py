@@ -11,13 +11,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.controls import Control, control_of
 from bot.dialogue import (
     AnswerEntry, Context, Escalate, Hit, Say, Search, Turn, decide, greeting, on_feedback,
     render_say,
 )
 from bot.hub import output_script
 from bot.nlu import detect_language
-from bot.texts import ONLINE_SERVICES, SERVICE_QUERIES, label, localise, simplify
+from bot.texts import SERVICE_QUERIES, label, localise, simplify
 
 FOLLOW_UP = re.compile(
     r"^(and|also|what about|how about|how much|how long|where|when|what if|is it|can i)\b"
@@ -25,7 +26,6 @@ FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政区|省|市)$")
-MENU_LABELS = {name for names in ONLINE_SERVICES.values() for name in names.values()}
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "choose_language", "smalltalk")
 
 
@@ -50,14 +50,15 @@ class Pipeline:
         started = time.perf_counter()
         lang, script = self._language(text, ctx)
         parse = self.nlu.parse(text)
+        control = control_of(text)
         nlu_done = time.perf_counter()
-        search = self._search(ctx, text, parse.intent, parse.is_oos)
+        search = self._search(ctx, text, parse.intent, parse.is_oos, control)
         retrieval_done = time.perf_counter()
         entities = {e.type: e.value for e in reversed(parse.entities)}
         turn = Turn(
             text=text, lang=lang, script=script, intent=parse.intent,
             confidence=parse.confidence, is_oos=parse.is_oos, entities=entities, search=search,
-            region_in_text=self._region_in(text),
+            region_in_text=self._region_in(text), control=control,
         )
         actions, new_ctx = decide(ctx, turn, self.regions)
         replies = [self._render(a, new_ctx, parse) for a in actions if not isinstance(a, Escalate)]
@@ -82,13 +83,12 @@ class Pipeline:
             return "zh", "zh-Hant" if simplify(text) != text else "zh-Hans"
         return info.lang, info.script
 
-    def _search(self, ctx: Context, text: str, intent: str, is_oos: bool) -> Search | None:
+    def _search(self, ctx: Context, text: str, intent: str, is_oos: bool,
+                control: Control | None) -> Search | None:
+        if control is not None and control.kind == "service":
+            # A menu choice ("网上预约") is answered with its service guide.
+            return self._search_one(SERVICE_QUERIES[control.value])
         best = self._search_one(text)
-        canonical = SERVICE_QUERIES.get(intent)
-        if canonical and (best.decision == "decline" or simplify(text) in MENU_LABELS):
-            # A menu choice ("网上预约") is answered with its service guide; a question the NLU
-            # took for a service ("签证延期") keeps what the retriever found for it.
-            best = self._search_one(canonical)
         if best.decision != "answer" and best.query == text and ctx.last_question \
                 and _is_follow_up(text, is_oos) and intent not in SMALL_INTENTS:
             # "And how much does it cost?" is about the previous question's topic; a question

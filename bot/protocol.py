@@ -32,7 +32,8 @@ class ProtocolError(Exception):
 @dataclass(frozen=True)
 class Hello:
     session: str | None
-    lang: str | None
+    lang: str | None  # the visitor's explicit choice: locks the reply language
+    page_lang: str | None  # the page's language: where a new chat starts, not a lock
     last_seq: int
     channel: str
     transfer: str | None
@@ -127,6 +128,7 @@ def _hello(f: _Fields, limits: "Limits") -> Hello:
     return Hello(
         session=f.get("session", str, optional=True),
         lang=f.choice("lang", LANGS, optional=True),
+        page_lang=f.choice("page_lang", LANGS, optional=True),
         last_seq=last_seq,
         channel=f.choice("channel", CHANNELS, optional=True, default="web"),
         transfer=f.get("transfer", str, optional=True),

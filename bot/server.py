@@ -213,6 +213,11 @@ class ChatServer:
             for stage, seconds in outcome.timings.items():
                 self.metrics.stage_latency.labels(stage=stage).observe(seconds)
             await self.hub.push(sid, {"type": "typing", "from": "bot", "on": False})
+            chosen = outcome.context
+            if chosen.lang_locked and (not ctx.lang_locked or chosen.lang != ctx.lang):
+                # "English please" typed or pressed is a choice like the widget's switch: the
+                # client relabels itself and keeps the lock.
+                await self.hub.push(sid, {"type": "lang", "lang": chosen.lang, "locked": True})
             await self.apply(sid, outcome, summary_source=event["text"])
 
     async def apply(self, sid: str, outcome: Outcome, summary_source: str = "") -> None:
@@ -329,9 +334,11 @@ class VisitorConnection:
         session, token = self.resume(hello)
         is_new = session is None
         if session is None:
-            session, token = store.create_session(lang=hello.lang, channel=hello.channel)
+            start = hello.lang or hello.page_lang or "zh"
+            session, token = store.create_session(lang=start, locked=hello.lang is not None,
+                                                  channel=hello.channel)
             store.save_context(session.id, Context(
-                lang=hello.lang or "zh", script="en" if hello.lang == "en" else "zh-Hans",
+                lang=start, script="en" if start == "en" else "zh-Hans",
                 lang_locked=hello.lang is not None).model_dump())
             session = store.session(session.id)
         else:
@@ -339,7 +346,7 @@ class VisitorConnection:
         assert session is not None and token is not None
         self.sid = session.id
         self.send({"type": "welcome", "session": token, "lang": session.lang,
-                   "state": session.state, "last_seq": session.last_seq,
+                   "locked": session.lang_locked, "state": session.state, "last_seq": session.last_seq,
                    "expires_at": expires_at(session, server.settings.session_ttl_s)})
         if not is_new:
             for event in store.events(session.id, hello.last_seq):

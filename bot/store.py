@@ -113,13 +113,13 @@ class Store:
 
     # Sessions -------------------------------------------------------------------------------
 
-    def create_session(self, *, lang: str | None, channel: str) -> tuple[SessionInfo, str]:
+    def create_session(self, *, lang: str, locked: bool, channel: str) -> tuple[SessionInfo, str]:
         token, now = new_token(), time.time()
         sid = secrets.token_hex(16)
         self.db.execute(
             "INSERT INTO sessions (id, token_hash, lang, lang_locked, channel, created_at, last_seen)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (sid, hash_token(token), lang, int(lang is not None), channel, now, now),
+            (sid, hash_token(token), lang, int(locked), channel, now, now),
         )
         session = self.session(sid)
         assert session is not None

@@ -40,7 +40,7 @@ class Rig:
         self.store.close()
 
     def visitor(self, lang="zh", script="zh-Hans"):
-        info, _ = self.store.create_session(lang=lang, channel="web")
+        info, _ = self.store.create_session(lang=lang, locked=True, channel="web")
         self.store.update_session(info.id, script=script)
         return info.id
 

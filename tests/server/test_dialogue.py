@@ -1,5 +1,6 @@
 """The dialogue policy as a pure function: no sockets, no models."""
 
+from bot.controls import control_of
 from bot.dialogue import AnswerEntry, Context, Escalate, Hit, Say, Search, Turn, decide, on_feedback
 
 REGIONS = ["北京", "上海", "广东"]
@@ -10,7 +11,8 @@ HIT2 = Hit("residence-permit", {"zh": "居留许可", "en": "Residence permit"})
 def turn(text="问题", intent="immigration_question", lang="zh", script="zh-Hans",
          decision="answer", entities=None, is_oos=False, region=None, nlu_confidence=0.9):
     search = Search(decision, 0.9 if decision == "answer" else 0.3, (HIT, HIT2), text)
-    return Turn(text, lang, script, intent, nlu_confidence, is_oos, entities or {}, search, region)
+    return Turn(text, lang, script, intent, nlu_confidence, is_oos, entities or {}, search, region,
+                control_of(text))
 
 
 def test_confident_answer_and_remembered_topic():

@@ -20,7 +20,8 @@ def code_of(data) -> str:
 
 def test_hello_defaults():
     hello = p.parse_frame(frame(type="hello"))
-    assert hello == p.Hello(session=None, lang=None, last_seq=0, channel="web", transfer=None)
+    assert hello == p.Hello(session=None, lang=None, page_lang=None, last_seq=0, channel="web",
+                            transfer=None)
 
 
 def test_message_text_is_cleaned_of_control_characters():

@@ -7,7 +7,7 @@ from bot.store import Store
 
 def test_events_are_numbered_and_deduped(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
-    session, token = store.create_session(lang="zh", channel="web")
+    session, token = store.create_session(lang="zh", locked=True, channel="web")
     a = store.append_event(session.id, {"type": "visitor", "text": "你好"}, client_id="c1")
     b = store.append_event(session.id, {"type": "reply", "text": "您好"})
     assert (a["seq"], b["seq"]) == (1, 2)
@@ -19,7 +19,7 @@ def test_events_are_numbered_and_deduped(tmp_path):
 
 def test_tokens_expire_and_are_stored_hashed(tmp_path):
     store = Store(tmp_path / "s.sqlite3", session_ttl_s=1)
-    session, token = store.create_session(lang=None, channel="web")
+    session, token = store.create_session(lang="zh", locked=False, channel="web")
     raw = (tmp_path / "s.sqlite3").read_bytes() + (tmp_path / "s.sqlite3-wal").read_bytes()
     assert token.encode() not in raw
     store.db.execute("UPDATE sessions SET last_seen = ?", (time.time() - 5,))
@@ -28,7 +28,7 @@ def test_tokens_expire_and_are_stored_hashed(tmp_path):
 
 def test_transfer_token_is_single_use(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
-    session, _ = store.create_session(lang=None, channel="web")
+    session, _ = store.create_session(lang="zh", locked=False, channel="web")
     token = store.create_transfer(session.id, ttl_s=60)
     assert store.consume_transfer(token) == session.id
     assert store.consume_transfer(token) is None

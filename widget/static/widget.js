@@ -678,7 +678,9 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     }
 
     helloFrame() {
-      const hello = { type: 'hello', session: this.convo.session, lang: this.lang, last_seq: this.convo.lastSeq, channel: this.fullscreen ? 'mobile' : 'web' };
+      // page_lang starts a new chat in the page's language; lang is sent only when the visitor
+      // chose one with the switch, because it locks the reply language.
+      const hello = { type: 'hello', session: this.convo.session, lang: this.convo.langChosen ? this.lang : null, page_lang: this.lang, last_seq: this.convo.lastSeq, channel: this.fullscreen ? 'mobile' : 'web' };
       this.helloNew = !hello.session && !this.transferToken;
       if (this.transferToken) {
         hello.transfer = this.transferToken;
@@ -770,13 +772,14 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       const isNew = this.helloNew || !!this.resetOnWelcome || otherSession;
       this.resetOnWelcome = null;
       this.convo.session = f.session;
-      // The page language starts a new chat in that language; unless the visitor picked one with
-      // the switch, the bot then follows the language the visitor writes in (lang: null).
+      // A chat resumed here keeps this browser's choice: a lock chosen on this device is sent
+      // again, and a lock this visitor never chose (another device's) is kept as it is.
       const serverLang = normLang(f.lang);
-      if (isNew && !this.convo.langChosen) this.pendingControl.unshift({ type: 'lang', lang: null });
-      else if (serverLang && serverLang !== this.lang) {
-        if (this.convo.langChosen) this.pendingControl.unshift({ type: 'lang', lang: this.lang });
-        else this.setUiLang(serverLang);
+      if (!isNew && this.convo.langChosen && (serverLang !== this.lang || !f.locked)) {
+        this.pendingControl.unshift({ type: 'lang', lang: this.lang });
+      } else if (!isNew && f.locked && serverLang && serverLang !== this.lang) {
+        this.convo.langChosen = true;
+        this.setUiLang(serverLang);
       }
       this.convo.lang = this.lang;
       this.ready = true;
@@ -818,12 +821,13 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       if (f.from === 'bot' || f.from === 'agent') this.showTyping(f.from, !!f.on);
     }
 
+    /** The server confirms a language choice, also one typed or pressed as a quick reply
+     * ("English please", "中文"): the panel's own labels follow it. */
     on_lang(f) {
       const l = normLang(f.lang);
-      if (l && l !== this.lang) {
-        this.setUiLang(l);
-        this.save();
-      }
+      if (f.locked) this.convo.langChosen = true;
+      if (l && l !== this.lang) this.setUiLang(l);
+      this.save();
     }
 
     on_rated(f) {
@@ -903,13 +907,8 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     /** Stored events (visitor, reply, state, and any future type with a seq). */
     onEvent(ev) {
       if (!this.convo.accept(ev)) return;
-      // Not locked by the switch: the UI follows the language the bot answers in.
-      const replyLang = ev.type === 'reply' && ev.from === 'bot' && normLang(ev.lang);
-      if (replyLang && replyLang !== this.lang && !this.convo.langChosen) {
-        this.lang = replyLang;
-        this.convo.lang = replyLang;
-        this.relabelChrome();
-      }
+      // The panel's labels stay in the page's language until the visitor chooses another: the
+      // bot's replies follow what the visitor writes, message by message.
       this.renderEvent(ev, true);
       this.save();
     }
