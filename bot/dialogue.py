@@ -11,6 +11,7 @@ from typing import Any, Callable, Literal
 
 from pydantic import BaseModel
 
+from bot.answer_policy import Evidence, alternatives, choose
 from bot.controls import Control
 from bot.texts import BUSINESS_OPTIONS, ONLINE_SERVICES, label, text
 
@@ -44,6 +45,7 @@ class Context(BaseModel):
 class Hit:
     entry_id: str
     title: dict[str, str]
+    score: float = 0.0  # the entry's share of the fusion model's ranking
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Search:
     confidence: float
     hits: tuple[Hit, ...]
     query: str
+    in_scope: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Say:
 class AnswerEntry:
     entry_id: str
     confidence: float
+    alternatives: tuple[Hit, ...] = ()  # close runner-ups, offered as buttons under the answer
 
 
 @dataclass(frozen=True)
@@ -267,26 +271,37 @@ def _service(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
 
 def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
     search = turn.search
-    if search is not None and search.decision == "answer":
+    choice = choose(_evidence(turn)) if search is not None else "not_found"
+    if choice == "answer":
+        assert search is not None
         ctx.low_confidence = 0
         ctx.last_question, ctx.last_entry = search.query, search.hits[0].entry_id
-        return [AnswerEntry(search.hits[0].entry_id, search.confidence)]
-    if search is not None and search.hits and search.decision == "decline" \
-            and turn.intent == "immigration_question" and turn.confidence >= NLU_SURE:
-        # NLU is sure this is an immigration question the retriever could not pin down: offer
-        # the closest entries instead of a dead end.
-        search = Search("clarify", search.confidence, search.hits, search.query)
-    if search is not None and search.decision == "clarify":
+        shares = tuple(h.score for h in search.hits)
+        runner_ups = search.hits[1:1 + alternatives(shares)]
+        return [AnswerEntry(search.hits[0].entry_id, search.confidence, runner_ups)]
+    if choice == "clarify":
+        assert search is not None
         options = tuple(_choice(hit.title[ctx.lang]) for hit in search.hits[:3])
         ctx.last_question = search.query
         return [Say("clarify", "clarify", options + (_human(ctx.lang),))]
-    if turn.is_oos or turn.intent == "out_of_scope":
+    if choice == "decline":
         return [Say("decline", "decline")]
     ctx.last_question = turn.text  # what an agent should see if this ends in a handoff
     ctx.low_confidence += 1
     if ctx.low_confidence >= 2:
         return _escalate(ctx, turn, "low_confidence", regions)
     return [Say("not_found", "not_found", (_human(ctx.lang),))]
+
+
+def _evidence(turn: Turn) -> Evidence:
+    search = turn.search
+    assert search is not None
+    return Evidence(
+        decision=search.decision, confidence=search.confidence, in_scope=search.in_scope,
+        shares=tuple(h.score for h in search.hits), text=turn.text,
+        nlu_immigration=turn.intent == "immigration_question" and turn.confidence >= NLU_SURE,
+        nlu_oos=turn.is_oos or turn.intent == "out_of_scope",
+    )
 
 
 def on_feedback(ctx: Context, value: str) -> tuple[list[Action], Context]:

@@ -100,9 +100,9 @@ class Pipeline:
 
     def _search_one(self, query: str) -> Search:
         result = self.retriever.search(query, k=5)
-        hits = tuple(Hit(h.entry_id, dict(h.title)) for h in result.hits)
+        hits = tuple(Hit(h.entry_id, dict(h.title), h.score) for h in result.hits)
         decision = result.decision if hits else "decline"
-        return Search(decision, float(result.confidence), hits, query)
+        return Search(decision, float(result.confidence), hits, query, float(result.in_scope))
 
     def _region_in(self, text: str) -> str | None:
         """A picker answer or a province named in the text ("我在广东" → 广东省)."""
@@ -124,7 +124,9 @@ class Pipeline:
                        meta: dict) -> dict:
         answer = self.retriever.answer(action.entry_id, lang=ctx.lang, script=ctx.script
                                        if ctx.lang == "zh" else "en")
-        related = [{"label": r["title"], "value": r["title"]} for r in answer.related[:3]]
+        titles = [hit.title[ctx.lang] for hit in action.alternatives]
+        titles += [r["title"] for r in answer.related if r["title"] not in titles]
+        related = [{"label": localise(t, script), "value": localise(t, script)} for t in titles[:3]]
         human = label("human", ctx.lang)
         quick = related + [{"label": localise(human, script), "value": localise(human, script)}]
         as_of = str(answer.as_of) if answer.as_of else None

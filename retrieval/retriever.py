@@ -42,6 +42,7 @@ class SearchResult:
     confidence: float  # calibrated probability that hits[0] is the right entry
     decision: Decision  # answer | clarify (ask which of the top two) | decline (out of scope)
     reason: str | None
+    in_scope: float = 0.0  # calibrated probability that the corpus covers the question
 
 
 def decide(
@@ -148,7 +149,7 @@ class Retriever:
         share /= share.sum()
         hits = [self._hit(int(i), float(share[i]), signals[:, i]) for i in order]
         decision, reason = decide(p1, p2, hits, ranker.answer_at)
-        return SearchResult(hits, p1, decision, reason)
+        return SearchResult(hits, p1, decision, reason, p2)
 
     def _hit(self, i: int, share: float, signal_scores: np.ndarray) -> Hit:
         entry = self._entries[i]

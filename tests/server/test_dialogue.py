@@ -4,8 +4,8 @@ from bot.controls import control_of
 from bot.dialogue import AnswerEntry, Context, Escalate, Hit, Say, Search, Turn, decide, on_feedback
 
 REGIONS = ["北京", "上海", "广东"]
-HIT = Hit("visa-extension", {"zh": "签证延期", "en": "Extending your visa"})
-HIT2 = Hit("residence-permit", {"zh": "居留许可", "en": "Residence permit"})
+HIT = Hit("visa-extension", {"zh": "签证延期", "en": "Extending your visa"}, 0.6)
+HIT2 = Hit("residence-permit", {"zh": "居留许可", "en": "Residence permit"}, 0.3)
 
 
 def turn(text="问题", intent="immigration_question", lang="zh", script="zh-Hans",
@@ -17,16 +17,34 @@ def turn(text="问题", intent="immigration_question", lang="zh", script="zh-Han
 
 def test_confident_answer_and_remembered_topic():
     actions, ctx = decide(Context(), turn("签证怎么延期"), REGIONS)
-    assert actions == [AnswerEntry("visa-extension", 0.9)]
+    # The runner-up is close enough to be offered under the answer.
+    assert actions == [AnswerEntry("visa-extension", 0.9, (HIT2,))]
     assert ctx.last_entry == "visa-extension" and ctx.last_question == "签证怎么延期"
 
 
-def test_close_answers_get_a_clarifying_question_with_choices():
-    actions, _ = decide(Context(lang="en"), turn("permit", lang="en", script="en",
+def test_a_vague_question_gets_a_clarifying_question_with_choices():
+    actions, _ = decide(Context(lang="en"), turn("permit?", lang="en", script="en",
                                                  decision="clarify"), REGIONS)
     say = actions[0]
     assert isinstance(say, Say) and say.key == "clarify"
     assert [q["value"] for q in say.quick_replies][:2] == ["Extending your visa", "Residence permit"]
+
+
+def test_a_clear_question_in_the_clarify_zone_is_answered_with_the_runner_up_offered():
+    t = turn("how do I extend my visa while in china", lang="en", script="en", decision="clarify")
+    actions, _ = decide(Context(lang="en"), t, REGIONS)
+    assert actions == [AnswerEntry("visa-extension", 0.3, (HIT2,))]
+
+
+def test_questions_that_mention_a_language_or_option_are_answered_not_controls():
+    for text in ("Is the application form available in Korean?", "英文版的指南在哪里下载？",
+                 "口岸通关要排队多久？"):
+        actions, ctx = decide(Context(), turn(text, intent="choose_language"), REGIONS)
+        assert isinstance(actions[0], AnswerEntry) and not ctx.lang_locked, text
+    for text, script in (("English please", "en"), ("用繁體字答我", "zh-Hant"),
+                         ("可唔可以講廣東話", "yue")):
+        actions, ctx = decide(Context(), turn(text, intent="immigration_question"), REGIONS)
+        assert actions[0].key == "lang_set" and ctx.lang_locked and ctx.script == script, text
 
 
 def test_out_of_scope_is_declined_with_12345():

@@ -1,0 +1,88 @@
+"""What to do with a question, given what NLU and the retriever said: answer, clarify or decline.
+
+Pure. A visitor with a clear question wants the answer, with the close alternatives offered as
+buttons under it; a clarifying question ("Which of these do you mean?") is for a question that is
+itself too vague to answer ("visa?") or whose best entries are equally likely. The thresholds are
+calibrated on the tuning set by ``python -m benchmarks.answer_quality.calibrate`` (never on the
+blind set), which prints the values below.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Choice = Literal["answer", "clarify", "decline", "not_found"]
+
+_STOPWORDS = {
+    "a", "an", "the", "my", "i", "me", "is", "are", "do", "does", "what", "how", "about", "for",
+    "of", "to", "in", "on", "and", "or", "please", "pls", "any", "info", "information", "help",
+    "question", "questions", "?", "can", "you", "tell",
+}
+_ZH_FILLER = re.compile(r"[请问问一下我的你好吗呢吧啊呀嘛怎么什么呢？?！!。，,\s]")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # Below this P(top entry is right) a clarify-zone question is asked back, not answered.
+    clarify_below: float = 0.15
+    # Runner-up's share of the top entry's at or above which the two are a tie: ask which.
+    tie_ratio: float = 0.9
+    # A retrieval decline is overruled (answered) when NLU is sure it is an immigration
+    # question and P(top entry is right) is at least this.
+    rescue_at: float = 0.25
+    # An answer is withheld (declined) when NLU reads the question as out of scope and the
+    # corpus coverage probability is below this.
+    oos_scope_below: float = 0.8
+    # Runner-ups offered under an answer: share of the top entry's at least this.
+    alternative_ratio: float = 0.2
+
+
+THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The few numbers the policy reads: retrieval's decision, confidence and coverage, the
+    top entries' shares, and NLU's reading."""
+
+    decision: str  # the retriever's own: answer | clarify | decline
+    confidence: float  # P(top entry is right)
+    in_scope: float  # P(the corpus covers the question)
+    shares: tuple[float, ...]  # the top entries' fusion shares, best first
+    nlu_immigration: bool  # NLU's top intent is an immigration question, with confidence
+    nlu_oos: bool  # NLU reads the message as out of scope
+    text: str
+
+
+def is_vague(text: str) -> bool:
+    """One content word ("visa?", "permit", "签证", "居留"): nothing to pick an entry by."""
+    if re.search(r"[\u3400-\u9fff]", text):
+        return len(_ZH_FILLER.sub("", text)) <= 3 and not re.search(r"[A-Za-z0-9]{2}", text)
+    words = [w for w in re.findall(r"[A-Za-z0-9'-]+", text.lower()) if w not in _STOPWORDS]
+    return len(words) <= 1
+
+
+def choose(e: Evidence, t: Thresholds = THRESHOLDS) -> Choice:
+    if not e.shares:
+        return "decline" if e.nlu_oos else "not_found"
+    if e.nlu_oos and e.in_scope < t.oos_scope_below:
+        return "decline"
+    if e.decision == "decline":
+        if e.nlu_immigration and e.confidence >= t.rescue_at and not is_vague(e.text):
+            return "answer"
+        if e.nlu_immigration:
+            return "clarify"
+        return "decline" if e.nlu_oos else "not_found"
+    if e.decision == "answer":
+        return "answer"
+    tie = len(e.shares) > 1 and e.shares[1] >= t.tie_ratio * e.shares[0]
+    if is_vague(e.text) or e.confidence < t.clarify_below or tie:
+        return "clarify"
+    return "answer"
+
+
+def alternatives(shares: tuple[float, ...], t: Thresholds = THRESHOLDS) -> int:
+    """How many runner-ups (after the top entry) are close enough to offer as buttons."""
+    return sum(1 for s in shares[1:3] if shares and s >= t.alternative_ratio * shares[0])
