@@ -29,8 +29,8 @@ class Thresholds:
     clarify_below: float = 0.15
     # Runner-up's share of the top entry's at or above which the two are a tie: ask which.
     tie_ratio: float = 0.9
-    # A retrieval decline is overruled (answered) when NLU is sure it is an immigration
-    # question and P(top entry is right) is at least this.
+    # A retrieval decline is overruled (answered) when NLU does not read the message as out of
+    # scope and P(top entry is right) is at least this.
     rescue_at: float = 0.25
     # An answer is withheld (declined) when NLU reads the question as out of scope and the
     # corpus coverage probability is below this.
@@ -69,16 +69,18 @@ def choose(e: Evidence, t: Thresholds = THRESHOLDS) -> Choice:
         return "decline" if e.nlu_oos else "not_found"
     if e.nlu_oos and e.in_scope < t.oos_scope_below:
         return "decline"
-    if e.decision == "decline":
-        if e.nlu_immigration and e.confidence >= t.rescue_at and not is_vague(e.text):
-            return "answer"
-        if e.nlu_immigration:
-            return "clarify"
-        return "decline" if e.nlu_oos else "not_found"
     if e.decision == "answer":
         return "answer"
+    vague = is_vague(e.text)
+    if e.decision == "decline":
+        # The retriever's coverage model is cautious; NLU's out-of-scope reading decides.
+        if e.nlu_oos:
+            return "decline"
+        if not vague and e.confidence >= t.rescue_at:
+            return "answer"
+        return "clarify" if vague or e.nlu_immigration else "not_found"
     tie = len(e.shares) > 1 and e.shares[1] >= t.tie_ratio * e.shares[0]
-    if is_vague(e.text) or e.confidence < t.clarify_below or tie:
+    if vague or e.confidence < t.clarify_below or tie:
         return "clarify"
     return "answer"
 

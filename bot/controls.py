@@ -46,6 +46,7 @@ _ZH_FILLER = sorted({
     "写", "打字", "交流", "沟通", "聊", "咨询", "继续", "想", "要", "以后", "之后", "接下来",
     "都", "同", "系", "是", "咩", "得", "唔得", "行", "行不行", "好", "就", "啲", "些", "先",
     "来", "嚟", "帮", "为", "给", "模式", "版本", "版", "字", "个", "一", "哋", "们", "中",
+    "能", "返", "翻", "讲返", "用返", "改返", "噃", "喇", "嘅", "哦", "喔", "哈",
 }, key=len, reverse=True)
 
 _OPTION_ALIASES = {
@@ -67,9 +68,27 @@ def _plain(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[，,。.!！?？~～:：;；、()（）\"'“”]", " ", fold(text))).strip()
 
 
+_CLAUSES = re.compile(r"[，,。.!！?？;；\n]+|\s(?:so|because|as|since)\s|因为|所以|方便|好让")
+_MAX_REST = 8  # words (or two characters each) a command may carry: "...so my colleague can read it"
+
+
 def language_choice(text: str) -> str | None:
-    """The script a message asks the bot to reply in, if the message is only that request."""
-    plain = _plain(text)
+    """The script a message asks the bot to reply in, if the message is that request: one
+    clause that is a command, and at most a short reason besides ("Can you answer in Chinese?
+    I want to show this to my landlord")."""
+    clauses = [c for c in _CLAUSES.split(fold(text)) if c and c.strip()]
+    for n, clause in enumerate(clauses):
+        script = _command(clause)
+        if script is not None:
+            rest = " ".join(clauses[:n] + clauses[n + 1:])
+            size = len(re.findall(r"[a-z]+", rest)) + len(re.findall(r"[\u3400-\u9fff]", rest)) / 2
+            return script if size <= _MAX_REST else None
+    return None
+
+
+def _command(clause: str) -> str | None:
+    """The script one clause asks for, if it is nothing but language names and filler."""
+    plain = _plain(clause)
     if not plain or len(plain) > 60:
         return None
     found: list[str] = []

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from bot.answer_policy import Evidence, alternatives, choose
 from bot.controls import Control
+from bot.handoff_cues import asks_for_person, sounds_like_complaint
 from bot.texts import BUSINESS_OPTIONS, ONLINE_SERVICES, label, text
 
 NEEDS_REGION = ("port_clearance", "entry_exit_documents")
@@ -57,6 +58,7 @@ class Search:
     hits: tuple[Hit, ...]
     query: str
     in_scope: float = 1.0
+    follow_up: bool = False  # query is the conversation's topic joined with a follow-up
 
 
 @dataclass(frozen=True)
@@ -137,9 +139,21 @@ def _handler(turn: Turn) -> Callable[[Context, Turn, list[str]], list[Action]]:
     ("is the form in Korean?") is answered as the question it is."""
     if turn.control is not None:
         return CONTROL_HANDLERS[turn.control.kind]
-    if turn.intent in CONTROL_INTENTS:
+    if turn.intent in CONTROL_INTENTS or _misread_as_handoff(turn):
         return _retrieve
     return INTENT_HANDLERS.get(turn.intent, _retrieve)
+
+
+def _misread_as_handoff(turn: Turn) -> bool:
+    """A request or complaint without its cue words, for a message the retriever can answer:
+    a question about the service ("When did the 12367 hotline start?") is answered."""
+    if turn.intent == "request_human":
+        cue = asks_for_person(turn.text)
+    elif turn.intent == "complaint":
+        cue = sounds_like_complaint(turn.text)
+    else:
+        return False
+    return not cue and turn.search is not None and choose(_evidence(turn)) == "answer"
 
 
 def _follow_language(ctx: Context, turn: Turn) -> None:
@@ -237,8 +251,10 @@ def _business_option(ctx: Context, turn: Turn, regions: list[str]) -> list[Actio
 
 def _say(key: str, kind: str = "smalltalk") -> Callable[[Context, Turn, list[str]], list[Action]]:
     def handler(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
-        # "Hi, how do I extend my visa?" is a question first and a greeting second.
-        if turn.search is not None and turn.search.decision == "answer":
+        # "Hi, how do I extend my visa?" is a question first and a greeting second, and
+        # "那三年的呢？" after an answer asks about the same topic.
+        if turn.search is not None and (turn.search.follow_up or
+                                        choose(_evidence(turn)) == "answer"):
             return _retrieve(ctx, turn, regions)
         return [Say(key, kind)]
     return handler
@@ -275,14 +291,17 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
     if choice == "answer":
         assert search is not None
         ctx.low_confidence = 0
-        ctx.last_question, ctx.last_entry = search.query, search.hits[0].entry_id
+        ctx.last_entry = search.hits[0].entry_id
+        if not search.follow_up:  # the topic stays that of the question the follow-up leans on
+            ctx.last_question = search.query
         shares = tuple(h.score for h in search.hits)
         runner_ups = search.hits[1:1 + alternatives(shares)]
         return [AnswerEntry(search.hits[0].entry_id, search.confidence, runner_ups)]
     if choice == "clarify":
         assert search is not None
         options = tuple(_choice(hit.title[ctx.lang]) for hit in search.hits[:3])
-        ctx.last_question = search.query
+        if not search.follow_up:
+            ctx.last_question = search.query
         return [Say("clarify", "clarify", options + (_human(ctx.lang),))]
     if choice == "decline":
         return [Say("decline", "decline")]

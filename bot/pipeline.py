@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.controls import Control, control_of
@@ -20,9 +20,11 @@ from bot.hub import output_script
 from bot.nlu import detect_language
 from bot.texts import SERVICE_QUERIES, label, localise, simplify
 
+# Messages that only make sense after an earlier question: "and for children?", "what if I
+# stay 20 days?", "那香港人呢？", "费用呢".
 FOLLOW_UP = re.compile(
-    r"^(and|also|what about|how about|how much|how long|where|when|what if|is it|can i)\b"
-    r"|^(那|还有|另外|这个|那个)|(呢|多少钱|幾多錢|几多钱|要多久|在哪|喺邊|多长时间)[？?]?$",
+    r"^(and|also|what about|how about|what if|then|but what if|same for)\b"
+    r"|^(那|还有|另外|那么|咁|噉|如果是)|^.{1,10}呢[？?]?$",
     re.IGNORECASE,
 )
 REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政区|省|市)$")
@@ -52,7 +54,7 @@ class Pipeline:
         parse = self.nlu.parse(text)
         control = control_of(text)
         nlu_done = time.perf_counter()
-        search = self._search(ctx, text, parse.intent, parse.is_oos, control)
+        search = self._search(ctx, text, parse.intent, control)
         retrieval_done = time.perf_counter()
         entities = {e.type: e.value for e in reversed(parse.entities)}
         turn = Turn(
@@ -80,22 +82,29 @@ class Pipeline:
         if not re.search(r"[A-Za-z\u3400-\u9fff]", text):
             return ctx.lang, ctx.script  # digits, emoji, punctuation: keep the conversation's
         if info.script == "mixed":
+            if _mostly_english(text):  # "Can I 用 PR card 买火车票 without my passport?"
+                return "en", "en"
             return "zh", "zh-Hant" if simplify(text) != text else "zh-Hans"
         return info.lang, info.script
 
-    def _search(self, ctx: Context, text: str, intent: str, is_oos: bool,
+    def _search(self, ctx: Context, text: str, intent: str,
                 control: Control | None) -> Search | None:
         if control is not None and control.kind == "service":
             # A menu choice ("网上预约") is answered with its service guide.
             return self._search_one(SERVICE_QUERIES[control.value])
         best = self._search_one(text)
-        if best.decision != "answer" and best.query == text and ctx.last_question \
-                and _is_follow_up(text, is_oos) and intent not in SMALL_INTENTS:
-            # "And how much does it cost?" is about the previous question's topic; a question
-            # that stands on its own is never rewritten.
-            joined = self._search_one(f"{ctx.last_question} {text}")
-            if joined.decision != "decline" and joined.confidence > best.confidence:
-                best = joined
+        if not ctx.last_question or intent in ("request_human", "complaint"):
+            return best
+        explicit = FOLLOW_UP.search(text.strip()) is not None
+        if not explicit and (intent in SMALL_INTENTS or not _is_short(text)):
+            return best
+        # "And how much does it cost?" is about the conversation's topic; a question that
+        # stands on its own is never rewritten.
+        joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)
+        if joined.decision == "decline":
+            return best
+        if explicit or best.decision == "decline" or joined.confidence > best.confidence:
+            return joined
         return best
 
     def _search_one(self, query: str) -> Search:
@@ -167,12 +176,8 @@ def short_region(name: str) -> str:
     return REGION_SUFFIX.sub("", name) or name
 
 
-def _is_follow_up(text: str, is_oos: bool) -> bool:
-    """A question that leans on the previous one: an explicit follow-up form ("那要多少钱？",
-    "and how long?"), or any short question NLU still reads as in scope ("今天天气怎么样" is short
-    but out of scope, so it is not glued to the previous topic)."""
-    if FOLLOW_UP.search(text.strip()):
-        return True
-    words = text.split()
-    short = len(text) <= 14 if not re.search(r"[A-Za-z]{3}", text) else len(words) <= 6
-    return short and not is_oos
+def _is_short(text: str) -> bool:
+    """Short enough to lean on the previous question ("is my old one still ok?", "费用呢")."""
+    if re.search(r"[A-Za-z]{3}", text):
+        return len(text.split()) <= 7
+    return len(text) <= 14

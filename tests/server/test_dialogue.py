@@ -1,5 +1,7 @@
 """The dialogue policy as a pure function: no sockets, no models."""
 
+from dataclasses import replace
+
 from bot.controls import control_of
 from bot.dialogue import AnswerEntry, Context, Escalate, Hit, Say, Search, Turn, decide, on_feedback
 
@@ -55,8 +57,9 @@ def test_out_of_scope_is_declined_with_12345():
 
 def test_two_failures_in_a_row_escalate():
     ctx = Context(lang="en", script="en")
-    t = turn("blorp", intent="immigration_question", lang="en", script="en", decision="decline",
-             nlu_confidence=0.4)
+    t = turn("blorp flarn quux zzkt", intent="immigration_question", lang="en", script="en",
+             decision="decline", nlu_confidence=0.4)
+    t = replace(t, search=replace(t.search, confidence=0.05))
     actions, ctx = decide(ctx, t, REGIONS)
     assert actions[0].key == "not_found"
     actions, ctx = decide(ctx, t, REGIONS)

@@ -104,6 +104,44 @@ def test_cited_answers_in_chinese_and_english_with_language_switch(
         en_context.close()
 
 
+def reply_script(text: str) -> str:
+    """en, zh-Hans or zh-Hant: what a reader of the reply sees."""
+    import opencc
+    han = len(HAN.findall(text))
+    if han < 2 * len(re.findall(r"[A-Za-z]{2,}", text)):
+        return "en"
+    return "zh-Hant" if opencc.OpenCC("t2s").convert(text) != text else "zh-Hans"
+
+
+@pytest.mark.parametrize("page_lang", ["zh", "en"])
+def test_the_bot_answers_in_the_visitors_language_and_the_labels_follow_only_a_choice(
+        live_server, context, page_lang):
+    page = context.new_page()
+    chat = open_portal(page, live_server.url + f"/?lang={page_lang}")
+    placeholder = chat.input.get_attribute("placeholder")
+    other = ("How long can I stay on the 240-hour visa-free transit?", "en") if page_lang == "zh" \
+        else ("签证快过期了，怎么办理延期？", "zh-Hans")
+    for text, script in (other, ("我的簽證快到期了，要怎麼辦理延期？", "zh-Hant"),
+                         ("我個簽證就快到期，點樣續簽呀？", "zh-Hant")):
+        reply = chat.ask_for_answer(text)
+        assert reply["from"] == "bot" and reply_script(reply["text"]) == script, (text, reply)
+    # Answers followed the visitor; the panel's own labels stayed in the page's language.
+    expect(chat.input).to_have_attribute("placeholder", placeholder)
+    command = "English please" if page_lang == "zh" else "请用中文"
+    chat.type_and_send(command)
+    wanted = "Type your question" if page_lang == "zh" else placeholder
+    if page_lang == "zh":
+        expect(chat.input).to_have_attribute("placeholder", wanted)  # a typed choice relabels
+        expect(page.locator("nia-chat .tools button").first).to_have_text("中文")
+    else:
+        expect(chat.input).not_to_have_attribute("placeholder", placeholder)
+        expect(page.locator("nia-chat .tools button").first).to_have_text("English")
+    # The choice locks the language: a question in the other language is answered in it.
+    question = "签证怎么延期？" if page_lang == "zh" else "How do I extend my visa?"
+    locked = chat.ask_for_answer(question)
+    assert reply_script(locked["text"]) == ("en" if page_lang == "zh" else "zh-Hans"), locked
+
+
 def test_quick_reply_sends_its_value(live_server, context):
     page = context.new_page()
     chat = open_portal(page, live_server.url + "/")

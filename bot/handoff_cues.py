@@ -1,0 +1,42 @@
+"""Words that make a message a request for a person or a complaint.
+
+The intent classifier finds requests and complaints in every script, but it also reads questions
+*about* the service as such ("When did the 12367 hotline start?", "are there real humans
+answering?"). A handoff needs one of these cues as well, whenever the retriever can answer the
+message: a question about the service is answered, a request or a complaint reaches a person.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.nlu.text import fold
+
+_PERSON = re.compile(
+    r"\b(human|humans|real person|a person|someone|somebody|anyone|anybody|agent|agents|officer|"
+    r"officers|staff|operator|representative|customer service|live chat|people)\b"
+    r"|人工|真人|客服|工作人员|职员|接线员|坐席|搵人|找人|有冇人|有没有人|有人吗|揾人|个人|人手"
+)
+_REQUEST = re.compile(
+    r"\b(talk|speak|chat|connect|transfer|put me through|get me|give me|let me|want|need|"
+    r"i'd like|i would like|help me|can i|could i|is there|is anyone|anyone there|please|call me)\b"
+    r"|转|找|搵|揾|要|想|帮我|同我|跟我|和我|接|唔该|麻烦|请|畀|俾|有冇|有没有"
+)
+_COMPLAINT = re.compile(
+    r"\b(complain|complaint|rude|terrible|awful|horrible|unacceptable|ridiculous|useless|"
+    r"frustrat\w*|angry|upset|furious|fed up|worst|mess|broken|crash\w*|lost my|never answer\w*|"
+    r"nobody answer\w*|no one answer\w*|no one pick\w*|nobody pick\w*|disgrace\w*|scam|"
+    r"bad service|poor service|waste)\b"
+    r"|投诉|举报|反映|不满|太差|差劲|态度|太慢|离谱|垃圾|生气|嬲|乱七八糟|推诿|推来推去|扯皮|"
+    r"打不通|打唔通|没人接|冇人听|没人理|冇人理|崩溃|坏咗|坏了|弄丢|搞丢|浪费|失望|恶|烂"
+)
+
+
+def asks_for_person(text: str) -> bool:
+    """Names a person to talk to and asks for one ("can I talk to someone", "唔該幫我搵個職員")."""
+    folded = fold(text)
+    return bool(_PERSON.search(folded) and _REQUEST.search(folded))
+
+
+def sounds_like_complaint(text: str) -> bool:
+    return bool(_COMPLAINT.search(fold(text)))
