@@ -116,8 +116,8 @@ class Source(_Strict):
     def _law_names_law_and_article(self) -> Source:
         if self.type != "law":
             return self
-        if "法" not in self.title:
-            raise ValueError("a law citation must name the law in its title (…法)")
+        if "法" not in self.title and "Law" not in self.title:
+            raise ValueError("a law citation must name the law in its title (…法 / … Law)")
         if not self.article or not re.search(ARTICLE_PATTERN, self.article):
             raise ValueError("a law citation needs `article` (e.g. 第二十九条 / Art. 29)")
         return self
