@@ -73,6 +73,11 @@ def test_answer_in_other_scripts(retriever: Retriever) -> None:
     assert retriever.answer("visa-extension", lang="zh", script="yue").script == "yue"
     en = retriever.answer("transit-240h", lang="en", script="en")
     assert en.short.startswith("Citizens") and en.as_of is not None and en.as_of.isoformat() == "2026-02-16"
+    assert en.text.startswith("240-hour visa-free transit")
+    with pytest.raises(ValueError):
+        retriever.answer("visa-extension", lang="en", script="zh-Hant")
+    with pytest.raises(KeyError):
+        retriever.answer("no-such-entry")
 
 
 def test_time_limited_answer_says_as_of_in_the_visitors_language(retriever: Retriever) -> None:
@@ -89,11 +94,6 @@ def test_sources_are_typed_and_press_is_labelled(retriever: Retriever) -> None:
     assert press["type"] == "press" and press["ref"] == "新聞報道 2021-04-12"
     assert notice["url"] is None and notice["ref"] == "2021-04-08"  # cited by title, no link
     assert retriever.answer("hotline-12367-hours", lang="en").sources[0]["ref"] == "news report, 2021-04-12"
-    assert en.text.startswith("240-hour visa-free transit")
-    with pytest.raises(ValueError):
-        retriever.answer("visa-extension", lang="en", script="zh-Hant")
-    with pytest.raises(KeyError):
-        retriever.answer("no-such-entry")
 
 
 def test_search_from_worker_threads(retriever: Retriever) -> None:
