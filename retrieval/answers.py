@@ -91,9 +91,10 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 def source_link(source: Source, lang: Lang, out: Callable[[str], str]) -> SourceLink:
-    """``out`` converts Simplified Chinese to the visitor's script."""
+    """``out`` converts Simplified Chinese to the visitor's script (titles are bilingual: the
+    Chinese half is converted, the English half is left as it is)."""
     ref = source.ref or source.article or source.date.isoformat()
     if source.type == "press":
         # A news report is never the legal source: say so next to it.
         ref = out(f"新闻报道 {ref}") if lang == "zh" else f"news report, {ref}"
-    return SourceLink(title=source.title, url=source.url, type=source.type, ref=ref)
+    return SourceLink(title=out(source.title), url=source.url, type=source.type, ref=ref)

@@ -93,6 +93,7 @@ def test_sources_are_typed_and_press_is_labelled(retriever: Retriever) -> None:
     press, notice = retriever.answer("hotline-12367-hours", lang="zh", script="zh-Hant").sources
     assert press["type"] == "press" and press["ref"] == "新聞報道 2021-04-12"
     assert notice["url"] is None and notice["ref"] == "2021-04-08"  # cited by title, no link
+    assert notice["title"].startswith("國家移民管理機構12367服務平臺")
     assert retriever.answer("hotline-12367-hours", lang="en").sources[0]["ref"] == "news report, 2021-04-12"
 
 

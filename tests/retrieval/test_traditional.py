@@ -26,6 +26,7 @@ def _texts() -> list[tuple[str, str]]:
         parts = [e.title.zh, e.answer.zh.short, e.answer.zh.details]
         if e.caveats is not None:
             parts.append(e.caveats.zh)
+        parts.extend(s.title for s in e.sources)
         out.extend((entry_id, p) for p in parts if p)
     return out
 
