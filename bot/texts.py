@@ -1,31 +1,22 @@
 """Everything the bot itself says, in Simplified Chinese and English.
 
-Chinese is written once, in Simplified; ``localise`` converts to Traditional characters with OpenCC
-for visitors who write Traditional (Taiwan-style ``s2t``) or Cantonese (Hong Kong-style ``s2hk``).
+Chinese is written once, in Simplified; ``localise`` converts it to Traditional characters for
+visitors who write Traditional (Taiwan-style) or Cantonese (Hong Kong-style), with the same
+conversion as the answers (retrieval/script.py: OpenCC plus a reviewed list of phrase fixes).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import opencc
-
-_CONVERSIONS = {"zh-Hant": "s2t", "yue": "s2hk"}
-
-
-@lru_cache(maxsize=4)
-def _converter(config: str) -> opencc.OpenCC:
-    return opencc.OpenCC(config)
+from retrieval.script import to_script, to_simplified
 
 
 def localise(text: str, script: str | None) -> str:
-    config = _CONVERSIONS.get(script or "")
-    return _converter(config).convert(text) if config else text
+    return to_script(text, script)
 
 
 def simplify(text: str) -> str:
     """Traditional (Taiwan or Hong Kong) characters to Simplified, for matching."""
-    return _converter("t2s").convert(text)
+    return to_simplified(text)
 
 
 # Quick replies of the main menu: (label, value) per language. A value is sent back as a message.

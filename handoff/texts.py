@@ -1,15 +1,15 @@
 """What the visitor is told during a handoff, in Chinese and English.
 
-Chinese is written once in Simplified script; OpenCC converts it for visitors who write
-Traditional (s2t) or Cantonese (s2hk, Hong Kong forms). English stays English.
+Chinese is written once in Simplified script and converted for visitors who write Traditional or
+Cantonese (Hong Kong forms) by the one conversion of answers and bot texts (retrieval/script.py).
+English stays English.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
-import opencc
+from retrieval.script import to_script, to_simplified
 
 
 @dataclass(frozen=True)
@@ -64,20 +64,9 @@ TICKET_REPLY = Text(zh="关于您的留言（编号 {ticket}）的回复：\n{re
 LEAVE_MESSAGE_WORDS = {"留言", "我要留言", "leave a message", "leave message", "message"}
 
 
-@lru_cache(maxsize=4)
-def _converter(config: str) -> opencc.OpenCC:
-    return opencc.OpenCC(config)
-
-
 def in_script(text: str, lang: str, script: str | None) -> str:
-    """Simplified Chinese text converted to the visitor's script (zh-Hant: s2t, yue: s2hk)."""
-    if lang == "en":
-        return text
-    if script == "zh-Hant":
-        return _converter("s2t").convert(text)
-    if script == "yue":
-        return _converter("s2hk").convert(text)
-    return text
+    """Simplified Chinese text converted to the visitor's script (zh-Hant or yue)."""
+    return text if lang == "en" else to_script(text, script)
 
 
 def say(text: Text, lang: str, script: str | None = None, **values: object) -> str:
@@ -99,5 +88,5 @@ def ahead_phrase(ahead: int, lang: str) -> str:
 
 
 def is_leave_message(text: str) -> bool:
-    simple = _converter("t2s").convert(text).strip().strip("。.!！").lower()
+    simple = to_simplified(text).strip().strip("。.!！").lower()
     return simple in LEAVE_MESSAGE_WORDS

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
-from retrieval.schema import Entry
+from retrieval.schema import Entry, Source
 from retrieval.text import Lang, Script, TextAnalyzer
 
 Decision = Literal["answer", "clarify", "decline"]
@@ -15,8 +16,9 @@ SCRIPTS_BY_LANG: dict[str, tuple[str, ...]] = {"zh": ("zh-Hans", "zh-Hant", "yue
 
 class SourceLink(TypedDict):
     title: str
-    url: str
-    ref: str  # the instrument's or notice's date, YYYY-MM-DD (or the entry's own `ref`)
+    url: str | None  # None: cited by title (and article), no official address known
+    type: str  # law | regulation | notice | local-guide | press
+    ref: str  # the article, or the date (press: "news report, date"); or the source's own `ref`
 
 
 class RelatedLink(TypedDict):
@@ -54,16 +56,19 @@ def render_answer(
     details = body.details
     if entry.caveats is not None:
         details = f"{details}\n\n{getattr(entry.caveats, lang)}".strip()
-    title, short, details = out(getattr(entry.title, lang)), out(body.short), out(details)
+    short = body.short
+    if entry.as_of is not None:
+        # Time-limited policies change at short notice: the date goes with the short answer,
+        # which is always shown.
+        short = f"{short}{as_of_note(entry.as_of, lang)}"
+    title, short, details = out(getattr(entry.title, lang)), out(short), out(details)
     return Answer(
         entry_id=entry.id,
         title=title,
         short=short,
         details=details,
         text="\n\n".join(p for p in (title, short, details) if p),
-        sources=[
-            SourceLink(title=s.title, url=s.url, ref=s.ref or s.date.isoformat()) for s in entry.sources
-        ],
+        sources=[source_link(s, lang, out) for s in entry.sources],
         related=[
             RelatedLink(id=r, title=out(getattr(entries[r].title, lang)))
             for r in entry.related
@@ -73,3 +78,23 @@ def render_answer(
         lang=lang,
         script=script,
     )
+
+
+def as_of_note(date: dt.date, lang: Lang) -> str:
+    """Appended to a time-limited answer's short text: "（截至2026年2月16日）" / " (as of 16 Feb 2026)"."""
+    if lang == "zh":
+        return f"（截至{date.year}年{date.month}月{date.day}日）"
+    return f" (as of {date.day} {_MONTHS[date.month - 1]} {date.year})"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def source_link(source: Source, lang: Lang, out: Callable[[str], str]) -> SourceLink:
+    """``out`` converts Simplified Chinese to the visitor's script (titles are bilingual: the
+    Chinese half is converted, the English half is left as it is)."""
+    ref = source.ref or source.article or source.date.isoformat()
+    if source.type == "press":
+        # A news report is never the legal source: say so next to it.
+        ref = out(f"新闻报道 {ref}") if lang == "zh" else f"news report, {ref}"
+    return SourceLink(title=out(source.title), url=source.url, type=source.type, ref=ref)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from retrieval.build import unpack
 from retrieval.corpus import Corpus, Issue
+from retrieval.policy import is_due
 from retrieval.retriever import Retriever
 
 SELF_RETRIEVAL_MIN = 0.90
@@ -77,3 +79,16 @@ def format_issues(corpus: Corpus) -> list[str]:
 
 def _issue_order(issue: Issue) -> tuple[str, int]:
     return (str(issue.path), issue.line or 0)
+
+
+def due_for_review(corpus: Corpus, today: dt.date) -> list[str]:
+    """``file:line: review_by <date> (verified <date>): <id>`` for each entry past its review date,
+    oldest first."""
+    due = sorted((e.review_by, i) for i, e in corpus.entries.items() if is_due(e, today))
+    lines = []
+    for review_by, entry_id in due:
+        entry, path = corpus.entries[entry_id], corpus.files[entry_id]
+        line = corpus.line_of(entry_id, "review_by")
+        kind = ", time-limited" if entry.time_limited else ""
+        lines.append(f"{path}:{line}: review_by {review_by} (verified {entry.verified}{kind}): {entry_id}")
+    return lines

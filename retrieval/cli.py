@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
@@ -35,16 +36,25 @@ def _load(args: argparse.Namespace, force: bool = False):  # noqa: ANN202
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from retrieval.checks import SELF_RETRIEVAL_MIN, format_issues, self_retrieval
+    from retrieval.checks import SELF_RETRIEVAL_MIN, due_for_review, format_issues, self_retrieval
     from retrieval.corpus import CorpusError, load_corpus
 
     settings = _settings(args)
     corpus = load_corpus(Path(settings.knowledge_dir))
+    today = dt.date.fromisoformat(args.today) if args.today else dt.date.today()
+    due = due_for_review(corpus, today)
+    if args.due:
+        for line in due:
+            print(line)
+        print(f"{len(due)} of {len(corpus.entries)} entries past their review date ({today})")
+        return 1 if due else 0
     lines = format_issues(corpus)
     for line in lines:
         print(line)
     errors = len(corpus.errors)
     print(f"{len(corpus.entries)} entries loaded, {errors} error(s), {len(lines) - errors} warning(s)")
+    if due:
+        print(f"{len(due)} entries past their review date: `check --due` lists them")
     if errors or not corpus.entries:
         print("check FAILED: fix the errors above (file:line)")
         return 1
@@ -150,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="sentence-transformers model name or folder")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="validate the corpus and test self-retrieval")
+    p = sub.add_parser("check", help="validate the corpus and test self-retrieval")
+    p.add_argument("--due", action="store_true", help="only list entries past their review_by date (exit 1 if any)")
+    p.add_argument("--today", help="YYYY-MM-DD to compare review dates with (default: today)")
     p = sub.add_parser("build", help="build (or load the cached) index")
     p.add_argument("--force", action="store_true", help="rebuild even if cached")
     p = sub.add_parser("search", help="search the corpus")

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
+from retrieval.policy import Policy, load_policy, review_problem, source_problem
 from retrieval.schema import Entry
 
 Severity = Literal["error", "warning"]
@@ -76,8 +77,9 @@ def content_hash(paths: Iterable[Path], root: Path) -> str:
     return digest.hexdigest()
 
 
-def load_corpus(knowledge_dir: Path) -> Corpus:
-    """Parse and validate every entry file. Never raises for bad content: see ``Corpus.issues``."""
+def load_corpus(knowledge_dir: Path, policy: Policy | None = None) -> Corpus:
+    """Parse and validate every entry file, its sources and review dates against ``policy``
+    (default: retrieval/sources.toml). Never raises for bad content: see ``Corpus.issues``."""
     knowledge_dir = Path(knowledge_dir)
     corpus = Corpus(root=knowledge_dir)
     if not knowledge_dir.is_dir():
@@ -86,6 +88,7 @@ def load_corpus(knowledge_dir: Path) -> Corpus:
     for path in entry_files(knowledge_dir):
         _load_file(path, corpus)
     _check_links(corpus)
+    _check_sources(corpus, policy or load_policy())
     return corpus
 
 
@@ -257,3 +260,22 @@ def _check_links(corpus: Corpus) -> None:
                 corpus.issues.append(Issue(path, line, "related links to the entry itself"))
             elif target not in corpus.entries:
                 corpus.issues.append(Issue(path, line, f"related entry {target!r} does not exist"))
+
+
+def _check_sources(corpus: Corpus, policy: Policy) -> None:
+    for entry_id, entry in corpus.entries.items():
+        path = corpus.files[entry_id]
+        for i, source in enumerate(entry.sources):
+            problem = source_problem(source, policy)
+            if problem:
+                line = corpus.line_of(entry_id, f"sources.{i}.url")
+                corpus.issues.append(Issue(path, line, f"sources.{i}.url: {problem}"))
+        if all(s.type == "press" for s in entry.sources):
+            corpus.issues.append(Issue(
+                path, corpus.line_of(entry_id, "sources"),
+                "sources: news reports only; cite the official instrument or notice too (by title if it has no address)",
+                "warning",
+            ))
+        problem = review_problem(entry, policy)
+        if problem:
+            corpus.issues.append(Issue(path, corpus.line_of(entry_id, "review_by"), f"review_by: {problem}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -31,7 +32,12 @@ Section = Literal[
 ]
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MIN_QUESTIONS = 4
-
+# What a source is, as shown to visitors: the legal basis (law, regulation), an official notice
+# or service guide (NIA, MPS, MFA), a local government's guide, or a news report (press).
+SourceType = Literal["law", "regulation", "notice", "local-guide", "press"]
+SOURCE_TYPES: tuple[str, ...] = ("law", "regulation", "notice", "local-guide", "press")
+# "第二十九条", "Art. 29", "Arts. 41 and 43"
+ARTICLE_PATTERN = r"第[一二三四五六七八九十百零〇\d]+条|\bArts?\. ?\d+"
 
 
 class _Strict(BaseModel):
@@ -97,11 +103,24 @@ class Questions(_Strict):
 
 class Source(_Strict):
     title: str
-    url: str = Field(pattern=r"^https?://\S+$")
+    type: SourceType
+    # None: no official address is known; the instrument is cited by title (and article) alone.
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
     date: dt.date
+    article: str | None = None  # required for a law: which article the answer rests on
     ref: str | None = None
 
     _check = field_validator("title")(_not_blank)
+
+    @model_validator(mode="after")
+    def _law_names_law_and_article(self) -> Source:
+        if self.type != "law":
+            return self
+        if "法" not in self.title and "Law" not in self.title:
+            raise ValueError("a law citation must name the law in its title (…法 / … Law)")
+        if not self.article or not re.search(ARTICLE_PATTERN, self.article):
+            raise ValueError("a law citation needs `article` (e.g. 第二十九条 / Art. 29)")
+        return self
 
 
 class Entry(_Strict):
@@ -113,6 +132,8 @@ class Entry(_Strict):
     sources: list[Source] = Field(min_length=1)
     time_limited: bool = False
     as_of: dt.date | None = None
+    verified: dt.date  # when the facts were last checked against the brief or official sources
+    review_by: dt.date  # when they are due to be checked again (retrieval/sources.toml: how soon)
     tags: list[str] = Field(default_factory=list)
     related: list[str] = Field(default_factory=list)
     caveats: Bilingual | None = None
@@ -129,6 +150,12 @@ class Entry(_Strict):
     def _as_of_when_time_limited(self) -> Entry:
         if self.time_limited and self.as_of is None:
             raise ValueError("as_of is required when time_limited is true")
+        return self
+
+    @model_validator(mode="after")
+    def _review_after_verified(self) -> Entry:
+        if self.review_by <= self.verified:
+            raise ValueError("review_by must be after verified")
         return self
 
 

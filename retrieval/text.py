@@ -19,6 +19,7 @@ import spacy
 import Stemmer
 
 from retrieval import lexicon
+from retrieval import script as script_module
 
 Lang = Literal["zh", "en"]
 Script = Literal["zh-Hans", "zh-Hant", "yue", "en"]
@@ -53,8 +54,6 @@ class TextAnalyzer:
 
     def __init__(self) -> None:
         self._t2s = opencc.OpenCC("hk2s")
-        self._s2t = opencc.OpenCC("s2t")
-        self._s2hk = opencc.OpenCC("s2hk")
         self._en = spacy.blank("en").tokenizer
         self._en_lock = threading.Lock()  # spaCy's tokenizer updates its cache while tokenising
         self._stem_local = threading.local()  # PyStemmer objects are not thread-safe
@@ -70,11 +69,7 @@ class TextAnalyzer:
         return self._t2s.convert(text)
 
     def to_script(self, text: str, script: Script) -> str:
-        if script == "zh-Hant":
-            return self._s2t.convert(text)
-        if script == "yue":
-            return self._s2hk.convert(text)
-        return text
+        return script_module.to_script(text, script)
 
     # -- analysis ------------------------------------------------------------------------------
     def analyze(self, text: str, lang: Lang | None = None) -> Analyzed:

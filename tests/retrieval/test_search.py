@@ -80,6 +80,23 @@ def test_answer_in_other_scripts(retriever: Retriever) -> None:
         retriever.answer("no-such-entry")
 
 
+def test_time_limited_answer_says_as_of_in_the_visitors_language(retriever: Retriever) -> None:
+    assert retriever.answer("transit-240h", lang="en").short.endswith("(as of 16 Feb 2026)")
+    assert retriever.answer("transit-240h", lang="zh").short.endswith("（截至2026年2月16日）")
+    assert retriever.answer("transit-240h", lang="zh", script="zh-Hant").short.endswith("（截至2026年2月16日）")
+    assert "截至" not in retriever.answer("visa-extension", lang="zh").text  # not time-limited
+
+
+def test_sources_are_typed_and_press_is_labelled(retriever: Retriever) -> None:
+    law = retriever.answer("visa-extension", lang="en").sources[0]
+    assert law["type"] == "law" and law["ref"] == "Art. 29"
+    press, notice = retriever.answer("hotline-12367-hours", lang="zh", script="zh-Hant").sources
+    assert press["type"] == "press" and press["ref"] == "新聞報道 2021-04-12"
+    assert notice["url"] is None and notice["ref"] == "2021-04-08"  # cited by title, no link
+    assert notice["title"].startswith("國家移民管理機構12367服務平臺")
+    assert retriever.answer("hotline-12367-hours", lang="en").sources[0]["ref"] == "news report, 2021-04-12"
+
+
 def test_search_from_worker_threads(retriever: Retriever) -> None:
     queries = [q for q, _, _ in IN_SCOPE] * 3
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:

@@ -1,0 +1,87 @@
+"""Traditional output is correct Traditional: every entry's text and the bot's own texts, as
+Traditional (zh-Hant) and Hong Kong (yue) readers get them, contain none of the mistakes that
+plain OpenCC makes on this corpus (found by converting it all; see retrieval/script.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.corpus import load_corpus
+from retrieval.script import to_script
+
+CORPUS = Path(__file__).resolve().parents[2] / "knowledge"
+
+# What OpenCC (s2t, s2tw, s2twp, s2hk alike) wrote for this corpus before the phrase fixes:
+# 换发 "renew" as "change hair", 免签 / 签证 / 落地签 / 面签 with the lottery-slip 籤, and 只 "only"
+# as the measure word 隻.
+WRONG = ("換髮", "免籤", "籤證", "落地籤", "面籤", "籤注", "隻適用")
+
+
+def _texts() -> list[tuple[str, str]]:
+    corpus = load_corpus(CORPUS)
+    out = []
+    for entry_id, e in corpus.entries.items():
+        parts = [e.title.zh, e.answer.zh.short, e.answer.zh.details]
+        if e.caveats is not None:
+            parts.append(e.caveats.zh)
+        parts.extend(s.title for s in e.sources)
+        out.extend((entry_id, p) for p in parts if p)
+    return out
+
+
+@pytest.mark.parametrize("script", ["zh-Hant", "yue"])
+def test_no_known_wrong_characters_in_any_entry(script: str) -> None:
+    texts = _texts()
+    assert len({entry_id for entry_id, _ in texts}) >= 200
+    bad = [(entry_id, w) for entry_id, text in texts for w in WRONG if w in to_script(text, script)]
+    assert bad == []
+
+
+def test_domain_phrases_convert_right() -> None:
+    assert to_script("换发签证、补发证件，免签入境，落地签，面签", "zh-Hant") == "換發簽證、補發證件，免簽入境，落地簽，面簽"
+    assert to_script("还有只适用于团体的政策", "yue") == "還有只適用於團體的政策"
+    assert to_script("贴上标签后抽签", "zh-Hant") == "貼上標籤後抽籤"  # slips and labels keep 籤
+    assert to_script("换发签证", "zh-Hans") == "换发签证" and to_script("renewal", "en") == "renewal"
+
+
+def test_bot_and_handoff_texts_use_the_same_conversion() -> None:
+    from bot.texts import localise
+    from handoff.texts import in_script
+
+    for script in ("zh-Hant", "yue"):
+        assert localise("换发签证", script) == to_script("换发签证", script) == "換發簽證"
+        assert in_script("免签入境", "zh", script) == "免簽入境"
+
+
+def _module_texts(module: object) -> list[str]:
+    """Every Chinese string a texts module defines (dicts, tuples and Text(zh=…, en=…) alike)."""
+    found: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for v in value:
+                walk(v)
+        elif hasattr(value, "zh"):
+            walk(value.zh)
+
+    for name, value in vars(module).items():
+        if not name.startswith("_"):
+            walk(value)
+    return found
+
+
+@pytest.mark.parametrize("script", ["zh-Hant", "yue"])
+def test_no_known_wrong_characters_in_bot_texts(script: str) -> None:
+    import bot.texts
+    import handoff.texts
+
+    texts = _module_texts(bot.texts) + _module_texts(handoff.texts)
+    assert len(texts) > 50
+    assert [(t, w) for t in texts for w in WRONG if w in to_script(t, script)] == []
