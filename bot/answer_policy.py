@@ -26,15 +26,15 @@ _ZH_FILLER = re.compile(r"[请问问一下我的你好吗呢吧啊呀嘛怎么�
 @dataclass(frozen=True)
 class Thresholds:
     # Below this P(top entry is right) a clarify-zone question is asked back, not answered.
-    clarify_below: float = 0.15
+    clarify_below: float = 0.3
     # Runner-up's share of the top entry's at or above which the two are a tie: ask which.
     tie_ratio: float = 0.9
     # A retrieval decline is overruled (answered) when NLU does not read the message as out of
     # scope and P(top entry is right) is at least this.
-    rescue_at: float = 0.25
+    rescue_at: float = 0.0
     # An answer is withheld (declined) when NLU reads the question as out of scope and the
     # corpus coverage probability is below this.
-    oos_scope_below: float = 0.8
+    oos_scope_below: float = 0.95
     # Runner-ups offered under an answer: share of the top entry's at least this.
     alternative_ratio: float = 0.2
 

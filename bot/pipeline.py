@@ -181,3 +181,10 @@ def _is_short(text: str) -> bool:
     if re.search(r"[A-Za-z]{3}", text):
         return len(text.split()) <= 7
     return len(text) <= 14
+
+
+def _mostly_english(text: str) -> bool:
+    """Code-mixed text is answered in the language that carries the sentence: more English
+    words than Chinese ones (two characters make about one word)."""
+    words = len(re.findall(r"[A-Za-z]{2,}", text))
+    return words * 2 > len(re.findall(r"[\u3400-\u9fff]", text))

@@ -26,10 +26,10 @@ from bot.settings import Settings
 from benchmarks.answer_quality.cases import SETS_DIR, Turn, has_fact, load_cases
 
 GRID = {
-    "clarify_below": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3),
+    "clarify_below": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5),
     "tie_ratio": (0.8, 0.9, 0.95, 1.01),
-    "rescue_at": (0.1, 0.2, 0.3, 0.5, 1.01),
-    "oos_scope_below": (0.0, 0.5, 0.7, 0.8, 0.9, 0.95),
+    "rescue_at": (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.01),
+    "oos_scope_below": (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01),
 }
 
 
