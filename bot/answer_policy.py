@@ -35,6 +35,8 @@ class Thresholds:
     # An answer is withheld (declined) when NLU reads the question as out of scope and the
     # corpus coverage probability is below this.
     oos_scope_below: float = 0.95
+    # The same, when the retriever itself is confident of its answer.
+    oos_answer_scope_below: float = 0.95
     # Runner-ups offered under an answer: share of the top entry's at least this.
     alternative_ratio: float = 0.2
 
@@ -67,7 +69,8 @@ def is_vague(text: str) -> bool:
 def choose(e: Evidence, t: Thresholds = THRESHOLDS) -> Choice:
     if not e.shares:
         return "decline" if e.nlu_oos else "not_found"
-    if e.nlu_oos and e.in_scope < t.oos_scope_below:
+    confident = e.decision == "answer"
+    if e.nlu_oos and e.in_scope < (t.oos_answer_scope_below if confident else t.oos_scope_below):
         return "decline"
     if e.decision == "answer":
         return "answer"

@@ -141,6 +141,8 @@ def _handler(turn: Turn) -> Callable[[Context, Turn, list[str]], list[Action]]:
         return CONTROL_HANDLERS[turn.control.kind]
     if turn.intent in CONTROL_INTENTS or _misread_as_handoff(turn):
         return _retrieve
+    if asks_for_person(turn.text) and sounds_like_complaint(turn.text):
+        return _request_human  # "this is useless, get me someone who can look at my file"
     return INTENT_HANDLERS.get(turn.intent, _retrieve)
 
 
@@ -270,10 +272,6 @@ def _choose_language(ctx: Context, turn: Turn, regions: list[str]) -> list[Actio
     return [Say("lang_set", "notice", tuple(menu(ctx.lang)[2:]))]
 
 
-def _goodbye(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
-    return [Say("goodbye", "goodbye")]
-
-
 # Answers ---------------------------------------------------------------------------------------
 
 def _service(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
@@ -291,12 +289,12 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
     if choice == "answer":
         assert search is not None
         ctx.low_confidence = 0
-        ctx.last_entry = search.hits[0].entry_id
         if not search.follow_up:  # the topic stays that of the question the follow-up leans on
             ctx.last_question = search.query
-        shares = tuple(h.score for h in search.hits)
-        runner_ups = search.hits[1:1 + alternatives(shares)]
-        return [AnswerEntry(search.hits[0].entry_id, search.confidence, runner_ups)]
+        hits = _not_a_repeat(ctx, search)
+        shares = tuple(h.score for h in hits)
+        ctx.last_entry = hits[0].entry_id
+        return [AnswerEntry(hits[0].entry_id, search.confidence, hits[1:1 + alternatives(shares)])]
     if choice == "clarify":
         assert search is not None
         options = tuple(_choice(hit.title[ctx.lang]) for hit in search.hits[:3])
@@ -312,6 +310,15 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
     return [Say("not_found", "not_found", (_human(ctx.lang),))]
 
 
+def _not_a_repeat(ctx: Context, search: Search) -> tuple[Hit, ...]:
+    """A follow-up ("how long does it take?") asks for something the last answer did not say:
+    when its best entry is the one just shown, the next one answers it."""
+    hits = search.hits
+    if search.follow_up and len(hits) > 1 and hits[0].entry_id == ctx.last_entry:
+        return (hits[1], hits[0], *hits[2:])
+    return hits
+
+
 def _evidence(turn: Turn) -> Evidence:
     search = turn.search
     assert search is not None
@@ -319,7 +326,8 @@ def _evidence(turn: Turn) -> Evidence:
         decision=search.decision, confidence=search.confidence, in_scope=search.in_scope,
         shares=tuple(h.score for h in search.hits), text=turn.text,
         nlu_immigration=turn.intent == "immigration_question" and turn.confidence >= NLU_SURE,
-        nlu_oos=turn.is_oos or turn.intent == "out_of_scope",
+        # A follow-up's few words ("fee 多少") say little on their own; its topic is in scope.
+        nlu_oos=(turn.is_oos or turn.intent == "out_of_scope") and not search.follow_up,
     )
 
 
@@ -341,7 +349,7 @@ INTENT_HANDLERS: dict[str, Callable[[Context, Turn, list[str]], list[Action]]] =
     "thanks": _say("thanks"),
     "affirm": _say("thanks"),
     "smalltalk": _say("smalltalk"),
-    "goodbye": _goodbye,
+    "goodbye": _say("goodbye", "goodbye"),
     "request_human": _request_human,
     "complaint": _complaint,
     "option_comments_suggestions": _comments,

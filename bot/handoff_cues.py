@@ -15,7 +15,7 @@ from bot.nlu.text import fold
 _PERSON = re.compile(
     r"\b(human|humans|real person|a person|someone|somebody|anyone|anybody|agent|agents|officer|"
     r"officers|staff|operator|representative|customer service|live chat|people)\b"
-    r"|人工|真人|客服|工作人员|职员|接线员|坐席|搵人|找人|有冇人|有没有人|有人吗|揾人|个人|人手"
+    r"|人工|真人|客服|专人|工作人员|职员|接线员|坐席|搵人|找人|有冇人|有没有人|有人吗|揾人|个人|人手"
 )
 _REQUEST = re.compile(
     r"\b(talk|speak|chat|connect|transfer|put me through|get me|give me|let me|want|need|"
@@ -24,18 +24,24 @@ _REQUEST = re.compile(
 )
 _COMPLAINT = re.compile(
     r"\b(complain|complaint|rude|terrible|awful|horrible|unacceptable|ridiculous|useless|"
-    r"frustrat\w*|angry|upset|furious|fed up|worst|mess|broken|crash\w*|lost my|never answer\w*|"
+    r"frustrat\w*|angry|upset|furious|fed up|worst|mess|broken|crash\w*|never answer\w*|"
     r"nobody answer\w*|no one answer\w*|no one pick\w*|nobody pick\w*|disgrace\w*|scam|"
-    r"bad service|poor service|waste)\b"
+    r"bad service|poor service|waste|busy|on hold|no answer|no reply|pending for|still waiting)\b"
     r"|投诉|举报|反映|不满|太差|差劲|态度|太慢|离谱|垃圾|生气|嬲|乱七八糟|推诿|推来推去|扯皮|"
-    r"打不通|打唔通|没人接|冇人听|没人理|冇人理|崩溃|坏咗|坏了|弄丢|搞丢|浪费|失望|恶|烂"
+    r"打不通|打唔通|没人接|没有人接|没有人听|冇人听|没人理|冇人理|没人回|冇人覆|占线|崩溃|坏咗|"
+    r"坏了|弄丢|搞丢|浪费|失望|恶|烂|怎么回事|搞乜"
 )
 
 
 def asks_for_person(text: str) -> bool:
-    """Names a person to talk to and asks for one ("can I talk to someone", "唔該幫我搵個職員")."""
+    """Names a person to talk to and asks for one ("can I talk to someone", "唔該幫我搵個職員"),
+    or is nothing but the name of one ("人工客服", "agent")."""
     folded = fold(text)
-    return bool(_PERSON.search(folded) and _REQUEST.search(folded))
+    person = _PERSON.search(folded)
+    if person is None:
+        return False
+    bare = len(re.sub(r"[\s\W]+", "", folded)) <= len(person.group(0)) + 2
+    return bare or bool(_REQUEST.search(folded))
 
 
 def sounds_like_complaint(text: str) -> bool:

@@ -28,7 +28,7 @@ FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政区|省|市)$")
-SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "choose_language", "smalltalk")
+SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
 
 
 @dataclass
@@ -101,8 +101,6 @@ class Pipeline:
         # "And how much does it cost?" is about the conversation's topic; a question that
         # stands on its own is never rewritten.
         joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)
-        if joined.decision == "decline":
-            return best
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
             return joined
         return best
@@ -184,7 +182,18 @@ def _is_short(text: str) -> bool:
 
 
 def _mostly_english(text: str) -> bool:
-    """Code-mixed text is answered in the language that carries the sentence: more English
-    words than Chinese ones (two characters make about one word)."""
-    words = len(re.findall(r"[A-Za-z]{2,}", text))
-    return words * 2 > len(re.findall(r"[\u3400-\u9fff]", text))
+    """Code-mixed text is answered in the language of its grammar, not of its nouns: "Can I 用
+    PR card 买火车票 without my passport?" is English, "K visa 有没有 age limit？" Chinese.
+    Function words of each language are counted; a sentence-final particle counts twice."""
+    folded = simplify(text).lower()
+    english = sum(w in _EN_FUNCTION for w in re.findall(r"[a-z']+", folded))
+    chinese = sum(ch in _ZH_FUNCTION for ch in folded) + sum(ch in "吗呢吧嘛" for ch in folded)
+    return english > chinese
+
+
+_EN_FUNCTION = set(
+    "i you he she we they my your our is are am was were be do does did can could will would "
+    "should must may might the a an to of in on at for with without from by about what how when "
+    "where which who why if and or but not no need have has it this that there any much many "
+    "long still".split())
+_ZH_FUNCTION = set("我你他她的了吗呢吧嘛要能可以怎么什么多少几哪在是有没不会去想请问该需得把被给和就都还也")

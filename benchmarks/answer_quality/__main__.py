@@ -165,6 +165,10 @@ def write_misses(path: Path, cases: list[Case], results: dict[str, list]) -> Non
 
 async def main(args: argparse.Namespace) -> dict:
     singles, dialogues = load_cases(SETS_DIR / args.set)
+    if args.only == "single":
+        dialogues = []
+    elif args.only == "dialogues":
+        singles = []
     if args.limit:
         singles, dialogues = singles[: args.limit], dialogues[: max(1, args.limit // 10)]
     proc = None
@@ -198,6 +202,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--workers", type=int, default=2, help="model workers of the started server")
     ap.add_argument("--concurrency", type=int, default=4, help="conversations at once")
     ap.add_argument("--limit", type=int, default=0, help="first N single cases only (smoke runs)")
+    ap.add_argument("--only", choices=["single", "dialogues"], help="run one kind of case only")
     ap.add_argument("--misses", help="write the tuning set's wrong turns here (JSON lines)")
     ap.add_argument("--out", help="write the summary as JSON here")
     return ap.parse_args(argv)

@@ -1,7 +1,5 @@
 """The dialogue policy as a pure function: no sockets, no models."""
 
-from dataclasses import replace
-
 from bot.controls import control_of
 from bot.dialogue import AnswerEntry, Context, Escalate, Hit, Say, Search, Turn, decide, on_feedback
 
@@ -57,9 +55,8 @@ def test_out_of_scope_is_declined_with_12345():
 
 def test_two_failures_in_a_row_escalate():
     ctx = Context(lang="en", script="en")
-    t = turn("blorp flarn quux zzkt", intent="immigration_question", lang="en", script="en",
-             decision="decline", nlu_confidence=0.4)
-    t = replace(t, search=replace(t.search, confidence=0.05))
+    t = Turn("blorp flarn", "en", "en", "immigration_question", 0.4, False, {},
+             Search("decline", 0.0, (), "blorp flarn"))  # the retriever found nothing
     actions, ctx = decide(ctx, t, REGIONS)
     assert actions[0].key == "not_found"
     actions, ctx = decide(ctx, t, REGIONS)
@@ -110,9 +107,17 @@ def test_complaint_escalates_to_comments_option():
     assert actions[0].business_option == "comments_suggestions"
 
 
-def test_sure_immigration_question_the_retriever_declines_gets_choices_not_a_dead_end():
+def test_an_in_scope_question_the_retriever_declines_is_answered_not_a_dead_end():
+    # The retriever's coverage model is cautious; NLU does not read this as out of scope.
     t = Turn("我本護照唔見咗，點算好？", "zh", "yue", "immigration_question", 0.97, False, {},
              Search("decline", 0.14, (HIT, HIT2), "我本護照唔見咗，點算好？"))
+    actions, _ = decide(Context(), t, REGIONS)
+    assert actions == [AnswerEntry("visa-extension", 0.14, (HIT2,))]
+
+
+def test_a_vague_word_gets_choices():
+    t = Turn("護照", "zh", "zh-Hant", "immigration_question", 0.9, False, {},
+             Search("decline", 0.14, (HIT, HIT2), "護照"))
     actions, _ = decide(Context(), t, REGIONS)
     assert actions[0].key == "clarify"
     assert [q["value"] for q in actions[0].quick_replies][:2] == ["签证延期", "居留许可"]
