@@ -1024,9 +1024,15 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
           log.scrollTop = log.scrollHeight;
           return;
         }
+        // What must be on the first screen: an answer in parts down to its sources line, else the
+        // first line. Shown with the question above it, or from the sender label, or from the bubble,
+        // whichever is the first to fit.
+        const bubble = li.querySelector('.bubble');
+        const need = bubble.classList.contains('parts') ? (bubble.querySelector('.src') || bubble).getBoundingClientRect().bottom : bubble.getBoundingClientRect().top;
         const question = li.previousElementSibling;
-        const top = question && question.classList.contains('m-visitor') && question.offsetHeight < log.clientHeight * 0.3 ? question : li;
-        log.scrollTop = top.offsetTop - log.offsetTop - 8;
+        const tops = [question && question.classList.contains('m-visitor') && question.offsetHeight < log.clientHeight * 0.3 ? question : null, li, bubble];
+        const top = tops.find((el) => el && need - el.getBoundingClientRect().top + 8 <= log.clientHeight) || li;
+        log.scrollTop += top.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
       });
     }
 
