@@ -264,3 +264,45 @@ def test_an_answer_in_parts_is_built_from_the_small_markup_as_dom_nodes(phone_co
     old = page.locator("nia-chat .log > li[data-seq='3'] .bubble")
     expect(old).to_have_text("Old reply\n- not a list <i>x</i>")
     assert old.locator("*").count() == 0 and old.locator(".tog").count() == 0
+
+
+def test_every_answer_of_the_corpus_fits_a_phone_down_to_its_first_source(phone_context, site):
+    """Every entry, in English and Chinese, drawn as the widget draws an answer in parts on
+    360×640: from the top of the bubble to the end of the sources line fits in the chat log."""
+    from retrieval.answers import render_answer
+    from retrieval.corpus import load_corpus
+    from retrieval.script import to_script
+
+    class Analyzer:
+        def to_script(self, text, script):
+            return to_script(text, script)
+
+    entries = load_corpus(WIDGET_JS.parents[2] / "knowledge").entries
+    events = []
+    for entry in entries.values():
+        for lang, script in (("zh", "zh-Hans"), ("en", "en")):
+            a = render_answer(entry, entries, Analyzer(), lang, script)
+            events.append({"type": "reply", "seq": len(events) + 1, "from": "bot", "lang": lang,
+                           "script": script, "text": a.text, "title": a.title, "short": a.short,
+                           "details": a.details, "sources": list(a.sources), "quick_replies": [],
+                           "meta": {"kind": "answer", "entry": entry.id}})
+    page = phone_context.new_page()
+    page.goto(f"{site}/m?lang=zh")
+    expect(page.locator("nia-chat .panel")).to_be_visible()
+    key = page.evaluate("() => document.querySelector('nia-chat').storageKey")
+    stored = json.dumps({"session": "tok", "lastSeq": len(events), "events": events, "outbox": []})
+    page.add_init_script(f"localStorage.setItem({json.dumps(key)}, {json.dumps(stored)})")
+    page.reload()
+    expect(page.locator("nia-chat .log > li.m-bot")).to_have_count(len(events))
+    result = page.evaluate("""() => {
+        const log = document.querySelector('nia-chat').shadowRoot.querySelector('.log');
+        return {room: log.clientHeight, tall: [...log.querySelectorAll(':scope > li')].map((li) => {
+            const bubble = li.querySelector('.bubble');
+            return [li.dataset.seq, bubble.querySelector('.src').getBoundingClientRect().bottom
+                    - bubble.getBoundingClientRect().top];
+        })};
+    }""")
+    assert result["room"] > 400
+    too_tall = [(events[int(seq) - 1]["meta"]["entry"], events[int(seq) - 1]["lang"], round(h))
+                for seq, h in result["tall"] if h + 8 > result["room"]]
+    assert too_tall == [], (result["room"], too_tall)

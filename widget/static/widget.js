@@ -415,6 +415,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
 .transfer h3{margin:0;font-size:16px}
 .body{position:relative;flex:1;display:flex;flex-direction:column;min-height:0}
 :host([mode=fullscreen]) .fb button,.narrow .fb button,:host([mode=fullscreen]) .tog,.narrow .tog{min-width:var(--tap);min-height:var(--tap)}
+:host([mode=fullscreen]) .tog,.narrow .tog{margin:-6px 0}
 `;
 
   class NiaChatElement extends HTMLElement {
