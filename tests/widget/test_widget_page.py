@@ -215,7 +215,7 @@ def test_an_answer_in_parts_is_built_from_the_small_markup_as_dom_nodes(phone_co
     page = phone_context.new_page()
     page.goto(f"{site}/m?lang=en")
     expect(page.locator("nia-chat .panel")).to_be_visible()
-    sources = [{"title": "Exit and Entry Administration Law", "url": "https://www.gov.cn/law", "type": "law", "ref": "Art. 29"},
+    sources = [{"title": "中华人民共和国出境入境管理法 / Exit and Entry Administration Law", "url": "https://www.gov.cn/law", "type": "law", "ref": "Art. 29"},
                {"title": "Bad", "url": "javascript:alert(1)", "type": "notice", "ref": "2024-01-01"},
                {"title": "Cited by title", "url": None, "type": "regulation", "ref": "Art. 14"}]
     events = [
@@ -255,6 +255,8 @@ def test_an_answer_in_parts_is_built_from_the_small_markup_as_dom_nodes(phone_co
 
     src = answer.locator(".src")
     expect(src.locator(".tog")).to_have_text("Sources (3)")
+    # In an English answer the first source's one line starts with its English title.
+    expect(src.locator("li").first).to_have_text("Exit and Entry Administration Law / 中华人民共和国出境入境管理法 (Art. 29)")
     expect(src.locator("li").nth(1)).to_be_hidden()
     src.locator(".tog").click()
     expect(src.locator("li").nth(1)).to_be_visible()

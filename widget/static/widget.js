@@ -368,7 +368,7 @@ header .retry{text-decoration:underline;min-height:var(--tap);padding:0 6px;colo
 .det ul,.det ol{margin:0 0 6px;padding-left:20px}
 .det ul{list-style:disc}
 .det a,.short a,.src a{color:var(--ink)}
-.tog{display:inline-flex;align-items:center;gap:8px;min-height:36px;padding:0 6px 0 0;color:var(--ink);font-size:14px;font-weight:600;white-space:nowrap}
+.tog{-webkit-tap-highlight-color:transparent;display:inline-flex;align-items:center;gap:8px;min-height:36px;padding:0 6px 0 0;color:var(--ink);font-size:14px;font-weight:600;white-space:nowrap}
 .tog::after{content:"";width:7px;height:7px;margin-top:-4px;border:solid currentColor;border-width:0 2px 2px 0;transform:rotate(45deg)}
 .tog[aria-expanded=true]::after{margin-top:4px;transform:rotate(-135deg)}
 .src{display:flex;flex-wrap:wrap;align-items:center;column-gap:10px;margin:6px 0 0;padding:2px 0 0;border-top:1px solid #e3e8ef;font-size:13px}
@@ -1120,7 +1120,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       bubble.setAttribute('lang', normLang(ev.lang) === 'en' ? 'en' : ev.script || 'zh');
       if (parts) this.renderParts(bubble, ev);
       const sources = (Array.isArray(ev.sources) ? ev.sources : []).filter((s) => s && (s.title || s.url));
-      if (sources.length) bubble.append(this.renderSources(sources));
+      if (sources.length) bubble.append(this.renderSources(sources, normLang(ev.lang)));
       const kind = ev.meta && ev.meta.kind;
       if (from === 'bot' && (kind === 'answer' || (!kind && sources.length))) this.renderFeedback(li, ev.seq);
       this.setMeta(li, ev);
@@ -1161,14 +1161,19 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       bubble.append(toggle, details);
     }
 
-    /** "Sources (n)" and the first source on one line; pressing it lists every source with its ref. */
-    renderSources(sources) {
+    /** "Sources (n)" and the first source on one line; pressing it lists every source with its ref.
+     * A bilingual title ("中文 / English") starts with the English half in an English answer, so the
+     * one line a phone shows is readable. */
+    renderSources(sources, lang) {
       const id = `nia-part-${++partId}`;
       const list = h('ol', { id, class: 'clip' });
+      const han = /[\u3400-\u9fff]/;
       sources.forEach((s, i) => {
         const url = safeHttpUrl(s.url);
         const ref = s.ref && s.title && !String(s.title).toLowerCase().includes(String(s.ref).toLowerCase()) ? `(${s.ref})` : null;
-        const label = [s.title || url, ref].filter(Boolean).join(' ');
+        const halves = String(s.title || '').split(' / ');
+        const title = lang === 'en' && halves.length === 2 && han.test(halves[0]) && !han.test(halves[1]) ? `${halves[1]} / ${halves[0]}` : s.title;
+        const label = [title || url, ref].filter(Boolean).join(' ');
         list.append(h('li', { hidden: i > 0 }, url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, label) : label));
       });
       const toggle = h('button', { class: 'tog', type: 'button', 'aria-expanded': 'false', 'aria-controls': id }, this.t('sourcesN', { n: sources.length }));
