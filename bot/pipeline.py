@@ -139,7 +139,11 @@ class Pipeline:
         as_of = str(answer.as_of) if answer.as_of else None
         return {
             "type": "reply", "from": "bot", "text": answer.text, "lang": ctx.lang,
-            "script": script, "sources": list(answer.sources), "quick_replies": quick,
+            "script": script,
+            # The same answer in parts, for clients that show the short answer first and the
+            # details collapsed (docs/protocol.md); `text` stays the whole answer as plain text.
+            "title": answer.title, "short": answer.short, "details": answer.details,
+            "sources": list(answer.sources), "quick_replies": quick,
             "meta": {**meta, "kind": "answer", "entry": action.entry_id,
                      "retrieval_confidence": round(action.confidence, 3), "as_of": as_of},
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypedDict
@@ -30,9 +31,9 @@ class RelatedLink(TypedDict):
 class Answer:
     entry_id: str
     title: str
-    short: str
-    details: str
-    text: str  # title, short answer, details and caveats, ready to show
+    short: str  # at most two sentences (the rest moves to details), plus the "as of" date
+    details: str  # the small markup of docs/protocol.md: paragraphs, "- " bullets, "1. " steps
+    text: str  # title, the whole short answer, details and caveats: plain text, ready to show
     sources: list[SourceLink]
     related: list[RelatedLink]
     as_of: dt.date | None
@@ -56,18 +57,18 @@ def render_answer(
     details = body.details
     if entry.caveats is not None:
         details = f"{details}\n\n{getattr(entry.caveats, lang)}".strip()
-    short = body.short
-    if entry.as_of is not None:
-        # Time-limited policies change at short notice: the date goes with the short answer,
-        # which is always shown.
-        short = f"{short}{as_of_note(entry.as_of, lang)}"
-    title, short, details = out(getattr(entry.title, lang)), out(short), out(details)
+    short, more = lead_sentences(body.short, lang)
+    date = as_of_note(entry.as_of, lang) if entry.as_of is not None else ""
+    # Time-limited policies change at short notice: the date goes with the short answer, which is
+    # always shown.
+    whole, short = out(f"{body.short.strip()}{date}"), out(f"{short}{date}")
+    title, details = out(getattr(entry.title, lang)), out(details)
     return Answer(
         entry_id=entry.id,
         title=title,
         short=short,
-        details=details,
-        text="\n\n".join(p for p in (title, short, details) if p),
+        details="\n\n".join(p for p in (out(more) if more else "", details) if p),
+        text="\n\n".join(p for p in (title, whole, details) if p),
         sources=[source_link(s, lang, out) for s in entry.sources],
         related=[
             RelatedLink(id=r, title=out(getattr(entries[r].title, lang)))
@@ -78,6 +79,37 @@ def render_answer(
         lang=lang,
         script=script,
     )
+
+
+# Where a sentence ends: Chinese 。！？ (and closing quotes or brackets after them); English . ! ?
+# followed by a space and a capital, digit or opening quote, unless the word before the full stop is
+# an abbreviation ("e.g.", "No. 5", "Art. 29") or a single letter (an initial, "visa Q. ").
+_ZH_END = re.compile(r"[。！？!?][”’」』\"')）]*")
+_EN_END = re.compile(r"[.!?][\"'”’)]*(?=\s+[\"'“‘(]?[A-Z0-9])")
+_EN_ABBREVIATIONS = frozenset(
+    "e.g i.e etc no nos art arts mr mrs ms dr st vs approx incl u.s a.m p.m para ch cf fig "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split())
+
+
+def lead_sentences(text: str, lang: Lang, n: int = 2) -> tuple[str, str]:
+    """Splits an answer's short text after its ``n``-th sentence: (the first ``n`` sentences, the
+    rest). The lead is what a phone shows before anything is expanded; the rest goes to details."""
+    text = text.strip()
+    ends: list[int] = []
+    if lang == "zh":
+        ends = [m.end() for m in _ZH_END.finditer(text)]
+    else:
+        for m in _EN_END.finditer(text):
+            if text[m.start()] == ".":
+                word = re.search(r"([A-Za-z.]+)$", text[: m.start()])
+                w = word.group(1).lower() if word else ""
+                if w in _EN_ABBREVIATIONS or (len(w) == 1 and w.isalpha()):
+                    continue
+            ends.append(m.end())
+    ends = [e for e in ends if text[e:].strip()]
+    if len(ends) < n:
+        return text, ""
+    return text[: ends[n - 1]].rstrip(), text[ends[n - 1]:].strip()
 
 
 def as_of_note(date: dt.date, lang: Lang) -> str:

@@ -22,6 +22,9 @@ async def test_round_trip_greeting_message_ack_and_cited_reply(shared_server, ws
         assert reply["meta"]["kind"] in ("answer", "clarify")
         if reply["meta"]["kind"] == "answer":
             assert reply["sources"] and reply["sources"][0]["url"].startswith("http")
+            # The same answer in parts (protocol.md, "Answers in parts"); `text` is the whole of it.
+            assert reply["text"].startswith(reply["title"] + "\n\n" + reply["short"][:20])
+            assert reply["details"] and reply["details"][-40:] in reply["text"]
         assert all(f["seq"] == i + 1 for i, f in enumerate(
             [f for f in c.seen if "seq" in f and f["type"] != "ack"]))
 
@@ -101,6 +104,8 @@ async def test_traditional_and_cantonese_get_traditional_characters(shared_serve
         reply = await c.ask("我本護照唔見咗，點算好？", "t1")
         assert reply["script"] in ("zh-Hant", "yue")
         assert "护照" not in reply["text"] and "证" not in reply["text"]
+        parts = reply.get("title", "") + reply.get("short", "") + reply.get("details", "")
+        assert "护照" not in parts and "证" not in parts
 
 
 async def test_continue_on_phone_transfers_the_conversation_once(shared_server, ws_client):

@@ -309,3 +309,77 @@ def test_restart_mid_chat_and_reload_lose_nothing(live_server, context):
     expect(fresh.locator("nia-chat .log > li.m-visitor")).to_have_count(len(sent))
     assert fresh_chat.visitor_texts() == sent
     assert_no_duplicates(fresh_chat)
+
+
+LABELS = {"zh": ("详细说明", "来源（"), "en": ("Details", "Sources (")}
+
+
+@pytest.mark.parametrize("lang, question, shot", [
+    ("zh", "签证快过期了，怎么办理延期？", "answer-zh"),
+    ("en", "How do I extend my visa?", "answer-en"),
+    ("en", "Who can apply for a K visa?", None),  # the corpus's longest short answer
+])
+def test_an_answer_fits_a_phone_short_answer_first_details_and_sources_on_tap(
+        live_server, phone_context, screenshots, axe_source, lang, question, shot):
+    """On 360×640 the title, the short answer (at most two sentences) and the first source are on
+    screen at once; details and the other sources open on a tap or from the keyboard."""
+    from retrieval.answers import lead_sentences
+
+    details_label, sources_label = LABELS[lang]
+    phone = phone_context.new_page()
+    phone.goto(live_server.url + f"/m?lang={lang}")
+    chat = Chat(phone)
+    chat.wait_online()
+    reply = chat.ask_for_answer(question)
+    assert_cited(reply)
+    assert reply["parts"], reply
+    short = re.sub(r"（截至.*）$| \(as of .*\)$", "", reply["text"])
+    assert lead_sentences(short, lang)[1] == "", reply["text"]  # at most two sentences
+    answer = phone.locator(f"nia-chat .log > li[data-seq='{reply['seq']}'] .bubble")
+    expect(answer.locator("h3.ttl")).to_be_visible()
+    expect(answer.locator(".short")).to_be_visible()
+    details, toggle = answer.locator(".det"), answer.locator(".lead + .tog")
+    expect(toggle).to_have_text(details_label)
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(details).to_be_hidden()
+    assert toggle.get_attribute("aria-controls") == details.get_attribute("id")
+    sources = answer.locator(".src .tog")
+    expect(sources).to_have_text(re.compile(re.escape(sources_label) + r"\d+[）)]"))
+    expect(answer.locator(".src li").first).to_be_visible()
+    phone.wait_for_timeout(300)  # the panel scrolls to the start of the answer
+
+    # The short answer and its first source fit on the one screen, inside the visible log.
+    box = phone.evaluate("""(seq) => {
+        const root = document.querySelector('nia-chat').shadowRoot;
+        const log = root.querySelector('.log').getBoundingClientRect();
+        const li = root.querySelector(`.log > li[data-seq="${seq}"]`);
+        const r = (sel) => li.querySelector(sel).getBoundingClientRect();
+        return {log: [log.top, log.bottom], title: r('.ttl').top, short: r('.short').bottom,
+                source: r('.src li').bottom, height: innerHeight};
+    }""", reply["seq"])
+    assert box["height"] == 640
+    assert box["log"][0] <= box["title"] and box["source"] <= box["log"][1] <= 640, box
+    if shot:
+        phone.screenshot(path=screenshots / f"{shot}.png")
+    assert small_touch_targets(phone) == []
+    assert axe_violations(phone, axe_source) == []
+
+    toggle.tap()  # details open on a tap, as real elements
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(details).to_be_visible()
+    assert details.locator("p > strong.k").count() >= 2  # "Where:" / "在哪里办：", "Rules:" labels
+    sources.focus()  # the sources from the keyboard
+    phone.keyboard.press("Enter")
+    expect(sources).to_have_attribute("aria-expanded", "true")
+    links = answer.locator(".src li")
+    for i in range(links.count()):
+        expect(links.nth(i)).to_be_visible()
+    toggle.evaluate("(b) => { const log = b.closest('.log'); "
+                    "log.scrollTop += b.getBoundingClientRect().top - log.getBoundingClientRect().top - 8; }")
+    if shot:
+        phone.screenshot(path=screenshots / f"{shot}-open.png")
+    assert axe_violations(phone, axe_source) == []
+    toggle.focus()
+    phone.keyboard.press("Space")  # and close again
+    expect(details).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")

@@ -4,6 +4,7 @@ isolation, size, keyboard, limits, the offline outbox, the mobile layout and acc
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from pathlib import Path
 
@@ -194,3 +195,116 @@ def test_conversation_dedupes_by_seq_and_tracks_the_contiguous_last_seq(context,
     assert result["pushed"] is True
     assert result["last"] == 5 and result["seqs"] == [1, 2, 3, 4, 5]
     assert result["outbox"] == [] and result["again"] is None
+
+
+DETAILS_MARKUP = """Materials:
+- passport <img src=x onerror=alert(1)>
+- the form, see https://s.nia.gov.cn/mps/ (online).
+1. Book a slot
+2. Go in person
+
+Where: the exit-entry office; javascript:alert(1) stays text
+Address: https://en.nia.gov.cn.
+A long sentence that only mentions a colon much later than a label would: so it stays plain."""
+
+
+def test_an_answer_in_parts_is_built_from_the_small_markup_as_dom_nodes(phone_context, site):
+    """The reply frame's title / short / details (docs/protocol.md) become a heading, the short
+    answer, and collapsed details made of p, ul, ol, strong and a elements; nothing is parsed as
+    HTML, only http(s) URLs become links, and a reply without parts is shown as plain text."""
+    page = phone_context.new_page()
+    page.goto(f"{site}/m?lang=en")
+    expect(page.locator("nia-chat .panel")).to_be_visible()
+    sources = [{"title": "中华人民共和国出境入境管理法 / Exit and Entry Administration Law", "url": "https://www.gov.cn/law", "type": "law", "ref": "Art. 29"},
+               {"title": "Bad", "url": "javascript:alert(1)", "type": "notice", "ref": "2024-01-01"},
+               {"title": "Cited by title", "url": None, "type": "regulation", "ref": "Art. 14"}]
+    events = [
+        {"type": "visitor", "seq": 1, "id": "c-1", "text": "visa?", "ts": "2026-12-06T00:00:00Z"},
+        {"type": "reply", "seq": 2, "from": "bot", "lang": "en", "script": "en",
+         "text": "whole answer", "title": "Title <b>not bold</b>", "short": "Short answer. See https://en.nia.gov.cn.",
+         "details": DETAILS_MARKUP, "sources": sources, "quick_replies": [], "meta": {"kind": "answer"}},
+        {"type": "reply", "seq": 3, "from": "bot", "lang": "en", "script": "en",
+         "text": "Old reply\n- not a list <i>x</i>", "sources": [], "quick_replies": [], "meta": {"kind": "notice"}},
+    ]
+    key = page.evaluate("() => document.querySelector('nia-chat').storageKey")
+    stored = json.dumps({"session": "tok", "lastSeq": 3, "events": events, "outbox": []})
+    # Stored before the widget starts (the page saves its own state when it unloads).
+    page.add_init_script(f"localStorage.setItem({json.dumps(key)}, {json.dumps(stored)})")
+    page.reload()
+    answer = page.locator("nia-chat .log > li[data-seq='2'] .bubble")
+    expect(answer.locator("h3.ttl")).to_have_text("Title <b>not bold</b>")
+    expect(answer.locator(".short")).to_have_text("Short answer. See https://en.nia.gov.cn.")
+    assert answer.locator(".short a").get_attribute("href") == "https://en.nia.gov.cn/"
+    details, toggle = answer.locator(".det"), answer.locator(".lead + .tog")
+    expect(details).to_be_hidden()
+    toggle.click()
+    expect(details).to_be_visible()
+    assert page.locator("nia-chat .log b, nia-chat .log img, nia-chat .log i").count() == 0
+    assert details.locator("ul > li").all_text_contents() == [
+        "passport <img src=x onerror=alert(1)>", "the form, see https://s.nia.gov.cn/mps/ (online)."]
+    assert [li.get_attribute("value") for li in details.locator("ol > li").all()] == ["1", "2"]
+    assert details.locator("ol > li").all_text_contents() == ["Book a slot", "Go in person"]
+    assert details.locator("strong.k").all_text_contents() == ["Materials:", "Where:", "Address:"]
+    assert [a.get_attribute("href") for a in details.locator("a").all()] == [
+        "https://s.nia.gov.cn/mps/", "https://en.nia.gov.cn/"]
+    assert details.locator("a").last.text_content() == "https://en.nia.gov.cn"  # the full stop stays text
+    for a in details.locator("a").all():
+        assert a.get_attribute("target") == "_blank" and "noopener" in a.get_attribute("rel")
+    expect(details.locator("p").last).to_have_text(re.compile(r"^A long sentence"))
+    assert details.locator("p").last.locator("strong").count() == 0
+
+    src = answer.locator(".src")
+    expect(src.locator(".tog")).to_have_text("Sources (3)")
+    # In an English answer the first source's one line starts with its English title.
+    expect(src.locator("li").first).to_have_text("Exit and Entry Administration Law / 中华人民共和国出境入境管理法 (Art. 29)")
+    expect(src.locator("li").nth(1)).to_be_hidden()
+    src.locator(".tog").click()
+    expect(src.locator("li").nth(1)).to_be_visible()
+    assert [a.get_attribute("href") for a in src.locator("a").all()] == ["https://www.gov.cn/law"]
+    expect(src.locator("li").nth(2)).to_have_text("Cited by title (Art. 14)")
+
+    old = page.locator("nia-chat .log > li[data-seq='3'] .bubble")
+    expect(old).to_have_text("Old reply\n- not a list <i>x</i>")
+    assert old.locator("*").count() == 0 and old.locator(".tog").count() == 0
+
+
+def test_every_answer_of_the_corpus_fits_a_phone_down_to_its_first_source(phone_context, site):
+    """Every entry, in English and Chinese, drawn as the widget draws an answer in parts on
+    360×640: from the top of the bubble to the end of the sources line fits in the chat log."""
+    from retrieval.answers import render_answer
+    from retrieval.corpus import load_corpus
+    from retrieval.script import to_script
+
+    class Analyzer:
+        def to_script(self, text, script):
+            return to_script(text, script)
+
+    entries = load_corpus(WIDGET_JS.parents[2] / "knowledge").entries
+    events = []
+    for entry in entries.values():
+        for lang, script in (("zh", "zh-Hans"), ("en", "en")):
+            a = render_answer(entry, entries, Analyzer(), lang, script)
+            events.append({"type": "reply", "seq": len(events) + 1, "from": "bot", "lang": lang,
+                           "script": script, "text": a.text, "title": a.title, "short": a.short,
+                           "details": a.details, "sources": list(a.sources), "quick_replies": [],
+                           "meta": {"kind": "answer", "entry": entry.id}})
+    page = phone_context.new_page()
+    page.goto(f"{site}/m?lang=zh")
+    expect(page.locator("nia-chat .panel")).to_be_visible()
+    key = page.evaluate("() => document.querySelector('nia-chat').storageKey")
+    stored = json.dumps({"session": "tok", "lastSeq": len(events), "events": events, "outbox": []})
+    page.add_init_script(f"localStorage.setItem({json.dumps(key)}, {json.dumps(stored)})")
+    page.reload()
+    expect(page.locator("nia-chat .log > li.m-bot")).to_have_count(len(events))
+    result = page.evaluate("""() => {
+        const log = document.querySelector('nia-chat').shadowRoot.querySelector('.log');
+        return {room: log.clientHeight, tall: [...log.querySelectorAll(':scope > li')].map((li) => {
+            const bubble = li.querySelector('.bubble');
+            return [li.dataset.seq, bubble.querySelector('.src').getBoundingClientRect().bottom
+                    - bubble.getBoundingClientRect().top];
+        })};
+    }""")
+    assert result["room"] > 400
+    too_tall = [(events[int(seq) - 1]["meta"]["entry"], events[int(seq) - 1]["lang"], round(h))
+                for seq, h in result["tall"] if h + 8 > result["room"]]
+    assert too_tall == [], (result["room"], too_tall)

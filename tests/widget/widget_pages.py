@@ -22,7 +22,9 @@ _REPLY_AFTER = """(text) => {
   return {
     seq: Number(reply.dataset.seq), from: reply.className.replace('m-', ''),
     who: reply.querySelector('.who').textContent,
-    text: reply.querySelector('.bubble').firstChild.textContent,
+    // An answer in parts is read by its short answer (always shown); other replies by their text.
+    text: (reply.querySelector('.bubble .short') || reply.querySelector('.bubble').firstChild).textContent,
+    parts: !!reply.querySelector('.bubble .short'),
     links: [...reply.querySelectorAll('.src a')].map((a) => ({href: a.href, target: a.target, rel: a.rel, text: a.textContent})),
   };
 }"""

@@ -18,7 +18,6 @@
   const PONG_WITHIN_MS = 10000;
   const TYPING_SHOWN_MS = 15000;
   const QUICK_REPLIES_AS_BUTTONS = 8;
-  const SOURCES_SHOWN = 2;
 
   const TEXT = {
     zh: {
@@ -35,6 +34,7 @@
       sending: '发送中…', waitingNet: '等待网络，恢复后自动发送', notSent: '未发送：{m}',
       typingBot: '智能助手正在输入…', typingAgent: '人工客服正在输入…',
       sources: '依据', moreSources: '另有 {n} 条依据', helpful: '有帮助', notHelpful: '没有帮助', feedbackThanks: '感谢您的反馈',
+      sourcesN: '来源（{n}）', details: '详细说明',
       choose: '请选择', chooseSend: '确定',
       queued: '正在为您转接人工客服：您排在第 {n} 位，预计等待{eta}。',
       queuedNoPos: '正在为您转接人工客服，请稍候。', queuedNoEta: '正在为您转接人工客服：您排在第 {n} 位。', etaMin: '约 {m} 分钟', etaSoon: '不到 1 分钟',
@@ -69,6 +69,7 @@
       notSent: 'Not sent: {m}',
       typingBot: 'The assistant is typing…', typingAgent: 'The agent is typing…',
       sources: 'Sources', moreSources: '{n} more sources', helpful: 'Helpful', notHelpful: 'Not helpful',
+      sourcesN: 'Sources ({n})', details: 'Details',
       feedbackThanks: 'Thanks for your feedback',
       choose: 'Please choose', chooseSend: 'OK',
       queued: 'Connecting you to an agent: you are number {n} in the queue, estimated wait {eta}.',
@@ -125,6 +126,65 @@
     }
     for (const c of children.flat()) if (c != null && c !== false) el.append(c);
     return el;
+  }
+
+  /* Answers in parts (docs/protocol.md, "reply"): the details are a small markup, turned into DOM
+   * nodes here and never parsed as HTML. Blocks are separated by blank lines; a line is a "- " bullet,
+   * a "1. " step, a "Label: text" line (a label of at most 24 characters, no sentence punctuation)
+   * or a paragraph; bare http(s) URLs become links. */
+  const BULLET = /^[-•]\s+/;
+  const STEP = /^(\d{1,2})\.\s+/;
+  const LABEL = /^([^:：.。!！?？;；\n]{1,24}?)([:：])\s*/;
+  const URL_RE = /https?:\/\/[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+/g;
+  let partId = 0;
+
+  /** Text with its bare http(s) URLs as links (trailing punctuation stays text). */
+  function linkify(text) {
+    const out = [];
+    let last = 0;
+    for (const m of text.matchAll(URL_RE)) {
+      const raw = m[0].replace(/[.,;:!?)\]'*]+$/, '');
+      const href = safeHttpUrl(raw);
+      if (!href) continue;
+      if (m.index > last) out.push(text.slice(last, m.index));
+      out.push(h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, raw));
+      last = m.index + raw.length;
+    }
+    if (last < text.length) out.push(text.slice(last));
+    return out;
+  }
+
+  /** One line's content: "Label: text" gets its label in bold. */
+  function inline(text) {
+    const m = LABEL.exec(text);
+    if (!m || text.slice(m.index + m[1].length + 1).startsWith('//')) return linkify(text);
+    return [h('strong', { class: 'k' }, m[1] + m[2]), m[2] === ':' ? ' ' : '', ...linkify(text.slice(m[0].length))];
+  }
+
+  /** The details markup as a DocumentFragment of p, ul and ol elements. */
+  function renderMarkup(markup) {
+    const frag = document.createDocumentFragment();
+    let list = null;
+    for (const raw of String(markup).split(/\r?\n/)) {
+      const line = raw.trim();
+      if (!line) {
+        list = null;
+        continue;
+      }
+      const bullet = BULLET.exec(line);
+      const step = bullet ? null : STEP.exec(line);
+      if (bullet || step) {
+        const tag = bullet ? 'ul' : 'ol';
+        if (!list || list.tagName.toLowerCase() !== tag) {
+          frag.append((list = h(tag, step && step[1] !== '1' ? { start: step[1] } : null)));
+        }
+        list.append(h('li', step ? { value: step[1] } : null, inline(line.slice((bullet || step)[0].length))));
+      } else {
+        list = null;
+        frag.append(h('p', null, inline(line)));
+      }
+    }
+    return frag;
   }
 
   function icon(path, size = 20) {
@@ -298,10 +358,24 @@ header .retry{text-decoration:underline;min-height:var(--tap);padding:0 6px;colo
 .m-system .bubble{max-width:95%;background:#fff7e0;border:1px dashed #c9a84a;color:#4d3900;font-size:14px;border-radius:8px;text-align:center}
 .meta{font-size:12px;color:#4a5566;margin:2px 4px 0}
 .meta.err{color:#a00018;font-weight:600}
-.src{margin:6px 0 0;padding:6px 0 0;border-top:1px solid #e3e8ef;font-size:13px}
-.src ol{margin:2px 0 0;padding-left:18px}
-.src a{color:var(--ink)}
-.src .more{min-height:32px;padding:0 4px;color:var(--ink);text-decoration:underline;font-size:13px}
+.bubble.parts{white-space:normal}
+.ttl{margin:0 0 4px;font-size:15px;font-weight:700;line-height:1.35}
+.short{margin:0}
+.log .bubble li{display:list-item;margin:0 0 3px}
+.det{margin:2px 0 4px}
+.det p{margin:0 0 6px}
+.det .k{font-weight:700}
+.det ul,.det ol{margin:0 0 6px;padding-left:20px}
+.det ul{list-style:disc}
+.det a,.short a,.src a{color:var(--ink)}
+.tog{-webkit-tap-highlight-color:transparent;display:inline-flex;align-items:center;gap:8px;min-height:36px;padding:0 6px 0 0;color:var(--ink);font-size:14px;font-weight:600;white-space:nowrap}
+.tog::after{content:"";width:7px;height:7px;margin-top:-4px;border:solid currentColor;border-width:0 2px 2px 0;transform:rotate(45deg)}
+.tog[aria-expanded=true]::after{margin-top:4px;transform:rotate(-135deg)}
+.src{display:flex;flex-wrap:wrap;align-items:center;column-gap:10px;margin:6px 0 0;padding:2px 0 0;border-top:1px solid #e3e8ef;font-size:13px}
+.src .tog{font-size:13px}
+.src ol{flex:1 1 100%;margin:0 0 4px;padding-left:18px}
+.src ol.clip{flex:1 1 0;min-width:0;margin:0;padding:0;list-style:none}
+.log .src ol.clip li{margin:0;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}
 .fb{display:flex;gap:4px;margin-top:4px;align-items:center;font-size:12px;color:#4a5566}
 .fb button{min-width:36px;min-height:36px;border-radius:8px;border:1px solid #cdd5df;background:#fff;font-size:16px}
 .fb button[aria-pressed=true]{background:#dce7f3;border-color:var(--ink)}
@@ -340,7 +414,8 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
 .transfer a{color:var(--ink);overflow-wrap:anywhere;font-size:13px}
 .transfer h3{margin:0;font-size:16px}
 .body{position:relative;flex:1;display:flex;flex-direction:column;min-height:0}
-:host([mode=fullscreen]) .fb button,.narrow .fb button,:host([mode=fullscreen]) .src .more,.narrow .src .more{min-width:var(--tap);min-height:var(--tap)}
+:host([mode=fullscreen]) .fb button,.narrow .fb button,:host([mode=fullscreen]) .tog,.narrow .tog{min-width:var(--tap);min-height:var(--tap)}
+:host([mode=fullscreen]) .tog,.narrow .tog{margin:-6px 0}
 `;
 
   class NiaChatElement extends HTMLElement {
@@ -950,9 +1025,15 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
           log.scrollTop = log.scrollHeight;
           return;
         }
+        // What must be on the first screen: an answer in parts down to its sources line, else the
+        // first line. Shown with the question above it, or from the sender label, or from the bubble,
+        // whichever is the first to fit.
+        const bubble = li.querySelector('.bubble');
+        const need = bubble.classList.contains('parts') ? (bubble.querySelector('.src') || bubble).getBoundingClientRect().bottom : bubble.getBoundingClientRect().top;
         const question = li.previousElementSibling;
-        const top = question && question.classList.contains('m-visitor') && question.offsetHeight < log.clientHeight * 0.3 ? question : li;
-        log.scrollTop = top.offsetTop - log.offsetTop - 8;
+        const tops = [question && question.classList.contains('m-visitor') && question.offsetHeight < log.clientHeight * 0.3 ? question : null, li, bubble];
+        const top = tops.find((el) => el && need - el.getBoundingClientRect().top + 8 <= log.clientHeight) || li;
+        log.scrollTop += top.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
       });
     }
 
@@ -1032,29 +1113,14 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
 
     renderReply(ev, live) {
       const from = ev.from === 'agent' || ev.from === 'system' ? ev.from : 'bot';
-      const li = this.message(from, this.senderLabel(ev), ev.text, ev.seq);
-      li.lastElementChild.setAttribute('lang', normLang(ev.lang) === 'en' ? 'en' : ev.script || 'zh');
+      // An answer in parts: the title and short answer always show; the details wait behind a button.
+      const parts = typeof ev.short === 'string' && ev.short.trim() !== '';
+      const li = this.message(from, this.senderLabel(ev), parts ? null : ev.text, ev.seq);
+      const bubble = li.lastElementChild;
+      bubble.setAttribute('lang', normLang(ev.lang) === 'en' ? 'en' : ev.script || 'zh');
+      if (parts) this.renderParts(bubble, ev);
       const sources = (Array.isArray(ev.sources) ? ev.sources : []).filter((s) => s && (s.title || s.url));
-      if (sources.length) {
-        const list = h('ol');
-        sources.forEach((s, i) => {
-          const url = safeHttpUrl(s.url);
-          const label = [s.title || url, s.ref && s.title && !String(s.title).toLowerCase().includes(String(s.ref).toLowerCase()) ? `(${s.ref})` : null].filter(Boolean).join(' ');
-          list.append(h('li', { hidden: i >= SOURCES_SHOWN }, url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, label) : label));
-        });
-        const box = h('div', { class: 'src' }, h('strong', null, this.t('sources')), list);
-        if (sources.length > SOURCES_SHOWN) {
-          // The first sources show; the rest one press away, so the answer stays readable.
-          const more = h('button', { class: 'more', type: 'button', 'aria-expanded': 'false' }, this.t('moreSources', { n: sources.length - SOURCES_SHOWN }));
-          more.addEventListener('click', () => {
-            for (const item of list.children) item.hidden = false;
-            more.remove();
-            list.children[SOURCES_SHOWN].querySelector('a')?.focus();
-          });
-          box.append(more);
-        }
-        li.lastElementChild.append(box);
-      }
+      if (sources.length) bubble.append(this.renderSources(sources, normLang(ev.lang)));
       const kind = ev.meta && ev.meta.kind;
       if (from === 'bot' && (kind === 'answer' || (!kind && sources.length))) this.renderFeedback(li, ev.seq);
       this.setMeta(li, ev);
@@ -1068,12 +1134,56 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         if (qr.length) li.append((this.qrBar = this.quickReplies(qr, asList)));
       }
       if (live) {
-        this.announce(`${this.senderLabel(ev)}: ${ev.text}`);
+        // Screen readers hear what is on screen: the title and short answer of an answer in parts.
+        this.announce(`${this.senderLabel(ev)}: ${parts ? [ev.title, ev.short].filter(Boolean).join(' ') : ev.text}`);
         if (this.panel.hidden) {
           this.unread++;
           this.updateBadge();
         }
       }
+    }
+
+    /** Title (a heading), the short answer, and the details collapsed under a "Details" button. */
+    renderParts(bubble, ev) {
+      bubble.classList.add('parts');
+      bubble.replaceChildren(h('div', { class: 'lead' },
+        ev.title ? h('h3', { class: 'ttl' }, String(ev.title)) : null,
+        h('p', { class: 'short' }, linkify(String(ev.short)))));
+      if (typeof ev.details !== 'string' || !ev.details.trim()) return;
+      const id = `nia-part-${++partId}`;
+      const details = h('div', { class: 'det', id, hidden: true }, renderMarkup(ev.details));
+      const toggle = h('button', { class: 'tog', type: 'button', 'aria-expanded': 'false', 'aria-controls': id }, this.t('details'));
+      toggle.addEventListener('click', () => {
+        const open = toggle.getAttribute('aria-expanded') !== 'true';
+        toggle.setAttribute('aria-expanded', String(open));
+        details.hidden = !open;
+      });
+      bubble.append(toggle, details);
+    }
+
+    /** "Sources (n)" and the first source on one line; pressing it lists every source with its ref.
+     * A bilingual title ("中文 / English") starts with the English half in an English answer, so the
+     * one line a phone shows is readable. */
+    renderSources(sources, lang) {
+      const id = `nia-part-${++partId}`;
+      const list = h('ol', { id, class: 'clip' });
+      const han = /[\u3400-\u9fff]/;
+      sources.forEach((s, i) => {
+        const url = safeHttpUrl(s.url);
+        const ref = s.ref && s.title && !String(s.title).toLowerCase().includes(String(s.ref).toLowerCase()) ? `(${s.ref})` : null;
+        const halves = String(s.title || '').split(' / ');
+        const title = lang === 'en' && halves.length === 2 && han.test(halves[0]) && !han.test(halves[1]) ? `${halves[1]} / ${halves[0]}` : s.title;
+        const label = [title || url, ref].filter(Boolean).join(' ');
+        list.append(h('li', { hidden: i > 0 }, url ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, label) : label));
+      });
+      const toggle = h('button', { class: 'tog', type: 'button', 'aria-expanded': 'false', 'aria-controls': id }, this.t('sourcesN', { n: sources.length }));
+      toggle.addEventListener('click', () => {
+        const open = toggle.getAttribute('aria-expanded') !== 'true';
+        toggle.setAttribute('aria-expanded', String(open));
+        list.classList.toggle('clip', !open);
+        [...list.children].forEach((item, i) => (item.hidden = !open && i > 0));
+      });
+      return h('div', { class: 'src' }, toggle, list);
     }
 
     quickReplies(items, asList) {
