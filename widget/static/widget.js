@@ -463,7 +463,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       return 'nia-chat:v1:' + this.serverUrl;
     }
     t(key, vars) {
-      const s = (TEXT[this.lang] || TEXT.zh)[key];
+      const s = (TEXT[this.uiLang] || TEXT.zh)[key];
       return vars ? fill(s, vars) : s;
     }
 
@@ -471,7 +471,9 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       if (this.built) return;
       this.built = true;
       this.convo = new Conversation(store.get(this.storageKey));
-      this.lang =
+      // Not `this.lang`: HTMLElement reflects that to the lang attribute, whose change handler
+      // would take the page's language for the visitor's own choice.
+      this.uiLang =
         (this.convo.langChosen && this.convo.lang) ||
         normLang(this.getAttribute('lang')) ||
         normLang(document.documentElement.lang) ||
@@ -565,7 +567,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       );
 
       // Named by its visible text ("English" / "中文", in that language); the title explains.
-      this.langBtn = h('button', { type: 'button', onclick: () => this.setLang(this.lang === 'zh' ? 'en' : 'zh') });
+      this.langBtn = h('button', { type: 'button', onclick: () => this.setLang(this.uiLang === 'zh' ? 'en' : 'zh') });
       this.tr(this.langBtn, 'langToggle');
       this.tr(this.langBtn, 'otherLang', 'lang');
       this.tr(this.langBtn, 'langLabel', 'title');
@@ -638,7 +640,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     }
 
     htmlLang() {
-      return this.lang === 'zh' ? 'zh-CN' : 'en';
+      return this.uiLang === 'zh' ? 'zh-CN' : 'en';
     }
 
     /** Relabels everything, the messages' sender labels included. */
@@ -663,7 +665,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     }
 
     setUiLang(lang) {
-      this.lang = lang;
+      this.uiLang = lang;
       this.convo.lang = lang;
       this.relabel();
     }
@@ -755,7 +757,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     helloFrame() {
       // page_lang starts a new chat in the page's language; lang is sent only when the visitor
       // chose one with the switch, because it locks the reply language.
-      const hello = { type: 'hello', session: this.convo.session, lang: this.convo.langChosen ? this.lang : null, page_lang: this.lang, last_seq: this.convo.lastSeq, channel: this.fullscreen ? 'mobile' : 'web' };
+      const hello = { type: 'hello', session: this.convo.session, lang: this.convo.langChosen ? this.uiLang : null, page_lang: this.uiLang, last_seq: this.convo.lastSeq, channel: this.fullscreen ? 'mobile' : 'web' };
       this.helloNew = !hello.session && !this.transferToken;
       if (this.transferToken) {
         hello.transfer = this.transferToken;
@@ -850,13 +852,13 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       // A chat resumed here keeps this browser's choice: a lock chosen on this device is sent
       // again, and a lock this visitor never chose (another device's) is kept as it is.
       const serverLang = normLang(f.lang);
-      if (!isNew && this.convo.langChosen && (serverLang !== this.lang || !f.locked)) {
-        this.pendingControl.unshift({ type: 'lang', lang: this.lang });
-      } else if (!isNew && f.locked && serverLang && serverLang !== this.lang) {
+      if (!isNew && this.convo.langChosen && (serverLang !== this.uiLang || !f.locked)) {
+        this.pendingControl.unshift({ type: 'lang', lang: this.uiLang });
+      } else if (!isNew && f.locked && serverLang && serverLang !== this.uiLang) {
         this.convo.langChosen = true;
         this.setUiLang(serverLang);
       }
-      this.convo.lang = this.lang;
+      this.convo.lang = this.uiLang;
       this.ready = true;
       this.attempt = 0;
       this.status = 'online';
@@ -901,7 +903,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     on_lang(f) {
       const l = normLang(f.lang);
       if (f.locked) this.convo.langChosen = true;
-      if (l && l !== this.lang) this.setUiLang(l);
+      if (l && l !== this.uiLang) this.setUiLang(l);
       this.save();
     }
 
@@ -1254,7 +1256,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         } else b.textContent = this.t('queuedNoPos');
       } else if (s === 'agent') {
         const n = this.agentName;
-        b.textContent = this.t('agentState', { name: n ? (this.lang === 'zh' ? `（${n}）` : ` (${n})`) : '' });
+        b.textContent = this.t('agentState', { name: n ? (this.uiLang === 'zh' ? `（${n}）` : ` (${n})`) : '' });
       } else if (s === 'closed') b.textContent = this.t('closed');
       else b.textContent = '';
     }
@@ -1397,7 +1399,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     setLang(lang) {
       if (lang !== 'zh' && lang !== 'en') return;
       this.convo.langChosen = true;
-      if (lang !== this.lang) this.setUiLang(lang);
+      if (lang !== this.uiLang) this.setUiLang(lang);
       this.save();
       if (this.convo.session || this.ws) this.sendControl({ type: 'lang', lang });
     }
