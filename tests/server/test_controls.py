@@ -1,0 +1,64 @@
+"""Controls fire only for messages that are the choice; handoff needs its cue words."""
+
+import pytest
+
+from bot.answer_policy import Evidence, choose, is_vague
+from bot.controls import Control, control_of
+from bot.handoff_cues import asks_for_person, sounds_like_complaint
+
+
+@pytest.mark.parametrize(("text", "script"), [
+    ("English please", "en"), ("中文", "zh"), ("English", "en"), ("用繁體字答我", "zh-Hant"),
+    ("可唔可以講廣東話", "yue"), ("Can you reply in traditional Chinese?", "zh-Hant"),
+    ("能用繁体字回复吗", "zh-Hant"), ("換返 English 啦 唔該", "en"), ("switch to chinese", "zh"),
+    ("Can you answer in Chinese? I want to show this to my landlord", "zh"),
+])
+def test_language_commands(text, script):
+    assert control_of(text) == Control("language", script)
+
+
+@pytest.mark.parametrize("text", [
+    "Is the application form available in Korean?", "英文版的指南在哪里下载？",
+    "is the hotline available in English?", "中文还是英文", "有英文服務嗎",
+    "English please, how do I extend my visa if it expires next week and I am in Chengdu?",
+    "口岸通关要排队多久？", "I want to book an appointment",
+])
+def test_questions_that_mention_a_control_are_not_controls(text):
+    assert control_of(text) is None
+
+
+def test_buttons_are_controls():
+    assert control_of("口岸通关和边境出入") == Control("option", "port_clearance")
+    assert control_of("Online appointment") == Control("service", "service_appointment")
+    assert control_of("網上預約") == Control("service", "service_appointment")
+
+
+@pytest.mark.parametrize("text", ["I want to talk to a real person", "人工客服", "唔該幫我搵個職員傾下",
+                                  "請幫我轉接專人處理，謝謝", "agent", "can I talk to 人工客服 please"])
+def test_requests_for_a_person(text):
+    assert asks_for_person(text)
+
+
+@pytest.mark.parametrize("text", ["When did the 12367 hotline start operating?",
+                                  "are there actual humans answering 12367 or is it all menus",
+                                  "12367的服務時間是？"])
+def test_questions_about_the_service_are_not_requests(text):
+    assert not asks_for_person(text) and not sounds_like_complaint(text)
+
+
+@pytest.mark.parametrize("text", ["the queue-number machine at your Pudong office is a mess",
+                                  "打了好幾次12367都沒有人接，到底怎麼回事", "櫃枱啲職員好惡"])
+def test_complaints(text):
+    assert sounds_like_complaint(text)
+
+
+def _evidence(text, decision="clarify", confidence=0.6, shares=(0.6, 0.2), oos=False):
+    return Evidence(decision, confidence, 0.5, shares, not oos, oos, text)
+
+
+def test_policy_answers_clear_questions_and_asks_back_only_when_vague_or_tied():
+    assert choose(_evidence("which cities in Yunnan are covered by the 240-hour transit?")) == "answer"
+    assert choose(_evidence("visa?")) == "clarify" and is_vague("签证")
+    assert choose(_evidence("how do I extend my stay permit", shares=(0.4, 0.39))) == "clarify"
+    assert choose(_evidence("how do I renew my driving licence", decision="answer",
+                            oos=True)) == "decline"
