@@ -291,10 +291,10 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
         ctx.low_confidence = 0
         if not search.follow_up:  # the topic stays that of the question the follow-up leans on
             ctx.last_question = search.query
-        hits = _not_a_repeat(ctx, search)
-        shares = tuple(h.score for h in hits)
+        hits = search.hits
         ctx.last_entry = hits[0].entry_id
-        return [AnswerEntry(hits[0].entry_id, search.confidence, hits[1:1 + alternatives(shares)])]
+        runner_ups = hits[1:1 + alternatives(tuple(h.score for h in hits))]
+        return [AnswerEntry(hits[0].entry_id, search.confidence, runner_ups)]
     if choice == "clarify":
         assert search is not None
         options = tuple(_choice(hit.title[ctx.lang]) for hit in search.hits[:3])
@@ -308,15 +308,6 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
     if ctx.low_confidence >= 2:
         return _escalate(ctx, turn, "low_confidence", regions)
     return [Say("not_found", "not_found", (_human(ctx.lang),))]
-
-
-def _not_a_repeat(ctx: Context, search: Search) -> tuple[Hit, ...]:
-    """A follow-up ("how long does it take?") asks for something the last answer did not say:
-    when its best entry is the one just shown, the next one answers it."""
-    hits = search.hits
-    if search.follow_up and len(hits) > 1 and hits[0].entry_id == ctx.last_entry:
-        return (hits[1], hits[0], *hits[2:])
-    return hits
 
 
 def _evidence(turn: Turn) -> Evidence:

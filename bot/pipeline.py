@@ -100,13 +100,13 @@ class Pipeline:
             return best
         # "And how much does it cost?" is about the conversation's topic; a question that
         # stands on its own is never rewritten.
-        joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)
+        joined = replace(self._search_one(f"{ctx.last_question} {text}", k=10), follow_up=True)
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
-            return joined
+            return _rerank(joined, self._search_one(text, k=10))
         return best
 
-    def _search_one(self, query: str) -> Search:
-        result = self.retriever.search(query, k=5)
+    def _search_one(self, query: str, k: int = 5) -> Search:
+        result = self.retriever.search(query, k=k)
         hits = tuple(Hit(h.entry_id, dict(h.title), h.score) for h in result.hits)
         decision = result.decision if hits else "decline"
         return Search(decision, float(result.confidence), hits, query, float(result.in_scope))
@@ -171,6 +171,17 @@ def render_say_reply(action: Say, ctx: Context, meta: dict) -> dict:
         "lang": ctx.lang, "script": script, "sources": [], "quick_replies": quick,
         "meta": {**meta, "kind": action.kind, **action.meta},
     }
+
+
+def _rerank(joined: Search, alone: Search) -> Search:
+    """A follow-up's entry should fit both the topic and what the follow-up asks: "how long
+    does it take?" after a visa extension is the processing time, not the extension again.
+    Entries are ordered by their share in the joined search plus their share in the
+    follow-up's own."""
+    own = {h.entry_id: h.score for h in alone.hits}
+    ranked = sorted(joined.hits, key=lambda h: -(h.score + own.get(h.entry_id, 0.0)))
+    hits = tuple(replace(h, score=h.score + own.get(h.entry_id, 0.0)) for h in ranked)
+    return replace(joined, hits=hits[:5])
 
 
 def short_region(name: str) -> str:
