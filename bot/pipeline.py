@@ -101,6 +101,8 @@ class Pipeline:
         # "And how much does it cost?" is about the conversation's topic; a question that
         # stands on its own is never rewritten.
         joined = replace(self._search_one(f"{ctx.last_question} {text}", k=10), follow_up=True)
+        if best.decision == "answer" and best.confidence >= joined.confidence:
+            return best  # "那居住證呢？申請條件是什麼" names a new topic of its own
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
             return _rerank(joined, self._search_one(text, k=10))
         return best
