@@ -41,6 +41,12 @@ class Hub:
             if not live:
                 del self.connections[session_id]
 
+    def detach_all(self, session_id: str) -> None:
+        self.connections.pop(session_id, None)
+
+    def is_attached(self, session_id: str, connection: ServerConnection) -> bool:
+        return connection in self.connections.get(session_id, ())
+
     def is_online(self, session_id: str) -> bool:
         return bool(self.connections.get(session_id))
 

@@ -49,8 +49,14 @@ class Settings(BaseSettings):
     )
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the real client.
     trusted_proxies: list[str] = []
+    # Client addresses/networks that may read /metrics (everyone else gets 403).
+    metrics_allowed: list[str] = ["127.0.0.1/32", "::1/128"]
+    # CSP frame-ancestors: who may put our pages (portal, mobile page, console) in a frame.
+    frame_ancestors: list[str] = ["'self'"]
+    # Calls allowed to wait for the QR and password-hashing threads; more get 503 / "busy".
+    offload_queue: int = Field(8, ge=0)
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allowed")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for spec in value:
@@ -66,6 +72,8 @@ class Settings(BaseSettings):
     ip_rate: float = 20.0
     ip_burst: int = 60
     max_conns_per_ip: int = 50
+    # A visitor socket that has not sent hello after this long is closed (1008).
+    hello_timeout_s: float = 30.0
     session_ttl_s: int = 7 * 24 * 3600
     transfer_ttl_s: int = 120
 

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
 
+from bot.offload import Offload
+from bot.ratelimit import TokenBucket
 from handoff import texts
 from handoff.agent_protocol import PRE_AUTH, AgentProtocolError, parse
 from handoff.auth import AuthError, Authenticator, LockoutPolicy
@@ -56,6 +58,7 @@ class HubLike(Protocol):  # the parts of bot.hub.Hub this module uses (SERVER_CO
 @dataclass(eq=False)
 class AgentConn:
     ws: Any
+    ip: str | None = None
     username: str | None = None
     token_hash: str | None = None
     viewing: set[int] = field(default_factory=set)
@@ -96,7 +99,8 @@ class HandoffService:
         self.auth = Authenticator(
             self.store,
             LockoutPolicy(self.settings.agent_max_failures, window, self.settings.agent_lockout_s),
-            self.settings.agent_token_ttl_s)
+            self.settings.agent_token_ttl_s,
+            Offload("argon2", workers=1, queue=getattr(self.settings, "offload_queue", 8)))
         # A chat whose conversation left queued/agent while we were down (expired, closed) is
         # over; everything else is kept exactly as it was.
         for chat in self.store.active_chats():
@@ -370,10 +374,27 @@ class HandoffService:
                 conn.viewing.discard(chat.id)
         self.announced.pop(chat.id, None)
 
+    def _still_valid(self, conn: AgentConn, now: float) -> bool:
+        """A console whose token was revoked or whose agent was disabled gets nothing more: it is
+        closed (4401) the moment a push would have reached it."""
+        if conn.token_hash and self._db().token_user(conn.token_hash, now) == conn.username:
+            return True
+        if conn.username and conn in self.conns.get(conn.username, ()):
+            self.conns[conn.username].discard(conn)
+            if not self.conns[conn.username]:
+                del self.conns[conn.username]
+                self.accepting.pop(conn.username, None)
+                self._start_offline_timer(conn.username)
+        asyncio.ensure_future(conn.ws.close(UNAUTHORIZED_CLOSE, "unauthorized"))
+        return False
+
     async def _to_watchers(self, chat: Chat, frame: dict[str, Any]) -> None:
         sent: set[int] = set()
-        for username, conns in self.conns.items():
-            for conn in conns:
+        now = time.time()
+        for username, conns in list(self.conns.items()):
+            for conn in list(conns):
+                if not self._still_valid(conn, now):
+                    continue
                 if (username == chat.owner and chat.status == "agent") or chat.id in conn.viewing:
                     if id(conn) not in sent:
                         sent.add(id(conn))
@@ -466,16 +487,29 @@ class HandoffService:
                 frames.append(self._overview())
             if tickets_changed:
                 frames.append(self._tickets_frame(agent))
+            now = time.time()
             for conn in list(conns):
+                if not self._still_valid(conn, now):
+                    continue
                 for frame in frames:
                     await conn.send(frame)
 
     # ------------------------------------------------------------------ agent websocket
-    async def handle_agent_connection(self, ws: Any) -> None:
-        conn = AgentConn(ws)
+    async def handle_agent_connection(self, ws: Any, ip: str | None = None) -> None:
+        conn = AgentConn(ws, ip)
+        loop = asyncio.get_running_loop()
+        # Agents type and click faster than visitors: twice the visitor's per-connection limits.
+        bucket = TokenBucket(self.settings.conn_rate * 2, self.settings.conn_burst * 2)
+        bucket.updated = loop.time()
         try:
             async for raw in ws:
                 try:
+                    wait = bucket.take(loop.time())
+                    if wait > 0:
+                        await conn.send({"type": "error", "code": "rate_limited",
+                                         "message": "Too many frames; please slow down.",
+                                         "retry_after": round(wait, 2)})
+                        continue
                     frame = parse(raw, self.settings.max_text_chars)
                     await self._dispatch(conn, frame)
                 except AgentProtocolError as exc:
@@ -519,7 +553,7 @@ class HandoffService:
 
     async def _authenticate(self, conn: AgentConn, frame: dict[str, Any]) -> None:
         if frame["type"] == "login":
-            login = await self.auth.login(frame["username"], frame["password"])
+            login = await self.auth.login(frame["username"], frame["password"], conn.ip)
             agent, th = login.agent, login.token_hash
             reply = {"type": "auth_ok", "token": login.token, "expires_at": login.expires_at}
         else:
@@ -590,7 +624,8 @@ class HandoffService:
 
     async def _do_view(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
         chat = self._chat_or_error(frame["chat"])
-        if agent.role != "supervisor" and chat.owner != agent.username and not (
+        mine = chat.owner == agent.username and chat.status == "agent"  # not a chat they ended
+        if agent.role != "supervisor" and not mine and not (
                 chat.status == "queued" and ("*" in agent.queues or chat.queue_id in agent.queues)):
             raise AgentProtocolError("forbidden", "You cannot open this chat.", "chat")
         self._db().audit(agent.username, "view", chat.session_id, chat=chat.id)

@@ -216,12 +216,19 @@ class HandoffStore:
         return row[0] if row else 0.0
 
     def record_failure(self, username: str, now: float, window_s: float) -> int:
-        """Store one failed login; return how many failures fall inside the window."""
+        """Store one failed login; return how many failures fall inside the window. Failures
+        older than the window are purged, for every account."""
         self.db.execute("INSERT INTO handoff_login_failures VALUES (?,?)", (username, now))
-        self.db.execute("DELETE FROM handoff_login_failures WHERE username=? AND ts<=?",
-                        (username, now - window_s))
+        self.db.execute("DELETE FROM handoff_login_failures WHERE ts<=?", (now - window_s,))
         return self.db.execute("SELECT count(*) FROM handoff_login_failures WHERE username=?",
                                (username,)).fetchone()[0]
+
+    def failures(self, username: str, now: float, window_s: float) -> tuple[int, float]:
+        """Failed logins of an account inside the window, and the time of the last one."""
+        count, last = self.db.execute(
+            "SELECT count(*), max(ts) FROM handoff_login_failures WHERE username=? AND ts>?",
+            (username, now - window_s)).fetchone()
+        return count, last or 0.0
 
     def lock(self, username: str, until: float) -> None:
         self.db.execute("INSERT OR REPLACE INTO handoff_lockouts VALUES (?,?)", (username, until))
