@@ -1,6 +1,7 @@
 """Expensive work (QR drawing, password hashing) off the event loop, behind a bounded queue.
 
-``Offload.run(fn, *args)`` runs ``fn`` in the offload's own small thread pool. At most
+``Offload.run(fn, *args)`` runs ``fn`` in the offload's own small pool: threads for work that
+releases the GIL (argon2), a process for pure-Python work that would hold it (QR drawing). At most
 ``workers + queue`` calls are admitted at once; one more raises ``Busy`` at once instead of
 waiting, so a flood of expensive requests gets a quick refusal and cannot grow an unbounded
 backlog (or stall the event loop that serves everyone else).
@@ -9,7 +10,8 @@ backlog (or stall the event loop that serves everyone else).
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
@@ -20,12 +22,18 @@ class Busy(Exception):
 
 
 class Offload:
-    def __init__(self, name: str, workers: int = 1, queue: int = 8) -> None:
+    def __init__(self, name: str, workers: int = 1, queue: int = 8,
+                 processes: bool = False) -> None:
         self.name = name
         self.workers = max(1, workers)
         self.limit = self.workers + max(0, queue)
         self.pending = 0
-        self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix=name)
+        self.executor: Executor
+        if processes:  # started on first use; ``fn`` must live in a module the child can import
+            self.executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"))
+        else:
+            self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix=name)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self.pending >= self.limit:

@@ -17,8 +17,6 @@ from datetime import datetime, timezone
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
-import qrcode
-import qrcode.image.svg
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -30,6 +28,7 @@ from bot.hub import Hub
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, feedback, greet, say
 from bot.offload import Busy, Offload
+from bot.qr import qr_svg
 from bot.worker import ModelWorkers
 from bot.ratelimit import IpLimits, TokenBucket, address_in, client_ip, parse_networks
 from bot.settings import ROOT, Settings
@@ -54,6 +53,7 @@ QR_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 QR_MAX_TOKEN = 64
 QR_MAX_QUERY = 256
 QR_MAX_TARGET = 512
+QR_CACHE = 256
 
 
 class BadRequest(Exception):
@@ -116,7 +116,8 @@ class ChatServer:
         self.ready = asyncio.Event()
         self.workers: ModelWorkers | None = None
         self.handoff = HandoffService(settings, self.hub, None)
-        self.qr_offload = Offload("qr", workers=1, queue=settings.offload_queue)
+        self.qr_offload = Offload("qr", workers=1, queue=settings.offload_queue, processes=True)
+        self.qr_cache: dict[str, bytes] = {}  # target URL -> SVG, the most recent QR_CACHE
         self.metrics_from = parse_networks(settings.metrics_allowed)
         self.csp = content_security_policy(settings.frame_ancestors, settings.public_url)
 
@@ -186,6 +187,8 @@ class ChatServer:
 
     async def route_request(self, connection: ServerConnection,
                             request: Request) -> Response | None:
+        if len(request.path) > 2048:
+            return http_response(HTTPStatus.REQUEST_URI_TOO_LONG, "URI too long\n")
         if request.method not in ("GET", "HEAD"):
             response = http_response(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n")
             response.headers["Allow"] = "GET, HEAD"
@@ -213,6 +216,13 @@ class ChatServer:
             body = self.metrics.render(self.handoff.queue_lengths())
             return http_response(HTTPStatus.OK, body, "text/plain; version=0.0.4; charset=utf-8")
         if url.path == "/qr.svg":
+            # Drawing costs CPU: each code takes a token from the client IP's frame allowance.
+            ip = self.client_ip(connection.remote_address[0], request)
+            wait = self.ip_limits.take(ip, asyncio.get_running_loop().time())
+            if wait > 0:
+                response = http_response(HTTPStatus.TOO_MANY_REQUESTS, "too many requests\n")
+                response.headers["Retry-After"] = str(max(1, round(wait)))
+                return response
             return await self.qr(request, url.query)
         return self.static(url.path)
 
@@ -241,15 +251,22 @@ class ChatServer:
             return http_response(HTTPStatus.REQUEST_URI_TOO_LONG, "token too long\n")
         if token and not QR_TOKEN.fullmatch(token):
             raise BadRequest(HTTPStatus.BAD_REQUEST, "bad token\n")
+        if token and not self.store.transfer_live(token):  # only codes we handed out are drawn
+            return http_response(HTTPStatus.NOT_FOUND, "unknown or expired link\n")
         target = f"{self.base_url(request)}/m" + (f"?t={token}" if token else "")
         if len(target) > QR_MAX_TARGET:
             raise BadRequest(HTTPStatus.BAD_REQUEST, "the public URL is too long for a QR code\n")
-        try:
-            svg = await self.qr_offload.run(qr_svg, target)
-        except Busy:
-            response = http_response(HTTPStatus.SERVICE_UNAVAILABLE, "busy, try again\n")
-            response.headers["Retry-After"] = "1"
-            return response
+        svg = self.qr_cache.get(target)
+        if svg is None:
+            try:
+                svg = await self.qr_offload.run(qr_svg, target)
+            except Busy:
+                response = http_response(HTTPStatus.SERVICE_UNAVAILABLE, "busy, try again\n")
+                response.headers["Retry-After"] = "1"
+                return response
+            self.qr_cache[target] = svg
+            while len(self.qr_cache) > QR_CACHE:
+                del self.qr_cache[next(iter(self.qr_cache))]
         return http_response(HTTPStatus.OK, svg, "image/svg+xml")
 
     def static(self, path: str) -> Response:
@@ -379,11 +396,6 @@ class SessionLocks:
                 del self.locks[sid]
             else:
                 self.locks[sid] = (lock, users - 1)
-
-
-def qr_svg(data: str) -> bytes:
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    return image.to_string()
 
 
 def expires_at(session: SessionInfo, ttl_s: int) -> str:
