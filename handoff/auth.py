@@ -138,6 +138,7 @@ class Authenticator:
         self.token_ttl_s = token_ttl_s
         self.hashing = hashing or Offload("argon2", workers=1, queue=8)
         self.addresses = AddressThrottle(policy)
+        self.checking: set[str] = set()  # addresses with a password check in flight
 
     def _refuse(self, wait: float, actor: str, ip_key: str) -> None:
         self.store.audit(actor, "login_throttled", ip=ip_key, wait=round(wait, 1))
@@ -156,11 +157,16 @@ class Authenticator:
             wait = last + self.policy.delay(count) - now if count else 0.0
             if wait > 0:
                 self._refuse(wait, key, ip_key)
+        if ip_key in self.checking:  # one check at a time per address: no racing the waits
+            raise AuthError("busy", "A login from your address is being checked.", 1.0)
+        self.checking.add(ip_key)
         try:
             ok = await self.hashing.run(_verify, agent.password_hash if agent else _DUMMY_HASH,
                                         password)
         except Busy:
             raise AuthError("busy", "The server is busy; try again in a moment.", 1.0) from None
+        finally:
+            self.checking.discard(ip_key)
         now = time.time()
         if not ok or agent is None or agent.disabled:
             self.addresses.fail(ip_key, now)

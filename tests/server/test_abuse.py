@@ -194,3 +194,40 @@ async def test_malformed_requests_get_clear_refusals(srv):
     two_origins = (("Origin", "http://a"), ("Origin", "http://b"))
     assert (await http(srv, "/", headers=two_origins))[0] == 400
     assert "Traceback" not in srv.log.read_text()
+
+
+# 2. Logins ------------------------------------------------------------------------------------
+
+async def agent_login(srv: ServerProcess, username: str, password: str, ip: str) -> dict:
+    async with connect(srv.agent_ws_url, additional_headers=via(ip)) as ws:
+        await ws.send(json.dumps({"type": "login", "username": username, "password": password}))
+        return json.loads(await ws.recv())
+
+
+async def test_login_guessing_backs_off_without_locking_the_real_agent_out(srv):
+    add_agent(srv.data_dir, "target")
+    bystander = await Bystander.open(srv)
+    attacker = fresh_ip()
+    _, _, ratio, seen = await bystander.slowdown_during("logins", srv, attacker, 3, "target")
+    codes = seen["codes"]
+    # 3 free failures, then waits of 1, 2 s: at most a handful of guesses were even checked.
+    assert codes.get("bad_credentials", 0) <= 5 and codes["locked"] > 20 and "ok" not in codes
+    assert ratio < MAX_SLOWDOWN
+    # The attacker, even with the right password, waits; the real agent elsewhere gets in.
+    assert (await agent_login(srv, "target", PASSWORD, attacker))["code"] == "locked"
+    assert (await agent_login(srv, "target", PASSWORD, fresh_ip()))["type"] == "auth_ok"
+
+
+async def test_login_fields_are_bounded_and_unknown_usernames_not_stored(srv):
+    ip = fresh_ip()
+    reply = await agent_login(srv, "u" * 60000, "x", ip)
+    assert reply["code"] == "too_long" and reply["field"] == "username"
+    reply = await agent_login(srv, "no-such-agent-" + "v" * 40, "wrong password", ip)
+    assert reply["code"] == "bad_credentials"
+    import sqlite3
+    db = sqlite3.connect(srv.data_dir / "chat.sqlite3")
+    keys = [k for (k,) in db.execute("SELECT username FROM handoff_login_failures")]
+    actors = [a for (a,) in db.execute("SELECT actor FROM handoff_audit")]
+    assert not any("no-such-agent" in k for k in keys + actors)
+    assert any(k.startswith("?") and len(k) == 17 for k in keys)
+    db.close()
