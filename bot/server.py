@@ -285,6 +285,12 @@ class ChatServer:
         ip = self.client_ip(connection.remote_address[0], request)
         if self.ip_limits.connections.get(ip, 0) >= self.settings.max_conns_per_ip:
             return http_response(HTTPStatus.TOO_MANY_REQUESTS, "too many connections\n")
+        # Opening a socket counts as a frame of the IP's allowance: reconnecting buys nothing.
+        wait = self.ip_limits.take(ip, asyncio.get_running_loop().time())
+        if wait > 0:
+            response = http_response(HTTPStatus.TOO_MANY_REQUESTS, "too many requests\n")
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
         return None
 
     def client_ip(self, peer: str, request: Request) -> str:

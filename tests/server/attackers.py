@@ -85,7 +85,7 @@ async def logins(port: int, ip: str, seconds: float) -> dict:
 async def reconnect_flood(port: int, ip: str, seconds: float) -> dict:
     """One socket at a time, reconnecting, each sending 20 pings before the next opens: the
     issue's bypass of the per-IP bucket."""
-    pongs = refused = conns = 0
+    pongs = refused = conns = welcomes = handshakes_refused = 0
     start = time.monotonic()
     deadline = start + seconds
     print("go", flush=True)
@@ -93,6 +93,7 @@ async def reconnect_flood(port: int, ip: str, seconds: float) -> dict:
         try:
             ws = await visitor(port, ip)
         except InvalidStatus:
+            handshakes_refused += 1
             await asyncio.sleep(0.01)
             continue
         conns += 1
@@ -110,12 +111,13 @@ async def reconnect_flood(port: int, ip: str, seconds: float) -> dict:
                     refused += frame["code"] == "rate_limited"
                     answers += 1
                 elif frame["type"] == "welcome":
+                    welcomes += 1
                     answers += 1
         except (ConnectionClosed, asyncio.TimeoutError, TimeoutError):
             pass
         await ws.close()
-    return {"pongs": pongs, "refused": refused, "connections": conns,
-            "seconds": time.monotonic() - start}
+    return {"pongs": pongs, "welcomes": welcomes, "refused": refused, "connections": conns,
+            "handshakes_refused": handshakes_refused, "seconds": time.monotonic() - start}
 
 
 async def ghosts(port: int, ip: str, seconds: float) -> dict:
