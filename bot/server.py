@@ -453,6 +453,8 @@ class VisitorConnection:
             deadline.cancel()
             if self.sid is not None:
                 self.server.hub.detach(self.sid, self.ws)
+                if not self.server.hub.is_online(self.sid):
+                    self.server.handoff.on_visitor_offline(self.sid)
 
     def hello_timeout(self) -> None:
         if self.sid is None:
@@ -512,7 +514,8 @@ class VisitorConnection:
         if not is_new:
             for event in store.events(session.id, hello.last_seq):
                 self.send(event)
-        server.hub.attach(session.id, self.ws)
+        server.hub.attach(session.id, self.ws, self.ip)
+        server.handoff.on_visitor_online(session.id)
         if is_new:
             await self.greet(session.id)
         else:

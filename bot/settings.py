@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     # An agent whose console stays disconnected this long loses their chats to the queue
     # (front of the line); a reload or a server restart within it keeps them.
     agent_reconnect_grace_s: float = 120.0
+    # A queued chat whose visitor has no connection left this long leaves the queue (what they
+    # wrote while waiting becomes a ticket).
+    visitor_gone_grace_s: float = 120.0
+    # New chats in the agents' queues per conversation and per client IP, in a sliding window.
+    escalations_per_session: int = 3
+    escalations_per_ip: int = 20
+    escalation_window_s: float = 3600.0
 
     @property
     def store_path(self) -> Path:

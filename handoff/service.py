@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import tomllib
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -90,6 +91,9 @@ class HandoffService:
         self.last_assigned: dict[str, float] = {}
         self.announced: dict[int, tuple[int, int | None]] = {}  # chat id -> (position, eta) sent
         self.offline_timers: dict[str, asyncio.Task] = {}  # agent -> requeue of their chats
+        self.ghost_timers: dict[str, asyncio.Task] = {}  # session -> drop of its queued chat
+        self.queued_texts: dict[int, list[str]] = {}  # chat -> what the visitor wrote waiting
+        self.escalations: dict[str, deque[float]] = {}  # "s:"+session / "ip:"+ip -> times
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -112,14 +116,19 @@ class HandoffService:
         # not flood them with identical position updates.
         for chat_id, pos, eta in self._queue_positions():
             self.announced[chat_id] = (pos, eta)
+        # Visitors waiting in the queue get the grace period to reconnect after a restart.
+        for chat in self.store.active_chats():
+            if chat.status == "queued":
+                self._start_ghost_timer(chat.session_id)
         # Agents who owned chats get the same grace to reconnect after a restart.
         for owner in {c.owner for c in self.store.active_chats() if c.status == "agent" and c.owner}:
             self._start_offline_timer(owner)
 
     async def stop(self) -> None:
-        for timer in self.offline_timers.values():
+        for timer in [*self.offline_timers.values(), *self.ghost_timers.values()]:
             timer.cancel()
         self.offline_timers.clear()
+        self.ghost_timers.clear()
         for conns in list(self.conns.values()):
             for conn in list(conns):
                 await conn.ws.close(1012, "service restart")
@@ -153,6 +162,14 @@ class HandoffService:
         db = self._db()
         r = self.route(lang, business_option, region, overseas)
         existing = db.active_chat(session_id)
+        if existing is None and not self._may_escalate(session_id):
+            db.audit("system", "escalation_limited", session_id, reason=reason)
+            info = self.hub.session(session_id)
+            vlang = "en" if (getattr(info, "lang", None) or lang) == "en" else "zh"
+            await self.hub.reply(session_id, texts.say(
+                texts.ESCALATION_LIMITED, vlang, getattr(info, "script", None),
+                hotline=self.table.hotline), sender="system", lang=vlang, kind="handoff")
+            return
         chat = db.open_chat(session_id, queue_id=r.queue_id, lang=lang,
                             business_option=business_option, region=r.region, city=r.city,
                             overseas=overseas, summary=summary[:300], reason=reason, rule=r.rule,
@@ -161,6 +178,74 @@ class HandoffService:
                  reason=reason, repeated=existing is not None)
         if existing is None or existing.status == "queued":
             await self._tell_queued(chat)
+        if chat.status == "queued" and not self._visitor_online(session_id):
+            self._start_ghost_timer(session_id)  # asked and left before the answer came
+        await self._refresh()
+
+    def _may_escalate(self, session_id: str) -> bool:
+        """At most ``escalations_per_session`` new chats per conversation and
+        ``escalations_per_ip`` per client address in the sliding window; counts this one."""
+        now = time.time()
+        window = getattr(self.settings, "escalation_window_s", 3600.0)
+        ip = getattr(self.hub, "ip_of", lambda s: None)(session_id)
+        keys = [(f"s:{session_id}", getattr(self.settings, "escalations_per_session", 3))]
+        if ip:
+            keys.append((f"ip:{ip}", getattr(self.settings, "escalations_per_ip", 20)))
+        for key, limit in keys:
+            times = self.escalations.get(key)
+            while times and times[0] <= now - window:
+                times.popleft()
+            if times is not None and len(times) >= limit:
+                return False
+        for key, _ in keys:
+            self.escalations.setdefault(key, deque()).append(now)
+        if len(self.escalations) > 50_000:  # forget keys with nothing in the window
+            for key in [k for k, t in self.escalations.items() if not t or t[-1] <= now - window]:
+                del self.escalations[key]
+        return True
+
+    def _visitor_online(self, session_id: str) -> bool:
+        return bool(getattr(self.hub, "is_online", lambda s: True)(session_id))
+
+    # ------------------------------------------------------------------ visitors who leave
+    def on_visitor_online(self, session_id: str) -> None:
+        timer = self.ghost_timers.pop(session_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def on_visitor_offline(self, session_id: str) -> None:
+        """The visitor's last connection closed: a queued chat waits ``visitor_gone_grace_s``
+        for them to come back before it leaves the queue."""
+        if self.store is None:
+            return
+        chat = self._db().active_chat(session_id)
+        if chat is not None and chat.status == "queued":
+            self._start_ghost_timer(session_id)
+
+    def _start_ghost_timer(self, session_id: str) -> None:
+        if session_id not in self.ghost_timers:
+            self.ghost_timers[session_id] = asyncio.create_task(self._drop_when_gone(session_id))
+
+    async def _drop_when_gone(self, session_id: str) -> None:
+        await asyncio.sleep(getattr(self.settings, "visitor_gone_grace_s", 120.0))
+        self.ghost_timers.pop(session_id, None)
+        if self.store is None or self._visitor_online(session_id):
+            return
+        db = self._db()
+        chat = db.active_chat(session_id)
+        if chat is None or chat.status != "queued":
+            return
+        written = self.queued_texts.pop(chat.id, [])
+        if written:  # what they wrote while waiting is not lost: it becomes a ticket
+            db.audit("system", "visitor_gone_ticket", session_id, chat=chat.id)
+            await self._create_ticket(chat, "\n".join(written))
+            return
+        if not db.end(chat.id, status="bot", outcome="visitor_gone", now=time.time()):
+            return
+        db.audit("system", "visitor_gone", session_id, chat=chat.id)
+        self.announced.pop(chat.id, None)
+        await self._release(chat, "visitor_gone")
+        await self.hub.set_state(session_id, "bot")
         await self._refresh()
 
     async def on_visitor_event(self, session_id: str, event: dict) -> None:
@@ -186,6 +271,9 @@ class HandoffService:
             return
         await self._to_watchers(chat, {"type": "event", "chat": chat.id, "event": event})
         if chat.status == "queued":
+            written = self.queued_texts.setdefault(chat.id, [])
+            written.append(text[:2000])
+            del written[:-5]  # the last five messages are enough for a ticket
             await self._broadcast()
 
     async def on_visitor_typing(self, session_id: str, on: bool) -> None:
@@ -239,6 +327,7 @@ class HandoffService:
 
     async def _create_ticket(self, chat: Chat, text: str) -> None:
         db = self._db()
+        self.queued_texts.pop(chat.id, None)
         ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
         db.end(chat.id, status="bot", outcome="ticket", now=time.time())
         db.audit("visitor", "ticket", chat.session_id, chat=chat.id, ticket=ticket_id)
@@ -328,6 +417,7 @@ class HandoffService:
         agent = db.agent(username)
         self.last_assigned[username] = time.time()
         self.announced.pop(chat_id, None)
+        self.queued_texts.pop(chat_id, None)
         lang, script = self._visitor_lang(chat)
         await self.hub.reply(chat.session_id, texts.say(texts.AGENT_JOINED, lang, script,
                                                         agent=agent.name),
@@ -368,6 +458,7 @@ class HandoffService:
     async def _release(self, chat: Chat, reason: str) -> None:
         """Tell everyone who had the chat open that it is no longer theirs."""
         frame = {"type": "released", "chat": chat.id, "reason": reason}
+        self.queued_texts.pop(chat.id, None)
         await self._to_watchers(chat, frame)
         for conns in self.conns.values():
             for conn in conns:

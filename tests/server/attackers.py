@@ -142,8 +142,8 @@ async def ghosts(port: int, ip: str, seconds: float) -> dict:
                 if frame["type"] == "state" and frame.get("state") == "queued":
                     made += 1
                     break
-                if frame["type"] == "reply" and (frame.get("meta") or {}).get("kind") == "handoff" \
-                        and frame.get("from") == "system" and "limit" in json.dumps(frame.get("meta")):
+                if frame["type"] == "reply" and frame.get("from") == "system" \
+                        and "too many requests" in frame["text"]:
                     refused += 1
                     break
         except (asyncio.TimeoutError, TimeoutError, ConnectionClosed):

@@ -42,7 +42,8 @@ def srv(tmp_path_factory):
     proc = ServerProcess(tmp_path_factory.mktemp("abuse") / "data",
                          CHAT_TRUSTED_PROXIES='["127.0.0.1"]', CHAT_HELLO_TIMEOUT_S="2",
                          CHAT_AGENT_MAX_FAILURES="3", CHAT_CONN_RATE="50", CHAT_CONN_BURST="100",
-                         CHAT_IP_RATE="100", CHAT_IP_BURST="200").start()
+                         CHAT_IP_RATE="100", CHAT_IP_BURST="200", CHAT_VISITOR_GONE_GRACE_S="1",
+                         CHAT_ESCALATIONS_PER_IP="4").start()
     yield proc
     proc.stop()
 
@@ -300,3 +301,53 @@ async def test_a_socket_that_never_says_hello_is_closed(srv):
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 10)
         assert closed.value.rcvd.code == 1008 and closed.value.rcvd.reason == "hello timeout"
+
+
+# 4. The queue, bounded and honest ---------------------------------------------------------------
+
+def queued_total(srv: ServerProcess) -> int:
+    import urllib.request
+    with urllib.request.urlopen(f"{srv.url}/metrics", timeout=10) as r:
+        text = r.read().decode()
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
+               if line.startswith("chat_queue_length{"))
+
+
+async def ask_for_a_person(srv: ServerProcess, ip: str):
+    ws = await connect(srv.ws_url, additional_headers=via(ip))
+    await ws.send(json.dumps({"type": "hello", "session": None, "lang": "en", "last_seq": 0}))
+    await ws.send(json.dumps({"type": "message", "id": "p1", "text": "I want to talk to a human agent"}))
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        if frame["type"] == "state" and frame["state"] == "queued":
+            return ws, frame
+
+
+async def test_ghost_chats_leave_the_queue_and_escalations_are_limited_per_ip(srv):
+    bystander = await Bystander.open(srv)
+    ghost_ip = fresh_ip()
+    _, _, ratio, seen = await bystander.slowdown_during("ghosts", srv, ghost_ip, 4)
+    assert seen["queued"] == 4 and seen["not_queued"] >= 1  # 4 per IP per hour, here
+    assert ratio < MAX_SLOWDOWN
+    # The ghosts are gone after the grace period (1 s here); a real visitor is first in line.
+    for _ in range(50):
+        if queued_total(srv) == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert queued_total(srv) == 0
+    ws, state = await ask_for_a_person(srv, fresh_ip())
+    assert state["position"] == 1
+    # What a visitor writes while waiting is not lost when they leave: it becomes a ticket.
+    await ws.send(json.dumps({"type": "message", "id": "p2", "text": "Please call me back"}))
+    await asyncio.sleep(0.3)
+    await ws.close()
+    await asyncio.sleep(2.0)
+    import sqlite3
+    db = sqlite3.connect(srv.data_dir / "chat.sqlite3")
+    assert db.execute("SELECT count(*) FROM handoff_tickets WHERE text LIKE '%call me back%'"
+                      ).fetchone()[0] == 1
+    outcomes = [o for (o,) in db.execute("SELECT outcome FROM handoff_chats")]
+    assert outcomes.count("visitor_gone") == 4 and "ticket" in outcomes
+    db.close()
+    assert queued_total(srv) == 0
+    await bystander.close()
