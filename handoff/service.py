@@ -63,6 +63,7 @@ class AgentConn:
     username: str | None = None
     token_hash: str | None = None
     viewing: set[int] = field(default_factory=set)
+    synced: bool = False  # has had a full `queues` snapshot; from then on `queues_delta` frames
 
     async def send(self, frame: dict[str, Any]) -> None:
         try:
@@ -94,11 +95,17 @@ class HandoffService:
         self.ghost_timers: dict[str, asyncio.Task] = {}  # session -> drop of its queued chat
         self.queued_texts: dict[int, list[str]] = {}  # chat -> what the visitor wrote waiting
         self.escalations: dict[str, deque[float]] = {}  # "s:"+session / "ip:"+ip -> times
+        # Agents get a full snapshot once, then only what changed: the chats changed since the
+        # last broadcast, and a cache of each active chat's item (without per-agent fields).
+        self.dirty: set[int] = set()
+        self.items: dict[int, dict[str, Any]] = {}
+        self.last_texts: dict[int, str | None] = {}
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         self.store = HandoffStore(self.settings.store_path)
+        self.store.on_change = self._changed
         window = self.table.failure_window_s or self.settings.agent_lockout_s
         self.auth = Authenticator(
             self.store,
@@ -212,6 +219,14 @@ class HandoffService:
         timer = self.ghost_timers.pop(session_id, None)
         if timer is not None:
             timer.cancel()
+        self._visitor_changed(session_id)
+
+    def _visitor_changed(self, session_id: str) -> None:
+        """The visitor's online flag, channel or language may have changed."""
+        if self.store is not None and (self.conns or self.items):
+            chat = self._db().active_chat(session_id)
+            if chat is not None:
+                self._changed(chat.id)
 
     def on_visitor_offline(self, session_id: str) -> None:
         """The visitor's last connection closed: a queued chat waits ``visitor_gone_grace_s``
@@ -219,6 +234,8 @@ class HandoffService:
         if self.store is None:
             return
         chat = self._db().active_chat(session_id)
+        if chat is not None:
+            self._changed(chat.id)
         if chat is not None and chat.status == "queued":
             self._start_ghost_timer(session_id)
 
@@ -270,6 +287,8 @@ class HandoffService:
                                  sender="system", lang=lang, kind="handoff")
             return
         await self._to_watchers(chat, {"type": "event", "chat": chat.id, "event": event})
+        self.last_texts[chat.id] = text
+        self._changed(chat.id)
         if chat.status == "queued":
             written = self.queued_texts.setdefault(chat.id, [])
             written.append(text[:2000])
@@ -364,8 +383,7 @@ class HandoffService:
         out = []
         for c in self._db().active_chats():
             if c.status == "queued":
-                info = self.hub.session(c.session_id)
-                out.append(Waiting(c.id, c.queue_id, c.lang, getattr(info, "script", None),
+                out.append(Waiting(c.id, c.queue_id, c.lang, self._item(c)["script"],
                                    c.waiting_since))
         return out
 
@@ -374,11 +392,15 @@ class HandoffService:
         agents = self._agent_states()
         pos = positions(waiting)
         out = []
+        averages: dict[str, float] = {}
         for w in waiting:
             p = pos[w.chat_id]
             free = sum(a.max_chats - a.load for a in agents
                        if a.online and a.accepting and eligible(a, w) and a.has_room)
-            avg = average_handle_s(self._db().handle_times(w.queue_id), self.table.avg_handle_s)
+            if w.queue_id not in averages:
+                averages[w.queue_id] = average_handle_s(self._db().handle_times(w.queue_id),
+                                                        self.table.avg_handle_s)
+            avg = averages[w.queue_id]
             cap = capacity(agents, w)
             eta = None if cap == 0 else (30 if p <= free else eta_s(p - free, cap, avg))
             out.append((w.chat_id, p, eta))
@@ -518,28 +540,73 @@ class HandoffService:
                 "notes": self._db().notes(chat.session_id),
                 "transcript": self.hub.events(chat.session_id)}
 
-    def _snapshot(self, agent: Agent) -> dict[str, Any]:
+    def _changed(self, chat_id: int) -> None:
+        self.dirty.add(chat_id)
+        self.items.pop(chat_id, None)
+
+    def _item(self, chat: Chat) -> dict[str, Any]:
+        """A chat as the agents' queue lists show it (cached until the chat changes)."""
+        item = self.items.get(chat.id)
+        if item is None:
+            item = self._chat_info(chat)
+            if chat.id not in self.last_texts:  # read the history once per chat, not per push
+                self.last_texts[chat.id] = _last_visitor_text(self.hub.events(chat.session_id))
+            item["last_text"] = self.last_texts[chat.id]
+            self.items[chat.id] = item
+        return item
+
+    def _for_agent(self, agent: Agent, chat: Chat, now: float) -> dict[str, Any] | None:
+        """The chat's item in this agent's lists, or None when they do not see it."""
+        if chat.status == "queued" and (agent.role == "supervisor" or "*" in agent.queues
+                                        or chat.queue_id in agent.queues):
+            return {**self._item(chat), "wait_s": int(now - chat.waiting_since),
+                    "eligible": required_skill(chat.lang) in agent.langs}
+        if chat.status == "agent" and chat.owner == agent.username:
+            return self._item(chat)
+        return None
+
+    def _online_agents(self) -> list[dict[str, Any]]:
+        return [{"username": a.username, "name": a.name, "langs": a.langs}
+                for a in self._db().agents() if self.conns.get(a.username) and not a.disabled]
+
+    def _snapshot(self, agent: Agent, chats: list[Chat] | None = None) -> dict[str, Any]:
+        """Everything the agent sees: sent once per connection (then `queues_delta`)."""
         now = time.time()
-        chats = self._db().active_chats()
-        pos = positions(self._waiting())
-        queues = []
-        for q in self.table.queues.values():
-            if agent.role != "supervisor" and not ("*" in agent.queues or q.id in agent.queues):
+        chats = self._db().active_chats() if chats is None else chats
+        pos = positions([Waiting(c.id, c.queue_id, c.lang, None, c.waiting_since)
+                         for c in chats if c.status == "queued"])
+        waiting: dict[str, list[dict[str, Any]]] = {}
+        mine = []
+        for c in chats:
+            item = self._for_agent(agent, c, now)
+            if item is None:
                 continue
-            waiting = []
-            for c in chats:
-                if c.status == "queued" and c.queue_id == q.id:
-                    item = self._chat_info(c)
-                    item["position"] = pos.get(c.id)
-                    item["wait_s"] = int(now - c.waiting_since)
-                    item["last_text"] = _last_visitor_text(self.hub.events(c.session_id))
-                    item["eligible"] = required_skill(c.lang) in agent.langs
-                    waiting.append(item)
-            queues.append({"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind, "waiting": waiting})
-        mine = [self._chat_info(c) for c in chats if c.status == "agent" and c.owner == agent.username]
-        online = [{"username": a.username, "name": a.name, "langs": a.langs}
-                  for a in self._db().agents() if self.conns.get(a.username) and not a.disabled]
+            if c.status == "queued":
+                waiting.setdefault(c.queue_id, []).append({**item, "position": pos.get(c.id)})
+            else:
+                mine.append(item)
+        queues = [{"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind,
+                   "waiting": waiting.get(q.id, [])}
+                  for q in self.table.queues.values()
+                  if agent.role == "supervisor" or "*" in agent.queues or q.id in agent.queues]
         return {"type": "queues", "now": now, "queues": queues, "mine": mine,
+                "accepting": self.accepting.get(agent.username, False),
+                "online_agents": self._online_agents()}
+
+    def _delta(self, agent: Agent, changed: dict[int, Chat | None],
+               online: list[dict[str, Any]]) -> dict[str, Any]:
+        """What changed for this agent since the last push: chats to add or replace in their
+        lists (``upsert``; a chat's place follows from ``status``, ``queue`` and
+        ``waiting_since``), chats to drop (``remove``), and the small per-agent fields."""
+        now = time.time()
+        upsert, remove = [], []
+        for chat_id, chat in changed.items():
+            item = self._for_agent(agent, chat, now) if chat is not None else None
+            if item is None:
+                remove.append(chat_id)
+            else:
+                upsert.append(item)
+        return {"type": "queues_delta", "now": now, "upsert": upsert, "remove": remove,
                 "accepting": self.accepting.get(agent.username, False), "online_agents": online}
 
     def _overview(self) -> dict[str, Any]:
@@ -552,13 +619,20 @@ class HandoffService:
             agents.append({**a.public(), "online": bool(st and st.online),
                            "accepting": bool(st and st.accepting), "load": st.load if st else 0,
                            "chats": [c.id for c in chats if c.owner == a.username and c.status == "agent"]})
+        waiting: dict[str, list[Chat]] = {}
+        active: dict[str, int] = {}
+        for c in chats:
+            if c.status == "queued":
+                waiting.setdefault(c.queue_id, []).append(c)
+            elif c.status == "agent":
+                active[c.queue_id] = active.get(c.queue_id, 0) + 1
         queues = []
         for q in self.table.queues.values():
-            waiting = [c for c in chats if c.status == "queued" and c.queue_id == q.id]
+            w = waiting.get(q.id, [])
             queues.append({
-                "id": q.id, "zh": q.zh, "en": q.en, "waiting": len(waiting),
-                "oldest_wait_s": int(now - min(c.waiting_since for c in waiting)) if waiting else 0,
-                "active": sum(1 for c in chats if c.status == "agent" and c.queue_id == q.id),
+                "id": q.id, "zh": q.zh, "en": q.en, "waiting": len(w),
+                "oldest_wait_s": int(now - min(c.waiting_since for c in w)) if w else 0,
+                "active": active.get(q.id, 0),
                 "agents_online": sum(1 for s in states.values() if s.online and serves(s, q.id)),
             })
         return {"type": "overview", "now": now, "queues": queues, "agents": agents}
@@ -568,21 +642,41 @@ class HandoffService:
         return {"type": "tickets", "tickets": self._db().tickets("open", scope)}
 
     async def _broadcast(self, *, tickets_changed: bool = False) -> None:
+        """Push what changed to every console: a connection's first push is the full snapshot,
+        every later one a `queues_delta` with only the chats changed since the last push (its
+        cost grows with the changes, not with the queue)."""
         db = self._db()
+        changed_ids, self.dirty = self.dirty, set()
+        changed = {cid: db.chat(cid) for cid in sorted(changed_ids)}
+        changed = {cid: (c if c is not None and c.status in ("queued", "agent") else None)
+                   for cid, c in changed.items()}
+        for cid, chat in changed.items():
+            if chat is None:  # over: forget what was cached for it
+                self.items.pop(cid, None)
+                self.last_texts.pop(cid, None)
+        online = self._online_agents()
+        overview = None
         for username, conns in list(self.conns.items()):
             agent = db.agent(username)
             if agent is None or not conns:
                 continue
-            frames = [self._snapshot(agent)]
+            delta = self._delta(agent, changed, online)
+            extra = []
             if agent.role == "supervisor":
-                frames.append(self._overview())
+                overview = overview or self._overview()
+                extra.append(overview)
             if tickets_changed:
-                frames.append(self._tickets_frame(agent))
+                extra.append(self._tickets_frame(agent))
             now = time.time()
             for conn in list(conns):
                 if not self._still_valid(conn, now):
                     continue
-                for frame in frames:
+                if conn.synced:
+                    await conn.send(delta)
+                else:
+                    conn.synced = True
+                    await conn.send(self._snapshot(agent))
+                for frame in extra:
                     await conn.send(frame)
 
     # ------------------------------------------------------------------ agent websocket

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Callable, Any, Iterator
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handoff_agents (
@@ -161,6 +161,9 @@ class HandoffStore:
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        # Called with a chat's id whenever its queue state or ownership changes (the service
+        # sends agents only what changed).
+        self.on_change: Callable[[int], None] = lambda chat_id: None
 
     def close(self) -> None:
         self.db.close()
@@ -252,6 +255,7 @@ class HandoffStore:
             "VALUES (?,'queued',?,?,?,?,?,?,?,?,?,?,?)",
             (session_id, queue_id, lang, business_option, region, city, int(overseas), summary,
              reason, rule, now, now))
+        self.on_change(cur.lastrowid)  # type: ignore[arg-type]
         return self.chat(cur.lastrowid)  # type: ignore[arg-type, return-value]
 
     def chat(self, chat_id: int) -> Chat | None:
@@ -279,7 +283,7 @@ class HandoffStore:
         cur = self.db.execute(
             "UPDATE handoff_chats SET owner=?, status='agent', claimed_at=?, leaving_message=0 "
             "WHERE id=? AND status='queued' AND owner IS NULL", (username, now, chat_id))
-        return cur.rowcount == 1
+        return self._changed(chat_id, cur.rowcount == 1)
 
     def move_to_queue(self, chat_id: int, owner: str | None, queue_id: str, now: float) -> bool:
         """Transfer an owned chat back into a (possibly other) queue; only its owner may."""
@@ -287,13 +291,13 @@ class HandoffStore:
             "UPDATE handoff_chats SET owner=NULL, status='queued', queue_id=?, enqueued_at=?, "
             "claimed_at=NULL WHERE id=? AND status='agent' AND owner IS ?",
             (queue_id, now, chat_id, owner))
-        return cur.rowcount == 1
+        return self._changed(chat_id, cur.rowcount == 1)
 
     def give_to(self, chat_id: int, owner: str, new_owner: str, now: float) -> bool:
         cur = self.db.execute(
             "UPDATE handoff_chats SET owner=?, claimed_at=? WHERE id=? AND status='agent' AND owner=?",
             (new_owner, now, chat_id, owner))
-        return cur.rowcount == 1
+        return self._changed(chat_id, cur.rowcount == 1)
 
     def end(self, chat_id: int, *, status: str, outcome: str, now: float,
             owner: str | None = None, check_owner: bool = False) -> bool:
@@ -303,10 +307,16 @@ class HandoffStore:
         if check_owner:
             sql += " AND owner IS ?"
             args.append(owner)
-        return self.db.execute(sql, args).rowcount == 1
+        return self._changed(chat_id, self.db.execute(sql, args).rowcount == 1)
 
     def set_leaving_message(self, chat_id: int, on: bool) -> None:
         self.db.execute("UPDATE handoff_chats SET leaving_message=? WHERE id=?", (int(on), chat_id))
+        self.on_change(chat_id)
+
+    def _changed(self, chat_id: int, changed: bool) -> bool:
+        if changed:
+            self.on_change(chat_id)
+        return changed
 
     def handle_times(self, queue_id: str, limit: int = 50) -> list[float]:
         rows = self.db.execute(
