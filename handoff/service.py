@@ -155,9 +155,8 @@ class HandoffService:
 
     def queue_lengths(self) -> dict[str, int]:
         counts = {q: 0 for q in self.table.queues}
-        for chat in self._db().active_chats():
-            if chat.status == "queued":
-                counts[chat.queue_id] = counts.get(chat.queue_id, 0) + 1
+        for queue, (n, _) in self._db().queue_stats().items():
+            counts[queue] = n
         return counts
 
     def route(self, lang: str, business_option: str | None, region: str | None,
@@ -361,9 +360,9 @@ class HandoffService:
     # ------------------------------------------------------------------ queue state
     def _agent_states(self) -> list[AgentState]:
         loads: dict[str, int] = {}
-        for chat in self._db().active_chats():
-            if chat.status == "agent" and chat.owner:
-                loads[chat.owner] = loads.get(chat.owner, 0) + 1
+        for _, owner, _ in self._db().owned_rows():
+            if owner:
+                loads[owner] = loads.get(owner, 0) + 1
         return [
             AgentState(username=a.username, role=a.role, queues=tuple(a.queues),
                        langs=tuple(a.langs), max_chats=a.max_chats, load=loads.get(a.username, 0),
@@ -380,28 +379,27 @@ class HandoffService:
                    for c in self.conns.get(username, ()))
 
     def _waiting(self) -> list[Waiting]:
-        out = []
-        for c in self._db().active_chats():
-            if c.status == "queued":
-                out.append(Waiting(c.id, c.queue_id, c.lang, self._item(c)["script"],
-                                   c.waiting_since))
-        return out
+        # The script plays no part in positions or assignment.
+        return [Waiting(cid, queue, lang, None, since)
+                for cid, queue, lang, since in self._db().waiting_rows()]
 
     def _queue_positions(self) -> list[tuple[int, int, int | None]]:
         waiting = self._waiting()
         agents = self._agent_states()
         pos = positions(waiting)
         out = []
-        averages: dict[str, float] = {}
+        # Free slots, capacity and handle time depend only on the queue and the language skill:
+        # computed once per such group, not once per waiting chat.
+        groups: dict[tuple[str, str], tuple[int, int, float]] = {}
         for w in waiting:
             p = pos[w.chat_id]
-            free = sum(a.max_chats - a.load for a in agents
-                       if a.online and a.accepting and eligible(a, w) and a.has_room)
-            if w.queue_id not in averages:
-                averages[w.queue_id] = average_handle_s(self._db().handle_times(w.queue_id),
-                                                        self.table.avg_handle_s)
-            avg = averages[w.queue_id]
-            cap = capacity(agents, w)
+            group = (w.queue_id, required_skill(w.lang))
+            if group not in groups:
+                free = sum(a.max_chats - a.load for a in agents
+                           if a.online and a.accepting and eligible(a, w) and a.has_room)
+                avg = average_handle_s(self._db().handle_times(w.queue_id), self.table.avg_handle_s)
+                groups[group] = (free, capacity(agents, w), avg)
+            free, cap, avg = groups[group]
             eta = None if cap == 0 else (30 if p <= free else eta_s(p - free, cap, avg))
             out.append((w.chat_id, p, eta))
         return out
@@ -611,27 +609,27 @@ class HandoffService:
 
     def _overview(self) -> dict[str, Any]:
         now = time.time()
-        chats = self._db().active_chats()
+        db = self._db()
+        owned = db.owned_rows()
+        stats = db.queue_stats()
         states = {a.username: a for a in self._agent_states()}
+        chats_of: dict[str, list[int]] = {}
+        active: dict[str, int] = {}
+        for cid, owner, queue in owned:
+            chats_of.setdefault(owner, []).append(cid)
+            active[queue] = active.get(queue, 0) + 1
         agents = []
-        for a in self._db().agents():
+        for a in db.agents():
             st = states.get(a.username)
             agents.append({**a.public(), "online": bool(st and st.online),
                            "accepting": bool(st and st.accepting), "load": st.load if st else 0,
-                           "chats": [c.id for c in chats if c.owner == a.username and c.status == "agent"]})
-        waiting: dict[str, list[Chat]] = {}
-        active: dict[str, int] = {}
-        for c in chats:
-            if c.status == "queued":
-                waiting.setdefault(c.queue_id, []).append(c)
-            elif c.status == "agent":
-                active[c.queue_id] = active.get(c.queue_id, 0) + 1
+                           "chats": chats_of.get(a.username, [])})
         queues = []
         for q in self.table.queues.values():
-            w = waiting.get(q.id, [])
+            n, oldest = stats.get(q.id, (0, now))
             queues.append({
-                "id": q.id, "zh": q.zh, "en": q.en, "waiting": len(w),
-                "oldest_wait_s": int(now - min(c.waiting_since for c in w)) if w else 0,
+                "id": q.id, "zh": q.zh, "en": q.en, "waiting": n,
+                "oldest_wait_s": int(now - oldest) if n else 0,
                 "active": active.get(q.id, 0),
                 "agents_online": sum(1 for s in states.values() if s.online and serves(s, q.id)),
             })

@@ -278,6 +278,25 @@ class HandoffStore:
             "SELECT * FROM handoff_chats WHERE status IN ('queued','agent') "
             "ORDER BY waiting_since, id")]
 
+    def waiting_rows(self) -> list[tuple[int, str, str, float]]:
+        """(id, queue, lang, waiting since) of every queued chat, oldest first: the cheap form of
+        ``active_chats`` for queue positions."""
+        return self.db.execute(
+            "SELECT id, queue_id, lang, waiting_since FROM handoff_chats WHERE status='queued' "
+            "ORDER BY waiting_since, id").fetchall()
+
+    def owned_rows(self) -> list[tuple[int, str, str]]:
+        """(id, owner, queue) of every chat an agent has."""
+        return self.db.execute(
+            "SELECT id, owner, queue_id FROM handoff_chats WHERE status='agent' ORDER BY id"
+        ).fetchall()
+
+    def queue_stats(self) -> dict[str, tuple[int, float]]:
+        """queue -> (chats waiting, oldest waiting since)."""
+        return {q: (n, oldest) for q, n, oldest in self.db.execute(
+            "SELECT queue_id, count(*), min(waiting_since) FROM handoff_chats "
+            "WHERE status='queued' GROUP BY queue_id")}
+
     def claim(self, chat_id: int, username: str, now: float) -> bool:
         """Atomic: exactly one of several simultaneous claims of a waiting chat succeeds."""
         cur = self.db.execute(
