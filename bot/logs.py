@@ -1,4 +1,5 @@
-"""Structured JSON logs, with passport and application numbers redacted before they are written."""
+"""Structured JSON logs, with passport, ID and application numbers, e-mail addresses and phone
+numbers redacted before they are written."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ from pythonjsonlogger.json import JsonFormatter
 
 # Passport numbers: a letter or two followed by 7-9 digits (E12345678, PA1234567), or 9 digits.
 # Application numbers: long digit runs, optionally with a letter prefix.
+# Resident ID numbers: 17 digits and a check digit that may be X. E-mail addresses. Mobile numbers,
+# also written with spaces or dashes and a +86 prefix (138 1234 5678, +86-138-1234-5678).
 _SENSITIVE = [
+    re.compile(r"(?<![A-Za-z0-9])\d{17}[\dXx](?![A-Za-z0-9])"),
     re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,2}\d{7,9}(?![A-Za-z0-9])"),
     re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{0,3}\d{9,20}(?![A-Za-z0-9])"),
+    re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
+    re.compile(r"(?<![\w+])(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?!\w)"),
 ]
 
 

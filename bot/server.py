@@ -11,7 +11,9 @@ import contextlib
 import ipaddress
 import logging
 import re
+import shutil
 import signal
+import sqlite3
 import time
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -235,6 +237,12 @@ class ChatServer:
     def readiness(self) -> tuple[bool, str]:
         if not self.ready.is_set():
             return False, "loading"
+        try:  # a full disk cannot store messages: not ready (the load balancer moves visitors)
+            free = shutil.disk_usage(self.settings.data_dir).free
+        except OSError:
+            return False, "data dir unavailable"
+        if free < self.settings.min_free_disk_mb * 1024 * 1024:
+            return False, "disk full"
         return True, "ready"
 
     async def qr(self, request: Request, query: str) -> Response:
@@ -505,7 +513,10 @@ class VisitorConnection:
                 lang_locked=hello.lang is not None).model_dump())
             session = store.session(session.id)
         else:
-            store.update_session(session.id, channel=hello.channel)
+            try:
+                store.update_session(session.id, channel=hello.channel)
+            except sqlite3.OperationalError:  # a full disk must not keep a visitor from history
+                log.warning("could not record the channel", extra={"session": session.id})
         assert session is not None and token is not None
         self.sid = session.id
         self.send({"type": "welcome", "session": token, "lang": session.lang,

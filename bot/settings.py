@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8367
     data_dir: Path = Path("data")
+    # /readyz says "disk full" (503) when the data dir's disk has less free space than this.
+    min_free_disk_mb: int = 64
     public_url: str | None = Field(None, description="Base URL printed and used in QR codes")
     allowed_origins: list[str] = Field(
         default_factory=list,

@@ -351,3 +351,52 @@ async def test_ghost_chats_leave_the_queue_and_escalations_are_limited_per_ip(sr
     db.close()
     assert queued_total(srv) == 0
     await bystander.close()
+
+
+# 6. Smaller findings, end to end --------------------------------------------------------------
+
+async def test_the_old_tab_loses_the_conversation_after_continue_on_phone(srv):
+    ip = fresh_ip()
+    async with connect(srv.ws_url, additional_headers=via(ip)) as tab, \
+            connect(srv.ws_url, additional_headers=via(ip)) as phone:
+        await tab.send(json.dumps({"type": "hello", "session": None, "lang": "en", "last_seq": 0}))
+        await tab.send('{"type":"transfer_request"}')
+        token = None
+        while token is None:
+            frame = json.loads(await tab.recv())
+            token = frame.get("token") if frame["type"] == "transfer" else None
+        await phone.send(json.dumps({"type": "hello", "transfer": token, "last_seq": 0,
+                                     "channel": "mobile"}))
+        while json.loads(await tab.recv())["type"] != "moved":
+            pass
+        await tab.send(json.dumps({"type": "message", "id": "after-move", "text": "still here?"}))
+        refusal = json.loads(await asyncio.wait_for(tab.recv(), 10))
+        assert refusal["type"] == "error" and refusal["code"] == "hello_required"
+        # The phone says something; the old tab must not see it.
+        await phone.send(json.dumps({"type": "message", "id": "on-phone", "text": "secret"}))
+        await asyncio.sleep(0.5)
+        await tab.send('{"type":"ping"}')
+        while True:
+            frame = json.loads(await asyncio.wait_for(tab.recv(), 10))
+            assert frame.get("text") != "secret" and frame["type"] not in ("visitor", "reply")
+            if frame["type"] == "pong":
+                break
+
+
+async def test_a_disabled_agents_idle_console_gets_no_more_pushes(srv):
+    add_agent(srv.data_dir, "leaver")
+    async with connect(srv.agent_ws_url, additional_headers=via(fresh_ip())) as console:
+        await console.send(json.dumps({"type": "login", "username": "leaver", "password": PASSWORD}))
+        while json.loads(await console.recv())["type"] != "queues":
+            pass
+        from handoff.store import HandoffStore
+        store = HandoffStore(srv.data_dir / "chat.sqlite3")
+        store.set_disabled("leaver", True)
+        store.close()
+        ws, _ = await ask_for_a_person(srv, fresh_ip())  # a change every console would be told
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                frame = json.loads(await asyncio.wait_for(console.recv(), 10))
+                assert frame["type"] not in ("queues", "queues_delta", "overview"), frame
+        assert closed.value.rcvd.code == 4401
+        await ws.close()
