@@ -36,6 +36,25 @@ class RedactingJsonFormatter(JsonFormatter):
         return super().process_log_record(log_record)
 
 
+class DoubleEofFilter(logging.Filter):
+    """websockets 17 sends EOF twice, and logs an AssertionError with its traceback, when a client
+    sends bytes after an HTTP request that is answered without an upgrade (a pipelined second
+    request, garbage). The connection is closed either way; log one line instead of a traceback
+    an attacker could fill the log with."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, AssertionError) and exc.__traceback__ is not None:
+            tb = exc.__traceback__
+            while tb.tb_next is not None:
+                tb = tb.tb_next
+            if tb.tb_frame.f_code.co_name == "send_eof":
+                record.msg, record.args = "client sent data after its HTTP request; closed", ()
+                record.exc_info, record.exc_text = None, None
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingJsonFormatter(
@@ -46,6 +65,7 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level)
     # websockets logs every refused handshake at INFO with tracebacks; keep those at WARNING.
     logging.getLogger("websockets").setLevel(logging.WARNING)
+    logging.getLogger("websockets.server").addFilter(DoubleEofFilter())
     # jieba installs its own DEBUG-level handler; route its start-up chatter through ours.
     jieba_log = logging.getLogger("jieba")
     jieba_log.handlers[:] = []
