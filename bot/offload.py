@@ -11,10 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
+
+
+def _exit_with_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _watch_parent() -> None:
+    """Pool initializer: a worker whose server was killed (SIGKILL) exits instead of lingering."""
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="orphan-watch").start()
 
 
 class Busy(Exception):
@@ -31,7 +47,8 @@ class Offload:
         self.executor: Executor
         if processes:  # started on first use; ``fn`` must live in a module the child can import
             self.executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_watch_parent)
         else:
             self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix=name)
 
