@@ -408,3 +408,38 @@ async def test_a_disabled_agents_idle_console_gets_no_more_pushes(srv):
                 assert frame["type"] not in ("queues", "queues_delta", "overview"), frame
         assert closed.value.rcvd.code == 4401
         await ws.close()
+
+
+async def test_malformed_frames_get_clear_refusals_and_the_socket_stays_usable(srv):
+    nasty = {
+        '{"type":"hello","last_seq":9223372036854775808}': "bad_field",
+        '{"type":"hello","session":"\\ud800"}': "bad_field",
+        '{"type":"feedback","seq":99999999999999999999,"value":"up"}': "bad_field",
+        '{"type":"message","id":"a","text":"x\\udfff"}': "bad_field",
+        '{"type":' + "[" * 5000 + "]" * 5000 + "}": "bad_json",
+    }
+    async with connect(srv.ws_url, additional_headers=via(fresh_ip())) as ws:
+        await ws.send(json.dumps({"type": "hello", "session": None, "last_seq": 0}))
+        for raw, code in nasty.items():
+            await ws.send(raw)
+            while (frame := json.loads(await ws.recv()))["type"] != "error":
+                pass
+            assert frame["code"] == code, (raw[:60], frame)
+        await ws.send(json.dumps({"type": "message", "id": "ok", "text": "\ufeffhello\u00ad\u061c"}))
+        while (frame := json.loads(await ws.recv()))["type"] != "visitor":
+            pass
+        assert frame["text"] == "hello"
+    agent_nasty = {
+        '{"type":' + "[" * 5000 + "]" * 5000 + "}": "bad_json",
+        '{"type":["login"]}': "unknown_type",
+        '{"type":"claim","chat":9223372036854775808}': "bad_field",
+        '{"type":"auth","token":"\\ud800"}': "bad_field",
+    }
+    async with connect(srv.agent_ws_url, additional_headers=via(fresh_ip())) as ws:
+        for raw, code in agent_nasty.items():
+            await ws.send(raw)
+            frame = json.loads(await ws.recv())
+            assert frame["type"] == "error" and frame["code"] == code, (raw[:60], frame)
+        await ws.send('{"type":"ping"}')
+        assert json.loads(await ws.recv())["type"] == "pong"
+    assert "Traceback" not in srv.log.read_text()

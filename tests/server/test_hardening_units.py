@@ -87,3 +87,15 @@ def test_readyz_says_disk_full_when_free_space_is_below_the_minimum(tmp_path):
     assert server.readiness() == (True, "ready")
     server.qr_offload.shutdown()
     server.store.close()
+
+
+def test_csp_has_no_inline_script_and_configurable_frame_ancestors():
+    from bot.server import content_security_policy
+
+    csp = content_security_policy(["'self'"], None)
+    assert "script-src 'self';" in csp and "frame-ancestors 'self'" in csp
+    assert "frame-ancestors https://portal.example.gov.cn" in content_security_policy(
+        ["https://portal.example.gov.cn"], None)
+    assert content_security_policy([], None).endswith("frame-ancestors 'none'")
+    assert "connect-src 'self' wss://chat.example.cn" in content_security_policy(
+        ["'self'"], "https://chat.example.cn/")
