@@ -220,7 +220,9 @@ class ChatServer:
         if url.path == "/qr.svg":
             # Drawing costs CPU: each code takes a token from the client IP's frame allowance.
             ip = self.client_ip(connection.remote_address[0], request)
-            wait = self.ip_limits.take(ip, asyncio.get_running_loop().time())
+            now = asyncio.get_running_loop().time()
+            self.ip_limits.purge(now)  # HTTP-only clients' buckets are forgotten too
+            wait = self.ip_limits.take(ip, now)
             if wait > 0:
                 response = http_response(HTTPStatus.TOO_MANY_REQUESTS, "too many requests\n")
                 response.headers["Retry-After"] = str(max(1, round(wait)))

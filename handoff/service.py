@@ -93,7 +93,6 @@ class HandoffService:
         self.announced: dict[int, tuple[int, int | None]] = {}  # chat id -> (position, eta) sent
         self.offline_timers: dict[str, asyncio.Task] = {}  # agent -> requeue of their chats
         self.ghost_timers: dict[str, asyncio.Task] = {}  # session -> drop of its queued chat
-        self.queued_texts: dict[int, list[str]] = {}  # chat -> what the visitor wrote waiting
         self.escalations: dict[str, deque[float]] = {}  # "s:"+session / "ip:"+ip -> times
         # Agents get a full snapshot once, then only what changed: the chats changed since the
         # last broadcast, and a cache of each active chat's item (without per-agent fields).
@@ -251,7 +250,7 @@ class HandoffService:
         chat = db.active_chat(session_id)
         if chat is None or chat.status != "queued":
             return
-        written = self.queued_texts.pop(chat.id, [])
+        written = _written_while_queued(self.hub.events(session_id))[-5:]
         if written:  # what they wrote while waiting is not lost: it becomes a ticket
             db.audit("system", "visitor_gone_ticket", session_id, chat=chat.id)
             await self._create_ticket(chat, "\n".join(written))
@@ -289,9 +288,6 @@ class HandoffService:
         self.last_texts[chat.id] = text
         self._changed(chat.id)
         if chat.status == "queued":
-            written = self.queued_texts.setdefault(chat.id, [])
-            written.append(text[:2000])
-            del written[:-5]  # the last five messages are enough for a ticket
             await self._broadcast()
 
     async def on_visitor_typing(self, session_id: str, on: bool) -> None:
@@ -345,7 +341,6 @@ class HandoffService:
 
     async def _create_ticket(self, chat: Chat, text: str) -> None:
         db = self._db()
-        self.queued_texts.pop(chat.id, None)
         ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
         db.end(chat.id, status="bot", outcome="ticket", now=time.time())
         db.audit("visitor", "ticket", chat.session_id, chat=chat.id, ticket=ticket_id)
@@ -437,7 +432,6 @@ class HandoffService:
         agent = db.agent(username)
         self.last_assigned[username] = time.time()
         self.announced.pop(chat_id, None)
-        self.queued_texts.pop(chat_id, None)
         lang, script = self._visitor_lang(chat)
         await self.hub.reply(chat.session_id, texts.say(texts.AGENT_JOINED, lang, script,
                                                         agent=agent.name),
@@ -478,7 +472,6 @@ class HandoffService:
     async def _release(self, chat: Chat, reason: str) -> None:
         """Tell everyone who had the chat open that it is no longer theirs."""
         frame = {"type": "released", "chat": chat.id, "reason": reason}
-        self.queued_texts.pop(chat.id, None)
         await self._to_watchers(chat, frame)
         for conns in self.conns.values():
             for conn in conns:
@@ -975,6 +968,21 @@ def _last_visitor_text(events: list[dict]) -> str | None:
         if ev.get("type") == "visitor" and ev.get("text"):
             return str(ev["text"])
     return None
+
+
+def _written_while_queued(events: list[dict]) -> list[str]:
+    """What the visitor wrote since the conversation last entered the queue (read from the
+    stored events, so it survives a restart)."""
+    written: list[str] = []
+    state = None
+    for ev in events:
+        if ev.get("type") == "state":
+            if ev.get("state") == "queued" and state != "queued":
+                written = []
+            state = ev.get("state")
+        elif ev.get("type") == "visitor" and state == "queued" and ev.get("text"):
+            written.append(str(ev["text"]))
+    return written
 
 
 def _last_question(events: list[dict]) -> str | None:
