@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     # An agent whose console stays disconnected this long loses their chats to the queue
     # (front of the line); a reload or a server restart within it keeps them.
     agent_reconnect_grace_s: float = 120.0
+    # An agent socket not logged in after this long is closed (1008); the console reconnects.
+    agent_login_timeout_s: float = 600.0
     # A queued chat whose visitor has no connection left this long leaves the queue (what they
     # wrote while waiting becomes a ticket).
     visitor_gone_grace_s: float = 120.0

@@ -677,6 +677,13 @@ class HandoffService:
         # Agents type and click faster than visitors: twice the visitor's per-connection limits.
         bucket = TokenBucket(self.settings.conn_rate * 2, self.settings.conn_burst * 2)
         bucket.updated = loop.time()
+
+        def login_timeout() -> None:  # a socket that never logs in does not hold a slot forever
+            if conn.username is None:
+                asyncio.ensure_future(ws.close(1008, "login timeout"))
+
+        deadline = loop.call_later(getattr(self.settings, "agent_login_timeout_s", 600.0),
+                                   login_timeout)
         try:
             async for raw in ws:
                 try:
@@ -704,6 +711,7 @@ class HandoffService:
         except ConnectionClosed:
             pass
         finally:
+            deadline.cancel()
             if conn.username and conn in self.conns.get(conn.username, set()):
                 self.conns[conn.username].discard(conn)
                 if not self.conns[conn.username]:

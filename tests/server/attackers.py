@@ -70,12 +70,17 @@ async def logins(port: int, ip: str, seconds: float) -> dict:
     deadline = time.monotonic() + seconds
 
     async def one(i: int) -> None:
-        async with connect(f"ws://127.0.0.1:{port}/agent/ws",
-                           additional_headers={"X-Forwarded-For": ip}) as ws:
-            while time.monotonic() < deadline:
-                await ws.send(json.dumps({"type": "login", "username": sys.argv[5],
-                                          "password": f"guess {i} {time.monotonic()}"}))
-                codes[json.loads(await ws.recv()).get("code", "ok")] += 1
+        while time.monotonic() < deadline:
+            try:
+                async with connect(f"ws://127.0.0.1:{port}/agent/ws",
+                                   additional_headers={"X-Forwarded-For": ip}) as ws:
+                    while time.monotonic() < deadline:
+                        await ws.send(json.dumps({"type": "login", "username": sys.argv[5],
+                                                  "password": f"guess {i} {time.monotonic()}"}))
+                        codes[json.loads(await ws.recv()).get("code", "ok")] += 1
+            except (ConnectionClosed, InvalidStatus) as exc:  # closed, or over the allowance
+                codes[type(exc).__name__] += 1
+                await asyncio.sleep(0.05)
 
     print("go", flush=True)
     await asyncio.gather(*(one(i) for i in range(5)))

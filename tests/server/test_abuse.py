@@ -43,6 +43,7 @@ def srv(tmp_path_factory):
                          CHAT_TRUSTED_PROXIES='["127.0.0.1"]', CHAT_HELLO_TIMEOUT_S="2",
                          CHAT_AGENT_MAX_FAILURES="3", CHAT_CONN_RATE="50", CHAT_CONN_BURST="100",
                          CHAT_IP_RATE="100", CHAT_IP_BURST="200", CHAT_VISITOR_GONE_GRACE_S="1",
+                         CHAT_AGENT_LOGIN_TIMEOUT_S="6",
                          CHAT_ESCALATIONS_PER_IP="4").start()
     yield proc
     proc.stop()
@@ -309,6 +310,12 @@ async def test_a_socket_that_never_says_hello_is_closed(srv):
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 10)
         assert closed.value.rcvd.code == 1008 and closed.value.rcvd.reason == "hello timeout"
+    async with connect(srv.agent_ws_url, additional_headers=via(fresh_ip())) as ws:
+        await ws.send('{"type":"ping"}')  # an agent socket that never logs in, likewise
+        assert json.loads(await ws.recv())["type"] == "pong"
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd.code == 1008 and closed.value.rcvd.reason == "login timeout"
 
 
 # 4. The queue, bounded and honest ---------------------------------------------------------------
