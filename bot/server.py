@@ -49,7 +49,7 @@ CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; c
 # A request path: printable ASCII only (no NUL, no control characters, no spaces).
 SAFE_PATH = re.compile(r"/[\x21-\x7e]{0,2047}")
 # Headers a request may carry once: two Hosts or two Origins is a smuggling attempt, not a client.
-SINGLE_HEADERS = ("Host", "Origin", "X-Forwarded-For", "Content-Length")
+SINGLE_HEADERS = ("Host", "Origin", "Content-Length")
 # Transfer tokens are 43 URL-safe characters; nothing longer is ever drawn.
 QR_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 QR_MAX_TOKEN = 64
@@ -62,6 +62,11 @@ class BadRequest(Exception):
     def __init__(self, status: HTTPStatus, text: str) -> None:
         super().__init__(text)
         self.status, self.text = status, text
+
+
+def method(request: Request) -> str:
+    """The request's method (a websockets release without `Request.method` parses only GET)."""
+    return getattr(request, "method", "GET")
 
 
 def url_origin(url: str) -> str:
@@ -191,7 +196,7 @@ class ChatServer:
                             request: Request) -> Response | None:
         if len(request.path) > 2048:
             return http_response(HTTPStatus.REQUEST_URI_TOO_LONG, "URI too long\n")
-        if request.method not in ("GET", "HEAD"):
+        if method(request) not in ("GET", "HEAD"):
             response = http_response(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n")
             response.headers["Allow"] = "GET, HEAD"
             return response
@@ -202,7 +207,7 @@ class ChatServer:
                 raise BadRequest(HTTPStatus.BAD_REQUEST, f"more than one {name} header\n")
         url = urlsplit(request.path)
         if url.path in ("/ws", "/agent/ws"):
-            if request.method != "GET":
+            if method(request) != "GET":
                 return http_response(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n")
             return self.admit(connection, request)
         if url.path == "/healthz":
@@ -233,7 +238,7 @@ class ChatServer:
     def finish_response(self, request: Request, response: Response) -> None:
         """Security headers on every page; HEAD gets the headers without the body."""
         response.headers["Content-Security-Policy"] = self.csp
-        if request.method == "HEAD":
+        if method(request) == "HEAD":
             response.body = b""  # Content-Length still says how long the GET body is
 
     def readiness(self) -> tuple[bool, str]:
@@ -304,7 +309,9 @@ class ChatServer:
         return None
 
     def client_ip(self, peer: str, request: Request) -> str:
-        return client_ip(peer, request.headers.get("X-Forwarded-For"), self.proxies)
+        # Several X-Forwarded-For headers are one list, in order (RFC 9110, 5.3).
+        forwarded = ", ".join(request.headers.get_all("X-Forwarded-For")) or None
+        return client_ip(peer, forwarded, self.proxies)
 
     def origin_allowed(self, origin: str, host: str | None) -> bool:
         """The configured public URL's origin and CHAT_ALLOWED_ORIGINS are allowed. Without a

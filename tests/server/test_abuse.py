@@ -174,6 +174,8 @@ async def test_pages_have_a_csp_without_inline_script_and_only_get_head(srv):
 async def test_metrics_only_from_allowed_addresses(srv):
     assert (await http(srv, "/metrics"))[0] == 200  # loopback itself
     assert (await http(srv, "/metrics", ip="203.0.113.5"))[0] == 403  # a client behind the proxy
+    two = (("X-Forwarded-For", "127.0.0.1"), ("X-Forwarded-For", "203.0.113.6"))
+    assert (await http(srv, "/metrics", headers=two))[0] == 403  # one list: the last hop counts
 
 
 async def test_origin_is_checked_against_configured_origins_not_host(srv):
