@@ -230,6 +230,26 @@ async def test_login_guessing_backs_off_without_locking_the_real_agent_out(srv):
     assert (await agent_login(srv, "target", PASSWORD, fresh_ip()))["type"] == "auth_ok"
 
 
+async def test_a_distributed_guesser_slows_the_account_and_the_cli_unlocks_it(srv):
+    import subprocess
+    add_agent(srv.data_dir, "shared")
+    office = fresh_ip()  # the real agent's address, where they once mistyped
+    assert (await agent_login(srv, "shared", "typo typo", office))["code"] == "bad_credentials"
+    for _ in range(4):  # one guess each from four more addresses: the account backs off
+        assert (await agent_login(srv, "shared", "guess guess", fresh_ip()))["code"] == \
+            "bad_credentials"
+    assert (await agent_login(srv, "shared", PASSWORD, office))["code"] == "locked"
+    assert (await agent_login(srv, "shared", PASSWORD, fresh_ip()))["type"] == "auth_ok"
+    for _ in range(6):  # (the success cleared the account) again: now an 8 s wait
+        await agent_login(srv, "shared", "guess guess", fresh_ip())
+    assert (await agent_login(srv, "shared", PASSWORD, office))["code"] == "locked"
+    done = subprocess.run([sys.executable, "-m", "handoff", "agents", "unlock", "shared",
+                           "--data-dir", str(srv.data_dir)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (await agent_login(srv, "shared", PASSWORD, office))["type"] == "auth_ok"
+
+
 async def test_login_fields_are_bounded_and_unknown_usernames_not_stored(srv):
     ip = fresh_ip()
     reply = await agent_login(srv, "u" * 60000, "x", ip)
