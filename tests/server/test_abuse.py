@@ -18,7 +18,7 @@ import time
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import ROOT, ServerProcess
 from tests.handoff.helpers import PASSWORD, add_agent
