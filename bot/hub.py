@@ -18,6 +18,7 @@ from bot.store import SessionInfo, Store
 from bot.texts import localise
 
 log = logging.getLogger(__name__)
+MAX_IPS = 100_000
 
 
 def now_iso() -> str:
@@ -28,11 +29,22 @@ class Hub:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.connections: dict[str, set[ServerConnection]] = defaultdict(set)
+        # The client address a session last spoke from (per-IP limits on escalations), newest
+        # last, at most MAX_IPS sessions.
+        self.ips: dict[str, str] = {}
 
     # Connections ------------------------------------------------------------------------------
 
-    def attach(self, session_id: str, connection: ServerConnection) -> None:
+    def attach(self, session_id: str, connection: ServerConnection, ip: str | None = None) -> None:
         self.connections[session_id].add(connection)
+        if ip is not None:
+            self.ips.pop(session_id, None)
+            self.ips[session_id] = ip
+            while len(self.ips) > MAX_IPS:
+                del self.ips[next(iter(self.ips))]
+
+    def ip_of(self, session_id: str) -> str | None:
+        return self.ips.get(session_id)
 
     def detach(self, session_id: str, connection: ServerConnection) -> None:
         live = self.connections.get(session_id)
@@ -40,6 +52,12 @@ class Hub:
             live.discard(connection)
             if not live:
                 del self.connections[session_id]
+
+    def detach_all(self, session_id: str) -> None:
+        self.connections.pop(session_id, None)
+
+    def is_attached(self, session_id: str, connection: ServerConnection) -> bool:
+        return connection in self.connections.get(session_id, ())
 
     def is_online(self, session_id: str) -> bool:
         return bool(self.connections.get(session_id))

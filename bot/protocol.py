@@ -12,7 +12,14 @@ from typing import Any, Callable, Literal
 
 LANGS = ("zh", "en")
 CHANNELS = ("web", "mobile")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+# Control characters, zero-width and direction marks, the soft hyphen, the Arabic letter mark and
+# the byte-order mark: invisible in the agent's console, so they could hide or reorder text.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# seq numbers and other integers stay below 2**53 (the largest a JavaScript number holds exactly,
+# and far below SQLite's 2**63).
+MAX_INT = 2**53 - 1
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
 
 
@@ -106,6 +113,12 @@ class _Fields:
         # bool is an int in Python; a JSON true must not pass as a number.
         if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _tuple(kind)):
             raise ProtocolError("bad_field", f"Field '{name}' has the wrong type.", field=name)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise ProtocolError("bad_field", f"Field '{name}' is out of range.", field=name)
+        if isinstance(value, str) and name not in ("text", "comment") and len(value) > 256:
+            raise ProtocolError("bad_field", f"Field '{name}' is too long.", field=name)
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise ProtocolError("bad_field", f"Field '{name}' is not valid text.", field=name)
         return value
 
     def choice(self, name: str, allowed: tuple, *, optional: bool = False,

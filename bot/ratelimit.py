@@ -25,6 +25,11 @@ def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
     return any(ip in net for net in proxies)
 
 
+def address_in(address: str, networks: tuple[Network, ...]) -> bool:
+    """Whether an address (as a string, possibly not an IP at all) is in one of the networks."""
+    return _trusted(address, networks)
+
+
 def client_ip(peer: str, forwarded_for: str | None, proxies: tuple[Network, ...]) -> str:
     """The address per-IP limits count: the socket peer, unless the peer is one of our trusted
     reverse proxies; then the right-most X-Forwarded-For hop that is not a trusted proxy (hops
@@ -60,13 +65,15 @@ class TokenBucket:
 
 @dataclass
 class IpLimits:
-    """Per-IP connection counts and frame buckets; forgets an IP when it has no connection left."""
+    """Per-IP connection counts and frame buckets. A bucket outlives the IP's connections until it
+    has refilled (``burst / rate`` seconds), so reconnecting does not buy a fresh burst."""
 
     rate: float
     burst: int
     max_connections: int
     connections: dict[str, int] = field(default_factory=dict)
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    purged: float = 0.0
 
     def connect(self, ip: str) -> bool:
         if self.connections.get(ip, 0) >= self.max_connections:
@@ -74,17 +81,31 @@ class IpLimits:
         self.connections[ip] = self.connections.get(ip, 0) + 1
         return True
 
-    def disconnect(self, ip: str) -> None:
+    def disconnect(self, ip: str, now: float | None = None) -> None:
         left = self.connections.get(ip, 0) - 1
         if left > 0:
             self.connections[ip] = left
         else:
             self.connections.pop(ip, None)
-            self.buckets.pop(ip, None)
+        if now is not None:
+            self.purge(now)
 
-    def take(self, ip: str, now: float) -> float:
+    def purge(self, now: float, every_s: float = 1.0) -> None:
+        """Forget the buckets of IPs with no connection whose bucket is full again."""
+        if now - self.purged < every_s:
+            return
+        self.purged = now
+        for ip, bucket in list(self.buckets.items()):
+            if ip not in self.connections and (
+                    bucket.tokens + (now - bucket.updated) * self.rate >= self.burst):
+                del self.buckets[ip]
+
+    def bucket(self, ip: str, now: float) -> TokenBucket:
         bucket = self.buckets.get(ip)
         if bucket is None:
             bucket = self.buckets[ip] = TokenBucket(self.rate, self.burst)
             bucket.updated = now
-        return bucket.take(now)
+        return bucket
+
+    def take(self, ip: str, now: float) -> float:
+        return self.bucket(ip, now).take(now)

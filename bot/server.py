@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import re
+import shutil
 import signal
+import sqlite3
 import time
 from datetime import datetime, timezone
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
-import qrcode
-import qrcode.image.svg
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -27,8 +29,10 @@ from bot.dialogue import Context
 from bot.hub import Hub
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, feedback, greet, say
+from bot.offload import Busy, Offload
+from bot.qr import qr_svg
 from bot.worker import ModelWorkers
-from bot.ratelimit import IpLimits, TokenBucket, client_ip, parse_networks
+from bot.ratelimit import IpLimits, TokenBucket, address_in, client_ip, parse_networks
 from bot.settings import ROOT, Settings
 from bot.store import SessionInfo, Store
 from bot.texts import text
@@ -42,6 +46,56 @@ PAGES = {"/": "portal.html", "/m": "mobile.html", "/widget.js": "widget.js",
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
                  ".png": "image/png", ".json": "application/json", ".ico": "image/x-icon"}
+# A request path: printable ASCII only (no NUL, no control characters, no spaces).
+SAFE_PATH = re.compile(r"/[\x21-\x7e]{0,2047}")
+# Headers a request may carry once: two Hosts or two Origins is a smuggling attempt, not a client.
+SINGLE_HEADERS = ("Host", "Origin", "Content-Length")
+# Transfer tokens are 43 URL-safe characters; nothing longer is ever drawn.
+QR_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+QR_MAX_TOKEN = 64
+QR_MAX_QUERY = 256
+QR_MAX_TARGET = 512
+QR_CACHE = 256
+
+
+class BadRequest(Exception):
+    def __init__(self, status: HTTPStatus, text: str) -> None:
+        super().__init__(text)
+        self.status, self.text = status, text
+
+
+def method(request: Request) -> str:
+    """The request's method (a websockets release without `Request.method` parses only GET)."""
+    return getattr(request, "method", "GET")
+
+
+def url_origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def is_ip_or_localhost(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def content_security_policy(frame_ancestors: list[str], public_url: str | None) -> str:
+    """No inline script anywhere: pages load their scripts from files of this server."""
+    connect = ["'self'"]
+    if public_url:
+        origin = url_origin(public_url)
+        connect.append(origin.replace("https://", "wss://").replace("http://", "ws://"))
+    return "; ".join([
+        "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:", f"connect-src {' '.join(connect)}", "object-src 'none'",
+        "base-uri 'none'", "form-action 'self'",
+        "frame-ancestors " + (" ".join(frame_ancestors) or "'none'"),
+    ])
 
 
 def http_response(status: HTTPStatus, body: bytes | str,
@@ -69,6 +123,10 @@ class ChatServer:
         self.ready = asyncio.Event()
         self.workers: ModelWorkers | None = None
         self.handoff = HandoffService(settings, self.hub, None)
+        self.qr_offload = Offload("qr", workers=1, queue=settings.offload_queue, processes=True)
+        self.qr_cache: dict[str, bytes] = {}  # target URL -> SVG, the most recent QR_CACHE
+        self.metrics_from = parse_networks(settings.metrics_allowed)
+        self.csp = content_security_policy(settings.frame_ancestors, settings.public_url)
 
     # Start-up and shutdown ---------------------------------------------------------------------
 
@@ -108,6 +166,7 @@ class ChatServer:
         if self.workers is not None:
             await asyncio.to_thread(self.workers.shutdown)
         await self.handoff.stop()
+        self.qr_offload.shutdown()
         self.store.close()
         log.info("stopped")
 
@@ -120,24 +179,110 @@ class ChatServer:
 
     # HTTP ----------------------------------------------------------------------------------------
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def process_request(self, connection: ServerConnection,
+                              request: Request) -> Response | None:
+        try:
+            response = await self.route_request(connection, request)
+        except BadRequest as err:
+            response = http_response(err.status, err.text)
+        except Exception:  # a bug must still answer the request, and say so in the log once
+            log.exception("request failed", extra={"path": request.path[:200]})
+            response = http_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error\n")
+        if response is not None:
+            self.finish_response(request, response)
+        return response
+
+    async def route_request(self, connection: ServerConnection,
+                            request: Request) -> Response | None:
+        if len(request.path) > 2048:
+            return http_response(HTTPStatus.REQUEST_URI_TOO_LONG, "URI too long\n")
+        if method(request) not in ("GET", "HEAD"):
+            response = http_response(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n")
+            response.headers["Allow"] = "GET, HEAD"
+            return response
+        if not SAFE_PATH.fullmatch(request.path):
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "bad path\n")
+        for name in SINGLE_HEADERS:
+            if len(request.headers.get_all(name)) > 1:
+                raise BadRequest(HTTPStatus.BAD_REQUEST, f"more than one {name} header\n")
         url = urlsplit(request.path)
         if url.path in ("/ws", "/agent/ws"):
+            if method(request) != "GET":
+                return http_response(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n")
             return self.admit(connection, request)
         if url.path == "/healthz":
             return http_response(HTTPStatus.OK, "ok\n")
         if url.path == "/readyz":
-            ready = self.ready.is_set()
+            ready, why = self.readiness()
             return http_response(HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE,
-                                 "ready\n" if ready else "loading\n")
+                                 "ready\n" if ready else f"{why}\n")
         if url.path == "/metrics":
+            ip = self.client_ip(connection.remote_address[0], request)
+            if not address_in(ip, self.metrics_from):
+                return http_response(HTTPStatus.FORBIDDEN, "forbidden\n")
             body = self.metrics.render(self.handoff.queue_lengths())
             return http_response(HTTPStatus.OK, body, "text/plain; version=0.0.4; charset=utf-8")
         if url.path == "/qr.svg":
-            token = parse_qs(url.query).get("t", [""])[0]
-            target = f"{self.base_url(request)}/m" + (f"?t={token}" if token else "")
-            return http_response(HTTPStatus.OK, qr_svg(target), "image/svg+xml")
+            # Drawing costs CPU: each code takes a token from the client IP's frame allowance.
+            ip = self.client_ip(connection.remote_address[0], request)
+            now = asyncio.get_running_loop().time()
+            self.ip_limits.purge(now)  # HTTP-only clients' buckets are forgotten too
+            wait = self.ip_limits.take(ip, now)
+            if wait > 0:
+                response = http_response(HTTPStatus.TOO_MANY_REQUESTS, "too many requests\n")
+                response.headers["Retry-After"] = str(max(1, round(wait)))
+                return response
+            return await self.qr(request, url.query)
         return self.static(url.path)
+
+    def finish_response(self, request: Request, response: Response) -> None:
+        """Security headers on every page; HEAD gets the headers without the body."""
+        response.headers["Content-Security-Policy"] = self.csp
+        if method(request) == "HEAD":
+            response.body = b""  # Content-Length still says how long the GET body is
+
+    def readiness(self) -> tuple[bool, str]:
+        if not self.ready.is_set():
+            return False, "loading"
+        try:  # a full disk cannot store messages: not ready (the load balancer moves visitors)
+            free = shutil.disk_usage(self.settings.data_dir).free
+        except OSError:
+            return False, "data dir unavailable"
+        if free < self.settings.min_free_disk_mb * 1024 * 1024:
+            return False, "disk full"
+        return True, "ready"
+
+    async def qr(self, request: Request, query: str) -> Response:
+        """The "continue on your phone" QR code. Its token is length-checked before anything is
+        drawn, and drawing runs in a thread behind a bounded queue (503 when it is full)."""
+        if len(query) > QR_MAX_QUERY:
+            return http_response(HTTPStatus.REQUEST_URI_TOO_LONG, "token too long\n")
+        try:
+            values = parse_qs(query, strict_parsing=False, max_num_fields=4).get("t", [""])
+        except ValueError:
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "bad query\n") from None
+        token = values[0]
+        if len(token) > QR_MAX_TOKEN:
+            return http_response(HTTPStatus.REQUEST_URI_TOO_LONG, "token too long\n")
+        if token and not QR_TOKEN.fullmatch(token):
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "bad token\n")
+        if token and not self.store.transfer_live(token):  # only codes we handed out are drawn
+            return http_response(HTTPStatus.NOT_FOUND, "unknown or expired link\n")
+        target = f"{self.base_url(request)}/m" + (f"?t={token}" if token else "")
+        if len(target) > QR_MAX_TARGET:
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "the public URL is too long for a QR code\n")
+        svg = self.qr_cache.get(target)
+        if svg is None:
+            try:
+                svg = await self.qr_offload.run(qr_svg, target)
+            except Busy:
+                response = http_response(HTTPStatus.SERVICE_UNAVAILABLE, "busy, try again\n")
+                response.headers["Retry-After"] = "1"
+                return response
+            self.qr_cache[target] = svg
+            while len(self.qr_cache) > QR_CACHE:
+                del self.qr_cache[next(iter(self.qr_cache))]
+        return http_response(HTTPStatus.OK, svg, "image/svg+xml")
 
     def static(self, path: str) -> Response:
         name = PAGES.get(path) or (path[len("/static/"):] if path.startswith("/static/") else None)
@@ -155,15 +300,32 @@ class ChatServer:
         ip = self.client_ip(connection.remote_address[0], request)
         if self.ip_limits.connections.get(ip, 0) >= self.settings.max_conns_per_ip:
             return http_response(HTTPStatus.TOO_MANY_REQUESTS, "too many connections\n")
+        # Opening a socket counts as a frame of the IP's allowance: reconnecting buys nothing.
+        wait = self.ip_limits.take(ip, asyncio.get_running_loop().time())
+        if wait > 0:
+            response = http_response(HTTPStatus.TOO_MANY_REQUESTS, "too many requests\n")
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
         return None
 
     def client_ip(self, peer: str, request: Request) -> str:
-        return client_ip(peer, request.headers.get("X-Forwarded-For"), self.proxies)
+        # Several X-Forwarded-For headers are one list, in order (RFC 9110, 5.3).
+        forwarded = ", ".join(request.headers.get_all("X-Forwarded-For")) or None
+        return client_ip(peer, forwarded, self.proxies)
 
     def origin_allowed(self, origin: str, host: str | None) -> bool:
-        if self.settings.allowed_origins:
-            return origin in self.settings.allowed_origins or "*" in self.settings.allowed_origins
-        return urlsplit(origin).netloc == host
+        """The configured public URL's origin and CHAT_ALLOWED_ORIGINS are allowed. Without a
+        public URL, the page's own origin is allowed only when its host is an IP address or
+        localhost: a DNS name pointing at us (DNS rebinding) is not the site that embeds us."""
+        allowed = self.settings.allowed_origins
+        if "*" in allowed or origin in allowed:
+            return True
+        if self.settings.public_url:
+            return origin == url_origin(self.settings.public_url)
+        parts = urlsplit(origin)
+        if host is None or parts.netloc != host or parts.scheme not in ("http", "https"):
+            return False
+        return is_ip_or_localhost(parts.hostname or "")
 
     # Websockets ----------------------------------------------------------------------------------
 
@@ -175,14 +337,14 @@ class ChatServer:
         gauge.inc()
         try:
             if endpoint == "/agent/ws":
-                await self.handoff.handle_agent_connection(ws)
+                await self.handoff.handle_agent_connection(ws, ip)
             else:
                 await VisitorConnection(self, ws, ip).run()
         except ConnectionClosed:
             pass
         finally:
             gauge.dec()
-            self.ip_limits.disconnect(ip)
+            self.ip_limits.disconnect(ip, asyncio.get_running_loop().time())
 
     # Bot turns -----------------------------------------------------------------------------------
 
@@ -264,11 +426,6 @@ class SessionLocks:
                 self.locks[sid] = (lock, users - 1)
 
 
-def qr_svg(data: str) -> bytes:
-    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
-    return image.to_string()
-
-
 def expires_at(session: SessionInfo, ttl_s: int) -> str:
     moment = datetime.fromtimestamp(session.last_seen + ttl_s, timezone.utc)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -281,6 +438,9 @@ class VisitorConnection:
         self.server, self.ws, self.ip = server, ws, ip
         s = server.settings
         self.bucket = TokenBucket(s.conn_rate, s.conn_burst)
+        self.bucket.updated = asyncio.get_running_loop().time()
+        self.refused = 0
+        self.max_refused = max(100, 5 * s.conn_burst)
         self.sid: str | None = None
 
     def send(self, frame: dict) -> None:
@@ -292,30 +452,57 @@ class VisitorConnection:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        # A socket that never says hello is closed (it would hold a connection slot forever).
+        deadline = loop.call_later(self.server.settings.hello_timeout_s, self.hello_timeout)
         try:
             async for data in self.ws:
+                now = loop.time()
                 try:
-                    message = p.parse_frame(data, self.server.limits)
-                    self.throttle(loop.time(), message)
+                    try:
+                        message = p.parse_frame(data, self.server.limits)
+                    except p.ProtocolError:
+                        self.throttle(now, None)  # invalid frames cost this connection's tokens
+                        raise
+                    self.throttle(now, message)
                     await self.dispatch(message)
                 except p.ProtocolError as err:
                     self.error(err)
+                if self.refused > self.max_refused:
+                    # Still flooding after this many refusals in a row: not a client we can help.
+                    await self.ws.close(1008, "rate limit")
+                    return
         finally:
+            deadline.cancel()
             if self.sid is not None:
                 self.server.hub.detach(self.sid, self.ws)
+                if not self.server.hub.is_online(self.sid):
+                    self.server.handoff.on_visitor_offline(self.sid)
 
-    def throttle(self, now: float, message: p.ClientMessage) -> None:
-        wait = max(self.bucket.take(now), self.server.ip_limits.take(self.ip, now))
+    def hello_timeout(self) -> None:
+        if self.sid is None:
+            self.server.spawn(self.ws.close(1008, "hello timeout"))
+
+    def throttle(self, now: float, message: p.ClientMessage | None) -> None:
+        """The connection's own bucket first: a refused or invalid frame never touches the
+        allowance that other connections from the same IP share. Valid frames then take from
+        the IP's bucket too."""
+        wait = self.bucket.take(now)
+        if wait == 0 and message is not None:
+            wait = self.server.ip_limits.take(self.ip, now)
         if wait > 0:
+            self.refused += 1
             extra = {"id": message.id} if isinstance(message, p.Message) else {}
             raise p.ProtocolError("rate_limited", "Too many messages; please slow down.",
                                   retry_after=round(wait, 2), **extra)
+        self.refused = 0
 
     async def dispatch(self, message: p.ClientMessage) -> None:
         if isinstance(message, p.Hello):
             return await self.hello(message)
         if isinstance(message, p.Ping):
             return self.send({"type": "pong"})
+        if self.sid is not None and not self.server.hub.is_attached(self.sid, self.ws):
+            self.sid = None  # the conversation moved to a phone: this tab has lost it
         if self.sid is None:
             raise p.ProtocolError("hello_required", "Send a hello frame first.")
         handler = {
@@ -342,7 +529,10 @@ class VisitorConnection:
                 lang_locked=hello.lang is not None).model_dump())
             session = store.session(session.id)
         else:
-            store.update_session(session.id, channel=hello.channel)
+            try:
+                store.update_session(session.id, channel=hello.channel)
+            except sqlite3.OperationalError:  # a full disk must not keep a visitor from history
+                log.warning("could not record the channel", extra={"session": session.id})
         assert session is not None and token is not None
         self.sid = session.id
         self.send({"type": "welcome", "session": token, "lang": session.lang,
@@ -351,7 +541,8 @@ class VisitorConnection:
         if not is_new:
             for event in store.events(session.id, hello.last_seq):
                 self.send(event)
-        server.hub.attach(session.id, self.ws)
+        server.hub.attach(session.id, self.ws, self.ip)
+        server.handoff.on_visitor_online(session.id)
         if is_new:
             await self.greet(session.id)
         else:
@@ -365,8 +556,10 @@ class VisitorConnection:
                 self.error(p.ProtocolError("bad_transfer",
                                            "This link has expired or was already used."))
                 return None, None
-            # The phone takes the conversation over: other tabs are told and lose the token.
+            # The phone takes the conversation over: other tabs are told, detached (they can
+            # neither read nor send any more) and lose the token.
             self.server.hub.push_now(sid, {"type": "moved", "channel": hello.channel})
+            self.server.hub.detach_all(sid)
             return store.session(sid), store.rotate_token(sid)
         if hello.session:
             session = store.session_by_token(hello.session)

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8367
     data_dir: Path = Path("data")
+    # /readyz says "disk full" (503) when the data dir's disk has less free space than this.
+    min_free_disk_mb: int = 64
     public_url: str | None = Field(None, description="Base URL printed and used in QR codes")
     allowed_origins: list[str] = Field(
         default_factory=list,
@@ -49,8 +51,14 @@ class Settings(BaseSettings):
     )
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the real client.
     trusted_proxies: list[str] = []
+    # Client addresses/networks that may read /metrics (everyone else gets 403).
+    metrics_allowed: list[str] = ["127.0.0.1/32", "::1/128"]
+    # CSP frame-ancestors: who may put our pages (portal, mobile page, console) in a frame.
+    frame_ancestors: list[str] = ["'self'"]
+    # Calls allowed to wait for the QR and password-hashing threads; more get 503 / "busy".
+    offload_queue: int = Field(8, ge=0)
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allowed")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
         for spec in value:
@@ -66,6 +74,8 @@ class Settings(BaseSettings):
     ip_rate: float = 20.0
     ip_burst: int = 60
     max_conns_per_ip: int = 50
+    # A visitor socket that has not sent hello after this long is closed (1008).
+    hello_timeout_s: float = 30.0
     session_ttl_s: int = 7 * 24 * 3600
     transfer_ttl_s: int = 120
 
@@ -97,6 +107,15 @@ class Settings(BaseSettings):
     # An agent whose console stays disconnected this long loses their chats to the queue
     # (front of the line); a reload or a server restart within it keeps them.
     agent_reconnect_grace_s: float = 120.0
+    # An agent socket not logged in after this long is closed (1008); the console reconnects.
+    agent_login_timeout_s: float = 600.0
+    # A queued chat whose visitor has no connection left this long leaves the queue (what they
+    # wrote while waiting becomes a ticket).
+    visitor_gone_grace_s: float = 120.0
+    # New chats in the agents' queues per conversation and per client IP, in a sliding window.
+    escalations_per_session: int = 3
+    escalations_per_ip: int = 20
+    escalation_window_s: float = 3600.0
 
     @property
     def store_path(self) -> Path:

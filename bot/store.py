@@ -225,6 +225,12 @@ class Store:
         )
         return token
 
+    def transfer_live(self, token: str) -> bool:
+        """Whether a transfer token exists, is unused and unexpired (without using it)."""
+        return self.db.execute(
+            "SELECT 1 FROM transfers WHERE token_hash = ? AND used = 0 AND expires_at > ?",
+            (hash_token(token), time.time())).fetchone() is not None
+
     def consume_transfer(self, token: str) -> str | None:
         """The session id for an unused, unexpired token, marking it used; otherwise None."""
         cursor = self.db.execute(

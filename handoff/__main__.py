@@ -2,7 +2,7 @@
 
   python -m handoff agents add --username li --name 李明 --role agent --queues nia-service-center \
         --langs zh,en --max-chats 3 --password-stdin [--data-dir DIR]
-  python -m handoff agents list | disable USER | enable USER | passwd USER --password-stdin
+  python -m handoff agents list | disable USER | enable USER | unlock USER | passwd USER --password-stdin
   python -m handoff audit [--agent USER] [--action ACTION] [--limit N] [--json]
   python -m handoff csat [--json]     (visitor ratings per agent and queue)
   python -m handoff route --lang zh --option port_clearance --region 深圳 [--overseas]
@@ -86,6 +86,13 @@ def cmd_agents(args: argparse.Namespace) -> int:
                 return 2
             store.audit("cli", f"agent_{args.action}", username=args.username)
             print(f"{args.action}d {args.username}")
+        elif args.action == "unlock":
+            if store.agent(args.username) is None:
+                print(f"error: no agent {args.username!r}", file=sys.stderr)
+                return 2
+            store.clear_failures(args.username)
+            store.audit("cli", "agent_unlock", username=args.username)
+            print(f"cleared failed logins of {args.username}")
         elif args.action == "passwd":
             try:
                 ok = store.set_password(args.username, hash_password(_password(args)))
@@ -167,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     lst = asub.add_parser("list", parents=[common])
     lst.add_argument("--json", action="store_true")
-    for name in ("disable", "enable"):
+    for name in ("disable", "enable", "unlock"):
         sp = asub.add_parser(name, parents=[common])
         sp.add_argument("username")
     pw = asub.add_parser("passwd", parents=[common], help="set a new password (clears a lockout)")

@@ -35,6 +35,12 @@ FRAMES: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "overview": {},
 }
 PRE_AUTH = {"login", "auth", "ping"}
+# Longest accepted value per string field (text, note and query: the text limit).
+MAX_CHARS = {"username": 64, "password": 1024, "token": 128, "queue": 128, "agent": 64,
+             "status": 16, "id": 64}
+# Integers (chat and ticket numbers) stay below 2**53, the largest a JavaScript number holds.
+MAX_INT = 2**53 - 1
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass
@@ -66,13 +72,14 @@ def parse(raw: str | bytes, max_text_chars: int = 2000) -> dict[str, Any]:
         raise AgentProtocolError("frame_too_large", "Frame is too large.")
     try:
         frame = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
         raise AgentProtocolError("bad_json", "The frame is not JSON.") from None
     if not isinstance(frame, dict):
         raise AgentProtocolError("bad_json", "The frame is not a JSON object.")
     kind = frame.get("type")
-    if kind not in FRAMES:
-        raise AgentProtocolError("unknown_type", f"Unknown frame type {kind!r}.", "type")
+    if not isinstance(kind, str) or kind not in FRAMES:
+        shown = kind[:40] if isinstance(kind, str) else None
+        raise AgentProtocolError("unknown_type", f"Unknown frame type {shown!r}.", "type")
     out: dict[str, Any] = {"type": kind}
     for name, (typ, required) in FRAMES[kind].items():
         value = frame.get(name)
@@ -83,6 +90,13 @@ def parse(raw: str | bytes, max_text_chars: int = 2000) -> dict[str, Any]:
         # bool is an int subclass: a chat id of `true` must not pass as 1.
         if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
             raise AgentProtocolError("bad_field", f"Field {name!r} has the wrong type.", name)
+        if isinstance(value, int) and not 0 <= value <= MAX_INT:
+            raise AgentProtocolError("bad_field", f"Field {name!r} is out of range.", name)
+        if isinstance(value, str):
+            if len(value) > MAX_CHARS.get(name, max_text_chars):
+                raise AgentProtocolError("too_long", f"Field {name!r} is too long.", name)
+            if _SURROGATE.search(value):
+                raise AgentProtocolError("bad_field", f"Field {name!r} is not valid text.", name)
         out[name] = value
     for name in ("text", "note", "query"):
         if name in out:

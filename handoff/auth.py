@@ -1,21 +1,31 @@
-"""Agent authentication: argon2 password hashes, expiring session tokens, lockout after failures.
+"""Agent authentication: argon2 password hashes, expiring session tokens, login throttling.
 
-``Authenticator`` wraps the store; the argon2 work runs in a thread so logins do not stall the
-event loop. Unknown usernames and wrong passwords give the same answer and both count towards the
-lockout, so the login does not reveal which usernames exist.
+``Authenticator`` wraps the store; the argon2 work runs in a thread behind a bounded queue
+(``bot.offload``), so logins neither stall the event loop nor pile up without limit. Unknown
+usernames and wrong passwords give the same answer, so the login does not reveal which
+usernames exist.
+
+Failed logins slow down, they do not lock: after ``max_failures`` free failures every further one
+doubles the wait (1 s, 2 s, 4 s, ... up to ``lockout_s``), separately for the client address
+(kept in memory) and for the account (stored, so the CLI's ``agents unlock`` clears it). An
+account's wait applies only to addresses that have themselves been failing, so nobody can keep a
+real agent out by failing on their username from elsewhere: the right password from a clean
+address always works. Failures for usernames that do not exist are stored under a hash, never
+verbatim, and every failure is forgotten after the window.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
+import ipaddress
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from bot.offload import Busy, Offload
 from handoff.store import Agent, HandoffStore
 
 _hasher = PasswordHasher()
@@ -46,9 +56,62 @@ def token_hash(token: str) -> str:
 
 @dataclass(frozen=True)
 class LockoutPolicy:
-    max_failures: int
-    window_s: float
-    lockout_s: float
+    max_failures: int  # free failures (per address, per account) before the waits start
+    window_s: float  # failures older than this are forgotten
+    lockout_s: float  # the longest wait
+    base_s: float = 1.0  # the first wait; each further failure doubles it
+
+    def delay(self, failures: int) -> float:
+        if failures < self.max_failures:
+            return 0.0
+        return min(self.lockout_s, self.base_s * 2 ** min(failures - self.max_failures, 40))
+
+
+def throttle_key(ip: str | None) -> str:
+    """Addresses are throttled one by one, IPv6 per /64 (one subscriber's block)."""
+    if not ip:
+        return "?"
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if addr.version == 6:
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr)
+
+
+@dataclass
+class AddressThrottle:
+    """Failed logins per client address, in memory: (failures, time of the last one)."""
+
+    policy: LockoutPolicy
+    failures: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def count(self, key: str, now: float) -> int:
+        entry = self.failures.get(key)
+        if entry is None:
+            return 0
+        n, last = entry
+        if now - last > max(self.policy.window_s, self.policy.delay(n)):
+            del self.failures[key]
+            return 0
+        return n
+
+    def wait(self, key: str, now: float) -> float:
+        n = self.count(key, now)
+        if n == 0:
+            return 0.0
+        return max(0.0, self.failures[key][1] + self.policy.delay(n) - now)
+
+    def fail(self, key: str, now: float) -> None:
+        n = self.count(key, now)
+        self.failures[key] = (n + 1, now)
+        if len(self.failures) > 10_000:  # forget the stale ones when the table grows
+            for k in list(self.failures):
+                self.count(k, now)
+
+    def clear(self, key: str) -> None:
+        self.failures.pop(key, None)
 
 
 @dataclass(frozen=True)
@@ -59,27 +122,58 @@ class Login:
     expires_at: float
 
 
+def account_key(username: str, known: bool) -> str:
+    """What failures are stored under: the username of a real account, else a hash of it (a
+    64 KB "username" costs 17 bytes, and passwords typed into the username box stay unreadable)."""
+    if known:
+        return username
+    return "?" + hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()[:16]
+
+
 class Authenticator:
-    def __init__(self, store: HandoffStore, policy: LockoutPolicy, token_ttl_s: float) -> None:
+    def __init__(self, store: HandoffStore, policy: LockoutPolicy, token_ttl_s: float,
+                 hashing: Offload | None = None) -> None:
         self.store = store
         self.policy = policy
         self.token_ttl_s = token_ttl_s
+        self.hashing = hashing or Offload("argon2", workers=1, queue=8)
+        self.addresses = AddressThrottle(policy)
+        self.checking: set[str] = set()  # addresses with a password check in flight
 
-    async def login(self, username: str, password: str) -> Login:
+    def _refuse(self, wait: float, actor: str, ip_key: str) -> None:
+        self.store.audit(actor, "login_throttled", ip=ip_key, wait=round(wait, 1))
+        raise AuthError("locked", "Too many failed logins; try again later.", wait)
+
+    async def login(self, username: str, password: str, ip: str | None = None) -> Login:
         now = time.time()
-        until = self.store.locked_until(username)
-        if until > now:
-            self.store.audit(username, "login_locked")
-            raise AuthError("locked", "Too many failed logins; the account is locked.", until - now)
+        ip_key = throttle_key(ip)
         agent = self.store.agent(username)
-        ok = await asyncio.to_thread(_verify, agent.password_hash if agent else _DUMMY_HASH, password)
+        key = account_key(username, agent is not None)
+        wait = self.addresses.wait(ip_key, now)
+        if wait > 0:
+            self._refuse(wait, key, ip_key)
+        if self.addresses.count(ip_key, now) > 0:  # a clean address skips the account's wait
+            count, last = self.store.failures(key, now, self.policy.window_s)
+            wait = last + self.policy.delay(count) - now if count else 0.0
+            if wait > 0:
+                self._refuse(wait, key, ip_key)
+        if ip_key in self.checking:  # one check at a time per address: no racing the waits
+            raise AuthError("busy", "A login from your address is being checked.", 1.0)
+        self.checking.add(ip_key)
+        try:
+            ok = await self.hashing.run(_verify, agent.password_hash if agent else _DUMMY_HASH,
+                                        password)
+        except Busy:
+            raise AuthError("busy", "The server is busy; try again in a moment.", 1.0) from None
+        finally:
+            self.checking.discard(ip_key)
+        now = time.time()
         if not ok or agent is None or agent.disabled:
-            failures = self.store.record_failure(username, now, self.policy.window_s)
-            self.store.audit(username, "login_failed", failures=failures)
-            if failures >= self.policy.max_failures:
-                self.store.lock(username, now + self.policy.lockout_s)
-                self.store.audit(username, "locked", until=now + self.policy.lockout_s)
+            self.addresses.fail(ip_key, now)
+            failures = self.store.record_failure(key, now, self.policy.window_s)
+            self.store.audit(key, "login_failed", failures=failures, ip=ip_key)
             raise AuthError("bad_credentials", "Wrong username or password.")
+        self.addresses.clear(ip_key)
         self.store.clear_failures(username)
         token = secrets.token_urlsafe(32)
         th = token_hash(token)

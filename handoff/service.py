@@ -14,12 +14,15 @@ import json
 import logging
 import time
 import tomllib
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
 
+from bot.offload import Offload
+from bot.ratelimit import TokenBucket
 from handoff import texts
 from handoff.agent_protocol import PRE_AUTH, AgentProtocolError, parse
 from handoff.auth import AuthError, Authenticator, LockoutPolicy
@@ -56,9 +59,11 @@ class HubLike(Protocol):  # the parts of bot.hub.Hub this module uses (SERVER_CO
 @dataclass(eq=False)
 class AgentConn:
     ws: Any
+    ip: str | None = None
     username: str | None = None
     token_hash: str | None = None
     viewing: set[int] = field(default_factory=set)
+    synced: bool = False  # has had a full `queues` snapshot; from then on `queues_delta` frames
 
     async def send(self, frame: dict[str, Any]) -> None:
         try:
@@ -87,16 +92,25 @@ class HandoffService:
         self.last_assigned: dict[str, float] = {}
         self.announced: dict[int, tuple[int, int | None]] = {}  # chat id -> (position, eta) sent
         self.offline_timers: dict[str, asyncio.Task] = {}  # agent -> requeue of their chats
+        self.ghost_timers: dict[str, asyncio.Task] = {}  # session -> drop of its queued chat
+        self.escalations: dict[str, deque[float]] = {}  # "s:"+session / "ip:"+ip -> times
+        # Agents get a full snapshot once, then only what changed: the chats changed since the
+        # last broadcast, and a cache of each active chat's item (without per-agent fields).
+        self.dirty: set[int] = set()
+        self.items: dict[int, dict[str, Any]] = {}
+        self.last_texts: dict[int, str | None] = {}
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         self.store = HandoffStore(self.settings.store_path)
+        self.store.on_change = self._changed
         window = self.table.failure_window_s or self.settings.agent_lockout_s
         self.auth = Authenticator(
             self.store,
             LockoutPolicy(self.settings.agent_max_failures, window, self.settings.agent_lockout_s),
-            self.settings.agent_token_ttl_s)
+            self.settings.agent_token_ttl_s,
+            Offload("argon2", workers=1, queue=getattr(self.settings, "offload_queue", 8)))
         # A chat whose conversation left queued/agent while we were down (expired, closed) is
         # over; everything else is kept exactly as it was.
         for chat in self.store.active_chats():
@@ -108,14 +122,19 @@ class HandoffService:
         # not flood them with identical position updates.
         for chat_id, pos, eta in self._queue_positions():
             self.announced[chat_id] = (pos, eta)
+        # Visitors waiting in the queue get the grace period to reconnect after a restart.
+        for chat in self.store.active_chats():
+            if chat.status == "queued":
+                self._start_ghost_timer(chat.session_id)
         # Agents who owned chats get the same grace to reconnect after a restart.
         for owner in {c.owner for c in self.store.active_chats() if c.status == "agent" and c.owner}:
             self._start_offline_timer(owner)
 
     async def stop(self) -> None:
-        for timer in self.offline_timers.values():
+        for timer in [*self.offline_timers.values(), *self.ghost_timers.values()]:
             timer.cancel()
         self.offline_timers.clear()
+        self.ghost_timers.clear()
         for conns in list(self.conns.values()):
             for conn in list(conns):
                 await conn.ws.close(1012, "service restart")
@@ -135,9 +154,8 @@ class HandoffService:
 
     def queue_lengths(self) -> dict[str, int]:
         counts = {q: 0 for q in self.table.queues}
-        for chat in self._db().active_chats():
-            if chat.status == "queued":
-                counts[chat.queue_id] = counts.get(chat.queue_id, 0) + 1
+        for queue, (n, _) in self._db().queue_stats().items():
+            counts[queue] = n
         return counts
 
     def route(self, lang: str, business_option: str | None, region: str | None,
@@ -149,6 +167,14 @@ class HandoffService:
         db = self._db()
         r = self.route(lang, business_option, region, overseas)
         existing = db.active_chat(session_id)
+        if existing is None and not self._may_escalate(session_id):
+            db.audit("system", "escalation_limited", session_id, reason=reason)
+            info = self.hub.session(session_id)
+            vlang = "en" if (getattr(info, "lang", None) or lang) == "en" else "zh"
+            await self.hub.reply(session_id, texts.say(
+                texts.ESCALATION_LIMITED, vlang, getattr(info, "script", None),
+                hotline=self.table.hotline), sender="system", lang=vlang, kind="handoff")
+            return
         chat = db.open_chat(session_id, queue_id=r.queue_id, lang=lang,
                             business_option=business_option, region=r.region, city=r.city,
                             overseas=overseas, summary=summary[:300], reason=reason, rule=r.rule,
@@ -157,6 +183,84 @@ class HandoffService:
                  reason=reason, repeated=existing is not None)
         if existing is None or existing.status == "queued":
             await self._tell_queued(chat)
+        if chat.status == "queued" and not self._visitor_online(session_id):
+            self._start_ghost_timer(session_id)  # asked and left before the answer came
+        await self._refresh()
+
+    def _may_escalate(self, session_id: str) -> bool:
+        """At most ``escalations_per_session`` new chats per conversation and
+        ``escalations_per_ip`` per client address in the sliding window; counts this one."""
+        now = time.time()
+        window = getattr(self.settings, "escalation_window_s", 3600.0)
+        ip = getattr(self.hub, "ip_of", lambda s: None)(session_id)
+        keys = [(f"s:{session_id}", getattr(self.settings, "escalations_per_session", 3))]
+        if ip:
+            keys.append((f"ip:{ip}", getattr(self.settings, "escalations_per_ip", 20)))
+        for key, limit in keys:
+            times = self.escalations.get(key)
+            while times and times[0] <= now - window:
+                times.popleft()
+            if times is not None and len(times) >= limit:
+                return False
+        for key, _ in keys:
+            self.escalations.setdefault(key, deque()).append(now)
+        if len(self.escalations) > 50_000:  # forget keys with nothing in the window
+            for key in [k for k, t in self.escalations.items() if not t or t[-1] <= now - window]:
+                del self.escalations[key]
+        return True
+
+    def _visitor_online(self, session_id: str) -> bool:
+        return bool(getattr(self.hub, "is_online", lambda s: True)(session_id))
+
+    # ------------------------------------------------------------------ visitors who leave
+    def on_visitor_online(self, session_id: str) -> None:
+        timer = self.ghost_timers.pop(session_id, None)
+        if timer is not None:
+            timer.cancel()
+        self._visitor_changed(session_id)
+
+    def _visitor_changed(self, session_id: str) -> None:
+        """The visitor's online flag, channel or language may have changed."""
+        if self.store is not None and (self.conns or self.items):
+            chat = self._db().active_chat(session_id)
+            if chat is not None:
+                self._changed(chat.id)
+
+    def on_visitor_offline(self, session_id: str) -> None:
+        """The visitor's last connection closed: a queued chat waits ``visitor_gone_grace_s``
+        for them to come back before it leaves the queue."""
+        if self.store is None:
+            return
+        chat = self._db().active_chat(session_id)
+        if chat is not None:
+            self._changed(chat.id)
+        if chat is not None and chat.status == "queued":
+            self._start_ghost_timer(session_id)
+
+    def _start_ghost_timer(self, session_id: str) -> None:
+        if session_id not in self.ghost_timers:
+            self.ghost_timers[session_id] = asyncio.create_task(self._drop_when_gone(session_id))
+
+    async def _drop_when_gone(self, session_id: str) -> None:
+        await asyncio.sleep(getattr(self.settings, "visitor_gone_grace_s", 120.0))
+        self.ghost_timers.pop(session_id, None)
+        if self.store is None or self._visitor_online(session_id):
+            return
+        db = self._db()
+        chat = db.active_chat(session_id)
+        if chat is None or chat.status != "queued":
+            return
+        written = _written_while_queued(self.hub.events(session_id))[-5:]
+        if written:  # what they wrote while waiting is not lost: it becomes a ticket
+            db.audit("system", "visitor_gone_ticket", session_id, chat=chat.id)
+            await self._create_ticket(chat, "\n".join(written))
+            return
+        if not db.end(chat.id, status="bot", outcome="visitor_gone", now=time.time()):
+            return
+        db.audit("system", "visitor_gone", session_id, chat=chat.id)
+        self.announced.pop(chat.id, None)
+        await self._release(chat, "visitor_gone")
+        await self.hub.set_state(session_id, "bot")
         await self._refresh()
 
     async def on_visitor_event(self, session_id: str, event: dict) -> None:
@@ -181,6 +285,8 @@ class HandoffService:
                                  sender="system", lang=lang, kind="handoff")
             return
         await self._to_watchers(chat, {"type": "event", "chat": chat.id, "event": event})
+        self.last_texts[chat.id] = text
+        self._changed(chat.id)
         if chat.status == "queued":
             await self._broadcast()
 
@@ -249,9 +355,9 @@ class HandoffService:
     # ------------------------------------------------------------------ queue state
     def _agent_states(self) -> list[AgentState]:
         loads: dict[str, int] = {}
-        for chat in self._db().active_chats():
-            if chat.status == "agent" and chat.owner:
-                loads[chat.owner] = loads.get(chat.owner, 0) + 1
+        for _, owner, _ in self._db().owned_rows():
+            if owner:
+                loads[owner] = loads.get(owner, 0) + 1
         return [
             AgentState(username=a.username, role=a.role, queues=tuple(a.queues),
                        langs=tuple(a.langs), max_chats=a.max_chats, load=loads.get(a.username, 0),
@@ -268,25 +374,27 @@ class HandoffService:
                    for c in self.conns.get(username, ()))
 
     def _waiting(self) -> list[Waiting]:
-        out = []
-        for c in self._db().active_chats():
-            if c.status == "queued":
-                info = self.hub.session(c.session_id)
-                out.append(Waiting(c.id, c.queue_id, c.lang, getattr(info, "script", None),
-                                   c.waiting_since))
-        return out
+        # The script plays no part in positions or assignment.
+        return [Waiting(cid, queue, lang, None, since)
+                for cid, queue, lang, since in self._db().waiting_rows()]
 
     def _queue_positions(self) -> list[tuple[int, int, int | None]]:
         waiting = self._waiting()
         agents = self._agent_states()
         pos = positions(waiting)
         out = []
+        # Free slots, capacity and handle time depend only on the queue and the language skill:
+        # computed once per such group, not once per waiting chat.
+        groups: dict[tuple[str, str], tuple[int, int, float]] = {}
         for w in waiting:
             p = pos[w.chat_id]
-            free = sum(a.max_chats - a.load for a in agents
-                       if a.online and a.accepting and eligible(a, w) and a.has_room)
-            avg = average_handle_s(self._db().handle_times(w.queue_id), self.table.avg_handle_s)
-            cap = capacity(agents, w)
+            group = (w.queue_id, required_skill(w.lang))
+            if group not in groups:
+                free = sum(a.max_chats - a.load for a in agents
+                           if a.online and a.accepting and eligible(a, w) and a.has_room)
+                avg = average_handle_s(self._db().handle_times(w.queue_id), self.table.avg_handle_s)
+                groups[group] = (free, capacity(agents, w), avg)
+            free, cap, avg = groups[group]
             eta = None if cap == 0 else (30 if p <= free else eta_s(p - free, cap, avg))
             out.append((w.chat_id, p, eta))
         return out
@@ -370,10 +478,27 @@ class HandoffService:
                 conn.viewing.discard(chat.id)
         self.announced.pop(chat.id, None)
 
+    def _still_valid(self, conn: AgentConn, now: float) -> bool:
+        """A console whose token was revoked or whose agent was disabled gets nothing more: it is
+        closed (4401) the moment a push would have reached it."""
+        if conn.token_hash and self._db().token_user(conn.token_hash, now) == conn.username:
+            return True
+        if conn.username and conn in self.conns.get(conn.username, ()):
+            self.conns[conn.username].discard(conn)
+            if not self.conns[conn.username]:
+                del self.conns[conn.username]
+                self.accepting.pop(conn.username, None)
+                self._start_offline_timer(conn.username)
+        asyncio.ensure_future(conn.ws.close(UNAUTHORIZED_CLOSE, "unauthorized"))
+        return False
+
     async def _to_watchers(self, chat: Chat, frame: dict[str, Any]) -> None:
         sent: set[int] = set()
-        for username, conns in self.conns.items():
-            for conn in conns:
+        now = time.time()
+        for username, conns in list(self.conns.items()):
+            for conn in list(conns):
+                if not self._still_valid(conn, now):
+                    continue
                 if (username == chat.owner and chat.status == "agent") or chat.id in conn.viewing:
                     if id(conn) not in sent:
                         sent.add(id(conn))
@@ -406,47 +531,99 @@ class HandoffService:
                 "notes": self._db().notes(chat.session_id),
                 "transcript": self.hub.events(chat.session_id)}
 
-    def _snapshot(self, agent: Agent) -> dict[str, Any]:
+    def _changed(self, chat_id: int) -> None:
+        self.dirty.add(chat_id)
+        self.items.pop(chat_id, None)
+
+    def _item(self, chat: Chat) -> dict[str, Any]:
+        """A chat as the agents' queue lists show it (cached until the chat changes)."""
+        item = self.items.get(chat.id)
+        if item is None:
+            item = self._chat_info(chat)
+            if chat.id not in self.last_texts:  # read the history once per chat, not per push
+                self.last_texts[chat.id] = _last_visitor_text(self.hub.events(chat.session_id))
+            item["last_text"] = self.last_texts[chat.id]
+            self.items[chat.id] = item
+        return item
+
+    def _for_agent(self, agent: Agent, chat: Chat, now: float) -> dict[str, Any] | None:
+        """The chat's item in this agent's lists, or None when they do not see it."""
+        if chat.status == "queued" and (agent.role == "supervisor" or "*" in agent.queues
+                                        or chat.queue_id in agent.queues):
+            return {**self._item(chat), "wait_s": int(now - chat.waiting_since),
+                    "eligible": required_skill(chat.lang) in agent.langs}
+        if chat.status == "agent" and chat.owner == agent.username:
+            return self._item(chat)
+        return None
+
+    def _online_agents(self) -> list[dict[str, Any]]:
+        return [{"username": a.username, "name": a.name, "langs": a.langs}
+                for a in self._db().agents() if self.conns.get(a.username) and not a.disabled]
+
+    def _snapshot(self, agent: Agent, chats: list[Chat] | None = None) -> dict[str, Any]:
+        """Everything the agent sees: sent once per connection (then `queues_delta`)."""
         now = time.time()
-        chats = self._db().active_chats()
-        pos = positions(self._waiting())
-        queues = []
-        for q in self.table.queues.values():
-            if agent.role != "supervisor" and not ("*" in agent.queues or q.id in agent.queues):
+        chats = self._db().active_chats() if chats is None else chats
+        pos = positions([Waiting(c.id, c.queue_id, c.lang, None, c.waiting_since)
+                         for c in chats if c.status == "queued"])
+        waiting: dict[str, list[dict[str, Any]]] = {}
+        mine = []
+        for c in chats:
+            item = self._for_agent(agent, c, now)
+            if item is None:
                 continue
-            waiting = []
-            for c in chats:
-                if c.status == "queued" and c.queue_id == q.id:
-                    item = self._chat_info(c)
-                    item["position"] = pos.get(c.id)
-                    item["wait_s"] = int(now - c.waiting_since)
-                    item["last_text"] = _last_visitor_text(self.hub.events(c.session_id))
-                    item["eligible"] = required_skill(c.lang) in agent.langs
-                    waiting.append(item)
-            queues.append({"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind, "waiting": waiting})
-        mine = [self._chat_info(c) for c in chats if c.status == "agent" and c.owner == agent.username]
-        online = [{"username": a.username, "name": a.name, "langs": a.langs}
-                  for a in self._db().agents() if self.conns.get(a.username) and not a.disabled]
+            if c.status == "queued":
+                waiting.setdefault(c.queue_id, []).append({**item, "position": pos.get(c.id)})
+            else:
+                mine.append(item)
+        queues = [{"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind,
+                   "waiting": waiting.get(q.id, [])}
+                  for q in self.table.queues.values()
+                  if agent.role == "supervisor" or "*" in agent.queues or q.id in agent.queues]
         return {"type": "queues", "now": now, "queues": queues, "mine": mine,
+                "accepting": self.accepting.get(agent.username, False),
+                "online_agents": self._online_agents()}
+
+    def _delta(self, agent: Agent, changed: dict[int, Chat | None],
+               online: list[dict[str, Any]]) -> dict[str, Any]:
+        """What changed for this agent since the last push: chats to add or replace in their
+        lists (``upsert``; a chat's place follows from ``status``, ``queue`` and
+        ``waiting_since``), chats to drop (``remove``), and the small per-agent fields."""
+        now = time.time()
+        upsert, remove = [], []
+        for chat_id, chat in changed.items():
+            item = self._for_agent(agent, chat, now) if chat is not None else None
+            if item is None:
+                remove.append(chat_id)
+            else:
+                upsert.append(item)
+        return {"type": "queues_delta", "now": now, "upsert": upsert, "remove": remove,
                 "accepting": self.accepting.get(agent.username, False), "online_agents": online}
 
     def _overview(self) -> dict[str, Any]:
         now = time.time()
-        chats = self._db().active_chats()
+        db = self._db()
+        owned = db.owned_rows()
+        stats = db.queue_stats()
         states = {a.username: a for a in self._agent_states()}
+        chats_of: dict[str, list[int]] = {}
+        active: dict[str, int] = {}
+        for cid, owner, queue in owned:
+            chats_of.setdefault(owner, []).append(cid)
+            active[queue] = active.get(queue, 0) + 1
         agents = []
-        for a in self._db().agents():
+        for a in db.agents():
             st = states.get(a.username)
             agents.append({**a.public(), "online": bool(st and st.online),
                            "accepting": bool(st and st.accepting), "load": st.load if st else 0,
-                           "chats": [c.id for c in chats if c.owner == a.username and c.status == "agent"]})
+                           "chats": chats_of.get(a.username, [])})
         queues = []
         for q in self.table.queues.values():
-            waiting = [c for c in chats if c.status == "queued" and c.queue_id == q.id]
+            n, oldest = stats.get(q.id, (0, now))
             queues.append({
-                "id": q.id, "zh": q.zh, "en": q.en, "waiting": len(waiting),
-                "oldest_wait_s": int(now - min(c.waiting_since for c in waiting)) if waiting else 0,
-                "active": sum(1 for c in chats if c.status == "agent" and c.queue_id == q.id),
+                "id": q.id, "zh": q.zh, "en": q.en, "waiting": n,
+                "oldest_wait_s": int(now - oldest) if n else 0,
+                "active": active.get(q.id, 0),
                 "agents_online": sum(1 for s in states.values() if s.online and serves(s, q.id)),
             })
         return {"type": "overview", "now": now, "queues": queues, "agents": agents}
@@ -456,26 +633,66 @@ class HandoffService:
         return {"type": "tickets", "tickets": self._db().tickets("open", scope)}
 
     async def _broadcast(self, *, tickets_changed: bool = False) -> None:
+        """Push what changed to every console: a connection's first push is the full snapshot,
+        every later one a `queues_delta` with only the chats changed since the last push (its
+        cost grows with the changes, not with the queue)."""
         db = self._db()
+        changed_ids, self.dirty = self.dirty, set()
+        changed = {cid: db.chat(cid) for cid in sorted(changed_ids)}
+        changed = {cid: (c if c is not None and c.status in ("queued", "agent") else None)
+                   for cid, c in changed.items()}
+        for cid, chat in changed.items():
+            if chat is None:  # over: forget what was cached for it
+                self.items.pop(cid, None)
+                self.last_texts.pop(cid, None)
+        online = self._online_agents()
+        overview = None
         for username, conns in list(self.conns.items()):
             agent = db.agent(username)
             if agent is None or not conns:
                 continue
-            frames = [self._snapshot(agent)]
+            delta = self._delta(agent, changed, online)
+            extra = []
             if agent.role == "supervisor":
-                frames.append(self._overview())
+                overview = overview or self._overview()
+                extra.append(overview)
             if tickets_changed:
-                frames.append(self._tickets_frame(agent))
+                extra.append(self._tickets_frame(agent))
+            now = time.time()
             for conn in list(conns):
-                for frame in frames:
+                if not self._still_valid(conn, now):
+                    continue
+                if conn.synced:
+                    await conn.send(delta)
+                else:
+                    conn.synced = True
+                    await conn.send(self._snapshot(agent))
+                for frame in extra:
                     await conn.send(frame)
 
     # ------------------------------------------------------------------ agent websocket
-    async def handle_agent_connection(self, ws: Any) -> None:
-        conn = AgentConn(ws)
+    async def handle_agent_connection(self, ws: Any, ip: str | None = None) -> None:
+        conn = AgentConn(ws, ip)
+        loop = asyncio.get_running_loop()
+        # Agents type and click faster than visitors: twice the visitor's per-connection limits.
+        bucket = TokenBucket(self.settings.conn_rate * 2, self.settings.conn_burst * 2)
+        bucket.updated = loop.time()
+
+        def login_timeout() -> None:  # a socket that never logs in does not hold a slot forever
+            if conn.username is None:
+                asyncio.ensure_future(ws.close(1008, "login timeout"))
+
+        deadline = loop.call_later(getattr(self.settings, "agent_login_timeout_s", 600.0),
+                                   login_timeout)
         try:
             async for raw in ws:
                 try:
+                    wait = bucket.take(loop.time())
+                    if wait > 0:
+                        await conn.send({"type": "error", "code": "rate_limited",
+                                         "message": "Too many frames; please slow down.",
+                                         "retry_after": round(wait, 2)})
+                        continue
                     frame = parse(raw, self.settings.max_text_chars)
                     await self._dispatch(conn, frame)
                 except AgentProtocolError as exc:
@@ -494,6 +711,7 @@ class HandoffService:
         except ConnectionClosed:
             pass
         finally:
+            deadline.cancel()
             if conn.username and conn in self.conns.get(conn.username, set()):
                 self.conns[conn.username].discard(conn)
                 if not self.conns[conn.username]:
@@ -519,7 +737,7 @@ class HandoffService:
 
     async def _authenticate(self, conn: AgentConn, frame: dict[str, Any]) -> None:
         if frame["type"] == "login":
-            login = await self.auth.login(frame["username"], frame["password"])
+            login = await self.auth.login(frame["username"], frame["password"], conn.ip)
             agent, th = login.agent, login.token_hash
             reply = {"type": "auth_ok", "token": login.token, "expires_at": login.expires_at}
         else:
@@ -590,7 +808,8 @@ class HandoffService:
 
     async def _do_view(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
         chat = self._chat_or_error(frame["chat"])
-        if agent.role != "supervisor" and chat.owner != agent.username and not (
+        mine = chat.owner == agent.username and chat.status == "agent"  # not a chat they ended
+        if agent.role != "supervisor" and not mine and not (
                 chat.status == "queued" and ("*" in agent.queues or chat.queue_id in agent.queues)):
             raise AgentProtocolError("forbidden", "You cannot open this chat.", "chat")
         self._db().audit(agent.username, "view", chat.session_id, chat=chat.id)
@@ -757,6 +976,21 @@ def _last_visitor_text(events: list[dict]) -> str | None:
         if ev.get("type") == "visitor" and ev.get("text"):
             return str(ev["text"])
     return None
+
+
+def _written_while_queued(events: list[dict]) -> list[str]:
+    """What the visitor wrote since the conversation last entered the queue (read from the
+    stored events, so it survives a restart)."""
+    written: list[str] = []
+    state = None
+    for ev in events:
+        if ev.get("type") == "state":
+            if ev.get("state") == "queued" and state != "queued":
+                written = []
+            state = ev.get("state")
+        elif ev.get("type") == "visitor" and state == "queued" and ev.get("text"):
+            written.append(str(ev["text"]))
+    return written
 
 
 def _last_question(events: list[dict]) -> str | None:

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Callable, Any, Iterator
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handoff_agents (
@@ -161,6 +161,9 @@ class HandoffStore:
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        # Called with a chat's id whenever its queue state or ownership changes (the service
+        # sends agents only what changed).
+        self.on_change: Callable[[int], None] = lambda chat_id: None
 
     def close(self) -> None:
         self.db.close()
@@ -216,12 +219,19 @@ class HandoffStore:
         return row[0] if row else 0.0
 
     def record_failure(self, username: str, now: float, window_s: float) -> int:
-        """Store one failed login; return how many failures fall inside the window."""
+        """Store one failed login; return how many failures fall inside the window. Failures
+        older than the window are purged, for every account."""
         self.db.execute("INSERT INTO handoff_login_failures VALUES (?,?)", (username, now))
-        self.db.execute("DELETE FROM handoff_login_failures WHERE username=? AND ts<=?",
-                        (username, now - window_s))
+        self.db.execute("DELETE FROM handoff_login_failures WHERE ts<=?", (now - window_s,))
         return self.db.execute("SELECT count(*) FROM handoff_login_failures WHERE username=?",
                                (username,)).fetchone()[0]
+
+    def failures(self, username: str, now: float, window_s: float) -> tuple[int, float]:
+        """Failed logins of an account inside the window, and the time of the last one."""
+        count, last = self.db.execute(
+            "SELECT count(*), max(ts) FROM handoff_login_failures WHERE username=? AND ts>?",
+            (username, now - window_s)).fetchone()
+        return count, last or 0.0
 
     def lock(self, username: str, until: float) -> None:
         self.db.execute("INSERT OR REPLACE INTO handoff_lockouts VALUES (?,?)", (username, until))
@@ -245,6 +255,7 @@ class HandoffStore:
             "VALUES (?,'queued',?,?,?,?,?,?,?,?,?,?,?)",
             (session_id, queue_id, lang, business_option, region, city, int(overseas), summary,
              reason, rule, now, now))
+        self.on_change(cur.lastrowid)  # type: ignore[arg-type]
         return self.chat(cur.lastrowid)  # type: ignore[arg-type, return-value]
 
     def chat(self, chat_id: int) -> Chat | None:
@@ -267,12 +278,31 @@ class HandoffStore:
             "SELECT * FROM handoff_chats WHERE status IN ('queued','agent') "
             "ORDER BY waiting_since, id")]
 
+    def waiting_rows(self) -> list[tuple[int, str, str, float]]:
+        """(id, queue, lang, waiting since) of every queued chat, oldest first: the cheap form of
+        ``active_chats`` for queue positions."""
+        return self.db.execute(
+            "SELECT id, queue_id, lang, waiting_since FROM handoff_chats WHERE status='queued' "
+            "ORDER BY waiting_since, id").fetchall()
+
+    def owned_rows(self) -> list[tuple[int, str, str]]:
+        """(id, owner, queue) of every chat an agent has."""
+        return self.db.execute(
+            "SELECT id, owner, queue_id FROM handoff_chats WHERE status='agent' ORDER BY id"
+        ).fetchall()
+
+    def queue_stats(self) -> dict[str, tuple[int, float]]:
+        """queue -> (chats waiting, oldest waiting since)."""
+        return {q: (n, oldest) for q, n, oldest in self.db.execute(
+            "SELECT queue_id, count(*), min(waiting_since) FROM handoff_chats "
+            "WHERE status='queued' GROUP BY queue_id")}
+
     def claim(self, chat_id: int, username: str, now: float) -> bool:
         """Atomic: exactly one of several simultaneous claims of a waiting chat succeeds."""
         cur = self.db.execute(
             "UPDATE handoff_chats SET owner=?, status='agent', claimed_at=?, leaving_message=0 "
             "WHERE id=? AND status='queued' AND owner IS NULL", (username, now, chat_id))
-        return cur.rowcount == 1
+        return self._changed(chat_id, cur.rowcount == 1)
 
     def move_to_queue(self, chat_id: int, owner: str | None, queue_id: str, now: float) -> bool:
         """Transfer an owned chat back into a (possibly other) queue; only its owner may."""
@@ -280,13 +310,13 @@ class HandoffStore:
             "UPDATE handoff_chats SET owner=NULL, status='queued', queue_id=?, enqueued_at=?, "
             "claimed_at=NULL WHERE id=? AND status='agent' AND owner IS ?",
             (queue_id, now, chat_id, owner))
-        return cur.rowcount == 1
+        return self._changed(chat_id, cur.rowcount == 1)
 
     def give_to(self, chat_id: int, owner: str, new_owner: str, now: float) -> bool:
         cur = self.db.execute(
             "UPDATE handoff_chats SET owner=?, claimed_at=? WHERE id=? AND status='agent' AND owner=?",
             (new_owner, now, chat_id, owner))
-        return cur.rowcount == 1
+        return self._changed(chat_id, cur.rowcount == 1)
 
     def end(self, chat_id: int, *, status: str, outcome: str, now: float,
             owner: str | None = None, check_owner: bool = False) -> bool:
@@ -296,10 +326,16 @@ class HandoffStore:
         if check_owner:
             sql += " AND owner IS ?"
             args.append(owner)
-        return self.db.execute(sql, args).rowcount == 1
+        return self._changed(chat_id, self.db.execute(sql, args).rowcount == 1)
 
     def set_leaving_message(self, chat_id: int, on: bool) -> None:
         self.db.execute("UPDATE handoff_chats SET leaving_message=? WHERE id=?", (int(on), chat_id))
+        self.on_change(chat_id)
+
+    def _changed(self, chat_id: int, changed: bool) -> bool:
+        if changed:
+            self.on_change(chat_id)
+        return changed
 
     def handle_times(self, queue_id: str, limit: int = 50) -> list[float]:
         rows = self.db.execute(

@@ -44,6 +44,11 @@ TICKET_CREATED = Text(
     en="Your message has been received (reference {ticket}). An agent will reply in this "
        "conversation; come back to this page later to read it.",
 )
+ESCALATION_LIMITED = Text(
+    zh="短时间内转人工的请求过多，请稍后再试，或拨打 {hotline} 服务热线。",
+    en="There have been too many requests for an agent from here in a short while; please try "
+       "again later or call the {hotline} hotline.",
+)
 AGENT_JOINED = Text(zh="人工客服 {agent} 已接入，正在为您服务。", en="Agent {agent} has joined and will help you now.")
 TRANSFERRED_QUEUE = Text(zh="您的对话已转接至{queue}，请稍候。", en="Your chat has been transferred to {queue}. Please wait a moment.")
 AGENT_DISCONNECTED = Text(

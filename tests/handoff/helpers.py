@@ -53,12 +53,24 @@ class AgentClient:
         async def loop() -> dict:
             while True:
                 frame = json.loads(await self.ws.recv())
+                if frame.get("type") in ("queues", "queues_delta"):
+                    frame = self.merge(frame)  # tests read a full snapshot either way
                 self.seen.append(frame)
                 if frame.get("type") == type_ and all(frame.get(k) == v for k, v in match.items()):
                     return frame
                 if frame.get("type") == "error" and type_ != "error":
                     raise AssertionError(f"unexpected error frame {frame}")
         return await asyncio.wait_for(loop(), timeout)
+
+    snapshot: dict | None = None
+
+    def merge(self, frame: dict) -> dict:
+        """Apply a `queues_delta` to the last full snapshot, as the console does; return the
+        snapshot as a `queues` frame."""
+        if frame["type"] == "queues":
+            self.snapshot = frame
+            return frame
+        return apply_delta(self.snapshot, frame)
 
     async def login(self, username: str, password: str = PASSWORD) -> dict:
         await self.send(type="login", username=username, password=password)
@@ -78,3 +90,24 @@ class AgentClient:
 
 def waiting_ids(snapshot: dict) -> list[int]:
     return [c["id"] for q in snapshot["queues"] for c in q["waiting"]]
+
+
+def apply_delta(snapshot: dict, delta: dict) -> dict:
+    """docs/protocol.md, `queues_delta`: drop changed chats, put upserted ones back in place."""
+    gone = set(delta["remove"]) | {c["id"] for c in delta["upsert"]}
+    snapshot["mine"] = [c for c in snapshot["mine"] if c["id"] not in gone]
+    for q in snapshot["queues"]:
+        q["waiting"] = [c for c in q["waiting"] if c["id"] not in gone]
+    queues = {q["id"]: q for q in snapshot["queues"]}
+    for item in delta["upsert"]:
+        if item["status"] == "queued" and item["queue"] in queues:
+            queues[item["queue"]]["waiting"].append(item)
+        elif item["status"] == "agent":
+            snapshot["mine"].append(item)
+    for q in snapshot["queues"]:
+        q["waiting"].sort(key=lambda c: (c["waiting_since"], c["id"]))
+        for i, c in enumerate(q["waiting"], 1):
+            c["position"] = i
+    for key in ("now", "accepting", "online_agents"):
+        snapshot[key] = delta[key]
+    return {**snapshot, "type": "queues"}

@@ -1,4 +1,4 @@
-"""Agent accounts on a real SQLite file: argon2 hashes, hashed expiring tokens, lockout, audit."""
+"""Agent accounts on a real SQLite file: argon2 hashes, hashed expiring tokens, login backoff, audit."""
 
 import hashlib
 import sqlite3
@@ -49,16 +49,57 @@ async def test_wrong_password_and_unknown_user_look_the_same(store):
     assert e1.value.code == e2.value.code == "bad_credentials"
 
 
-async def test_lockout_after_repeated_failures_even_with_right_password(store):
+async def test_failures_back_off_exponentially_per_address_not_locking_the_account(store):
     a = auth(store, max_failures=3, lockout_s=120)
-    for _ in range(3):
-        with pytest.raises(AuthError):
-            await a.login("li", "nope nope")
+    for _ in range(3):  # the free failures
+        with pytest.raises(AuthError) as e:
+            await a.login("li", "nope nope", "203.0.113.9")
+        assert e.value.code == "bad_credentials"
+    with pytest.raises(AuthError) as e:  # then 1 s, even for the right password, from there
+        await a.login("li", PASSWORD, "203.0.113.9")
+    assert e.value.code == "locked" and 0 < e.value.retry_after <= 1
+    time.sleep(e.value.retry_after + 0.05)
+    with pytest.raises(AuthError):  # the fourth failure: 2 s
+        await a.login("li", "nope nope", "203.0.113.9")
     with pytest.raises(AuthError) as e:
-        await a.login("li", PASSWORD)
-    assert e.value.code == "locked" and 100 < e.value.retry_after <= 120
+        await a.login("li", PASSWORD, "203.0.113.9")
+    assert e.value.code == "locked" and 1 < e.value.retry_after <= 2
+    # The real agent, from an address that has not been failing, gets in at once.
+    assert (await a.login("li", PASSWORD, "198.51.100.7")).agent.username == "li"
     actions = [r["action"] for r in store.audit_log(actor="li")]
-    assert actions.count("login_failed") == 3 and "locked" in actions and "login_locked" in actions
+    assert actions.count("login_failed") == 4 and "login_throttled" in actions
+
+
+async def test_account_backoff_applies_to_other_failing_addresses_and_cli_unlock_clears_it(
+        store, tmp_path):
+    a = auth(store, max_failures=2, lockout_s=120)
+    for i in range(4):  # four addresses, one failure each: the account is backing off
+        with pytest.raises(AuthError):
+            await a.login("li", "nope nope", f"203.0.113.{i}")
+    with pytest.raises(AuthError) as e:  # an address that failed before waits for the account
+        await a.login("li", PASSWORD, "203.0.113.0")
+    assert e.value.code == "locked"
+    store.close()
+    assert cli(tmp_path, "agents", "unlock", "li").returncode == 0
+    store2 = HandoffStore(tmp_path / "chat.sqlite3")
+    a.store = store2
+    assert (await a.login("li", PASSWORD, "203.0.113.0")).agent.username == "li"
+    store2.close()
+
+
+async def test_unknown_usernames_are_stored_hashed_and_old_failures_purged(store, tmp_path):
+    a = auth(store, window_s=0.2)
+    huge = "u" * 5000
+    with pytest.raises(AuthError):
+        await a.login(huge, "nope nope", "203.0.113.1")
+    db = sqlite3.connect(tmp_path / "chat.sqlite3")
+    stored = [r[0] for r in db.execute("SELECT username FROM handoff_login_failures")]
+    actors = [r[0] for r in db.execute("SELECT actor FROM handoff_audit")]
+    assert all(len(k) == 17 and k.startswith("?") for k in stored) and huge not in actors
+    time.sleep(0.3)
+    with pytest.raises(AuthError):
+        await a.login("li", "nope nope", "203.0.113.2")
+    assert [r[0] for r in db.execute("SELECT username FROM handoff_login_failures")] == ["li"]
 
 
 async def test_failures_outside_the_window_do_not_count(store):

@@ -46,7 +46,8 @@ async def test_console_end_to_end(handoff_server, ws_client):
         await page.fill("#username", "web")
         await page.fill("#password", "wrong password")
         await page.click("#login-form button")
-        await page.wait_for_function("document.querySelector('#login-error').textContent.includes('Wrong')")
+        # Predicates are functions, not strings: the page's CSP forbids eval (string predicates).
+        await page.wait_for_function("() => document.querySelector('#login-error').textContent.includes('Wrong')")
         await page.fill("#password", PASSWORD)
         await page.click("#login-form button")
         await page.wait_for_selector("#work-view:not([hidden])")
@@ -89,7 +90,7 @@ async def test_console_end_to_end(handoff_server, ws_client):
 
             await visitor.send({"type": "message", "id": "v3", "text": "Thank you, <b>bold</b>?"})
             await page.wait_for_function(
-                "document.querySelector('#transcript').innerText.includes('<b>bold</b>')")
+                "() => document.querySelector('#transcript').innerText.includes('<b>bold</b>')")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             await page.evaluate("document.querySelector('#tools').scrollTop = 0")
             await page.screenshot(path=str(SCREENSHOTS / "console.png"))

@@ -256,3 +256,33 @@ async def test_expired_token_or_disabled_agent_ends_the_connection(tmp_path):
         assert li.ws.close_code == 4401
     finally:
         await r.stop()
+
+
+async def test_an_agent_cannot_reopen_a_chat_they_ended(rig):
+    li = await AgentClient.open(rig.url)
+    await li.login("li")
+    sid = rig.visitor(lang="en", script="en")
+    await rig.service.escalate(sid, lang="en", business_option=None, region=None, overseas=True,
+                               summary="Visa", reason="explicit_request")
+    chat_id = rig.service.store.active_chat(sid).id
+    await li.send(type="claim", chat=chat_id)
+    await li.expect("chat")
+    await li.send(type="resolve", chat=chat_id)
+    await li.expect("released", reason="resolved")
+    await li.send(type="view", chat=chat_id)
+    assert (await li.expect("error"))["code"] == "forbidden"
+    await li.close()
+
+
+async def test_escalations_are_limited_per_conversation(rig):
+    sid = rig.visitor(lang="en", script="en")
+    for _ in range(3):
+        await rig.service.escalate(sid, lang="en", business_option=None, region=None,
+                                   overseas=True, summary="Visa", reason="explicit_request")
+        assert rig.store.session(sid).state == "queued"
+        await rig.service.on_close(sid)
+        await rig.hub.set_state(sid, "bot")
+    await rig.service.escalate(sid, lang="en", business_option=None, region=None, overseas=True,
+                               summary="Visa", reason="explicit_request")
+    assert rig.service.store.active_chat(sid) is None and rig.store.session(sid).state == "bot"
+    assert "too many requests" in rig.seen(sid, "reply")[-1]["text"]

@@ -22,7 +22,8 @@
   };
   const ERRORS = {
     bad_credentials: "用户名或密码错误 · Wrong username or password",
-    locked: "登录失败次数过多，账号已锁定 · Too many failed logins; account locked",
+    locked: "登录失败次数过多，请稍后再试 · Too many failed logins; try again later",
+    busy: "服务器繁忙，请稍后再试 · Server busy, try again in a moment",
     unauthorized: "登录已过期，请重新登录 · Session expired, log in again",
     already_claimed: "该对话已被其他坐席认领 · Another agent took this chat",
     at_capacity: "已达到最大并发对话数 · You are at your maximum number of chats",
@@ -116,13 +117,31 @@
     },
     error(f) {
       const text = ERRORS[f.code] || f.message || f.code;
-      if (!state.agent || ["bad_credentials", "locked", "unauthorized"].includes(f.code)) {
+      if (!state.agent || ["bad_credentials", "locked", "busy", "unauthorized"].includes(f.code)) {
         if (f.code === "unauthorized") { forgetToken(); state.agent = null; }
         const wait = f.retry_after ? ` (${duration(f.retry_after)})` : "";
         showLogin(text + wait);
       } else {
         flash(text);
       }
+    },
+    // After the first full snapshot the server sends only what changed (docs/protocol.md).
+    queues_delta(f) {
+      const snap = state.snapshot;
+      if (!snap) return;
+      const gone = new Set([...f.remove, ...f.upsert.map((c) => c.id)]);
+      snap.mine = snap.mine.filter((c) => !gone.has(c.id));
+      const byId = new Map();
+      for (const q of snap.queues) { q.waiting = q.waiting.filter((c) => !gone.has(c.id)); byId.set(q.id, q); }
+      for (const c of f.upsert) {
+        if (c.status === "queued" && byId.has(c.queue)) byId.get(c.queue).waiting.push(c);
+        else if (c.status === "agent") snap.mine.push(c);
+      }
+      for (const q of snap.queues) {
+        q.waiting.sort((a, b) => a.waiting_since - b.waiting_since || a.id - b.id);
+        q.waiting.forEach((c, i) => { c.position = i + 1; });
+      }
+      HANDLERS.queues({ ...snap, now: f.now, accepting: f.accepting, online_agents: f.online_agents });
     },
     queues(f) {
       state.snapshot = f;
