@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from websockets.asyncio.server import ServerConnection, broadcast
@@ -28,11 +29,17 @@ class Hub:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.connections: dict[str, set[ServerConnection]] = defaultdict(set)
+        # Called with (session id, online) when a session's first connection opens or its last
+        # one closes; the handoff service uses it to spot visitors who left the queue.
+        self.on_presence: Callable[[str, bool], None] | None = None
 
     # Connections ------------------------------------------------------------------------------
 
     def attach(self, session_id: str, connection: ServerConnection) -> None:
+        was_online = bool(self.connections.get(session_id))
         self.connections[session_id].add(connection)
+        if not was_online and self.on_presence is not None:
+            self.on_presence(session_id, True)
 
     def detach(self, session_id: str, connection: ServerConnection) -> None:
         live = self.connections.get(session_id)
@@ -40,6 +47,8 @@ class Hub:
             live.discard(connection)
             if not live:
                 del self.connections[session_id]
+                if self.on_presence is not None:
+                    self.on_presence(session_id, False)
 
     def is_online(self, session_id: str) -> bool:
         return bool(self.connections.get(session_id))

@@ -69,6 +69,7 @@ class ChatServer:
         self.ready = asyncio.Event()
         self.workers: ModelWorkers | None = None
         self.handoff = HandoffService(settings, self.hub, None)
+        self.hub.on_presence = self.handoff.on_visitor_presence
 
     # Start-up and shutdown ---------------------------------------------------------------------
 
@@ -80,6 +81,8 @@ class ChatServer:
         await self.workers.warm_up()
         self.handoff.retriever = self.workers.retriever()
         self.ready.set()
+        for sid in list(self.hub.connections):
+            self.hub.push_now(sid, {"type": "ready"})
         log.info("models loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
 
     async def run(self, stop: asyncio.Future | None = None) -> None:
@@ -194,6 +197,8 @@ class ChatServer:
     async def answer(self, sid: str, event: dict) -> None:
         """Run the pipeline for one visitor message and emit what the bot says."""
         async with self.locks.hold(sid):
+            if not self.ready.is_set():  # an answer is coming, once the models are loaded
+                await self.hub.push(sid, {"type": "typing", "from": "bot", "on": True})
             await self.ready.wait()
             session = self.store.session(sid)
             if session is None or session.state != "bot":
@@ -347,7 +352,10 @@ class VisitorConnection:
         self.sid = session.id
         self.send({"type": "welcome", "session": token, "lang": session.lang,
                    "locked": session.lang_locked, "state": session.state, "last_seq": session.last_seq,
-                   "expires_at": expires_at(session, server.settings.session_ttl_s)})
+                   "expires_at": expires_at(session, server.settings.session_ttl_s),
+                   # models still loading after a (re)start: the client says the assistant is
+                   # starting; {"type":"ready"} follows once it answers
+                   **({} if server.ready.is_set() else {"starting": True})})
         if not is_new:
             for event in store.events(session.id, hello.last_seq):
                 self.send(event)
@@ -411,7 +419,7 @@ class VisitorConnection:
         server.metrics.messages.labels(channel=session.channel).inc()
         if session.state in ("queued", "agent"):
             await server.handoff.on_visitor_event(sid, event)
-        else:
+        elif not await server.handoff.on_ticket_query(sid, message.text):
             server.spawn(server.answer(sid, event))
 
     async def lang(self, message: p.Lang) -> None:

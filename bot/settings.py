@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     # An agent whose console stays disconnected this long loses their chats to the queue
     # (front of the line); a reload or a server restart within it keeps them.
     agent_reconnect_grace_s: float = 120.0
+    visitor_grace_s: float = 60.0  # a queued visitor with no open connection this long leaves the queue
 
     @property
     def store_path(self) -> Path:

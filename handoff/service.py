@@ -36,7 +36,7 @@ from handoff.queueing import (
     serves,
 )
 from handoff.routing import Route, RoutingTable, load_table, route
-from handoff.store import Agent, Chat, HandoffStore
+from handoff.store import Agent, Chat, HandoffStore, find_ticket_ref
 
 log = logging.getLogger("handoff")
 
@@ -87,6 +87,8 @@ class HandoffService:
         self.last_assigned: dict[str, float] = {}
         self.announced: dict[int, tuple[int, int | None]] = {}  # chat id -> (position, eta) sent
         self.offline_timers: dict[str, asyncio.Task] = {}  # agent -> requeue of their chats
+        self.visitor_timers: dict[str, asyncio.Task] = {}  # session -> leaves the queue when gone
+        self._tasks: set[asyncio.Task] = set()
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -111,11 +113,18 @@ class HandoffService:
         # Agents who owned chats get the same grace to reconnect after a restart.
         for owner in {c.owner for c in self.store.active_chats() if c.status == "agent" and c.owner}:
             self._start_offline_timer(owner)
+        # Queued visitors get the same grace to come back after a restart.
+        for chat in self.store.active_chats():
+            if chat.status == "queued":
+                self._start_visitor_timer(chat.session_id)
 
     async def stop(self) -> None:
         for timer in self.offline_timers.values():
             timer.cancel()
         self.offline_timers.clear()
+        for timer in self.visitor_timers.values():
+            timer.cancel()
+        self.visitor_timers.clear()
         for conns in list(self.conns.values()):
             for conn in list(conns):
                 await conn.ws.close(1012, "service restart")
@@ -181,8 +190,69 @@ class HandoffService:
                                  sender="system", lang=lang, kind="handoff")
             return
         await self._to_watchers(chat, {"type": "event", "chat": chat.id, "event": event})
+        if chat.status == "queued" and not self._eligible_online(chat):
+            # Nobody can read it yet: say so and offer "Leave a message" again.
+            lang, script = self._visitor_lang(chat)
+            label = texts.say(texts.LEAVE_MESSAGE_BUTTON, lang, script)
+            await self.hub.reply(session_id, texts.say(texts.NO_AGENTS_STILL, lang, script,
+                                                       hotline=self.table.hotline),
+                                 sender="system", lang=lang, kind="handoff",
+                                 quick_replies=[{"label": label, "value": label}])
         if chat.status == "queued":
             await self._broadcast()
+
+    def on_visitor_presence(self, session_id: str, online: bool) -> None:
+        """The visitor's first connection opened or their last one closed (called by the hub).
+
+        Agents see it on the chat's card at once; a queued visitor gone for the grace period
+        leaves the queue (see ``_visitor_gone``), one back in time keeps their place."""
+        if self.store is None:
+            return
+        chat = self._db().active_chat(session_id)
+        if online:
+            timer = self.visitor_timers.pop(session_id, None)
+            if timer is not None:
+                timer.cancel()
+        elif chat is not None and chat.status == "queued":
+            self._start_visitor_timer(session_id)
+        if chat is not None:
+            task = asyncio.get_running_loop().create_task(self._broadcast())
+            self._tasks.add(task)  # keep a reference until it ran
+            task.add_done_callback(self._tasks.discard)
+
+    def _start_visitor_timer(self, session_id: str) -> None:
+        if session_id not in self.visitor_timers:
+            self.visitor_timers[session_id] = asyncio.get_running_loop().create_task(
+                self._visitor_gone(session_id))
+
+    async def _visitor_gone(self, session_id: str) -> None:
+        """After the grace period a queued visitor with no open connection leaves the queue:
+        what they wrote while waiting becomes a ticket (they find the answer by its number, or
+        in this conversation when they come back); the others' positions are recomputed."""
+        try:
+            await asyncio.sleep(self.settings.visitor_grace_s)
+        except asyncio.CancelledError:
+            return
+        self.visitor_timers.pop(session_id, None)
+        if self.store is None or getattr(self.hub, "is_online", lambda s: True)(session_id):
+            return
+        db = self._db()
+        chat = db.active_chat(session_id)
+        if chat is None or chat.status != "queued":
+            return
+        written = _texts_while_queued(self.hub.events(session_id))
+        if written:
+            await self._create_ticket(chat, "\n".join(written), gone=True)
+            return
+        if not db.end(chat.id, status="bot", outcome="visitor_gone", now=time.time()):
+            return
+        db.audit("system", "visitor_gone", session_id, chat=chat.id)
+        lang, script = self._visitor_lang(chat)
+        await self.hub.reply(session_id, texts.say(texts.LEFT_QUEUE, lang, script),
+                             sender="system", lang=lang, kind="handoff")
+        await self.hub.set_state(session_id, "bot")
+        await self._release(chat, "visitor_gone")
+        await self._refresh()
 
     async def on_visitor_typing(self, session_id: str, on: bool) -> None:
         chat = self._db().active_chat(session_id)
@@ -233,18 +303,45 @@ class HandoffService:
                                  eta_s=eta)
         self.announced[chat.id] = (pos, eta)
 
-    async def _create_ticket(self, chat: Chat, text: str) -> None:
+    async def _create_ticket(self, chat: Chat, text: str, *, gone: bool = False) -> None:
         db = self._db()
+        if not db.end(chat.id, status="bot", outcome="ticket", now=time.time()):
+            return
         ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
-        db.end(chat.id, status="bot", outcome="ticket", now=time.time())
-        db.audit("visitor", "ticket", chat.session_id, chat=chat.id, ticket=ticket_id)
+        ref = db.ticket(ticket_id)["ref"]
+        db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
+                 ticket=ticket_id, ref=ref, visitor_gone=gone)
         lang, script = self._visitor_lang(chat)
-        await self.hub.reply(chat.session_id, texts.say(texts.TICKET_CREATED, lang, script,
-                                                        ticket=ticket_id),
-                             sender="system", lang=lang, kind="handoff")
+        said = texts.LEFT_QUEUE_TICKET if gone else texts.TICKET_CREATED
+        await self.hub.reply(chat.session_id, texts.say(said, lang, script, ticket=ref),
+                             sender="system", lang=lang, kind="handoff", meta={"ticket": ref})
         await self.hub.set_state(chat.session_id, "bot")
+        if gone:
+            await self._release(chat, "visitor_gone")
         self.announced.pop(chat.id, None)
         await self._refresh(tickets_changed=True)
+
+    async def on_ticket_query(self, session_id: str, text: str) -> bool:
+        """A visitor quoting a ticket number (in any chat, on any device) gets its answer, or is
+        told it is not answered yet; True when the message was such a query."""
+        ref = find_ticket_ref(text)
+        if ref is None or self.store is None:
+            return False
+        ticket = self._db().ticket_by_ref(ref)
+        info = self.hub.session(session_id)
+        lang = "en" if getattr(info, "lang", None) == "en" else "zh"
+        script = getattr(info, "script", None)
+        self._db().audit("visitor", "ticket_query", session_id, ref=ref, found=ticket is not None)
+        if ticket is None:
+            said = texts.say(texts.TICKET_UNKNOWN, lang, script, ticket=ref, hotline=self.table.hotline)
+        elif ticket["status"] == "closed" and ticket.get("reply"):
+            said = texts.say(texts.TICKET_ANSWER, lang, script, ticket=ref,
+                             reply="{reply}").replace("{reply}", ticket["reply"])
+        else:
+            said = texts.say(texts.TICKET_PENDING, lang, script, ticket=ref)
+        await self.hub.reply(session_id, said, sender="system", lang=lang, kind="notice",
+                             meta={"ticket": ref})
+        return True
 
     # ------------------------------------------------------------------ queue state
     def _agent_states(self) -> list[AgentState]:
@@ -728,7 +825,7 @@ class HandoffService:
         lang = "en" if ticket["lang"] == "en" else "zh"
         info = self.hub.session(ticket["session_id"])
         text = texts.say(texts.TICKET_REPLY, lang, getattr(info, "script", None),
-                         ticket=ticket["id"], reply="{reply}").replace("{reply}", frame["text"])
+                         ticket=ticket["ref"] or ticket["id"], reply="{reply}").replace("{reply}", frame["text"])
         await self.hub.reply(ticket["session_id"], text, sender="agent", agent=agent.name, kind="agent")
         await conn.send({"type": "ticket_done", "ticket": ticket["id"]})
         await self._broadcast(tickets_changed=True)
@@ -750,6 +847,22 @@ def _auth_error(exc: AuthError) -> dict[str, Any]:
 NOT_QUESTIONS = {"greet", "goodbye", "thanks", "affirm", "deny", "choose_language", "smalltalk",
                  "request_human", "option_port_clearance", "option_entry_exit_documents",
                  "option_comments_suggestions"}
+
+
+def _texts_while_queued(events: list[dict]) -> list[str]:
+    """What the visitor wrote since the conversation last entered the queue (leave-message
+    commands left out)."""
+    out: list[str] = []
+    queued = False
+    for e in events:
+        if e.get("type") == "state":
+            if e.get("state") != "queued":
+                queued, out = False, []
+            elif not queued:
+                queued, out = True, []
+        elif queued and e.get("type") == "visitor" and not texts.is_leave_message(str(e.get("text", ""))):
+            out.append(str(e.get("text", "")))
+    return out
 
 
 def _last_visitor_text(events: list[dict]) -> str | None:

@@ -13,6 +13,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+import re
+import secrets
+from datetime import datetime, timezone
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handoff_agents (
@@ -85,7 +88,8 @@ CREATE TABLE IF NOT EXISTS handoff_tickets (
     created_at REAL NOT NULL,
     closed_at REAL,
     closed_by TEXT,
-    reply TEXT
+    reply TEXT,
+    ref TEXT                           -- T-YYYYMMDD-XXXX, what the visitor quotes
 );
 CREATE TABLE IF NOT EXISTS handoff_ratings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -108,6 +112,33 @@ CREATE TABLE IF NOT EXISTS handoff_audit (
 """
 
 ACTIVE = ("queued", "agent")
+
+
+# Ticket references: T-<UTC date>-<4 symbols of Crockford's base32> (no I, L, O, U), e.g.
+# T-20261206-7K3Q. About a million per day, drawn at random, so a number cannot be guessed from
+# another; short enough to read out on the phone. Visitors may write it in any case, with or
+# without dashes, and O/I/L are read as 0/1/1.
+TICKET_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TICKET_REF_RE = re.compile(r"(?<![A-Za-z0-9])T\s*[-‐–—－]?\s*(\d{8})\s*[-‐–—－]?\s*([0-9A-Za-z]{4})(?![A-Za-z0-9])",
+                           re.IGNORECASE)
+
+
+def new_ticket_ref(now: float) -> str:
+    day = datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%d")
+    return f"T-{day}-" + "".join(secrets.choice(TICKET_ALPHABET) for _ in range(4))
+
+
+def normalise_ticket_ref(text: str) -> str:
+    m = TICKET_REF_RE.search(text.strip())
+    if not m:
+        return text.strip().upper()
+    code = m.group(2).upper().translate(str.maketrans("OIL", "011"))
+    return f"T-{m.group(1)}-{code}"
+
+
+def find_ticket_ref(text: str) -> str | None:
+    """The ticket reference a visitor quoted in a message, normalised, or None."""
+    return normalise_ticket_ref(text) if TICKET_REF_RE.search(text) else None
 
 
 @dataclass
@@ -161,6 +192,10 @@ class HandoffStore:
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(handoff_tickets)")}
+        if "ref" not in columns:  # a database from before ticket references
+            self.db.execute("ALTER TABLE handoff_tickets ADD COLUMN ref TEXT")
+        self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS handoff_tickets_ref ON handoff_tickets(ref)")
 
     def close(self) -> None:
         self.db.close()
@@ -321,10 +356,22 @@ class HandoffStore:
 
     def add_ticket(self, session_id: str, chat_id: int | None, queue_id: str, lang: str,
                    text: str) -> int:
-        cur = self.db.execute(
-            "INSERT INTO handoff_tickets (session_id,chat_id,queue_id,lang,text,created_at) "
-            "VALUES (?,?,?,?,?,?)", (session_id, chat_id, queue_id, lang, text, time.time()))
-        return int(cur.lastrowid)  # type: ignore[arg-type]
+        now = time.time()
+        for _ in range(20):
+            ref = new_ticket_ref(now)
+            try:
+                cur = self.db.execute(
+                    "INSERT INTO handoff_tickets (session_id,chat_id,queue_id,lang,text,created_at,ref) "
+                    "VALUES (?,?,?,?,?,?,?)", (session_id, chat_id, queue_id, lang, text, now, ref))
+                return int(cur.lastrowid)  # type: ignore[arg-type]
+            except sqlite3.IntegrityError:
+                continue  # the same reference drawn twice on one day: draw again
+        raise RuntimeError("could not draw a free ticket reference")
+
+    def ticket_by_ref(self, ref: str) -> dict | None:
+        row = self.db.execute("SELECT * FROM handoff_tickets WHERE ref=?",
+                              (normalise_ticket_ref(ref),)).fetchone()
+        return dict(row) if row else None
 
     def tickets(self, status: str | None = "open", queue_ids: list[str] | None = None) -> list[dict]:
         sql, args = "SELECT * FROM handoff_tickets", []
