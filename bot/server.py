@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = ROOT / "widget" / "static"
 PAGES = {"/": "portal.html", "/m": "mobile.html", "/widget.js": "widget.js",
+         "/favicon.ico": "favicon.ico",
          "/console": "console.html"}
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
@@ -429,13 +430,17 @@ class VisitorConnection:
         session = self.server.store.session(sid)
 
         def switch(ctx: Context) -> Outcome:
+            was_locked, was_lang = ctx.lang_locked, ctx.lang
             ctx = ctx.model_copy(update={"lang_locked": message.lang is not None})
             if message.lang is not None:
                 script = "en" if message.lang == "en" else (
                     ctx.script if ctx.script in ("zh-Hant", "yue") else "zh-Hans")
                 ctx = ctx.model_copy(update={"lang": message.lang, "script": script})
+            # Confirm a change only: the same choice sent again (a second press, a reload
+            # re-sending this browser's choice) says nothing.
+            changed = not was_locked or was_lang != message.lang
             replies = [say(ctx, "lang_set")] if (
-                message.lang and session and session.state == "bot") else []
+                changed and message.lang and session and session.state == "bot") else []
             return Outcome(replies, None, ctx, {})
 
         await self.server.with_context(sid, switch)
