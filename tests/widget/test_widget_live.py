@@ -156,7 +156,8 @@ def test_quick_reply_sends_its_value(live_server, context):
     end.click()
     expect(end).to_have_text("确认结束？")
     end.click()
-    expect(chat.banner).to_contain_text("本次咨询已结束")
+    expect(chat.log).to_contain_text("本次咨询已结束")  # said once, by the server's message
+    expect(chat.banner).to_be_hidden()
     expect(page.locator("nia-chat .rating .stars button")).to_have_count(5)
     expect(page.locator("nia-chat .endactions button")).to_have_text("开始新的咨询")
 
@@ -249,7 +250,8 @@ def test_human_agent_queue_typing_messages_resolve_and_rating(live_server, conte
         ws.send(json.dumps({"type": "typing", "chat": chat_id, "on": True}))
         expect(page.locator("nia-chat .typing")).to_be_visible()
         ws.send(json.dumps({"type": "resolve", "chat": chat_id}))
-        expect(chat.banner).to_contain_text("本次咨询已结束")
+        expect(chat.log).to_contain_text("本次人工服务已结束")
+        expect(chat.banner).to_be_hidden()
         expect(page.locator("nia-chat .typing")).to_be_hidden()
 
     stars = page.locator("nia-chat .rating .stars button")  # resolved: the rating appears
@@ -309,3 +311,25 @@ def test_restart_mid_chat_and_reload_lose_nothing(live_server, context):
     expect(fresh.locator("nia-chat .log > li.m-visitor")).to_have_count(len(sent))
     assert fresh_chat.visitor_texts() == sent
     assert_no_duplicates(fresh_chat)
+
+
+@pytest.mark.parametrize("page_lang,button,said", [
+    ("zh", "English", "OK, I will answer in English from now on."),
+    ("en", "中文", "好的，接下来我用中文回答。"),
+])
+def test_the_language_button_confirms_once_and_not_again_after_a_reload(
+        live_server, context, page_lang, button, said):
+    page = context.new_page()
+    chat = open_portal(page, live_server.url + f"/?lang={page_lang}")
+    confirmations = page.locator("nia-chat .log > li.m-bot .bubble", has_text=said)
+    page.locator("nia-chat .tools button", has_text=button).click()
+    expect(confirmations).to_have_count(1)
+    page.wait_for_timeout(1000)  # nothing more arrives
+    expect(confirmations).to_have_count(1)
+    page.reload()
+    chat = Chat(page).open()
+    chat.wait_online()
+    page.wait_for_timeout(1500)  # the widget re-sends this browser's choice after welcome
+    expect(confirmations).to_have_count(1)
+    other = "中文" if button == "English" else "English"
+    expect(page.locator("nia-chat .tools button").first).to_have_text(other)
