@@ -499,8 +499,18 @@ class HandoffService:
         }
 
     def _chat_frame(self, chat: Chat) -> dict[str, Any]:
+        db = self._db()
+        # The visitor's earlier handoffs in this conversation (same resume token, followed across
+        # a phone transfer) and the messages they left.
+        history = [{"id": c.id, "status": c.status, "outcome": c.outcome, "queue": c.queue_id,
+                    "owner": c.owner, "summary": c.summary, "waiting_since": c.waiting_since,
+                    "ended_at": c.ended_at}
+                   for c in db.chats_of_session(chat.session_id) if c.id != chat.id]
+        tickets = [{"id": t["id"], "ref": t["ref"], "status": t["status"], "text": t["text"],
+                    "reply": t["reply"], "created_at": t["created_at"]}
+                   for t in db.tickets(None) if t["session_id"] == chat.session_id]
         return {"type": "chat", "chat": self._chat_info(chat),
-                "notes": self._db().notes(chat.session_id),
+                "notes": db.notes(chat.session_id), "history": history, "tickets": tickets,
                 "transcript": self.hub.events(chat.session_id)}
 
     def _snapshot(self, agent: Agent) -> dict[str, Any]:
@@ -687,8 +697,9 @@ class HandoffService:
 
     async def _do_view(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
         chat = self._chat_or_error(frame["chat"])
+        # Agents read waiting and past chats of their queues (search, history) and their own.
         if agent.role != "supervisor" and chat.owner != agent.username and not (
-                chat.status == "queued" and ("*" in agent.queues or chat.queue_id in agent.queues)):
+                chat.status != "agent" and ("*" in agent.queues or chat.queue_id in agent.queues)):
             raise AgentProtocolError("forbidden", "You cannot open this chat.", "chat")
         self._db().audit(agent.username, "view", chat.session_id, chat=chat.id)
         if chat.status in ("queued", "agent"):
@@ -829,6 +840,28 @@ class HandoffService:
         await self.hub.reply(ticket["session_id"], text, sender="agent", agent=agent.name, kind="agent")
         await conn.send({"type": "ticket_done", "ticket": ticket["id"]})
         await self._broadcast(tickets_changed=True)
+
+    async def _do_note(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        """A private note on a chat: agents see it with the chat, the visitor never does."""
+        chat = self._chat_or_error(frame["chat"])
+        if agent.role != "supervisor" and chat.owner != agent.username and not (
+                "*" in agent.queues or chat.queue_id in agent.queues):
+            raise AgentProtocolError("forbidden", "You cannot add notes to this chat.", "chat")
+        db = self._db()
+        db.add_note(chat.id, agent.username, "note", frame["text"])
+        db.audit(agent.username, "note", chat.session_id, chat=chat.id, chars=len(frame["text"]))
+        notes = {"type": "notes", "chat": chat.id, "notes": db.notes(chat.session_id)}
+        await conn.send(notes)
+        await self._to_watchers(chat, notes)
+
+    async def _do_search(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        query = " ".join(str(frame.get("query", "")).split())
+        if len(query) < 2:
+            raise AgentProtocolError("bad_field", "Search for at least 2 characters.", "query")
+        scope = None if agent.role == "supervisor" else agent.queues
+        found = self._db().search(query[:100], scope)
+        self._db().audit(agent.username, "search", None, chars=len(query))
+        await conn.send({"type": "search", "query": query, **found})
 
     async def _do_overview(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
         if agent.role != "supervisor":

@@ -344,6 +344,37 @@ class HandoffStore:
         return [r[0] for r in rows]
 
     # ------------------------------------------------------------------ notes, tickets, ratings
+    def chats_of_session(self, session_id: str) -> list[Chat]:
+        """Every handoff of one conversation (one resume token, followed across a transfer)."""
+        return [_chat(r) for r in self.db.execute(
+            "SELECT * FROM handoff_chats WHERE session_id=? ORDER BY id", (session_id,))]
+
+    def search(self, query: str, queue_ids: list[str] | None, limit: int = 20) -> dict[str, list[dict]]:
+        """Past and present chats whose transcript or summary contains ``query``, and tickets
+        whose text, answer or number does; newest first. ``queue_ids`` None: every queue."""
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.db.execute(
+            "SELECT c.*, (SELECT body FROM events e WHERE e.session_id=c.session_id "
+            "  AND e.type IN ('visitor','reply') AND json_extract(e.body, '$.text') LIKE ? ESCAPE '\\' "
+            "  ORDER BY e.seq LIMIT 1) AS hit "
+            "FROM handoff_chats c WHERE c.summary LIKE ? ESCAPE '\\' OR hit IS NOT NULL "
+            "ORDER BY c.id DESC LIMIT 200", (like, like))
+        chats = []
+        for r in rows:
+            d = dict(r)
+            if queue_ids is not None and "*" not in queue_ids and d["queue_id"] not in queue_ids:
+                continue
+            hit = json.loads(d.pop("hit")).get("text", "") if d.get("hit") else d["summary"]
+            chats.append({"id": d["id"], "status": d["status"], "outcome": d["outcome"],
+                          "queue": d["queue_id"], "lang": d["lang"], "summary": d["summary"],
+                          "owner": d["owner"], "waiting_since": d["waiting_since"],
+                          "ended_at": d["ended_at"], "snippet": hit[:200]})
+            if len(chats) >= limit:
+                break
+        tickets = [t for t in self.tickets(None, queue_ids)
+                   if query.casefold() in " ".join(str(t.get(k) or "") for k in ("text", "reply", "ref")).casefold()]
+        return {"chats": chats, "tickets": list(reversed(tickets))[:limit]}
+
     def add_note(self, chat_id: int, author: str, kind: str, text: str) -> None:
         self.db.execute("INSERT INTO handoff_notes (chat_id,ts,author,kind,text) VALUES (?,?,?,?,?)",
                         (chat_id, time.time(), author, kind, text))
