@@ -105,6 +105,10 @@ async def test_a_visitor_who_leaves_is_not_a_ghost_and_the_ticket_number_works_a
     assert ticket, tickets
     ticket = ticket[0]
     assert REF.fullmatch(ticket["ref"])
+    # An agent finds it by its number, as a visitor would quote it on the phone.
+    await desk.send(type="search", query=ticket["ref"])
+    found = await desk.expect("search")
+    assert [t["ref"] for t in found["tickets"]] == [ticket["ref"]]
     # Any later chat, another device: the number, written loosely, shows the state, then the answer.
     async with ws_client(server.ws_url) as phone:
         await phone.hello(lang="zh")

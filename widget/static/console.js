@@ -416,9 +416,9 @@
       const input = el("textarea", { cls: "ticket-reply" });
       input.rows = 2;
       input.placeholder = "回复 · Reply";
-      input.setAttribute("aria-label", `回复留言 #${t.id} · Reply to message #${t.id}`);
+      input.setAttribute("aria-label", `回复留言 ${t.ref || "#" + t.id} · Reply to message ${t.ref || "#" + t.id}`);
       const li = el("li", {}, el("div", { cls: "meta" }, langTag(t.lang),
-        el("span", { text: `#${t.id} · ${queueName(t.queue_id)} · ${new Date(t.created_at * 1000).toLocaleString()}` })),
+        el("span", { text: `${t.ref || "#" + t.id} · ${queueName(t.queue_id)} · ${new Date(t.created_at * 1000).toLocaleString()}` })),
       el("div", { cls: "summary", text: t.text }), input,
       el("button", { text: "回复并关闭 · Reply & close", on: { click: () => {
         const text = input.value.trim();
