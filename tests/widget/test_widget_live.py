@@ -333,3 +333,36 @@ def test_the_language_button_confirms_once_and_not_again_after_a_reload(
     expect(confirmations).to_have_count(1)
     other = "中文" if button == "English" else "English"
     expect(page.locator("nia-chat .tools button").first).to_have_text(other)
+
+
+@pytest.mark.parametrize("lang,ask,option,banner,still,leave,number_said,pending", [
+    ("en", "Talk to a person", None, "No agent is online right now", "Still no agent is online",
+     "Leave a message", "number T-", "not answered yet"),
+    ("zh", "转人工客服", "意见建议", "目前没有在线的人工客服", "目前仍没有在线的人工客服",
+     "留言", "编号 T-", "尚未回复"),
+])
+def test_no_agent_online_leave_a_message_and_read_it_on_another_device(
+        live_server, context, browser, lang, ask, option, banner, still, leave, number_said, pending):
+    page = context.new_page()
+    chat = open_portal(page, live_server.url + f"/?lang={lang}")
+    chat.type_and_send(ask)
+    if option:
+        page.locator("nia-chat .log .qr button", has_text=option).click()
+    expect(chat.banner).to_contain_text(banner, timeout=60_000)
+    expect(chat.banner).not_to_contain_text("Connecting you" if lang == "en" else "正在为您转接")
+    chat.type_and_send("hello?" if lang == "en" else "有人吗？")
+    expect(chat.log).to_contain_text(still)
+    page.locator("nia-chat .log .qr button", has_text=leave).last.click()  # still offered
+    chat.type_and_send("My visa ends next week" if lang == "en" else "我的签证下周到期")
+    said = page.locator("nia-chat .log > li.m-system .bubble", has_text=number_said)
+    expect(said).to_be_visible(timeout=30_000)
+    number = re.search(r"T-\d{8}-[0-9A-Z]{4}", said.text_content()).group()
+    # Another device, another chat: the number brings the state of the message.
+    other = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        phone = other.new_page()
+        chat2 = open_portal(phone, live_server.url + f"/?lang={lang}")
+        chat2.type_and_send(number.lower())
+        expect(phone.locator("nia-chat .log > li.m-system .bubble", has_text=pending)).to_contain_text(number)
+    finally:
+        other.close()
