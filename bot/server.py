@@ -420,7 +420,7 @@ class VisitorConnection:
         server.metrics.messages.labels(channel=session.channel).inc()
         if session.state in ("queued", "agent"):
             await server.handoff.on_visitor_event(sid, event)
-        elif not await server.handoff.on_ticket_query(sid, message.text):
+        elif not await server.handoff.on_ticket_query(sid, message.text, self.ip):
             server.spawn(server.answer(sid, event))
 
     async def lang(self, message: p.Lang) -> None:

@@ -73,6 +73,9 @@ def load_canned(path: Path = CANNED_FILE) -> list[dict[str, str]]:
         return list(tomllib.load(fh).get("reply", []))
 
 
+TICKET_MISSES_PER_HOUR = 10
+
+
 class HandoffService:
     def __init__(self, settings: Any, hub: HubLike, retriever: Any | None) -> None:
         self.settings = settings
@@ -89,6 +92,7 @@ class HandoffService:
         self.offline_timers: dict[str, asyncio.Task] = {}  # agent -> requeue of their chats
         self.visitor_timers: dict[str, asyncio.Task] = {}  # session -> leaves the queue when gone
         self._tasks: set[asyncio.Task] = set()
+        self.ticket_misses: dict[str, list[float]] = {}  # client address -> unknown numbers tried
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -321,18 +325,30 @@ class HandoffService:
         self.announced.pop(chat.id, None)
         await self._refresh(tickets_changed=True)
 
-    async def on_ticket_query(self, session_id: str, text: str) -> bool:
+    async def on_ticket_query(self, session_id: str, text: str, client: str = "") -> bool:
         """A visitor quoting a ticket number (in any chat, on any device) gets its answer, or is
-        told it is not answered yet; True when the message was such a query."""
+        told it is not answered yet; True when the message was such a query. Numbers that do not
+        exist are counted per client address: after TICKET_MISSES_PER_HOUR of them in an hour
+        the client is told to call the hotline, so numbers cannot be found by trying."""
         ref = find_ticket_ref(text)
         if ref is None or self.store is None:
             return False
-        ticket = self._db().ticket_by_ref(ref)
         info = self.hub.session(session_id)
         lang = "en" if getattr(info, "lang", None) == "en" else "zh"
         script = getattr(info, "script", None)
+        now = time.time()
+        misses = [t for t in self.ticket_misses.get(client, []) if now - t < 3600]
+        self.ticket_misses[client] = misses
+        if len(misses) >= TICKET_MISSES_PER_HOUR:
+            self._db().audit("visitor", "ticket_query_blocked", session_id, ref=ref)
+            await self.hub.reply(session_id, texts.say(texts.TICKET_TOO_MANY, lang, script,
+                                                       hotline=self.table.hotline),
+                                 sender="system", lang=lang, kind="notice")
+            return True
+        ticket = self._db().ticket_by_ref(ref)
         self._db().audit("visitor", "ticket_query", session_id, ref=ref, found=ticket is not None)
         if ticket is None:
+            misses.append(now)
             said = texts.say(texts.TICKET_UNKNOWN, lang, script, ticket=ref, hotline=self.table.hotline)
         elif ticket["status"] == "closed" and ticket.get("reply"):
             said = texts.say(texts.TICKET_ANSWER, lang, script, ticket=ref,

@@ -67,6 +67,10 @@ TICKET_PENDING = Text(
     en="Your message {ticket} is registered but not answered yet. Type the number again later to "
        "read the answer.",
 )
+TICKET_TOO_MANY = Text(
+    zh="查询的留言编号过多，请稍后再试，或拨打 {hotline} 服务热线。",
+    en="Too many message numbers tried; please try again later, or call the {hotline} hotline.",
+)
 TICKET_UNKNOWN = Text(
     zh="没有找到编号为 {ticket} 的留言。请核对编号，或拨打 {hotline} 服务热线。",
     en="No message with the number {ticket} was found. Please check the number, or call the "

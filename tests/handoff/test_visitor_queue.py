@@ -148,3 +148,18 @@ async def test_a_visitor_back_within_the_grace_period_keeps_their_place(queue_se
             await back.send({"type": "close"})
         await behind.until(is_state("queued", position=1), timeout=10)
         await behind.send({"type": "close"})
+
+
+async def test_ticket_numbers_cannot_be_found_by_trying(queue_server, ws_client):
+    """(Last in this module: it uses up this client address's tries for the hour.)"""
+    async with ws_client(queue_server.ws_url) as guesser:
+        await guesser.hello(lang="en")
+        misses = 0
+        for i in range(12):
+            await guesser.send({"type": "message", "id": f"t{i}", "text": f"T-20200101-{i:04d}"})
+            said = await guesser.until(lambda f: f["type"] == "reply" and f["from"] == "system")
+            if "Too many message numbers tried" in said["text"]:
+                break
+            assert "No message with the number" in said["text"]
+            misses += 1
+        assert 1 <= misses <= 10 and "call the 12367 hotline" in said["text"]
