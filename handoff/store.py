@@ -8,14 +8,14 @@ nothing is held across an ``await`` by the asyncio code that calls it.
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
-import re
-import secrets
-from datetime import datetime, timezone
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handoff_agents (

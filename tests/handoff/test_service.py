@@ -7,8 +7,8 @@ transcript. The end-to-end tests through the chat server are in test_server_hand
 from __future__ import annotations
 
 import asyncio
-import re
 import json
+import re
 
 import pytest
 from websockets.asyncio.client import connect
