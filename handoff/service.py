@@ -422,6 +422,13 @@ class HandoffService:
                     self._db().audit("system", "auto_assign", self._db().chat(chat_id).session_id,
                                      chat=chat_id, agent=username)
                     await self._assigned(chat_id, username)
+            is_online = getattr(self.hub, "is_online", None)
+            for chat in self._db().active_chats():
+                # A visitor already gone when their chat (re)enters a queue (an agent's chats
+                # requeued, a transfer) gets the same grace as one who leaves while waiting.
+                if (chat.status == "queued" and is_online is not None
+                        and not is_online(chat.session_id)):
+                    self._start_visitor_timer(chat.session_id)
             for chat_id, pos, eta in self._queue_positions():
                 if self.announced.get(chat_id) != (pos, eta):
                     chat = self._db().chat(chat_id)
