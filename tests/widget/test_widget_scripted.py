@@ -167,5 +167,12 @@ def test_portal_at_360_px_keeps_the_language_link_on_one_line_and_the_hotline_cl
             assert overlap_x <= 0 or overlap_y <= 0, (number, launcher)
         expect(page.locator("nia-chat .launcher")).to_have_accessible_name("12367 ONLINE" + (" 在线咨询" if lang == "zh" else " Chat with us"))
         assert page.request.get(f"{site}/favicon.ico").status == 200
+        # The open chat's language button ("中文" on an English page) stays on one line too.
+        page.locator("nia-chat .launcher").click()
+        lines = page.evaluate("""() => {
+            const b = document.querySelector('nia-chat').shadowRoot.querySelector('.tools button');
+            const r = document.createRange(); r.selectNodeContents(b);
+            return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size; }""")
+        assert lines == 1
     finally:
         context.close()
