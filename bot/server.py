@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = ROOT / "widget" / "static"
 PAGES = {"/": "portal.html", "/m": "mobile.html", "/widget.js": "widget.js",
+         "/favicon.ico": "favicon.ico",
          "/console": "console.html"}
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
@@ -138,6 +139,8 @@ class ChatServer:
         await self.workers.warm_up()
         self.handoff.retriever = self.workers.retriever()
         self.ready.set()
+        for sid in list(self.hub.connections):
+            self.hub.push_now(sid, {"type": "ready"})
         log.info("models loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
 
     async def run(self, stop: asyncio.Future | None = None) -> None:
@@ -356,6 +359,8 @@ class ChatServer:
     async def answer(self, sid: str, event: dict) -> None:
         """Run the pipeline for one visitor message and emit what the bot says."""
         async with self.locks.hold(sid):
+            if not self.ready.is_set():  # an answer is coming, once the models are loaded
+                await self.hub.push(sid, {"type": "typing", "from": "bot", "on": True})
             await self.ready.wait()
             session = self.store.session(sid)
             if session is None or session.state != "bot":
@@ -537,7 +542,10 @@ class VisitorConnection:
         self.sid = session.id
         self.send({"type": "welcome", "session": token, "lang": session.lang,
                    "locked": session.lang_locked, "state": session.state, "last_seq": session.last_seq,
-                   "expires_at": expires_at(session, server.settings.session_ttl_s)})
+                   "expires_at": expires_at(session, server.settings.session_ttl_s),
+                   # models still loading after a (re)start: the client says the assistant is
+                   # starting; {"type":"ready"} follows once it answers
+                   **({} if server.ready.is_set() else {"starting": True})})
         if not is_new:
             for event in store.events(session.id, hello.last_seq):
                 self.send(event)
@@ -604,7 +612,7 @@ class VisitorConnection:
         server.metrics.messages.labels(channel=session.channel).inc()
         if session.state in ("queued", "agent"):
             await server.handoff.on_visitor_event(sid, event)
-        else:
+        elif not await server.handoff.on_ticket_query(sid, message.text, self.ip):
             server.spawn(server.answer(sid, event))
 
     async def lang(self, message: p.Lang) -> None:
@@ -614,13 +622,17 @@ class VisitorConnection:
         session = self.server.store.session(sid)
 
         def switch(ctx: Context) -> Outcome:
+            was_locked, was_lang = ctx.lang_locked, ctx.lang
             ctx = ctx.model_copy(update={"lang_locked": message.lang is not None})
             if message.lang is not None:
                 script = "en" if message.lang == "en" else (
                     ctx.script if ctx.script in ("zh-Hant", "yue") else "zh-Hans")
                 ctx = ctx.model_copy(update={"lang": message.lang, "script": script})
+            # Confirm a change only: the same choice sent again (a second press, a reload
+            # re-sending this browser's choice) says nothing.
+            changed = not was_locked or was_lang != message.lang
             replies = [say(ctx, "lang_set")] if (
-                message.lang and session and session.state == "bot") else []
+                changed and message.lang and session and session.state == "bot") else []
             return Outcome(replies, None, ctx, {})
 
         await self.server.with_context(sid, switch)

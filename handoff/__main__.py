@@ -49,11 +49,12 @@ def cmd_agents(args: argparse.Namespace) -> int:
     try:
         if args.action == "add":
             table = load_table(settings.routing_file)
-            queues = _csv(args.queues)
+            # "all" (as README and the help say) and "*" both mean every queue.
+            queues = ["*" if q.lower() == "all" else q for q in _csv(args.queues)]
             unknown = [q for q in queues if q != "*" and q not in table.queues]
             if unknown or not queues:
                 print(f"error: unknown queue(s) {', '.join(unknown) or '(none given)'}; "
-                      f"known: {', '.join(table.queues)} or *", file=sys.stderr)
+                      f"known: {', '.join(table.queues)}, or all (*)", file=sys.stderr)
                 return 2
             langs = _csv(args.langs)
             if not langs or any(lang not in LANG_SKILLS for lang in langs):
@@ -168,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--username", required=True)
     add.add_argument("--name", help="display name shown to visitors")
     add.add_argument("--role", choices=("agent", "supervisor"), default="agent")
-    add.add_argument("--queues", required=True, help="comma list of queue ids, or *")
+    add.add_argument("--queues", required=True, help="comma list of queue ids, or all (also *)")
     add.add_argument("--langs", required=True, help="comma list of zh, yue, en")
     add.add_argument("--max-chats", type=int, default=3)
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")

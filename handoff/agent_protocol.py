@@ -33,6 +33,8 @@ FRAMES: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "tickets": {"status": (str, False)},
     "ticket_reply": {"ticket": (int, True), "text": (str, True)},
     "overview": {},
+    "note": {"chat": (int, True), "text": (str, True)},
+    "search": {"query": (str, True)},
 }
 PRE_AUTH = {"login", "auth", "ping"}
 # Longest accepted value per string field (text, note and query: the text limit).

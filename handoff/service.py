@@ -39,7 +39,7 @@ from handoff.queueing import (
     serves,
 )
 from handoff.routing import Route, RoutingTable, load_table, route
-from handoff.store import Agent, Chat, HandoffStore
+from handoff.store import Agent, Chat, HandoffStore, find_ticket_ref
 
 log = logging.getLogger("handoff")
 
@@ -78,6 +78,9 @@ def load_canned(path: Path = CANNED_FILE) -> list[dict[str, str]]:
         return list(tomllib.load(fh).get("reply", []))
 
 
+TICKET_MISSES_PER_HOUR = 10
+
+
 class HandoffService:
     def __init__(self, settings: Any, hub: HubLike, retriever: Any | None) -> None:
         self.settings = settings
@@ -99,6 +102,8 @@ class HandoffService:
         self.dirty: set[int] = set()
         self.items: dict[int, dict[str, Any]] = {}
         self.last_texts: dict[int, str | None] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self.ticket_misses: dict[str, list[float]] = {}  # client address -> unknown numbers tried
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -225,6 +230,13 @@ class HandoffService:
             chat = self._db().active_chat(session_id)
             if chat is not None:
                 self._changed(chat.id)
+                self._push_soon()
+
+    def _push_soon(self) -> None:
+        """Agents see a visitor go offline or come back on the chat's card at once."""
+        task = asyncio.get_running_loop().create_task(self._broadcast())
+        self._tasks.add(task)  # keep a reference until it ran
+        task.add_done_callback(self._tasks.discard)
 
     def on_visitor_offline(self, session_id: str) -> None:
         """The visitor's last connection closed: a queued chat waits ``visitor_gone_grace_s``
@@ -234,6 +246,7 @@ class HandoffService:
         chat = self._db().active_chat(session_id)
         if chat is not None:
             self._changed(chat.id)
+            self._push_soon()
         if chat is not None and chat.status == "queued":
             self._start_ghost_timer(session_id)
 
@@ -242,6 +255,9 @@ class HandoffService:
             self.ghost_timers[session_id] = asyncio.create_task(self._drop_when_gone(session_id))
 
     async def _drop_when_gone(self, session_id: str) -> None:
+        """After the grace period a queued visitor with no open connection leaves the queue:
+        what they wrote while waiting becomes a ticket (they find the answer by its number, or
+        in this conversation when they come back); the others' positions are recomputed."""
         await asyncio.sleep(getattr(self.settings, "visitor_gone_grace_s", 120.0))
         self.ghost_timers.pop(session_id, None)
         if self.store is None or self._visitor_online(session_id):
@@ -250,15 +266,17 @@ class HandoffService:
         chat = db.active_chat(session_id)
         if chat is None or chat.status != "queued":
             return
-        written = _written_while_queued(self.hub.events(session_id))[-5:]
+        written = _texts_while_queued(self.hub.events(session_id))[-5:]
         if written:  # what they wrote while waiting is not lost: it becomes a ticket
-            db.audit("system", "visitor_gone_ticket", session_id, chat=chat.id)
-            await self._create_ticket(chat, "\n".join(written))
+            await self._create_ticket(chat, "\n".join(written), gone=True)
             return
         if not db.end(chat.id, status="bot", outcome="visitor_gone", now=time.time()):
             return
         db.audit("system", "visitor_gone", session_id, chat=chat.id)
         self.announced.pop(chat.id, None)
+        lang, script = self._visitor_lang(chat)
+        await self.hub.reply(session_id, texts.say(texts.LEFT_QUEUE, lang, script),
+                             sender="system", lang=lang, kind="handoff")
         await self._release(chat, "visitor_gone")
         await self.hub.set_state(session_id, "bot")
         await self._refresh()
@@ -287,6 +305,14 @@ class HandoffService:
         await self._to_watchers(chat, {"type": "event", "chat": chat.id, "event": event})
         self.last_texts[chat.id] = text
         self._changed(chat.id)
+        if chat.status == "queued" and not self._eligible_online(chat):
+            # Nobody can read it yet: say so and offer "Leave a message" again.
+            lang, script = self._visitor_lang(chat)
+            label = texts.say(texts.LEAVE_MESSAGE_BUTTON, lang, script)
+            await self.hub.reply(session_id, texts.say(texts.NO_AGENTS_STILL, lang, script,
+                                                       hotline=self.table.hotline),
+                                 sender="system", lang=lang, kind="handoff",
+                                 quick_replies=[{"label": label, "value": label}])
         if chat.status == "queued":
             await self._broadcast()
 
@@ -339,18 +365,57 @@ class HandoffService:
                                  eta_s=eta)
         self.announced[chat.id] = (pos, eta)
 
-    async def _create_ticket(self, chat: Chat, text: str) -> None:
+    async def _create_ticket(self, chat: Chat, text: str, *, gone: bool = False) -> None:
         db = self._db()
+        if not db.end(chat.id, status="bot", outcome="ticket", now=time.time()):
+            return
         ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
-        db.end(chat.id, status="bot", outcome="ticket", now=time.time())
-        db.audit("visitor", "ticket", chat.session_id, chat=chat.id, ticket=ticket_id)
+        ref = db.ticket(ticket_id)["ref"]
+        db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
+                 ticket=ticket_id, ref=ref, visitor_gone=gone)
         lang, script = self._visitor_lang(chat)
-        await self.hub.reply(chat.session_id, texts.say(texts.TICKET_CREATED, lang, script,
-                                                        ticket=ticket_id),
-                             sender="system", lang=lang, kind="handoff")
+        said = texts.LEFT_QUEUE_TICKET if gone else texts.TICKET_CREATED
+        await self.hub.reply(chat.session_id, texts.say(said, lang, script, ticket=ref),
+                             sender="system", lang=lang, kind="handoff", meta={"ticket": ref})
         await self.hub.set_state(chat.session_id, "bot")
+        if gone:
+            await self._release(chat, "visitor_gone")
         self.announced.pop(chat.id, None)
         await self._refresh(tickets_changed=True)
+
+    async def on_ticket_query(self, session_id: str, text: str, client: str = "") -> bool:
+        """A visitor quoting a ticket number (in any chat, on any device) gets its answer, or is
+        told it is not answered yet; True when the message was such a query. Numbers that do not
+        exist are counted per client address: after TICKET_MISSES_PER_HOUR of them in an hour
+        the client is told to call the hotline, so numbers cannot be found by trying."""
+        ref = find_ticket_ref(text)
+        if ref is None or self.store is None:
+            return False
+        info = self.hub.session(session_id)
+        lang = "en" if getattr(info, "lang", None) == "en" else "zh"
+        script = getattr(info, "script", None)
+        now = time.time()
+        misses = [t for t in self.ticket_misses.get(client, []) if now - t < 3600]
+        self.ticket_misses[client] = misses
+        if len(misses) >= TICKET_MISSES_PER_HOUR:
+            self._db().audit("visitor", "ticket_query_blocked", session_id, ref=ref)
+            await self.hub.reply(session_id, texts.say(texts.TICKET_TOO_MANY, lang, script,
+                                                       hotline=self.table.hotline),
+                                 sender="system", lang=lang, kind="notice")
+            return True
+        ticket = self._db().ticket_by_ref(ref)
+        self._db().audit("visitor", "ticket_query", session_id, ref=ref, found=ticket is not None)
+        if ticket is None:
+            misses.append(now)
+            said = texts.say(texts.TICKET_UNKNOWN, lang, script, ticket=ref, hotline=self.table.hotline)
+        elif ticket["status"] == "closed" and ticket.get("reply"):
+            said = texts.say(texts.TICKET_ANSWER, lang, script, ticket=ref,
+                             reply="{reply}").replace("{reply}", ticket["reply"])
+        else:
+            said = texts.say(texts.TICKET_PENDING, lang, script, ticket=ref)
+        await self.hub.reply(session_id, said, sender="system", lang=lang, kind="notice",
+                             meta={"ticket": ref})
+        return True
 
     # ------------------------------------------------------------------ queue state
     def _agent_states(self) -> list[AgentState]:
@@ -417,6 +482,13 @@ class HandoffService:
                     self._db().audit("system", "auto_assign", self._db().chat(chat_id).session_id,
                                      chat=chat_id, agent=username)
                     await self._assigned(chat_id, username)
+            is_online = getattr(self.hub, "is_online", None)
+            for chat in self._db().active_chats():
+                # A visitor already gone when their chat (re)enters a queue (an agent's chats
+                # requeued, a transfer) gets the same grace as one who leaves while waiting.
+                if (chat.status == "queued" and is_online is not None
+                        and not is_online(chat.session_id)):
+                    self._start_ghost_timer(chat.session_id)
             for chat_id, pos, eta in self._queue_positions():
                 if self.announced.get(chat_id) != (pos, eta):
                     chat = self._db().chat(chat_id)
@@ -527,8 +599,18 @@ class HandoffService:
         }
 
     def _chat_frame(self, chat: Chat) -> dict[str, Any]:
+        db = self._db()
+        # The visitor's earlier handoffs in this conversation (same resume token, followed across
+        # a phone transfer) and the messages they left.
+        history = [{"id": c.id, "status": c.status, "outcome": c.outcome, "queue": c.queue_id,
+                    "owner": c.owner, "summary": c.summary, "waiting_since": c.waiting_since,
+                    "ended_at": c.ended_at}
+                   for c in db.chats_of_session(chat.session_id) if c.id != chat.id]
+        tickets = [{"id": t["id"], "ref": t["ref"], "status": t["status"], "text": t["text"],
+                    "reply": t["reply"], "created_at": t["created_at"]}
+                   for t in db.tickets(None) if t["session_id"] == chat.session_id]
         return {"type": "chat", "chat": self._chat_info(chat),
-                "notes": self._db().notes(chat.session_id),
+                "notes": db.notes(chat.session_id), "history": history, "tickets": tickets,
                 "transcript": self.hub.events(chat.session_id)}
 
     def _changed(self, chat_id: int) -> None:
@@ -808,9 +890,9 @@ class HandoffService:
 
     async def _do_view(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
         chat = self._chat_or_error(frame["chat"])
-        mine = chat.owner == agent.username and chat.status == "agent"  # not a chat they ended
-        if agent.role != "supervisor" and not mine and not (
-                chat.status == "queued" and ("*" in agent.queues or chat.queue_id in agent.queues)):
+        # Agents read waiting and past chats of their queues (search, history) and their own.
+        if agent.role != "supervisor" and chat.owner != agent.username and not (
+                chat.status != "agent" and ("*" in agent.queues or chat.queue_id in agent.queues)):
             raise AgentProtocolError("forbidden", "You cannot open this chat.", "chat")
         self._db().audit(agent.username, "view", chat.session_id, chat=chat.id)
         if chat.status in ("queued", "agent"):
@@ -947,10 +1029,32 @@ class HandoffService:
         lang = "en" if ticket["lang"] == "en" else "zh"
         info = self.hub.session(ticket["session_id"])
         text = texts.say(texts.TICKET_REPLY, lang, getattr(info, "script", None),
-                         ticket=ticket["id"], reply="{reply}").replace("{reply}", frame["text"])
+                         ticket=ticket["ref"] or ticket["id"], reply="{reply}").replace("{reply}", frame["text"])
         await self.hub.reply(ticket["session_id"], text, sender="agent", agent=agent.name, kind="agent")
         await conn.send({"type": "ticket_done", "ticket": ticket["id"]})
         await self._broadcast(tickets_changed=True)
+
+    async def _do_note(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        """A private note on a chat: agents see it with the chat, the visitor never does."""
+        chat = self._chat_or_error(frame["chat"])
+        if agent.role != "supervisor" and chat.owner != agent.username and not (
+                "*" in agent.queues or chat.queue_id in agent.queues):
+            raise AgentProtocolError("forbidden", "You cannot add notes to this chat.", "chat")
+        db = self._db()
+        db.add_note(chat.id, agent.username, "note", frame["text"])
+        db.audit(agent.username, "note", chat.session_id, chat=chat.id, chars=len(frame["text"]))
+        notes = {"type": "notes", "chat": chat.id, "notes": db.notes(chat.session_id)}
+        await conn.send(notes)
+        await self._to_watchers(chat, notes)
+
+    async def _do_search(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+        query = " ".join(str(frame.get("query", "")).split())
+        if len(query) < 2:
+            raise AgentProtocolError("bad_field", "Search for at least 2 characters.", "query")
+        scope = None if agent.role == "supervisor" else agent.queues
+        found = self._db().search(query[:100], scope)
+        self._db().audit(agent.username, "search", None, chars=len(query))
+        await conn.send({"type": "search", "query": query, **found})
 
     async def _do_overview(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
         if agent.role != "supervisor":
@@ -971,26 +1075,27 @@ NOT_QUESTIONS = {"greet", "goodbye", "thanks", "affirm", "deny", "choose_languag
                  "option_comments_suggestions"}
 
 
+def _texts_while_queued(events: list[dict]) -> list[str]:
+    """What the visitor wrote since the conversation last entered the queue (leave-message
+    commands left out)."""
+    out: list[str] = []
+    queued = False
+    for e in events:
+        if e.get("type") == "state":
+            if e.get("state") != "queued":
+                queued, out = False, []
+            elif not queued:
+                queued, out = True, []
+        elif queued and e.get("type") == "visitor" and not texts.is_leave_message(str(e.get("text", ""))):
+            out.append(str(e.get("text", "")))
+    return out
+
+
 def _last_visitor_text(events: list[dict]) -> str | None:
     for ev in reversed(events):
         if ev.get("type") == "visitor" and ev.get("text"):
             return str(ev["text"])
     return None
-
-
-def _written_while_queued(events: list[dict]) -> list[str]:
-    """What the visitor wrote since the conversation last entered the queue (read from the
-    stored events, so it survives a restart)."""
-    written: list[str] = []
-    state = None
-    for ev in events:
-        if ev.get("type") == "state":
-            if ev.get("state") == "queued" and state != "queued":
-                written = []
-            state = ev.get("state")
-        elif ev.get("type") == "visitor" and state == "queued" and ev.get("text"):
-            written.append(str(ev["text"]))
-    return written
 
 
 def _last_question(events: list[dict]) -> str | None:

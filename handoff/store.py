@@ -8,9 +8,12 @@ nothing is held across an ``await`` by the asyncio code that calls it.
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Any, Iterator
 
@@ -85,7 +88,8 @@ CREATE TABLE IF NOT EXISTS handoff_tickets (
     created_at REAL NOT NULL,
     closed_at REAL,
     closed_by TEXT,
-    reply TEXT
+    reply TEXT,
+    ref TEXT                           -- T-YYYYMMDD-XXXX, what the visitor quotes
 );
 CREATE TABLE IF NOT EXISTS handoff_ratings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -108,6 +112,33 @@ CREATE TABLE IF NOT EXISTS handoff_audit (
 """
 
 ACTIVE = ("queued", "agent")
+
+
+# Ticket references: T-<UTC date>-<4 symbols of Crockford's base32> (no I, L, O, U), e.g.
+# T-20261206-7K3Q. About a million per day, drawn at random, so a number cannot be guessed from
+# another; short enough to read out on the phone. Visitors may write it in any case, with or
+# without dashes, and O/I/L are read as 0/1/1.
+TICKET_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TICKET_REF_RE = re.compile(r"(?<![A-Za-z0-9])T\s*[-‐–—－]?\s*(\d{8})\s*[-‐–—－]?\s*([0-9A-Za-z]{4})(?![A-Za-z0-9])",
+                           re.IGNORECASE)
+
+
+def new_ticket_ref(now: float) -> str:
+    day = datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%d")
+    return f"T-{day}-" + "".join(secrets.choice(TICKET_ALPHABET) for _ in range(4))
+
+
+def normalise_ticket_ref(text: str) -> str:
+    m = TICKET_REF_RE.search(text.strip())
+    if not m:
+        return text.strip().upper()
+    code = m.group(2).upper().translate(str.maketrans("OIL", "011"))
+    return f"T-{m.group(1)}-{code}"
+
+
+def find_ticket_ref(text: str) -> str | None:
+    """The ticket reference a visitor quoted in a message, normalised, or None."""
+    return normalise_ticket_ref(text) if TICKET_REF_RE.search(text) else None
 
 
 @dataclass
@@ -164,6 +195,10 @@ class HandoffStore:
         # Called with a chat's id whenever its queue state or ownership changes (the service
         # sends agents only what changed).
         self.on_change: Callable[[int], None] = lambda chat_id: None
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(handoff_tickets)")}
+        if "ref" not in columns:  # a database from before ticket references
+            self.db.execute("ALTER TABLE handoff_tickets ADD COLUMN ref TEXT")
+        self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS handoff_tickets_ref ON handoff_tickets(ref)")
 
     def close(self) -> None:
         self.db.close()
@@ -345,6 +380,37 @@ class HandoffStore:
         return [r[0] for r in rows]
 
     # ------------------------------------------------------------------ notes, tickets, ratings
+    def chats_of_session(self, session_id: str) -> list[Chat]:
+        """Every handoff of one conversation (one resume token, followed across a transfer)."""
+        return [_chat(r) for r in self.db.execute(
+            "SELECT * FROM handoff_chats WHERE session_id=? ORDER BY id", (session_id,))]
+
+    def search(self, query: str, queue_ids: list[str] | None, limit: int = 20) -> dict[str, list[dict]]:
+        """Past and present chats whose transcript or summary contains ``query``, and tickets
+        whose text, answer or number does; newest first. ``queue_ids`` None: every queue."""
+        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.db.execute(
+            "SELECT c.*, (SELECT body FROM events e WHERE e.session_id=c.session_id "
+            "  AND e.type IN ('visitor','reply') AND json_extract(e.body, '$.text') LIKE ? ESCAPE '\\' "
+            "  ORDER BY e.seq LIMIT 1) AS hit "
+            "FROM handoff_chats c WHERE c.summary LIKE ? ESCAPE '\\' OR hit IS NOT NULL "
+            "ORDER BY c.id DESC LIMIT 200", (like, like))
+        chats = []
+        for r in rows:
+            d = dict(r)
+            if queue_ids is not None and "*" not in queue_ids and d["queue_id"] not in queue_ids:
+                continue
+            hit = json.loads(d.pop("hit")).get("text", "") if d.get("hit") else d["summary"]
+            chats.append({"id": d["id"], "status": d["status"], "outcome": d["outcome"],
+                          "queue": d["queue_id"], "lang": d["lang"], "summary": d["summary"],
+                          "owner": d["owner"], "waiting_since": d["waiting_since"],
+                          "ended_at": d["ended_at"], "snippet": hit[:200]})
+            if len(chats) >= limit:
+                break
+        tickets = [t for t in self.tickets(None, queue_ids)
+                   if query.casefold() in " ".join(str(t.get(k) or "") for k in ("text", "reply", "ref")).casefold()]
+        return {"chats": chats, "tickets": list(reversed(tickets))[:limit]}
+
     def add_note(self, chat_id: int, author: str, kind: str, text: str) -> None:
         self.db.execute("INSERT INTO handoff_notes (chat_id,ts,author,kind,text) VALUES (?,?,?,?,?)",
                         (chat_id, time.time(), author, kind, text))
@@ -357,10 +423,22 @@ class HandoffStore:
 
     def add_ticket(self, session_id: str, chat_id: int | None, queue_id: str, lang: str,
                    text: str) -> int:
-        cur = self.db.execute(
-            "INSERT INTO handoff_tickets (session_id,chat_id,queue_id,lang,text,created_at) "
-            "VALUES (?,?,?,?,?,?)", (session_id, chat_id, queue_id, lang, text, time.time()))
-        return int(cur.lastrowid)  # type: ignore[arg-type]
+        now = time.time()
+        for _ in range(20):
+            ref = new_ticket_ref(now)
+            try:
+                cur = self.db.execute(
+                    "INSERT INTO handoff_tickets (session_id,chat_id,queue_id,lang,text,created_at,ref) "
+                    "VALUES (?,?,?,?,?,?,?)", (session_id, chat_id, queue_id, lang, text, now, ref))
+                return int(cur.lastrowid)  # type: ignore[arg-type]
+            except sqlite3.IntegrityError:
+                continue  # the same reference drawn twice on one day: draw again
+        raise RuntimeError("could not draw a free ticket reference")
+
+    def ticket_by_ref(self, ref: str) -> dict | None:
+        row = self.db.execute("SELECT * FROM handoff_tickets WHERE ref=?",
+                              (normalise_ticket_ref(ref),)).fetchone()
+        return dict(row) if row else None
 
     def tickets(self, status: str | None = "open", queue_ids: list[str] | None = None) -> list[dict]:
         sql, args = "SELECT * FROM handoff_tickets", []

@@ -40,9 +40,41 @@ LEAVE_MESSAGE_PROMPT = Text(
        "passport or ID numbers). It is registered as soon as you send it.",
 )
 TICKET_CREATED = Text(
-    zh="已收到您的留言（编号 {ticket}）。工作人员会在本对话中回复，您可以稍后打开本页面查看。",
-    en="Your message has been received (reference {ticket}). An agent will reply in this "
-       "conversation; come back to this page later to read it.",
+    zh="已收到您的留言，编号 {ticket}。工作人员会在本对话中回复；您也可以在任何设备上的新对话中输入此编号查看回复。",
+    en="Your message has been received: number {ticket}. An agent will reply in this "
+       "conversation; you can also type this number in a new chat, on any device, to read the answer.",
+)
+LEFT_QUEUE_TICKET = Text(
+    zh="您离开了等待队列，您在等待时写下的内容已登记为留言，编号 {ticket}。工作人员会在本对话中回复；"
+       "您也可以在任何设备上的新对话中输入此编号查看回复。",
+    en="You left the queue, so what you wrote while waiting was registered as a message: number "
+       "{ticket}. An agent will reply in this conversation; you can also type this number in a new "
+       "chat, on any device, to read the answer.",
+)
+LEFT_QUEUE = Text(
+    zh="您离开了等待队列。如仍需人工服务，请再次申请。",
+    en="You left the queue. If you still need a person, just ask again.",
+)
+NO_AGENTS_STILL = Text(
+    zh="目前仍没有在线的人工客服。请按“留言”登记您的问题，或继续等待，也可拨打 {hotline} 服务热线。",
+    en="Still no agent is online. Press \u201cLeave a message\u201d to register your question, keep "
+       "waiting, or call the {hotline} hotline.",
+)
+TICKET_ANSWER = Text(zh="您的留言（编号 {ticket}）已有回复：\n{reply}",
+                     en="The answer to your message {ticket}:\n{reply}")
+TICKET_PENDING = Text(
+    zh="您的留言（编号 {ticket}）已登记，尚未回复。工作人员回复后，您可以再次输入此编号查看。",
+    en="Your message {ticket} is registered but not answered yet. Type the number again later to "
+       "read the answer.",
+)
+TICKET_TOO_MANY = Text(
+    zh="查询的留言编号过多，请稍后再试，或拨打 {hotline} 服务热线。",
+    en="Too many message numbers tried; please try again later, or call the {hotline} hotline.",
+)
+TICKET_UNKNOWN = Text(
+    zh="没有找到编号为 {ticket} 的留言。请核对编号，或拨打 {hotline} 服务热线。",
+    en="No message with the number {ticket} was found. Please check the number, or call the "
+       "{hotline} hotline.",
 )
 ESCALATION_LIMITED = Text(
     zh="短时间内转人工的请求过多，请稍后再试，或拨打 {hotline} 服务热线。",
@@ -64,7 +96,7 @@ RESOLVED = Text(
     zh="本次人工服务已结束，感谢您的咨询。请为本次服务评分（1–5 分）。",
     en="This chat with an agent has ended. Thank you for contacting 12367. Please rate the service (1–5).",
 )
-TICKET_REPLY = Text(zh="关于您的留言（编号 {ticket}）的回复：\n{reply}", en="Reply to your message (reference {ticket}):\n{reply}")
+TICKET_REPLY = Text(zh="关于您的留言（编号 {ticket}）的回复：\n{reply}", en="Reply to your message {ticket}:\n{reply}")
 
 LEAVE_MESSAGE_WORDS = {"留言", "我要留言", "leave a message", "leave message", "message"}
 

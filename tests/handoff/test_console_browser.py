@@ -114,3 +114,93 @@ async def test_console_end_to_end(handoff_server, ws_client):
         assert not errors, errors
         await browser.close()
     await asyncio.sleep(0)
+
+
+async def test_console_offline_cards_choices_assist_notes_search_history_shortcuts_alerts(
+        handoff_server, ws_client):
+    """What an agent meets beyond the basics: the choices a visitor was offered, a waiting
+    visitor gone offline, "Suggest answers" saying it is searching, private notes, search over
+    past chats, the visitor's earlier chats, keyboard shortcuts and the opt-in new-chat alert."""
+    server = handoff_server
+    add_agent(server.data_dir, "keys", name="Kim", queues="*", langs="zh,en")
+    async with playwright.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = await browser.new_context(viewport={"width": 1400, "height": 900})
+        await context.grant_permissions(["notifications"], origin=server.url)
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"{server.url}/console")
+        await page.fill("#username", "keys")
+        await page.fill("#password", PASSWORD)
+        await page.click("#login-form button")
+        await page.wait_for_selector("#work-view:not([hidden])")
+        await page.check("#alerts")
+        await page.wait_for_timeout(300)
+
+        async with ws_client(server.ws_url) as visitor:
+            welcome = await visitor.hello(lang="en")
+            await visitor.ask("My passport was stolen in Kunming", "h1")
+            await visitor.send({"type": "message", "id": "h2", "text": "Talk to a person"})
+            await visitor.until(lambda f: f["type"] == "state" and f["state"] == "queued", 60)
+        # The visitor closed the tab: the waiting card says so before anyone claims it.
+        card = page.locator("#queues li[data-chat]", has_text="Talk to a person").last
+        await card.locator(".offline").wait_for()
+        assert "visitor offline" in await card.inner_text()
+        assert await page.evaluate("window.__consoleAlerts || 0") >= 1  # the opt-in alert fired
+        chat_id = int(await card.get_attribute("data-chat"))
+
+        async with ws_client(server.ws_url) as visitor:
+            await visitor.hello(session=welcome["session"], last_seq=0)
+            await page.wait_for_function(
+                f"!document.querySelector('#queues li[data-chat=\"{chat_id}\"] .offline')")
+            # Alt+C claims the oldest waiting chat the agent may take: open this one first.
+            await page.locator(f'#queues li[data-chat="{chat_id}"] button', has_text="View").click()
+            await page.wait_for_selector("#claim-bar:not([hidden])")
+            await page.keyboard.press("Alt+c")
+            await visitor.until(lambda f: f["type"] == "state" and f["state"] == "agent")
+            await page.wait_for_selector("#composer:not([hidden])")
+            # The greeting's menu, as the visitor saw it.
+            assert "Choices:" in await page.inner_text("#transcript")
+            # "Suggest answers" says at once that it is looking, then shows answers or "no answer".
+            said = await page.evaluate(
+                "() => { document.querySelector('#assist').click(); return document.querySelector('#assist-query').textContent; }")
+            assert "Searching" in said
+            await page.wait_for_function(
+                "document.querySelector('#assist-list li') || document.querySelector('#assist-query').textContent.includes('No answer')",
+                timeout=60000)
+            # A private note: the agents see it, the visitor never does.
+            await page.fill("#note-text", "Caller sounded worried; callback code 7731-QZ")
+            await page.click("#note-form button")
+            await page.wait_for_function("document.querySelector('#notes').innerText.includes('7731-QZ')")
+            assert "private" in await page.inner_text("#notes")
+            await page.focus("#transcript")
+            await page.keyboard.press("Alt+r")  # resolve
+            await visitor.until(lambda f: f["type"] == "state" and f["state"] == "closed")
+            assert not [f for f in visitor.seen if "7731-QZ" in str(f)], [f for f in visitor.seen if "7731-QZ" in str(f)]
+
+            # The same visitor asks again: the console lists the earlier chat.
+            await visitor.send({"type": "message", "id": "h3", "text": "Talk to a person"})
+            await visitor.until(lambda f: f["type"] == "state" and f["state"] == "queued", 60)
+            again = page.locator("#queues li[data-chat]", has_text="Talk to a person").last
+            await again.locator("button", has_text="View").click()
+            await page.wait_for_function(
+                f"document.querySelector('#history').innerText.includes('#{chat_id}')")
+            assert "7731-QZ" in await page.inner_text("#notes")  # notes follow the visitor
+            await visitor.send({"type": "close"})
+
+        # Search over past conversations.
+        await page.evaluate("document.activeElement && document.activeElement.blur()")
+        await page.keyboard.press("/")
+        assert await page.evaluate("document.activeElement.id") == "search-q"
+        await page.keyboard.type("stolen in Kunming")
+        await page.keyboard.press("Enter")
+        await page.wait_for_selector("#search-results:not([hidden]) #search-list li")
+        results = await page.inner_text("#search-list")
+        assert f"#{chat_id}" in results and "stolen in Kunming" in results
+        await page.fill("#search-q", "zzqqxx nothing")
+        await page.keyboard.press("Enter")
+        await page.wait_for_function("document.querySelector('#search-list').innerText.includes('Nothing found')")
+        assert await axe_violations(page) == []
+        assert not errors, errors
+        await browser.close()

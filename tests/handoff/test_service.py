@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 from websockets.asyncio.client import connect
@@ -76,7 +77,7 @@ async def test_no_agent_online_offers_ticket_and_hotline(rig):
     assert state["state"] == "queued" and state["queue"] == "exit-entry:shenzhen" and state["eta_s"] is None
     await rig.say(sid, "留言")
     await rig.say(sid, "我的签证下周到期，请回电 138")
-    assert "編號 1" in rig.seen(sid, "reply")[-1]["text"]
+    ref = re.search(r"編號 (T-\d{8}-[0-9A-Z]{4})", rig.seen(sid, "reply")[-1]["text"]).group(1)
     assert rig.store.session(sid).state == "bot"
     agent = await AgentClient.open(rig.url)
     await agent.login("li")
@@ -85,6 +86,7 @@ async def test_no_agent_online_offers_ticket_and_hotline(rig):
     await agent.send(type="ticket_reply", ticket=1, text="您好，请携带护照到深圳出入境办理。")
     await agent.expect("ticket_done")
     assert rig.seen(sid, "reply")[-1]["meta"]["agent"] == "李明"
+    assert ref in rig.seen(sid, "reply")[-1]["text"]
     await agent.close()
 
 

@@ -97,6 +97,30 @@ async def test_language_switch_keeps_history_and_locks(shared_server, ws_client)
         assert reply["lang"] == "en"
 
 
+@pytest.mark.parametrize("start,switch,said", [
+    ("zh", "en", "OK, I will answer in English from now on."),
+    ("en", "zh", "好的，接下来我用中文回答。"),
+])
+async def test_the_same_language_choice_is_confirmed_once(shared_server, ws_client, start, switch, said):
+    """A second press, or the widget re-sending this browser's choice after a reload, is
+    acknowledged with the lang frame only: the confirmation is posted once."""
+    async with ws_client(shared_server.ws_url) as c:
+        welcome = await c.hello(page_lang=start)
+        await c.until(lambda f: f["type"] == "reply")
+        for _ in range(2):
+            await c.send({"type": "lang", "lang": switch})
+            await c.until(lambda f: f["type"] == "lang")
+    async with ws_client(shared_server.ws_url) as again:  # a reload
+        await again.hello(session=welcome["session"], last_seq=0, lang=switch)
+        await again.send({"type": "lang", "lang": switch})
+        await again.until(lambda f: f["type"] == "lang")
+        await asyncio.sleep(0.5)  # a confirmation would follow the lang frame at once
+        await again.send({"type": "ping"})
+        await again.until(lambda f: f["type"] == "pong")
+        events = {f["seq"]: f for f in again.seen if "seq" in f}
+        assert [f["text"] for f in events.values() if f["type"] == "reply" and f["text"] == said] == [said]
+
+
 async def test_traditional_and_cantonese_get_traditional_characters(shared_server, ws_client):
     async with ws_client(shared_server.ws_url) as c:
         await c.hello()
@@ -132,6 +156,10 @@ async def test_http_pages_probes_and_metrics(shared_server, ws_client):
         await c.hello()
         await c.ask("how long can I stay visa free", "h1")
     assert shared_server.get("/healthz")[0] == 200
+    import urllib.request
+    with urllib.request.urlopen(f"{shared_server.url}/favicon.ico", timeout=10) as icon:
+        assert icon.status == 200 and icon.headers["Content-Type"] == "image/x-icon"
+        assert icon.read(4) == b"\x00\x00\x01\x00"  # an ICO file
     assert shared_server.get("/readyz")[0] == 200
     status, body, _ = shared_server.get("/metrics")
     assert status == 200

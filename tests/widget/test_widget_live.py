@@ -156,7 +156,8 @@ def test_quick_reply_sends_its_value(live_server, context):
     end.click()
     expect(end).to_have_text("确认结束？")
     end.click()
-    expect(chat.banner).to_contain_text("本次咨询已结束")
+    expect(chat.log).to_contain_text("本次咨询已结束")  # said once, by the server's message
+    expect(chat.banner).to_be_hidden()
     expect(page.locator("nia-chat .rating .stars button")).to_have_count(5)
     expect(page.locator("nia-chat .endactions button")).to_have_text("开始新的咨询")
 
@@ -249,7 +250,8 @@ def test_human_agent_queue_typing_messages_resolve_and_rating(live_server, conte
         ws.send(json.dumps({"type": "typing", "chat": chat_id, "on": True}))
         expect(page.locator("nia-chat .typing")).to_be_visible()
         ws.send(json.dumps({"type": "resolve", "chat": chat_id}))
-        expect(chat.banner).to_contain_text("本次咨询已结束")
+        expect(chat.log).to_contain_text("本次人工服务已结束")
+        expect(chat.banner).to_be_hidden()
         expect(page.locator("nia-chat .typing")).to_be_hidden()
 
     stars = page.locator("nia-chat .rating .stars button")  # resolved: the rating appears
@@ -383,3 +385,58 @@ def test_an_answer_fits_a_phone_short_answer_first_details_and_sources_on_tap(
     phone.keyboard.press("Space")  # and close again
     expect(details).to_be_hidden()
     expect(toggle).to_have_attribute("aria-expanded", "false")
+
+
+@pytest.mark.parametrize("page_lang,button,said", [
+    ("zh", "English", "OK, I will answer in English from now on."),
+    ("en", "中文", "好的，接下来我用中文回答。"),
+])
+def test_the_language_button_confirms_once_and_not_again_after_a_reload(
+        live_server, context, page_lang, button, said):
+    page = context.new_page()
+    chat = open_portal(page, live_server.url + f"/?lang={page_lang}")
+    confirmations = page.locator("nia-chat .log > li.m-bot .bubble", has_text=said)
+    page.locator("nia-chat .tools button", has_text=button).click()
+    expect(confirmations).to_have_count(1)
+    page.wait_for_timeout(1000)  # nothing more arrives
+    expect(confirmations).to_have_count(1)
+    page.reload()
+    chat = Chat(page).open()
+    chat.wait_online()
+    page.wait_for_timeout(1500)  # the widget re-sends this browser's choice after welcome
+    expect(confirmations).to_have_count(1)
+    other = "中文" if button == "English" else "English"
+    expect(page.locator("nia-chat .tools button").first).to_have_text(other)
+
+
+@pytest.mark.parametrize("lang,ask,option,banner,still,leave,number_said,pending", [
+    ("en", "Talk to a person", None, "No agent is online right now", "Still no agent is online",
+     "Leave a message", "number T-", "not answered yet"),
+    ("zh", "转人工客服", "意见建议", "目前没有在线的人工客服", "目前仍没有在线的人工客服",
+     "留言", "编号 T-", "尚未回复"),
+])
+def test_no_agent_online_leave_a_message_and_read_it_on_another_device(
+        live_server, context, browser, lang, ask, option, banner, still, leave, number_said, pending):
+    page = context.new_page()
+    chat = open_portal(page, live_server.url + f"/?lang={lang}")
+    chat.type_and_send(ask)
+    if option:
+        page.locator("nia-chat .log .qr button", has_text=option).click()
+    expect(chat.banner).to_contain_text(banner, timeout=60_000)
+    expect(chat.banner).not_to_contain_text("Connecting you" if lang == "en" else "正在为您转接")
+    chat.type_and_send("hello?" if lang == "en" else "有人吗？")
+    expect(chat.log).to_contain_text(still)
+    page.locator("nia-chat .log .qr button", has_text=leave).last.click()  # still offered
+    chat.type_and_send("My visa ends next week" if lang == "en" else "我的签证下周到期")
+    said = page.locator("nia-chat .log > li.m-system .bubble", has_text=number_said)
+    expect(said).to_be_visible(timeout=30_000)
+    number = re.search(r"T-\d{8}-[0-9A-Z]{4}", said.text_content()).group()
+    # Another device, another chat: the number brings the state of the message.
+    other = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        phone = other.new_page()
+        chat2 = open_portal(phone, live_server.url + f"/?lang={lang}")
+        chat2.type_and_send(number.lower())
+        expect(phone.locator("nia-chat .log > li.m-system .bubble", has_text=pending)).to_contain_text(number)
+    finally:
+        other.close()

@@ -7,6 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const TOKEN_KEY = "12367.agent.token";
   const ACCEPT_KEY = "12367.agent.accepting";
+  const ALERT_KEY = "12367.agent.alerts";
 
   const OPTION_NAMES = {
     port_clearance: "口岸通关 · Port clearance",
@@ -33,7 +34,7 @@
   const state = {
     ws: null, token: sessionStorage.getItem(TOKEN_KEY), agent: null, allQueues: [],
     snapshot: null, chats: new Map(), current: null, canned: [], tickets: [], overview: null,
-    wanted: null, tab: "queues", clockSkew: 0, retry: 0, loggedOut: false, typingTimer: null, typingOn: false,
+    wanted: null, tab: "queues", seenWaiting: null, assistBusy: null, clockSkew: 0, retry: 0, loggedOut: false, typingTimer: null, typingOn: false,
   };
 
   // ------------------------------------------------------------------ small DOM helpers
@@ -122,6 +123,11 @@
         const wait = f.retry_after ? ` (${duration(f.retry_after)})` : "";
         showLogin(text + wait);
       } else {
+        if (state.assistBusy !== null && ["assist_unavailable", "empty"].includes(f.code)) {
+          state.assistBusy = null;
+          $("assist").removeAttribute("aria-busy");
+          $("assist-query").textContent = text;
+        }
         flash(text);
       }
     },
@@ -151,15 +157,18 @@
       const mine = new Map(f.mine.map((c) => [c.id, c]));
       for (const [id, chat] of state.chats) {
         if (mine.has(id)) chat.info = { ...chat.info, ...mine.get(id) };
-        else if (!waiting.has(id) && state.agent.role !== "supervisor") state.chats.delete(id);
+        // (a past chat opened from search or history stays open)
+        else if (!waiting.has(id) && state.agent.role !== "supervisor" && ["queued", "agent"].includes(chat.info.status)) state.chats.delete(id);
       }
       if (state.current !== null && !state.chats.has(state.current)) state.current = null;
       renderQueues();
       renderChat();
       renderTransferTargets();
+      alertNewChats(f);
     },
     chat(f) {
-      state.chats.set(f.chat.id, { info: f.chat, transcript: f.transcript, notes: f.notes || [] });
+      state.chats.set(f.chat.id, { info: f.chat, transcript: f.transcript, notes: f.notes || [],
+        history: f.history || [], tickets: f.tickets || [] });
       // Open it when nothing is open or the agent asked for it; an auto-assigned chat never
       // pulls the agent away from the chat they are typing in.
       if (state.current === null || state.wanted === f.chat.id) {
@@ -192,7 +201,13 @@
       renderChat();
     },
     sent() { $("reply-text").value = ""; },
-    assist(f) { renderAssist(f); },
+    assist(f) { state.assistBusy = null; renderAssist(f); },
+    notes(f) {
+      const chat = state.chats.get(f.chat);
+      if (chat) chat.notes = f.notes;
+      if (state.current === f.chat) { $("note-text").value = ""; renderChat(); }
+    },
+    search(f) { renderSearch(f); },
     canned(f) { state.canned = f.replies; renderCanned(); },
     tickets(f) { state.tickets = f.tickets; renderTickets(); },
     ticket_done() { flash("已回复 · Reply sent"); },
@@ -224,6 +239,7 @@
       label: claim ? "等待 waiting" : "接入 with you" } });
     li.append(el("div", { cls: "meta", text: REASON_NAMES[c.reason] || c.reason || "" }), wait);
     if (c.leaving_message) li.append(el("span", { cls: "tag warn", text: "正在留言 · leaving a message" }));
+    if (c.online === false) li.append(el("span", { cls: "tag warn offline", text: "访客已离线 · visitor offline" }));
     if (claim) {
       const actions = el("div", { cls: "actions" });
       const btn = el("button", { cls: "primary claim", text: "认领 · Claim",
@@ -302,8 +318,23 @@
     for (const id of ["transfer", "handback", "resolve", "assist"]) $(id).disabled = !mineNow && state.agent.role !== "supervisor";
     const notes = $("notes");
     clear(notes);
-    for (const n of chat.notes) notes.append(el("li", { text: `${n.author} (${n.kind}): ${n.text}` }));
+    for (const n of chat.notes) {
+      const kind = n.kind === "note" ? "内部 private" : n.kind;
+      notes.append(el("li", { cls: `note-${n.kind}`, text: `${n.author} (${kind}) ${time(new Date(n.ts * 1000).toISOString())}: ${n.text}` }));
+    }
     if (!chat.notes.length) notes.append(el("li", { cls: "meta", text: "—" }));
+    const hist = $("history");
+    clear(hist);
+    for (const h of chat.history || []) {
+      const when = new Date(h.waiting_since * 1000).toLocaleString();
+      hist.append(el("li", {}, el("button", { cls: "link", text: `#${h.id}`, title: "查看 · View",
+        on: { click: () => { state.wanted = h.id; send({ type: "view", chat: h.id }); } } }),
+      el("span", { text: ` ${when} · ${h.outcome || h.status}${h.owner ? " · " + h.owner : ""} · ${h.summary || ""}` })));
+    }
+    for (const t of chat.tickets || []) {
+      hist.append(el("li", { text: `留言 Ticket ${t.ref || "#" + t.id} · ${t.status === "closed" ? "已回复 answered" : "待回复 open"}: ${t.text}` }));
+    }
+    if (!hist.firstChild) hist.append(el("li", { cls: "meta", text: "首次咨询 · first contact" }));
     renderCanned();
   }
 
@@ -320,8 +351,16 @@
     }
     if (e.type === "reply") {
       const who = e.from === "agent" ? `坐席 ${(e.meta && e.meta.agent) || "agent"}` : e.from === "bot" ? "机器人 Bot" : "系统 System";
-      return el("li", { cls: `msg ${e.from}` }, el("span", { cls: "who", text: `${who} · ${time(e.ts)}` }),
+      const li = el("li", { cls: `msg ${e.from}` }, el("span", { cls: "who", text: `${who} · ${time(e.ts)}` }),
         el("span", { text: e.text }));
+      const choices = (e.quick_replies || []).map((q) => q.label).filter(Boolean);
+      if (choices.length) {
+        // What the visitor was offered ("Which of these do you mean?"), as they saw it.
+        const box = el("span", { cls: "choices", text: "选项 Choices: " });
+        for (const label of choices) box.append(el("span", { cls: "tag choice", text: label }));
+        li.append(box);
+      }
+      return li;
     }
     if (e.type === "state") {
       const extra = e.state === "queued" && e.position ? ` #${e.position}` : e.agent ? ` ${e.agent}` : "";
@@ -360,6 +399,7 @@
     $("assist-query").textContent = "";
     if (f.chat !== state.current) return;
     $("assist-query").textContent = `问题 Question: ${f.query} → ${f.lang === "en" ? "English" : "中文"}`;
+    $("assist").removeAttribute("aria-busy");
     if (!f.answers.length) $("assist-query").textContent += " · 没有找到答案 No answer found";
     for (const a of f.answers) {
       const li = el("li", {}, el("div", { cls: "title", text: a.title }),
@@ -395,9 +435,9 @@
       const input = el("textarea", { cls: "ticket-reply" });
       input.rows = 2;
       input.placeholder = "回复 · Reply";
-      input.setAttribute("aria-label", `回复留言 #${t.id} · Reply to message #${t.id}`);
+      input.setAttribute("aria-label", `回复留言 ${t.ref || "#" + t.id} · Reply to message ${t.ref || "#" + t.id}`);
       const li = el("li", {}, el("div", { cls: "meta" }, langTag(t.lang),
-        el("span", { text: `#${t.id} · ${queueName(t.queue_id)} · ${new Date(t.created_at * 1000).toLocaleString()}` })),
+        el("span", { text: `${t.ref || "#" + t.id} · ${queueName(t.queue_id)} · ${new Date(t.created_at * 1000).toLocaleString()}` })),
       el("div", { cls: "summary", text: t.text }), input,
       el("button", { text: "回复并关闭 · Reply & close", on: { click: () => {
         const text = input.value.trim();
@@ -431,6 +471,51 @@
       ab.append(el("tr", {}, el("td", { text: `${a.name} (${a.username})` }), el("td", { text: a.role }),
         el("td", { cls: a.online ? "online" : "offline", text: status }), load,
         el("td", { text: a.langs.join(",") })));
+    }
+  }
+
+  function renderSearch(f) {
+    $("search-results").hidden = false;
+    const list = $("search-list");
+    clear(list);
+    for (const c of f.chats) {
+      const when = new Date(c.waiting_since * 1000).toLocaleString();
+      list.append(el("li", {}, el("div", { cls: "meta" }, langTag(c.lang),
+        el("span", { text: `#${c.id} · ${queueName(c.queue)} · ${when} · ${c.outcome || c.status}` })),
+      el("div", { cls: "summary", text: c.snippet || c.summary }),
+      el("button", { text: "查看 · View", on: { click: () => { state.wanted = c.id; send({ type: "view", chat: c.id }); } } })));
+    }
+    for (const t of f.tickets) {
+      list.append(el("li", {}, el("div", { cls: "meta" }, langTag(t.lang),
+        el("span", { text: `留言 Ticket ${t.ref || "#" + t.id} · ${t.status === "closed" ? "已回复 answered" : "待回复 open"}` })),
+      el("div", { cls: "summary", text: t.text }),
+      t.reply ? el("div", { cls: "meta", text: `回复 Reply: ${t.reply}` }) : null));
+    }
+    if (!list.firstChild) list.append(el("li", { cls: "meta", text: `没有找到“${f.query}” · Nothing found for “${f.query}”` }));
+  }
+
+  /** Opt-in: a short tone and a desktop notification when a new chat waits in my queues. */
+  function alertNewChats(f) {
+    const ids = new Set(f.queues.flatMap((q) => q.waiting.map((c) => c.id)));
+    const before = state.seenWaiting;
+    state.seenWaiting = ids;
+    if (before === null || !$("alerts").checked) return;
+    const fresh = f.queues.flatMap((q) => q.waiting).filter((c) => !before.has(c.id));
+    if (!fresh.length) return;
+    window.__consoleAlerts = (window.__consoleAlerts || 0) + 1;  // read by the browser test
+    try {
+      const ctx = new (window.AudioContext || window.webkitAudioContext)();
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      gain.gain.value = 0.08;
+      osc.frequency.value = 880;
+      osc.connect(gain).connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.25);
+    } catch { /* no audio: the notification still shows */ }
+    if (window.Notification && Notification.permission === "granted") {
+      const c = fresh[0];
+      new Notification("12367 ONLINE: 新对话 · New chat", { body: `#${c.id} ${c.summary || c.last_text || ""}`, tag: `chat-${c.id}` });
     }
   }
 
@@ -483,7 +568,58 @@
     state.typingOn = false;
   }
   $("claim-open").addEventListener("click", () => { state.wanted = state.current; send({ type: "claim", chat: state.current }); });
-  $("assist").addEventListener("click", () => send({ type: "assist", chat: state.current }));
+  $("assist").addEventListener("click", () => {
+    // The answer takes a moment: say so, then show the answers or "no answer".
+    state.assistBusy = state.current;
+    clear($("assist-list"));
+    $("assist").setAttribute("aria-busy", "true");
+    $("assist-query").replaceChildren(el("span", { cls: "spinner", title: "" }), "正在查找… · Searching…");
+    send({ type: "assist", chat: state.current });
+  });
+  $("note-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = $("note-text").value.trim();
+    if (text && state.current !== null) send({ type: "note", chat: state.current, text });
+  });
+  $("search-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const query = $("search-q").value.trim();
+    if (query.length >= 2) send({ type: "search", query });
+  });
+  $("search-close").addEventListener("click", () => { $("search-results").hidden = true; });
+  $("alerts").checked = localStorage.getItem(ALERT_KEY) === "1";
+  $("alerts").addEventListener("change", (e) => {
+    localStorage.setItem(ALERT_KEY, e.target.checked ? "1" : "0");
+    if (e.target.checked && window.Notification && Notification.permission === "default") Notification.requestPermission();
+  });
+  // Keyboard shortcuts: Alt+C claim (the open waiting chat, else the oldest I may take),
+  // Alt+T transfer, Alt+R resolve, Alt+H hand back, Alt+S suggest answers, / search.
+  document.addEventListener("keydown", (e) => {
+    if (!state.agent) return;
+    const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement && document.activeElement.tagName);
+    if (e.key === "/" && !typing && !e.altKey && !e.ctrlKey && !e.metaKey) {
+      e.preventDefault();
+      $("search-q").focus();
+      return;
+    }
+    if (!e.altKey || e.ctrlKey || e.metaKey) return;
+    const key = e.key.toLowerCase();
+    const click = (id) => { if (!$(id).disabled && !$("tools").hidden) $(id).click(); };
+    if (key === "c" || e.code === "KeyC") {
+      e.preventDefault();
+      const open = state.current !== null && state.chats.get(state.current);
+      let target = open && open.info.status === "queued" ? state.current : null;
+      if (target === null && state.snapshot) {
+        const next = state.snapshot.queues.flatMap((q) => q.waiting).filter((c) => c.eligible !== false)
+          .sort((a, b) => a.waiting_since - b.waiting_since)[0];
+        target = next ? next.id : null;
+      }
+      if (target !== null) { state.wanted = target; send({ type: "claim", chat: target }); }
+    } else if (key === "t" || e.code === "KeyT") { e.preventDefault(); click("transfer"); }
+    else if (key === "r" || e.code === "KeyR") { e.preventDefault(); click("resolve"); }
+    else if (key === "h" || e.code === "KeyH") { e.preventDefault(); click("handback"); }
+    else if (key === "s" || e.code === "KeyS") { e.preventDefault(); click("assist"); }
+  });
   $("transfer").addEventListener("click", () => {
     const [kind, target] = $("transfer-target").value.split(/:(.*)/s);
     const note = $("transfer-note").value.trim();

@@ -52,9 +52,22 @@ function portalReady() {
         if (chat && chat.setLang) chat.setLang(a.getAttribute('data-lang'));
       });
     });
+    function chat() { return document.querySelector('nia-chat'); }
     document.getElementById('open-chat').addEventListener('click', function () {
-      var chat = document.querySelector('nia-chat');
-      if (chat && chat.open) chat.open();
+      if (chat() && chat().open) chat().open();
+    });
+    // "Chat online" in the navigation opens the chat (the link still works without scripts).
+    document.querySelector('nav a[href="#chat"]').addEventListener('click', function (e) {
+      if (!chat() || !chat().open) return;
+      e.preventDefault();
+      chat().open();
+    });
+    // Each online service opens the chat asking about that service, in the page's language.
+    document.querySelectorAll('.svc').forEach(function (b) {
+      b.addEventListener('click', function () {
+        var c = chat();
+        if (c && c.ask) c.ask(b.getAttribute(en ? 'data-ask-en' : 'data-ask-zh'));
+      });
     });
   })();
 }

@@ -23,7 +23,7 @@
     zh: {
       launcher: '12367 ONLINE', launcherSub: '在线咨询',
       title: '12367 ONLINE', subtitle: '移民管理服务在线咨询', dialog: '12367 在线咨询',
-      connecting: '正在连接…', online: '已连接', offline: '连接中断，{s} 秒后重试',
+      connecting: '正在连接…', online: '已连接', starting: '智能助手启动中，稍后即为您解答', offline: '连接中断，{s} 秒后重试',
       offlineNow: '网络已断开，恢复后自动重连', retry: '立即重试', movedStatus: '已转到手机',
       minimize: '最小化聊天窗口', langToggle: 'English', langLabel: 'Switch to English', otherLang: 'en',
       phone: '手机', phoneLabel: '在手机上继续咨询', save: '下载', saveLabel: '下载聊天记录（文本文件）',
@@ -37,7 +37,7 @@
       sourcesN: '来源（{n}）', details: '详细说明',
       choose: '请选择', chooseSend: '确定',
       queued: '正在为您转接人工客服：您排在第 {n} 位，预计等待{eta}。',
-      queuedNoPos: '正在为您转接人工客服，请稍候。', queuedNoEta: '正在为您转接人工客服：您排在第 {n} 位。', etaMin: '约 {m} 分钟', etaSoon: '不到 1 分钟',
+      queuedNoPos: '正在为您转接人工客服，请稍候。', queuedNoEta: '目前没有在线的人工客服：您排在第 {n} 位，客服上线后按顺序接待。您也可以留言或拨打 12367 服务热线。', etaMin: '约 {m} 分钟', etaSoon: '不到 1 分钟',
       agentState: '人工客服{name}已接入，正在为您服务。', closed: '本次咨询已结束。',
       rateTitle: '请为本次服务评分', star: '{n} 星（满分 5 星）', comment: '意见或建议（可选）',
       rateSubmit: '提交评价', rated: '感谢您的评价！', newChat: '开始新的咨询',
@@ -55,7 +55,7 @@
     en: {
       launcher: '12367 ONLINE', launcherSub: 'Chat with us',
       title: '12367 ONLINE', subtitle: 'Immigration service chat', dialog: '12367 ONLINE chat',
-      connecting: 'Connecting…', online: 'Connected', offline: 'Connection lost, retrying in {s} s',
+      connecting: 'Connecting…', online: 'Connected', starting: 'Assistant starting: your answer is on its way', offline: 'Connection lost, retrying in {s} s',
       offlineNow: 'You are offline; reconnecting when the network is back', retry: 'Retry now',
       movedStatus: 'Moved to your phone',
       minimize: 'Minimize chat', langToggle: '中文', langLabel: '切换到中文', otherLang: 'zh-CN',
@@ -74,7 +74,7 @@
       choose: 'Please choose', chooseSend: 'OK',
       queued: 'Connecting you to an agent: you are number {n} in the queue, estimated wait {eta}.',
       queuedNoPos: 'Connecting you to an agent, please wait.',
-      queuedNoEta: 'Connecting you to an agent: you are number {n} in the queue.', etaMin: 'about {m} min',
+      queuedNoEta: 'No agent is online right now: you are number {n} in line and will be answered in order. You can also leave a message or call the 12367 hotline.', etaMin: 'about {m} min',
       etaSoon: 'under a minute',
       agentState: 'An agent{name} has joined and is helping you.', closed: 'This chat has ended.',
       rateTitle: 'How was this chat?', star: '{n} out of 5 stars', comment: 'Comments (optional)',
@@ -323,6 +323,7 @@ button{cursor:pointer;border:0;background:none;padding:0}
 .launcher small{display:block;font-size:13px}
 .launcher .badge{position:absolute;top:-6px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#b00020;color:#fff;font-size:13px;font-weight:700;line-height:22px;text-align:center}
 :host([position=left]) .launcher{right:auto;left:20px}
+@media (max-width:480px){.launcher{padding:8px 14px;right:12px;bottom:12px}.launcher>span{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}}
 .panel{position:fixed;bottom:88px;right:20px;z-index:2147483001;width:390px;height:min(640px,calc(100vh - 108px));display:flex;flex-direction:column;background:#fff;border-radius:14px;box-shadow:0 12px 40px rgba(10,40,80,.35);overflow:hidden}
 :host([position=left]) .panel{right:auto;left:20px}
 .panel[hidden]{display:none}
@@ -338,7 +339,7 @@ header .s{font-size:13px;display:flex;align-items:center;gap:6px;flex-wrap:wrap}
 header .retry{text-decoration:underline;min-height:var(--tap);padding:0 6px;color:var(--on)}
 .icon{display:inline-flex;align-items:center;justify-content:center;min-width:var(--tap);min-height:var(--tap);border-radius:8px;color:var(--on)}
 .tools{display:flex;gap:4px;padding:4px 8px;background:#eef3f9;border-bottom:1px solid #d5dce6}
-.tools button{min-height:var(--tap);min-width:var(--tap);padding:0 10px;border-radius:8px;color:#17324f;font-size:14px;font-weight:600}
+.tools button{min-height:var(--tap);min-width:var(--tap);padding:0 10px;white-space:nowrap;flex:none;border-radius:8px;color:#17324f;font-size:14px;font-weight:600}
 .tools button:hover{background:#dce7f3}
 .tools .end{margin-left:auto;color:#9b1c1c}
 .banner{padding:8px 14px;font-size:14px;background:#fff7e0;color:#4d3900;border-bottom:1px solid #e6cf85}
@@ -385,6 +386,7 @@ header .retry{text-decoration:underline;min-height:var(--tap);padding:0 6px;colo
 .qr select{min-height:var(--tap);max-width:70%;border:1px solid #8594a8;border-radius:8px;padding:0 8px;background:#fff}
 .qr .go,.qr .go:hover{background:var(--p);color:var(--on);border-color:var(--p)}
 .divider{align-items:center!important;font-size:13px;color:#4a5566}
+.divider:empty{border-top:1px solid #cfd5dd;margin:6px 24px;padding:0;min-height:0}
 .card{align-self:stretch;background:#fff;border:1px solid #d5dce6;border-radius:12px;padding:12px;align-items:stretch!important}
 .card h3{margin:0 0 8px;font-size:15px}
 .stars{display:flex;gap:2px}
@@ -463,7 +465,8 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       return 'nia-chat:v1:' + this.serverUrl;
     }
     t(key, vars) {
-      const s = (TEXT[this.uiLang] || TEXT.zh)[key];
+      const texts = TEXT[this.uiLang] || TEXT.zh;
+      const s = (vars && vars.n === 1 && texts[key + '_one']) || texts[key];
       return vars ? fill(s, vars) : s;
     }
 
@@ -471,7 +474,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       if (this.built) return;
       this.built = true;
       this.convo = new Conversation(store.get(this.storageKey));
-      // Not `this.lang`: HTMLElement reflects that to the lang attribute, whose change handler
+      // Not `this.uiLang`: HTMLElement reflects that to the lang attribute, whose change handler
       // would take the page's language for the visitor's own choice.
       this.uiLang =
         (this.convo.langChosen && this.convo.lang) ||
@@ -704,8 +707,36 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     close() {
       this.closePanel();
     }
+    /** Public API: element.ask(text) opens the chat and sends text as the visitor's message
+     *  (the portal's service cards ask about their service this way). */
+    ask(text) {
+      this.openPanel();
+      if (!text || this.form.hidden) return;
+      this.input.value = String(text);
+      this.submit();
+    }
+
+    /** What Tab can reach in the panel, in order. */
+    focusables() {
+      const sel = 'button,a[href],textarea,input,select,[tabindex]:not([tabindex="-1"])';
+      return [...this.panel.querySelectorAll(sel)].filter((el) => !el.disabled && el.getClientRects().length && el.tabIndex >= 0);
+    }
 
     onPanelKey(e) {
+      if (e.key === 'Tab' && !this.fullscreen) {
+        // A dialog keeps Tab inside: past the last control back to the first, and back.
+        const items = this.focusables();
+        const active = this.root.activeElement;
+        if (!items.length) return;
+        if (!e.shiftKey && active === items[items.length - 1]) {
+          e.preventDefault();
+          items[0].focus();
+        } else if (e.shiftKey && active === items[0]) {
+          e.preventDefault();
+          items[items.length - 1].focus();
+        }
+        return;
+      }
       if (e.key !== 'Escape') return;
       if (this.transferBox) {
         e.stopPropagation();
@@ -815,7 +846,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       let text;
       let cls = '';
       if (this.moved) text = this.t('movedStatus');
-      else if (this.ready) (text = this.t('online')), (cls = 'online');
+      else if (this.ready) (text = this.t(this.starting ? 'starting' : 'online')), (cls = 'online');
       else if (this.status === 'offline') {
         cls = 'offline';
         text = navigator.onLine === false ? this.t('offlineNow') : this.t('offline', { s: Math.max(0, Math.ceil((this.retryAt - Date.now()) / 1000)) });
@@ -859,6 +890,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         this.setUiLang(serverLang);
       }
       this.convo.lang = this.uiLang;
+      this.starting = !!f.starting; // models still loading: say an answer is coming
       this.ready = true;
       this.attempt = 0;
       this.status = 'online';
@@ -900,6 +932,11 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
 
     /** The server confirms a language choice, also one typed or pressed as a quick reply
      * ("English please", "中文"): the panel's own labels follow it. */
+    on_ready() {
+      this.starting = false;
+      this.updateStatus();
+    }
+
     on_lang(f) {
       const l = normLang(f.lang);
       if (f.locked) this.convo.langChosen = true;
@@ -1233,7 +1270,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       // Closed by the visitor, or resolved by an agent (closed with rating: true).
       const resolved = ev.state === 'closed' || ev.rating === true;
       if (ev.state === 'closed' && this.prevState !== 'closed') {
-        const li = h('li', { class: 'divider' }, this.t('closed'));
+        const li = h('li', { class: 'divider', 'aria-hidden': 'true' });
         li.dataset.seq = ev.seq;
         this.placeBySeq(li, ev.seq);
       }
@@ -1246,7 +1283,8 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       const s = this.state;
       const b = this.banner;
       b.className = 'banner ' + (s || '');
-      b.hidden = !(s === 'queued' || s === 'agent' || s === 'closed');
+      // Closed: the server's own message says so once; no banner repeating it.
+      b.hidden = !(s === 'queued' || s === 'agent');
       if (s === 'queued') {
         const q = this.queue || {};
         if (Number.isInteger(q.position)) {
@@ -1257,8 +1295,7 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       } else if (s === 'agent') {
         const n = this.agentName;
         b.textContent = this.t('agentState', { name: n ? (this.uiLang === 'zh' ? `（${n}）` : ` (${n})`) : '' });
-      } else if (s === 'closed') b.textContent = this.t('closed');
-      else b.textContent = '';
+      } else b.textContent = '';
     }
 
     showRating() {
