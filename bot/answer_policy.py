@@ -26,9 +26,10 @@ _ZH_FILLER = re.compile(r"[请问问一下我的你好吗呢吧啊呀嘛怎么�
 @dataclass(frozen=True)
 class Thresholds:
     # Below this P(top entry is right) a clarify-zone question is asked back, not answered.
-    clarify_below: float = 0.3
-    # Runner-up's share of the top entry's at or above which the two are a tie: ask which.
-    tie_ratio: float = 0.9
+    clarify_below: float = 0.0
+    # Runner-up's share of the top entry's at or above which the two are a tie: ask which
+    # (above 1: never; on the tuning set a tie is better answered with the other as a button).
+    tie_ratio: float = 1.01
     # A retrieval decline is overruled (answered) when NLU does not read the message as out of
     # scope and P(top entry is right) is at least this.
     rescue_at: float = 0.0
@@ -38,7 +39,7 @@ class Thresholds:
     # The same, when the retriever itself is confident of its answer.
     oos_answer_scope_below: float = 0.95
     # Runner-ups offered under an answer: share of the top entry's at least this.
-    alternative_ratio: float = 0.2
+    alternative_ratio: float = 0.1
 
 
 THRESHOLDS = Thresholds()

@@ -6,7 +6,8 @@ Runs NLU and the retriever in-process on every single tuning case the retriever 
 questions and off-topic ones), labels which of the top entries carries the case's facts, and
 searches a grid of thresholds for the best visitor utility:
 
-    right answer +1, wrong answer -0.5, clarify offering the right entry +0.3, other clarify 0,
+    right answer +1, wrong answer with the right entry among the buttons under it +0.3, other
+    wrong answer -0.5, clarify offering the right entry +0.3, other clarify 0,
     a vague question clarified +1 (answered +0.5), an answerable question declined -1,
     off-topic declined +1 (answered -1, clarified -0.5, "not found" +0.5).
 
@@ -20,17 +21,18 @@ import argparse
 import itertools
 from dataclasses import dataclass, replace
 
-from bot.answer_policy import THRESHOLDS, Evidence, Thresholds, choose
+from bot.answer_policy import THRESHOLDS, Evidence, Thresholds, alternatives, choose
 from bot.dialogue import NLU_SURE
 from bot.settings import Settings
 from benchmarks.answer_quality.cases import SETS_DIR, Turn, has_fact, load_cases
 
 GRID = {
-    "clarify_below": (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5),
-    "tie_ratio": (0.8, 0.9, 0.95, 1.01),
-    "rescue_at": (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.01),
-    "oos_scope_below": (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01),
-    "oos_answer_scope_below": (0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99),
+    "clarify_below": (0.0, 0.1, 0.2, 0.3, 0.4),
+    "tie_ratio": (0.8, 0.9, 1.01),
+    "rescue_at": (0.0, 0.1, 0.3, 1.01),
+    "oos_scope_below": (0.5, 0.8, 0.95, 0.99),
+    "oos_answer_scope_below": (0.5, 0.8, 0.95),
+    "alternative_ratio": (0.1, 0.2, 0.3),
 }
 
 
@@ -77,7 +79,10 @@ def utility(case: Labelled, t: Thresholds) -> float:
     if not case.turn.facts:  # a vague question
         return {"clarify": 1.0, "answer": 0.5}.get(choice, 0.0)
     if choice == "answer":
-        return 1.0 if case.right[:1] == (True,) else -0.5
+        if case.right[:1] == (True,):
+            return 1.0
+        offered = case.right[1:1 + alternatives(case.evidence.shares, t)]
+        return 0.3 if any(offered) else -0.5  # the right entry is a button under the answer
     if choice == "clarify":
         return 0.3 if any(case.right) else 0.0
     return -1.0 if choice == "decline" else 0.0
