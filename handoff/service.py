@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+from datetime import datetime, timezone
 import tomllib
 from collections import deque
 from dataclasses import dataclass, field
@@ -609,9 +610,15 @@ class HandoffService:
         tickets = [{"id": t["id"], "ref": t["ref"], "status": t["status"], "text": t["text"],
                     "reply": t["reply"], "created_at": t["created_at"]}
                    for t in db.tickets(None) if t["session_id"] == chat.session_id]
+        transcript = self.hub.events(chat.session_id)
+        if chat.status not in ("queued", "agent") and chat.ended_at is not None:
+            # A past chat (search, history) shows what was said until it ended, never what the
+            # visitor wrote afterwards.
+            end = datetime.fromtimestamp(chat.ended_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            transcript = [e for e in transcript if str(e.get("ts", "")) <= end]
         return {"type": "chat", "chat": self._chat_info(chat),
                 "notes": db.notes(chat.session_id), "history": history, "tickets": tickets,
-                "transcript": self.hub.events(chat.session_id)}
+                "transcript": transcript}
 
     def _changed(self, chat_id: int) -> None:
         self.dirty.add(chat_id)

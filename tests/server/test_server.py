@@ -290,3 +290,30 @@ def test_fuzzed_frames_never_break_the_server(fuzz_server, frames):
                 if reply["type"] == "pong":
                     return
     asyncio.run(run())
+
+
+async def test_follow_ups_stay_on_the_topic_without_repeating_the_answer(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="en")
+        await c.until(lambda f: f["type"] == "reply")
+        first = await c.ask("How do I extend my visa?", "f1")
+        fee = await c.ask("how much does it cost?", "f2")
+        assert fee["meta"]["kind"] == "answer", fee
+        assert fee["meta"]["entry"] != first["meta"]["entry"] and "160" in fee["text"]
+        zh = await c.ask("签证怎么延期？", "f3")
+        zh_fee = await c.ask("那要多少钱？", "f4")
+        assert zh["script"] == "zh-Hans" and zh_fee["meta"]["entry"] == fee["meta"]["entry"]
+
+
+async def test_a_question_that_names_a_language_is_answered_and_a_command_locks(
+        shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="zh")
+        await c.until(lambda f: f["type"] == "reply")
+        reply = await c.ask("Is the 12367 hotline available in Russian?", "l1")
+        assert reply["meta"]["kind"] == "answer" and reply["lang"] == "en"
+        await c.send({"type": "message", "id": "l2", "text": "请用中文回答"})
+        switched = await c.until(lambda f: f["type"] == "lang")
+        assert switched == {"type": "lang", "lang": "zh", "locked": True}
+        locked = await c.ask("How long can I stay on the 240-hour visa-free transit?", "l3")
+        assert locked["lang"] == "zh" and "240" in locked["text"]
