@@ -46,7 +46,7 @@ bench: build
 
 # Re-takes the screenshots kept in docs/screenshots (shown in the README) from the browser tests.
 screenshots: install browser build
-	UPDATE_SCREENSHOTS=1 bash scripts/test.sh tests/widget tests/handoff/test_console_browser.py
+	UPDATE_SCREENSHOTS=1 bash scripts/test.sh tests/handoff/test_console_browser.py tests/widget
 
 clean:
 	rm -rf $(DATA) .pytest_cache
