@@ -100,15 +100,16 @@ class Pipeline:
             return best
         # "And how much does it cost?" is about the conversation's topic; a question that
         # stands on its own is never rewritten.
-        joined = replace(self._search_one(f"{ctx.last_question} {text}", k=10), follow_up=True)
+        joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)
         if best.decision == "answer" and best.confidence >= joined.confidence:
             return best  # "那居住證呢？申請條件是什麼" names a new topic of its own
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
-            return _rerank(joined, self._search_one(text, k=10))
+            return _rerank(joined, best)
         return best
 
-    def _search_one(self, query: str, k: int = 5) -> Search:
-        result = self.retriever.search(query, k=k)
+    def _search_one(self, query: str) -> Search:
+        # Ten entries: a follow-up is ranked over both its own and its topic's candidates.
+        result = self.retriever.search(query, k=10)
         hits = tuple(Hit(h.entry_id, dict(h.title), h.score) for h in result.hits)
         decision = result.decision if hits else "decline"
         return Search(decision, float(result.confidence), hits, query, float(result.in_scope))
