@@ -54,7 +54,7 @@ class Pipeline:
         parse = self.nlu.parse(text)
         control = control_of(text)
         nlu_done = time.perf_counter()
-        search = self._search(ctx, text, parse.intent, control)
+        search = self._search(ctx, text, parse.intent, parse.is_oos, control)
         retrieval_done = time.perf_counter()
         entities = {e.type: e.value for e in reversed(parse.entities)}
         turn = Turn(
@@ -87,7 +87,7 @@ class Pipeline:
             return "zh", "zh-Hant" if simplify(text) != text else "zh-Hans"
         return info.lang, info.script
 
-    def _search(self, ctx: Context, text: str, intent: str,
+    def _search(self, ctx: Context, text: str, intent: str, is_oos: bool,
                 control: Control | None) -> Search | None:
         if control is not None and control.kind == "service":
             # A menu choice ("网上预约") is answered with its service guide.
@@ -103,6 +103,8 @@ class Pipeline:
         joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)
         if best.decision == "answer" and best.confidence >= joined.confidence:
             return best  # "那居住證呢？申請條件是什麼" names a new topic of its own
+        if not explicit and is_oos and joined.decision == "decline":
+            return best  # "今天天气怎么样" after an answer is not about its topic
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
             return _rerank(joined, best)
         return best
@@ -134,9 +136,9 @@ class Pipeline:
                        meta: dict) -> dict:
         answer = self.retriever.answer(action.entry_id, lang=ctx.lang, script=ctx.script
                                        if ctx.lang == "zh" else "en")
-        titles = [hit.title[ctx.lang] for hit in action.alternatives]
+        titles = [localise(hit.title[ctx.lang], script) for hit in action.alternatives]
         titles += [r["title"] for r in answer.related if r["title"] not in titles]
-        related = [{"label": localise(t, script), "value": localise(t, script)} for t in titles[:3]]
+        related = [{"label": t, "value": t} for t in titles[:3]]
         human = label("human", ctx.lang)
         quick = related + [{"label": localise(human, script), "value": localise(human, script)}]
         as_of = str(answer.as_of) if answer.as_of else None
