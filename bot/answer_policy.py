@@ -38,6 +38,10 @@ class Thresholds:
     oos_scope_below: float = 0.95
     # The same, when the retriever itself is confident of its answer.
     oos_answer_scope_below: float = 0.95
+    # A question the corpus hardly covers (coverage probability below this) is declined even
+    # when NLU missed it ("how do I move my hukou to Shenzhen?"), unless NLU is sure it is an
+    # immigration question.
+    decline_scope_below: float = 0.0
     # Runner-ups offered under an answer: share of the top entry's at least this.
     alternative_ratio: float = 0.1
 
@@ -72,6 +76,8 @@ def choose(e: Evidence, t: Thresholds = THRESHOLDS) -> Choice:
         return "decline" if e.nlu_oos else "not_found"
     confident = e.decision == "answer"
     if e.nlu_oos and e.in_scope < (t.oos_answer_scope_below if confident else t.oos_scope_below):
+        return "decline"
+    if e.in_scope < t.decline_scope_below and not e.nlu_immigration:
         return "decline"
     if e.decision == "answer":
         return "answer"

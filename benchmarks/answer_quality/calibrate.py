@@ -32,6 +32,7 @@ GRID = {
     "rescue_at": (0.0, 0.1, 0.3, 1.01),
     "oos_scope_below": (0.5, 0.8, 0.95, 0.99),
     "oos_answer_scope_below": (0.5, 0.8, 0.95),
+    "decline_scope_below": (0.0, 0.05, 0.1, 0.2, 0.3),
     "alternative_ratio": (0.1, 0.2, 0.3),
 }
 
