@@ -90,7 +90,7 @@ def nlu_accuracy(encoders: dict, splits: int) -> dict:
 def main() -> int:
     from bot.settings import Settings
     from retrieval.build import resolve_model
-    from retrieval.signals import Embedder
+    from retrieval.encoder import SentenceEncoder
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=600, help="messages embedded by each encoder")
@@ -100,7 +100,7 @@ def main() -> int:
 
     settings = Settings()
     model, cache = resolve_model(settings.embedding_model), Path(settings.data_dir) / "models"
-    encoders = {"int8": Embedder(model, cache, int8=True), "fp32": Embedder(model, cache, int8=False)}
+    encoders = {"int8": SentenceEncoder(model, cache, int8=True), "fp32": SentenceEncoder(model, cache, int8=False)}
     report = {"backends": {name: enc.backend for name, enc in encoders.items()},
               "speed": speed(encoders, args.n)}
     if args.nlu_splits:

@@ -13,12 +13,20 @@ from typing import Any
 
 from bot.controls import Control, control_of
 from bot.dialogue import (
-    AnswerEntry, Context, Escalate, Hit, Say, Search, Turn, decide, greeting, on_feedback,
+    AnswerEntry,
+    Context,
+    Escalate,
+    Hit,
+    Say,
+    Search,
+    Turn,
+    decide,
+    greeting,
+    on_feedback,
     render_say,
 )
-from bot.hub import output_script
 from bot.nlu import detect_language
-from bot.texts import SERVICE_QUERIES, label, localise, simplify
+from bot.texts import SERVICE_QUERIES, label, localise, output_script, simplify
 
 # Messages that only make sense after an earlier question: "and for children?", "what if I
 # stay 20 days?", "那香港人呢？", "费用呢".

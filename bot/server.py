@@ -29,14 +29,14 @@ from bot.dialogue import Context
 from bot.hub import Hub
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, feedback, greet, say
-from bot.offload import Busy, Offload
 from bot.qr import qr_svg
-from bot.worker import ModelWorkers
-from bot.ratelimit import IpLimits, TokenBucket, address_in, client_ip, parse_networks
 from bot.settings import ROOT, Settings
 from bot.store import SessionInfo, Store
 from bot.texts import text
+from bot.worker import ModelWorkers
 from handoff.service import HandoffService
+from runtime.offload import Busy, Offload
+from runtime.ratelimit import IpLimits, TokenBucket, address_in, client_ip, parse_networks
 
 log = logging.getLogger(__name__)
 

@@ -13,20 +13,18 @@ import asyncio
 import json
 import logging
 import time
-from datetime import datetime, timezone
 import tomllib
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
 
-from bot.offload import Offload
-from bot.ratelimit import TokenBucket
 from handoff import texts
 from handoff.agent_protocol import PRE_AUTH, AgentProtocolError, parse
-from handoff.auth import AuthError, Authenticator, LockoutPolicy
+from handoff.auth import Authenticator, AuthError, LockoutPolicy
 from handoff.queueing import (
     AgentState,
     Waiting,
@@ -40,7 +38,10 @@ from handoff.queueing import (
     serves,
 )
 from handoff.routing import Route, RoutingTable, load_table, route
+from handoff.settings import HandoffSettings
 from handoff.store import Agent, Chat, HandoffStore, find_ticket_ref
+from runtime.offload import Offload
+from runtime.ratelimit import TokenBucket
 
 log = logging.getLogger("handoff")
 
@@ -83,7 +84,7 @@ TICKET_MISSES_PER_HOUR = 10
 
 
 class HandoffService:
-    def __init__(self, settings: Any, hub: HubLike, retriever: Any | None) -> None:
+    def __init__(self, settings: HandoffSettings, hub: HubLike, retriever: Any | None) -> None:
         self.settings = settings
         self.hub = hub
         self.retriever = retriever
@@ -116,7 +117,7 @@ class HandoffService:
             self.store,
             LockoutPolicy(self.settings.agent_max_failures, window, self.settings.agent_lockout_s),
             self.settings.agent_token_ttl_s,
-            Offload("argon2", workers=1, queue=getattr(self.settings, "offload_queue", 8)))
+            Offload("argon2", workers=1, queue=self.settings.offload_queue))
         # A chat whose conversation left queued/agent while we were down (expired, closed) is
         # over; everything else is kept exactly as it was.
         for chat in self.store.active_chats():
@@ -197,11 +198,11 @@ class HandoffService:
         """At most ``escalations_per_session`` new chats per conversation and
         ``escalations_per_ip`` per client address in the sliding window; counts this one."""
         now = time.time()
-        window = getattr(self.settings, "escalation_window_s", 3600.0)
+        window = self.settings.escalation_window_s
         ip = getattr(self.hub, "ip_of", lambda s: None)(session_id)
-        keys = [(f"s:{session_id}", getattr(self.settings, "escalations_per_session", 3))]
+        keys = [(f"s:{session_id}", self.settings.escalations_per_session)]
         if ip:
-            keys.append((f"ip:{ip}", getattr(self.settings, "escalations_per_ip", 20)))
+            keys.append((f"ip:{ip}", self.settings.escalations_per_ip))
         for key, limit in keys:
             times = self.escalations.get(key)
             while times and times[0] <= now - window:
@@ -259,7 +260,7 @@ class HandoffService:
         """After the grace period a queued visitor with no open connection leaves the queue:
         what they wrote while waiting becomes a ticket (they find the answer by its number, or
         in this conversation when they come back); the others' positions are recomputed."""
-        await asyncio.sleep(getattr(self.settings, "visitor_gone_grace_s", 120.0))
+        await asyncio.sleep(self.settings.visitor_gone_grace_s)
         self.ghost_timers.pop(session_id, None)
         if self.store is None or self._visitor_online(session_id):
             return
@@ -771,7 +772,7 @@ class HandoffService:
             if conn.username is None:
                 asyncio.ensure_future(ws.close(1008, "login timeout"))
 
-        deadline = loop.call_later(getattr(self.settings, "agent_login_timeout_s", 600.0),
+        deadline = loop.call_later(self.settings.agent_login_timeout_s,
                                    login_timeout)
         try:
             async for raw in ws:

@@ -20,10 +20,11 @@ import numpy as np
 import yaml
 
 from retrieval.corpus import Corpus, content_hash, entry_files
+from retrieval.encoder import SentenceEncoder
 from retrieval.index import FOLDS, DocSignals, HybridIndex, entry_doc, question_folds
-from retrieval.schema import Entry
 from retrieval.ranking import Linear, Ranker, TrainingQuery, fit_ranker
-from retrieval.signals import LANGS, Embedder, EmbeddingCache
+from retrieval.schema import Entry
+from retrieval.signals import LANGS, EmbeddingCache
 from retrieval.text import Lang, MemoAnalyzer, TextAnalyzer
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,8 @@ log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent
 # Files whose change must rebuild the index (the code that shapes it, and its training data).
 INDEX_CODE = (
-    "build.py", "classifier.py", "corpus.py", "index.py", "lexicon.py", "ranking.py", "schema.py", "signals.py",
-    "text.py", "out_of_scope_train.yaml",
+    "build.py", "classifier.py", "corpus.py", "encoder.py", "index.py", "lexicon.py", "ranking.py", "schema.py",
+    "signals.py", "text.py", "out_of_scope_train.yaml",
 )
 KEEP_INDEXES = 3
 
@@ -75,7 +76,7 @@ class Built:
 
 def training_queries(
     index: HybridIndex, unit_oof: np.ndarray, entries: list[Entry], analyzer: MemoAnalyzer,
-    embedder: Embedder, cache: EmbeddingCache, oos: list[str],
+    embedder: SentenceEncoder, cache: EmbeddingCache, oos: list[str],
 ) -> list[TrainingQuery]:
     """Every sample question scored as if unseen, plus out-of-scope questions. ``unit_oof``:
     the classifier's out-of-fold decisions per unit, from ``HybridIndex.build``.
@@ -176,7 +177,7 @@ def _load_ranker(path: Path) -> Ranker:
 
 
 def build_or_load(
-    corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: Embedder,
+    corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: SentenceEncoder,
     dense_langs: tuple[Lang, ...] = ("en",), force: bool = False,
 ) -> Built:
     """The index for this corpus, model and embedded languages: from the cache, or built."""

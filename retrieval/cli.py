@@ -10,23 +10,24 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from retrieval.settings import RetrievalSettings
 
 # The embedding model is always loaded from disk: never reach for the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202 (bot.settings.Settings)
-    from bot.settings import Settings
-
-    overrides = {}
+def _settings(args: argparse.Namespace) -> RetrievalSettings:
+    overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
     if getattr(args, "knowledge_dir", None):
         overrides["knowledge_dir"] = Path(args.knowledge_dir)
     if getattr(args, "model", None):
         overrides["embedding_model"] = args.model
-    return Settings(**overrides)
+    return RetrievalSettings(**overrides)
 
 
 def _load(args: argparse.Namespace, force: bool = False):  # noqa: ANN202

@@ -59,10 +59,10 @@ class Embedder:
 
     def __init__(self, model_path: str, onnx_cache: Path | None = None, encoder: Any = None,
                  *, int8: bool = False) -> None:
-        """``encoder``: an already loaded ``retrieval.signals.Embedder`` of the same model (the
+        """``encoder``: an already loaded ``retrieval.encoder.SentenceEncoder`` of the same model (the
         worker shares the retriever's: one copy of the model, one encoding per message)."""
         if encoder is None:
-            from retrieval.signals import Embedder as SentenceEncoder  # heavy import: only when used
+            from retrieval.encoder import SentenceEncoder  # heavy import: only when used
 
             encoder = SentenceEncoder(model_path, onnx_cache, int8=int8)
         self._encoder = encoder
