@@ -6,8 +6,9 @@ actions into replies. Intents are dispatched through a registry, not an if-chain
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 

@@ -15,7 +15,7 @@ import shutil
 import signal
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
@@ -432,7 +432,7 @@ class SessionLocks:
 
 
 def expires_at(session: SessionInfo, ttl_s: int) -> str:
-    moment = datetime.fromtimestamp(session.last_seen + ttl_s, timezone.utc)
+    moment = datetime.fromtimestamp(session.last_seen + ttl_s, UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 

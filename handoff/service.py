@@ -16,7 +16,7 @@ import time
 import tomllib
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -615,7 +615,7 @@ class HandoffService:
         if chat.status not in ("queued", "agent") and chat.ended_at is not None:
             # A past chat (search, history) shows what was said until it ended, never what the
             # visitor wrote afterwards.
-            end = datetime.fromtimestamp(chat.ended_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            end = datetime.fromtimestamp(chat.ended_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             transcript = [e for e in transcript if str(e.get("ts", "")) <= end]
         return {"type": "chat", "chat": self._chat_info(chat),
                 "notes": db.notes(chat.session_id), "history": history, "tickets": tickets,
@@ -1125,6 +1125,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _field(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
 def _assist(retriever: Any, query: str, lang: str, script: str) -> list[dict[str, Any]]:
     """Top three knowledge answers for the query, written in the visitor's language and script."""
     result = retriever.search(query, k=5)
@@ -1134,11 +1138,10 @@ def _assist(retriever: Any, query: str, lang: str, script: str) -> list[dict[str
             continue
         seen.add(hit.entry_id)
         ans = _plain(retriever.answer(hit.entry_id, lang=lang, script=script))
-        get = ans.get if isinstance(ans, dict) else (lambda k, d=None: getattr(ans, k, d))
         answers.append({
             "entry_id": hit.entry_id, "score": round(float(getattr(hit, "score", 0.0)), 4),
-            "title": get("title"), "short": get("short"), "text": get("text"),
-            "sources": get("sources") or [], "as_of": get("as_of"),
+            "title": _field(ans, "title"), "short": _field(ans, "short"), "text": _field(ans, "text"),
+            "sources": _field(ans, "sources") or [], "as_of": _field(ans, "as_of"),
         })
         if len(answers) == 3:
             break

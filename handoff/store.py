@@ -12,10 +12,11 @@ import re
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Any, Iterator
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handoff_agents (
@@ -124,7 +125,7 @@ TICKET_REF_RE = re.compile(r"(?<![A-Za-z0-9])T\s*[-‐–—－]?\s*(\d{8})\s*[-
 
 
 def new_ticket_ref(now: float) -> str:
-    day = datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%d")
+    day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
     return f"T-{day}-" + "".join(secrets.choice(TICKET_ALPHABET) for _ in range(4))
 
 

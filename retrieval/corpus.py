@@ -273,7 +273,8 @@ def _check_sources(corpus: Corpus, policy: Policy) -> None:
         if all(s.type == "press" for s in entry.sources):
             corpus.issues.append(Issue(
                 path, corpus.line_of(entry_id, "sources"),
-                "sources: news reports only; cite the official instrument or notice too (by title if it has no address)",
+                "sources: news reports only; cite the official instrument or notice too "
+                "(by title if it has no address)",
                 "warning",
             ))
         problem = review_problem(entry, policy)

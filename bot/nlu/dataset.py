@@ -50,7 +50,8 @@ class TrainingData:
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<json>\{[^}]*\}))")
 
 
-def parse_annotated(line: str, *, path: Path | str = "<text>", lineno: int | None = None) -> tuple[str, tuple[Entity, ...]]:
+def parse_annotated(line: str, *, path: Path | str = "<text>",
+                    lineno: int | None = None) -> tuple[str, tuple[Entity, ...]]:
     """Strip Rasa entity annotations from one example, returning plain text and its entities."""
     out, entities, pos = [], [], 0
     for m in _ANNOTATION.finditer(line):
@@ -115,7 +116,8 @@ def load_rasa_yaml(path: Path) -> TrainingData:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise NLUDataError(path, mark.line + 1 if mark else None, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        line = mark.line + 1 if mark else None
+        raise NLUDataError(path, line, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
     data = TrainingData()
     if root is None:
         return data
