@@ -323,7 +323,7 @@ def _evidence(turn: Turn) -> Evidence:
     )
 
 
-def on_feedback(ctx: Context, value: str) -> tuple[list[Action], Context]:
+def on_feedback(ctx: Context, value: str) -> tuple[list[Say], Context]:
     """A thumbs-down on an answer: offer a person; a request that follows escalates."""
     ctx = ctx.model_copy(deep=True)
     ctx.thumbs_down = value == "down"

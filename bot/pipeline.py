@@ -121,8 +121,8 @@ class Pipeline:
         # Ten entries: a follow-up is ranked over both its own and its topic's candidates.
         result = self.retriever.search(query, k=10)
         hits = tuple(Hit(h.entry_id, dict(h.title), h.score) for h in result.hits)
-        decision = result.decision if hits else "decline"
-        return Search(decision, float(result.confidence), hits, query, float(result.in_scope))
+        return Search(result.decision if hits else "decline", float(result.confidence), hits, query,
+                      float(result.in_scope))
 
     def _region_in(self, text: str) -> str | None:
         """A picker answer or a province named in the text ("我在广东" → 广东省)."""

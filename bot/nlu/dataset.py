@@ -83,7 +83,8 @@ def _line(node: yaml.Node) -> int:
 
 def _mapping(node: yaml.Node, path: Path) -> dict[str, yaml.Node]:
     if not isinstance(node, yaml.MappingNode):
-        raise NLUDataError(path, _line(node), f"expected a mapping, found {node.id}")
+        # Every composed node is a scalar, sequence or mapping node, each with an ``id``.
+        raise NLUDataError(path, _line(node), f"expected a mapping, found {node.id}")  # type: ignore[attr-defined]
     return {k.value: v for k, v in node.value}
 
 
@@ -96,7 +97,8 @@ def _scalar(node: yaml.Node, path: Path, what: str) -> str:
 def _items(node: yaml.Node, path: Path, what: str) -> list[tuple[str, int]]:
     """``examples: |`` block of ``- item`` lines -> [(item, line)]."""
     text = _scalar(node, path, what)
-    first = _line(node) + (1 if node.style in ("|", ">") else 0)
+    block = isinstance(node, yaml.ScalarNode) and node.style in ("|", ">")  # always a scalar here
+    first = _line(node) + (1 if block else 0)
     items = []
     for offset, raw in enumerate(text.splitlines()):
         stripped = raw.strip()
