@@ -66,11 +66,10 @@ def speed(encoders: dict, n: int) -> dict:
 
 
 def nlu_accuracy(encoders: dict, splits: int) -> dict:
+    from benchmarks.nlu_compare.datasets import ROOT
     from bot.nlu.builtin import train_or_load
     from bot.nlu.dataset import load_training_data
     from bot.nlu.evaluation import evaluate, holdout_split
-
-    from benchmarks.nlu_compare.datasets import ROOT
 
     full = load_training_data(ROOT / "nlu_data")
     rows: dict[str, list[tuple[float, float]]] = {name: [] for name in encoders}
@@ -90,7 +89,7 @@ def nlu_accuracy(encoders: dict, splits: int) -> dict:
 def main() -> int:
     from bot.settings import Settings
     from retrieval.build import resolve_model
-    from retrieval.signals import Embedder
+    from retrieval.encoder import SentenceEncoder
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=600, help="messages embedded by each encoder")
@@ -100,7 +99,7 @@ def main() -> int:
 
     settings = Settings()
     model, cache = resolve_model(settings.embedding_model), Path(settings.data_dir) / "models"
-    encoders = {"int8": Embedder(model, cache, int8=True), "fp32": Embedder(model, cache, int8=False)}
+    encoders = {"int8": SentenceEncoder(model, cache, int8=True), "fp32": SentenceEncoder(model, cache, int8=False)}
     report = {"backends": {name: enc.backend for name, enc in encoders.items()},
               "speed": speed(encoders, args.n)}
     if args.nlu_splits:
@@ -111,7 +110,8 @@ def main() -> int:
     s = report["speed"]
     print(f"{s['messages']} English messages, one at a time, alternating encoders")
     for name in encoders:
-        print(f"  {name:5} ({report['backends'][name]}): p50 {s[name]['p50_ms']:.2f} ms, p95 {s[name]['p95_ms']:.2f} ms")
+        print(f"  {name:5} ({report['backends'][name]}): "
+              f"p50 {s[name]['p50_ms']:.2f} ms, p95 {s[name]['p95_ms']:.2f} ms")
     print(f"  int8 is {s['speed_up_p50']:.2f}x faster at p50; cosine to fp32 mean "
           f"{s['cosine']['mean']:.4f}, min {s['cosine']['min']:.4f}")
     for name, r in report.get("nlu_data", {}).items():

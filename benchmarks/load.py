@@ -81,7 +81,7 @@ class RssSampler:
             self.peak = max(self.peak, self.proc.memory_info().rss)
             await asyncio.sleep(0.1)
 
-    def __enter__(self) -> "RssSampler":
+    def __enter__(self) -> RssSampler:
         self.task = asyncio.get_running_loop().create_task(self.run())
         return self
 

@@ -58,8 +58,8 @@ async def build(data_dir: Path, n: int) -> tuple[HandoffService, Store, Hub, dic
         conn = AgentConn(CountingSocket(), "127.0.0.1", username, token_hash(token))
         service.conns[username] = {conn}
         conns[username] = conn
-    for i in range(n):
-        info, _ = store.create_session(lang="zh", channel="web")
+    for _ in range(n):
+        info, _ = store.create_session(lang="zh", locked=False, channel="web")
         for k in range(6):  # a little history per visitor
             await hub.emit(info.id, {"type": "visitor", "id": f"v{k}", "text": f"第{k}个问题：签证延期怎么办"})
             await hub.emit(info.id, {"type": "reply", "from": "bot", "text": "回答" * 40, "meta": {}})
@@ -91,8 +91,8 @@ async def measure(n: int, repeat: int) -> dict:
             push_s.append(time.perf_counter() - t0)
 
         esc_s, esc_bytes = [], []
-        for r in range(repeat):  # a new chat joins the queue
-            info, _ = store.create_session(lang="zh", channel="web")
+        for _ in range(repeat):  # a new chat joins the queue
+            info, _ = store.create_session(lang="zh", locked=False, channel="web")
             before = sock.bytes
             t0 = time.perf_counter()
             await service.escalate(info.id, lang="zh", business_option=None, region=None,

@@ -4,7 +4,8 @@
 
 - build: a cold rebuild of the real corpus in a fresh temporary data dir (no cached index, no
   cached embeddings), then a warm load of the same index from the cache;
-- search: every dev question (wall time, and CPU time of the searching thread) (benchmarks/retrieval_dev/*.jsonl) through ``Retriever.search``,
+- search: every dev question (wall time, and CPU time of the searching thread)
+  (benchmarks/retrieval_dev/*.jsonl) through ``Retriever.search``,
   ``--repeat`` times after one warm-up pass; the peer run side by side is the query embedding
   alone (what any dense retriever pays), so the ratio shows what the lexical signals, fusion
   and confidence add.

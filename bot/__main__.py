@@ -58,7 +58,6 @@ def ask(args: argparse.Namespace) -> int:
 def chat(args: argparse.Namespace) -> int:
     """An interactive terminal chat with the bot (no server needed)."""
     from bot.dialogue import Context
-
     from bot.pipeline import greet
 
     pipeline = _pipeline(_settings(args))

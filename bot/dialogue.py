@@ -6,8 +6,9 @@ actions into replies. Intents are dispatched through a registry, not an if-chain
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -322,7 +323,7 @@ def _evidence(turn: Turn) -> Evidence:
     )
 
 
-def on_feedback(ctx: Context, value: str) -> tuple[list[Action], Context]:
+def on_feedback(ctx: Context, value: str) -> tuple[list[Say], Context]:
     """A thumbs-down on an answer: offer a person; a request that follows escalates."""
     ctx = ctx.model_copy(deep=True)
     ctx.thumbs_down = value == "down"

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from websockets.asyncio.server import ServerConnection, broadcast
 
 from bot.protocol import dumps
 from bot.store import SessionInfo, Store
-from bot.texts import localise
+from bot.texts import localise, output_script
 
 log = logging.getLogger(__name__)
 MAX_IPS = 100_000
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class Hub:
@@ -114,10 +114,3 @@ class Hub:
 
     def events(self, session_id: str, after_seq: int = 0) -> list[dict]:
         return self.store.events(session_id, after_seq)
-
-
-def output_script(lang: str, script: str | None) -> str:
-    """The script replies are written in: Traditional for Traditional and Cantonese writers."""
-    if lang == "en":
-        return "en"
-    return script if script in ("zh-Hant", "yue") else "zh-Hans"

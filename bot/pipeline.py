@@ -13,12 +13,20 @@ from typing import Any
 
 from bot.controls import Control, control_of
 from bot.dialogue import (
-    AnswerEntry, Context, Escalate, Hit, Say, Search, Turn, decide, greeting, on_feedback,
+    AnswerEntry,
+    Context,
+    Escalate,
+    Hit,
+    Say,
+    Search,
+    Turn,
+    decide,
+    greeting,
+    on_feedback,
     render_say,
 )
-from bot.hub import output_script
 from bot.nlu import detect_language
-from bot.texts import SERVICE_QUERIES, label, localise, simplify
+from bot.texts import SERVICE_QUERIES, label, localise, output_script, simplify
 
 # Messages that only make sense after an earlier question: "and for children?", "what if I
 # stay 20 days?", "那香港人呢？", "费用呢".
@@ -113,8 +121,8 @@ class Pipeline:
         # Ten entries: a follow-up is ranked over both its own and its topic's candidates.
         result = self.retriever.search(query, k=10)
         hits = tuple(Hit(h.entry_id, dict(h.title), h.score) for h in result.hits)
-        decision = result.decision if hits else "decline"
-        return Search(decision, float(result.confidence), hits, query, float(result.in_scope))
+        return Search(result.decision if hits else "decline", float(result.confidence), hits, query,
+                      float(result.in_scope))
 
     def _region_in(self, text: str) -> str | None:
         """A picker answer or a province named in the text ("我在广东" → 广东省)."""

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 LANGS = ("zh", "en")
 CHANNELS = ("web", "mobile")
@@ -134,7 +135,7 @@ def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
-def _hello(f: _Fields, limits: "Limits") -> Hello:
+def _hello(f: _Fields, limits: Limits) -> Hello:
     last_seq = f.get("last_seq", int, optional=True, default=0)
     if last_seq < 0:
         raise ProtocolError("bad_field", "Field 'last_seq' must be >= 0.", field="last_seq")
@@ -148,7 +149,7 @@ def _hello(f: _Fields, limits: "Limits") -> Hello:
     )
 
 
-def _message(f: _Fields, limits: "Limits") -> Message:
+def _message(f: _Fields, limits: Limits) -> Message:
     client_id = f.get("id", str)
     if not _CLIENT_ID.match(client_id):
         raise ProtocolError("bad_field", "Field 'id' must be 1-64 letters, digits or ._:-",
@@ -163,11 +164,11 @@ def _message(f: _Fields, limits: "Limits") -> Message:
     return Message(id=client_id, text=text)
 
 
-def _feedback(f: _Fields, limits: "Limits") -> Feedback:
+def _feedback(f: _Fields, limits: Limits) -> Feedback:
     return Feedback(seq=f.get("seq", int), value=f.choice("value", ("up", "down")))
 
 
-def _rating(f: _Fields, limits: "Limits") -> Rating:
+def _rating(f: _Fields, limits: Limits) -> Rating:
     score = f.get("score", int)
     if not 1 <= score <= 5:
         raise ProtocolError("bad_field", "Field 'score' must be 1 to 5.", field="score")
@@ -177,7 +178,7 @@ def _rating(f: _Fields, limits: "Limits") -> Rating:
     return Rating(score=score, comment=comment)
 
 
-_PARSERS: dict[str, Callable[[_Fields, "Limits"], ClientMessage]] = {
+_PARSERS: dict[str, Callable[[_Fields, Limits], ClientMessage]] = {
     "hello": _hello,
     "message": _message,
     "lang": lambda f, _: Lang(lang=f.choice("lang", LANGS, optional=True)),

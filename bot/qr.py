@@ -1,5 +1,5 @@
 """QR codes as SVG. Its own small module: the server draws them in a separate process
-(``bot.offload``), which imports only this."""
+(``runtime.offload``), which imports only this."""
 
 from __future__ import annotations
 

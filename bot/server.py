@@ -15,8 +15,10 @@ import shutil
 import signal
 import sqlite3
 import time
-from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -29,14 +31,14 @@ from bot.dialogue import Context
 from bot.hub import Hub
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, feedback, greet, say
-from bot.offload import Busy, Offload
 from bot.qr import qr_svg
-from bot.worker import ModelWorkers
-from bot.ratelimit import IpLimits, TokenBucket, address_in, client_ip, parse_networks
 from bot.settings import ROOT, Settings
 from bot.store import SessionInfo, Store
 from bot.texts import text
+from bot.worker import ModelWorkers
 from handoff.service import HandoffService
+from runtime.offload import Busy, Offload
+from runtime.ratelimit import IpLimits, TokenBucket, address_in, client_ip, parse_networks
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +148,13 @@ class ChatServer:
     async def run(self, stop: asyncio.Future | None = None) -> None:
         stop = stop if stop is not None else asyncio.get_running_loop().create_future()
         loop = asyncio.get_running_loop()
+
+        def request_stop() -> None:
+            if not stop.done():
+                stop.set_result(None)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+            loop.add_signal_handler(sig, request_stop)
         await self.handoff.start()
         async with serve(
             self.handle, self.settings.host, self.settings.port,
@@ -333,8 +340,10 @@ class ChatServer:
     # Websockets ----------------------------------------------------------------------------------
 
     async def handle(self, ws: ServerConnection) -> None:
-        endpoint = urlsplit(ws.request.path).path
-        ip = self.client_ip(ws.remote_address[0], ws.request)
+        request = ws.request
+        assert request is not None  # handlers run after the opening handshake
+        endpoint = urlsplit(request.path).path
+        ip = self.client_ip(ws.remote_address[0], request)
         self.ip_limits.connect(ip)
         gauge = self.metrics.connections.labels(endpoint=endpoint)
         gauge.inc()
@@ -432,7 +441,7 @@ class SessionLocks:
 
 
 def expires_at(session: SessionInfo, ttl_s: int) -> str:
-    moment = datetime.fromtimestamp(session.last_seen + ttl_s, timezone.utc)
+    moment = datetime.fromtimestamp(session.last_seen + ttl_s, UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -510,11 +519,12 @@ class VisitorConnection:
             self.sid = None  # the conversation moved to a phone: this tab has lost it
         if self.sid is None:
             raise p.ProtocolError("hello_required", "Send a hello frame first.")
-        handler = {
+        handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
             p.Message: self.message, p.Lang: self.lang, p.Feedback: self.feedback,
             p.Rating: self.rating, p.Close: self.close, p.TransferRequest: self.transfer,
             p.Typing: self.typing,
-        }[type(message)]
+        }
+        handler = handlers[type(message)]
         await handler(message)
 
     # Session start -------------------------------------------------------------------------------
@@ -606,6 +616,7 @@ class VisitorConnection:
         if session.state == "closed":
             await server.hub.set_state(sid, "bot")  # writing again reopens the conversation
             session = server.store.session(sid)
+            assert session is not None
         event = await server.hub.emit(
             sid, {"type": "visitor", "id": message.id, "text": message.text}, client_id=message.id)
         self.send({"type": "ack", "id": message.id, "seq": event["seq"]})

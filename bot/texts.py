@@ -10,6 +10,13 @@ from __future__ import annotations
 from retrieval.script import to_script, to_simplified
 
 
+def output_script(lang: str, script: str | None) -> str:
+    """The script replies are written in: Traditional for Traditional and Cantonese writers."""
+    if lang == "en":
+        return "en"
+    return script if script in ("zh-Hant", "yue") else "zh-Hans"
+
+
 def localise(text: str, script: str | None) -> str:
     return to_script(text, script)
 

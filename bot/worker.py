@@ -86,7 +86,7 @@ class ModelWorkers:
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def retriever(self) -> "RetrieverProxy":
+    def retriever(self) -> RetrieverProxy:
         return RetrieverProxy(self.pool)
 
 

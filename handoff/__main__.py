@@ -18,16 +18,16 @@ import sys
 import time
 from pathlib import Path
 
-from bot.settings import Settings
 from handoff.auth import hash_password
 from handoff.routing import BUSINESS_OPTIONS, load_table, route
+from handoff.settings import HandoffSettings
 from handoff.store import Agent, HandoffStore
 
 LANG_SKILLS = ("zh", "yue", "en")
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(data_dir=args.data_dir) if args.data_dir else Settings()
+def _settings(args: argparse.Namespace) -> HandoffSettings:
+    return HandoffSettings(data_dir=args.data_dir) if args.data_dir else HandoffSettings()
 
 
 def _password(args: argparse.Namespace) -> str:

@@ -1,7 +1,7 @@
 """Agent authentication: argon2 password hashes, expiring session tokens, login throttling.
 
 ``Authenticator`` wraps the store; the argon2 work runs in a thread behind a bounded queue
-(``bot.offload``), so logins neither stall the event loop nor pile up without limit. Unknown
+(``runtime.offload``), so logins neither stall the event loop nor pile up without limit. Unknown
 usernames and wrong passwords give the same answer, so the login does not reveal which
 usernames exist.
 
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bot.offload import Busy, Offload
 from handoff.store import Agent, HandoffStore
+from runtime.offload import Busy, Offload
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both paths cost the same argon2 work.

@@ -13,20 +13,18 @@ import asyncio
 import json
 import logging
 import time
-from datetime import datetime, timezone
 import tomllib
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
 
-from bot.offload import Offload
-from bot.ratelimit import TokenBucket
 from handoff import texts
 from handoff.agent_protocol import PRE_AUTH, AgentProtocolError, parse
-from handoff.auth import AuthError, Authenticator, LockoutPolicy
+from handoff.auth import Authenticator, AuthError, LockoutPolicy
 from handoff.queueing import (
     AgentState,
     Waiting,
@@ -40,7 +38,10 @@ from handoff.queueing import (
     serves,
 )
 from handoff.routing import Route, RoutingTable, load_table, route
+from handoff.settings import HandoffSettings
 from handoff.store import Agent, Chat, HandoffStore, find_ticket_ref
+from runtime.offload import Offload
+from runtime.ratelimit import TokenBucket
 
 log = logging.getLogger("handoff")
 
@@ -50,7 +51,8 @@ UNAUTHORIZED_CLOSE = 4401
 
 class HubLike(Protocol):  # the parts of bot.hub.Hub this module uses (SERVER_CONTRACT.md)
     async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
-                    kind: str = "notice", agent: str | None = None, quick_replies: Any = ()) -> dict: ...
+                    kind: str = "notice", agent: str | None = None, quick_replies: Any = (),
+                    meta: dict | None = None) -> dict: ...
     async def set_state(self, session_id: str, state: str, **extra: Any) -> dict: ...
     async def push(self, session_id: str, frame: dict) -> None: ...
     def session(self, session_id: str) -> Any: ...
@@ -83,7 +85,7 @@ TICKET_MISSES_PER_HOUR = 10
 
 
 class HandoffService:
-    def __init__(self, settings: Any, hub: HubLike, retriever: Any | None) -> None:
+    def __init__(self, settings: HandoffSettings, hub: HubLike, retriever: Any | None) -> None:
         self.settings = settings
         self.hub = hub
         self.retriever = retriever
@@ -116,7 +118,7 @@ class HandoffService:
             self.store,
             LockoutPolicy(self.settings.agent_max_failures, window, self.settings.agent_lockout_s),
             self.settings.agent_token_ttl_s,
-            Offload("argon2", workers=1, queue=getattr(self.settings, "offload_queue", 8)))
+            Offload("argon2", workers=1, queue=self.settings.offload_queue))
         # A chat whose conversation left queued/agent while we were down (expired, closed) is
         # over; everything else is kept exactly as it was.
         for chat in self.store.active_chats():
@@ -153,6 +155,25 @@ class HandoffService:
         if self.store is None:
             raise RuntimeError("HandoffService.start() has not been awaited")
         return self.store
+
+    def _authenticator(self) -> Authenticator:
+        if self.auth is None:
+            raise RuntimeError("HandoffService.start() has not been awaited")
+        return self.auth
+
+    def _stored_chat(self, chat_id: int) -> Chat:
+        """A chat this service has just written or read: it is in the store."""
+        chat = self._db().chat(chat_id)
+        if chat is None:
+            raise LookupError(f"handoff chat {chat_id} vanished from the store")
+        return chat
+
+    def _stored_agent(self, username: str) -> Agent:
+        """An agent this service has just read (chats keep their owner's account: never deleted)."""
+        agent = self._db().agent(username)
+        if agent is None:
+            raise LookupError(f"agent {username!r} vanished from the store")
+        return agent
 
     # ------------------------------------------------------------------ server-facing API
     def regions(self) -> list[str]:
@@ -197,11 +218,11 @@ class HandoffService:
         """At most ``escalations_per_session`` new chats per conversation and
         ``escalations_per_ip`` per client address in the sliding window; counts this one."""
         now = time.time()
-        window = getattr(self.settings, "escalation_window_s", 3600.0)
+        window = self.settings.escalation_window_s
         ip = getattr(self.hub, "ip_of", lambda s: None)(session_id)
-        keys = [(f"s:{session_id}", getattr(self.settings, "escalations_per_session", 3))]
+        keys = [(f"s:{session_id}", self.settings.escalations_per_session)]
         if ip:
-            keys.append((f"ip:{ip}", getattr(self.settings, "escalations_per_ip", 20)))
+            keys.append((f"ip:{ip}", self.settings.escalations_per_ip))
         for key, limit in keys:
             times = self.escalations.get(key)
             while times and times[0] <= now - window:
@@ -259,7 +280,7 @@ class HandoffService:
         """After the grace period a queued visitor with no open connection leaves the queue:
         what they wrote while waiting becomes a ticket (they find the answer by its number, or
         in this conversation when they come back); the others' positions are recomputed."""
-        await asyncio.sleep(getattr(self.settings, "visitor_gone_grace_s", 120.0))
+        await asyncio.sleep(self.settings.visitor_gone_grace_s)
         self.ghost_timers.pop(session_id, None)
         if self.store is None or self._visitor_online(session_id):
             return
@@ -371,7 +392,9 @@ class HandoffService:
         if not db.end(chat.id, status="bot", outcome="ticket", now=time.time()):
             return
         ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
-        ref = db.ticket(ticket_id)["ref"]
+        ticket = db.ticket(ticket_id)
+        assert ticket is not None  # added just above
+        ref = ticket["ref"]
         db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
                  ticket=ticket_id, ref=ref, visitor_gone=gone)
         lang, script = self._visitor_lang(chat)
@@ -480,7 +503,7 @@ class HandoffService:
         async with self._lock:
             for chat_id, username in plan_assignments(self._waiting(), self._agent_states()):
                 if self._db().claim(chat_id, username, time.time()):
-                    self._db().audit("system", "auto_assign", self._db().chat(chat_id).session_id,
+                    self._db().audit("system", "auto_assign", self._stored_chat(chat_id).session_id,
                                      chat=chat_id, agent=username)
                     await self._assigned(chat_id, username)
             is_online = getattr(self.hub, "is_online", None)
@@ -492,7 +515,7 @@ class HandoffService:
                     self._start_ghost_timer(chat.session_id)
             for chat_id, pos, eta in self._queue_positions():
                 if self.announced.get(chat_id) != (pos, eta):
-                    chat = self._db().chat(chat_id)
+                    chat = self._stored_chat(chat_id)
                     await self.hub.set_state(chat.session_id, "queued", queue=chat.queue_id,
                                              position=pos, eta_s=eta)
                     self.announced[chat_id] = (pos, eta)
@@ -500,9 +523,8 @@ class HandoffService:
 
     async def _assigned(self, chat_id: int, username: str) -> None:
         """A chat now belongs to ``username``: tell the visitor and open it in the agent's console."""
-        db = self._db()
-        chat = db.chat(chat_id)
-        agent = db.agent(username)
+        chat = self._stored_chat(chat_id)
+        agent = self._stored_agent(username)
         self.last_assigned[username] = time.time()
         self.announced.pop(chat_id, None)
         lang, script = self._visitor_lang(chat)
@@ -614,7 +636,7 @@ class HandoffService:
         if chat.status not in ("queued", "agent") and chat.ended_at is not None:
             # A past chat (search, history) shows what was said until it ended, never what the
             # visitor wrote afterwards.
-            end = datetime.fromtimestamp(chat.ended_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            end = datetime.fromtimestamp(chat.ended_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             transcript = [e for e in transcript if str(e.get("ts", "")) <= end]
         return {"type": "chat", "chat": self._chat_info(chat),
                 "notes": db.notes(chat.session_id), "history": history, "tickets": tickets,
@@ -771,7 +793,7 @@ class HandoffService:
             if conn.username is None:
                 asyncio.ensure_future(ws.close(1008, "login timeout"))
 
-        deadline = loop.call_later(getattr(self.settings, "agent_login_timeout_s", 600.0),
+        deadline = loop.call_later(self.settings.agent_login_timeout_s,
                                    login_timeout)
         try:
             async for raw in ws:
@@ -821,16 +843,16 @@ class HandoffService:
             return
         if conn.token_hash is None:
             raise AgentProtocolError("auth_required", "Log in first.")
-        agent = self.auth.check(conn.token_hash)  # every action: token still valid, agent enabled
+        agent = self._authenticator().check(conn.token_hash)  # every action: token still valid, agent enabled
         await getattr(self, f"_do_{kind}")(conn, agent, frame)
 
     async def _authenticate(self, conn: AgentConn, frame: dict[str, Any]) -> None:
         if frame["type"] == "login":
-            login = await self.auth.login(frame["username"], frame["password"], conn.ip)
+            login = await self._authenticator().login(frame["username"], frame["password"], conn.ip)
             agent, th = login.agent, login.token_hash
             reply = {"type": "auth_ok", "token": login.token, "expires_at": login.expires_at}
         else:
-            agent, th = self.auth.resume(frame["token"])
+            agent, th = self._authenticator().resume(frame["token"])
             reply = {"type": "auth_ok"}
         if conn.username and conn.username != agent.username:
             self.conns.get(conn.username, set()).discard(conn)
@@ -852,7 +874,8 @@ class HandoffService:
         await self._refresh()
 
     async def _do_logout(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
-        self.auth.logout(conn.token_hash, agent.username)
+        if conn.token_hash is not None:  # always set: _dispatch admits only logged-in sockets
+            self._authenticator().logout(conn.token_hash, agent.username)
         await conn.send({"type": "logged_out"})
         await conn.ws.close(1000, "logged out")
 
@@ -951,7 +974,7 @@ class HandoffService:
             db.add_note(chat.id, agent.username, "transfer", f"→ {target}: {note}".strip())
             db.audit(agent.username, "transfer", chat.session_id, chat=chat.id, queue=target, note=note)
             await self._release(chat, "transferred")
-            new = db.chat(chat.id)
+            new = self._stored_chat(chat.id)
             await self.hub.reply(chat.session_id, texts.say(
                 texts.TRANSFERRED_QUEUE, lang, script, queue=self.table.queue(target).name(lang)),
                 sender="system", lang=lang, kind="handoff")
@@ -981,7 +1004,7 @@ class HandoffService:
                                                             agent=target_agent.name),
                                  sender="system", lang=lang, kind="handoff")
             await self.hub.set_state(chat.session_id, "agent", agent=target_agent.name)
-            frame_out = self._chat_frame(db.chat(chat.id))
+            frame_out = self._chat_frame(self._stored_chat(chat.id))
             for c in self.conns.get(target_agent.username, ()):
                 await c.send(frame_out)
         await self._refresh()
@@ -1124,6 +1147,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _field(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else getattr(value, name, None)
+
+
 def _assist(retriever: Any, query: str, lang: str, script: str) -> list[dict[str, Any]]:
     """Top three knowledge answers for the query, written in the visitor's language and script."""
     result = retriever.search(query, k=5)
@@ -1133,11 +1160,10 @@ def _assist(retriever: Any, query: str, lang: str, script: str) -> list[dict[str
             continue
         seen.add(hit.entry_id)
         ans = _plain(retriever.answer(hit.entry_id, lang=lang, script=script))
-        get = ans.get if isinstance(ans, dict) else (lambda k, d=None: getattr(ans, k, d))
         answers.append({
             "entry_id": hit.entry_id, "score": round(float(getattr(hit, "score", 0.0)), 4),
-            "title": get("title"), "short": get("short"), "text": get("text"),
-            "sources": get("sources") or [], "as_of": get("as_of"),
+            "title": _field(ans, "title"), "short": _field(ans, "short"), "text": _field(ans, "text"),
+            "sources": _field(ans, "sources") or [], "as_of": _field(ans, "as_of"),
         })
         if len(answers) == 3:
             break

@@ -12,10 +12,11 @@ import re
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Any, Iterator
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS handoff_agents (
@@ -124,7 +125,7 @@ TICKET_REF_RE = re.compile(r"(?<![A-Za-z0-9])T\s*[-‐–—－]?\s*(\d{8})\s*[-
 
 
 def new_ticket_ref(now: float) -> str:
-    day = datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%d")
+    day = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d")
     return f"T-{day}-" + "".join(secrets.choice(TICKET_ALPHABET) for _ in range(4))
 
 
@@ -347,7 +348,7 @@ class HandoffStore:
             (queue_id, now, chat_id, owner))
         return self._changed(chat_id, cur.rowcount == 1)
 
-    def give_to(self, chat_id: int, owner: str, new_owner: str, now: float) -> bool:
+    def give_to(self, chat_id: int, owner: str | None, new_owner: str, now: float) -> bool:
         cur = self.db.execute(
             "UPDATE handoff_chats SET owner=?, claimed_at=? WHERE id=? AND status='agent' AND owner=?",
             (new_owner, now, chat_id, owner))

@@ -82,10 +82,12 @@ ESCALATION_LIMITED = Text(
        "again later or call the {hotline} hotline.",
 )
 AGENT_JOINED = Text(zh="人工客服 {agent} 已接入，正在为您服务。", en="Agent {agent} has joined and will help you now.")
-TRANSFERRED_QUEUE = Text(zh="您的对话已转接至{queue}，请稍候。", en="Your chat has been transferred to {queue}. Please wait a moment.")
+TRANSFERRED_QUEUE = Text(zh="您的对话已转接至{queue}，请稍候。",
+                         en="Your chat has been transferred to {queue}. Please wait a moment.")
 AGENT_DISCONNECTED = Text(
     zh="抱歉，为您服务的人工客服连接中断。您已回到队列最前面，下一位有空的客服会继续为您服务。",
-    en="Sorry, your agent has lost their connection. You are back at the front of the queue; the next free agent will continue with you.",
+    en="Sorry, your agent has lost their connection. You are back at the front of the queue; "
+       "the next free agent will continue with you.",
 )
 TRANSFERRED_AGENT = Text(zh="您的对话已转交给客服 {agent}。", en="Your chat has been passed to agent {agent}.")
 HANDED_BACK = Text(

@@ -12,7 +12,7 @@ from retrieval.schema import Entry, Source
 from retrieval.text import Lang, Script, TextAnalyzer
 
 Decision = Literal["answer", "clarify", "decline"]
-SCRIPTS_BY_LANG: dict[str, tuple[str, ...]] = {"zh": ("zh-Hans", "zh-Hant", "yue"), "en": ("en",)}
+SCRIPTS_BY_LANG: dict[Lang, tuple[Script, ...]] = {"zh": ("zh-Hans", "zh-Hant", "yue"), "en": ("en",)}
 
 
 class SourceLink(TypedDict):

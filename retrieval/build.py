@@ -15,15 +15,17 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import yaml
 
 from retrieval.corpus import Corpus, content_hash, entry_files
+from retrieval.encoder import SentenceEncoder
 from retrieval.index import FOLDS, DocSignals, HybridIndex, entry_doc, question_folds
-from retrieval.schema import Entry
 from retrieval.ranking import Linear, Ranker, TrainingQuery, fit_ranker
-from retrieval.signals import LANGS, Embedder, EmbeddingCache
+from retrieval.schema import Entry
+from retrieval.signals import LANGS, EmbeddingCache
 from retrieval.text import Lang, MemoAnalyzer, TextAnalyzer
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,8 @@ log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent
 # Files whose change must rebuild the index (the code that shapes it, and its training data).
 INDEX_CODE = (
-    "build.py", "classifier.py", "corpus.py", "index.py", "lexicon.py", "ranking.py", "schema.py", "signals.py",
-    "text.py", "out_of_scope_train.yaml",
+    "build.py", "classifier.py", "corpus.py", "encoder.py", "index.py", "lexicon.py", "ranking.py", "schema.py",
+    "signals.py", "text.py", "out_of_scope_train.yaml",
 )
 KEEP_INDEXES = 3
 
@@ -75,7 +77,7 @@ class Built:
 
 def training_queries(
     index: HybridIndex, unit_oof: np.ndarray, entries: list[Entry], analyzer: MemoAnalyzer,
-    embedder: Embedder, cache: EmbeddingCache, oos: list[str],
+    embedder: SentenceEncoder, cache: EmbeddingCache, oos: list[str],
 ) -> list[TrainingQuery]:
     """Every sample question scored as if unseen, plus out-of-scope questions. ``unit_oof``:
     the classifier's out-of-fold decisions per unit, from ``HybridIndex.build``.
@@ -117,7 +119,7 @@ def training_queries(
             bm25[r], cov = part.bm25.unit_scores(analyzed[i].tokens)
             coverage.append(cov)
         doc = np.empty((len(rows), 3, index.n_entries), dtype=np.float32)
-        held = [(r, hidden[i]) for r, i in enumerate(rows) if hidden[i] is not None]
+        held = [(r, unit) for r, i in enumerate(rows) if (unit := hidden[i]) is not None]
         free = [r for r, i in enumerate(rows) if hidden[i] is None]
         if held:
             rs = [r for r, _ in held]
@@ -153,7 +155,8 @@ def _pack(queries: list[TrainingQuery]) -> dict[str, np.ndarray]:
 
 def unpack(training: dict[str, np.ndarray]) -> list[TrainingQuery]:
     return [
-        TrainingQuery(s, str(lang), float(c), int(n), None if t < 0 else int(t))
+        # The file holds what _pack wrote: each lang is one of LANGS.
+        TrainingQuery(s, cast(Lang, str(lang)), float(c), int(n), None if t < 0 else int(t))
         for s, lang, c, n, t in zip(
             training["scores"], training["lang"], training["coverage"], training["n_tokens"],
             training["target"], strict=True,
@@ -176,7 +179,7 @@ def _load_ranker(path: Path) -> Ranker:
 
 
 def build_or_load(
-    corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: Embedder,
+    corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: SentenceEncoder,
     dense_langs: tuple[Lang, ...] = ("en",), force: bool = False,
 ) -> Built:
     """The index for this corpus, model and embedded languages: from the cache, or built."""
@@ -203,7 +206,8 @@ def build_or_load(
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
     index.save(tmp)
     _save_ranker(ranker, tmp / "ranker.json")
-    np.savez(tmp / "training.npz", **training)
+    # numpy's stub types **kwds as if one could be allow_pickle; these are only arrays.
+    np.savez(tmp / "training.npz", **training)  # type: ignore[arg-type]
     meta = {"key": key, "model": embedder.model_id, "dense_langs": list(dense_langs), "entries": len(entries),
             "units": len(index.units), "build_seconds": seconds, "build_cpu_seconds": cpu_seconds}
     (tmp / "ready").write_text(json.dumps(meta))

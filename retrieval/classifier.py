@@ -131,7 +131,8 @@ class EntryClassifier:
 
     def decision(self, doc: Analyzed) -> np.ndarray:
         """[entry] decision values for one query, in tens of microseconds."""
-        ids, weights = zip(*(b.weights(d) for b, d in zip(self._blocks, (doc.normalized, doc.tokens))), strict=True)
+        inputs: tuple[str | list[str], ...] = (doc.normalized, doc.tokens)
+        ids, weights = zip(*(b.weights(d) for b, d in zip(self._blocks, inputs, strict=True)), strict=True)
         idx, w = np.concatenate(ids), np.concatenate(weights)
         return w @ self.coef_t[idx] + self.intercept
 

@@ -10,23 +10,24 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from retrieval.settings import RetrievalSettings
 
 # The embedding model is always loaded from disk: never reach for the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202 (bot.settings.Settings)
-    from bot.settings import Settings
-
-    overrides = {}
+def _settings(args: argparse.Namespace) -> RetrievalSettings:
+    overrides: dict[str, Any] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
     if getattr(args, "knowledge_dir", None):
         overrides["knowledge_dir"] = Path(args.knowledge_dir)
     if getattr(args, "model", None):
         overrides["embedding_model"] = args.model
-    return Settings(**overrides)
+    return RetrievalSettings(**overrides)
 
 
 def _load(args: argparse.Namespace, force: bool = False):  # noqa: ANN202
@@ -119,6 +120,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pct(row: dict[str, float], name: str) -> str:
+    return f"{row[name]:.1%}" if name in row else "-"
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from retrieval.evaluate import DEV_DIR, evaluate, load_dev
 
@@ -139,13 +144,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print("(f.decl: in-scope declined; answ: in-scope answered outright, prec: of those, right; the rest are clarify)")
     for variant, slices in report["variants"].items():
         for key, s in slices.items():
-            def pct(name: str) -> str:
-                return f"{s[name]:.1%}" if name in s else "-"
-
             print(
-                f"{variant:<8} {key:<16} {s.get('n', 0):>4} {pct('recall@1'):>6} {pct('recall@3'):>6} "
-                f"{s.get('mrr', 0):>6.3f} {pct('false_decline'):>7} {pct('answered'):>6} "
-                f"{pct('answer_precision'):>6} {s.get('oos_n', 0):>6} {pct('oos_rejection'):>8}"
+                f"{variant:<8} {key:<16} {s.get('n', 0):>4} {_pct(s, 'recall@1'):>6} {_pct(s, 'recall@3'):>6} "
+                f"{s.get('mrr', 0):>6.3f} {_pct(s, 'false_decline'):>7} {_pct(s, 'answered'):>6} "
+                f"{_pct(s, 'answer_precision'):>6} {s.get('oos_n', 0):>6} {_pct(s, 'oos_rejection'):>8}"
             )
     if args.misses:
         for miss in report["hybrid_misses"]:
@@ -179,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         action.add_argument("--data-dir", default=argparse.SUPPRESS)
         action.add_argument("--model", default=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("jieba", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from retrieval.corpus import CorpusError

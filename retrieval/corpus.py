@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from retrieval.policy import Policy, load_policy, review_problem, source_problem
 from retrieval.schema import Entry
@@ -147,8 +148,8 @@ def _load_file(path: Path, corpus: Corpus) -> None:
         return
     corpus.entries[entry.id] = entry
     corpus.files[entry.id] = path
-    for loc, line in _value_lines(node):
-        corpus.lines[(entry.id, loc)] = line
+    for field_path, line in _value_lines(node):
+        corpus.lines[(entry.id, field_path)] = line
 
 
 class _Loader(yaml.SafeLoader):
@@ -156,7 +157,8 @@ class _Loader(yaml.SafeLoader):
     then becomes a located schema error instead of a crash inside PyYAML."""
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+# The stub wants a constructor typed for a loader class; this one is SafeConstructor's own.
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)  # type: ignore[type-var]
 
 
 def _compose(text: str) -> yaml.Node | None:
@@ -176,7 +178,7 @@ def _construct(node: yaml.Node) -> Any:
         loader.dispose()
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: ErrorDetails) -> str:
     msg = str(err["msg"])
     if err["type"] == "extra_forbidden":
         return "unknown field (see docs/knowledge.md for the schema)"
@@ -273,7 +275,8 @@ def _check_sources(corpus: Corpus, policy: Policy) -> None:
         if all(s.type == "press" for s in entry.sources):
             corpus.issues.append(Issue(
                 path, corpus.line_of(entry_id, "sources"),
-                "sources: news reports only; cite the official instrument or notice too (by title if it has no address)",
+                "sources: news reports only; cite the official instrument or notice too "
+                "(by title if it has no address)",
                 "warning",
             ))
         problem = review_problem(entry, policy)

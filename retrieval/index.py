@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.classifier import EntryClassifier
+from retrieval.encoder import SentenceEncoder
 from retrieval.schema import Entry
 from retrieval.signals import (
     LANGS,
     Bm25Signal,
     CharSignal,
     DenseSignal,
-    Embedder,
     EmbeddingCache,
     QuerySignals,
     Unit,
@@ -172,7 +172,7 @@ class HybridIndex:
 
     @classmethod
     def build(
-        cls, entries: list[Entry], analyzer: MemoAnalyzer, embedder: Embedder, cache: EmbeddingCache,
+        cls, entries: list[Entry], analyzer: MemoAnalyzer, embedder: SentenceEncoder, cache: EmbeddingCache,
         dense_langs: tuple[Lang, ...],
     ) -> tuple[HybridIndex, np.ndarray]:
         """The index, and the classifier's out-of-fold decisions per unit [unit, entry] for

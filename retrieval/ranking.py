@@ -128,14 +128,14 @@ def _fit_fusion(queries: list[TrainingQuery], l2: float = 1e-3) -> Linear:
     """Listwise fit: softmax over each query's candidates, maximising the right entry's share
     (directly what recall@1 needs). Weights are kept >= 0: a higher similarity never counts
     against an entry, so an exact match of a sample question always wins."""
-    labelled = [q for q in queries if q.target is not None]
+    labelled = [(q, q.target) for q in queries if q.target is not None]
     if not labelled:
         return Linear([1.0] * candidate_features(queries[0].scores, "en").shape[1])
     blocks = []
-    for q in labelled:
+    for q, target in labelled:
         feats = candidate_features(q.scores, q.lang)
         rough = HybridIndex.per_signal(q.scores).sum(axis=0)
-        cands = [q.target] + [int(i) for i in np.argsort(-rough)[: N_CANDIDATES + 1] if i != q.target]
+        cands = [target] + [int(i) for i in np.argsort(-rough)[: N_CANDIDATES + 1] if i != target]
         blocks.append(feats[cands[: N_CANDIDATES + 1]])
     width = max(len(b) for b in blocks)
     d = blocks[0].shape[1]

@@ -6,21 +6,18 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from retrieval.answers import Answer, Decision, render_answer
 from retrieval.build import Built, build_or_load, resolve_model
 from retrieval.corpus import Corpus, CorpusError, Issue, load_corpus
+from retrieval.encoder import SentenceEncoder
 from retrieval.index import SIGNALS
 from retrieval.ranking import ANSWER_AT, IN_SCOPE_AT, Ranker, query_features
 from retrieval.schema import Entry
-from retrieval.signals import Embedder
+from retrieval.settings import RetrievalSettings
 from retrieval.text import Lang, Script, TextAnalyzer, detect_lang
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 500  # longer messages are cut: the question is at the start
@@ -62,7 +59,7 @@ def decide(
 class Retriever:
     """Thread-safe for search/answer/entry: all state is read-only after load."""
 
-    def __init__(self, corpus: Corpus, built: Built, analyzer: TextAnalyzer, embedder: Embedder) -> None:
+    def __init__(self, corpus: Corpus, built: Built, analyzer: TextAnalyzer, embedder: SentenceEncoder) -> None:
         self.corpus = corpus
         self.index = built.index
         self.ranker = built.ranker
@@ -89,7 +86,7 @@ class Retriever:
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
-    def load(cls, settings: Settings, force_rebuild: bool = False) -> Retriever:
+    def load(cls, settings: RetrievalSettings, force_rebuild: bool = False) -> Retriever:
         """Load the cached index for this corpus and model, building it first if needed.
 
         Raises ``CorpusError`` (every problem with file and line) if an entry file is invalid.
@@ -104,7 +101,7 @@ class Retriever:
         for issue in corpus.errors:
             log.warning("%s", issue)
         analyzer = TextAnalyzer()
-        embedder = Embedder(resolve_model(settings.embedding_model), Path(settings.data_dir) / "models",
+        embedder = SentenceEncoder(resolve_model(settings.embedding_model), Path(settings.data_dir) / "models",
                             int8=settings.embedding_int8)
         built = build_or_load(
             corpus, Path(settings.data_dir), analyzer, embedder, tuple(settings.embedding_languages), force_rebuild

@@ -2,7 +2,11 @@
 # Runs every check and test; called by `make test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+PY=${PY:-.venv/bin/python}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+# Static checks first (seconds): lint, the floors (which package may import which), types.
+$PY -m ruff check .
+"$(dirname "$PY")/lint-imports"
+$PY -m mypy
 $PY -m retrieval check
 $PY -m pytest "$@"

@@ -11,8 +11,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
@@ -70,7 +71,7 @@ class ServerProcess:
     def agent_ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/agent/ws"
 
-    def start(self, timeout: float = 180) -> "ServerProcess":
+    def start(self, timeout: float = 180) -> ServerProcess:
         link_caches(self.data_dir)
         log = open(self.log, "ab")
         self.proc = subprocess.Popen(
@@ -112,7 +113,7 @@ class ServerProcess:
                 self.proc.wait()
         return self.proc.returncode if self.proc else None
 
-    def restart(self, kill: bool = False) -> "ServerProcess":
+    def restart(self, kill: bool = False) -> ServerProcess:
         self.kill() if kill else self.stop()
         return self.start()
 

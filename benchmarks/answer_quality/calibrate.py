@@ -21,10 +21,10 @@ import argparse
 import itertools
 from dataclasses import dataclass, replace
 
+from benchmarks.answer_quality.cases import SETS_DIR, Turn, has_fact, load_cases
 from bot.answer_policy import THRESHOLDS, Evidence, Thresholds, alternatives, choose
 from bot.dialogue import NLU_SURE
 from bot.settings import Settings
-from benchmarks.answer_quality.cases import SETS_DIR, Turn, has_fact, load_cases
 
 GRID = {
     "clarify_below": (0.0, 0.1, 0.2, 0.3, 0.4),
@@ -105,7 +105,7 @@ def figures(cases: list[Labelled], t: Thresholds) -> dict:
 def search(cases: list[Labelled]) -> Thresholds:
     best, best_u = THRESHOLDS, float("-inf")
     for values in itertools.product(*GRID.values()):
-        t = replace(THRESHOLDS, **dict(zip(GRID, values)))
+        t = replace(THRESHOLDS, **dict(zip(GRID, values, strict=True)))
         u = sum(utility(c, t) for c in cases)
         if u > best_u + 1e-9:
             best, best_u = t, u

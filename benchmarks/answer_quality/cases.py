@@ -105,8 +105,8 @@ def text_script(text: str) -> str:
     latin_words = len(re.findall(r"[A-Za-z]{2,}", text))
     if han < 2 * latin_words or han == 0:
         return "en"
-    to_simple = sum(a != b for a, b in zip(text, _converter("t2s").convert(text)))
-    to_trad = sum(a != b for a, b in zip(text, _converter("s2t").convert(text)))
+    to_simple = sum(a != b for a, b in zip(text, _converter("t2s").convert(text), strict=False))
+    to_trad = sum(a != b for a, b in zip(text, _converter("s2t").convert(text), strict=False))
     return "zh-Hant" if to_simple > to_trad else "zh-Hans"
 
 

@@ -11,7 +11,6 @@ benchmarks/results/nlu_compare.json and a Markdown table on stdout.
 from __future__ import annotations
 
 import argparse
-from queue import Empty
 import json
 import multiprocessing as mp
 import platform
@@ -19,12 +18,13 @@ import re
 import sys
 import time
 from pathlib import Path
+from queue import Empty
 
 import numpy as np
 
 from benchmarks.nlu_compare.datasets import ROOT, Split, clinc150, nlu_data_holdout, xsid
-from benchmarks.nlu_compare.worker import builtin_worker
 from benchmarks.nlu_compare.measure import BUILTIN_DISTS, ChildrenPeakRSS, dists_size, tree_size
+from benchmarks.nlu_compare.worker import builtin_worker
 
 DATASETS = {"nlu_data": nlu_data_holdout, "clinc150": clinc150, "xsid": xsid}
 RESULTS = ROOT / "benchmarks" / "results" / "nlu_compare.json"
@@ -103,7 +103,8 @@ def _fmt(value, pct: bool = False, digits: int = 1) -> str:
 
 
 def table(results: dict, sizes: dict) -> str:
-    lines = ["| dataset | engine | accuracy | in-scope acc. | macro-F1 | OOS recall | parse p50 / p95 ms | train s | peak RSS MB | install MB |",
+    lines = ["| dataset | engine | accuracy | in-scope acc. | macro-F1 | OOS recall | parse p50 / p95 ms "
+             "| train s | peak RSS MB | install MB |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for dataset, engines in results.items():
         for engine, s in engines.items():

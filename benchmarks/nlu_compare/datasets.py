@@ -59,7 +59,8 @@ def read_xsid(path: Path) -> list[tuple[str, str, str]]:
 def xsid(folds: int = 5, langs: tuple[str, ...] = ("zh", "en")) -> Iterator[Split]:
     rows = []
     for lang in langs:
-        rows += [(f"{i}", Example(text, intent)) for i, text, intent in read_xsid(SHARED / "xsid" / f"{lang}.valid.conll")]
+        rows += [(f"{i}", Example(text, intent))
+                 for i, text, intent in read_xsid(SHARED / "xsid" / f"{lang}.valid.conll")]
     # Group by utterance id so a sentence and its translation never sit on both sides of a fold.
     groups = [i for i, _ in rows]
     labels = [e.intent for _, e in rows]

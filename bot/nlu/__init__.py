@@ -11,7 +11,7 @@ Public API::
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.nlu.dataset import NLUDataError, TrainingData, load_training_data
 from bot.nlu.langid import detect_language
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.nlu.builtin import BuiltinEngine
     from bot.nlu.rasa_runtime import RasaEngine
     from bot.settings import Settings
+    from retrieval.encoder import SentenceEncoder
 
 __all__ = [
     "ENTITY_TYPES", "INTENTS", "OUT_OF_SCOPE", "Entity", "Example", "LangInfo", "NLUDataError", "Parse",
@@ -33,7 +34,7 @@ def engine_name(settings: Settings) -> str:
     return os.environ.get("NLU_ENGINE") or settings.nlu_engine
 
 
-def load_engine(settings: Settings, encoder: Any = None) -> BuiltinEngine | RasaEngine:
+def load_engine(settings: Settings, encoder: SentenceEncoder | None = None) -> BuiltinEngine | RasaEngine:
     """The configured engine; the built-in one is trained on first use and cached by content hash.
     ``encoder``: the retriever's sentence encoder, shared instead of loading the model again."""
     if engine_name(settings) == "rasa":

@@ -12,13 +12,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.nlu.dataset import NLUDataError, TrainingData, load_training_data
 from bot.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
+    overrides: dict[str, Any] = {}
     if args.data_dir:
         overrides["data_dir"] = Path(args.data_dir)
     if args.nlu_data:
@@ -68,11 +69,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         from bot.nlu.builtin import train_or_load
 
-        engine, _ = train_or_load(train, settings.data_dir / "nlu", settings.embedding_model,
-                                  onnx_cache=settings.data_dir / "models",
-                                    int8=settings.embedding_int8)
-        report = evaluate(engine, test)
-        report["oos_threshold"] = engine.threshold
+        builtin, _ = train_or_load(train, settings.data_dir / "nlu", settings.embedding_model,
+                                   onnx_cache=settings.data_dir / "models",
+                                   int8=settings.embedding_int8)
+        report = evaluate(builtin, test)
+        report["oos_threshold"] = builtin.threshold
     report["engine"] = args.engine
     print(json.dumps(report, ensure_ascii=False, indent=2))
     return 0

@@ -10,6 +10,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joblib
 import numpy as np
@@ -20,6 +21,9 @@ from bot.nlu.entities import EntityExtractor
 from bot.nlu.langid import detect_language
 from bot.nlu.text import Tokenizer, fold
 from bot.nlu.types import OUT_OF_SCOPE, Parse
+
+if TYPE_CHECKING:
+    from retrieval.encoder import SentenceEncoder
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +78,7 @@ class BuiltinEngine:
         model = self.artifact.intent_model
         proba = model.predict(texts, self._tokenizer, self._embedder)
         classes = model.classes
-        return [self._build(text, row, classes) for text, row in zip(texts, proba)]
+        return [self._build(text, row, classes) for text, row in zip(texts, proba, strict=True)]
 
     def _build(self, text: str, row: np.ndarray, classes: list[str]) -> Parse:
         order = np.argsort(-row)[:RANKING_SIZE]
@@ -94,7 +98,7 @@ class BuiltinEngine:
 
 def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | None,
                   config: ClassifierConfig | None = None, *, force: bool = False,
-                  onnx_cache: Path | None = None, encoder: Any = None,
+                  onnx_cache: Path | None = None, encoder: SentenceEncoder | None = None,
                   int8: bool = False) -> tuple[BuiltinEngine, bool]:
     """Return (engine, trained_now). Models live in ``cache_root/<key>/model.joblib``.
 
@@ -123,7 +127,8 @@ def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | N
     return BuiltinEngine(artifact, tokenizer, embedder), True
 
 
-def _load_embedder(model_path: str, onnx_cache: Path, encoder: Any = None, int8: bool = False) -> Embedder:
+def _load_embedder(model_path: str, onnx_cache: Path | None, encoder: SentenceEncoder | None = None,
+                   int8: bool = False) -> Embedder:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     return Embedder(model_path, onnx_cache, encoder, int8=int8)

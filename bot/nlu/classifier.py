@@ -20,21 +20,24 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 from scipy.optimize import minimize_scalar
 from scipy.special import softmax
-from sklearn.svm import LinearSVC
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
 
 from bot.nlu.entities import EntityExtractor
 from bot.nlu.langid import detect_language
 from bot.nlu.text import Tokenizer, fold
 from bot.nlu.types import OUT_OF_SCOPE
+
+if TYPE_CHECKING:
+    from retrieval.encoder import SentenceEncoder
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,12 @@ class Embedder:
     of ~6 ms at full precision); other messages get zeros, so Chinese predictions never depend on
     the English-only model."""
 
-    def __init__(self, model_path: str, onnx_cache: Path | None = None, encoder: Any = None,
+    def __init__(self, model_path: str, onnx_cache: Path | None = None, encoder: SentenceEncoder | None = None,
                  *, int8: bool = False) -> None:
-        """``encoder``: an already loaded ``retrieval.signals.Embedder`` of the same model (the
+        """``encoder``: an already loaded ``retrieval.encoder.SentenceEncoder`` of the same model (the
         worker shares the retriever's: one copy of the model, one encoding per message)."""
         if encoder is None:
-            from retrieval.signals import Embedder as SentenceEncoder  # heavy import: only when used
+            from retrieval.encoder import SentenceEncoder  # heavy import: only when used
 
             encoder = SentenceEncoder(model_path, onnx_cache, int8=int8)
         self._encoder = encoder
@@ -140,7 +143,7 @@ class Featurizer:
         folded = [fold(t) for t in texts]
         english = [detect_language(t).lang == "en" for t in texts]
         words = [self._words(tokenizer, f, not en) + self._entity_tokens(t, f)
-                 for t, f, en in zip(texts, folded, english)]
+                 for t, f, en in zip(texts, folded, english, strict=True)]
         return folded, words, english
 
     def fit_transform(self, texts: list[str], tokenizer: Tokenizer, embedder: Embedder | None) -> sp.csr_matrix:
@@ -153,7 +156,8 @@ class Featurizer:
         blocks = [self.char.transform(folded), self.word.transform(words)]
         return self._stack(blocks, texts, english, embedder)
 
-    def transform_one(self, text: str, tokenizer: Tokenizer, embedder: Embedder | None) -> tuple[np.ndarray, np.ndarray]:
+    def transform_one(self, text: str, tokenizer: Tokenizer,
+                      embedder: Embedder | None) -> tuple[np.ndarray, np.ndarray]:
         """Sparse features of one message as (column indices, values), without sklearn's per-call
         input validation (which costs milliseconds); numerically the same as ``transform``."""
         folded, words, english = self._prepare([text], tokenizer)
@@ -189,7 +193,8 @@ class Calibration:
     cv_oos_recall: float | None
 
 
-def _out_of_fold_scores(X: sp.csr_matrix, y: np.ndarray, config: ClassifierConfig) -> tuple[np.ndarray, np.ndarray, int]:
+def _out_of_fold_scores(X: sp.csr_matrix, y: np.ndarray,
+                        config: ClassifierConfig) -> tuple[np.ndarray, np.ndarray, int]:
     classes = np.unique(y)
     _, counts = np.unique(y, return_counts=True)
     folds = max(2, min(config.cv_folds, int(counts.min())))

@@ -50,7 +50,8 @@ class TrainingData:
 _ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<short>[^)]+)\)|(?P<json>\{[^}]*\}))")
 
 
-def parse_annotated(line: str, *, path: Path | str = "<text>", lineno: int | None = None) -> tuple[str, tuple[Entity, ...]]:
+def parse_annotated(line: str, *, path: Path | str = "<text>",
+                    lineno: int | None = None) -> tuple[str, tuple[Entity, ...]]:
     """Strip Rasa entity annotations from one example, returning plain text and its entities."""
     out, entities, pos = [], [], 0
     for m in _ANNOTATION.finditer(line):
@@ -82,7 +83,8 @@ def _line(node: yaml.Node) -> int:
 
 def _mapping(node: yaml.Node, path: Path) -> dict[str, yaml.Node]:
     if not isinstance(node, yaml.MappingNode):
-        raise NLUDataError(path, _line(node), f"expected a mapping, found {node.id}")
+        # Every composed node is a scalar, sequence or mapping node, each with an ``id``.
+        raise NLUDataError(path, _line(node), f"expected a mapping, found {node.id}")  # type: ignore[attr-defined]
     return {k.value: v for k, v in node.value}
 
 
@@ -95,7 +97,8 @@ def _scalar(node: yaml.Node, path: Path, what: str) -> str:
 def _items(node: yaml.Node, path: Path, what: str) -> list[tuple[str, int]]:
     """``examples: |`` block of ``- item`` lines -> [(item, line)]."""
     text = _scalar(node, path, what)
-    first = _line(node) + (1 if node.style in ("|", ">") else 0)
+    block = isinstance(node, yaml.ScalarNode) and node.style in ("|", ">")  # always a scalar here
+    first = _line(node) + (1 if block else 0)
     items = []
     for offset, raw in enumerate(text.splitlines()):
         stripped = raw.strip()
@@ -115,7 +118,8 @@ def load_rasa_yaml(path: Path) -> TrainingData:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise NLUDataError(path, mark.line + 1 if mark else None, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        line = mark.line + 1 if mark else None
+        raise NLUDataError(path, line, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
     data = TrainingData()
     if root is None:
         return data

@@ -36,9 +36,12 @@ BUILTIN_PATTERNS: tuple[_Pattern, ...] = (
     # Chinese passports: E + 8 digits, or E + letter + 7 digits (older: G + 8 digits).
     _p("passport_number", r"(?<![a-z0-9])(?P<v>[eg][a-z]?\d{7,8})(?![a-z0-9])"),
     # Any passport number right after the words "passport number".
-    _p("passport_number", r"(?:护照号码?|护照编号|passport\s*(?:no\.?|number|#)?)\s*(?:是|为|:|：|is)?\s*(?P<v>[a-z]{0,2}\d{6,9})(?![a-z0-9])"),
+    _p("passport_number", r"(?:护照号码?|护照编号|passport\s*(?:no\.?|number|#)?)"
+                          r"\s*(?:是|为|:|：|is)?\s*(?P<v>[a-z]{0,2}\d{6,9})(?![a-z0-9])"),
     # Application / acceptance numbers: long digit strings (phone numbers have 11 digits: skip).
-    _p("application_number", r"(?:受理编号|申请编号|受理号|申请号|编号|application\s*(?:no\.?|number|id|#)|reference\s*(?:no\.?|number))\s*(?:是|为|:|：|is)?\s*(?P<v>[a-z]{0,3}\d{8,20})(?![a-z0-9])"),
+    _p("application_number", r"(?:受理编号|申请编号|受理号|申请号|编号"
+                             r"|application\s*(?:no\.?|number|id|#)|reference\s*(?:no\.?|number))"
+                             r"\s*(?:是|为|:|：|is)?\s*(?P<v>[a-z]{0,3}\d{8,20})(?![a-z0-9])"),
     _p("application_number", r"(?<![a-z0-9])(?P<v>\d{12,20})(?![0-9])"),
     # Dates.
     _p("date", r"(?P<v>\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)"),
@@ -48,7 +51,8 @@ BUILTIN_PATTERNS: tuple[_Pattern, ...] = (
     _p("date", r"(?P<v>今天|明天|后天|昨天|下周[一二三四五六日天]?|下个月|\btoday\b|\btomorrow\b|\bnext week\b)"),
     # Visa letters: "Z字签证", "M签", "Q2 visa", "visa type L", "签证类型X1".
     _p("visa_type", rf"(?<![a-z0-9])(?P<v>{_VISA_LETTER})\s*(?:字|类)?\s*(?:签证|签|visa)"),
-    _p("visa_type", rf"(?:visa\s*(?:type|category)?|签证类型|签证种类)\s*(?:是|为|:|：|is)?\s*(?P<v>{_VISA_LETTER})(?![a-z0-9])"),
+    _p("visa_type", rf"(?:visa\s*(?:type|category)?|签证类型|签证种类)"
+                    rf"\s*(?:是|为|:|：|is)?\s*(?P<v>{_VISA_LETTER})(?![a-z0-9])"),
 )
 
 

@@ -59,7 +59,8 @@ def measure_latency(engine: Engine, texts: list[str]) -> dict:
     return {"p50": float(np.percentile(samples, 50)), "p95": float(np.percentile(samples, 95)), "n": len(samples)}
 
 
-def holdout_split(examples: list[Example], test_fraction: float = 0.2, seed: int = 0) -> tuple[list[Example], list[Example]]:
+def holdout_split(examples: list[Example], test_fraction: float = 0.2,
+                  seed: int = 0) -> tuple[list[Example], list[Example]]:
     """Stratified split by intent (sklearn), reproducible."""
     from sklearn.model_selection import train_test_split
 

@@ -49,6 +49,6 @@ def detect_language(text: str) -> LangInfo:
     latin_letters = sum(len(w) for w in words)
     if any(_is_english_word(w) for w in words) and latin_letters * 3 >= len(han):
         return LangInfo("zh", "mixed")
-    traditional_only = sum(a != b for a, b in zip(han_text, _T2S.convert(han_text)))
-    simplified_only = sum(a != b for a, b in zip(han_text, _S2T.convert(han_text)))
+    traditional_only = sum(a != b for a, b in zip(han_text, _T2S.convert(han_text), strict=False))
+    simplified_only = sum(a != b for a, b in zip(han_text, _S2T.convert(han_text), strict=False))
     return LangInfo("zh", "zh-Hant" if traditional_only > simplified_only else "zh-Hans")

@@ -7,9 +7,25 @@ import itertools
 import pytest
 
 from conversation.lifecycle import (
-    Claim, Close, Conversation, EndChat, Escalate, HandBack, Holder, LeaveMessage, LeaveQueue,
-    QueuesChanged, Reassign, Refused, Reopen, Requeue, Resolve, TakeTicket, TellVisitor,
-    Transition, apply,
+    Claim,
+    Close,
+    Conversation,
+    EndChat,
+    Escalate,
+    HandBack,
+    Holder,
+    LeaveMessage,
+    LeaveQueue,
+    QueuesChanged,
+    Reassign,
+    Refused,
+    Reopen,
+    Requeue,
+    Resolve,
+    TakeTicket,
+    TellVisitor,
+    Transition,
+    apply,
 )
 
 STATES = [

@@ -43,7 +43,7 @@ class AgentClient:
         self.seen: list[dict] = []
 
     @classmethod
-    async def open(cls, url: str) -> "AgentClient":
+    async def open(cls, url: str) -> AgentClient:
         return cls(await connect(url, open_timeout=10))
 
     async def send(self, **frame) -> None:

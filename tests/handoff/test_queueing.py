@@ -1,7 +1,13 @@
 """Queue order, positions, estimated waits and auto-assignment (pure)."""
 
 from handoff.queueing import (
-    AgentState, Waiting, average_handle_s, eligible, eta_s, plan_assignments, positions,
+    AgentState,
+    Waiting,
+    average_handle_s,
+    eligible,
+    eta_s,
+    plan_assignments,
+    positions,
 )
 
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from bot.settings import Settings
 from handoff.routing import BUSINESS_OPTIONS, RoutingError, load_table, route
+from handoff.settings import HandoffSettings
 
-TABLE = load_table(Settings().routing_file)
+TABLE = load_table(HandoffSettings().routing_file)
 
 CASES = [
     # lang, option, region, overseas -> queue, rule

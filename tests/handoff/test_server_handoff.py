@@ -151,7 +151,7 @@ async def test_simultaneous_claims_exactly_one_wins(handoff_server, ws_client):
     for name in ("a1", "a2", "a3"):
         add_agent(server.data_dir, name, queues="*", langs="zh,en")
     agents = [await AgentClient.open(server.agent_ws_url) for _ in range(3)]
-    for agent, name in zip(agents, ("a1", "a2", "a3")):
+    for agent, name in zip(agents, ("a1", "a2", "a3"), strict=True):
         await agent.login(name)
     async with ws_client(server.ws_url) as visitor:
         await visitor.hello(lang="en")

@@ -21,9 +21,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(data_dir: Path):  # noqa: ANN201
-    from bot.settings import Settings
+    from retrieval.settings import RetrievalSettings
 
-    return Settings(knowledge_dir=FIXTURE_KNOWLEDGE, data_dir=data_dir)
+    return RetrievalSettings(knowledge_dir=FIXTURE_KNOWLEDGE, data_dir=data_dir)
 
 
 @pytest.fixture(scope="session")

@@ -58,7 +58,7 @@ async def qr(port: int, ip: str, seconds: float) -> dict:
                 frame = json.loads(await asyncio.wait_for(ws.recv(), 0.01))
                 if frame["type"] == "transfer":
                     real.append(frame["token"])
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             pass
     await ws.close()
     return {"statuses": dict(statuses), "real_tokens": len(real)}
@@ -118,7 +118,7 @@ async def reconnect_flood(port: int, ip: str, seconds: float) -> dict:
                 elif frame["type"] == "welcome":
                     welcomes += 1
                     answers += 1
-        except (ConnectionClosed, asyncio.TimeoutError, TimeoutError):
+        except (ConnectionClosed, TimeoutError):
             pass
         await ws.close()
     return {"pongs": pongs, "welcomes": welcomes, "refused": refused, "connections": conns,
@@ -151,7 +151,7 @@ async def ghosts(port: int, ip: str, seconds: float) -> dict:
                         and "too many requests" in frame["text"]:
                     refused += 1
                     break
-        except (asyncio.TimeoutError, TimeoutError, ConnectionClosed):
+        except (TimeoutError, ConnectionClosed):
             refused += 1
         await ws.close()
     return {"queued": made, "not_queued": refused}

@@ -84,7 +84,7 @@ class Bystander:
         self.ws = ws
 
     @classmethod
-    async def open(cls, srv: ServerProcess) -> "Bystander":
+    async def open(cls, srv: ServerProcess) -> Bystander:
         ws = await connect(srv.ws_url, additional_headers=via(fresh_ip()), open_timeout=10)
         await ws.send(json.dumps({"type": "hello", "session": None, "lang": "en", "last_seq": 0}))
         while json.loads(await ws.recv())["type"] != "welcome":

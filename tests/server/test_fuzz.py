@@ -6,12 +6,13 @@ About a minute in all."""
 from __future__ import annotations
 
 import asyncio
-import json
 import itertools
+import json
 import socket
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 

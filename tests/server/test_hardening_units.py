@@ -7,8 +7,8 @@ import pytest
 
 from bot import protocol as p
 from bot.logs import redact
-from bot.ratelimit import IpLimits
 from handoff.agent_protocol import AgentProtocolError, parse
+from runtime.ratelimit import IpLimits
 
 
 @pytest.mark.parametrize("frame, field", [

@@ -1,4 +1,4 @@
-from bot.ratelimit import IpLimits, TokenBucket
+from runtime.ratelimit import IpLimits, TokenBucket
 
 
 def test_bucket_allows_burst_then_says_when_to_retry():

@@ -5,7 +5,8 @@ import json
 
 import psutil
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
@@ -192,7 +193,7 @@ async def test_floods_are_rate_limited_with_retry_after(server_factory, ws_clien
     server = server_factory(CHAT_CONN_RATE="1", CHAT_CONN_BURST="3", CHAT_MAX_CONNS_PER_IP="2")
     async with ws_client(server.ws_url) as c:
         await c.hello()
-        for i in range(6):
+        for _ in range(6):
             await c.send({"type": "ping"})
         answers = [await c.until(lambda f: f["type"] in ("pong", "error")) for _ in range(6)]
         errors = [f for f in answers if f["type"] == "error"]

@@ -45,7 +45,7 @@ class Chat:
         self.banner = page.locator("nia-chat .banner")
         self.status = page.locator("nia-chat header .s")
 
-    def open(self) -> "Chat":
+    def open(self) -> Chat:
         """Opens the panel (it may be open already: it stays open across reloads)."""
         if not self.panel.is_visible():
             self.launcher.click()
