@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import threading
 import time
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -31,6 +32,7 @@ from bot.metrics import Metrics
 from bot.pipeline import Outcome, feedback, greet, say
 from bot.offload import Busy, Offload
 from bot.qr import qr_svg
+from bot.retention import Policy, purge
 from bot.worker import ModelWorkers
 from bot.ratelimit import IpLimits, TokenBucket, address_in, client_ip, parse_networks
 from bot.settings import ROOT, Settings
@@ -128,6 +130,7 @@ class ChatServer:
         self.qr_cache: dict[str, bytes] = {}  # target URL -> SVG, the most recent QR_CACHE
         self.metrics_from = parse_networks(settings.metrics_allowed)
         self.csp = content_security_policy(settings.frame_ancestors, settings.public_url)
+        self.purge_stop = threading.Event()  # set at shutdown: a purge in its thread stops
 
     # Start-up and shutdown ---------------------------------------------------------------------
 
@@ -149,6 +152,8 @@ class ChatServer:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
         await self.handoff.start()
+        purger = (asyncio.create_task(self.purge_periodically())
+                  if self.settings.purge_interval_s > 0 else None)
         async with serve(
             self.handle, self.settings.host, self.settings.port,
             process_request=self.process_request, max_size=self.settings.max_frame_bytes,
@@ -164,6 +169,9 @@ class ChatServer:
             server.close(close_connections=True, code=1012, reason="service restart")
             await server.wait_closed()
             loader.cancel()
+        self.purge_stop.set()
+        if purger is not None:
+            purger.cancel()
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=10)
         if self.workers is not None:
@@ -179,6 +187,29 @@ class ChatServer:
         if request is not None and request.headers.get("Host"):
             return f"http://{request.headers['Host']}"
         return f"http://{self.settings.host}:{self.settings.port}"
+
+    async def purge_periodically(self) -> None:
+        """The retention purge now and every ``CHAT_PURGE_INTERVAL_S``, in a thread with its own
+        connection and short transactions: visitors are never kept waiting for it."""
+        policy = Policy.from_settings(self.settings)
+        while True:
+            try:
+                report = await asyncio.to_thread(purge, self.settings.store_path, policy,
+                                                 now=time.time(), stop=self.purge_stop)
+            except sqlite3.Error:  # a locked or full database: the next round tries again
+                log.exception("retention purge failed")
+            else:
+                self.forget(report.sessions)
+                if any(report.counts.values()):
+                    log.info("retention purge", extra={"purged": report.counts})
+            await asyncio.sleep(self.settings.purge_interval_s)
+
+    def forget(self, session_ids: list[str]) -> None:
+        """Purged conversations: a tab still open on one is detached (its next frame gets
+        ``hello_required``, and its resume token a new conversation), and its address forgotten."""
+        for sid in session_ids:
+            self.hub.forget(sid)
+        self.handoff.forget_stale(time.time())
 
     # HTTP ----------------------------------------------------------------------------------------
 
@@ -506,8 +537,8 @@ class VisitorConnection:
             return await self.hello(message)
         if isinstance(message, p.Ping):
             return self.send({"type": "pong"})
-        if self.sid is not None and not self.server.hub.is_attached(self.sid, self.ws):
-            self.sid = None  # the conversation moved to a phone: this tab has lost it
+        if self.sid is not None and self.lost():
+            self.sid = None
         if self.sid is None:
             raise p.ProtocolError("hello_required", "Send a hello frame first.")
         handler = {
@@ -516,6 +547,18 @@ class VisitorConnection:
             p.Typing: self.typing,
         }[type(message)]
         await handler(message)
+
+    def lost(self) -> bool:
+        """This tab has lost its conversation: it moved to a phone, or the retention purge
+        removed it (``python -m bot purge`` runs in another process: the store says so)."""
+        assert self.sid is not None
+        if not self.server.hub.is_attached(self.sid, self.ws):
+            return True
+        session = self.server.store.session(self.sid)
+        if session is None or session.purged_at is not None:
+            self.server.hub.detach(self.sid, self.ws)
+            return True
+        return False
 
     # Session start -------------------------------------------------------------------------------
 
