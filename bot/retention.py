@@ -13,6 +13,7 @@ import json
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,8 +23,12 @@ from bot import store as chat_store
 from handoff import store as handoff_store
 
 # Conversations (or rows) per write transaction: for 50 conversations of 20 messages each, 7 ms
-# of the write lock on average and under 20 ms at most (docs/security.md, "Data retention").
+# of the write lock on average (docs/security.md, "Data retention").
 BATCH = 50
+# After each write transaction the purge waits at least as long as the transaction took (and at
+# least this long): SQLite's writers do not queue, they poll, so a purge that took the lock again
+# at once could keep the server's writes waiting for the whole purge.
+MIN_PAUSE_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,8 @@ def purge(path: Path, policy: Policy, *, now: float, dry_run: bool = False, batc
         for ids in _candidates(db, params, batch):
             if stop is not None and stop.is_set():
                 return report
-            _purge_conversations(db, ids, params, report, dry_run)
+            with _yielding(dry_run):
+                _purge_conversations(db, ids, params, report, dry_run)
         for rule in SWEEPS:
             _sweep(db, rule, params, report, dry_run, batch, stop)
         if not dry_run and any(report.counts.values()):
@@ -220,10 +226,20 @@ def _sweep(db: sqlite3.Connection, rule: Rule, params: dict[str, Any], report: R
         report.counts[rule.kind] += rule.count(db, params)
         return
     while stop is None or not stop.is_set():
-        done = rule.apply(db, params, limit=batch)  # autocommit: one transaction per batch
+        with _yielding(dry_run=False):
+            done = rule.apply(db, params, limit=batch)  # autocommit: one transaction per batch
         report.counts[rule.kind] += done
         if done < batch:
             return
+
+
+@contextmanager
+def _yielding(dry_run: bool) -> Iterator[None]:
+    """Let the server write between two batches (a dry run writes nothing: no pause)."""
+    started = time.perf_counter()
+    yield
+    if not dry_run:
+        time.sleep(max(MIN_PAUSE_S, time.perf_counter() - started))
 
 
 def truncate_wal(db: sqlite3.Connection, tries: int = 5) -> bool:
