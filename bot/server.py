@@ -196,7 +196,7 @@ class ChatServer:
             try:
                 report = await asyncio.to_thread(purge, self.settings.store_path, policy,
                                                  now=time.time(), stop=self.purge_stop)
-            except sqlite3.Error:  # a locked or full database: the next round tries again
+            except Exception:  # a locked or full database, or a bug: logged; the next round tries
                 log.exception("retention purge failed")
             else:
                 self.forget(report.sessions)
