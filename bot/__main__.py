@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot serve | ask | chat``."""
+"""Command line: ``python -m bot serve | ask | chat | purge``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import asyncio
 import json
 import resource
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.settings import Settings
@@ -86,6 +88,33 @@ def chat(args: argparse.Namespace) -> int:
                   f"option={outcome.escalate.business_option}, region={outcome.escalate.region}]")
 
 
+def purge(args: argparse.Namespace) -> int:
+    """Remove personal data past its retention now (beside a running server too) and print how
+    many rows of each kind were, or in a dry run would be, purged."""
+    from bot import retention
+
+    settings = _settings(args)
+    policy = retention.Policy.from_settings(settings)
+    now = args.as_of if args.as_of is not None else time.time()
+    report = retention.purge(settings.store_path, policy, now=now, dry_run=args.dry_run)
+    print(retention.describe(report, policy, now=now, dry_run=args.dry_run))
+    if args.vacuum and not args.dry_run:
+        retention.vacuum(settings.store_path)
+        print("database file rebuilt (VACUUM)")
+    return 0
+
+
+def _moment(text: str) -> float:
+    """An ISO 8601 date or time (UTC unless it says otherwise) as a Unix time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
 def _show(reply: dict) -> None:
     print(f"bot: {reply['text']}")
     for source in reply.get("sources", []):
@@ -99,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     for name, func, helptext in (("serve", serve, "run the websocket/HTTP server"),
                                  ("ask", ask, "answer one message and print the reply JSON"),
-                                 ("chat", chat, "chat with the bot in the terminal")):
+                                 ("chat", chat, "chat with the bot in the terminal"),
+                                 ("purge", purge, "remove personal data past its retention")):
         sub = commands.add_parser(name, help=helptext)
         sub.set_defaults(func=func)
         sub.add_argument("--data-dir", type=Path, help="store and caches (default ./data)")
@@ -109,6 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         if name == "ask":
             sub.add_argument("text")
             sub.add_argument("--lang", choices=("zh", "en"))
+        if name == "purge":
+            sub.add_argument("--dry-run", action="store_true",
+                             help="count what would be purged, change nothing")
+            sub.add_argument("--as-of", type=_moment, metavar="WHEN",
+                             help="purge as if it were this ISO 8601 time (default: now)")
+            sub.add_argument("--vacuum", action="store_true",
+                             help="then rebuild the file (holds the write lock while it runs)")
     args = parser.parse_args(argv)
     return args.func(args)
 

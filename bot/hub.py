@@ -56,6 +56,11 @@ class Hub:
     def detach_all(self, session_id: str) -> None:
         self.connections.pop(session_id, None)
 
+    def forget(self, session_id: str) -> None:
+        """A purged conversation: no connection stays on it, its client address is dropped."""
+        self.detach_all(session_id)
+        self.ips.pop(session_id, None)
+
     def is_attached(self, session_id: str, connection: ServerConnection) -> bool:
         return connection in self.connections.get(session_id, ())
 

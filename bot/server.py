@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from bot.hub import Hub
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, feedback, greet, say
 from bot.qr import qr_svg
+from bot.retention import Policy, purge
 from bot.settings import ROOT, Settings
 from bot.store import SessionInfo, Store
 from bot.texts import text
@@ -130,6 +132,7 @@ class ChatServer:
         self.qr_cache: dict[str, bytes] = {}  # target URL -> SVG, the most recent QR_CACHE
         self.metrics_from = parse_networks(settings.metrics_allowed)
         self.csp = content_security_policy(settings.frame_ancestors, settings.public_url)
+        self.purge_stop = threading.Event()  # set at shutdown: a purge in its thread stops
 
     # Start-up and shutdown ---------------------------------------------------------------------
 
@@ -156,6 +159,8 @@ class ChatServer:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, request_stop)
         await self.handoff.start()
+        purger = (asyncio.create_task(self.purge_periodically())
+                  if self.settings.purge_interval_s > 0 else None)
         async with serve(
             self.handle, self.settings.host, self.settings.port,
             process_request=self.process_request, max_size=self.settings.max_frame_bytes,
@@ -171,6 +176,9 @@ class ChatServer:
             server.close(close_connections=True, code=1012, reason="service restart")
             await server.wait_closed()
             loader.cancel()
+        self.purge_stop.set()
+        if purger is not None:
+            purger.cancel()
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=10)
         if self.workers is not None:
@@ -186,6 +194,29 @@ class ChatServer:
         if request is not None and request.headers.get("Host"):
             return f"http://{request.headers['Host']}"
         return f"http://{self.settings.host}:{self.settings.port}"
+
+    async def purge_periodically(self) -> None:
+        """The retention purge now and every ``CHAT_PURGE_INTERVAL_S``, in a thread with its own
+        connection and short transactions: visitors are never kept waiting for it."""
+        policy = Policy.from_settings(self.settings)
+        while True:
+            try:
+                report = await asyncio.to_thread(purge, self.settings.store_path, policy,
+                                                 now=time.time(), stop=self.purge_stop)
+            except Exception:  # a locked or full database, or a bug: logged; the next round tries
+                log.exception("retention purge failed")
+            else:
+                self.forget(report.sessions)
+                if any(report.counts.values()):
+                    log.info("retention purge", extra={"purged": report.counts})
+            await asyncio.sleep(self.settings.purge_interval_s)
+
+    def forget(self, session_ids: list[str]) -> None:
+        """Purged conversations: a tab still open on one is detached (its next frame gets
+        ``hello_required``, and its resume token a new conversation), and its address forgotten."""
+        for sid in session_ids:
+            self.hub.forget(sid)
+        self.handoff.forget_stale(time.time())
 
     # HTTP ----------------------------------------------------------------------------------------
 
@@ -515,8 +546,8 @@ class VisitorConnection:
             return await self.hello(message)
         if isinstance(message, p.Ping):
             return self.send({"type": "pong"})
-        if self.sid is not None and not self.server.hub.is_attached(self.sid, self.ws):
-            self.sid = None  # the conversation moved to a phone: this tab has lost it
+        if self.sid is not None and self.lost():
+            self.sid = None
         if self.sid is None:
             raise p.ProtocolError("hello_required", "Send a hello frame first.")
         handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
@@ -526,6 +557,18 @@ class VisitorConnection:
         }
         handler = handlers[type(message)]
         await handler(message)
+
+    def lost(self) -> bool:
+        """This tab has lost its conversation: it moved to a phone, or the retention purge
+        removed it (``python -m bot purge`` runs in another process: the store says so)."""
+        assert self.sid is not None
+        if not self.server.hub.is_attached(self.sid, self.ws):
+            return True
+        session = self.server.store.session(self.sid)
+        if session is None or session.purged_at is not None:
+            self.server.hub.detach(self.sid, self.ws)
+            return True
+        return False
 
     # Session start -------------------------------------------------------------------------------
 

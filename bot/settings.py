@@ -13,7 +13,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from handoff.settings import HandoffSettings
 from retrieval.settings import RetrievalSettings
@@ -66,3 +66,23 @@ class Settings(RetrievalSettings, HandoffSettings):
     )
     nlu_data_dir: Path = ROOT / "nlu_data"
     rasa_url: str = "http://127.0.0.1:5005"
+
+    # Retention (docs/security.md, "Data retention"). A conversation inactive this long loses its
+    # personal data: what the visitor, the bot and agents wrote, the context, summaries, notes,
+    # ticket text and rating comments; counts, times, scores and ticket numbers stay.
+    retention_s: int = Field(90 * 24 * 3600, gt=0)
+    # Audit rows are deleted after this long; their agents' notes and client addresses go after
+    # ``retention_s`` like the conversations they belong to.
+    audit_retention_s: int = Field(365 * 24 * 3600, gt=0)
+    # How often the running server purges (in a thread); 0: never (run ``python -m bot purge``).
+    purge_interval_s: float = Field(3600.0, ge=0)
+
+    @model_validator(mode="after")
+    def _retention_covers_resume(self) -> Settings:
+        # A shorter retention would let a visitor resume a conversation whose content is gone.
+        if self.retention_s < self.session_ttl_s:
+            raise ValueError(f"CHAT_RETENTION_S ({self.retention_s}) must be at least "
+                             f"CHAT_SESSION_TTL_S ({self.session_ttl_s}): visitors can resume a "
+                             "conversation that long")
+        return self
+

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at REAL NOT NULL,
     last_seen REAL NOT NULL,
     last_seq INTEGER NOT NULL DEFAULT 0,
-    context TEXT NOT NULL DEFAULT '{}'
+    context TEXT NOT NULL DEFAULT '{}',
+    purged_at REAL                     -- when the retention purge removed its content
 );
 CREATE TABLE IF NOT EXISTS events (
     session_id TEXT NOT NULL REFERENCES sessions(id),
@@ -59,7 +60,25 @@ CREATE TABLE IF NOT EXISTS feedback (
     value TEXT NOT NULL,
     ts REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS transfers_session ON transfers(session_id);
+CREATE INDEX IF NOT EXISTS ratings_session ON ratings(session_id);
 """
+# Made after the migration below: the conversations the retention purge has still to look at.
+RETENTION_INDEX = """
+CREATE INDEX IF NOT EXISTS sessions_unpurged ON sessions(last_seen, id) WHERE purged_at IS NULL;
+"""
+
+
+def create_schema(db: sqlite3.Connection) -> None:
+    """The tables, and the columns a database from an earlier version lacks. Every connection
+    zeroes what it deletes or overwrites (``secure_delete``), so text removed by the retention
+    purge, or replaced (the dialogue context), does not linger in the file's free space."""
+    db.execute("PRAGMA secure_delete=ON")
+    db.executescript(SCHEMA)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+    if "purged_at" not in columns:  # a database from before the retention purge
+        db.execute("ALTER TABLE sessions ADD COLUMN purged_at REAL")
+    db.executescript(RETENTION_INDEX)
 
 
 def hash_token(token: str) -> str:
@@ -82,16 +101,19 @@ class SessionInfo:
     created_at: float
     last_seen: float
     last_seq: int
+    purged_at: float | None = None  # the retention purge removed its content then
 
 
-_SESSION_COLUMNS = "id, lang, script, lang_locked, state, channel, created_at, last_seen, last_seq"
+_SESSION_COLUMNS = ("id, lang, script, lang_locked, state, channel, created_at, last_seen, last_seq,"
+                    " purged_at")
 
 
 def _session(row: tuple | None) -> SessionInfo | None:
     if row is None:
         return None
-    sid, lang, script, locked, state, channel, created, seen, last_seq = row
-    return SessionInfo(sid, lang, script, bool(locked), state, channel, created, seen, last_seq)
+    sid, lang, script, locked, state, channel, created, seen, last_seq, purged_at = row
+    return SessionInfo(sid, lang, script, bool(locked), state, channel, created, seen, last_seq,
+                       purged_at)
 
 
 class Store:
@@ -105,7 +127,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.executescript(SCHEMA)
+        create_schema(self.db)
 
     def close(self) -> None:
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -132,12 +154,14 @@ class Store:
         return _session(row)
 
     def session_by_token(self, token: str) -> SessionInfo | None:
-        """The live session for a resume token, or None when unknown or expired."""
+        """The live session for a resume token, or None when unknown, expired or purged."""
         row = self.db.execute(
             f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE token_hash = ?", (hash_token(token),)
         ).fetchone()
         session = _session(row)
-        if session is None or time.time() - session.last_seen > self.session_ttl_s:
+        if session is None or session.purged_at is not None:
+            return None
+        if time.time() - session.last_seen > self.session_ttl_s:
             return None
         return session
 

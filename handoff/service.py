@@ -236,6 +236,15 @@ class HandoffService:
                 del self.escalations[key]
         return True
 
+    def forget_stale(self, now: float) -> None:
+        """Client addresses remembered for ticket-number misses, once their hour has passed, and
+        escalation counters with nothing left in their window (called after each purge)."""
+        self.ticket_misses = {client: misses for client, misses in self.ticket_misses.items()
+                              if any(now - t < 3600 for t in misses)}
+        window = getattr(self.settings, "escalation_window_s", 3600.0)
+        self.escalations = {key: times for key, times in self.escalations.items()
+                            if times and times[-1] > now - window}
+
     def _visitor_online(self, session_id: str) -> bool:
         return bool(getattr(self.hub, "is_online", lambda s: True)(session_id))
 
@@ -432,6 +441,9 @@ class HandoffService:
         if ticket is None:
             misses.append(now)
             said = texts.say(texts.TICKET_UNKNOWN, lang, script, ticket=ref, hotline=self.table.hotline)
+        elif ticket.get("purged_at") is not None:
+            said = texts.say(texts.TICKET_PURGED, lang, script, ticket=ref, hotline=self.table.hotline,
+                             date=day(ticket["purged_at"]))
         elif ticket["status"] == "closed" and ticket.get("reply"):
             said = texts.say(texts.TICKET_ANSWER, lang, script, ticket=ref,
                              reply="{reply}").replace("{reply}", ticket["reply"])
@@ -619,6 +631,7 @@ class HandoffService:
             "reason": chat.reason, "rule": chat.rule, "owner": chat.owner,
             "owner_name": owner.name if owner else None, "waiting_since": chat.waiting_since,
             "claimed_at": chat.claimed_at, "leaving_message": chat.leaving_message,
+            "purged_at": chat.purged_at,
         }
 
     def _chat_frame(self, chat: Chat) -> dict[str, Any]:
@@ -627,13 +640,17 @@ class HandoffService:
         # a phone transfer) and the messages they left.
         history = [{"id": c.id, "status": c.status, "outcome": c.outcome, "queue": c.queue_id,
                     "owner": c.owner, "summary": c.summary, "waiting_since": c.waiting_since,
-                    "ended_at": c.ended_at}
+                    "ended_at": c.ended_at, "purged_at": c.purged_at}
                    for c in db.chats_of_session(chat.session_id) if c.id != chat.id]
         tickets = [{"id": t["id"], "ref": t["ref"], "status": t["status"], "text": t["text"],
-                    "reply": t["reply"], "created_at": t["created_at"]}
+                    "reply": t["reply"], "created_at": t["created_at"], "purged_at": t["purged_at"]}
                    for t in db.tickets(None) if t["session_id"] == chat.session_id]
         transcript = self.hub.events(chat.session_id)
-        if chat.status not in ("queued", "agent") and chat.ended_at is not None:
+        if chat.purged_at is not None:
+            # What was said was removed under the retention policy; what is left of the events
+            # (types and times) tells an agent nothing, so none is sent.
+            transcript = []
+        elif chat.status not in ("queued", "agent") and chat.ended_at is not None:
             # A past chat (search, history) shows what was said until it ended, never what the
             # visitor wrote afterwards.
             end = datetime.fromtimestamp(chat.ended_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -1070,6 +1087,9 @@ class HandoffService:
         if agent.role != "supervisor" and chat.owner != agent.username and not (
                 "*" in agent.queues or chat.queue_id in agent.queues):
             raise AgentProtocolError("forbidden", "You cannot add notes to this chat.", "chat")
+        if chat.purged_at is not None:  # a note would be personal data the purge never sees again
+            raise AgentProtocolError("purged", "This chat's content was removed under the "
+                                     "retention policy.", "chat")
         db = self._db()
         db.add_note(chat.id, agent.username, "note", frame["text"])
         db.audit(agent.username, "note", chat.session_id, chat=chat.id, chars=len(frame["text"]))
@@ -1103,6 +1123,11 @@ def _auth_error(exc: AuthError) -> dict[str, Any]:
 NOT_QUESTIONS = {"greet", "goodbye", "thanks", "affirm", "deny", "choose_language", "smalltalk",
                  "request_human", "option_port_clearance", "option_entry_exit_documents",
                  "option_comments_suggestions"}
+
+
+def day(moment: float) -> str:
+    """A date as visitors read it (UTC; the day is all they need)."""
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d")
 
 
 def _texts_while_queued(events: list[dict]) -> list[str]:

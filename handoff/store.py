@@ -65,7 +65,8 @@ CREATE TABLE IF NOT EXISTS handoff_chats (
     claimed_at REAL,
     ended_at REAL,
     outcome TEXT,                      -- resolved, handed_back, visitor_closed, ticket
-    leaving_message INTEGER NOT NULL DEFAULT 0
+    leaving_message INTEGER NOT NULL DEFAULT 0,
+    purged_at REAL                     -- when the retention purge removed its summary and notes
 );
 CREATE UNIQUE INDEX IF NOT EXISTS handoff_chats_one_active
     ON handoff_chats(session_id) WHERE status IN ('queued', 'agent');
@@ -90,7 +91,8 @@ CREATE TABLE IF NOT EXISTS handoff_tickets (
     closed_at REAL,
     closed_by TEXT,
     reply TEXT,
-    ref TEXT                           -- T-YYYYMMDD-XXXX, what the visitor quotes
+    ref TEXT,                          -- T-YYYYMMDD-XXXX, what the visitor quotes
+    purged_at REAL                     -- when the retention purge removed its text and reply
 );
 CREATE TABLE IF NOT EXISTS handoff_ratings (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -112,7 +114,37 @@ CREATE TABLE IF NOT EXISTS handoff_audit (
 );
 """
 
+# Audit details that are personal data: an agent's free-text note (transfer, resolve, hand back)
+# and a client address (failed and throttled logins). The retention purge removes them from rows
+# older than the retention; the partial index lists only the rows that still hold them.
+PERSONAL_AUDIT = "(json_extract(detail, '$.note') IS NOT NULL OR json_extract(detail, '$.ip') IS NOT NULL)"
+
+# Made after the migrations below: what the retention purge looks rows up by.
+RETENTION_INDEXES = f"""
+CREATE INDEX IF NOT EXISTS handoff_chats_session ON handoff_chats(session_id);
+CREATE INDEX IF NOT EXISTS handoff_notes_chat ON handoff_notes(chat_id);
+CREATE INDEX IF NOT EXISTS handoff_tickets_session ON handoff_tickets(session_id);
+CREATE INDEX IF NOT EXISTS handoff_ratings_session ON handoff_ratings(session_id);
+CREATE INDEX IF NOT EXISTS handoff_audit_ts ON handoff_audit(ts);
+CREATE INDEX IF NOT EXISTS handoff_audit_personal ON handoff_audit(ts) WHERE {PERSONAL_AUDIT};
+"""
+
 ACTIVE = ("queued", "agent")
+
+
+def create_schema(db: sqlite3.Connection) -> None:
+    """The handoff tables, and the columns a database from an earlier version lacks. Deleted and
+    overwritten content is zeroed (``secure_delete``), as in the chat tables (bot/store.py)."""
+    db.execute("PRAGMA secure_delete=ON")
+    db.executescript(SCHEMA)
+    for table, column, kind in (("handoff_tickets", "ref", "TEXT"),
+                                ("handoff_tickets", "purged_at", "REAL"),
+                                ("handoff_chats", "purged_at", "REAL")):
+        columns = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        if column not in columns:  # a database from an earlier version
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS handoff_tickets_ref ON handoff_tickets(ref)")
+    db.executescript(RETENTION_INDEXES)
 
 
 # Ticket references: T-<UTC date>-<4 symbols of Crockford's base32> (no I, L, O, U), e.g.
@@ -181,6 +213,7 @@ class Chat:
     ended_at: float | None
     outcome: str | None
     leaving_message: bool
+    purged_at: float | None = None  # the retention purge removed its summary and notes then
 
 
 class HandoffStore:
@@ -192,14 +225,10 @@ class HandoffStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
+        create_schema(self.db)
         # Called with a chat's id whenever its queue state or ownership changes (the service
         # sends agents only what changed).
         self.on_change: Callable[[int], None] = lambda chat_id: None
-        columns = {r[1] for r in self.db.execute("PRAGMA table_info(handoff_tickets)")}
-        if "ref" not in columns:  # a database from before ticket references
-            self.db.execute("ALTER TABLE handoff_tickets ADD COLUMN ref TEXT")
-        self.db.execute("CREATE UNIQUE INDEX IF NOT EXISTS handoff_tickets_ref ON handoff_tickets(ref)")
 
     def close(self) -> None:
         self.db.close()

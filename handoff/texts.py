@@ -67,6 +67,13 @@ TICKET_PENDING = Text(
     en="Your message {ticket} is registered but not answered yet. Type the number again later to "
        "read the answer.",
 )
+TICKET_PURGED = Text(
+    zh="您的留言（编号 {ticket}）已处理完毕；按照数据保留规定，留言及回复内容已于 {date} 删除。"
+       "如仍需帮助，请在此重新咨询，或拨打 {hotline} 服务热线。",
+    en="Your message {ticket} was dealt with; under our data retention rules, the message and its "
+       "answer were deleted on {date}. If you still need help, ask again here or call the "
+       "{hotline} hotline.",
+)
 TICKET_TOO_MANY = Text(
     zh="查询的留言编号过多，请稍后再试，或拨打 {hotline} 服务热线。",
     en="Too many message numbers tried; please try again later, or call the {hotline} hotline.",

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.handoff.helpers import PASSWORD, add_agent
+from tests.handoff.helpers import PASSWORD, AgentClient, add_agent, waiting_ids
 
 playwright = pytest.importorskip("playwright.async_api")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -203,5 +207,54 @@ async def test_console_offline_cards_choices_assist_notes_search_history_shortcu
         await page.keyboard.press("Enter")
         await page.wait_for_function("() => document.querySelector('#search-list').innerText.includes('Nothing found')")
         assert await axe_violations(page) == []
+        assert not errors, errors
+        await browser.close()
+
+
+async def test_a_past_chat_removed_by_the_retention_purge_says_so(server_factory, ws_client):
+    """A chat an agent found by search before the retention purge, opened after it: the console
+    says its content was removed under the retention policy (no error, no empty transcript) and
+    offers no note field. The console's login outlives the purge's "91 days later"."""
+    server = server_factory(CHAT_AGENT_TOKEN_TTL_S=str(365 * 24 * 3600))
+    add_agent(server.data_dir, "ret", name="Ret", role="supervisor", queues="*", langs="zh,en")
+    async with ws_client(server.ws_url) as visitor:
+        await visitor.hello(lang="en")
+        await visitor.ask("My passport QJX-4410 was stolen in Kunming", "r1")
+        await visitor.send({"type": "message", "id": "r2", "text": "Talk to a person"})
+        await visitor.until(lambda f: f["type"] == "state" and f["state"] == "queued", 60)
+        agent = await AgentClient.open(server.agent_ws_url)
+        await agent.login("ret")
+        chat_id = max(waiting_ids(await agent.queues_until(waiting_ids)))
+        await agent.send(type="claim", chat=chat_id)
+        await agent.expect("chat")
+        await agent.send(type="resolve", chat=chat_id)
+        await visitor.until(lambda f: f["type"] == "state" and f["state"] == "closed")
+        await agent.close()
+    async with playwright.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = await browser.new_page(viewport={"width": 1400, "height": 860})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.goto(f"{server.url}/console")
+        await page.fill("#username", "ret")
+        await page.fill("#password", PASSWORD)
+        await page.click("#login-form button")
+        await page.wait_for_selector("#work-view:not([hidden])")
+        await page.fill("#search-q", "QJX-4410")
+        await page.keyboard.press("Enter")
+        await page.wait_for_selector("#search-results:not([hidden]) #search-list li button")
+
+        later = datetime.fromtimestamp(time.time() + 91 * 24 * 3600, UTC).isoformat()
+        purged = await asyncio.to_thread(subprocess.run, [
+            sys.executable, "-m", "bot", "purge", "--as-of", later, "--data-dir",
+            str(server.data_dir)], cwd=ROOT, env=server.env, capture_output=True, text=True)
+        assert purged.returncode == 0, purged.stderr
+
+        await page.locator("#search-list li button", has_text="View").first.click()
+        await page.wait_for_selector("#transcript li.purged")
+        transcript = await page.inner_text("#transcript")
+        assert "removed on" in transcript and "retention policy" in transcript
+        assert "QJX-4410" not in transcript and "QJX-4410" not in await page.inner_text("#chat")
+        assert await page.locator("#note-form").is_hidden()
         assert not errors, errors
         await browser.close()

@@ -29,6 +29,7 @@
     already_claimed: "该对话已被其他坐席认领 · Another agent took this chat",
     at_capacity: "已达到最大并发对话数 · You are at your maximum number of chats",
     assist_unavailable: "知识库暂不可用 · Knowledge base not loaded",
+    purged: "该对话内容已按数据保留规定删除 · This chat's content was removed under the retention policy",
   };
 
   const state = {
@@ -55,6 +56,11 @@
     if (s < 60) return `${s}s`;
     if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
     return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  }
+  // What the retention purge left of a chat or ticket (docs/security.md, "Data retention").
+  function removedText(ts) {
+    const day = new Date(ts * 1000).toISOString().slice(0, 10);
+    return `内容已按数据保留规定于 ${day} 删除 · Content removed on ${day} under the retention policy`;
   }
   function langTag(lang, script) {
     const name = lang === "en" ? "EN" : script === "yue" ? "粤" : script === "zh-Hant" ? "繁" : "中";
@@ -301,6 +307,8 @@
       el("div", { cls: "meta", text: `摘要 Summary: ${c.summary || "—"}` }));
     const list = $("transcript");
     clear(list);
+    if (c.purged_at) list.append(el("li", { cls: "msg system purged", text: removedText(c.purged_at) }));
+    $("note-form").hidden = !!c.purged_at;
     let lastState = "";
     for (const e of chat.transcript) {
       if (e.type === "state") {
@@ -329,10 +337,10 @@
       const when = new Date(h.waiting_since * 1000).toLocaleString();
       hist.append(el("li", {}, el("button", { cls: "link", text: `#${h.id}`, title: "查看 · View",
         on: { click: () => { state.wanted = h.id; send({ type: "view", chat: h.id }); } } }),
-      el("span", { text: ` ${when} · ${h.outcome || h.status}${h.owner ? " · " + h.owner : ""} · ${h.summary || ""}` })));
+      el("span", { text: ` ${when} · ${h.outcome || h.status}${h.owner ? " · " + h.owner : ""} · ${h.purged_at ? removedText(h.purged_at) : h.summary || ""}` })));
     }
     for (const t of chat.tickets || []) {
-      hist.append(el("li", { text: `留言 Ticket ${t.ref || "#" + t.id} · ${t.status === "closed" ? "已回复 answered" : "待回复 open"}: ${t.text}` }));
+      hist.append(el("li", { text: `留言 Ticket ${t.ref || "#" + t.id} · ${t.status === "closed" ? "已回复 answered" : "待回复 open"}: ${t.purged_at ? removedText(t.purged_at) : t.text}` }));
     }
     if (!hist.firstChild) hist.append(el("li", { cls: "meta", text: "首次咨询 · first contact" }));
     renderCanned();
@@ -488,7 +496,7 @@
     for (const t of f.tickets) {
       list.append(el("li", {}, el("div", { cls: "meta" }, langTag(t.lang),
         el("span", { text: `留言 Ticket ${t.ref || "#" + t.id} · ${t.status === "closed" ? "已回复 answered" : "待回复 open"}` })),
-      el("div", { cls: "summary", text: t.text }),
+      el("div", { cls: "summary", text: t.purged_at ? removedText(t.purged_at) : t.text }),
       t.reply ? el("div", { cls: "meta", text: `回复 Reply: ${t.reply}` }) : null));
     }
     if (!list.firstChild) list.append(el("li", { cls: "meta", text: `没有找到“${f.query}” · Nothing found for “${f.query}”` }));

@@ -1,0 +1,412 @@
+"""Retention: personal data leaves the database once a conversation has been inactive longer than
+CHAT_RETENTION_S, gone from the file's bytes too; the figures operators count stay.
+
+The first tests use the real stores on a real SQLite file and the purge with a given clock; the
+last two run a real server: one purged by ``python -m bot purge --as-of`` while it serves
+(visitors and an agent over real websockets), one that purges on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.retention import Policy, purge
+from bot.settings import Settings
+from bot.store import Store
+from handoff.store import Chat, HandoffStore
+from tests.conftest import ROOT, ServerProcess
+from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
+
+DAY = 24 * 3600.0
+POLICY = Policy(retention_s=90 * DAY, audit_retention_s=365 * DAY, login_window_s=900)
+
+
+def file_bytes(data_dir: Path) -> bytes:
+    """Everything SQLite keeps on disk for the store: the database, its WAL and shared memory."""
+    return b"".join(path.read_bytes() for path in sorted(data_dir.glob("chat.sqlite3*")))
+
+
+def backdate(db: sqlite3.Connection, session_id: str, days: float) -> None:
+    """Make a conversation (and its audit rows) look inactive for ``days``."""
+    then = time.time() - days * DAY
+    db.execute("UPDATE sessions SET last_seen = ? WHERE id = ?", (then, session_id))
+    db.execute("UPDATE handoff_audit SET ts = ? WHERE session_id = ?", (then, session_id))
+
+
+def conversation(store: Store, handoff: HandoffStore, marker: str) -> tuple[str, str, Chat]:
+    """A conversation holding ``marker`` everywhere a visitor's words or an agent's can be:
+    messages, the NLU's entities, context, rating, handoff summary, note, ticket and its answer,
+    agent rating, audit note; plus a live continue-on-phone link."""
+    session, token = store.create_session(lang="en", locked=False, channel="web")
+    sid = session.id
+    store.append_event(sid, {"type": "visitor", "id": "m1", "text": f"{marker} passport E1234567",
+                             "ts": "2026-01-01T00:00:00Z"}, client_id="m1")
+    store.set_event_meta(sid, 1, {"intent": "lost_passport", "lang": "en",
+                                  "entities": [{"type": "name", "value": marker}]})
+    store.append_event(sid, {"type": "reply", "from": "bot", "text": f"About {marker}",
+                             "meta": {"kind": "answer"}, "ts": "2026-01-01T00:00:01Z"})
+    store.append_event(sid, {"type": "reply", "from": "agent", "text": f"Agent to {marker}",
+                             "meta": {"kind": "agent", "agent": "Li"}})
+    store.save_context(sid, {"lang": "en", "last_question": f"{marker} passport"})
+    store.add_rating(sid, 2, f"{marker} was slow")
+    store.add_feedback(sid, 2, "up")
+    store.create_transfer(sid, 3600)
+    chat = handoff.open_chat(sid, queue_id="nia-service-center", lang="en", business_option=None,
+                             region="guangdong", city="深圳", overseas=False,
+                             summary=f"{marker} lost passport", reason="explicit_request",
+                             rule="en:service_center", now=time.time())
+    handoff.end(chat.id, status="closed", outcome="resolved", now=time.time())
+    handoff.add_note(chat.id, "li", "note", f"{marker} called twice")
+    ticket = handoff.add_ticket(sid, chat.id, "nia-service-center", "en", f"{marker} email me")
+    handoff.close_ticket(ticket, "li", f"Dear {marker}, done")
+    handoff.add_rating(sid, handoff.chat(chat.id), 4, f"{marker} thanks Li")
+    handoff.audit("li", "resolve", sid, chat=chat.id, note=f"{marker} solved")
+    return sid, token, chat
+
+
+@pytest.fixture
+def stores(tmp_path):
+    store = Store(tmp_path / "chat.sqlite3")
+    handoff = HandoffStore(tmp_path / "chat.sqlite3")
+    yield store, handoff
+    handoff.close()
+    store.close()
+
+
+def test_an_old_conversation_loses_its_text_and_keeps_its_figures(tmp_path, stores):
+    store, handoff = stores
+    old, old_token, old_chat = conversation(store, handoff, "OLD-7Q2")
+    recent, recent_token, _ = conversation(store, handoff, "RECENT-4K9")
+    backdate(store.db, old, days=91)
+    assert b"OLD-7Q2" in file_bytes(tmp_path)
+
+    dry = purge(tmp_path / "chat.sqlite3", POLICY, now=time.time(), dry_run=True)
+    assert b"OLD-7Q2" in file_bytes(tmp_path) and store.session(old).purged_at is None
+    done = purge(tmp_path / "chat.sqlite3", POLICY, now=time.time())
+
+    assert done.counts == dry.counts  # a dry run counts exactly what the purge then removes
+    assert done.sessions == [old] and done.wal_truncated is True
+    expected = {"conversations": 1, "events": 3, "transfer links": 1, "rating comments": 1,
+                "handoff chats": 1, "agent notes": 1, "tickets": 1, "agent rating comments": 1,
+                "audit details": 1}
+    assert {kind: n for kind, n in done.counts.items() if n} == expected
+    raw = file_bytes(tmp_path)
+    assert b"OLD-7Q2" not in raw and b"E1234567" in raw  # the recent one's passport is still there
+    assert b"RECENT-4K9" in raw
+
+    # The visitor's resume token no longer opens anything (not even with a longer session TTL);
+    # the recent one still does.
+    store.session_ttl_s = 365 * DAY
+    assert store.session_by_token(old_token) is None
+    assert store.session_by_token(recent_token).id == recent
+    # What operators count is still there.
+    kept = store.session(old)
+    assert (kept.last_seq, kept.channel, kept.lang, kept.purged_at is not None) == (3, "web", "en", True)
+    assert store.context(old) == {}
+    assert store.events(old) == [
+        {"type": "visitor", "seq": 1, "ts": "2026-01-01T00:00:00Z",
+         "meta": {"intent": "lost_passport", "lang": "en"}},
+        {"type": "reply", "seq": 2, "ts": "2026-01-01T00:00:01Z", "from": "bot",
+         "meta": {"kind": "answer"}},
+        {"type": "reply", "seq": 3, "from": "agent", "meta": {"kind": "agent"}}]
+    assert store.db.execute("SELECT score, comment FROM ratings WHERE session_id = ?",
+                            (old,)).fetchall() == [(2, None)]
+    assert store.db.execute("SELECT seq, value FROM feedback WHERE session_id = ?",
+                            (old,)).fetchall() == [(2, "up")]
+    chat = handoff.chat(old_chat.id)
+    assert (chat.summary, chat.outcome, chat.region, chat.owner is None) == ("", "resolved", "guangdong", True)
+    assert handoff.notes(old) == []
+    ticket = handoff.tickets(None)[0]
+    assert (ticket["text"], ticket["reply"], ticket["status"]) == ("", None, "closed")
+    assert ticket["ref"].startswith("T-") and ticket["purged_at"] is not None
+    assert [(r["score"], r["comment"]) for r in handoff.ratings(old)] == [(4, None)]
+    audit = next(handoff.audit_log(session_id=old))
+    assert audit["action"] == "resolve" and audit["detail"] == {"chat": old_chat.id}
+
+    again = purge(tmp_path / "chat.sqlite3", POLICY, now=time.time())
+    assert not any(again.counts.values())  # purged once: nothing left to purge
+
+
+def test_conversations_still_being_worked_on_are_kept(tmp_path, stores):
+    store, handoff = stores
+    waiting, _, _ = conversation(store, handoff, "QUEUED-1")
+    handoff.open_chat(waiting, queue_id="nia-service-center", lang="en", business_option=None,
+                      region=None, city=None, overseas=False, summary="QUEUED-1 again",
+                      reason="explicit_request", rule="r", now=time.time())
+    unanswered, _, _ = conversation(store, handoff, "TICKET-2")
+    handoff.add_ticket(unanswered, None, "nia-service-center", "en", "TICKET-2 open question")
+    for sid in (waiting, unanswered):
+        backdate(store.db, sid, days=200)
+
+    done = purge(tmp_path / "chat.sqlite3", POLICY, now=time.time())
+
+    assert done.sessions == []
+    raw = file_bytes(tmp_path)
+    assert b"QUEUED-1" in raw and b"TICKET-2" in raw
+
+
+def test_logins_tokens_and_audit_rows_keep_to_their_own_windows(tmp_path, stores):
+    store, handoff = stores
+    now = time.time()
+    handoff.db.execute("INSERT INTO handoff_agents VALUES ('li','Li','agent','[\"*\"]','[\"en\"]',"
+                       "3,'x',0,?)", (now,))
+    handoff.add_token("expired", "li", now - 1)
+    handoff.add_token("valid", "li", now + 3600)
+    handoff.record_failure("?a1b2", now - 10, window_s=900)
+    # The last failure: the login throttle forgets older ones only when the next one comes.
+    handoff.record_failure("li", now - 1000, window_s=900)
+    handoff.lock("wang", now - 5)
+    handoff.audit("?a1b2", "login_failed", failures=1, ip="203.0.113.7")
+    handoff.audit("li", "login_failed", failures=3, ip="198.51.100.23")
+    handoff.audit("li", "login")
+    db = handoff.db
+    db.execute("UPDATE handoff_audit SET ts = ? WHERE actor = '?a1b2'", (now - 400 * DAY,))
+    db.execute("UPDATE handoff_audit SET ts = ? WHERE actor = 'li' AND action = 'login_failed'",
+               (now - 100 * DAY,))
+
+    done = purge(tmp_path / "chat.sqlite3", POLICY, now=now)
+
+    assert {kind: n for kind, n in done.counts.items() if n} == {
+        "agent tokens": 1, "login failures": 1, "login waits": 1, "audit details": 1,
+        "audit rows": 1}
+    assert [r[0] for r in db.execute("SELECT token_hash FROM handoff_tokens")] == ["valid"]
+    assert [r[0] for r in db.execute("SELECT username FROM handoff_login_failures")] == ["?a1b2"]
+    assert db.execute("SELECT count(*) FROM handoff_lockouts").fetchone()[0] == 0
+    rows = [(r["actor"], r["action"], r["detail"]) for r in handoff.audit_log()]
+    assert rows == [("li", "login_failed", {"failures": 3}), ("li", "login", {})]
+    raw = file_bytes(tmp_path)
+    assert b"203.0.113.7" not in raw and b"198.51.100.23" not in raw
+
+
+def test_the_server_keeps_writing_while_a_long_purge_runs(tmp_path, stores):
+    """Another connection (as the server's) stores messages without pause while 2,000
+    conversations are purged (40 batches, over a second): its writes go on throughout, none
+    waits long, none fails."""
+    store, handoff = stores
+    olds = [store.create_session(lang="zh", locked=False, channel="web")[0].id
+            for _ in range(2000)]
+    for sid in olds:
+        store.append_event(sid, {"type": "visitor", "text": "BATCH-9 我的问题"})
+    store.db.execute("UPDATE sessions SET last_seen = ?", (time.time() - 100 * DAY,))
+    live, _ = store.create_session(lang="zh", locked=False, channel="web")
+    writer = Store(tmp_path / "chat.sqlite3")  # the "server": its own connection
+    done = threading.Event()
+    waits: list[tuple[float, float]] = []  # (when it started, how long it took)
+
+    def write() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            writer.append_event(live.id, {"type": "visitor", "text": "still here"})
+            waits.append((started, time.perf_counter() - started))
+
+    server = threading.Thread(target=write)
+    server.start()
+    began = time.perf_counter()
+    purge(tmp_path / "chat.sqlite3", POLICY, now=time.time())
+    ended = time.perf_counter()
+    done.set()
+    server.join()
+    writer.close()
+    during = [took for started, took in waits if began <= started <= ended]
+    assert ended - began > 1.0 and len(during) > 100
+    assert max(took for _, took in waits) < 0.5
+    assert b"BATCH-9" not in file_bytes(tmp_path)
+    assert all(store.session(sid).purged_at for sid in olds)
+
+
+def test_retention_settings_are_validated():
+    assert Settings().retention_s == 90 * DAY
+    for bad in ({"retention_s": 0}, {"audit_retention_s": -1}, {"purge_interval_s": -5},
+                {"retention_s": 3600, "session_ttl_s": 7200}):
+        with pytest.raises(ValidationError):
+            Settings(**bad)
+    with pytest.raises(ValidationError, match="CHAT_SESSION_TTL_S"):
+        Settings(retention_s=3600)
+
+
+# A real server ---------------------------------------------------------------------------------
+
+MARK = "ZQX5521"  # what the visitor and the agent write; nowhere else in the database
+KEEP = "WQY7303"  # what a visitor still waiting for an agent writes
+
+
+def is_state(state: str):
+    return lambda f: f["type"] == "state" and f["state"] == state
+
+
+def system_reply(text: str):
+    return lambda f: f["type"] == "reply" and f["from"] == "system" and text in f["text"]
+
+
+async def escalate_en(visitor, msg_id: str) -> dict:
+    await visitor.send({"type": "message", "id": msg_id, "text": "Talk to a person"})
+    return await visitor.until(is_state("queued"), timeout=60)
+
+
+async def newest_waiting(agent: AgentClient, after: int = 0) -> int:
+    snap = await agent.queues_until(lambda s: any(i > after for i in waiting_ids(s)), timeout=30)
+    return max(waiting_ids(snap))
+
+
+async def run_purge(server: ServerProcess, *args: str) -> dict[str, int]:
+    """``python -m bot purge`` beside the running server; the count printed for each kind."""
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot", "purge", "--data-dir", str(server.data_dir),
+                         *args], cwd=ROOT, env=server.env, capture_output=True, text=True,
+        timeout=120)
+    assert done.returncode == 0, done.stderr
+    return {m["kind"]: int(m["n"]) for m in re.finditer(
+        r"^\s+(?P<n>\d+)  (?P<kind>[a-z ]+?)\s{2,}", done.stdout, re.M)}
+
+
+def read_db(server: ServerProcess, sql: str, *args) -> list[tuple]:
+    db = sqlite3.connect(server.data_dir / "chat.sqlite3")
+    try:
+        return db.execute(sql, args).fetchall()
+    finally:
+        db.close()
+
+
+@pytest.mark.timeout(600)
+async def test_a_purge_beside_a_running_server(server, ws_client):
+    """A visitor talks to the bot, leaves a message, is served by an agent and rates them with a
+    comment; another still waits in the queue. ``python -m bot purge --as-of`` (91 days later)
+    runs beside the server: the first visitor's words are gone from the file, the figures stay,
+    their tab and their token get a new conversation, and the agent sees the chat was removed."""
+    add_agent(server.data_dir, "ret_li", name="Li", queues="*", langs="zh,en")
+    async with ws_client(server.ws_url) as visitor, ws_client(server.ws_url) as waiting:
+        token = (await visitor.hello(lang="en"))["session"]
+        await visitor.ask(f"{MARK} how do I extend my visa?", "m1")
+        await escalate_en(visitor, "m2")  # nobody online yet: leave a message
+        await visitor.send({"type": "message", "id": "m3", "text": "Leave a message"})
+        await visitor.until(system_reply("Please write your question"))
+        await visitor.send({"type": "message", "id": "m4", "text": f"{MARK} please email me"})
+        ref = (await visitor.until(system_reply("number T-")))["meta"]["ticket"]
+
+        li = await AgentClient.open(server.agent_ws_url)
+        await li.login("ret_li")
+        ticket = next(t for t in (await li.expect("tickets"))["tickets"] if t["ref"] == ref)
+        await li.send(type="ticket_reply", ticket=ticket["id"], text=f"Dear {MARK}, see you.")
+        await li.expect("ticket_done")
+        await escalate_en(visitor, "m5")
+        chat = await newest_waiting(li)
+        await li.send(type="claim", chat=chat)
+        await li.expect("chat")
+        await li.send(type="send", chat=chat, text=f"Hello {MARK}", id="a1")
+        await li.send(type="note", chat=chat, text=f"{MARK} asked twice")
+        await li.expect("notes")
+        await li.send(type="resolve", chat=chat, note=f"{MARK} solved")
+        await visitor.until(is_state("closed"))
+        await visitor.send({"type": "rating", "score": 5, "comment": f"{MARK} very kind"})
+        await visitor.until(lambda f: f["type"] == "rated")
+        await visitor.send({"type": "transfer_request"})
+        await visitor.until(lambda f: f["type"] == "transfer")
+        await li.close()
+        await waiting.hello(lang="en")
+        await waiting.send({"type": "message", "id": "w1", "text": f"{KEEP} Talk to a person"})
+        await waiting.until(is_state("queued"), timeout=60)
+        assert MARK.encode() in file_bytes(server.data_dir)
+
+        later = datetime.fromtimestamp(time.time() + 91 * DAY, UTC).isoformat()
+        would = await run_purge(server, "--dry-run", "--as-of", later)
+        assert MARK.encode() in file_bytes(server.data_dir)
+        purged = await run_purge(server, "--as-of", later)
+
+        assert purged == would
+        assert purged["conversations"] == 1 and purged["events"] >= 20
+        for kind in ("transfer links", "rating comments", "tickets", "agent rating comments",
+                     "audit details"):
+            assert purged[kind] == 1, kind
+        assert purged["handoff chats"] == 2 and purged["agent notes"] == 2  # note, resolve note
+        raw = file_bytes(server.data_dir)
+        assert MARK.encode() not in raw and KEEP.encode() in raw
+        # What operators count stays: the ratings' scores, the chats' outcomes, the ticket's number.
+        assert read_db(server, "SELECT score, comment FROM ratings") == [(5, None)]
+        assert read_db(server, "SELECT score, agent, comment FROM handoff_ratings") == [(5, "ret_li", None)]
+        assert read_db(server, "SELECT outcome, summary FROM handoff_chats WHERE status != 'queued'"
+                       " ORDER BY id") == [("ticket", ""), ("resolved", "")]
+        assert read_db(server, "SELECT ref, status, text FROM handoff_tickets") == [(ref, "closed", "")]
+        intents = read_db(server, "SELECT json_extract(body, '$.meta.intent') FROM events "
+                          "WHERE type = 'visitor' AND json_extract(body, '$.text') IS NULL")
+        assert len(intents) == 5 and all(intents)
+
+        # The tab left open gets a new conversation the next time it says something.
+        await visitor.send({"type": "message", "id": "m6", "text": "hello again"})
+        assert (await visitor.until(lambda f: f["type"] == "error"))["code"] == "hello_required"
+        # The visitor waiting for an agent was not touched.
+        await waiting.send({"type": "message", "id": "w2", "text": "still there?"})
+        await waiting.until(lambda f: f["type"] == "ack" and f["id"] == "w2")
+
+    async with ws_client(server.ws_url) as back:  # the visitor comes back with the old token
+        await back.send({"type": "hello", "session": token, "last_seq": 30, "channel": "web"})
+        assert (await back.recv())["code"] == "unknown_session"  # the widget: "a new chat started"
+        welcome = await back.until(lambda f: f["type"] == "welcome")
+        assert welcome["session"] != token and welcome["state"] == "bot"
+        greeting = await back.until(lambda f: f["type"] == "reply")
+        assert greeting["seq"] <= 2 and MARK not in json.dumps(back.seen)
+        assert (await back.ask("How do I extend my visa?", "n1"))["from"] == "bot"
+        await back.send({"type": "message", "id": "n2", "text": ref})
+        said = await back.until(system_reply(ref))
+        assert "deleted on" in said["text"] and MARK not in said["text"]
+
+    li = await AgentClient.open(server.agent_ws_url)  # its old token had expired by then
+    await li.login("ret_li")
+    await li.send(type="view", chat=chat)
+    opened = await li.expect("chat")
+    assert opened["chat"]["purged_at"] and opened["transcript"] == [] and opened["notes"] == []
+    assert opened["history"][0]["purged_at"] and opened["history"][0]["summary"] == ""
+    assert opened["tickets"][0]["purged_at"] and opened["tickets"][0]["text"] == ""
+    await li.send(type="note", chat=chat, text="one more")
+    assert (await li.expect("error"))["code"] == "purged"
+    await li.send(type="search", query=MARK)
+    found = await li.expect("search")
+    assert found["chats"] == [] and found["tickets"] == []
+    await li.close()
+    assert "Traceback" not in server.log.read_text()
+
+
+@pytest.mark.timeout(600)
+async def test_the_server_purges_on_its_own(server_factory, ws_client):
+    """With a retention of 3 s the running server purges a finished conversation by itself (in a
+    thread): another visitor's pings are answered at once meanwhile, a new visitor is answered
+    after, and the first visitor's token starts afresh."""
+    server = server_factory(CHAT_RETENTION_S="3", CHAT_SESSION_TTL_S="3",
+                            CHAT_PURGE_INTERVAL_S="0.5")
+    async with ws_client(server.ws_url) as visitor:
+        token = (await visitor.hello(lang="en"))["session"]
+        await visitor.ask(f"{MARK} how long can I stay visa-free?", "m1")
+        await visitor.send({"type": "rating", "score": 3, "comment": f"{MARK} ok"})
+        await visitor.until(lambda f: f["type"] == "rated")
+    async with ws_client(server.ws_url) as pinger:  # a visitor's socket stays as quick as ever
+        await pinger.hello(lang="en")
+        deadline, slowest = time.monotonic() + 30, 0.0
+        while MARK.encode() in file_bytes(server.data_dir):
+            assert time.monotonic() < deadline, "not purged"
+            started = time.perf_counter()
+            await pinger.send({"type": "ping"})
+            await pinger.until(lambda f: f["type"] == "pong")
+            slowest = max(slowest, time.perf_counter() - started)
+            await asyncio.sleep(0.1)
+        assert slowest < 1.0
+    async with ws_client(server.ws_url) as other:
+        await other.hello(lang="en")
+        assert (await other.ask("What is the 240-hour visa-free transit?", "o1"))["from"] == "bot"
+    assert read_db(server, "SELECT score, comment FROM ratings") == [(3, None)]
+    async with ws_client(server.ws_url) as back:
+        await back.send({"type": "hello", "session": token, "last_seq": 0, "channel": "web"})
+        assert (await back.recv())["code"] == "unknown_session"
+        assert (await back.until(lambda f: f["type"] == "welcome"))["session"] != token
+    log = server.log.read_text()
+    assert '"message": "retention purge"' in log and "Traceback" not in log
