@@ -107,11 +107,11 @@ class Bystander:
 
     async def slowdown_during(self, kind: str, srv: ServerProcess, ip: str, seconds: float,
                               *args: str) -> tuple[float, float, float, dict]:
-        """Run an attack from tests/server/attackers.py in its own process; return (baseline s,
+        """Run an attack from tests/bot/attackers.py in its own process; return (baseline s,
         under attack s, ratio, what the attacker saw)."""
         baseline = await self.median_rtt()
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.server.attackers", kind, str(srv.port), ip, str(seconds),
+            sys.executable, "-m", "tests.bot.attackers", kind, str(srv.port), ip, str(seconds),
             *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
         assert (await asyncio.wait_for(proc.stdout.readline(), 30)).strip() == b"go"
         await asyncio.sleep(0.2)
