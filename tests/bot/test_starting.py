@@ -9,8 +9,6 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ServerProcess
-
 pytestmark = pytest.mark.timeout(600)
 
 
@@ -24,28 +22,23 @@ def status(url: str) -> int | None:
         return None
 
 
-async def test_a_visitor_during_model_loading_sees_an_answer_is_coming(tmp_path, ws_client):
-    proc = ServerProcess(tmp_path / "data")
-    proc.wait_ready = lambda timeout: None  # connect while the models load
-    proc.start()
-    try:
-        deadline = time.monotonic() + 60
-        while status(f"{proc.url}/healthz") != 200:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
-        if status(f"{proc.url}/readyz") == 200:
-            pytest.skip("the models loaded before the test could connect")
-        async with ws_client(proc.ws_url) as visitor:
-            welcome = await visitor.hello(lang="en")
-            assert welcome.get("starting") is True
-            await visitor.send({"type": "message", "id": "s1", "text": "How do I extend my visa?"})
-            ack = await visitor.until(lambda f: f["type"] == "ack", timeout=60)
-            typing = await visitor.until(lambda f: f["type"] in ("typing", "ready"), timeout=120)
-            assert typing == {"type": "typing", "from": "bot", "on": True}
-            await visitor.until(lambda f: f["type"] == "ready", timeout=300)
-            reply = await visitor.until(lambda f: f["type"] == "reply" and f["seq"] > ack["seq"], timeout=120)
-            assert reply["from"] == "bot"
-        async with ws_client(proc.ws_url) as later:
-            assert "starting" not in await later.hello(lang="en")
-    finally:
-        proc.stop()
+async def test_a_visitor_during_model_loading_sees_an_answer_is_coming(start_server, ws_client):
+    proc = start_server(wait=False)  # connect while the models load
+    deadline = time.monotonic() + 60
+    while status(f"{proc.url}/healthz") != 200:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    if status(f"{proc.url}/readyz") == 200:
+        pytest.skip("the models loaded before the test could connect")
+    async with ws_client(proc.ws_url) as visitor:
+        welcome = await visitor.hello(lang="en")
+        assert welcome.get("starting") is True
+        await visitor.send({"type": "message", "id": "s1", "text": "How do I extend my visa?"})
+        ack = await visitor.until(lambda f: f["type"] == "ack", timeout=60)
+        typing = await visitor.until(lambda f: f["type"] in ("typing", "ready"), timeout=120)
+        assert typing == {"type": "typing", "from": "bot", "on": True}
+        await visitor.until(lambda f: f["type"] == "ready", timeout=300)
+        reply = await visitor.until(lambda f: f["type"] == "reply" and f["seq"] > ack["seq"], timeout=120)
+        assert reply["from"] == "bot"
+    async with ws_client(proc.ws_url) as later:
+        assert "starting" not in await later.hello(lang="en")
