@@ -148,16 +148,21 @@ class ChatServer:
             self.hub.push_now(sid, {"type": "ready"})
         log.info("models loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
 
-    async def run(self, stop: asyncio.Future | None = None) -> None:
-        stop = stop if stop is not None else asyncio.get_running_loop().create_future()
+    async def run(self, stop: asyncio.Future | None = None, *, models: bool = True) -> None:
+        """Serve until SIGTERM/SIGINT, or until ``stop`` resolves when the caller owns shutdown
+        (then no signal handler is installed: the loop may live in a thread). ``models=False``
+        never loads the models (/readyz stays 503, messages are acked but wait for an answer):
+        the tests of the HTTP and websocket edges run such a server in-process."""
         loop = asyncio.get_running_loop()
+        if stop is None:
+            stop = loop.create_future()
 
-        def request_stop() -> None:
-            if not stop.done():
-                stop.set_result(None)
+            def request_stop() -> None:
+                if not stop.done():
+                    stop.set_result(None)
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, request_stop)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, request_stop)
         await self.handoff.start()
         purger = (asyncio.create_task(self.purge_periodically())
                   if self.settings.purge_interval_s > 0 else None)
@@ -167,7 +172,7 @@ class ChatServer:
             compression=None, ping_interval=30, ping_timeout=30, close_timeout=5,
             server_header="12367-online",
         ) as server:
-            loader = asyncio.create_task(self.load_models())
+            loader = asyncio.create_task(self.load_models() if models else asyncio.sleep(0))
             log.info("serving", extra={"url": self.base_url(None)})
             print(f"12367 ONLINE serving on {self.base_url(None)}", flush=True)
             await stop

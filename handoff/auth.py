@@ -20,6 +20,7 @@ import hashlib
 import ipaddress
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
@@ -132,8 +133,11 @@ def account_key(username: str, known: bool) -> str:
 
 class Authenticator:
     def __init__(self, store: HandoffStore, policy: LockoutPolicy, token_ttl_s: float,
-                 hashing: Offload | None = None) -> None:
+                 hashing: Offload | None = None, clock: Callable[[], float] = time.time) -> None:
         self.store = store
+        # Wall-clock seconds: token expiry and failure times are stored and outlive the process.
+        # Tests pass a clock they can move forward instead of sleeping through the windows.
+        self.clock = clock
         self.policy = policy
         self.token_ttl_s = token_ttl_s
         self.hashing = hashing or Offload("argon2", workers=1, queue=8)
@@ -145,7 +149,7 @@ class Authenticator:
         raise AuthError("locked", "Too many failed logins; try again later.", wait)
 
     async def login(self, username: str, password: str, ip: str | None = None) -> Login:
-        now = time.time()
+        now = self.clock()
         ip_key = throttle_key(ip)
         agent = self.store.agent(username)
         key = account_key(username, agent is not None)
@@ -167,7 +171,7 @@ class Authenticator:
             raise AuthError("busy", "The server is busy; try again in a moment.", 1.0) from None
         finally:
             self.checking.discard(ip_key)
-        now = time.time()
+        now = self.clock()
         if not ok or agent is None or agent.disabled:
             self.addresses.fail(ip_key, now)
             failures = self.store.record_failure(key, now, self.policy.window_s)
@@ -184,7 +188,7 @@ class Authenticator:
 
     def check(self, th: str) -> Agent:
         """The agent a stored token hash belongs to; raises if expired, revoked or disabled."""
-        username = self.store.token_user(th, time.time())
+        username = self.store.token_user(th, self.clock())
         agent = self.store.agent(username) if username else None
         if agent is None:
             raise AuthError("unauthorized", "Session expired or revoked; log in again.")

@@ -1,17 +1,36 @@
-"""Shared fixtures: a real ``python -m bot serve`` process on a free port, and a JSON ws client."""
+"""Shared fixtures: real chat servers on free ports, and a JSON websocket client.
+
+Servers, one way for every test (each in a fresh data dir sharing the built caches):
+
+    start_server(**env)          started for one test, stopped after it
+    start_module_server(**env)   stopped after the test module
+    start_session_server(**env)  stopped at the end of the run
+
+``env`` are settings as environment variables (``CHAT_CONN_RATE="1"``). A server is a real
+``python -m bot serve`` process (``ServerProcess``: SIGTERM, SIGKILL and restart it like
+production) unless ``in_process=True``: then ``bot.server.ChatServer`` runs on its own event loop
+in a thread of the test process without the models (``InProcessServer``), ready in a fraction of
+a second instead of the ~11 s the models take to load; for tests of routes, refusals and limits
+that need no answers. ``wait=False`` returns a process before its models are loaded. The
+ready-made ones:
+``server`` (one test), ``shared_server`` (one module; tests that neither restart nor reconfigure
+it), and ``handoff_server`` (tests/handoff/conftest.py, the whole run).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +40,8 @@ from websockets.asyncio.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("CHAT_TEST_CACHE", ROOT / "data"))
 STORE_FILES = ("chat.sqlite3", "chat.sqlite3-wal", "chat.sqlite3-shm")
+# A cold start builds the retrieval index and the NLU model before it is ready.
+READY_TIMEOUT_S = 600
 
 
 def free_port() -> int:
@@ -49,15 +70,10 @@ def link_caches(data_dir: Path) -> None:
             target.symlink_to(item.resolve())
 
 
-class ServerProcess:
-    """A real server in a subprocess; start, SIGTERM, SIGKILL and restart it like production."""
+class Endpoints:
+    """The addresses of a server on 127.0.0.1:port, and a plain HTTP GET."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, **env: str) -> None:
-        self.data_dir = data_dir
-        self.port = port or free_port()
-        self.env = server_env(data_dir, **env)
-        self.proc: subprocess.Popen | None = None
-        self.log = data_dir / "server.log"
+    port: int
 
     @property
     def url(self) -> str:
@@ -71,7 +87,25 @@ class ServerProcess:
     def agent_ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/agent/ws"
 
-    def start(self, timeout: float = 180) -> ServerProcess:
+    def get(self, path: str) -> tuple[int, str, dict[str, str]]:
+        try:
+            with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
+                return response.status, response.read().decode(), dict(response.headers)
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode(), dict(err.headers)
+
+
+class ServerProcess(Endpoints):
+    """A real server in a subprocess; start, SIGTERM, SIGKILL and restart it like production."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, **env: str) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.env = server_env(data_dir, **env)
+        self.proc: subprocess.Popen | None = None
+        self.log = data_dir / "server.log"
+
+    def start(self, timeout: float = READY_TIMEOUT_S, wait: bool = True) -> ServerProcess:
         link_caches(self.data_dir)
         log = open(self.log, "ab")
         self.proc = subprocess.Popen(
@@ -79,7 +113,8 @@ class ServerProcess:
              "--data-dir", str(self.data_dir)],
             cwd=ROOT, env=self.env, stdout=log, stderr=log,
         )
-        self.wait_ready(timeout)
+        if wait:
+            self.wait_ready(timeout)
         return self
 
     def wait_ready(self, timeout: float) -> None:
@@ -117,34 +152,138 @@ class ServerProcess:
         self.kill() if kill else self.stop()
         return self.start()
 
-    def get(self, path: str) -> tuple[int, str, dict[str, str]]:
+
+def settings_from_env(env: dict[str, str]) -> dict[str, Any]:
+    """``CHAT_CONN_RATE="1"`` -> ``conn_rate=1``: what a server process would read from its
+    environment (JSON values such as lists decoded, as pydantic-settings does)."""
+    fields: dict[str, Any] = {}
+    for name, value in env.items():
         try:
-            with urllib.request.urlopen(f"{self.url}{path}", timeout=10) as response:
-                return response.status, response.read().decode(), dict(response.headers)
-        except urllib.error.HTTPError as err:
-            return err.code, err.read().decode(), dict(err.headers)
+            fields[name.removeprefix("CHAT_").lower()] = json.loads(value)
+        except ValueError:
+            fields[name.removeprefix("CHAT_").lower()] = value
+    return fields
+
+
+class InProcessServer(Endpoints):
+    """``bot.server.ChatServer`` on its own event loop in a thread, without the models.
+
+    The thread (not the test's loop) lets sync and async tests of any fixture scope use it.
+    /readyz stays 503 and a visitor's message is acked but never answered."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, **env: str) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.env = env
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stopping: asyncio.Future | None = None
+        self.thread: threading.Thread | None = None
+        self.failure: BaseException | None = None
+
+    def start(self, timeout: float = 30, wait: bool = True) -> InProcessServer:
+        """Returns once it answers /healthz (``wait`` changes nothing: no models to wait for)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"chat-{self.port}")
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while self.get_or_none("/healthz") != 200:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"in-process server did not start: {self.failure!r}")
+            time.sleep(0.02)
+        return self
+
+    def get_or_none(self, path: str) -> int | None:
+        try:
+            return self.get(path)[0]
+        except OSError:
+            return None
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._serve())
+        except BaseException as exc:  # shown by start() instead of vanishing with the thread
+            self.failure = exc
+
+    async def _serve(self) -> None:
+        from bot.server import ChatServer
+        from bot.settings import Settings
+
+        settings = Settings(**settings_from_env(self.env), host="127.0.0.1", port=self.port,
+                            data_dir=self.data_dir)
+        self.loop = asyncio.get_running_loop()
+        self.stopping = self.loop.create_future()
+        await ChatServer(settings).run(self.stopping, models=False)
+
+    def stop(self, timeout: float = 20) -> None:
+        """Graceful shutdown, as on SIGTERM."""
+        if self.loop is None or self.thread is None or not self.thread.is_alive():
+            return
+        stopping = self.stopping
+        assert stopping is not None
+        self.loop.call_soon_threadsafe(lambda: stopping.done() or stopping.set_result(None))
+        self.thread.join(timeout)
+
+
+class Servers:
+    """Starts servers in fresh data dirs; ``stop_all`` ends them (the fixtures below call it
+    when their scope ends)."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.started: list[ServerProcess | InProcessServer] = []
+
+    def __call__(self, *, in_process: bool = False, wait: bool = True,
+                 **env: str) -> Any:
+        data_dir = self.tmp_path_factory.mktemp("server") / "data"
+        kind = InProcessServer if in_process else ServerProcess
+        server = kind(data_dir, **env)
+        self.started.append(server)
+        return server.start(wait=wait)
+
+    def stop_all(self) -> None:
+        for server in reversed(self.started):
+            server.stop()
+
+
+@contextlib.contextmanager
+def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    servers = Servers(tmp_path_factory)
+    try:
+        yield servers
+    finally:
+        servers.stop_all()
 
 
 @pytest.fixture
-def server(tmp_path: Path):
-    proc = ServerProcess(tmp_path / "data").start()
-    yield proc
-    proc.stop()
+def start_server(tmp_path_factory):
+    """Servers for one test: ``start_server(CHAT_CONN_RATE="1")``."""
+    with _servers(tmp_path_factory) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="module")
+def start_module_server(tmp_path_factory):
+    """Servers for one test module, for a module-scoped fixture of its own settings."""
+    with _servers(tmp_path_factory) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="session")
+def start_session_server(tmp_path_factory):
+    """Servers for the whole run (a session-scoped fixture shared by several modules)."""
+    with _servers(tmp_path_factory) as servers:
+        yield servers
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path):
-    """Start servers with extra environment (settings), e.g. server_factory(CHAT_CONN_RATE="1")."""
-    started: list[ServerProcess] = []
+def server(start_server):
+    return start_server()
 
-    def make(**env: str) -> ServerProcess:
-        proc = ServerProcess(tmp_path / f"data{len(started)}", **env).start()
-        started.append(proc)
-        return proc
 
-    yield make
-    for proc in started:
-        proc.stop()
+@pytest.fixture(scope="module")
+def shared_server(start_module_server):
+    """One server for a whole test module, for tests that do not restart or reconfigure it."""
+    return start_module_server()
 
 
 class WsClient:
@@ -193,7 +332,6 @@ class WsClient:
 @pytest.fixture
 def ws_client():
     """``async with ws_client(url) as c:`` opens a WsClient."""
-    import contextlib
 
     @contextlib.asynccontextmanager
     async def open_client(url: str, **kwargs: Any):
@@ -201,20 +339,3 @@ def ws_client():
             yield WsClient(ws)
 
     return open_client
-
-
-@pytest.fixture(scope="module")
-def shared_server(tmp_path_factory):
-    """One server for a whole test module, for tests that do not restart or reconfigure it."""
-    proc = ServerProcess(tmp_path_factory.mktemp("shared") / "data").start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory):
-    """A server with flood limits raised, so fuzzing tests the parser, not the rate limiter."""
-    proc = ServerProcess(tmp_path_factory.mktemp("fuzz") / "data", CHAT_IP_RATE="1000",
-                         CHAT_IP_BURST="1000", CHAT_CONN_BURST="100").start()
-    yield proc
-    proc.stop()

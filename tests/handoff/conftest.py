@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ServerProcess
-
 
 @pytest.fixture(scope="session")
-def handoff_server(tmp_path_factory):
-    proc = ServerProcess(tmp_path_factory.mktemp("handoff") / "data").start(timeout=600)
-    yield proc
-    proc.stop()
+def handoff_server(start_session_server):
+    return start_session_server()

@@ -14,7 +14,6 @@ import re
 
 import pytest
 
-from tests.conftest import ServerProcess
 from tests.handoff.helpers import AgentClient, add_agent
 
 pytestmark = pytest.mark.timeout(600)
@@ -24,11 +23,8 @@ REF = re.compile(r"T-\d{8}-[0-9A-HJKMNP-TV-Z]{4}")
 
 
 @pytest.fixture(scope="module")
-def queue_server(tmp_path_factory):
-    proc = ServerProcess(tmp_path_factory.mktemp("queue") / "data",
-                         CHAT_VISITOR_GONE_GRACE_S=str(GRACE_S)).start(timeout=600)
-    yield proc
-    proc.stop()
+def queue_server(start_module_server):
+    return start_module_server(CHAT_VISITOR_GONE_GRACE_S=str(GRACE_S))
 
 
 def is_state(state: str, **match):

@@ -1,6 +1,6 @@
 """Browser fixtures: Debian chromium driven by Playwright (never `playwright install`), axe-core from
 .cache/npm (scripts/install_browser.sh), and a static copy of the site for the parts that need no
-server. The live tests use the lead's `server` / `shared_server` fixtures (tests/conftest.py)."""
+server. The live tests use `shared_server` (tests/conftest.py), or a server already running."""
 
 from __future__ import annotations
 
@@ -71,8 +71,11 @@ def site():
     httpd.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Browser:
+    """One Chromium per test module. Sync Playwright keeps its own event loop running while it
+    is started, and no asyncio test can run meanwhile: stopped after each module, it leaves the
+    async tests of other modules working whatever order they run in."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} missing: run `make browser` (scripts/install_browser.sh)")
     with sync_playwright() as p:
@@ -123,6 +126,6 @@ class _RunningServer:
 
 @pytest.fixture(scope="module")
 def live_server(request):
-    """The lead's module-wide `shared_server`, or WIDGET_SERVER_URL when set (quick iteration)."""
+    """The module-wide `shared_server`, or WIDGET_SERVER_URL when set (quick iteration)."""
     url = os.environ.get("WIDGET_SERVER_URL")
     return _RunningServer(url) if url else request.getfixturevalue("shared_server")

@@ -9,7 +9,7 @@ import pytest
 from bot.nlu.builtin import BuiltinEngine, train_or_load
 from bot.nlu.dataset import load_training_data
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NLU_DATA = ROOT / "nlu_data"
 
 

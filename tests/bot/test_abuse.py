@@ -36,17 +36,14 @@ def fresh_ip() -> str:
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory):
+def srv(start_module_server):
     # Frame limits raised (the bystander pings 40 times a second); the limits themselves are
     # tested on a server with the defaults, below.
-    proc = ServerProcess(tmp_path_factory.mktemp("abuse") / "data",
-                         CHAT_TRUSTED_PROXIES='["127.0.0.1"]', CHAT_HELLO_TIMEOUT_S="2",
-                         CHAT_AGENT_MAX_FAILURES="3", CHAT_CONN_RATE="50", CHAT_CONN_BURST="100",
-                         CHAT_IP_RATE="100", CHAT_IP_BURST="200", CHAT_VISITOR_GONE_GRACE_S="1",
-                         CHAT_AGENT_LOGIN_TIMEOUT_S="6",
-                         CHAT_ESCALATIONS_PER_IP="4").start()
-    yield proc
-    proc.stop()
+    return start_module_server(
+        CHAT_TRUSTED_PROXIES='["127.0.0.1"]', CHAT_HELLO_TIMEOUT_S="2",
+        CHAT_AGENT_MAX_FAILURES="3", CHAT_CONN_RATE="50", CHAT_CONN_BURST="100",
+        CHAT_IP_RATE="100", CHAT_IP_BURST="200", CHAT_VISITOR_GONE_GRACE_S="1",
+        CHAT_AGENT_LOGIN_TIMEOUT_S="6", CHAT_ESCALATIONS_PER_IP="4")
 
 
 def via(ip: str) -> dict[str, str]:
@@ -107,11 +104,11 @@ class Bystander:
 
     async def slowdown_during(self, kind: str, srv: ServerProcess, ip: str, seconds: float,
                               *args: str) -> tuple[float, float, float, dict]:
-        """Run an attack from tests/server/attackers.py in its own process; return (baseline s,
+        """Run an attack from tests/bot/attackers.py in its own process; return (baseline s,
         under attack s, ratio, what the attacker saw)."""
         baseline = await self.median_rtt()
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.server.attackers", kind, str(srv.port), ip, str(seconds),
+            sys.executable, "-m", "tests.bot.attackers", kind, str(srv.port), ip, str(seconds),
             *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
         assert (await asyncio.wait_for(proc.stdout.readline(), 30)).strip() == b"go"
         await asyncio.sleep(0.2)
@@ -268,12 +265,9 @@ async def test_login_fields_are_bounded_and_unknown_usernames_not_stored(srv):
 # 3. Rate limits that hold ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def default_srv(tmp_path_factory):
+def default_srv(start_module_server):
     """The documented default limits (20 frames/s per IP, burst 60; 5/s, burst 20 per socket)."""
-    proc = ServerProcess(tmp_path_factory.mktemp("limits") / "data",
-                         CHAT_TRUSTED_PROXIES='["127.0.0.1"]').start()
-    yield proc
-    proc.stop()
+    return start_module_server(CHAT_TRUSTED_PROXIES='["127.0.0.1"]')
 
 
 async def test_reconnecting_does_not_reset_the_ip_allowance(default_srv):

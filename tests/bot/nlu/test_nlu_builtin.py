@@ -12,7 +12,7 @@ from bot.nlu import OUT_OF_SCOPE, Parse, load_engine
 from bot.nlu.builtin import train_or_load
 from bot.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NLU_DATA = ROOT / "nlu_data"
 
 

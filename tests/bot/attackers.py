@@ -1,7 +1,7 @@
-"""Attacks for tests/server/test_abuse.py, run in their own process so that the attacker's work
+"""Attacks for tests/bot/test_abuse.py, run in their own process so that the attacker's work
 does not slow the test's bystander (the tests measure the server, not the test runner).
 
-    python -m tests.server.attackers KIND PORT IP SECONDS
+    python -m tests.bot.attackers KIND PORT IP SECONDS
 
 prints ``go`` when the attack starts and, when it ends, one JSON line with what it saw. Only
 127.0.0.1 is ever contacted; IP is the address claimed in X-Forwarded-For.

@@ -1,4 +1,5 @@
-"""Protocol v1 end to end: real websocket clients against a real server process."""
+"""Protocol v1 end to end: real websocket clients against a real server (a process; in-process
+without the models where a test needs no answers)."""
 
 import asyncio
 import json
@@ -189,8 +190,9 @@ async def test_oversize_frame_closes_with_1009(shared_server, ws_client):
         assert err.value.rcvd.code == 1009
 
 
-async def test_floods_are_rate_limited_with_retry_after(server_factory, ws_client):
-    server = server_factory(CHAT_CONN_RATE="1", CHAT_CONN_BURST="3", CHAT_MAX_CONNS_PER_IP="2")
+async def test_floods_are_rate_limited_with_retry_after(start_server, ws_client):
+    server = start_server(in_process=True, CHAT_CONN_RATE="1", CHAT_CONN_BURST="3",
+                          CHAT_MAX_CONNS_PER_IP="2")
     async with ws_client(server.ws_url) as c:
         await c.hello()
         for _ in range(6):
@@ -210,10 +212,11 @@ async def test_floods_are_rate_limited_with_retry_after(server_factory, ws_clien
             assert refused.value.response.status_code == 429
 
 
-async def test_per_ip_cap_counts_the_client_behind_a_trusted_proxy(server_factory):
+async def test_per_ip_cap_counts_the_client_behind_a_trusted_proxy(start_server):
     """Behind our reverse proxy every visitor arrives from the proxy's address: the cap must
     count X-Forwarded-For clients, and a forged header from an untrusted peer changes nothing."""
-    server = server_factory(CHAT_MAX_CONNS_PER_IP="1", CHAT_TRUSTED_PROXIES='["127.0.0.1"]')
+    server = start_server(in_process=True, CHAT_MAX_CONNS_PER_IP="1",
+                          CHAT_TRUSTED_PROXIES='["127.0.0.1"]')
 
     def via(client: str):
         return connect(server.ws_url, additional_headers={"X-Forwarded-For": f"6.6.6.6, {client}"})
@@ -223,7 +226,7 @@ async def test_per_ip_cap_counts_the_client_behind_a_trusted_proxy(server_factor
             async with via("203.0.113.7"):  # the same visitor twice: over its cap of 1
                 pass
         assert refused.value.response.status_code == 429
-    untrusted = server_factory(CHAT_MAX_CONNS_PER_IP="1")
+    untrusted = start_server(in_process=True, CHAT_MAX_CONNS_PER_IP="1")
     async with connect(untrusted.ws_url, additional_headers={"X-Forwarded-For": "1.1.1.1"}):
         with pytest.raises(InvalidStatus) as refused:
             async with connect(untrusted.ws_url, additional_headers={"X-Forwarded-For": "2.2.2.2"}):
@@ -264,6 +267,12 @@ async def test_sigterm_tells_clients_to_reconnect(server, ws_client):
                 await c.recv()
         assert err.value.rcvd.code == 1012
     assert server.proc.wait(20) == 0
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(start_module_server):
+    """Flood limits raised, so fuzzing tests the parser, not the rate limiter."""
+    return start_module_server(CHAT_IP_RATE="1000", CHAT_IP_BURST="1000", CHAT_CONN_BURST="100")
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

@@ -10,7 +10,7 @@ from bot.nlu import OUT_OF_SCOPE, load_engine
 from bot.nlu.rasa_runtime import DEFAULT_CONFIG, RASA_VENV, RasaEngine, serve_rasa, train_rasa
 from bot.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CACHE = Path(os.environ.get("CHAT_TEST_CACHE", ROOT / "data")) / "rasa"
 
 pytestmark = [

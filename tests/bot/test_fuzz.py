@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import ServerProcess
 from tests.handoff.helpers import PASSWORD, add_agent
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
@@ -24,10 +23,9 @@ _ips = (f"192.0.2.{i % 250 + 1}" if i < 250 else f"2001:db8::{i:x}" for i in ite
 
 
 @pytest.fixture(scope="module")
-def fz(tmp_path_factory):
-    proc = ServerProcess(tmp_path_factory.mktemp("fuzz13") / "data",
-                         CHAT_TRUSTED_PROXIES='["127.0.0.1"]', CHAT_IP_RATE="1000",
-                         CHAT_IP_BURST="1000", CHAT_CONN_BURST="100", CHAT_CONN_RATE="100").start()
+def fz(start_module_server):
+    proc = start_module_server(CHAT_TRUSTED_PROXIES='["127.0.0.1"]', CHAT_IP_RATE="1000",
+                               CHAT_IP_BURST="1000", CHAT_CONN_BURST="100", CHAT_CONN_RATE="100")
     add_agent(proc.data_dir, "fuzzer", role="supervisor")
 
     async def token() -> str:
@@ -37,7 +35,7 @@ def fz(tmp_path_factory):
 
     proc.agent_token = asyncio.run(token())
     yield proc
-    proc.stop()
+    proc.stop()  # before the factory's own stop: what shutdown logs is checked too
     log = proc.log.read_text()
     assert "Traceback" not in log, log[-3000:]
 
