@@ -211,11 +211,11 @@ async def test_console_offline_cards_choices_assist_notes_search_history_shortcu
         await browser.close()
 
 
-async def test_a_past_chat_removed_by_the_retention_purge_says_so(server_factory, ws_client):
+async def test_a_past_chat_removed_by_the_retention_purge_says_so(start_server, ws_client):
     """A chat an agent found by search before the retention purge, opened after it: the console
     says its content was removed under the retention policy (no error, no empty transcript) and
     offers no note field. The console's login outlives the purge's "91 days later"."""
-    server = server_factory(CHAT_AGENT_TOKEN_TTL_S=str(365 * 24 * 3600))
+    server = start_server(CHAT_AGENT_TOKEN_TTL_S=str(365 * 24 * 3600))
     add_agent(server.data_dir, "ret", name="Ret", role="supervisor", queues="*", langs="zh,en")
     async with ws_client(server.ws_url) as visitor:
         await visitor.hello(lang="en")
