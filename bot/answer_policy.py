@@ -35,13 +35,16 @@ class Thresholds:
     rescue_at: float = 0.0
     # An answer is withheld (declined) when NLU reads the question as out of scope and the
     # corpus coverage probability is below this.
-    oos_scope_below: float = 0.95
+    oos_scope_below: float = 0.7
     # The same, when the retriever itself is confident of its answer.
-    oos_answer_scope_below: float = 0.95
+    oos_answer_scope_below: float = 0.5
+    # NLU this sure of "out of scope" declines whatever the coverage says ("how do I get a
+    # Japanese visa?" shares every word with the corpus); above 1: never.
+    oos_sure_at: float = 0.95
     # A question the corpus hardly covers (coverage probability below this) is declined even
     # when NLU missed it ("how do I move my hukou to Shenzhen?"), unless NLU is sure it is an
-    # immigration question.
-    decline_scope_below: float = 0.0
+    # immigration question, or it is a follow-up or code-mixed (coverage is not fitted on those).
+    decline_scope_below: float = 0.2
     # Runner-ups offered under an answer: share of the top entry's at least this.
     alternative_ratio: float = 0.1
 
@@ -60,7 +63,15 @@ class Evidence:
     shares: tuple[float, ...]  # the top entries' fusion shares, best first
     nlu_immigration: bool  # NLU's top intent is an immigration question, with confidence
     nlu_oos: bool  # NLU reads the message as out of scope
+    nlu_oos_confidence: float  # how sure NLU is of that (0 when it is not out of scope)
     text: str
+    follow_up: bool = False  # searched joined with the conversation's topic
+
+
+def code_mixed(text: str) -> bool:
+    """Chinese with English words ("K visa 有没有 age limit？"): the coverage model was fitted on
+    single-language questions and reads such text as uncovered, so its floor does not apply."""
+    return bool(re.search(r"[\u3400-\u9fff]", text) and re.search(r"[A-Za-z]{2}", text))
 
 
 def is_vague(text: str) -> bool:
@@ -75,9 +86,11 @@ def choose(e: Evidence, t: Thresholds = THRESHOLDS) -> Choice:
     if not e.shares:
         return "decline" if e.nlu_oos else "not_found"
     confident = e.decision == "answer"
-    if e.nlu_oos and e.in_scope < (t.oos_answer_scope_below if confident else t.oos_scope_below):
+    covered = e.in_scope >= (t.oos_answer_scope_below if confident else t.oos_scope_below)
+    if e.nlu_oos and (not covered or e.nlu_oos_confidence >= t.oos_sure_at):
         return "decline"
-    if e.in_scope < t.decline_scope_below and not e.nlu_immigration:
+    if (e.in_scope < t.decline_scope_below and not e.nlu_immigration and not e.follow_up
+            and not code_mixed(e.text)):
         return "decline"
     if e.decision == "answer":
         return "answer"

@@ -320,6 +320,8 @@ def _evidence(turn: Turn) -> Evidence:
         nlu_immigration=turn.intent == "immigration_question" and turn.confidence >= NLU_SURE,
         # A follow-up's few words ("fee 多少") say little on their own; its topic is in scope.
         nlu_oos=(turn.is_oos or turn.intent == "out_of_scope") and not search.follow_up,
+        nlu_oos_confidence=turn.confidence if turn.intent == "out_of_scope" else 0.0,
+        follow_up=search.follow_up,
     )
 
 

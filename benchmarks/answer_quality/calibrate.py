@@ -27,13 +27,14 @@ from bot.dialogue import NLU_SURE
 from bot.settings import Settings
 
 GRID = {
-    "clarify_below": (0.0, 0.1, 0.2, 0.3, 0.4),
-    "tie_ratio": (0.8, 0.9, 1.01),
-    "rescue_at": (0.0, 0.1, 0.3, 1.01),
-    "oos_scope_below": (0.5, 0.8, 0.95, 0.99),
-    "oos_answer_scope_below": (0.5, 0.8, 0.95),
-    "decline_scope_below": (0.0, 0.05, 0.1, 0.2, 0.3),
-    "alternative_ratio": (0.1, 0.2, 0.3),
+    "clarify_below": (0.0, 0.2),
+    "tie_ratio": (0.9, 1.01),
+    "rescue_at": (0.0, 0.3, 1.01),
+    "oos_scope_below": (0.5, 0.7, 0.8, 0.85, 0.9, 0.95),
+    "oos_answer_scope_below": (0.5, 0.7, 0.8, 0.9, 0.95),
+    "oos_sure_at": (0.9, 0.95, 0.99, 1.01),
+    "decline_scope_below": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+    "alternative_ratio": (0.1, 0.2),
 }
 
 
@@ -68,7 +69,8 @@ def label_cases(data_dir: str) -> list[Labelled]:
             decision=result.decision, confidence=result.confidence, in_scope=result.in_scope,
             shares=tuple(h.score for h in result.hits), text=turn.text,
             nlu_immigration=parse.intent == "immigration_question" and parse.confidence >= NLU_SURE,
-            nlu_oos=parse.is_oos or parse.intent == "out_of_scope")
+            nlu_oos=parse.is_oos or parse.intent == "out_of_scope",
+            nlu_oos_confidence=parse.confidence if parse.intent == "out_of_scope" else 0.0)
         out.append(Labelled(turn, evidence, right))
     return out
 

@@ -1,5 +1,7 @@
 """Controls fire only for messages that are the choice; handoff needs its cue words."""
 
+from dataclasses import replace
+
 import pytest
 
 from bot.answer_policy import Evidence, alternatives, choose, is_vague
@@ -52,8 +54,9 @@ def test_complaints(text):
     assert sounds_like_complaint(text)
 
 
-def _evidence(text, decision="clarify", confidence=0.6, shares=(0.6, 0.2), oos=False):
-    return Evidence(decision, confidence, 0.5, shares, not oos, oos, text)
+def _evidence(text, decision="clarify", confidence=0.6, shares=(0.6, 0.2), oos=0.0, in_scope=0.5):
+    return Evidence(decision, confidence, in_scope, shares, nlu_immigration=not oos, nlu_oos=oos > 0,
+                    nlu_oos_confidence=oos, text=text)
 
 
 def test_policy_answers_clear_questions_and_asks_back_only_when_vague():
@@ -63,4 +66,13 @@ def test_policy_answers_clear_questions_and_asks_back_only_when_vague():
     assert choose(_evidence("how do I extend my stay permit", shares=(0.4, 0.39))) == "answer"
     assert alternatives((0.4, 0.39, 0.01)) == 1
     assert choose(_evidence("how do I renew my driving licence", decision="answer",
-                            oos=True)) == "decline"
+                            oos=0.6, in_scope=0.15)) == "decline"
+    # NLU sure it is off-topic outweighs the words it shares with the corpus; NLU unsure about a
+    # long, situational question does not outweigh a confident, well-covered answer.
+    assert choose(_evidence("how do I get a Japanese visa?", decision="answer", oos=0.99,
+                            in_scope=0.96)) == "decline"
+    assert choose(_evidence("I'm flying LA to Guangzhou then Bangkok, do I need a visa?",
+                            decision="answer", oos=0.8, in_scope=0.89)) == "answer"
+    # A question the corpus hardly covers is declined even when NLU missed it.
+    dog = replace(_evidence("what quarantine does my dog need?", in_scope=0.03), nlu_immigration=False)
+    assert choose(dog) == "decline"
