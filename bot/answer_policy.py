@@ -94,7 +94,8 @@ def choose(e: Evidence, t: Thresholds = THRESHOLDS) -> Choice:
         return "decline"
     if e.decision == "answer":
         return "answer"
-    vague = is_vague(e.text)
+    # A follow-up's few words ("And Malaysians?", "能跨省吗") lean on the topic searched with them.
+    vague = is_vague(e.text) and not e.follow_up
     if e.decision == "decline":
         # The retriever's coverage model is cautious; NLU's out-of-scope reading decides.
         if e.nlu_oos:

@@ -32,7 +32,7 @@ from bot.texts import SERVICE_QUERIES, label, localise, output_script, simplify
 # stay 20 days?", "那香港人呢？", "费用呢".
 FOLLOW_UP = re.compile(
     r"^(and|also|what about|how about|what if|then|but what if|same for)\b"
-    r"|^(那|还有|另外|那么|咁|噉|如果是)|^.{1,10}呢[？?]?$",
+    r"|^(那|还有|另外|那么|咁|噉|如果是)|呢[？?]?$",
     re.IGNORECASE,
 )
 REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政区|省|市)$")
@@ -105,7 +105,12 @@ class Pipeline:
             return best
         explicit = FOLLOW_UP.search(text.strip()) is not None
         if not explicit and (intent in SMALL_INTENTS or not _is_short(text)):
-            return best
+            if is_oos or best.decision != "decline":
+                return best
+            # "since when?", "收唔收錢？", "sorry I meant Ireland not the UK": alone they say
+            # too little to search; with the topic they are a question, if that finds an answer.
+            joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)
+            return _rerank(joined, best) if joined.decision != "decline" else best
         # "And how much does it cost?" is about the conversation's topic; a question that
         # stands on its own is never rewritten.
         joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)

@@ -14,6 +14,7 @@ from bot.handoff_cues import asks_for_person, sounds_like_complaint
     ("可唔可以講廣東話", "yue"), ("Can you reply in traditional Chinese?", "zh-Hant"),
     ("能用繁体字回复吗", "zh-Hant"), ("換返 English 啦 唔該", "en"), ("switch to chinese", "zh"),
     ("Can you answer in Chinese? I want to show this to my landlord", "zh"),
+    ("唔該轉做簡體字，我阿媽睇唔慣繁體", "zh-Hans"),
 ])
 def test_language_commands(text, script):
     assert control_of(text) == Control("language", script)
@@ -76,3 +77,10 @@ def test_policy_answers_clear_questions_and_asks_back_only_when_vague():
     # A question the corpus hardly covers is declined even when NLU missed it.
     dog = replace(_evidence("what quarantine does my dog need?", in_scope=0.03), nlu_immigration=False)
     assert choose(dog) == "decline"
+
+
+def test_a_follow_up_is_not_vague_however_short():
+    # "And Malaysians?" after "What about Thai citizens?" names what the topic needs.
+    assert choose(_evidence("And Malaysians?")) == "clarify"
+    assert choose(replace(_evidence("And Malaysians?"), follow_up=True)) == "answer"
+    assert choose(replace(_evidence("能跨省吗"), follow_up=True)) == "answer"

@@ -315,6 +315,17 @@ async def test_follow_ups_stay_on_the_topic_without_repeating_the_answer(shared_
         assert zh["script"] == "zh-Hans" and zh_fee["meta"]["entry"] == fee["meta"]["entry"]
 
 
+async def test_a_follow_up_too_short_to_search_alone_is_answered_on_the_topic(
+        shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="en")
+        await c.until(lambda f: f["type"] == "reply")
+        topic = await c.ask("Can I use the 12367 line in Russian?", "w1")
+        since = await c.ask("since when?", "w2")  # alone: no entry covers it; declined before
+        assert since["meta"]["kind"] == "answer", since
+        assert since["meta"]["entry"] == topic["meta"]["entry"]
+
+
 async def test_a_question_that_names_a_language_is_answered_and_a_command_locks(
         shared_server, ws_client):
     async with ws_client(shared_server.ws_url) as c:
