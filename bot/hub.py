@@ -110,11 +110,14 @@ class Hub:
                         position: int | None = None, eta_s: int | None = None,
                         agent: str | None = None, rating: bool | None = None) -> dict:
         """Record and emit the conversation's state; a queued chat says where it waits."""
-        self.store.update_session(session_id, state=state)
+        event: State | Queued
         if state == "queued":
-            assert queue is not None and position is not None
-            return await self.emit(session_id, Queued(queue=queue, position=position, eta_s=eta_s))
-        return await self.emit(session_id, State(state=state, agent=agent, rating=rating))
+            assert queue is not None and position is not None, "a queued chat has a place"
+            event = Queued(queue=queue, position=position, eta_s=eta_s)
+        else:
+            event = State(state=state, agent=agent, rating=rating)
+        self.store.update_session(session_id, state=state)
+        return await self.emit(session_id, event)
 
     async def typing(self, session_id: str, sender: str, on: bool) -> None:
         self.push_now(session_id, Typing(sender=sender, on=on))
