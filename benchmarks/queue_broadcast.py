@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.frames import Reply, Visitor
 from bot.hub import Hub
 from bot.settings import Settings
 from bot.store import Store
@@ -61,8 +62,9 @@ async def build(data_dir: Path, n: int) -> tuple[HandoffService, Store, Hub, dic
     for _ in range(n):
         info, _ = store.create_session(lang="zh", locked=False, channel="web")
         for k in range(6):  # a little history per visitor
-            await hub.emit(info.id, {"type": "visitor", "id": f"v{k}", "text": f"第{k}个问题：签证延期怎么办"})
-            await hub.emit(info.id, {"type": "reply", "from": "bot", "text": "回答" * 40, "meta": {}})
+            await hub.emit(info.id, Visitor(id=f"v{k}", text=f"第{k}个问题：签证延期怎么办"))
+            await hub.emit(info.id, Reply(sender="bot", text="回答" * 40, lang="zh", script="zh-Hans",
+                                          sources=[], quick_replies=[], meta={}))
         await service.escalate(info.id, lang="zh", business_option=None, region=None,
                                overseas=False, summary="签证延期", reason="explicit_request")
     await service._broadcast()  # both consoles have had their one full snapshot
@@ -79,7 +81,7 @@ async def measure(n: int, repeat: int) -> dict:
         push_s, push_bytes, msg_s = [], [], []
         for r in range(repeat):  # a visitor writes while waiting: on_visitor_event + its push
             chat = waiting[(r * 7919) % len(waiting)]
-            event = await hub.emit(chat.session_id, {"type": "visitor", "id": f"x{r}", "text": "还在吗"})
+            event = await hub.emit(chat.session_id, Visitor(id=f"x{r}", text="还在吗"))
             before = sock.bytes
             t0 = time.perf_counter()
             await service.on_visitor_event(chat.session_id, event)

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.frames import Reply
 from bot.settings import Settings
 
 
@@ -51,7 +52,7 @@ def ask(args: argparse.Namespace) -> int:
     ctx = Context(lang=args.lang or "zh", lang_locked=args.lang is not None,
                   script="en" if args.lang == "en" else "zh-Hans")
     outcome = pipeline.respond(ctx, args.text)
-    result = {"nlu": outcome.nlu, "replies": outcome.replies,
+    result = {"nlu": outcome.nlu, "replies": [reply.to_wire() for reply in outcome.replies],
               "escalate": outcome.escalate.__dict__ if outcome.escalate else None}
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
@@ -115,12 +116,12 @@ def _moment(text: str) -> float:
     return moment.timestamp()
 
 
-def _show(reply: dict) -> None:
-    print(f"bot: {reply['text']}")
-    for source in reply.get("sources", []):
+def _show(reply: Reply) -> None:
+    print(f"bot: {reply.text}")
+    for source in reply.sources:
         print(f"     source: {source.get('title')} {source.get('url') or ''}")
-    if reply.get("quick_replies"):
-        print("     [" + " | ".join(q["label"] for q in reply["quick_replies"]) + "]")
+    if reply.quick_replies:
+        print("     [" + " | ".join(q["label"] for q in reply.quick_replies) + "]")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 
 from websockets.asyncio.server import ServerConnection, broadcast
 
+from bot.frames import Queued, Reply, State, Typing, Visitor
 from bot.protocol import dumps
 from bot.store import SessionInfo, Store
 from bot.texts import localise, output_script
+from runtime.frames import Frame
 
 log = logging.getLogger(__name__)
 MAX_IPS = 100_000
@@ -67,14 +69,19 @@ class Hub:
     def is_online(self, session_id: str) -> bool:
         return bool(self.connections.get(session_id))
 
-    def send(self, connection: ServerConnection, frame: dict) -> None:
+    def send(self, connection: ServerConnection, frame: Frame) -> None:
         """Write a frame now, in order with every other frame to that connection."""
-        broadcast([connection], dumps(frame))
+        broadcast([connection], dumps(frame.to_wire()))
+
+    def send_stored(self, connection: ServerConnection, event: dict) -> None:
+        """Write a stored event (a replay after ``hello``) as the store holds it."""
+        broadcast([connection], dumps(event))
 
     # Events -----------------------------------------------------------------------------------
 
-    async def emit(self, session_id: str, event: dict, *, client_id: str | None = None) -> dict:
-        stored = self.store.append_event(session_id, {**event, "ts": now_iso()},
+    async def emit(self, session_id: str, event: Visitor | Reply | State | Queued, *,
+                   client_id: str | None = None) -> dict:
+        stored = self.store.append_event(session_id, {**event.to_wire(), "ts": now_iso()},
                                          client_id=client_id)
         live = self.connections.get(session_id)
         if live:
@@ -88,29 +95,41 @@ class Hub:
         session = self.session(session_id)
         lang = lang or (session.lang if session and session.lang else "zh")
         script = output_script(lang, session.script if session else None)
-        event = {
-            "type": "reply", "from": sender, "text": localise(text, script), "lang": lang,
-            "script": script, "sources": list(sources),
-            "quick_replies": [
+        event = Reply(
+            sender=sender, text=localise(text, script), lang=lang, script=script,
+            sources=list(sources),
+            quick_replies=[
                 {"label": localise(q["label"], script), "value": localise(q["value"], script)}
                 for q in quick_replies
             ],
-            "meta": {"kind": kind, **({"agent": agent} if agent else {}), **(meta or {})},
-        }
+            meta={"kind": kind, **({"agent": agent} if agent else {}), **(meta or {})},
+        )
         return await self.emit(session_id, event)
 
-    async def set_state(self, session_id: str, state: str, **extra) -> dict:
+    async def set_state(self, session_id: str, state: str, *, queue: str | None = None,
+                        position: int | None = None, eta_s: int | None = None,
+                        agent: str | None = None, rating: bool | None = None) -> dict:
+        """Record and emit the conversation's state; a queued chat says where it waits."""
+        event: State | Queued
+        if state == "queued":
+            assert queue is not None and position is not None, "a queued chat has a place"
+            event = Queued(queue=queue, position=position, eta_s=eta_s)
+        else:
+            event = State(state=state, agent=agent, rating=rating)
         self.store.update_session(session_id, state=state)
-        return await self.emit(session_id, {"type": "state", "state": state, **extra})
+        return await self.emit(session_id, event)
 
-    async def push(self, session_id: str, frame: dict) -> None:
+    async def typing(self, session_id: str, sender: str, on: bool) -> None:
+        self.push_now(session_id, Typing(sender=sender, on=on))
+
+    async def push(self, session_id: str, frame: Frame) -> None:
         self.push_now(session_id, frame)
 
-    def push_now(self, session_id: str, frame: dict) -> None:
+    def push_now(self, session_id: str, frame: Frame) -> None:
         """Write a frame that is not stored (typing, moved) to every live connection."""
         live = self.connections.get(session_id)
         if live:
-            broadcast(live, dumps(frame))
+            broadcast(live, dumps(frame.to_wire()))
 
     # Reading ----------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from bot.dialogue import (
     on_feedback,
     render_say,
 )
+from bot.frames import Reply
 from bot.nlu import detect_language
 from bot.texts import SERVICE_QUERIES, label, localise, output_script, simplify
 
@@ -41,7 +42,7 @@ SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
 
 @dataclass
 class Outcome:
-    replies: list[dict]
+    replies: list[Reply]
     escalate: Escalate | None
     context: Context
     nlu: dict[str, Any]
@@ -139,14 +140,14 @@ class Pipeline:
 
     # Rendering ---------------------------------------------------------------------------------
 
-    def _render(self, action: Say | AnswerEntry, ctx: Context, parse: Any) -> dict:
+    def _render(self, action: Say | AnswerEntry, ctx: Context, parse: Any) -> Reply:
         meta = {"intent": parse.intent, "confidence": round(parse.confidence, 3)}
         if isinstance(action, AnswerEntry):
             return self._render_answer(action, ctx, output_script(ctx.lang, ctx.script), meta)
         return render_say_reply(action, ctx, meta)
 
     def _render_answer(self, action: AnswerEntry, ctx: Context, script: str,
-                       meta: dict) -> dict:
+                       meta: dict) -> Reply:
         answer = self.retriever.answer(action.entry_id, lang=ctx.lang, script=ctx.script
                                        if ctx.lang == "zh" else "en")
         titles = [localise(hit.title[ctx.lang], script) for hit in action.alternatives]
@@ -155,19 +156,18 @@ class Pipeline:
         human = label("human", ctx.lang)
         quick = related + [{"label": localise(human, script), "value": localise(human, script)}]
         as_of = str(answer.as_of) if answer.as_of else None
-        return {
-            "type": "reply", "from": "bot", "text": answer.text, "lang": ctx.lang,
-            "script": script,
+        return Reply(
+            sender="bot", text=answer.text, lang=ctx.lang, script=script,
             # The same answer in parts, for clients that show the short answer first and the
             # details collapsed (docs/protocol.md); `text` stays the whole answer as plain text.
-            "title": answer.title, "short": answer.short, "details": answer.details,
-            "sources": list(answer.sources), "quick_replies": quick,
-            "meta": {**meta, "kind": "answer", "entry": action.entry_id,
-                     "retrieval_confidence": round(action.confidence, 3), "as_of": as_of},
-        }
+            title=answer.title, short=answer.short, details=answer.details,
+            sources=list(answer.sources), quick_replies=quick,
+            meta={**meta, "kind": "answer", "entry": action.entry_id,
+                  "retrieval_confidence": round(action.confidence, 3), "as_of": as_of},
+        )
 
 
-def greet(ctx: Context) -> list[dict]:
+def greet(ctx: Context) -> list[Reply]:
     return [render_say_reply(greeting(ctx), ctx, {})]
 
 
@@ -176,19 +176,19 @@ def feedback(ctx: Context, value: str) -> Outcome:
     return Outcome([render_say_reply(a, new_ctx, {}) for a in actions], None, new_ctx, {})
 
 
-def say(ctx: Context, key: str, kind: str = "notice") -> dict:
+def say(ctx: Context, key: str, kind: str = "notice") -> Reply:
     return render_say_reply(Say(key, kind), ctx, {})
 
 
-def render_say_reply(action: Say, ctx: Context, meta: dict) -> dict:
+def render_say_reply(action: Say, ctx: Context, meta: dict) -> Reply:
     script = output_script(ctx.lang, ctx.script)
     quick = [{"label": localise(q["label"], script), "value": localise(q["value"], script)}
              for q in action.quick_replies]
-    return {
-        "type": "reply", "from": "bot", "text": localise(render_say(action, ctx.lang), script),
-        "lang": ctx.lang, "script": script, "sources": [], "quick_replies": quick,
-        "meta": {**meta, "kind": action.kind, **action.meta},
-    }
+    return Reply(
+        sender="bot", text=localise(render_say(action, ctx.lang), script), lang=ctx.lang,
+        script=script, sources=[], quick_replies=quick,
+        meta={**meta, "kind": action.kind, **action.meta},
+    )
 
 
 def _rerank(joined: Search, alone: Search) -> Search:

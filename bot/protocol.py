@@ -11,13 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from runtime.frames import Error
+from runtime.text_cleaning import clean_text, has_lone_surrogate
+
 LANGS = ("zh", "en")
 CHANNELS = ("web", "mobile")
-# Control characters, zero-width and direction marks, the soft hyphen, the Arabic letter mark and
-# the byte-order mark: invisible in the agent's console, so they could hide or reorder text.
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 # seq numbers and other integers stay below 2**53 (the largest a JavaScript number holds exactly,
 # and far below SQLite's 2**63).
 MAX_INT = 2**53 - 1
@@ -33,8 +31,8 @@ class ProtocolError(Exception):
         self.message = message
         self.extra = extra
 
-    def frame(self) -> dict:
-        return {"type": "error", "code": self.code, "message": self.message, **self.extra}
+    def frame(self) -> Error:
+        return Error(code=self.code, message=self.message, **self.extra)
 
 
 @dataclass(frozen=True)
@@ -93,11 +91,6 @@ class Typing:
 ClientMessage = Hello | Message | Lang | Feedback | Rating | Close | Ping | TransferRequest | Typing
 
 
-def clean_text(text: str) -> str:
-    """Drop control and invisible direction characters; keep newlines and tabs."""
-    return _CONTROL.sub("", text).strip()
-
-
 class _Fields:
     """Typed access to one frame's fields, raising bad_field with the field's name."""
 
@@ -118,7 +111,7 @@ class _Fields:
             raise ProtocolError("bad_field", f"Field '{name}' is out of range.", field=name)
         if isinstance(value, str) and name not in ("text", "comment") and len(value) > 256:
             raise ProtocolError("bad_field", f"Field '{name}' is too long.", field=name)
-        if isinstance(value, str) and _SURROGATE.search(value):
+        if isinstance(value, str) and has_lone_surrogate(value):
             raise ProtocolError("bad_field", f"Field '{name}' is not valid text.", field=name)
         return value
 

@@ -27,6 +27,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from bot import frames as f
 from bot import protocol as p
 from bot.dialogue import Context
 from bot.hub import Hub
@@ -39,6 +40,7 @@ from bot.store import SessionInfo, Store
 from bot.texts import text
 from bot.worker import ModelWorkers
 from handoff.service import HandoffService
+from runtime.frames import Frame, Pong
 from runtime.offload import Busy, Offload
 from runtime.ratelimit import IpLimits, TokenBucket, address_in, client_ip, parse_networks
 
@@ -145,7 +147,7 @@ class ChatServer:
         self.handoff.retriever = self.workers.retriever()
         self.ready.set()
         for sid in list(self.hub.connections):
-            self.hub.push_now(sid, {"type": "ready"})
+            self.hub.push_now(sid, f.Ready())
         log.info("models loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
 
     async def run(self, stop: asyncio.Future | None = None, *, models: bool = True) -> None:
@@ -405,14 +407,14 @@ class ChatServer:
         """Run the pipeline for one visitor message and emit what the bot says."""
         async with self.locks.hold(sid):
             if not self.ready.is_set():  # an answer is coming, once the models are loaded
-                await self.hub.push(sid, {"type": "typing", "from": "bot", "on": True})
+                await self.hub.typing(sid, "bot", True)
             await self.ready.wait()
             session = self.store.session(sid)
             if session is None or session.state != "bot":
                 return  # an agent took the chat meanwhile: the bot stays silent
             if self.store.replied_after(sid, event["seq"]):
                 return  # answered already (a resumed session after a restart)
-            await self.hub.push(sid, {"type": "typing", "from": "bot", "on": True})
+            await self.hub.typing(sid, "bot", True)
             ctx = Context(**self.store.context(sid))
             assert self.workers is not None
             try:
@@ -424,12 +426,12 @@ class ChatServer:
                 self.store.set_event_meta(sid, event["seq"], outcome.nlu)
             for stage, seconds in outcome.timings.items():
                 self.metrics.stage_latency.labels(stage=stage).observe(seconds)
-            await self.hub.push(sid, {"type": "typing", "from": "bot", "on": False})
+            await self.hub.typing(sid, "bot", False)
             chosen = outcome.context
             if chosen.lang_locked and (not ctx.lang_locked or chosen.lang != ctx.lang):
                 # "English please" typed or pressed is a choice like the widget's switch: the
                 # client relabels itself and keeps the lock.
-                await self.hub.push(sid, {"type": "lang", "lang": chosen.lang, "locked": True})
+                await self.hub.push(sid, f.Lang(lang=chosen.lang, locked=True))
             await self.apply(sid, outcome, summary_source=event["text"])
 
     async def apply(self, sid: str, outcome: Outcome, summary_source: str = "") -> None:
@@ -439,7 +441,7 @@ class ChatServer:
                                   lang_locked=ctx.lang_locked)
         for reply in outcome.replies:
             await self.hub.emit(sid, reply)
-            self.metrics.replies.labels(sender="bot", kind=reply["meta"].get("kind", "")).inc()
+            self.metrics.replies.labels(sender="bot", kind=reply.meta.get("kind", "")).inc()
         if outcome.escalate is not None:
             e = outcome.escalate
             self.metrics.handoffs.labels(reason=e.reason).inc()
@@ -493,7 +495,7 @@ class VisitorConnection:
         self.max_refused = max(100, 5 * s.conn_burst)
         self.sid: str | None = None
 
-    def send(self, frame: dict) -> None:
+    def send(self, frame: Frame) -> None:
         self.server.hub.send(self.ws, frame)
 
     def error(self, err: p.ProtocolError) -> None:
@@ -550,7 +552,7 @@ class VisitorConnection:
         if isinstance(message, p.Hello):
             return await self.hello(message)
         if isinstance(message, p.Ping):
-            return self.send({"type": "pong"})
+            return self.send(Pong())
         if self.sid is not None and self.lost():
             self.sid = None
         if self.sid is None:
@@ -598,15 +600,15 @@ class VisitorConnection:
                 log.warning("could not record the channel", extra={"session": session.id})
         assert session is not None and token is not None
         self.sid = session.id
-        self.send({"type": "welcome", "session": token, "lang": session.lang,
-                   "locked": session.lang_locked, "state": session.state, "last_seq": session.last_seq,
-                   "expires_at": expires_at(session, server.settings.session_ttl_s),
-                   # models still loading after a (re)start: the client says the assistant is
-                   # starting; {"type":"ready"} follows once it answers
-                   **({} if server.ready.is_set() else {"starting": True})})
+        self.send(f.Welcome(session=token, lang=session.lang, locked=session.lang_locked,
+                            state=session.state, last_seq=session.last_seq,
+                            expires_at=expires_at(session, server.settings.session_ttl_s),
+                            # models still loading after a (re)start: the client says the
+                            # assistant is starting; `ready` follows once it answers
+                            starting=None if server.ready.is_set() else True))
         if not is_new:
             for event in store.events(session.id, hello.last_seq):
-                self.send(event)
+                server.hub.send_stored(self.ws, event)
         server.hub.attach(session.id, self.ws, self.ip)
         server.handoff.on_visitor_online(session.id)
         if is_new:
@@ -624,7 +626,7 @@ class VisitorConnection:
                 return None, None
             # The phone takes the conversation over: other tabs are told, detached (they can
             # neither read nor send any more) and lose the token.
-            self.server.hub.push_now(sid, {"type": "moved", "channel": hello.channel})
+            self.server.hub.push_now(sid, f.Moved(channel=hello.channel))
             self.server.hub.detach_all(sid)
             return store.session(sid), store.rotate_token(sid)
         if hello.session:
@@ -639,7 +641,7 @@ class VisitorConnection:
     async def greet(self, sid: str) -> None:
         server = self.server
         ctx = Context(**server.store.context(sid))
-        await server.hub.emit(sid, {"type": "state", "state": "bot"})
+        await server.hub.emit(sid, f.State(state="bot"))
         for reply in greet(ctx):
             await server.hub.emit(sid, reply)
 
@@ -658,7 +660,7 @@ class VisitorConnection:
         assert sid is not None
         stored = server.store.event_by_client_id(sid, message.id)
         if stored is not None:  # a resend: same ack, nothing new
-            return self.send({"type": "ack", "id": message.id, "seq": stored["seq"]})
+            return self.send(f.Ack(id=message.id, seq=stored["seq"]))
         session = server.store.session(sid)
         assert session is not None
         if session.state == "closed":
@@ -666,8 +668,8 @@ class VisitorConnection:
             session = server.store.session(sid)
             assert session is not None
         event = await server.hub.emit(
-            sid, {"type": "visitor", "id": message.id, "text": message.text}, client_id=message.id)
-        self.send({"type": "ack", "id": message.id, "seq": event["seq"]})
+            sid, f.Visitor(id=message.id, text=message.text), client_id=message.id)
+        self.send(f.Ack(id=message.id, seq=event["seq"]))
         server.metrics.messages.labels(channel=session.channel).inc()
         if session.state in ("queued", "agent"):
             await server.handoff.on_visitor_event(sid, event)
@@ -677,7 +679,7 @@ class VisitorConnection:
     async def lang(self, message: p.Lang) -> None:
         sid = self.sid
         assert sid is not None
-        self.send({"type": "lang", "lang": message.lang, "locked": message.lang is not None})
+        self.send(f.Lang(lang=message.lang, locked=message.lang is not None))
         session = self.server.store.session(sid)
 
         def switch(ctx: Context) -> Outcome:
@@ -707,7 +709,7 @@ class VisitorConnection:
         assert sid is not None
         self.server.store.add_rating(sid, message.score, message.comment)
         await self.server.handoff.on_rating(sid, message.score, message.comment)
-        self.send({"type": "rated", "score": message.score})
+        self.send(f.Rated(score=message.score))
         await self.system_text(sid, "rated")
 
     async def close(self, message: p.Close) -> None:
@@ -733,8 +735,8 @@ class VisitorConnection:
         settings = self.server.settings
         token = self.server.store.create_transfer(sid, settings.transfer_ttl_s)
         base = self.server.base_url(self.ws.request)
-        self.send({"type": "transfer", "token": token, "url": f"{base}/m?t={token}",
-                   "qr": f"/qr.svg?t={token}", "expires_in": settings.transfer_ttl_s})
+        self.send(f.Transfer(token=token, url=f"{base}/m?t={token}", qr=f"/qr.svg?t={token}",
+                             expires_in=settings.transfer_ttl_s))
 
     async def typing(self, message: p.Typing) -> None:
         sid = self.sid

@@ -22,8 +22,10 @@ from typing import Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
 
+from handoff import agent_frames as af
+from handoff import agent_protocol as ap
 from handoff import texts
-from handoff.agent_protocol import PRE_AUTH, AgentProtocolError, parse
+from handoff.agent_protocol import AgentProtocolError, parse
 from handoff.auth import Authenticator, AuthError, LockoutPolicy
 from handoff.queueing import (
     AgentState,
@@ -40,6 +42,7 @@ from handoff.queueing import (
 from handoff.routing import Route, RoutingTable, load_table, route
 from handoff.settings import HandoffSettings
 from handoff.store import Agent, Chat, HandoffStore, find_ticket_ref
+from runtime.frames import Error, Frame, Pong
 from runtime.offload import Offload
 from runtime.ratelimit import TokenBucket
 
@@ -53,8 +56,10 @@ class HubLike(Protocol):  # the parts of bot.hub.Hub this module uses (SERVER_CO
     async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
                     kind: str = "notice", agent: str | None = None, quick_replies: Any = (),
                     meta: dict | None = None) -> dict: ...
-    async def set_state(self, session_id: str, state: str, **extra: Any) -> dict: ...
-    async def push(self, session_id: str, frame: dict) -> None: ...
+    async def set_state(self, session_id: str, state: str, *, queue: str | None = None,
+                        position: int | None = None, eta_s: int | None = None,
+                        agent: str | None = None, rating: bool | None = None) -> dict: ...
+    async def typing(self, session_id: str, sender: str, on: bool) -> None: ...
     def session(self, session_id: str) -> Any: ...
     def events(self, session_id: str, after_seq: int = 0) -> list[dict]: ...
 
@@ -68,10 +73,10 @@ class AgentConn:
     viewing: set[int] = field(default_factory=set)
     synced: bool = False  # has had a full `queues` snapshot; from then on `queues_delta` frames
 
-    async def send(self, frame: dict[str, Any]) -> None:
+    async def send(self, frame: Frame) -> None:
         try:
             # default=str: dates (an answer's "as of") travel as ISO strings.
-            await self.ws.send(json.dumps(frame, ensure_ascii=False, default=str))
+            await self.ws.send(json.dumps(frame.to_wire(), ensure_ascii=False, default=str))
         except ConnectionClosed:
             pass
 
@@ -333,7 +338,7 @@ class HandoffService:
             await self.hub.reply(session_id, texts.say(texts.LEAVE_MESSAGE_PROMPT, lang, script),
                                  sender="system", lang=lang, kind="handoff")
             return
-        await self._to_watchers(chat, {"type": "event", "chat": chat.id, "event": event})
+        await self._to_watchers(chat, af.Event(chat=chat.id, event=event))
         self.last_texts[chat.id] = text
         self._changed(chat.id)
         if chat.status == "queued" and not self._eligible_online(chat):
@@ -350,7 +355,7 @@ class HandoffService:
     async def on_visitor_typing(self, session_id: str, on: bool) -> None:
         chat = self._db().active_chat(session_id)
         if chat is not None and chat.status == "agent":
-            await self._to_watchers(chat, {"type": "typing", "chat": chat.id, "on": bool(on)})
+            await self._to_watchers(chat, af.Typing(chat=chat.id, on=bool(on)))
 
     async def on_rating(self, session_id: str, score: int, comment: str | None) -> None:
         db = self._db()
@@ -578,8 +583,7 @@ class HandoffService:
 
     async def _release(self, chat: Chat, reason: str) -> None:
         """Tell everyone who had the chat open that it is no longer theirs."""
-        frame = {"type": "released", "chat": chat.id, "reason": reason}
-        await self._to_watchers(chat, frame)
+        await self._to_watchers(chat, af.Released(chat=chat.id, reason=reason))
         for conns in self.conns.values():
             for conn in conns:
                 conn.viewing.discard(chat.id)
@@ -599,7 +603,7 @@ class HandoffService:
         asyncio.ensure_future(conn.ws.close(UNAUTHORIZED_CLOSE, "unauthorized"))
         return False
 
-    async def _to_watchers(self, chat: Chat, frame: dict[str, Any]) -> None:
+    async def _to_watchers(self, chat: Chat, frame: Frame) -> None:
         sent: set[int] = set()
         now = time.time()
         for username, conns in list(self.conns.items()):
@@ -634,7 +638,7 @@ class HandoffService:
             "purged_at": chat.purged_at,
         }
 
-    def _chat_frame(self, chat: Chat) -> dict[str, Any]:
+    def _chat_frame(self, chat: Chat) -> af.OpenChat:
         db = self._db()
         # The visitor's earlier handoffs in this conversation (same resume token, followed across
         # a phone transfer) and the messages they left.
@@ -655,9 +659,8 @@ class HandoffService:
             # visitor wrote afterwards.
             end = datetime.fromtimestamp(chat.ended_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             transcript = [e for e in transcript if str(e.get("ts", "")) <= end]
-        return {"type": "chat", "chat": self._chat_info(chat),
-                "notes": db.notes(chat.session_id), "history": history, "tickets": tickets,
-                "transcript": transcript}
+        return af.OpenChat(chat=self._chat_info(chat), notes=db.notes(chat.session_id),
+                           history=history, tickets=tickets, transcript=transcript)
 
     def _changed(self, chat_id: int) -> None:
         self.dirty.add(chat_id)
@@ -688,7 +691,7 @@ class HandoffService:
         return [{"username": a.username, "name": a.name, "langs": a.langs}
                 for a in self._db().agents() if self.conns.get(a.username) and not a.disabled]
 
-    def _snapshot(self, agent: Agent, chats: list[Chat] | None = None) -> dict[str, Any]:
+    def _snapshot(self, agent: Agent, chats: list[Chat] | None = None) -> af.Queues:
         """Everything the agent sees: sent once per connection (then `queues_delta`)."""
         now = time.time()
         chats = self._db().active_chats() if chats is None else chats
@@ -708,12 +711,12 @@ class HandoffService:
                    "waiting": waiting.get(q.id, [])}
                   for q in self.table.queues.values()
                   if agent.role == "supervisor" or "*" in agent.queues or q.id in agent.queues]
-        return {"type": "queues", "now": now, "queues": queues, "mine": mine,
-                "accepting": self.accepting.get(agent.username, False),
-                "online_agents": self._online_agents()}
+        return af.Queues(now=now, queues=queues, mine=mine,
+                         accepting=self.accepting.get(agent.username, False),
+                         online_agents=self._online_agents())
 
     def _delta(self, agent: Agent, changed: dict[int, Chat | None],
-               online: list[dict[str, Any]]) -> dict[str, Any]:
+               online: list[dict[str, Any]]) -> af.QueuesDelta:
         """What changed for this agent since the last push: chats to add or replace in their
         lists (``upsert``; a chat's place follows from ``status``, ``queue`` and
         ``waiting_since``), chats to drop (``remove``), and the small per-agent fields."""
@@ -725,10 +728,10 @@ class HandoffService:
                 remove.append(chat_id)
             else:
                 upsert.append(item)
-        return {"type": "queues_delta", "now": now, "upsert": upsert, "remove": remove,
-                "accepting": self.accepting.get(agent.username, False), "online_agents": online}
+        return af.QueuesDelta(now=now, upsert=upsert, remove=remove,
+                              accepting=self.accepting.get(agent.username, False), online_agents=online)
 
-    def _overview(self) -> dict[str, Any]:
+    def _overview(self) -> af.Overview:
         now = time.time()
         db = self._db()
         owned = db.owned_rows()
@@ -754,11 +757,11 @@ class HandoffService:
                 "active": active.get(q.id, 0),
                 "agents_online": sum(1 for s in states.values() if s.online and serves(s, q.id)),
             })
-        return {"type": "overview", "now": now, "queues": queues, "agents": agents}
+        return af.Overview(now=now, queues=queues, agents=agents)
 
-    def _tickets_frame(self, agent: Agent) -> dict[str, Any]:
+    def _tickets_frame(self, agent: Agent) -> af.Tickets:
         scope = None if agent.role == "supervisor" else agent.queues
-        return {"type": "tickets", "tickets": self._db().tickets("open", scope)}
+        return af.Tickets(tickets=self._db().tickets("open", scope))
 
     async def _broadcast(self, *, tickets_changed: bool = False) -> None:
         """Push what changed to every console: a connection's first push is the full snapshot,
@@ -780,7 +783,7 @@ class HandoffService:
             if agent is None or not conns:
                 continue
             delta = self._delta(agent, changed, online)
-            extra = []
+            extra: list[Frame] = []
             if agent.role == "supervisor":
                 overview = overview or self._overview()
                 extra.append(overview)
@@ -817,9 +820,9 @@ class HandoffService:
                 try:
                     wait = bucket.take(loop.time())
                     if wait > 0:
-                        await conn.send({"type": "error", "code": "rate_limited",
-                                         "message": "Too many frames; please slow down.",
-                                         "retry_after": round(wait, 2)})
+                        await conn.send(Error(code="rate_limited",
+                                              message="Too many frames; please slow down.",
+                                              retry_after=round(wait, 2)))
                         continue
                     frame = parse(raw, self.settings.max_text_chars)
                     await self._dispatch(conn, frame)
@@ -834,8 +837,8 @@ class HandoffService:
                     raise
                 except Exception:  # a bug must not cost the agent their connection
                     log.exception("agent frame failed", extra={"agent": conn.username})
-                    await conn.send({"type": "error", "code": "internal",
-                                     "message": "The server could not do that; please try again."})
+                    await conn.send(Error(code="internal",
+                                          message="The server could not do that; please try again."))
         except ConnectionClosed:
             pass
         finally:
@@ -850,27 +853,27 @@ class HandoffService:
                     self._db().audit(conn.username, "disconnect")
                     await self._refresh()
 
-    async def _dispatch(self, conn: AgentConn, frame: dict[str, Any]) -> None:
-        kind = frame["type"]
-        if kind == "ping":
-            await conn.send({"type": "pong"})
+    async def _dispatch(self, conn: AgentConn, frame: ap.AgentFrame) -> None:
+        if isinstance(frame, ap.Ping):
+            await conn.send(Pong())
             return
-        if kind in PRE_AUTH:
+        if isinstance(frame, ap.Login | ap.Auth):
             await self._authenticate(conn, frame)
             return
         if conn.token_hash is None:
             raise AgentProtocolError("auth_required", "Log in first.")
         agent = self._authenticator().check(conn.token_hash)  # every action: token still valid, agent enabled
-        await getattr(self, f"_do_{kind}")(conn, agent, frame)
+        await getattr(self, f"_do_{frame.type}")(conn, agent, frame)
 
-    async def _authenticate(self, conn: AgentConn, frame: dict[str, Any]) -> None:
-        if frame["type"] == "login":
-            login = await self._authenticator().login(frame["username"], frame["password"], conn.ip)
+    async def _authenticate(self, conn: AgentConn, frame: ap.Login | ap.Auth) -> None:
+        token: str | None = None
+        expires_at: float | None = None
+        if isinstance(frame, ap.Login):
+            login = await self._authenticator().login(frame.username, frame.password, conn.ip)
             agent, th = login.agent, login.token_hash
-            reply = {"type": "auth_ok", "token": login.token, "expires_at": login.expires_at}
+            token, expires_at = login.token, login.expires_at
         else:
-            agent, th = self._authenticator().resume(frame["token"])
-            reply = {"type": "auth_ok"}
+            agent, th = self._authenticator().resume(frame.token)
         if conn.username and conn.username != agent.username:
             self.conns.get(conn.username, set()).discard(conn)
         conn.username, conn.token_hash = agent.username, th
@@ -878,27 +881,26 @@ class HandoffService:
         timer = self.offline_timers.pop(agent.username, None)
         if timer is not None:
             timer.cancel()  # back in time: the agent keeps their chats
-        reply["agent"] = agent.public()
-        reply["all_queues"] = [{"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind}
-                               for q in self.table.queues.values()]
-        reply["hotline"] = self.table.hotline
-        await conn.send(reply)
-        await conn.send({"type": "canned", "replies": self.canned})
+        all_queues = [{"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind}
+                      for q in self.table.queues.values()]
+        await conn.send(af.AuthOk(token=token, expires_at=expires_at, agent=agent.public(),
+                                  all_queues=all_queues, hotline=self.table.hotline))
+        await conn.send(af.Canned(replies=self.canned))
         await conn.send(self._tickets_frame(agent))
         for chat in self._db().active_chats():
             if chat.status == "agent" and chat.owner == agent.username:
                 await conn.send(self._chat_frame(chat))
         await self._refresh()
 
-    async def _do_logout(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+    async def _do_logout(self, conn: AgentConn, agent: Agent, frame: ap.Logout) -> None:
         if conn.token_hash is not None:  # always set: _dispatch admits only logged-in sockets
             self._authenticator().logout(conn.token_hash, agent.username)
-        await conn.send({"type": "logged_out"})
+        await conn.send(af.LoggedOut())
         await conn.ws.close(1000, "logged out")
 
-    async def _do_accepting(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
-        self.accepting[agent.username] = frame["on"]
-        self._db().audit(agent.username, "accepting", on=frame["on"])
+    async def _do_accepting(self, conn: AgentConn, agent: Agent, frame: ap.Accepting) -> None:
+        self.accepting[agent.username] = frame.on
+        self._db().audit(agent.username, "accepting", on=frame.on)
         await self._refresh()
 
     def _chat_or_error(self, chat_id: int) -> Chat:
@@ -916,9 +918,9 @@ class HandoffService:
             raise AgentProtocolError("not_owner", "This chat belongs to another agent.", "chat")
         return chat
 
-    async def _do_claim(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+    async def _do_claim(self, conn: AgentConn, agent: Agent, frame: ap.Claim) -> None:
         db = self._db()
-        chat = self._chat_or_error(frame["chat"])
+        chat = self._chat_or_error(frame.chat)
         if agent.role != "supervisor":
             if not ("*" in agent.queues or chat.queue_id in agent.queues):
                 raise AgentProtocolError("forbidden", "This chat is not in your queues.", "chat")
@@ -935,8 +937,8 @@ class HandoffService:
             await self._assigned(chat.id, agent.username)
         await self._refresh()
 
-    async def _do_view(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
-        chat = self._chat_or_error(frame["chat"])
+    async def _do_view(self, conn: AgentConn, agent: Agent, frame: ap.View) -> None:
+        chat = self._chat_or_error(frame.chat)
         # Agents read waiting and past chats of their queues (search, history) and their own.
         if agent.role != "supervisor" and chat.owner != agent.username and not (
                 chat.status != "agent" and ("*" in agent.queues or chat.queue_id in agent.queues)):
@@ -946,26 +948,26 @@ class HandoffService:
             conn.viewing.add(chat.id)
         await conn.send(self._chat_frame(chat))
 
-    async def _do_send(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
-        chat = self._owned(agent, frame["chat"])
-        event = await self.hub.reply(chat.session_id, frame["text"], sender="agent",
+    async def _do_send(self, conn: AgentConn, agent: Agent, frame: ap.Send) -> None:
+        chat = self._owned(agent, frame.chat)
+        event = await self.hub.reply(chat.session_id, frame.text, sender="agent",
                                      agent=agent.name, kind="agent")
         self._db().audit(agent.username, "send", chat.session_id, chat=chat.id,
-                         seq=event.get("seq"), chars=len(frame["text"]))
-        await conn.send({"type": "sent", "chat": chat.id, "id": frame.get("id"), "seq": event.get("seq")})
-        await self._to_watchers(chat, {"type": "event", "chat": chat.id, "event": event})
+                         seq=event.get("seq"), chars=len(frame.text))
+        await conn.send(af.Sent(chat=chat.id, id=frame.id, seq=event.get("seq")))
+        await self._to_watchers(chat, af.Event(chat=chat.id, event=event))
 
-    async def _do_typing(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
-        chat = self._owned(agent, frame["chat"])
-        await self.hub.push(chat.session_id, {"type": "typing", "from": "agent", "on": frame["on"]})
+    async def _do_typing(self, conn: AgentConn, agent: Agent, frame: ap.Typing) -> None:
+        chat = self._owned(agent, frame.chat)
+        await self.hub.typing(chat.session_id, "agent", frame.on)
 
-    async def _do_assist(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
-        chat = self._chat_or_error(frame["chat"])
+    async def _do_assist(self, conn: AgentConn, agent: Agent, frame: ap.Assist) -> None:
+        chat = self._chat_or_error(frame.chat)
         if agent.role != "supervisor" and chat.owner != agent.username:
             raise AgentProtocolError("not_owner", "Claim the chat first.", "chat")
         if self.retriever is None:
             raise AgentProtocolError("assist_unavailable", "The knowledge base is not loaded.")
-        query = (frame.get("query") or _last_question(self.hub.events(chat.session_id))
+        query = (frame.query or _last_question(self.hub.events(chat.session_id))
                  or chat.summary)
         if not query:
             raise AgentProtocolError("empty", "The visitor has not asked anything yet.", "query")
@@ -973,17 +975,17 @@ class HandoffService:
         answer_script = "en" if lang == "en" else (script if script in ("zh-Hans", "zh-Hant", "yue") else "zh-Hans")
         answers = await asyncio.to_thread(_assist, self.retriever, query, lang, answer_script)
         self._db().audit(agent.username, "assist", chat.session_id, chat=chat.id, hits=len(answers))
-        await conn.send({"type": "assist", "chat": chat.id, "query": query, "lang": lang,
-                         "script": answer_script, "answers": answers})
+        await conn.send(af.Assist(chat=chat.id, query=query, lang=lang, script=answer_script,
+                                  answers=answers))
 
-    async def _do_transfer(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+    async def _do_transfer(self, conn: AgentConn, agent: Agent, frame: ap.Transfer) -> None:
         db = self._db()
-        chat = self._owned(agent, frame["chat"])
-        note = frame.get("note", "")
+        chat = self._owned(agent, frame.chat)
+        note = frame.note or ""
         lang, script = self._visitor_lang(chat)
         now = time.time()
-        if "queue" in frame:
-            target = frame["queue"]
+        if frame.queue is not None:
+            target = frame.queue
             if target not in self.table.queues:
                 raise AgentProtocolError("unknown_queue", "No such queue.", "queue")
             if not db.move_to_queue(chat.id, chat.owner, target, now):
@@ -1000,7 +1002,8 @@ class HandoffService:
                 await self.hub.set_state(chat.session_id, "queued", queue=target, position=pos, eta_s=eta)
                 self.announced[new.id] = (pos, eta)
         else:
-            target_agent = db.agent(frame["agent"])
+            assert frame.agent is not None  # parse lets through exactly one of queue and agent
+            target_agent = db.agent(frame.agent)
             if target_agent is None or target_agent.disabled:
                 raise AgentProtocolError("unknown_agent", "No such agent.", "agent")
             if not self.conns.get(target_agent.username):
@@ -1026,21 +1029,22 @@ class HandoffService:
                 await c.send(frame_out)
         await self._refresh()
 
-    async def _do_handback(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+    async def _do_handback(self, conn: AgentConn, agent: Agent, frame: ap.Handback) -> None:
         await self._finish(agent, frame, status="bot", outcome="handed_back", action="handback")
 
-    async def _do_resolve(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+    async def _do_resolve(self, conn: AgentConn, agent: Agent, frame: ap.Resolve) -> None:
         await self._finish(agent, frame, status="closed", outcome="resolved", action="resolve")
 
-    async def _finish(self, agent: Agent, frame: dict, *, status: str, outcome: str, action: str) -> None:
+    async def _finish(self, agent: Agent, frame: ap.Handback | ap.Resolve, *, status: str, outcome: str,
+                      action: str) -> None:
         db = self._db()
-        chat = self._owned(agent, frame["chat"])
+        chat = self._owned(agent, frame.chat)
         if not db.end(chat.id, status=status, outcome=outcome, now=time.time(),
                       owner=chat.owner, check_owner=True):
             raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
-        if frame.get("note"):
-            db.add_note(chat.id, agent.username, action, frame["note"])
-        db.audit(agent.username, action, chat.session_id, chat=chat.id, note=frame.get("note"))
+        if frame.note:
+            db.add_note(chat.id, agent.username, action, frame.note)
+        db.audit(agent.username, action, chat.session_id, chat=chat.id, note=frame.note)
         lang, script = self._visitor_lang(chat)
         if status == "bot":
             await self.hub.reply(chat.session_id, texts.say(texts.HANDED_BACK, lang, script),
@@ -1053,37 +1057,37 @@ class HandoffService:
         await self._release(chat, outcome)
         await self._refresh()
 
-    async def _do_canned(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
-        await conn.send({"type": "canned", "replies": self.canned})
+    async def _do_canned(self, conn: AgentConn, agent: Agent, frame: ap.Canned) -> None:
+        await conn.send(af.Canned(replies=self.canned))
 
-    async def _do_tickets(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
-        status = frame.get("status", "open")
+    async def _do_tickets(self, conn: AgentConn, agent: Agent, frame: ap.Tickets) -> None:
+        status = frame.status or "open"
         if status not in ("open", "closed", "all"):
             raise AgentProtocolError("bad_field", "status is open, closed or all.", "status")
         scope = None if agent.role == "supervisor" else agent.queues
-        await conn.send({"type": "tickets", "status": status,
-                         "tickets": self._db().tickets(None if status == "all" else status, scope)})
+        await conn.send(af.Tickets(status=status,
+                                   tickets=self._db().tickets(None if status == "all" else status, scope)))
 
-    async def _do_ticket_reply(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+    async def _do_ticket_reply(self, conn: AgentConn, agent: Agent, frame: ap.TicketReply) -> None:
         db = self._db()
-        ticket = db.ticket(frame["ticket"])
+        ticket = db.ticket(frame.ticket)
         if ticket is None or (agent.role != "supervisor" and "*" not in agent.queues
                               and ticket["queue_id"] not in agent.queues):
             raise AgentProtocolError("unknown_ticket", "No such ticket.", "ticket")
-        if not db.close_ticket(ticket["id"], agent.username, frame["text"]):
+        if not db.close_ticket(ticket["id"], agent.username, frame.text):
             raise AgentProtocolError("ticket_closed", "This ticket is already answered.", "ticket")
         db.audit(agent.username, "ticket_reply", ticket["session_id"], ticket=ticket["id"])
         lang = "en" if ticket["lang"] == "en" else "zh"
         info = self.hub.session(ticket["session_id"])
         text = texts.say(texts.TICKET_REPLY, lang, getattr(info, "script", None),
-                         ticket=ticket["ref"] or ticket["id"], reply="{reply}").replace("{reply}", frame["text"])
+                         ticket=ticket["ref"] or ticket["id"], reply="{reply}").replace("{reply}", frame.text)
         await self.hub.reply(ticket["session_id"], text, sender="agent", agent=agent.name, kind="agent")
-        await conn.send({"type": "ticket_done", "ticket": ticket["id"]})
+        await conn.send(af.TicketDone(ticket=ticket["id"]))
         await self._broadcast(tickets_changed=True)
 
-    async def _do_note(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+    async def _do_note(self, conn: AgentConn, agent: Agent, frame: ap.Note) -> None:
         """A private note on a chat: agents see it with the chat, the visitor never does."""
-        chat = self._chat_or_error(frame["chat"])
+        chat = self._chat_or_error(frame.chat)
         if agent.role != "supervisor" and chat.owner != agent.username and not (
                 "*" in agent.queues or chat.queue_id in agent.queues):
             raise AgentProtocolError("forbidden", "You cannot add notes to this chat.", "chat")
@@ -1091,32 +1095,30 @@ class HandoffService:
             raise AgentProtocolError("purged", "This chat's content was removed under the "
                                      "retention policy.", "chat")
         db = self._db()
-        db.add_note(chat.id, agent.username, "note", frame["text"])
-        db.audit(agent.username, "note", chat.session_id, chat=chat.id, chars=len(frame["text"]))
-        notes = {"type": "notes", "chat": chat.id, "notes": db.notes(chat.session_id)}
+        db.add_note(chat.id, agent.username, "note", frame.text)
+        db.audit(agent.username, "note", chat.session_id, chat=chat.id, chars=len(frame.text))
+        notes = af.Notes(chat=chat.id, notes=db.notes(chat.session_id))
         await conn.send(notes)
         await self._to_watchers(chat, notes)
 
-    async def _do_search(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
-        query = " ".join(str(frame.get("query", "")).split())
+    async def _do_search(self, conn: AgentConn, agent: Agent, frame: ap.Search) -> None:
+        query = " ".join(frame.query.split())
         if len(query) < 2:
             raise AgentProtocolError("bad_field", "Search for at least 2 characters.", "query")
         scope = None if agent.role == "supervisor" else agent.queues
         found = self._db().search(query[:100], scope)
         self._db().audit(agent.username, "search", None, chars=len(query))
-        await conn.send({"type": "search", "query": query, **found})
+        await conn.send(af.SearchResults(query=query, chats=found["chats"], tickets=found["tickets"]))
 
-    async def _do_overview(self, conn: AgentConn, agent: Agent, frame: dict) -> None:
+    async def _do_overview(self, conn: AgentConn, agent: Agent, frame: ap.Overview) -> None:
         if agent.role != "supervisor":
             raise AgentProtocolError("forbidden", "Supervisors only.")
         await conn.send(self._overview())
 
 
-def _auth_error(exc: AuthError) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": "error", "code": exc.code, "message": exc.message}
-    if exc.retry_after is not None:
-        out["retry_after"] = round(exc.retry_after, 1)
-    return out
+def _auth_error(exc: AuthError) -> Error:
+    retry_after = round(exc.retry_after, 1) if exc.retry_after is not None else None
+    return Error(code=exc.code, message=exc.message, retry_after=retry_after)
 
 
 # Visitor turns that carry no question (the bot's NLU reading says so): agent assist skips them.

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from handoff.agent_protocol import AgentProtocolError, parse
+from handoff.agent_protocol import AgentProtocolError, Claim, Send, Transfer, parse
 
 
 def err(raw):
@@ -14,9 +14,22 @@ def err(raw):
 
 
 def test_valid_frames():
-    assert parse('{"type":"claim","chat":3}') == {"type": "claim", "chat": 3}
-    f = parse(json.dumps({"type": "send", "chat": 1, "text": " 你好\x00 ", "id": "a"}))
-    assert f["text"] == "你好"
+    assert parse('{"type":"claim","chat":3}') == Claim(chat=3)
+    assert parse(json.dumps({"type": "send", "chat": 1, "text": " 你好\x00 ", "id": "a"})) == Send(
+        chat=1, text="你好", id="a")
+    assert parse('{"type":"send","chat":1,"text":"hi"}') == Send(chat=1, text="hi", id=None)
+
+
+def test_blank_note_and_query_are_left_out():
+    assert parse('{"type":"transfer","chat":1,"queue":"q","note":"  "}') == Transfer(chat=1, queue="q")
+    assert parse('{"type":"assist","chat":1,"query":" "}').query is None
+
+
+@pytest.mark.parametrize("text", ["a\u200bb", "\u202eab", "\ufeffab", "a\u00adb", "\u061cab"])
+def test_invisible_characters_are_removed_as_for_visitors(text):
+    # The same cleaner as the visitor protocol: what an agent sends cannot hide or reorder text.
+    assert parse(json.dumps({"type": "send", "chat": 1, "text": text})).text == "ab"
+    assert parse(json.dumps({"type": "note", "chat": 1, "text": text})).text == "ab"
 
 
 @pytest.mark.parametrize("raw,code,field", [
@@ -34,7 +47,8 @@ def test_valid_frames():
 def test_bad_frames(raw, code, field):
     e = err(raw)
     assert (e.code, e.field) == (code, field)
-    assert e.frame()["type"] == "error"
+    assert e.frame().to_wire() == {"type": "error", "code": code, "message": e.message,
+                                   **({"field": field} if field else {})}
 
 
 def test_binary_refused():

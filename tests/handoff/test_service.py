@@ -14,6 +14,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
+from bot.frames import Visitor
 from bot.hub import Hub
 from bot.settings import Settings
 from bot.store import Store
@@ -46,8 +47,8 @@ class Rig:
         return info.id
 
     async def say(self, sid, text):
-        event = await self.hub.emit(sid, {"type": "visitor", "id": f"c{len(text)}{text[:3]}", "text": text,
-                                          "meta": {"intent": "immigration_question", "confidence": 0.42}})
+        event = await self.hub.emit(sid, Visitor(id=f"c{len(text)}{text[:3]}", text=text,
+                                                 meta={"intent": "immigration_question", "confidence": 0.42}))
         await self.service.on_visitor_event(sid, event)
         return event
 
@@ -272,7 +273,7 @@ async def test_an_agent_reading_a_chat_they_ended_sees_nothing_written_after_it(
     await li.send(type="resolve", chat=chat_id)
     await li.expect("released", reason="resolved")
     await asyncio.sleep(1.1)  # event times have whole seconds
-    await rig.hub.emit(sid, {"type": "visitor", "id": "later", "text": "my passport number is X"})
+    await rig.hub.emit(sid, Visitor(id="later", text="my passport number is X"))
     await li.send(type="view", chat=chat_id)
     frame = await li.expect("chat")
     assert frame["chat"]["status"] != "agent"
