@@ -89,8 +89,9 @@ def choose(e: Evidence, t: Thresholds = THRESHOLDS) -> Choice:
     covered = e.in_scope >= (t.oos_answer_scope_below if confident else t.oos_scope_below)
     if e.nlu_oos and (not covered or e.nlu_oos_confidence >= t.oos_sure_at):
         return "decline"
+    # A bare "visa?" is covered by everything and nothing: asked back, not declined.
     if (e.in_scope < t.decline_scope_below and not e.nlu_immigration and not e.follow_up
-            and not code_mixed(e.text)):
+            and not code_mixed(e.text) and not is_vague(e.text)):
         return "decline"
     if e.decision == "answer":
         return "answer"
