@@ -120,7 +120,7 @@ class Pipeline:
         if not explicit and is_oos and joined.decision == "decline":
             return best  # "今天天气怎么样" after an answer is not about its topic
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
-            return _rerank(joined, best)
+            return _not_again(_rerank(joined, best), best, ctx.last_entry)
         return best
 
     def _search_one(self, query: str) -> Search:
@@ -200,6 +200,21 @@ def _rerank(joined: Search, alone: Search) -> Search:
     ranked = sorted(joined.hits, key=lambda h: -(h.score + own.get(h.entry_id, 0.0)))
     hits = tuple(replace(h, score=h.score + own.get(h.entry_id, 0.0)) for h in ranked)
     return replace(joined, hits=hits[:5])
+
+
+def _not_again(ranked: Search, alone: Search, shown: str | None) -> Search:
+    """The answer just shown is rarely what a follow-up asks for ("那居住證呢？" after the
+    Taiwan permit, "and if I stay 2 months?" after visa-free entry): when the follow-up's own
+    search, sure of itself, puts another entry first, that entry leads."""
+    if not ranked.hits or ranked.hits[0].entry_id != shown or alone.decision != "answer":
+        return ranked
+    own = alone.hits[0].entry_id if alone.hits else shown
+    if own == shown:
+        return ranked
+    first = next((h for h in ranked.hits if h.entry_id == own), alone.hits[0])
+    # It has a topic of its own now: later follow-ups ("辦好要多久") lean on this question.
+    return replace(ranked, hits=(first, *(h for h in ranked.hits if h.entry_id != own)),
+                   query=alone.query, follow_up=False)
 
 
 def short_region(name: str) -> str:
