@@ -2,7 +2,8 @@
 
 ``emit`` stores the event first and then writes it to every open connection of the session,
 without awaiting between the two, so every client sees events in ``seq`` order and nothing is
-shown that is not stored.
+shown that is not stored. Inside a caller's transaction (an escalation, a claim) the write to the
+connections waits for the commit (``Database.after_commit``): a rolled-back event is never shown.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from bot.protocol import dumps
 from bot.store import SessionInfo, Store
 from bot.texts import localise, output_script
+from storage.sqlite import SQLiteDatabase
 
 log = logging.getLogger(__name__)
 MAX_IPS = 100_000
@@ -32,6 +34,11 @@ class Hub:
         # The client address a session last spoke from (per-IP limits on escalations), newest
         # last, at most MAX_IPS sessions.
         self.ips: dict[str, str] = {}
+
+    @property
+    def database(self) -> SQLiteDatabase:
+        """The store's database, shared with the handoff service (one transaction for both)."""
+        return self.store.database
 
     # Connections ------------------------------------------------------------------------------
 
@@ -76,9 +83,7 @@ class Hub:
     async def emit(self, session_id: str, event: dict, *, client_id: str | None = None) -> dict:
         stored = self.store.append_event(session_id, {**event, "ts": now_iso()},
                                          client_id=client_id)
-        live = self.connections.get(session_id)
-        if live:
-            broadcast(live, dumps(stored))
+        self.database.after_commit(lambda: self.push_now(session_id, stored))
         return stored
 
     async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
@@ -100,8 +105,10 @@ class Hub:
         return await self.emit(session_id, event)
 
     async def set_state(self, session_id: str, state: str, **extra) -> dict:
-        self.store.update_session(session_id, state=state)
-        return await self.emit(session_id, {"type": "state", "state": state, **extra})
+        """The conversation's state and its ``state`` event, in one transaction."""
+        with self.database.transaction():
+            self.store.update_session(session_id, state=state)
+            return await self.emit(session_id, {"type": "state", "state": state, **extra})
 
     async def push(self, session_id: str, frame: dict) -> None:
         self.push_now(session_id, frame)
