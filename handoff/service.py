@@ -309,15 +309,16 @@ class HandoffService:
         if written:  # what they wrote while waiting is not lost: it becomes a ticket
             await self._create_ticket(chat, "\n".join(written), gone=True)
             return
-        if not db.end(chat.id, status="bot", outcome="visitor_gone", now=time.time()):
-            return
-        db.audit("system", "visitor_gone", session_id, chat=chat.id)
-        self.announced.pop(chat.id, None)
         lang, script = self._visitor_lang(chat)
-        await self.hub.reply(session_id, texts.say(texts.LEFT_QUEUE, lang, script),
-                             sender="system", lang=lang, kind="handoff")
+        with db.database.transaction():
+            if not db.end(chat.id, status="bot", outcome="visitor_gone", now=time.time()):
+                return
+            db.audit("system", "visitor_gone", session_id, chat=chat.id)
+            await self.hub.reply(session_id, texts.say(texts.LEFT_QUEUE, lang, script),
+                                 sender="system", lang=lang, kind="handoff")
+            await self.hub.set_state(session_id, "bot")
+        self.announced.pop(chat.id, None)
         await self._release(chat, "visitor_gone")
-        await self.hub.set_state(session_id, "bot")
         await self._refresh()
 
     async def on_visitor_event(self, session_id: str, event: dict) -> None:
@@ -377,8 +378,9 @@ class HandoffService:
         chat = db.active_chat(session_id)
         if chat is None:
             return
-        db.end(chat.id, status="closed", outcome="visitor_closed", now=time.time())
-        db.audit("visitor", "close", session_id, chat=chat.id)
+        with db.database.transaction():
+            db.end(chat.id, status="closed", outcome="visitor_closed", now=time.time())
+            db.audit("visitor", "close", session_id, chat=chat.id)
         await self._release(chat, "visitor_closed")
         await self._refresh()
 
@@ -410,19 +412,22 @@ class HandoffService:
 
     async def _create_ticket(self, chat: Chat, text: str, *, gone: bool = False) -> None:
         db = self._db()
-        if not db.end(chat.id, status="bot", outcome="ticket", now=time.time()):
-            return
-        ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
-        ticket = db.ticket(ticket_id)
-        assert ticket is not None  # added just above
-        ref = ticket["ref"]
-        db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
-                 ticket=ticket_id, ref=ref, visitor_gone=gone)
         lang, script = self._visitor_lang(chat)
         said = texts.LEFT_QUEUE_TICKET if gone else texts.TICKET_CREATED
-        await self.hub.reply(chat.session_id, texts.say(said, lang, script, ticket=ref),
-                             sender="system", lang=lang, kind="handoff", meta={"ticket": ref})
-        await self.hub.set_state(chat.session_id, "bot")
+        # One transaction: the chat out of the queue, the ticket, the audit row, the visitor's
+        # notice with the ticket's number and the conversation back with the bot.
+        with db.database.transaction():
+            if not db.end(chat.id, status="bot", outcome="ticket", now=time.time()):
+                return
+            ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
+            ticket = db.ticket(ticket_id)
+            assert ticket is not None  # added just above
+            ref = ticket["ref"]
+            db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
+                     ticket=ticket_id, ref=ref, visitor_gone=gone)
+            await self.hub.reply(chat.session_id, texts.say(said, lang, script, ticket=ref),
+                                 sender="system", lang=lang, kind="handoff", meta={"ticket": ref})
+            await self.hub.set_state(chat.session_id, "bot")
         if gone:
             await self._release(chat, "visitor_gone")
         self.announced.pop(chat.id, None)
@@ -581,16 +586,20 @@ class HandoffService:
         for chat in db.active_chats():
             if chat.status != "agent" or chat.owner != username:
                 continue
-            if not db.move_to_queue(chat.id, username, chat.queue_id, time.time()):
-                continue
-            db.audit("system", "requeue_agent_offline", chat.session_id, chat=chat.id, agent=username)
-            await self._release(chat, "agent_offline")
             lang, script = self._visitor_lang(chat)
-            await self.hub.reply(chat.session_id, texts.say(texts.AGENT_DISCONNECTED, lang, script),
-                                 sender="system", lang=lang, kind="handoff")
             async with self._lock:
-                pos, eta = self._position_of(chat.id)
-                await self.hub.set_state(chat.session_id, "queued", queue=chat.queue_id, position=pos, eta_s=eta)
+                with db.database.transaction():
+                    if not db.move_to_queue(chat.id, username, chat.queue_id, time.time()):
+                        continue
+                    db.audit("system", "requeue_agent_offline", chat.session_id, chat=chat.id,
+                             agent=username)
+                    await self.hub.reply(chat.session_id, texts.say(texts.AGENT_DISCONNECTED, lang,
+                                                                    script),
+                                         sender="system", lang=lang, kind="handoff")
+                    pos, eta = self._position_of(chat.id)
+                    await self.hub.set_state(chat.session_id, "queued", queue=chat.queue_id,
+                                             position=pos, eta_s=eta)
+                await self._release(chat, "agent_offline")
                 self.announced[chat.id] = (pos, eta)
         await self._refresh()
 
