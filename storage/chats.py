@@ -12,8 +12,6 @@ from typing import Any
 
 from storage.database import Database, Row
 
-ACTIVE = ("queued", "agent")
-
 
 @dataclass
 class Chat:
