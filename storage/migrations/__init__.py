@@ -32,6 +32,8 @@ def migrate(db: Database) -> int:
         raise SchemaError(f"the database's schema (version {db.schema_version()}) is newer than "
                           f"this code's (version {LATEST})")
     for migration in MIGRATIONS:
+        if db.schema_version() >= migration.version:
+            continue  # already applied: no need for the write lock
         with db.transaction():
             if db.schema_version() < migration.version:
                 migration.apply(db)
