@@ -1,4 +1,4 @@
-"""Escalation is one transaction: the conversation's state (``sessions``), the handoff chat
+"""Escalation and claim are each one transaction: the conversation's state (``sessions``), the handoff chat
 (``handoff_chats``), the audit row and the visitor's events change together or not at all, and
 visitors' sockets get the events only once they are committed.
 
@@ -17,6 +17,7 @@ from bot.hub import Hub
 from bot.settings import Settings
 from bot.store import Store
 from handoff.service import HandoffService
+from handoff.store import Agent
 from storage.database import IntegrityError
 
 FAIL_QUEUED = """CREATE TRIGGER fail_queued BEFORE UPDATE OF state ON sessions
@@ -93,3 +94,37 @@ async def test_an_escalation_commits_both_tables_and_then_pushes(rig):
     assert [frame["type"] for frame, _ in hub.pushed] == ["reply", "state"]
     assert all(committed == 1 for _, committed in hub.pushed)  # pushed once committed
     assert last_seq == 2
+
+
+FAIL_AGENT = FAIL_QUEUED.replace("fail_queued", "fail_agent").replace("'queued'", "'agent'")
+
+
+async def test_a_failure_mid_claim_leaves_the_chat_waiting(rig):
+    store, hub, service = rig
+    session, _ = store.create_session(lang="en", locked=True, channel="web")
+    await escalate(service, session.id)
+    db = service._db()
+    db.add_agent(Agent("li", "Li", "agent", ["*"], ["en"], 3, "x"))
+    chat = db.active_chat(session.id)
+    before = snapshot(store, session.id)
+    pushed = len(hub.pushed)
+    store.db.execute(FAIL_AGENT)
+
+    with pytest.raises(IntegrityError, match="injected failure"):
+        await service._assign(chat.id, "li", "li", "claim")
+
+    assert snapshot(store, session.id) == before
+    assert (db.chat(chat.id).status, db.chat(chat.id).owner) == ("queued", None)
+    assert len(hub.pushed) == pushed
+
+
+async def test_a_rating_is_one_row_of_the_one_ratings_table(rig):
+    store, hub, service = rig
+    session, _ = store.create_session(lang="en", locked=True, channel="web")
+
+    await service.on_rating(session.id, 4, "quick")  # no agent's chat: a rating of the bot
+
+    assert store.db.execute("SELECT score, comment, chat_id, agent FROM ratings").fetchall() == [
+        (4, "quick", None, None)]
+    assert service._db().ratings() == [] and store.db.execute(
+        "SELECT count(*) FROM handoff_audit WHERE action = 'rating'").fetchone() == (0,)
