@@ -1,6 +1,6 @@
-"""Escalation and claim are each one transaction: the conversation's state (``sessions``), the handoff chat
-(``handoff_chats``), the audit row and the visitor's events change together or not at all, and
-visitors' sockets get the events only once they are committed.
+"""Escalation and claim are each one transaction: the conversation's state (``sessions``), the
+handoff chat (``handoff_chats``), the audit row and the visitor's events change together or not
+at all, and visitors' sockets get the events only once they are committed.
 
 A real Store, Hub and HandoffService on a real SQLite file; the failure half-way is a trigger in
 that file refusing the conversation's change of state, after the chat and its notice were
