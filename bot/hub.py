@@ -2,7 +2,8 @@
 
 ``emit`` stores the event first and then writes it to every open connection of the session,
 without awaiting between the two, so every client sees events in ``seq`` order and nothing is
-shown that is not stored.
+shown that is not stored. Inside a caller's transaction (an escalation, a claim) the write to the
+connections waits for the commit (``Database.after_commit``): a rolled-back event is never shown.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bot.protocol import dumps
 from bot.store import SessionInfo, Store
 from bot.texts import localise, output_script
 from runtime.frames import Frame
+from storage.sqlite import SQLiteDatabase
 
 log = logging.getLogger(__name__)
 MAX_IPS = 100_000
@@ -34,6 +36,11 @@ class Hub:
         # The client address a session last spoke from (per-IP limits on escalations), newest
         # last, at most MAX_IPS sessions.
         self.ips: dict[str, str] = {}
+
+    @property
+    def database(self) -> SQLiteDatabase:
+        """The store's database, shared with the handoff service (one transaction for both)."""
+        return self.store.database
 
     # Connections ------------------------------------------------------------------------------
 
@@ -83,10 +90,14 @@ class Hub:
                    client_id: str | None = None) -> dict:
         stored = self.store.append_event(session_id, {**event.to_wire(), "ts": now_iso()},
                                          client_id=client_id)
+        self.database.after_commit(lambda: self.push_stored(session_id, stored))
+        return stored
+
+    def push_stored(self, session_id: str, stored: dict) -> None:
+        """Write a stored event to every live connection (once its transaction committed)."""
         live = self.connections.get(session_id)
         if live:
             broadcast(live, dumps(stored))
-        return stored
 
     async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
                     kind: str = "notice", agent: str | None = None, quick_replies=(),
@@ -109,15 +120,17 @@ class Hub:
     async def set_state(self, session_id: str, state: str, *, queue: str | None = None,
                         position: int | None = None, eta_s: int | None = None,
                         agent: str | None = None, rating: bool | None = None) -> dict:
-        """Record and emit the conversation's state; a queued chat says where it waits."""
+        """Record the conversation's state and emit its event, in one transaction; a queued chat
+        says where it waits."""
         event: State | Queued
         if state == "queued":
             assert queue is not None and position is not None, "a queued chat has a place"
             event = Queued(queue=queue, position=position, eta_s=eta_s)
         else:
             event = State(state=state, agent=agent, rating=rating)
-        self.store.update_session(session_id, state=state)
-        return await self.emit(session_id, event)
+        with self.database.transaction():
+            self.store.update_session(session_id, state=state)
+            return await self.emit(session_id, event)
 
     async def typing(self, session_id: str, sender: str, on: bool) -> None:
         self.push_now(session_id, Typing(sender=sender, on=on))

@@ -2,9 +2,11 @@
 for longer than ``CHAT_RETENTION_S``; counts, times, scores, intents and ticket numbers stay.
 
 docs/security.md ("Data retention") says table by table what is removed and what is kept; the
-rules below are that table in SQL. The purge opens its own connection, so it runs in a thread of
-the server (every ``CHAT_PURGE_INTERVAL_S``) or as ``python -m bot purge`` beside a running server:
-each batch is one short write transaction (WAL), and the server writes between batches.
+rules below are that table in SQL, the backend's own parts from its dialect (storage/sqlite.py).
+The purge opens its own connection, with the one connection policy (storage/sqlite.py), so it runs
+in a thread of the server (every ``CHAT_PURGE_INTERVAL_S``) or as ``python -m bot purge`` beside a
+running server: each batch is one short write transaction (WAL), and the server writes between
+batches.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot import store as chat_store
-from handoff import store as handoff_store
+from storage import sqlite
+from storage.migrations import m0001_initial, migrate
+
+SQL = sqlite.DIALECT
 
 # Conversations (or rows) per write transaction: for 50 conversations of 20 messages each, 7 ms
 # of the write lock on average (docs/security.md, "Data retention").
@@ -65,8 +69,7 @@ class Rule:
 
     def apply(self, db: sqlite3.Connection, params: dict[str, Any],
               limit: int | None = None) -> int:
-        where = self.where if limit is None else (
-            f"rowid IN (SELECT rowid FROM {self.table} WHERE {self.where} LIMIT {int(limit)})")
+        where = self.where if limit is None else SQL.first_rows(self.table, self.where, limit)
         if self.set is None:
             return db.execute(f"DELETE FROM {self.table} WHERE {where}", params).rowcount
         return db.execute(f"UPDATE {self.table} SET {self.set} WHERE {where}", params).rowcount
@@ -80,18 +83,19 @@ ELIGIBLE = """purged_at IS NULL AND last_seen < :cutoff
   AND NOT EXISTS (SELECT 1 FROM handoff_tickets t WHERE t.session_id = sessions.id
                   AND t.status = 'open')"""
 
-IN_BATCH = "IN (SELECT value FROM json_each(:ids))"
+IN_BATCH = SQL.in_json_list("ids")
+
+
+def _kept(*keys: str) -> str:
+    return ", ".join(f"'{key.rsplit('.', 1)[-1]}', {SQL.json_get('body', key)}" for key in keys)
+
 
 # What stays of an event: its type, number, time, sender, language, state and the bot's reading
 # (kind of reply, intent), enough to count answers, handoffs and intents; nothing anyone wrote,
-# no entity the NLU found, no agent's name. json_patch onto {} drops the members that are null.
-EVENT_SKELETON = """json_patch('{}', json_object(
-    'type', type, 'seq', seq, 'ts', json_extract(body, '$.ts'),
-    'from', json_extract(body, '$.from'), 'lang', json_extract(body, '$.lang'),
-    'script', json_extract(body, '$.script'), 'state', json_extract(body, '$.state'),
-    'meta', json_object('kind', json_extract(body, '$.meta.kind'),
-                        'intent', json_extract(body, '$.meta.intent'),
-                        'lang', json_extract(body, '$.meta.lang'))))"""
+# no entity the NLU found, no agent's name. Members that are null are left out.
+EVENT_SKELETON = SQL.json_object_without_nulls(
+    f"'type', type, 'seq', seq, {_kept('ts', 'from', 'lang', 'script', 'state')}, "
+    f"'meta', {SQL.json_object(_kept('meta.kind', 'meta.intent', 'meta.lang'))}")
 
 # Applied together to a batch of eligible conversations (``:ids``, a JSON list of session ids).
 CONVERSATION_RULES = (
@@ -104,7 +108,8 @@ CONVERSATION_RULES = (
     # Expired links of these conversations are left to the sweep below, so no row counts twice.
     Rule("transfer links", "transfers", f"session_id {IN_BATCH} AND expires_at >= :now", None,
          "deleted"),
-    Rule("rating comments", "ratings", f"session_id {IN_BATCH} AND comment IS NOT NULL",
+    Rule("rating comments", "ratings",
+         f"session_id {IN_BATCH} AND chat_id IS NULL AND comment IS NOT NULL",
          "comment = NULL", "removed; scores kept"),
     Rule("handoff chats", "handoff_chats", f"session_id {IN_BATCH}",
          "summary = '', purged_at = :now",
@@ -115,9 +120,9 @@ CONVERSATION_RULES = (
     Rule("tickets", "handoff_tickets", f"session_id {IN_BATCH}",
          "text = '', reply = NULL, purged_at = :now",
          "message and answer removed; number, status, times kept"),
-    Rule("agent rating comments", "handoff_ratings",
-         f"session_id {IN_BATCH} AND comment IS NOT NULL", "comment = NULL",
-         "removed; scores kept"),
+    Rule("agent rating comments", "ratings",
+         f"session_id {IN_BATCH} AND chat_id IS NOT NULL AND comment IS NOT NULL",
+         "comment = NULL", "removed; scores kept"),
 )
 
 # Rows with their own clock, swept in batches whatever the conversation.
@@ -131,8 +136,8 @@ SWEEPS = (
          "ended ones deleted"),
     # Rows past the audit retention are deleted below, so they are not counted here too.
     Rule("audit details", "handoff_audit",
-         f"ts < :cutoff AND ts >= :audit_cutoff AND {handoff_store.PERSONAL_AUDIT}",
-         "detail = json_remove(detail, '$.note', '$.ip')",
+         f"ts < :cutoff AND ts >= :audit_cutoff AND {m0001_initial.PERSONAL_AUDIT}",
+         f"detail = {SQL.json_remove('detail', 'note', 'ip')}",
          "agents' notes and client addresses removed"),
     Rule("audit rows", "handoff_audit", "ts < :audit_cutoff", None,
          "past CHAT_AUDIT_RETENTION_S deleted"),
@@ -151,14 +156,12 @@ class Report:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """A connection of the purge's own (never the server's: it runs in another thread)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA busy_timeout=10000")
-    chat_store.create_schema(db)  # also secure_delete: removed text is zeroed in the file
-    handoff_store.create_schema(db)
-    return db
+    """A connection of the purge's own (never the server's: it runs in another thread), with the
+    one connection policy (secure_delete: removed text is zeroed in the file) and the schema
+    brought up to date."""
+    database = sqlite.SQLiteDatabase(path)
+    migrate(database)
+    return database.connection
 
 
 def purge(path: Path, policy: Policy, *, now: float, dry_run: bool = False, batch: int = BATCH,
@@ -203,7 +206,7 @@ def _candidates(db: sqlite3.Connection, params: dict[str, Any],
 
 def _purge_conversations(db: sqlite3.Connection, ids: list[str], params: dict[str, Any],
                          report: Report, dry_run: bool) -> None:
-    db.execute("BEGIN" if dry_run else "BEGIN IMMEDIATE")
+    db.execute("BEGIN" if dry_run else "BEGIN IMMEDIATE")  # a dry run only reads
     try:
         # Still eligible now that we hold the lock: the visitor may have come back meanwhile.
         ids = [sid for (sid,) in db.execute(
@@ -243,15 +246,10 @@ def _yielding(dry_run: bool) -> Iterator[None]:
         time.sleep(max(MIN_PAUSE_S, time.perf_counter() - started))
 
 
-def truncate_wal(db: sqlite3.Connection, tries: int = 5) -> bool:
+def truncate_wal(db: sqlite3.Connection) -> bool:
     """Copy the WAL into the database and empty the WAL file: its older page images still hold
     what the purge removed. Waits for readers of older snapshots (the server's are brief)."""
-    for _ in range(tries):
-        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if not busy:
-            return True
-        time.sleep(0.2)
-    return False
+    return sqlite.wait_for_checkpoint(db)
 
 
 def vacuum(path: Path) -> bool:

@@ -13,7 +13,6 @@ import logging
 import re
 import shutil
 import signal
-import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -43,6 +42,7 @@ from handoff.service import HandoffService
 from runtime.frames import Frame, Pong
 from runtime.offload import Busy, Offload
 from runtime.ratelimit import IpLimits, TokenBucket, address_in, client_ip, parse_networks
+from storage.database import OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -596,7 +596,7 @@ class VisitorConnection:
         else:
             try:
                 store.update_session(session.id, channel=hello.channel)
-            except sqlite3.OperationalError:  # a full disk must not keep a visitor from history
+            except OperationalError:  # a full disk must not keep a visitor from history
                 log.warning("could not record the channel", extra={"session": session.id})
         assert session is not None and token is not None
         self.sid = session.id
@@ -707,7 +707,6 @@ class VisitorConnection:
     async def rating(self, message: p.Rating) -> None:
         sid = self.sid
         assert sid is not None
-        self.server.store.add_rating(sid, message.score, message.comment)
         await self.server.handoff.on_rating(sid, message.score, message.comment)
         self.send(f.Rated(score=message.score))
         await self.system_text(sid, "rated")

@@ -45,6 +45,7 @@ from handoff.store import Agent, Chat, HandoffStore, find_ticket_ref
 from runtime.frames import Error, Frame, Pong
 from runtime.offload import Offload
 from runtime.ratelimit import TokenBucket
+from storage.sqlite import SQLiteDatabase
 
 log = logging.getLogger("handoff")
 
@@ -92,6 +93,10 @@ TICKET_MISSES_PER_HOUR = 10
 class HandoffService:
     def __init__(self, settings: HandoffSettings, hub: HubLike, retriever: Any | None) -> None:
         self.settings = settings
+        # The hub's database (bot.hub.Hub's: the conversation store's), so that a handoff and
+        # the conversation's state change in one transaction; a hub without one (a test's):
+        # the service opens the file itself.
+        self.database: SQLiteDatabase | None = getattr(hub, "database", None)
         self.hub = hub
         self.retriever = retriever
         self.table: RoutingTable = load_table(settings.routing_file)
@@ -116,7 +121,7 @@ class HandoffService:
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
-        self.store = HandoffStore(self.settings.store_path)
+        self.store = HandoffStore(self.database or self.settings.store_path)
         self.store.on_change = self._changed
         window = self.table.failure_window_s or self.settings.agent_lockout_s
         self.auth = Authenticator(
@@ -207,14 +212,17 @@ class HandoffService:
                 texts.ESCALATION_LIMITED, vlang, getattr(info, "script", None),
                 hotline=self.table.hotline), sender="system", lang=vlang, kind="handoff")
             return
-        chat = db.open_chat(session_id, queue_id=r.queue_id, lang=lang,
-                            business_option=business_option, region=r.region, city=r.city,
-                            overseas=overseas, summary=summary[:300], reason=reason, rule=r.rule,
-                            now=time.time())
-        db.audit("system", "escalate", session_id, chat=chat.id, queue=chat.queue_id, rule=r.rule,
-                 reason=reason, repeated=existing is not None)
-        if existing is None or existing.status == "queued":
-            await self._tell_queued(chat)
+        # One transaction: the chat in the queue, the audit row, the visitor's notice and the
+        # conversation's state (nothing in it waits on a socket; the hub pushes after commit).
+        with db.database.transaction():
+            chat = db.open_chat(session_id, queue_id=r.queue_id, lang=lang,
+                                business_option=business_option, region=r.region, city=r.city,
+                                overseas=overseas, summary=summary[:300], reason=reason,
+                                rule=r.rule, now=time.time())
+            db.audit("system", "escalate", session_id, chat=chat.id, queue=chat.queue_id,
+                     rule=r.rule, reason=reason, repeated=existing is not None)
+            if existing is None or existing.status == "queued":
+                await self._tell_queued(chat)
         if chat.status == "queued" and not self._visitor_online(session_id):
             self._start_ghost_timer(session_id)  # asked and left before the answer came
         await self._refresh()
@@ -306,15 +314,16 @@ class HandoffService:
         if written:  # what they wrote while waiting is not lost: it becomes a ticket
             await self._create_ticket(chat, "\n".join(written), gone=True)
             return
-        if not db.end(chat.id, status="bot", outcome="visitor_gone", now=time.time()):
-            return
-        db.audit("system", "visitor_gone", session_id, chat=chat.id)
-        self.announced.pop(chat.id, None)
         lang, script = self._visitor_lang(chat)
-        await self.hub.reply(session_id, texts.say(texts.LEFT_QUEUE, lang, script),
-                             sender="system", lang=lang, kind="handoff")
+        with db.database.transaction():
+            if not db.end(chat.id, status="bot", outcome="visitor_gone", now=time.time()):
+                return
+            db.audit("system", "visitor_gone", session_id, chat=chat.id)
+            await self.hub.reply(session_id, texts.say(texts.LEFT_QUEUE, lang, script),
+                                 sender="system", lang=lang, kind="handoff")
+            await self.hub.set_state(session_id, "bot")
+        self.announced.pop(chat.id, None)
         await self._release(chat, "visitor_gone")
-        await self.hub.set_state(session_id, "bot")
         await self._refresh()
 
     async def on_visitor_event(self, session_id: str, event: dict) -> None:
@@ -358,20 +367,25 @@ class HandoffService:
             await self._to_watchers(chat, af.Typing(chat=chat.id, on=bool(on)))
 
     async def on_rating(self, session_id: str, score: int, comment: str | None) -> None:
+        """The visitor's rating: of the agent whose chat ended last (with an audit row), or of
+        the bot; one row of the ratings table, in one transaction."""
         db = self._db()
-        chat = db.last_chat(session_id)
-        if chat is None or chat.outcome not in ("resolved", "visitor_closed"):
-            return  # a rating of the bot, not of an agent: the server stores it in `ratings`
-        db.add_rating(session_id, chat, int(score), comment)
-        db.audit("visitor", "rating", session_id, chat=chat.id if chat else None, score=score)
+        with db.database.transaction():
+            chat = db.last_chat(session_id)
+            if chat is None or chat.outcome not in ("resolved", "visitor_closed"):
+                db.add_rating(session_id, None, int(score), comment)
+                return
+            db.add_rating(session_id, chat, int(score), comment)
+            db.audit("visitor", "rating", session_id, chat=chat.id, score=score)
 
     async def on_close(self, session_id: str) -> None:
         db = self._db()
         chat = db.active_chat(session_id)
         if chat is None:
             return
-        db.end(chat.id, status="closed", outcome="visitor_closed", now=time.time())
-        db.audit("visitor", "close", session_id, chat=chat.id)
+        with db.database.transaction():
+            db.end(chat.id, status="closed", outcome="visitor_closed", now=time.time())
+            db.audit("visitor", "close", session_id, chat=chat.id)
         await self._release(chat, "visitor_closed")
         await self._refresh()
 
@@ -403,19 +417,22 @@ class HandoffService:
 
     async def _create_ticket(self, chat: Chat, text: str, *, gone: bool = False) -> None:
         db = self._db()
-        if not db.end(chat.id, status="bot", outcome="ticket", now=time.time()):
-            return
-        ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
-        ticket = db.ticket(ticket_id)
-        assert ticket is not None  # added just above
-        ref = ticket["ref"]
-        db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
-                 ticket=ticket_id, ref=ref, visitor_gone=gone)
         lang, script = self._visitor_lang(chat)
         said = texts.LEFT_QUEUE_TICKET if gone else texts.TICKET_CREATED
-        await self.hub.reply(chat.session_id, texts.say(said, lang, script, ticket=ref),
-                             sender="system", lang=lang, kind="handoff", meta={"ticket": ref})
-        await self.hub.set_state(chat.session_id, "bot")
+        # One transaction: the chat out of the queue, the ticket, the audit row, the visitor's
+        # notice with the ticket's number and the conversation back with the bot.
+        with db.database.transaction():
+            if not db.end(chat.id, status="bot", outcome="ticket", now=time.time()):
+                return
+            ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
+            ticket = db.ticket(ticket_id)
+            assert ticket is not None  # added just above
+            ref = ticket["ref"]
+            db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
+                     ticket=ticket_id, ref=ref, visitor_gone=gone)
+            await self.hub.reply(chat.session_id, texts.say(said, lang, script, ticket=ref),
+                                 sender="system", lang=lang, kind="handoff", meta={"ticket": ref})
+            await self.hub.set_state(chat.session_id, "bot")
         if gone:
             await self._release(chat, "visitor_gone")
         self.announced.pop(chat.id, None)
@@ -519,10 +536,7 @@ class HandoffService:
         """Auto-assign, tell queued visitors their new position, push snapshots to agents."""
         async with self._lock:
             for chat_id, username in plan_assignments(self._waiting(), self._agent_states()):
-                if self._db().claim(chat_id, username, time.time()):
-                    self._db().audit("system", "auto_assign", self._stored_chat(chat_id).session_id,
-                                     chat=chat_id, agent=username)
-                    await self._assigned(chat_id, username)
+                await self._assign(chat_id, username, "system", "auto_assign", agent=username)
             is_online = getattr(self.hub, "is_online", None)
             for chat in self._db().active_chats():
                 # A visitor already gone when their chat (re)enters a queue (an agent's chats
@@ -538,20 +552,29 @@ class HandoffService:
                     self.announced[chat_id] = (pos, eta)
             await self._broadcast(tickets_changed=tickets_changed)
 
-    async def _assigned(self, chat_id: int, username: str) -> None:
-        """A chat now belongs to ``username``: tell the visitor and open it in the agent's console."""
-        chat = self._stored_chat(chat_id)
-        agent = self._stored_agent(username)
+    async def _assign(self, chat_id: int, username: str, actor: str, action: str,
+                      **detail: Any) -> bool:
+        """Give a waiting chat to ``username`` if nobody took it first: the owner, the audit row,
+        the visitor's notice and the conversation's state in one transaction; then open the chat
+        in the agent's console. False when another claim won."""
+        db = self._db()
+        with db.database.transaction():
+            if not db.claim(chat_id, username, time.time()):
+                return False
+            chat = self._stored_chat(chat_id)
+            db.audit(actor, action, chat.session_id, chat=chat_id, **detail)
+            agent = self._stored_agent(username)
+            lang, script = self._visitor_lang(chat)
+            await self.hub.reply(chat.session_id, texts.say(texts.AGENT_JOINED, lang, script,
+                                                            agent=agent.name),
+                                 sender="system", lang=lang, kind="handoff")
+            await self.hub.set_state(chat.session_id, "agent", agent=agent.name)
         self.last_assigned[username] = time.time()
         self.announced.pop(chat_id, None)
-        lang, script = self._visitor_lang(chat)
-        await self.hub.reply(chat.session_id, texts.say(texts.AGENT_JOINED, lang, script,
-                                                        agent=agent.name),
-                             sender="system", lang=lang, kind="handoff")
-        await self.hub.set_state(chat.session_id, "agent", agent=agent.name)
         frame = self._chat_frame(chat)
         for conn in self.conns.get(username, ()):
             await conn.send(frame)
+        return True
 
     def _start_offline_timer(self, username: str) -> None:
         if username not in self.offline_timers:
@@ -568,16 +591,20 @@ class HandoffService:
         for chat in db.active_chats():
             if chat.status != "agent" or chat.owner != username:
                 continue
-            if not db.move_to_queue(chat.id, username, chat.queue_id, time.time()):
-                continue
-            db.audit("system", "requeue_agent_offline", chat.session_id, chat=chat.id, agent=username)
-            await self._release(chat, "agent_offline")
             lang, script = self._visitor_lang(chat)
-            await self.hub.reply(chat.session_id, texts.say(texts.AGENT_DISCONNECTED, lang, script),
-                                 sender="system", lang=lang, kind="handoff")
             async with self._lock:
-                pos, eta = self._position_of(chat.id)
-                await self.hub.set_state(chat.session_id, "queued", queue=chat.queue_id, position=pos, eta_s=eta)
+                with db.database.transaction():
+                    if not db.move_to_queue(chat.id, username, chat.queue_id, time.time()):
+                        continue
+                    db.audit("system", "requeue_agent_offline", chat.session_id, chat=chat.id,
+                             agent=username)
+                    await self.hub.reply(chat.session_id, texts.say(texts.AGENT_DISCONNECTED, lang,
+                                                                    script),
+                                         sender="system", lang=lang, kind="handoff")
+                    pos, eta = self._position_of(chat.id)
+                    await self.hub.set_state(chat.session_id, "queued", queue=chat.queue_id,
+                                             position=pos, eta_s=eta)
+                await self._release(chat, "agent_offline")
                 self.announced[chat.id] = (pos, eta)
         await self._refresh()
 
@@ -929,12 +956,12 @@ class HandoffService:
             load = sum(1 for c in db.active_chats() if c.owner == agent.username and c.status == "agent")
             if load >= agent.max_chats:
                 raise AgentProtocolError("at_capacity", "You already have your maximum number of chats.")
-        if not db.claim(chat.id, agent.username, time.time()):
+        async with self._lock:
+            claimed = await self._assign(chat.id, agent.username, agent.username, "claim",
+                                         queue=chat.queue_id)
+        if not claimed:
             db.audit(agent.username, "claim_lost", chat.session_id, chat=chat.id)
             raise AgentProtocolError("already_claimed", "Another agent has taken this chat.", "chat")
-        db.audit(agent.username, "claim", chat.session_id, chat=chat.id, queue=chat.queue_id)
-        async with self._lock:
-            await self._assigned(chat.id, agent.username)
         await self._refresh()
 
     async def _do_view(self, conn: AgentConn, agent: Agent, frame: ap.View) -> None:
@@ -988,19 +1015,23 @@ class HandoffService:
             target = frame.queue
             if target not in self.table.queues:
                 raise AgentProtocolError("unknown_queue", "No such queue.", "queue")
-            if not db.move_to_queue(chat.id, chat.owner, target, now):
-                raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
-            db.add_note(chat.id, agent.username, "transfer", f"→ {target}: {note}".strip())
-            db.audit(agent.username, "transfer", chat.session_id, chat=chat.id, queue=target, note=note)
-            await self._release(chat, "transferred")
-            new = self._stored_chat(chat.id)
-            await self.hub.reply(chat.session_id, texts.say(
-                texts.TRANSFERRED_QUEUE, lang, script, queue=self.table.queue(target).name(lang)),
-                sender="system", lang=lang, kind="handoff")
             async with self._lock:
-                pos, eta = self._position_of(new.id)
-                await self.hub.set_state(chat.session_id, "queued", queue=target, position=pos, eta_s=eta)
-                self.announced[new.id] = (pos, eta)
+                # One transaction: the chat back in a queue, the note, the audit row, the
+                # visitor's notice and new place in the queue.
+                with db.database.transaction():
+                    if not db.move_to_queue(chat.id, chat.owner, target, now):
+                        raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
+                    db.add_note(chat.id, agent.username, "transfer", f"→ {target}: {note}".strip())
+                    db.audit(agent.username, "transfer", chat.session_id, chat=chat.id, queue=target,
+                             note=note)
+                    await self.hub.reply(chat.session_id, texts.say(
+                        texts.TRANSFERRED_QUEUE, lang, script, queue=self.table.queue(target).name(lang)),
+                        sender="system", lang=lang, kind="handoff")
+                    pos, eta = self._position_of(chat.id)
+                    await self.hub.set_state(chat.session_id, "queued", queue=target, position=pos,
+                                             eta_s=eta)
+                await self._release(chat, "transferred")
+                self.announced[chat.id] = (pos, eta)
         else:
             assert frame.agent is not None  # parse lets through exactly one of queue and agent
             target_agent = db.agent(frame.agent)
@@ -1013,17 +1044,21 @@ class HandoffService:
             load = sum(1 for c in db.active_chats() if c.owner == target_agent.username and c.status == "agent")
             if load >= target_agent.max_chats:
                 raise AgentProtocolError("at_capacity", "That agent has no free chat slot.", "agent")
-            if not db.give_to(chat.id, chat.owner, target_agent.username, now):
-                raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
-            db.add_note(chat.id, agent.username, "transfer", f"→ {target_agent.username}: {note}".strip())
-            db.audit(agent.username, "transfer", chat.session_id, chat=chat.id,
-                     agent=target_agent.username, note=note)
+            # One transaction: the new owner, the note, the audit row, the visitor's notice
+            # and state.
+            with db.database.transaction():
+                if not db.give_to(chat.id, chat.owner, target_agent.username, now):
+                    raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
+                db.add_note(chat.id, agent.username, "transfer",
+                            f"→ {target_agent.username}: {note}".strip())
+                db.audit(agent.username, "transfer", chat.session_id, chat=chat.id,
+                         agent=target_agent.username, note=note)
+                await self.hub.reply(chat.session_id, texts.say(texts.TRANSFERRED_AGENT, lang, script,
+                                                                agent=target_agent.name),
+                                     sender="system", lang=lang, kind="handoff")
+                await self.hub.set_state(chat.session_id, "agent", agent=target_agent.name)
             await self._release(chat, "transferred")
             self.last_assigned[target_agent.username] = now
-            await self.hub.reply(chat.session_id, texts.say(texts.TRANSFERRED_AGENT, lang, script,
-                                                            agent=target_agent.name),
-                                 sender="system", lang=lang, kind="handoff")
-            await self.hub.set_state(chat.session_id, "agent", agent=target_agent.name)
             frame_out = self._chat_frame(self._stored_chat(chat.id))
             for c in self.conns.get(target_agent.username, ()):
                 await c.send(frame_out)
@@ -1039,21 +1074,22 @@ class HandoffService:
                       action: str) -> None:
         db = self._db()
         chat = self._owned(agent, frame.chat)
-        if not db.end(chat.id, status=status, outcome=outcome, now=time.time(),
-                      owner=chat.owner, check_owner=True):
-            raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
-        if frame.note:
-            db.add_note(chat.id, agent.username, action, frame.note)
-        db.audit(agent.username, action, chat.session_id, chat=chat.id, note=frame.note)
         lang, script = self._visitor_lang(chat)
-        if status == "bot":
-            await self.hub.reply(chat.session_id, texts.say(texts.HANDED_BACK, lang, script),
-                                 sender="system", lang=lang, kind="handoff")
-            await self.hub.set_state(chat.session_id, "bot")
-        else:
-            await self.hub.reply(chat.session_id, texts.say(texts.RESOLVED, lang, script),
-                                 sender="system", lang=lang, kind="notice")
-            await self.hub.set_state(chat.session_id, "closed", rating=True)
+        with db.database.transaction():
+            if not db.end(chat.id, status=status, outcome=outcome, now=time.time(),
+                          owner=chat.owner, check_owner=True):
+                raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
+            if frame.note:
+                db.add_note(chat.id, agent.username, action, frame.note)
+            db.audit(agent.username, action, chat.session_id, chat=chat.id, note=frame.note)
+            if status == "bot":
+                await self.hub.reply(chat.session_id, texts.say(texts.HANDED_BACK, lang, script),
+                                     sender="system", lang=lang, kind="handoff")
+                await self.hub.set_state(chat.session_id, "bot")
+            else:
+                await self.hub.reply(chat.session_id, texts.say(texts.RESOLVED, lang, script),
+                                     sender="system", lang=lang, kind="notice")
+                await self.hub.set_state(chat.session_id, "closed", rating=True)
         await self._release(chat, outcome)
         await self._refresh()
 

@@ -121,7 +121,8 @@ def test_an_old_conversation_loses_its_text_and_keeps_its_figures(tmp_path, stor
         {"type": "reply", "seq": 2, "ts": "2026-01-01T00:00:01Z", "from": "bot",
          "meta": {"kind": "answer"}},
         {"type": "reply", "seq": 3, "from": "agent", "meta": {"kind": "agent"}}]
-    assert store.db.execute("SELECT score, comment FROM ratings WHERE session_id = ?",
+    # The ratings of the bot (chat_id NULL) and of the agent's chat share one table.
+    assert store.db.execute("SELECT score, comment FROM ratings WHERE session_id = ? AND chat_id IS NULL",
                             (old,)).fetchall() == [(2, None)]
     assert store.db.execute("SELECT seq, value FROM feedback WHERE session_id = ?",
                             (old,)).fetchall() == [(2, "up")]
@@ -329,15 +330,14 @@ async def test_a_purge_beside_a_running_server(server, ws_client):
 
         assert purged == would
         assert purged["conversations"] == 1 and purged["events"] >= 20
-        for kind in ("transfer links", "rating comments", "tickets", "agent rating comments",
-                     "audit details"):
+        for kind in ("transfer links", "tickets", "agent rating comments", "audit details"):
             assert purged[kind] == 1, kind
+        assert purged["rating comments"] == 0  # the one rating is of the agent's chat, stored once
         assert purged["handoff chats"] == 2 and purged["agent notes"] == 2  # note, resolve note
         raw = file_bytes(server.data_dir)
         assert MARK.encode() not in raw and KEEP.encode() in raw
         # What operators count stays: the ratings' scores, the chats' outcomes, the ticket's number.
-        assert read_db(server, "SELECT score, comment FROM ratings") == [(5, None)]
-        assert read_db(server, "SELECT score, agent, comment FROM handoff_ratings") == [(5, "ret_li", None)]
+        assert read_db(server, "SELECT score, agent, comment FROM ratings") == [(5, "ret_li", None)]
         assert read_db(server, "SELECT outcome, summary FROM handoff_chats WHERE status != 'queued'"
                        " ORDER BY id") == [("ticket", ""), ("resolved", "")]
         assert read_db(server, "SELECT ref, status, text FROM handoff_tickets") == [(ref, "closed", "")]

@@ -94,7 +94,7 @@ async def test_full_handoff_round_trip(handoff_server, ws_client):
     await li.close()
     await boss.close()
     db = sqlite3.connect(server.data_dir / "chat.sqlite3")
-    assert db.execute("SELECT score, agent, comment FROM handoff_ratings").fetchall() == [(4, "li", "helpful")]
+    assert db.execute("SELECT score, agent, comment FROM ratings").fetchall() == [(4, "li", "helpful")]
     actions = [r[0] for r in db.execute("SELECT action FROM handoff_audit WHERE actor IN ('li','boss')")]
     assert {"login", "claim", "send", "transfer", "handback", "resolve"} <= set(actions)
     audit = json.dumps(db.execute("SELECT * FROM handoff_audit").fetchall(), ensure_ascii=False)

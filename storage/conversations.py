@@ -1,0 +1,142 @@
+"""Conversations: sessions, their numbered events, transfer tokens and message feedback.
+
+Tokens arrive here already hashed (bot/store.py hashes them): the database never holds a token
+that would let a copy of it take over a conversation.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from storage.database import Database, Row
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: str
+    lang: str | None
+    script: str | None
+    lang_locked: bool
+    state: str
+    channel: str
+    created_at: float
+    last_seen: float
+    last_seq: int
+    purged_at: float | None = None  # the retention purge removed its content then
+
+
+SESSION_COLUMNS = "id, lang, script, lang_locked, state, channel, created_at, last_seen, last_seq, purged_at"
+UPDATABLE = frozenset({"lang", "script", "lang_locked", "state", "channel"})
+
+
+def _session(row: Row | None) -> SessionInfo | None:
+    if row is None:
+        return None
+    return SessionInfo(**{**row, "lang_locked": bool(row["lang_locked"])})
+
+
+class Conversations:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # Sessions ---------------------------------------------------------------------------------
+
+    def create(self, session_id: str, token_hash: str, *, lang: str, locked: bool, channel: str,
+               now: float) -> None:
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT INTO sessions (id, token_hash, lang, lang_locked, channel, created_at, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (session_id, token_hash, lang, int(locked), channel, now, now))
+
+    def get(self, session_id: str) -> SessionInfo | None:
+        return _session(self.db.row(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?",
+                                    (session_id,)))
+
+    def by_token_hash(self, token_hash: str) -> SessionInfo | None:
+        return _session(self.db.row(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = ?",
+                                    (token_hash,)))
+
+    def update(self, session_id: str, fields: dict[str, Any], now: float) -> None:
+        if not fields.keys() <= UPDATABLE:
+            raise ValueError(f"cannot update {sorted(fields.keys() - UPDATABLE)}")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
+        with self.db.transaction():
+            self.db.execute(f"UPDATE sessions SET {assignments}, last_seen = ? WHERE id = ?",
+                            (*values, now, session_id))
+
+    def set_token_hash(self, session_id: str, token_hash: str) -> None:
+        with self.db.transaction():
+            self.db.execute("UPDATE sessions SET token_hash = ? WHERE id = ?", (token_hash, session_id))
+
+    def context(self, session_id: str) -> dict:
+        found = self.db.value("SELECT context FROM sessions WHERE id = ?", (session_id,))
+        return json.loads(found) if found is not None else {}
+
+    def save_context(self, session_id: str, context: dict) -> None:
+        with self.db.transaction():
+            self.db.execute("UPDATE sessions SET context = ? WHERE id = ?",
+                            (json.dumps(context, ensure_ascii=False), session_id))
+
+    # Events -----------------------------------------------------------------------------------
+
+    def append_event(self, session_id: str, event: dict, *, client_id: str | None,
+                     now: float) -> dict:
+        """Number the event with the session's next seq and store it, in one transaction."""
+        with self.db.transaction():
+            last_seq = self.db.value("SELECT last_seq FROM sessions WHERE id = ?", (session_id,))
+            if last_seq is None:
+                raise LookupError(f"no session {session_id!r}")
+            stored = {**event, "seq": last_seq + 1}
+            self.db.execute(
+                "INSERT INTO events (session_id, seq, type, client_id, body) VALUES (?, ?, ?, ?, ?)",
+                (session_id, stored["seq"], stored["type"], client_id,
+                 json.dumps(stored, ensure_ascii=False)))
+            self.db.execute("UPDATE sessions SET last_seq = ?, last_seen = ? WHERE id = ?",
+                            (stored["seq"], now, session_id))
+        return stored
+
+    def event_by_client_id(self, session_id: str, client_id: str) -> dict | None:
+        body = self.db.value("SELECT body FROM events WHERE session_id = ? AND client_id = ?",
+                             (session_id, client_id))
+        return json.loads(body) if body is not None else None
+
+    def set_event_meta(self, session_id: str, seq: int, meta: dict) -> None:
+        with self.db.transaction():
+            self.db.execute(
+                f"UPDATE events SET body = {self.db.dialect.json_set('body', 'meta')}"
+                " WHERE session_id = ? AND seq = ?",
+                (json.dumps(meta, ensure_ascii=False), session_id, seq))
+
+    def replied_after(self, session_id: str, seq: int) -> bool:
+        return self.db.row("SELECT 1 AS one FROM events WHERE session_id = ? AND seq > ?"
+                           " AND type = 'reply' LIMIT 1", (session_id, seq)) is not None
+
+    def events(self, session_id: str, after_seq: int = 0) -> list[dict]:
+        rows = self.db.rows("SELECT body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq",
+                            (session_id, after_seq))
+        return [json.loads(row["body"]) for row in rows]
+
+    # Transfer tokens and feedback ---------------------------------------------------------------
+
+    def add_transfer(self, token_hash: str, session_id: str, expires_at: float) -> None:
+        with self.db.transaction():
+            self.db.execute("INSERT INTO transfers (token_hash, session_id, expires_at) VALUES (?, ?, ?)",
+                            (token_hash, session_id, expires_at))
+
+    def transfer_live(self, token_hash: str, now: float) -> bool:
+        return self.db.row("SELECT 1 AS one FROM transfers WHERE token_hash = ? AND used = 0"
+                           " AND expires_at > ?", (token_hash, now)) is not None
+
+    def consume_transfer(self, token_hash: str, now: float) -> str | None:
+        with self.db.transaction():
+            return self.db.value("UPDATE transfers SET used = 1 WHERE token_hash = ? AND used = 0"
+                                 " AND expires_at > ? RETURNING session_id", (token_hash, now))
+
+    def add_feedback(self, session_id: str, seq: int, value: str, now: float) -> None:
+        with self.db.transaction():
+            self.db.execute("INSERT INTO feedback (session_id, seq, value, ts) VALUES (?, ?, ?, ?)",
+                            (session_id, seq, value, now))

@@ -1,0 +1,161 @@
+"""The interface every backend implements: statements with ``?`` placeholders, rows as dicts,
+``transaction()`` that nests through savepoints, and ``after_commit`` for work that must only
+happen once the data is durable (pushing events to websockets).
+
+The SQLite backend is storage/sqlite.py; a PostgreSQL backend would be a second subclass of
+``Database`` (translating ``?`` to its own placeholders) with its own ``Dialect``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+Row = dict[str, Any]
+Params = Sequence[Any]
+
+
+class StorageError(Exception):
+    """Any failure of the database layer."""
+
+
+class IntegrityError(StorageError):
+    """A constraint (unique, foreign key, check, not null) refused a write."""
+
+
+class OperationalError(StorageError):
+    """The database could not do the work: disk full, locked past the busy timeout, I/O error."""
+
+
+class SchemaError(StorageError):
+    """The database file's schema is newer than this code, or a migration is missing."""
+
+
+class Dialect(ABC):
+    """The SQL that differs between backends, as fragments repositories put into statements."""
+
+    @abstractmethod
+    def json_get(self, column: str, key: str) -> str:
+        """An expression for the text or number at ``key`` (dotted path) of a JSON column."""
+
+    @abstractmethod
+    def json_set(self, column: str, key: str) -> str:
+        """An expression for the JSON column with ``key`` set to the JSON of the next parameter."""
+
+
+class Database(ABC):
+    """One connection and its transaction state. Not shared between threads: a thread that needs
+    the database (the retention purge) opens its own."""
+
+    dialect: Dialect
+
+    def __init__(self) -> None:
+        self._depth = 0
+        # Callbacks waiting for the outermost commit, and for each open savepoint how many were
+        # registered before it (a rolled-back savepoint drops the ones registered inside it).
+        self._after_commit: list[Callable[[], None]] = []
+        self._marks: list[int] = []
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction (the outermost takes the write lock at once); nested calls are
+        savepoints, so an inner failure that the caller handles undoes only the inner part."""
+        if self._depth == 0:
+            self._begin()
+        else:
+            self._savepoint(self._depth)
+            self._marks.append(len(self._after_commit))
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            self._undo()
+            raise
+        self._depth -= 1
+        self._done()
+
+    def _undo(self) -> None:
+        if self._depth == 0:
+            self._after_commit.clear()
+            self._rollback()
+            return
+        del self._after_commit[self._marks.pop():]
+        self._rollback_to(self._depth)
+
+    def _done(self) -> None:
+        if self._depth > 0:
+            self._marks.pop()
+            self._release(self._depth)
+            return
+        try:
+            self._commit()
+        except BaseException:
+            self._after_commit.clear()
+            self._rollback()
+            raise
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the outermost transaction has committed (at once when none is
+        open); never when it rolls back."""
+        if self._depth == 0:
+            callback()
+        else:
+            self._after_commit.append(callback)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    # Statements -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+
+    @abstractmethod
+    def rows(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a query, as dicts keyed by column name."""
+
+    def row(self, sql: str, params: Params = ()) -> Row | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def value(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None when there is no row."""
+        found = self.row(sql, params)
+        return next(iter(found.values())) if found else None
+
+    # What each backend provides -----------------------------------------------------------------
+
+    @abstractmethod
+    def schema_version(self) -> int: ...
+
+    @abstractmethod
+    def set_schema_version(self, version: int) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def _begin(self) -> None: ...
+
+    @abstractmethod
+    def _commit(self) -> None: ...
+
+    @abstractmethod
+    def _rollback(self) -> None: ...
+
+    @abstractmethod
+    def _savepoint(self, depth: int) -> None: ...
+
+    @abstractmethod
+    def _release(self, depth: int) -> None: ...
+
+    @abstractmethod
+    def _rollback_to(self, depth: int) -> None: ...

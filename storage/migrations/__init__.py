@@ -1,0 +1,41 @@
+"""The schema, as ordered migrations; the database records the last one applied (its schema
+version: ``PRAGMA user_version`` in SQLite). Each migration runs in its own write transaction
+and checks the version again inside it, so two processes starting at once (the server and
+``python -m bot purge``) apply it once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from storage.database import Database, SchemaError
+from storage.migrations import m0001_initial, m0002_one_ratings_table
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Database], None]
+
+
+MIGRATIONS = (
+    Migration(1, "initial", m0001_initial.apply),
+    Migration(2, "one ratings table", m0002_one_ratings_table.apply),
+)
+LATEST = MIGRATIONS[-1].version
+
+
+def migrate(db: Database) -> int:
+    """Apply the migrations the database lacks; its schema version afterwards."""
+    if db.schema_version() > LATEST:
+        raise SchemaError(f"the database's schema (version {db.schema_version()}) is newer than "
+                          f"this code's (version {LATEST})")
+    for migration in MIGRATIONS:
+        if db.schema_version() >= migration.version:
+            continue  # already applied: no need for the write lock
+        with db.transaction():
+            if db.schema_version() < migration.version:
+                migration.apply(db)
+                db.set_schema_version(migration.version)
+    return db.schema_version()

@@ -1,0 +1,130 @@
+"""Escalation and claim are each one transaction: the conversation's state (``sessions``), the
+handoff chat (``handoff_chats``), the audit row and the visitor's events change together or not
+at all, and visitors' sockets get the events only once they are committed.
+
+A real Store, Hub and HandoffService on a real SQLite file; the failure half-way is a trigger in
+that file refusing the conversation's change of state, after the chat and its notice were
+written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.hub import Hub
+from bot.settings import Settings
+from bot.store import Store
+from handoff.service import HandoffService
+from handoff.store import Agent
+from storage.database import IntegrityError
+
+FAIL_QUEUED = """CREATE TRIGGER fail_queued BEFORE UPDATE OF state ON sessions
+    WHEN NEW.state = 'queued' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"""
+
+
+class RecordingHub(Hub):
+    """The real hub, noting what it pushes to sockets and whether that was committed by then."""
+
+    def __init__(self, store: Store, path) -> None:
+        super().__init__(store)
+        self.reader = sqlite3.connect(path)  # another connection: sees only committed rows
+        self.pushed: list[tuple[dict, int]] = []
+
+    def push_stored(self, session_id: str, frame: dict) -> None:
+        committed = self.reader.execute("SELECT count(*) FROM events WHERE session_id = ? AND seq = ?",
+                                        (session_id, frame.get("seq"))).fetchone()[0]
+        self.pushed.append((frame, committed))
+        super().push_stored(session_id, frame)
+
+
+@pytest.fixture
+async def rig(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    store = Store(settings.store_path)
+    hub = RecordingHub(store, settings.store_path)
+    service = HandoffService(settings, hub, None)
+    await service.start()
+    yield store, hub, service
+    await service.stop()
+    hub.reader.close()
+    store.close()
+
+
+def snapshot(store: Store, sid: str) -> tuple:
+    db = store.db
+    return (db.execute("SELECT state, last_seq FROM sessions WHERE id = ?", (sid,)).fetchone(),
+            db.execute("SELECT count(*) FROM events").fetchone(),
+            db.execute("SELECT count(*) FROM handoff_chats").fetchone(),
+            db.execute("SELECT count(*) FROM handoff_audit").fetchone())
+
+
+async def escalate(service: HandoffService, sid: str) -> None:
+    await service.escalate(sid, lang="en", business_option=None, region=None, overseas=False,
+                           summary="lost passport", reason="explicit_request")
+
+
+async def test_a_failure_mid_escalation_leaves_neither_table_changed(rig):
+    store, hub, service = rig
+    session, _ = store.create_session(lang="en", locked=True, channel="web")
+    before = snapshot(store, session.id)
+    store.db.execute(FAIL_QUEUED)
+
+    with pytest.raises(IntegrityError, match="injected failure"):
+        await escalate(service, session.id)
+
+    assert snapshot(store, session.id) == before  # no chat, no audit row, no event, still 'bot'
+    assert before[0] == ("bot", 0) and before[2] == (0,)
+    assert hub.pushed == []  # nothing reached a socket
+    assert not store.database.in_transaction
+
+
+async def test_an_escalation_commits_both_tables_and_then_pushes(rig):
+    store, hub, service = rig
+    session, _ = store.create_session(lang="en", locked=True, channel="web")
+
+    await escalate(service, session.id)
+
+    state, last_seq = store.db.execute("SELECT state, last_seq FROM sessions WHERE id = ?",
+                                       (session.id,)).fetchone()
+    chats = store.db.execute("SELECT status FROM handoff_chats WHERE session_id = ?",
+                             (session.id,)).fetchall()
+    assert state == "queued" and chats == [("queued",)]
+    assert [frame["type"] for frame, _ in hub.pushed] == ["reply", "state"]
+    assert all(committed == 1 for _, committed in hub.pushed)  # pushed once committed
+    assert last_seq == 2
+
+
+FAIL_AGENT = FAIL_QUEUED.replace("fail_queued", "fail_agent").replace("'queued'", "'agent'")
+
+
+async def test_a_failure_mid_claim_leaves_the_chat_waiting(rig):
+    store, hub, service = rig
+    session, _ = store.create_session(lang="en", locked=True, channel="web")
+    await escalate(service, session.id)
+    db = service._db()
+    db.add_agent(Agent("li", "Li", "agent", ["*"], ["en"], 3, "x"))
+    chat = db.active_chat(session.id)
+    before = snapshot(store, session.id)
+    pushed = len(hub.pushed)
+    store.db.execute(FAIL_AGENT)
+
+    with pytest.raises(IntegrityError, match="injected failure"):
+        await service._assign(chat.id, "li", "li", "claim")
+
+    assert snapshot(store, session.id) == before
+    assert (db.chat(chat.id).status, db.chat(chat.id).owner) == ("queued", None)
+    assert len(hub.pushed) == pushed
+
+
+async def test_a_rating_is_one_row_of_the_one_ratings_table(rig):
+    store, hub, service = rig
+    session, _ = store.create_session(lang="en", locked=True, channel="web")
+
+    await service.on_rating(session.id, 4, "quick")  # no agent's chat: a rating of the bot
+
+    assert store.db.execute("SELECT score, comment, chat_id, agent FROM ratings").fetchall() == [
+        (4, "quick", None, None)]
+    assert service._db().ratings() == [] and store.db.execute(
+        "SELECT count(*) FROM handoff_audit WHERE action = 'rating'").fetchone() == (0,)

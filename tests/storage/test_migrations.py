@@ -1,0 +1,163 @@
+"""The schema's migrations on real SQLite files: from an empty file, and from files the store
+layers before storage/ made (their SQL inline below), whose rows must all survive."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from storage.database import SchemaError
+from storage.migrations import LATEST, migrate
+from storage.sqlite import SQLiteDatabase, open_database
+
+# bot/store.py's and handoff/store.py's schema as they created it, before storage/.
+OLD_CHAT_SCHEMA = """
+CREATE TABLE sessions (
+    id TEXT PRIMARY KEY, token_hash TEXT UNIQUE NOT NULL, lang TEXT, script TEXT,
+    lang_locked INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'bot',
+    channel TEXT NOT NULL DEFAULT 'web', created_at REAL NOT NULL, last_seen REAL NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0, context TEXT NOT NULL DEFAULT '{}', purged_at REAL);
+CREATE TABLE events (
+    session_id TEXT NOT NULL REFERENCES sessions(id), seq INTEGER NOT NULL, type TEXT NOT NULL,
+    client_id TEXT, body TEXT NOT NULL, PRIMARY KEY (session_id, seq));
+CREATE UNIQUE INDEX events_client_id ON events(session_id, client_id) WHERE client_id IS NOT NULL;
+CREATE TABLE transfers (
+    token_hash TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id),
+    expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE ratings (
+    session_id TEXT NOT NULL REFERENCES sessions(id), score INTEGER NOT NULL, comment TEXT,
+    ts REAL NOT NULL);
+CREATE TABLE feedback (
+    session_id TEXT NOT NULL REFERENCES sessions(id), seq INTEGER NOT NULL, value TEXT NOT NULL,
+    ts REAL NOT NULL);
+CREATE INDEX transfers_session ON transfers(session_id);
+CREATE INDEX ratings_session ON ratings(session_id);
+CREATE INDEX sessions_unpurged ON sessions(last_seen, id) WHERE purged_at IS NULL;
+"""
+OLD_HANDOFF_SCHEMA = """
+CREATE TABLE handoff_agents (
+    username TEXT PRIMARY KEY, name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('agent', 'supervisor')), queues TEXT NOT NULL,
+    langs TEXT NOT NULL, max_chats INTEGER NOT NULL CHECK (max_chats >= 1),
+    password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL);
+CREATE TABLE handoff_tokens (
+    token_hash TEXT PRIMARY KEY, username TEXT NOT NULL REFERENCES handoff_agents(username),
+    created_at REAL NOT NULL, expires_at REAL NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE handoff_login_failures (username TEXT NOT NULL, ts REAL NOT NULL);
+CREATE INDEX handoff_login_failures_user ON handoff_login_failures(username, ts);
+CREATE TABLE handoff_lockouts (username TEXT PRIMARY KEY, locked_until REAL NOT NULL);
+CREATE TABLE handoff_chats (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'agent', 'bot', 'closed', 'abandoned')),
+    queue_id TEXT NOT NULL, lang TEXT NOT NULL, business_option TEXT, region TEXT, city TEXT,
+    overseas INTEGER NOT NULL DEFAULT 0, summary TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '', rule TEXT NOT NULL DEFAULT '', owner TEXT,
+    waiting_since REAL NOT NULL, enqueued_at REAL NOT NULL, claimed_at REAL, ended_at REAL,
+    outcome TEXT, leaving_message INTEGER NOT NULL DEFAULT 0, purged_at REAL);
+CREATE UNIQUE INDEX handoff_chats_one_active ON handoff_chats(session_id) WHERE status IN ('queued', 'agent');
+CREATE INDEX handoff_chats_status ON handoff_chats(status, queue_id, waiting_since);
+CREATE TABLE handoff_notes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, chat_id INTEGER NOT NULL REFERENCES handoff_chats(id),
+    ts REAL NOT NULL, author TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL);
+CREATE TABLE handoff_tickets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL,
+    chat_id INTEGER REFERENCES handoff_chats(id), queue_id TEXT NOT NULL, lang TEXT NOT NULL,
+    text TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+    created_at REAL NOT NULL, closed_at REAL, closed_by TEXT, reply TEXT, ref TEXT, purged_at REAL);
+CREATE UNIQUE INDEX handoff_tickets_ref ON handoff_tickets(ref);
+CREATE TABLE handoff_ratings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL,
+    chat_id INTEGER REFERENCES handoff_chats(id), agent TEXT, queue_id TEXT,
+    score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5), comment TEXT, ts REAL NOT NULL);
+CREATE TABLE handoff_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, session_id TEXT, detail TEXT NOT NULL DEFAULT '{}');
+"""
+# A database from before the retention purge and ticket references: these columns came later.
+LATER_COLUMNS = (", purged_at REAL", ", ref TEXT", "CREATE UNIQUE INDEX handoff_tickets_ref ON handoff_tickets(ref);",
+                 "CREATE INDEX sessions_unpurged ON sessions(last_seen, id) WHERE purged_at IS NULL;")
+
+OLD_ROWS = """
+INSERT INTO sessions (id, token_hash, state, created_at, last_seen, last_seq) VALUES
+    ('s1', 'h1', 'bot', 1.0, 2.0, 2), ('s2', 'h2', 'queued', 1.0, 2.0, 0);
+INSERT INTO events (session_id, seq, type, client_id, body) VALUES
+    ('s1', 1, 'visitor', 'c1', '{"type":"visitor","seq":1,"text":"hello"}'),
+    ('s1', 2, 'reply', NULL, '{"type":"reply","seq":2,"text":"hi"}');
+INSERT INTO handoff_agents VALUES ('li', 'Li', 'agent', '["*"]', '["en"]', 3, 'x', 0, 1.0);
+INSERT INTO handoff_chats (session_id, status, queue_id, lang, owner, waiting_since, enqueued_at, outcome)
+    VALUES ('s1', 'closed', 'q', 'en', 'li', 1.0, 1.0, 'resolved'), ('s2', 'queued', 'q', 'en', NULL, 1.0, 1.0, NULL);
+INSERT INTO handoff_tickets (session_id, chat_id, queue_id, lang, text, created_at) VALUES ('s1', 1, 'q', 'en', 'call me', 1.5);
+INSERT INTO handoff_audit (ts, actor, action, session_id, detail) VALUES (1.7, 'li', 'resolve', 's1', '{"chat":1}');
+-- The server wrote every rating to `ratings`, the handoff service the agent's also to
+-- `handoff_ratings` (the pair: s1, 4); s2's bot rating has no twin, nor has the lone handoff one.
+INSERT INTO ratings VALUES ('s1', 4, 'thanks', 10.0), ('s2', 2, NULL, 11.0);
+INSERT INTO handoff_ratings (session_id, chat_id, agent, queue_id, score, comment, ts) VALUES
+    ('s1', 1, 'li', 'q', 4, 'thanks', 10.2), ('s1', 1, 'li', 'q', 5, NULL, 500.0);
+"""
+
+
+def old_database(path, *, earliest: bool = False) -> None:
+    sql = OLD_CHAT_SCHEMA + OLD_HANDOFF_SCHEMA
+    if earliest:
+        for later in LATER_COLUMNS:
+            sql = sql.replace(later, "")
+    db = sqlite3.connect(path)
+    db.executescript(sql + OLD_ROWS)
+    db.commit()
+    db.close()
+
+
+def tables(db: SQLiteDatabase) -> set[str]:
+    return {r["name"] for r in db.rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def columns(db: SQLiteDatabase, table: str) -> list[str]:
+    return [r["name"] for r in db.rows(f"PRAGMA table_info({table})")]
+
+
+def test_an_empty_file_gets_the_whole_schema(tmp_path):
+    db = open_database(tmp_path / "chat.sqlite3")
+    assert db.schema_version() == LATEST == 2
+    assert {"sessions", "events", "transfers", "ratings", "feedback", "handoff_agents",
+            "handoff_tokens", "handoff_chats", "handoff_notes", "handoff_tickets",
+            "handoff_audit"} <= tables(db)
+    assert "handoff_ratings" not in tables(db)  # folded into `ratings` (0002)
+    assert columns(db, "ratings") == ["id", "session_id", "chat_id", "agent", "queue_id", "score",
+                                      "comment", "ts"]
+    assert migrate(db) == LATEST  # again: nothing left to do
+    db.close()
+
+
+@pytest.mark.parametrize("earliest", [False, True], ids=["current", "before-retention"])
+def test_a_database_of_the_old_layers_keeps_every_row(tmp_path, earliest):
+    path = tmp_path / "chat.sqlite3"
+    old_database(path, earliest=earliest)
+    db = open_database(path)
+    assert db.schema_version() == LATEST
+    assert "purged_at" in columns(db, "sessions") and "ref" in columns(db, "handoff_tickets")
+    assert [(r["id"], r["state"], r["last_seq"]) for r in db.rows("SELECT * FROM sessions ORDER BY id")] == [
+        ("s1", "bot", 2), ("s2", "queued", 0)]
+    assert db.value("SELECT count(*) FROM events") == 2
+    assert [(r["status"], r["owner"]) for r in db.rows("SELECT * FROM handoff_chats ORDER BY id")] == [
+        ("closed", "li"), ("queued", None)]
+    assert db.value("SELECT text FROM handoff_tickets") == "call me"
+    assert db.value("SELECT detail FROM handoff_audit") == '{"chat":1}'
+    # One ratings table: the pair became one row with its agent; the others kept their own.
+    assert [(r["session_id"], r["score"], r["comment"], r["chat_id"], r["agent"], r["queue_id"])
+            for r in db.rows("SELECT * FROM ratings ORDER BY ts")] == [
+        ("s1", 4, "thanks", 1, "li", "q"), ("s2", 2, None, None, None, None),
+        ("s1", 5, None, 1, "li", "q")]
+    assert "handoff_ratings" not in tables(db)
+    assert db.rows("PRAGMA foreign_key_check") == []
+    db.close()
+
+
+def test_a_database_newer_than_the_code_is_refused(tmp_path):
+    path = tmp_path / "chat.sqlite3"
+    open_database(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA user_version={LATEST + 1}")
+    raw.close()
+    with pytest.raises(SchemaError, match="newer"):
+        open_database(path)

@@ -1,0 +1,126 @@
+"""Transactions of the storage layer on a real SQLite file: savepoints, rollback, after_commit,
+foreign keys, and the one connection policy every connection gets."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot import retention
+from bot.store import Store
+from handoff.store import HandoffStore
+from storage.database import IntegrityError, OperationalError
+from storage.sqlite import SQLiteDatabase, open_database
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_database(tmp_path / "chat.sqlite3")
+    yield database
+    database.close()
+
+
+def add_agent(db: SQLiteDatabase, username: str) -> None:
+    db.execute("INSERT INTO handoff_agents VALUES (?, 'N', 'agent', '[]', '[]', 1, 'x', 0, 0)",
+               (username,))
+
+
+def agents(db: SQLiteDatabase) -> list[str]:
+    return [r["username"] for r in db.rows("SELECT username FROM handoff_agents ORDER BY username")]
+
+
+def test_a_failed_nested_transaction_undoes_only_its_savepoint(db):
+    with db.transaction():
+        add_agent(db, "outer")
+        with pytest.raises(IntegrityError), db.transaction():
+            add_agent(db, "inner")
+            add_agent(db, "outer")  # taken: the inner part fails
+        add_agent(db, "after")
+    assert agents(db) == ["after", "outer"]
+
+
+def test_an_error_rolls_the_whole_transaction_back(db):
+    with pytest.raises(RuntimeError), db.transaction():
+        add_agent(db, "a")
+        with db.transaction():
+            add_agent(db, "b")
+        raise RuntimeError("fails after the savepoint was released")
+    assert agents(db) == []
+    assert not db.in_transaction and not db.connection.in_transaction
+
+
+def test_after_commit_runs_only_once_the_outermost_transaction_committed(db, tmp_path):
+    other = sqlite3.connect(tmp_path / "chat.sqlite3")  # what another reader sees
+    seen: list[tuple[str, list]] = []
+
+    def look(name: str) -> None:
+        seen.append((name, other.execute("SELECT username FROM handoff_agents ORDER BY username").fetchall()))
+
+    with db.transaction():
+        add_agent(db, "a")
+        db.after_commit(lambda: look("outer"))
+        with db.transaction():
+            db.after_commit(lambda: look("inner"))
+        assert seen == []  # not yet: nothing is committed
+    assert seen == [("outer", [("a",)]), ("inner", [("a",)])]  # in order, the rows visible
+
+    seen.clear()
+    with pytest.raises(RuntimeError), db.transaction():
+        db.after_commit(lambda: look("rolled back"))
+        raise RuntimeError
+    with db.transaction():
+        with pytest.raises(RuntimeError), db.transaction():
+            db.after_commit(lambda: look("savepoint rolled back"))
+            raise RuntimeError
+        db.after_commit(lambda: look("kept"))
+    assert [name for name, _ in seen] == ["kept"]
+
+    db.after_commit(lambda: look("no transaction"))  # outside one: at once
+    assert seen[-1][0] == "no transaction"
+    other.close()
+
+
+def test_foreign_keys_are_enforced(db):
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+        db.execute("INSERT INTO events (session_id, seq, type, body) VALUES ('nobody', 1, 'visitor', '{}')")
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+        db.execute("INSERT INTO handoff_notes (chat_id, ts, author, kind, text) VALUES (99, 0, 'li', 'note', 'x')")
+
+
+def test_a_transaction_takes_the_write_lock_when_it_begins(db, tmp_path):
+    other = sqlite3.connect(tmp_path / "chat.sqlite3", isolation_level=None, timeout=0)
+    with db.transaction():  # nothing written yet, but no other writer may start
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.execute("BEGIN IMMEDIATE")  # committed: free again
+    with pytest.raises(OperationalError, match="locked"):
+        db.connection.execute("PRAGMA busy_timeout=0")
+        with db.transaction():
+            pass
+    other.execute("ROLLBACK")
+    other.close()
+
+
+POLICY = {"journal_mode": "wal", "synchronous": 1, "busy_timeout": 10_000, "foreign_keys": 1,
+          "secure_delete": 1}
+
+
+def pragmas(connection: sqlite3.Connection) -> dict:
+    return {name: connection.execute(f"PRAGMA {name}").fetchone()[0] for name in POLICY}
+
+
+def test_every_connection_gets_the_one_policy(tmp_path):
+    path = tmp_path / "chat.sqlite3"
+    store = Store(path)
+    handoff = HandoffStore(path)  # a second connection, from the path
+    shared = HandoffStore(store.database)  # the server's way: the store's connection
+    purging = retention.connect(path)  # the purge's own, in its thread
+    for connection in (store.db, handoff.db, shared.db, purging):
+        assert pragmas(connection) == POLICY
+    assert shared.db is store.db
+    purging.close()
+    shared.close()  # does not close the store's database
+    assert store.session("x") is None
+    handoff.close()
+    store.close()
