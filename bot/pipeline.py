@@ -27,7 +27,7 @@ from bot.dialogue import (
 )
 from bot.frames import Reply
 from bot.texts import SERVICE_QUERIES, label
-from runtime.language import detect_language, output_script, to_script, to_simplified
+from runtime.language import Script, detect_language, output_script, to_script, to_simplified
 
 # Messages that only make sense after an earlier question: "and for children?", "what if I
 # stay 20 days?", "那香港人呢？", "费用呢".
@@ -146,7 +146,7 @@ class Pipeline:
             return self._render_answer(action, ctx, output_script(ctx.lang, ctx.script), meta)
         return render_say_reply(action, ctx, meta)
 
-    def _render_answer(self, action: AnswerEntry, ctx: Context, script: str,
+    def _render_answer(self, action: AnswerEntry, ctx: Context, script: Script,
                        meta: dict) -> Reply:
         answer = self.retriever.answer(action.entry_id, lang=ctx.lang, script=script)
         titles = [to_script(hit.title[ctx.lang], script) for hit in action.alternatives]
