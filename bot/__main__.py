@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.frames import Reply
 from bot.settings import Settings
+from runtime.language import output_script
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -50,7 +51,7 @@ def ask(args: argparse.Namespace) -> int:
 
     pipeline = _pipeline(_settings(args))
     ctx = Context(lang=args.lang or "zh", lang_locked=args.lang is not None,
-                  script="en" if args.lang == "en" else "zh-Hans")
+                  script=output_script(args.lang or "zh", None))
     outcome = pipeline.respond(ctx, args.text)
     result = {"nlu": outcome.nlu, "replies": [reply.to_wire() for reply in outcome.replies],
               "escalate": outcome.escalate.__dict__ if outcome.escalate else None}

@@ -16,6 +16,7 @@ from bot.answer_policy import Evidence, alternatives, choose
 from bot.controls import Control
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
 from bot.texts import BUSINESS_OPTIONS, ONLINE_SERVICES, label, text
+from runtime.language import output_script
 
 NEEDS_REGION = ("port_clearance", "entry_exit_documents")
 OUTSIDE_MAINLAND = ("香港", "澳门", "台湾")
@@ -267,7 +268,7 @@ def _choose_language(ctx: Context, turn: Turn, regions: list[str]) -> list[Actio
     assert turn.control is not None
     wanted = turn.control.value
     if wanted == "zh":  # "中文" keeps the script the visitor writes in
-        wanted = turn.script if turn.lang == "zh" else "zh-Hans"
+        wanted = output_script("zh", turn.script)
     ctx.lang = "en" if wanted == "en" else "zh"
     ctx.script, ctx.lang_locked = wanted, True
     return [Say("lang_set", "notice", tuple(menu(ctx.lang)[2:]))]

@@ -17,8 +17,8 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from bot.frames import Queued, Reply, State, Typing, Visitor
 from bot.protocol import dumps
 from bot.store import SessionInfo, Store
-from bot.texts import localise, output_script
 from runtime.frames import Frame
+from runtime.language import output_script, to_script
 from storage.sqlite import SQLiteDatabase
 
 log = logging.getLogger(__name__)
@@ -107,10 +107,10 @@ class Hub:
         lang = lang or (session.lang if session and session.lang else "zh")
         script = output_script(lang, session.script if session else None)
         event = Reply(
-            sender=sender, text=localise(text, script), lang=lang, script=script,
+            sender=sender, text=to_script(text, script), lang=lang, script=script,
             sources=list(sources),
             quick_replies=[
-                {"label": localise(q["label"], script), "value": localise(q["value"], script)}
+                {"label": to_script(q["label"], script), "value": to_script(q["value"], script)}
                 for q in quick_replies
             ],
             meta={"kind": kind, **({"agent": agent} if agent else {}), **(meta or {})},

@@ -26,8 +26,8 @@ from bot.dialogue import (
     render_say,
 )
 from bot.frames import Reply
-from bot.nlu import detect_language
-from bot.texts import SERVICE_QUERIES, label, localise, output_script, simplify
+from bot.texts import SERVICE_QUERIES, label
+from runtime.language import Script, detect_language, output_script, to_script, to_simplified
 
 # Messages that only make sense after an earlier question: "and for children?", "what if I
 # stay 20 days?", "那香港人呢？", "费用呢".
@@ -93,7 +93,7 @@ class Pipeline:
         if info.script == "mixed":
             if _mostly_english(text):  # "Can I 用 PR card 买火车票 without my passport?"
                 return "en", "en"
-            return "zh", "zh-Hant" if simplify(text) != text else "zh-Hans"
+            return "zh", "zh-Hant" if to_simplified(text) != text else "zh-Hans"
         return info.lang, info.script
 
     def _search(self, ctx: Context, text: str, intent: str, is_oos: bool,
@@ -132,7 +132,7 @@ class Pipeline:
 
     def _region_in(self, text: str) -> str | None:
         """A picker answer or a province named in the text ("我在广东" → 广东省)."""
-        simplified = simplify(text)
+        simplified = to_simplified(text)
         for region in self.regions:
             if region in simplified or short_region(region) in simplified:
                 return region
@@ -146,15 +146,14 @@ class Pipeline:
             return self._render_answer(action, ctx, output_script(ctx.lang, ctx.script), meta)
         return render_say_reply(action, ctx, meta)
 
-    def _render_answer(self, action: AnswerEntry, ctx: Context, script: str,
+    def _render_answer(self, action: AnswerEntry, ctx: Context, script: Script,
                        meta: dict) -> Reply:
-        answer = self.retriever.answer(action.entry_id, lang=ctx.lang, script=ctx.script
-                                       if ctx.lang == "zh" else "en")
-        titles = [localise(hit.title[ctx.lang], script) for hit in action.alternatives]
+        answer = self.retriever.answer(action.entry_id, lang=ctx.lang, script=script)
+        titles = [to_script(hit.title[ctx.lang], script) for hit in action.alternatives]
         titles += [r["title"] for r in answer.related if r["title"] not in titles]
         related = [{"label": t, "value": t} for t in titles[:3]]
         human = label("human", ctx.lang)
-        quick = related + [{"label": localise(human, script), "value": localise(human, script)}]
+        quick = related + [{"label": to_script(human, script), "value": to_script(human, script)}]
         as_of = str(answer.as_of) if answer.as_of else None
         return Reply(
             sender="bot", text=answer.text, lang=ctx.lang, script=script,
@@ -182,10 +181,10 @@ def say(ctx: Context, key: str, kind: str = "notice") -> Reply:
 
 def render_say_reply(action: Say, ctx: Context, meta: dict) -> Reply:
     script = output_script(ctx.lang, ctx.script)
-    quick = [{"label": localise(q["label"], script), "value": localise(q["value"], script)}
+    quick = [{"label": to_script(q["label"], script), "value": to_script(q["value"], script)}
              for q in action.quick_replies]
     return Reply(
-        sender="bot", text=localise(render_say(action, ctx.lang), script), lang=ctx.lang,
+        sender="bot", text=to_script(render_say(action, ctx.lang), script), lang=ctx.lang,
         script=script, sources=[], quick_replies=quick,
         meta={**meta, "kind": action.kind, **action.meta},
     )
@@ -233,7 +232,7 @@ def _mostly_english(text: str) -> bool:
     """Code-mixed text is answered in the language of its grammar, not of its nouns: "Can I 用
     PR card 买火车票 without my passport?" is English, "K visa 有没有 age limit？" Chinese.
     Function words of each language are counted; a sentence-final particle counts twice."""
-    folded = simplify(text).lower()
+    folded = to_simplified(text).lower()
     english = sum(w in _EN_FUNCTION for w in re.findall(r"[a-z']+", folded))
     chinese = sum(ch in _ZH_FUNCTION for ch in folded) + sum(ch in "吗呢吧嘛" for ch in folded)
     return english > chinese

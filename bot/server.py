@@ -40,6 +40,7 @@ from bot.texts import text
 from bot.worker import ModelWorkers
 from handoff.service import HandoffService
 from runtime.frames import Frame, Pong
+from runtime.language import output_script
 from runtime.offload import Busy, Offload
 from runtime.ratelimit import IpLimits, TokenBucket, address_in, client_ip, parse_networks
 from storage.database import OperationalError
@@ -590,7 +591,7 @@ class VisitorConnection:
             session, token = store.create_session(lang=start, locked=hello.lang is not None,
                                                   channel=hello.channel)
             store.save_context(session.id, Context(
-                lang=start, script="en" if start == "en" else "zh-Hans",
+                lang=start, script=output_script(start, None),
                 lang_locked=hello.lang is not None).model_dump())
             session = store.session(session.id)
         else:
@@ -686,8 +687,7 @@ class VisitorConnection:
             was_locked, was_lang = ctx.lang_locked, ctx.lang
             ctx = ctx.model_copy(update={"lang_locked": message.lang is not None})
             if message.lang is not None:
-                script = "en" if message.lang == "en" else (
-                    ctx.script if ctx.script in ("zh-Hant", "yue") else "zh-Hans")
+                script = output_script(message.lang, ctx.script)
                 ctx = ctx.model_copy(update={"lang": message.lang, "script": script})
             # Confirm a change only: the same choice sent again (a second press, a reload
             # re-sending this browser's choice) says nothing.

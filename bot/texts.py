@@ -1,30 +1,11 @@
 """Everything the bot itself says, in Simplified Chinese and English.
 
-Chinese is written once, in Simplified; ``localise`` converts it to Traditional characters for
-visitors who write Traditional (Taiwan-style) or Cantonese (Hong Kong-style), with the same
-conversion as the answers (retrieval/script.py: OpenCC plus a reviewed list of phrase fixes).
+Chinese is written once, in Simplified; replies convert it to Traditional characters for visitors
+who write Traditional (Taiwan-style) or Cantonese (Hong Kong-style), with the same conversion as
+the answers (runtime/language.py: OpenCC plus a reviewed list of phrase fixes).
 """
 
 from __future__ import annotations
-
-from retrieval.script import to_script, to_simplified
-
-
-def output_script(lang: str, script: str | None) -> str:
-    """The script replies are written in: Traditional for Traditional and Cantonese writers."""
-    if lang == "en":
-        return "en"
-    return script if script in ("zh-Hant", "yue") else "zh-Hans"
-
-
-def localise(text: str, script: str | None) -> str:
-    return to_script(text, script)
-
-
-def simplify(text: str) -> str:
-    """Traditional (Taiwan or Hong Kong) characters to Simplified, for matching."""
-    return to_simplified(text)
-
 
 # Quick replies of the main menu: (label, value) per language. A value is sent back as a message.
 BUSINESS_OPTIONS = {

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import opencc
+from runtime.language import to_simplified
 
 BUSINESS_OPTIONS = ("port_clearance", "entry_exit_documents", "comments_suggestions")
 QueueKind = Literal["service_center", "border_inspection", "exit_entry"]
@@ -126,14 +126,9 @@ class RoutingTable:
         return by_city or by_province
 
 
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
-
-
 def _normalize(text: str) -> str:
     """Simplified script, no spaces, lower case: '廣東省 ' -> '广东省', 'Guang Dong' -> 'guangdong'."""
-    return _t2s().convert(text).strip().replace(" ", "").replace("\u3000", "").lower()
+    return to_simplified(text).strip().replace(" ", "").replace("\u3000", "").lower()
 
 
 def load_table(path: Path | str) -> RoutingTable:

@@ -1,7 +1,7 @@
 """What the visitor is told during a handoff, in Chinese and English.
 
 Chinese is written once in Simplified script and converted for visitors who write Traditional or
-Cantonese (Hong Kong forms) by the one conversion of answers and bot texts (retrieval/script.py).
+Cantonese (Hong Kong forms) by the one conversion of answers and bot texts (runtime/language.py).
 English stays English.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from retrieval.script import to_script, to_simplified
+from runtime.language import to_script, to_simplified
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Literal, TypedDict
 
 from retrieval.schema import Entry, Source
-from retrieval.text import Lang, Script, TextAnalyzer
+from retrieval.text import TextAnalyzer
+from runtime.language import Lang, Script
 
 Decision = Literal["answer", "clarify", "decline"]
 SCRIPTS_BY_LANG: dict[Lang, tuple[Script, ...]] = {"zh": ("zh-Hans", "zh-Hant", "yue"), "en": ("en",)}

@@ -26,7 +26,8 @@ from retrieval.index import FOLDS, DocSignals, HybridIndex, entry_doc, question_
 from retrieval.ranking import Linear, Ranker, TrainingQuery, fit_ranker
 from retrieval.schema import Entry
 from retrieval.signals import LANGS, EmbeddingCache
-from retrieval.text import Lang, MemoAnalyzer, TextAnalyzer
+from retrieval.text import MemoAnalyzer, TextAnalyzer
+from runtime.language import Lang
 
 log = logging.getLogger(__name__)
 

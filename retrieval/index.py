@@ -20,7 +20,8 @@ from retrieval.signals import (
     QuerySignals,
     Unit,
 )
-from retrieval.text import Analyzed, Lang, MemoAnalyzer, TextAnalyzer
+from retrieval.text import Analyzed, MemoAnalyzer, TextAnalyzer
+from runtime.language import Lang
 
 UNIT_SIGNALS: tuple[str, ...] = ("dense", "bm25", "char")  # similarity of the query to each unit
 SIGNALS: tuple[str, ...] = (*UNIT_SIGNALS, "clf")  # + the entry classifier's share

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from retrieval.index import HybridIndex
-from retrieval.text import Lang
+from runtime.language import Lang
 
 N_CANDIDATES = 10  # negatives per training query for the fusion model
 ANSWER_AT = 0.5  # lowest answer threshold on P(top hit is right); raised at build time until

@@ -17,7 +17,8 @@ from retrieval.index import SIGNALS
 from retrieval.ranking import ANSWER_AT, IN_SCOPE_AT, Ranker, query_features
 from retrieval.schema import Entry
 from retrieval.settings import RetrievalSettings
-from retrieval.text import Lang, Script, TextAnalyzer, detect_lang
+from retrieval.text import TextAnalyzer
+from runtime.language import Lang, Script, lang_of
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 500  # longer messages are cut: the question is at the start
@@ -118,7 +119,7 @@ class Retriever:
     def query_vectors(self, queries: list[str]) -> np.ndarray:
         """Embeddings of queries in the model's languages; zeros for the others (not computed)."""
         out = np.zeros((len(queries), self.index.dense.vectors().shape[1]), dtype=np.float32)
-        rows = [i for i, q in enumerate(queries) if detect_lang(q) in self.index.dense_langs]
+        rows = [i for i, q in enumerate(queries) if lang_of(q) in self.index.dense_langs]
         if rows:
             out[rows] = self.embedder.encode([queries[i] for i in rows])
         return out

@@ -23,7 +23,8 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from retrieval.encoder import SentenceEncoder
-from retrieval.text import Analyzed, Lang
+from retrieval.text import Analyzed
+from runtime.language import Lang
 
 LANGS: tuple[Lang, ...] = ("zh", "en")
 K1, B = 1.2, 0.75

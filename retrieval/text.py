@@ -11,29 +11,17 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import Literal
 
 import jieba
-import opencc
 import spacy
 import Stemmer
 
 from retrieval import lexicon
-from retrieval import script as script_module
+from runtime.language import Lang, Script, converter, lang_of, to_script
 
-Lang = Literal["zh", "en"]
-Script = Literal["zh-Hans", "zh-Hant", "yue", "en"]
-
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"^[a-z0-9][a-z0-9'.+-]*$")
 _WORD = re.compile(r"\w", re.UNICODE)
 _SPACE = re.compile(r"\s+")
-_CANTONESE_MARKERS = re.compile(r"[嘅咗唔喺嚟冇佢啲咩搵攞睇哋噉咁係]|點樣|幾多|幾耐|邊度|而家")
-
-
-def detect_lang(text: str) -> Lang:
-    """Any Han character makes a question Chinese: code-mixed questions are Chinese sentences."""
-    return "zh" if _HAN.search(text) else "en"
 
 
 def _replace_all(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
@@ -53,7 +41,6 @@ class TextAnalyzer:
     """Stateless after construction; safe to share between threads."""
 
     def __init__(self) -> None:
-        self._t2s = opencc.OpenCC("hk2s")
         self._en = spacy.blank("en").tokenizer
         self._en_lock = threading.Lock()  # spaCy's tokenizer updates its cache while tokenising
         self._stem_local = threading.local()  # PyStemmer objects are not thread-safe
@@ -65,15 +52,12 @@ class TextAnalyzer:
         self._zh_pairs = lexicon.CANTONESE_TO_MANDARIN + lexicon.MANDARIN_SYNONYMS
 
     # -- scripts -------------------------------------------------------------------------------
-    def to_simplified(self, text: str) -> str:
-        return self._t2s.convert(text)
-
     def to_script(self, text: str, script: Script) -> str:
-        return script_module.to_script(text, script)
+        return to_script(text, script)
 
     # -- analysis ------------------------------------------------------------------------------
     def analyze(self, text: str, lang: Lang | None = None) -> Analyzed:
-        lang = lang or detect_lang(text)
+        lang = lang or lang_of(text)
         if lang == "zh":
             norm = self.normalize_zh(text)
             return Analyzed("zh", norm, self._zh_tokens(norm))
@@ -83,7 +67,7 @@ class TextAnalyzer:
     def normalize_zh(self, text: str) -> str:
         for pattern, repl in self._before_t2s:
             text = pattern.sub(repl, text)
-        text = self._t2s.convert(text.lower())
+        text = converter("hk2s").convert(text.lower())  # Hong Kong forms too
         text = _replace_all(text, self._zh_pairs)
         return _SPACE.sub(" ", text).strip()
 
@@ -132,15 +116,6 @@ class TextAnalyzer:
             out.extend(lexicon.GLOSSARY_EN_ZH.get(w, ()))
             out.append(self._stemmer().stemWord(w))
         return out
-
-
-def guess_script(text: str, analyzer: TextAnalyzer) -> Script:
-    """Rough script of a question, for reports (the chat pipeline has its own language id)."""
-    if detect_lang(text) == "en":
-        return "en"
-    if _CANTONESE_MARKERS.search(text):
-        return "yue"
-    return "zh-Hant" if analyzer.to_simplified(text) != text else "zh-Hans"
 
 
 class MemoAnalyzer(TextAnalyzer):

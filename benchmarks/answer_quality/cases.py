@@ -9,11 +9,10 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import opencc
+from runtime.language import converter
 
 Expect = Literal["answer", "handoff", "decline", "smalltalk", "lang_switch"]
 SCRIPTS = ("en", "zh-Hans", "zh-Hant", "yue", "mixed")
@@ -83,14 +82,9 @@ def _lines(path: Path):
 
 # Judging ---------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=2)
-def _converter(config: str) -> opencc.OpenCC:
-    return opencc.OpenCC(config)
-
-
 def normalise(text: str) -> str:
     """For fact matching: NFKC (full-width digits), Simplified, lower case, no spaces."""
-    text = _converter("t2s").convert(unicodedata.normalize("NFKC", text)).lower()
+    text = converter("t2s").convert(unicodedata.normalize("NFKC", text)).lower()
     return re.sub(r"(?<=\d),(?=\d{3})|\s+", "", text)
 
 
@@ -105,8 +99,8 @@ def text_script(text: str) -> str:
     latin_words = len(re.findall(r"[A-Za-z]{2,}", text))
     if han < 2 * latin_words or han == 0:
         return "en"
-    to_simple = sum(a != b for a, b in zip(text, _converter("t2s").convert(text), strict=False))
-    to_trad = sum(a != b for a, b in zip(text, _converter("s2t").convert(text), strict=False))
+    to_simple = sum(a != b for a, b in zip(text, converter("t2s").convert(text), strict=False))
+    to_trad = sum(a != b for a, b in zip(text, converter("s2t").convert(text), strict=False))
     return "zh-Hant" if to_simple > to_trad else "zh-Hans"
 
 

@@ -14,8 +14,8 @@ import os
 from typing import TYPE_CHECKING
 
 from bot.nlu.dataset import NLUDataError, TrainingData, load_training_data
-from bot.nlu.langid import detect_language
-from bot.nlu.types import ENTITY_TYPES, INTENTS, OUT_OF_SCOPE, Entity, Example, LangInfo, Parse
+from bot.nlu.types import ENTITY_TYPES, INTENTS, OUT_OF_SCOPE, Entity, Example, Parse
+from runtime.language import LangInfo, detect_language
 
 if TYPE_CHECKING:
     from bot.nlu.builtin import BuiltinEngine

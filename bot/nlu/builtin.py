@@ -18,9 +18,9 @@ import numpy as np
 from bot.nlu.classifier import ClassifierConfig, Embedder, IntentModel
 from bot.nlu.dataset import TrainingData
 from bot.nlu.entities import EntityExtractor
-from bot.nlu.langid import detect_language
 from bot.nlu.text import Tokenizer, fold
 from bot.nlu.types import OUT_OF_SCOPE, Parse
+from runtime.language import detect_language
 
 if TYPE_CHECKING:
     from retrieval.encoder import SentenceEncoder

@@ -32,9 +32,9 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from bot.nlu.entities import EntityExtractor
-from bot.nlu.langid import detect_language
 from bot.nlu.text import Tokenizer, fold
 from bot.nlu.types import OUT_OF_SCOPE
+from runtime.language import lang_of
 
 if TYPE_CHECKING:
     from retrieval.encoder import SentenceEncoder
@@ -141,7 +141,7 @@ class Featurizer:
 
     def _prepare(self, texts: list[str], tokenizer: Tokenizer) -> tuple[list[str], list[list[str]], list[bool]]:
         folded = [fold(t) for t in texts]
-        english = [detect_language(t).lang == "en" for t in texts]
+        english = [lang_of(t) == "en" for t in texts]
         words = [self._words(tokenizer, f, not en) + self._entity_tokens(t, f)
                  for t, f, en in zip(texts, folded, english, strict=True)]
         return folded, words, english

@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 
 from bot.nlu.dataset import TrainingData
-from bot.nlu.langid import detect_language
 from bot.nlu.types import OUT_OF_SCOPE, Entity, Parse
+from runtime.language import detect_language
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_VENV = ROOT / ".venv-rasa"

@@ -9,10 +9,9 @@ from __future__ import annotations
 import threading
 import unicodedata
 
-import opencc
 import spacy
 
-_T2S = opencc.OpenCC("t2s")
+from runtime.language import to_simplified
 
 
 def _nfkc_char(ch: str) -> str:
@@ -22,9 +21,9 @@ def _nfkc_char(ch: str) -> str:
 
 def fold(text: str) -> str:
     narrowed = "".join(_nfkc_char(ch) for ch in text)
-    simplified = _T2S.convert(narrowed)
+    simplified = to_simplified(narrowed)
     if len(simplified) != len(narrowed):  # a phrase conversion changed length: go char by char
-        simplified = "".join(c if len(c := _T2S.convert(ch)) == 1 else ch for ch in narrowed)
+        simplified = "".join(c if len(c := to_simplified(ch)) == 1 else ch for ch in narrowed)
     return simplified.lower()
 
 

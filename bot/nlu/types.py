@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Lang = Literal["zh", "en"]
-Script = Literal["zh-Hans", "zh-Hant", "yue", "en", "mixed"]
+from runtime.language import LangInfo
 
 OUT_OF_SCOPE = "out_of_scope"
 
@@ -23,12 +21,6 @@ ENTITY_TYPES: tuple[str, ...] = (
     "city", "province", "visa_type", "document_type", "application_number",
     "passport_number", "date", "nationality", "language",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class LangInfo:
-    lang: Lang
-    script: Script
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import pytest
 
 from retrieval.answers import as_of_note, lead_sentences, render_answer
 from retrieval.corpus import load_corpus
-from retrieval.script import to_script
+from runtime.language import to_script
 
 CORPUS = Path(__file__).resolve().parents[2] / "knowledge"
 

@@ -1,6 +1,6 @@
 """Traditional output is correct Traditional: every entry's text and the bot's own texts, as
 Traditional (zh-Hant) and Hong Kong (yue) readers get them, contain none of the mistakes that
-plain OpenCC makes on this corpus (found by converting it all; see retrieval/script.py)."""
+plain OpenCC makes on this corpus (found by converting it all; see runtime/language.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.corpus import load_corpus
-from retrieval.script import to_script
+from runtime.language import to_script
 
 CORPUS = Path(__file__).resolve().parents[2] / "knowledge"
 
@@ -39,20 +39,11 @@ def test_no_known_wrong_characters_in_any_entry(script: str) -> None:
     assert bad == []
 
 
-def test_domain_phrases_convert_right() -> None:
-    assert to_script("换发签证、补发证件，免签入境，落地签，面签", "zh-Hant") == "換發簽證、補發證件，免簽入境，落地簽，面簽"
-    assert to_script("还有只适用于团体的政策", "yue") == "還有只適用於團體的政策"
-    assert to_script("贴上标签后抽签", "zh-Hant") == "貼上標籤後抽籤"  # slips and labels keep 籤
-    assert to_script("换发签证", "zh-Hans") == "换发签证" and to_script("renewal", "en") == "renewal"
-
-
-def test_bot_and_handoff_texts_use_the_same_conversion() -> None:
-    from bot.texts import localise
+def test_handoff_texts_use_the_same_conversion() -> None:
     from handoff.texts import in_script
 
     for script in ("zh-Hant", "yue"):
-        assert localise("换发签证", script) == to_script("换发签证", script) == "換發簽證"
-        assert in_script("免签入境", "zh", script) == "免簽入境"
+        assert in_script("免签入境", "zh", script) == to_script("免签入境", script) == "免簽入境"
 
 
 def _module_texts(module: object) -> list[str]:

@@ -273,7 +273,7 @@ def test_every_answer_of_the_corpus_fits_a_phone_down_to_its_first_source(phone_
     360×640: from the top of the bubble to the end of the sources line fits in the chat log."""
     from retrieval.answers import render_answer
     from retrieval.corpus import load_corpus
-    from retrieval.script import to_script
+    from runtime.language import to_script
 
     class Analyzer:
         def to_script(self, text, script):
