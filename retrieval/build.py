@@ -36,6 +36,7 @@ PACKAGE = Path(__file__).resolve().parent
 INDEX_CODE = (
     "build.py", "classifier.py", "corpus.py", "encoder.py", "index.py", "lexicon.py", "ranking.py", "schema.py",
     "signals.py", "text.py", "out_of_scope_train.yaml",
+    "../runtime/language.py",  # the Simplified folding that text.py's tokens are made from
 )
 KEEP_INDEXES = 3
 
