@@ -112,7 +112,7 @@ async def measure(n: int, repeat: int) -> dict:
             t0 = time.perf_counter()
             frame = service.views.snapshot(agent)
             full_s.append(time.perf_counter() - t0)
-            full_bytes = len(json.dumps(frame, ensure_ascii=False).encode())
+            full_bytes = len(json.dumps(frame.to_wire(), ensure_ascii=False, default=str).encode())
         await service.stop()
         store.close()
     ms = lambda xs: round(statistics.median(xs) * 1000, 2)  # noqa: E731

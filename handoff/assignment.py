@@ -7,18 +7,18 @@ from typing import Any
 
 from handoff import texts
 from handoff.context import HandoffContext
-from handoff.views import Views
+from handoff.store import Chat
 
 
-async def assign(ctx: HandoffContext, views: Views, chat_id: int, username: str, actor: str,
-                 action: str, **detail: Any) -> bool:
+async def assign(ctx: HandoffContext, chat_id: int, username: str, actor: str, action: str,
+                 **detail: Any) -> Chat | None:
     """Give a waiting chat to ``username`` if nobody took it first: the owner, the audit row,
-    the visitor's notice and the conversation's state in one transaction; then open the chat
-    in the agent's console. False when another claim won."""
+    the visitor's notice and the conversation's state in one transaction. The chat as it was
+    claimed, for the caller to open in the agent's console; None when another claim won."""
     db = ctx.db()
     with db.database.transaction():
         if not db.claim(chat_id, username, time.time()):
-            return False
+            return None
         chat = ctx.stored_chat(chat_id)
         db.audit(actor, action, chat.session_id, chat=chat_id, **detail)
         agent = ctx.stored_agent(username)
@@ -29,7 +29,4 @@ async def assign(ctx: HandoffContext, views: Views, chat_id: int, username: str,
         await ctx.hub.set_state(chat.session_id, "agent", agent=agent.name)
     ctx.last_assigned[username] = time.time()
     ctx.announced.pop(chat_id, None)
-    frame = views.chat_frame(chat)
-    for conn in ctx.conns.get(username, ()):
-        await conn.send(frame)
-    return True
+    return chat

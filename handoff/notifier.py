@@ -49,8 +49,10 @@ class Notifier:
         ctx = self.ctx
         async with ctx.lock:
             for chat_id, username in plan_assignments(waiting(ctx), agent_states(ctx)):
-                await assign(ctx, self.views, chat_id, username, "system", "auto_assign",
-                             agent=username)
+                chat = await assign(ctx, chat_id, username, "system", "auto_assign",
+                                    agent=username)
+                if chat is not None:
+                    await self.open_chat(username, chat)
             is_online = getattr(ctx.hub, "is_online", None)
             for chat in ctx.db().active_chats():
                 # A visitor already gone when their chat (re)enters a queue (an agent's chats
@@ -102,6 +104,12 @@ class Notifier:
                     await conn.send(self.views.snapshot(agent))
                 for frame in extra:
                     await conn.send(frame)
+
+    async def open_chat(self, username: str, chat: Chat) -> None:
+        """A chat now the agent's opens in each of their consoles."""
+        frame = self.views.chat_frame(chat)
+        for conn in self.ctx.conns.get(username, ()):
+            await conn.send(frame)
 
     async def release(self, chat: Chat, reason: str) -> None:
         """Tell everyone who had the chat open that it is no longer theirs."""

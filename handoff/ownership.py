@@ -42,9 +42,11 @@ class Ownership:
             if load >= agent.max_chats:
                 raise AgentProtocolError("at_capacity", "You already have your maximum number of chats.")
         async with ctx.lock:
-            claimed = await assign(ctx, self.notifier.views, chat.id, agent.username,
-                                   agent.username, "claim", queue=chat.queue_id)
-        if not claimed:
+            claimed = await assign(ctx, chat.id, agent.username, agent.username, "claim",
+                                   queue=chat.queue_id)
+            if claimed is not None:
+                await self.notifier.open_chat(agent.username, claimed)
+        if claimed is None:
             db.audit(agent.username, "claim_lost", chat.session_id, chat=chat.id)
             raise AgentProtocolError("already_claimed", "Another agent has taken this chat.", "chat")
         await self.notifier.refresh()
@@ -115,9 +117,7 @@ class Ownership:
             await ctx.hub.set_state(chat.session_id, "agent", agent=target.name)
         await self.notifier.release(chat, "transferred")
         ctx.last_assigned[target.username] = now
-        frame_out = self.notifier.views.chat_frame(ctx.stored_chat(chat.id))
-        for c in ctx.conns.get(target.username, ()):
-            await c.send(frame_out)
+        await self.notifier.open_chat(target.username, ctx.stored_chat(chat.id))
 
     async def handback(self, conn: AgentConn, agent: Agent, frame: ap.Handback) -> None:
         await self._finish(agent, frame, status="bot", outcome="handed_back", action="handback")

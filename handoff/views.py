@@ -26,6 +26,10 @@ class Views:
     def invalidate(self, chat_id: int) -> None:
         self.items.pop(chat_id, None)
 
+    def visitor_wrote(self, chat_id: int, text: str) -> None:
+        """The visitor's newest message: the chat's item shows it without reading the history."""
+        self.last_texts[chat_id] = text
+
     def forget(self, chat_id: int) -> None:
         """The chat is over: nothing cached for it is needed again."""
         self.items.pop(chat_id, None)

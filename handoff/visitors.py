@@ -40,7 +40,7 @@ class VisitorEvents:
             await self.escalation.start_leaving_message(chat)
             return
         await self.notifier.to_watchers(chat, af.Event(chat=chat.id, event=event))
-        self.notifier.views.last_texts[chat.id] = text
+        self.notifier.views.visitor_wrote(chat.id, text)
         self.notifier.changed(chat.id)
         if chat.status == "queued" and not eligible_online(ctx, chat):
             # Nobody can read it yet: say so and offer "Leave a message" again.

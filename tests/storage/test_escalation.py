@@ -112,7 +112,7 @@ async def test_a_failure_mid_claim_leaves_the_chat_waiting(rig):
     store.db.execute(FAIL_AGENT)
 
     with pytest.raises(IntegrityError, match="injected failure"):
-        await assign(service.context, service.views, chat.id, "li", "li", "claim")
+        await assign(service.context, chat.id, "li", "li", "claim")
 
     assert snapshot(store, session.id) == before
     assert (db.chat(chat.id).status, db.chat(chat.id).owner) == ("queued", None)
