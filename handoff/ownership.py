@@ -16,7 +16,7 @@ from handoff.context import AgentConn, HandoffContext
 from handoff.notifier import Notifier
 from handoff.positions import position_of
 from handoff.queueing import required_skill
-from handoff.store import Agent
+from handoff.store import Agent, Chat
 
 
 class Ownership:
@@ -52,18 +52,18 @@ class Ownership:
         await self.notifier.refresh()
 
     async def transfer(self, conn: AgentConn, agent: Agent, frame: ap.Transfer) -> None:
+        chat = self.ctx.owned(agent, frame.chat)
+        note = frame.note or ""
         if frame.queue is not None:
-            await self._to_queue(agent, frame, frame.queue)
+            await self._to_queue(agent, chat, frame.queue, note)
         else:
             assert frame.agent is not None  # parse lets through exactly one of queue and agent
-            await self._to_agent(agent, frame, frame.agent)
+            await self._to_agent(agent, chat, frame.agent, note)
         await self.notifier.refresh()
 
-    async def _to_queue(self, agent: Agent, frame: ap.Transfer, target: str) -> None:
+    async def _to_queue(self, agent: Agent, chat: Chat, target: str, note: str) -> None:
         ctx = self.ctx
         db = ctx.db()
-        chat = ctx.owned(agent, frame.chat)
-        note = frame.note or ""
         lang, script = ctx.visitor_lang(chat)
         now = time.time()
         if target not in ctx.table.queues:
@@ -86,11 +86,9 @@ class Ownership:
             await self.notifier.release(chat, "transferred")
             ctx.announced[chat.id] = (pos, eta)
 
-    async def _to_agent(self, agent: Agent, frame: ap.Transfer, username: str) -> None:
+    async def _to_agent(self, agent: Agent, chat: Chat, username: str, note: str) -> None:
         ctx = self.ctx
         db = ctx.db()
-        chat = ctx.owned(agent, frame.chat)
-        note = frame.note or ""
         lang, script = ctx.visitor_lang(chat)
         now = time.time()
         target = db.agent(username)

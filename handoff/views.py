@@ -1,6 +1,6 @@
 """Read models: what agent consoles are shown. A chat's card and its queue-list item, the full
 queue snapshot and the per-agent delta, the supervisors' overview, the tickets list and an
-opened chat with its notes, history and transcript. Reads only; the Notifier sends them."""
+opened chat with its notes, history and transcript. Reads only: nothing here sends a frame."""
 
 from __future__ import annotations
 
