@@ -25,7 +25,8 @@ from bot.hub import Hub
 from bot.settings import Settings
 from bot.store import Store
 from handoff.auth import hash_password, token_hash
-from handoff.service import AgentConn, HandoffService
+from handoff.context import AgentConn
+from handoff.service import HandoffService
 from handoff.store import Agent
 
 
@@ -49,7 +50,7 @@ async def build(data_dir: Path, n: int) -> tuple[HandoffService, Store, Hub, dic
     hub = Hub(store)
     service = HandoffService(settings, hub, None)
     await service.start()
-    db = service._db()
+    db = service.context.db()
     pw = hash_password("benchmark password")
     conns = {}
     for username, role in (("agent", "agent"), ("boss", "supervisor")):
@@ -57,7 +58,7 @@ async def build(data_dir: Path, n: int) -> tuple[HandoffService, Store, Hub, dic
         token = f"token-{username}"
         db.add_token(token_hash(token), username, time.time() + 3600)
         conn = AgentConn(CountingSocket(), "127.0.0.1", username, token_hash(token))
-        service.conns[username] = {conn}
+        service.context.conns[username] = {conn}
         conns[username] = conn
     for _ in range(n):
         info, _ = store.create_session(lang="zh", locked=False, channel="web")
@@ -67,7 +68,7 @@ async def build(data_dir: Path, n: int) -> tuple[HandoffService, Store, Hub, dic
                                           sources=[], quick_replies=[], meta={}))
         await service.escalate(info.id, lang="zh", business_option=None, region=None,
                                overseas=False, summary="签证延期", reason="explicit_request")
-    await service._broadcast()  # both consoles have had their one full snapshot
+    await service.notifier.broadcast()  # both consoles have had their one full snapshot
     return service, store, hub, conns
 
 
@@ -75,8 +76,8 @@ async def measure(n: int, repeat: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         service, store, hub, conns = await build(Path(tmp), n)
         sock = conns["agent"].ws
-        agent = service._db().agent("agent")
-        waiting = [c for c in service._db().active_chats() if c.status == "queued"]
+        agent = service.context.db().agent("agent")
+        waiting = [c for c in service.context.db().active_chats() if c.status == "queued"]
 
         push_s, push_bytes, msg_s = [], [], []
         for r in range(repeat):  # a visitor writes while waiting: on_visitor_event + its push
@@ -87,9 +88,9 @@ async def measure(n: int, repeat: int) -> dict:
             await service.on_visitor_event(chat.session_id, event)
             msg_s.append(time.perf_counter() - t0)
             push_bytes.append(sock.bytes - before)
-            service._changed(chat.id)
+            service.notifier.changed(chat.id)
             t0 = time.perf_counter()
-            await service._broadcast()
+            await service.notifier.broadcast()
             push_s.append(time.perf_counter() - t0)
 
         esc_s, esc_bytes = [], []
@@ -106,12 +107,12 @@ async def measure(n: int, repeat: int) -> dict:
         # every waiting chat's whole history for its last message.
         full_s, full_bytes = [], 0
         for _ in range(min(repeat, 5)):
-            service.items.clear()
-            service.last_texts.clear()
+            service.views.items.clear()
+            service.views.last_texts.clear()
             t0 = time.perf_counter()
-            frame = service._snapshot(agent)
+            frame = service.views.snapshot(agent)
             full_s.append(time.perf_counter() - t0)
-            full_bytes = len(json.dumps(frame, ensure_ascii=False).encode())
+            full_bytes = len(json.dumps(frame.to_wire(), ensure_ascii=False, default=str).encode())
         await service.stop()
         store.close()
     ms = lambda xs: round(statistics.median(xs) * 1000, 2)  # noqa: E731

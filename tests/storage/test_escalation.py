@@ -16,6 +16,7 @@ import pytest
 from bot.hub import Hub
 from bot.settings import Settings
 from bot.store import Store
+from handoff.assignment import assign
 from handoff.service import HandoffService
 from handoff.store import Agent
 from storage.database import IntegrityError
@@ -103,7 +104,7 @@ async def test_a_failure_mid_claim_leaves_the_chat_waiting(rig):
     store, hub, service = rig
     session, _ = store.create_session(lang="en", locked=True, channel="web")
     await escalate(service, session.id)
-    db = service._db()
+    db = service.context.db()
     db.add_agent(Agent("li", "Li", "agent", ["*"], ["en"], 3, "x"))
     chat = db.active_chat(session.id)
     before = snapshot(store, session.id)
@@ -111,7 +112,7 @@ async def test_a_failure_mid_claim_leaves_the_chat_waiting(rig):
     store.db.execute(FAIL_AGENT)
 
     with pytest.raises(IntegrityError, match="injected failure"):
-        await service._assign(chat.id, "li", "li", "claim")
+        await assign(service.context, chat.id, "li", "li", "claim")
 
     assert snapshot(store, session.id) == before
     assert (db.chat(chat.id).status, db.chat(chat.id).owner) == ("queued", None)
@@ -126,5 +127,5 @@ async def test_a_rating_is_one_row_of_the_one_ratings_table(rig):
 
     assert store.db.execute("SELECT score, comment, chat_id, agent FROM ratings").fetchall() == [
         (4, "quick", None, None)]
-    assert service._db().ratings() == [] and store.db.execute(
+    assert service.context.db().ratings() == [] and store.db.execute(
         "SELECT count(*) FROM handoff_audit WHERE action = 'rating'").fetchone() == (0,)

@@ -1,0 +1,32 @@
+"""Giving a waiting chat to an agent: the one write both a claim and the auto-assignment make."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from handoff import texts
+from handoff.context import HandoffContext
+from handoff.store import Chat
+
+
+async def assign(ctx: HandoffContext, chat_id: int, username: str, actor: str, action: str,
+                 **detail: Any) -> Chat | None:
+    """Give a waiting chat to ``username`` if nobody took it first: the owner, the audit row,
+    the visitor's notice and the conversation's state in one transaction. The chat as it was
+    claimed, for the caller to open in the agent's console; None when another claim won."""
+    db = ctx.db()
+    with db.database.transaction():
+        if not db.claim(chat_id, username, time.time()):
+            return None
+        chat = ctx.stored_chat(chat_id)
+        db.audit(actor, action, chat.session_id, chat=chat_id, **detail)
+        agent = ctx.stored_agent(username)
+        lang, script = ctx.visitor_lang(chat)
+        await ctx.hub.reply(chat.session_id, texts.say(texts.AGENT_JOINED, lang, script,
+                                                       agent=agent.name),
+                            sender="system", lang=lang, kind="handoff")
+        await ctx.hub.set_state(chat.session_id, "agent", agent=agent.name)
+    ctx.last_assigned[username] = time.time()
+    ctx.announced.pop(chat_id, None)
+    return chat

@@ -1,0 +1,132 @@
+"""What every part of the handoff service shares: the settings, the hub, the routing table, the
+store, and in memory only who is connected and what visitors were last told.
+
+One ``HandoffContext`` per service, built by ``HandoffService`` and handed to each of its parts;
+the lookups here raise the protocol errors the agent console shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from websockets.exceptions import ConnectionClosed
+
+from handoff.agent_protocol import AgentProtocolError
+from handoff.auth import Authenticator
+from handoff.routing import RoutingTable
+from handoff.settings import HandoffSettings
+from handoff.store import Agent, Chat, HandoffStore
+from runtime.frames import Frame
+from storage.sqlite import SQLiteDatabase
+
+CANNED_FILE = Path(__file__).resolve().parent / "canned.toml"
+UNAUTHORIZED_CLOSE = 4401
+
+
+class HubLike(Protocol):  # the parts of bot.hub.Hub the handoff service uses (SERVER_CONTRACT.md)
+    async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
+                    kind: str = "notice", agent: str | None = None, quick_replies: Any = (),
+                    meta: dict | None = None) -> dict: ...
+    async def set_state(self, session_id: str, state: str, *, queue: str | None = None,
+                        position: int | None = None, eta_s: int | None = None,
+                        agent: str | None = None, rating: bool | None = None) -> dict: ...
+    async def typing(self, session_id: str, sender: str, on: bool) -> None: ...
+    def session(self, session_id: str) -> Any: ...
+    def events(self, session_id: str, after_seq: int = 0) -> list[dict]: ...
+
+
+@dataclass(eq=False)
+class AgentConn:
+    ws: Any
+    ip: str | None = None
+    username: str | None = None
+    token_hash: str | None = None
+    viewing: set[int] = field(default_factory=set)
+    synced: bool = False  # has had a full `queues` snapshot; from then on `queues_delta` frames
+
+    async def send(self, frame: Frame) -> None:
+        try:
+            # default=str: dates (an answer's "as of") travel as ISO strings.
+            await self.ws.send(json.dumps(frame.to_wire(), ensure_ascii=False, default=str))
+        except ConnectionClosed:
+            pass
+
+
+def load_canned(path: Path = CANNED_FILE) -> list[dict[str, str]]:
+    with open(path, "rb") as fh:
+        return list(tomllib.load(fh).get("reply", []))
+
+
+@dataclass(eq=False)
+class HandoffContext:
+    settings: HandoffSettings
+    hub: HubLike
+    table: RoutingTable
+    canned: list[dict[str, str]]
+    # The hub's database (bot.hub.Hub's: the conversation store's), so that a handoff and the
+    # conversation's state change in one transaction; a hub without one (a test's): the service
+    # opens the file itself.
+    database: SQLiteDatabase | None
+    retriever: Any | None = None
+    store: HandoffStore | None = None
+    auth: Authenticator | None = None
+    conns: dict[str, set[AgentConn]] = field(default_factory=dict)
+    accepting: dict[str, bool] = field(default_factory=dict)
+    last_assigned: dict[str, float] = field(default_factory=dict)
+    announced: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # chat -> (pos, eta)
+    # Held by whatever moves chats between queues and agents, so that two claims, a transfer and
+    # the auto-assignment never interleave.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def db(self) -> HandoffStore:
+        if self.store is None:
+            raise RuntimeError("HandoffService.start() has not been awaited")
+        return self.store
+
+    def authenticator(self) -> Authenticator:
+        if self.auth is None:
+            raise RuntimeError("HandoffService.start() has not been awaited")
+        return self.auth
+
+    def stored_chat(self, chat_id: int) -> Chat:
+        """A chat this service has just written or read: it is in the store."""
+        chat = self.db().chat(chat_id)
+        if chat is None:
+            raise LookupError(f"handoff chat {chat_id} vanished from the store")
+        return chat
+
+    def stored_agent(self, username: str) -> Agent:
+        """An agent this service has just read (chats keep their owner's account: never deleted)."""
+        agent = self.db().agent(username)
+        if agent is None:
+            raise LookupError(f"agent {username!r} vanished from the store")
+        return agent
+
+    def chat_or_error(self, chat_id: int) -> Chat:
+        chat = self.db().chat(chat_id)
+        if chat is None:
+            raise AgentProtocolError("unknown_chat", "No such chat.", "chat")
+        return chat
+
+    def owned(self, agent: Agent, chat_id: int) -> Chat:
+        """The chat, if this agent owns it (supervisors may act on any active chat)."""
+        chat = self.chat_or_error(chat_id)
+        if chat.status != "agent":
+            raise AgentProtocolError("not_active", "This chat is not with an agent.", "chat")
+        if chat.owner != agent.username and agent.role != "supervisor":
+            raise AgentProtocolError("not_owner", "This chat belongs to another agent.", "chat")
+        return chat
+
+    def visitor_lang(self, chat: Chat) -> tuple[str, str | None]:
+        info = self.hub.session(chat.session_id)
+        lang = getattr(info, "lang", None) or chat.lang
+        script = getattr(info, "script", None)
+        return ("en" if lang == "en" else "zh"), script
+
+    def visitor_online(self, session_id: str) -> bool:
+        return bool(getattr(self.hub, "is_online", lambda s: True)(session_id))

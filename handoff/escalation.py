@@ -1,0 +1,215 @@
+"""Visitor → queue: a conversation escalated into a queue (within the per-conversation and
+per-address limits), a queued visitor who left and did not come back, and the message a waiting
+visitor leaves, which becomes a ticket."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+from handoff import texts
+from handoff.context import HandoffContext
+from handoff.notifier import Notifier
+from handoff.positions import eligible_online, position_of
+from handoff.routing import route
+from handoff.store import Chat
+
+
+class EscalationService:
+    def __init__(self, ctx: HandoffContext, notifier: Notifier) -> None:
+        self.ctx = ctx
+        self.notifier = notifier
+        self.escalations: dict[str, deque[float]] = {}  # "s:"+session / "ip:"+ip -> times
+        self.ghost_timers: dict[str, asyncio.Task] = {}  # session -> drop of its queued chat
+
+    async def escalate(self, session_id: str, *, lang: str, business_option: str | None,
+                       region: str | None, overseas: bool, summary: str, reason: str) -> None:
+        ctx = self.ctx
+        db = ctx.db()
+        r = route(lang, business_option, region, overseas, ctx.table)
+        existing = db.active_chat(session_id)
+        if existing is None and not self.may_escalate(session_id):
+            db.audit("system", "escalation_limited", session_id, reason=reason)
+            info = ctx.hub.session(session_id)
+            vlang = "en" if (getattr(info, "lang", None) or lang) == "en" else "zh"
+            await ctx.hub.reply(session_id, texts.say(
+                texts.ESCALATION_LIMITED, vlang, getattr(info, "script", None),
+                hotline=ctx.table.hotline), sender="system", lang=vlang, kind="handoff")
+            return
+        # One transaction: the chat in the queue, the audit row, the visitor's notice and the
+        # conversation's state (nothing in it waits on a socket; the hub pushes after commit).
+        with db.database.transaction():
+            chat = db.open_chat(session_id, queue_id=r.queue_id, lang=lang,
+                                business_option=business_option, region=r.region, city=r.city,
+                                overseas=overseas, summary=summary[:300], reason=reason,
+                                rule=r.rule, now=time.time())
+            db.audit("system", "escalate", session_id, chat=chat.id, queue=chat.queue_id,
+                     rule=r.rule, reason=reason, repeated=existing is not None)
+            if existing is None or existing.status == "queued":
+                await self.tell_queued(chat)
+        if chat.status == "queued" and not ctx.visitor_online(session_id):
+            self.start_ghost_timer(session_id)  # asked and left before the answer came
+        await self.notifier.refresh()
+
+    def may_escalate(self, session_id: str) -> bool:
+        """At most ``escalations_per_session`` new chats per conversation and
+        ``escalations_per_ip`` per client address in the sliding window; counts this one."""
+        now = time.time()
+        settings = self.ctx.settings
+        window = settings.escalation_window_s
+        ip = getattr(self.ctx.hub, "ip_of", lambda s: None)(session_id)
+        keys = [(f"s:{session_id}", settings.escalations_per_session)]
+        if ip:
+            keys.append((f"ip:{ip}", settings.escalations_per_ip))
+        for key, limit in keys:
+            times = self.escalations.get(key)
+            while times and times[0] <= now - window:
+                times.popleft()
+            if times is not None and len(times) >= limit:
+                return False
+        for key, _ in keys:
+            self.escalations.setdefault(key, deque()).append(now)
+        if len(self.escalations) > 50_000:  # forget keys with nothing in the window
+            for key in [k for k, t in self.escalations.items() if not t or t[-1] <= now - window]:
+                del self.escalations[key]
+        return True
+
+    def forget_stale(self, now: float) -> None:
+        """Escalation counters with nothing left in their window."""
+        window = getattr(self.ctx.settings, "escalation_window_s", 3600.0)
+        self.escalations = {key: times for key, times in self.escalations.items()
+                            if times and times[-1] > now - window}
+
+    async def tell_queued(self, chat: Chat) -> None:
+        ctx = self.ctx
+        lang, script = ctx.visitor_lang(chat)
+        queue = ctx.table.queue(chat.queue_id).name(lang)
+        pos, eta = position_of(ctx, chat.id)
+        if eligible_online(ctx, chat):
+            text = texts.say(texts.QUEUED, lang, script, queue=queue,
+                             ahead=texts.ahead_phrase(pos - 1, lang), wait=texts.wait_phrase(eta, lang))
+            quick: list[dict[str, str]] = []
+        else:
+            text = texts.say(texts.NO_AGENTS, lang, script, queue=queue, hotline=ctx.table.hotline)
+            label = texts.say(texts.LEAVE_MESSAGE_BUTTON, lang, script)
+            quick = [{"label": label, "value": label}]
+        await ctx.hub.reply(chat.session_id, text, sender="system", lang=lang, kind="handoff",
+                            quick_replies=quick)
+        await ctx.hub.set_state(chat.session_id, "queued", queue=chat.queue_id, position=pos,
+                                eta_s=eta)
+        ctx.announced[chat.id] = (pos, eta)
+
+    # ------------------------------------------------------------------ visitors who leave
+    def on_visitor_online(self, session_id: str) -> None:
+        timer = self.ghost_timers.pop(session_id, None)
+        if timer is not None:
+            timer.cancel()
+        self._visitor_changed(session_id)
+
+    def _visitor_changed(self, session_id: str) -> None:
+        """The visitor's online flag, channel or language may have changed."""
+        if self.ctx.store is not None and (self.ctx.conns or self.notifier.views.items):
+            chat = self.ctx.db().active_chat(session_id)
+            if chat is not None:
+                self.notifier.changed(chat.id)
+                self.notifier.push_soon()
+
+    def on_visitor_offline(self, session_id: str) -> None:
+        """The visitor's last connection closed: a queued chat waits ``visitor_gone_grace_s``
+        for them to come back before it leaves the queue."""
+        if self.ctx.store is None:
+            return
+        chat = self.ctx.db().active_chat(session_id)
+        if chat is not None:
+            self.notifier.changed(chat.id)
+            self.notifier.push_soon()
+        if chat is not None and chat.status == "queued":
+            self.start_ghost_timer(session_id)
+
+    def start_ghost_timer(self, session_id: str) -> None:
+        if session_id not in self.ghost_timers:
+            self.ghost_timers[session_id] = asyncio.create_task(self._drop_when_gone(session_id))
+
+    def stop(self) -> None:
+        for timer in self.ghost_timers.values():
+            timer.cancel()
+        self.ghost_timers.clear()
+
+    async def _drop_when_gone(self, session_id: str) -> None:
+        """After the grace period a queued visitor with no open connection leaves the queue:
+        what they wrote while waiting becomes a ticket (they find the answer by its number, or
+        in this conversation when they come back); the others' positions are recomputed."""
+        ctx = self.ctx
+        await asyncio.sleep(ctx.settings.visitor_gone_grace_s)
+        self.ghost_timers.pop(session_id, None)
+        if ctx.store is None or ctx.visitor_online(session_id):
+            return
+        db = ctx.db()
+        chat = db.active_chat(session_id)
+        if chat is None or chat.status != "queued":
+            return
+        written = texts_while_queued(ctx.hub.events(session_id))[-5:]
+        if written:  # what they wrote while waiting is not lost: it becomes a ticket
+            await self.create_ticket(chat, "\n".join(written), gone=True)
+            return
+        lang, script = ctx.visitor_lang(chat)
+        with db.database.transaction():
+            if not db.end(chat.id, status="bot", outcome="visitor_gone", now=time.time()):
+                return
+            db.audit("system", "visitor_gone", session_id, chat=chat.id)
+            await ctx.hub.reply(session_id, texts.say(texts.LEFT_QUEUE, lang, script),
+                                sender="system", lang=lang, kind="handoff")
+            await ctx.hub.set_state(session_id, "bot")
+        ctx.announced.pop(chat.id, None)
+        await self.notifier.release(chat, "visitor_gone")
+        await self.notifier.refresh()
+
+    # ------------------------------------------------------------------ leaving a message
+    async def create_ticket(self, chat: Chat, text: str, *, gone: bool = False) -> None:
+        ctx = self.ctx
+        db = ctx.db()
+        lang, script = ctx.visitor_lang(chat)
+        said = texts.LEFT_QUEUE_TICKET if gone else texts.TICKET_CREATED
+        # One transaction: the chat out of the queue, the ticket, the audit row, the visitor's
+        # notice with the ticket's number and the conversation back with the bot.
+        with db.database.transaction():
+            if not db.end(chat.id, status="bot", outcome="ticket", now=time.time()):
+                return
+            ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
+            ticket = db.ticket(ticket_id)
+            assert ticket is not None  # added just above
+            ref = ticket["ref"]
+            db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
+                     ticket=ticket_id, ref=ref, visitor_gone=gone)
+            await ctx.hub.reply(chat.session_id, texts.say(said, lang, script, ticket=ref),
+                                sender="system", lang=lang, kind="handoff", meta={"ticket": ref})
+            await ctx.hub.set_state(chat.session_id, "bot")
+        if gone:
+            await self.notifier.release(chat, "visitor_gone")
+        ctx.announced.pop(chat.id, None)
+        await self.notifier.refresh(tickets_changed=True)
+
+    async def start_leaving_message(self, chat: Chat) -> None:
+        """The visitor pressed "Leave a message": their next message becomes a ticket."""
+        ctx = self.ctx
+        ctx.db().set_leaving_message(chat.id, True)
+        lang, script = ctx.visitor_lang(chat)
+        await ctx.hub.reply(chat.session_id, texts.say(texts.LEAVE_MESSAGE_PROMPT, lang, script),
+                            sender="system", lang=lang, kind="handoff")
+
+
+def texts_while_queued(events: list[dict]) -> list[str]:
+    """What the visitor wrote since the conversation last entered the queue (leave-message
+    commands left out)."""
+    out: list[str] = []
+    queued = False
+    for e in events:
+        if e.get("type") == "state":
+            if e.get("state") != "queued":
+                queued, out = False, []
+            elif not queued:
+                queued, out = True, []
+        elif queued and e.get("type") == "visitor" and not texts.is_leave_message(str(e.get("text", ""))):
+            out.append(str(e.get("text", "")))
+    return out

@@ -1,0 +1,154 @@
+"""The one place that tells agents and queued visitors what changed.
+
+Every command ends with ``refresh()`` (auto-assignment, new queue positions, then one push to
+every console); the store reports each chat it writes through ``changed()``, so a push carries
+only the chats changed since the last one. Frames about one chat go to the consoles that have
+it open through ``to_watchers()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from handoff import agent_frames as af
+from handoff.assignment import assign
+from handoff.context import UNAUTHORIZED_CLOSE, AgentConn, HandoffContext
+from handoff.positions import agent_states, queue_positions, waiting
+from handoff.queueing import plan_assignments
+from handoff.store import Chat
+from handoff.views import Views
+from runtime.frames import Frame
+
+
+class Notifier:
+    def __init__(self, ctx: HandoffContext, views: Views, *,
+                 visitor_gone: Callable[[str], None], agent_gone: Callable[[str], None]) -> None:
+        self.ctx = ctx
+        self.views = views
+        # Grace timers owned elsewhere (the escalation service's, the requeue's): started here
+        # when a push finds a queued visitor gone or a console whose token no longer holds.
+        self.visitor_gone = visitor_gone
+        self.agent_gone = agent_gone
+        self.dirty: set[int] = set()  # chats changed since the last broadcast
+        self._tasks: set[asyncio.Task] = set()
+
+    def changed(self, chat_id: int) -> None:
+        self.dirty.add(chat_id)
+        self.views.invalidate(chat_id)
+
+    def push_soon(self) -> None:
+        """Agents see a visitor go offline or come back on the chat's card at once."""
+        task = asyncio.get_running_loop().create_task(self.broadcast())
+        self._tasks.add(task)  # keep a reference until it ran
+        task.add_done_callback(self._tasks.discard)
+
+    async def refresh(self, *, tickets_changed: bool = False) -> None:
+        """Auto-assign, tell queued visitors their new position, push snapshots to agents."""
+        ctx = self.ctx
+        async with ctx.lock:
+            for chat_id, username in plan_assignments(waiting(ctx), agent_states(ctx)):
+                chat = await assign(ctx, chat_id, username, "system", "auto_assign",
+                                    agent=username)
+                if chat is not None:
+                    await self.open_chat(username, chat)
+            is_online = getattr(ctx.hub, "is_online", None)
+            for chat in ctx.db().active_chats():
+                # A visitor already gone when their chat (re)enters a queue (an agent's chats
+                # requeued, a transfer) gets the same grace as one who leaves while waiting.
+                if (chat.status == "queued" and is_online is not None
+                        and not is_online(chat.session_id)):
+                    self.visitor_gone(chat.session_id)
+            for chat_id, pos, eta in queue_positions(ctx):
+                if ctx.announced.get(chat_id) != (pos, eta):
+                    chat = ctx.stored_chat(chat_id)
+                    await ctx.hub.set_state(chat.session_id, "queued", queue=chat.queue_id,
+                                            position=pos, eta_s=eta)
+                    ctx.announced[chat_id] = (pos, eta)
+            await self.broadcast(tickets_changed=tickets_changed)
+
+    async def broadcast(self, *, tickets_changed: bool = False) -> None:
+        """Push what changed to every console: a connection's first push is the full snapshot,
+        every later one a `queues_delta` with only the chats changed since the last push (its
+        cost grows with the changes, not with the queue)."""
+        db = self.ctx.db()
+        changed_ids, self.dirty = self.dirty, set()
+        changed = {cid: db.chat(cid) for cid in sorted(changed_ids)}
+        changed = {cid: (c if c is not None and c.status in ("queued", "agent") else None)
+                   for cid, c in changed.items()}
+        for cid, chat in changed.items():
+            if chat is None:  # over: forget what was cached for it
+                self.views.forget(cid)
+        online = self.views.online_agents()
+        overview = None
+        for username, conns in list(self.ctx.conns.items()):
+            agent = db.agent(username)
+            if agent is None or not conns:
+                continue
+            delta = self.views.delta(agent, changed, online)
+            extra: list[Frame] = []
+            if agent.role == "supervisor":
+                overview = overview or self.views.overview()
+                extra.append(overview)
+            if tickets_changed:
+                extra.append(self.views.tickets_frame(agent))
+            now = time.time()
+            for conn in list(conns):
+                if not self.still_valid(conn, now):
+                    continue
+                if conn.synced:
+                    await conn.send(delta)
+                else:
+                    conn.synced = True
+                    await conn.send(self.views.snapshot(agent))
+                for frame in extra:
+                    await conn.send(frame)
+
+    async def open_chat(self, username: str, chat: Chat) -> None:
+        """A chat now the agent's opens in each of their consoles."""
+        frame = self.views.chat_frame(chat)
+        for conn in self.ctx.conns.get(username, ()):
+            await conn.send(frame)
+
+    async def release(self, chat: Chat, reason: str) -> None:
+        """Tell everyone who had the chat open that it is no longer theirs."""
+        await self.to_watchers(chat, af.Released(chat=chat.id, reason=reason))
+        for conns in self.ctx.conns.values():
+            for conn in conns:
+                conn.viewing.discard(chat.id)
+        self.ctx.announced.pop(chat.id, None)
+
+    async def to_watchers(self, chat: Chat, frame: Frame) -> None:
+        sent: set[int] = set()
+        now = time.time()
+        for username, conns in list(self.ctx.conns.items()):
+            for conn in list(conns):
+                if not self.still_valid(conn, now):
+                    continue
+                if (username == chat.owner and chat.status == "agent") or chat.id in conn.viewing:
+                    if id(conn) not in sent:
+                        sent.add(id(conn))
+                        await conn.send(frame)
+
+    def still_valid(self, conn: AgentConn, now: float) -> bool:
+        """A console whose token was revoked or whose agent was disabled gets nothing more: it is
+        closed (4401) the moment a push would have reached it."""
+        if conn.token_hash and self.ctx.db().token_user(conn.token_hash, now) == conn.username:
+            return True
+        self.drop(conn)
+        asyncio.ensure_future(conn.ws.close(UNAUTHORIZED_CLOSE, "unauthorized"))
+        return False
+
+    def drop(self, conn: AgentConn) -> str | None:
+        """Forget a console; the agent's last one gone starts their grace period. The agent's
+        username when it was connected."""
+        conns, username = self.ctx.conns, conn.username
+        if not (username and conn in conns.get(username, ())):
+            return None
+        conns[username].discard(conn)
+        if not conns[username]:
+            del conns[username]
+            self.ctx.accepting.pop(username, None)
+            self.agent_gone(username)
+        return username
