@@ -14,6 +14,7 @@ from handoff.commands import Handler
 from handoff.context import AgentConn, HandoffContext
 from handoff.notifier import Notifier
 from handoff.store import Agent
+from runtime.language import output_script
 
 # Visitor turns that carry no question (the bot's NLU reading says so): agent assist skips them.
 NOT_QUESTIONS = {"greet", "goodbye", "thanks", "affirm", "deny", "choose_language", "smalltalk",
@@ -82,7 +83,7 @@ class ChatWork:
         if not query:
             raise AgentProtocolError("empty", "The visitor has not asked anything yet.", "query")
         lang, script = ctx.visitor_lang(chat)
-        answer_script = "en" if lang == "en" else (script if script in ("zh-Hans", "zh-Hant", "yue") else "zh-Hans")
+        answer_script = output_script(lang, script)
         answers = await asyncio.to_thread(knowledge_answers, ctx.retriever, query, lang,
                                           answer_script)
         ctx.db().audit(agent.username, "assist", chat.session_id, chat=chat.id, hits=len(answers))
