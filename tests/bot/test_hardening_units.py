@@ -90,7 +90,7 @@ def test_readyz_says_disk_full_when_free_space_is_below_the_minimum(tmp_path):
 
 
 def test_csp_has_no_inline_script_and_configurable_frame_ancestors():
-    from bot.server import content_security_policy
+    from bot.http_edge import content_security_policy
 
     csp = content_security_policy(["'self'"], None)
     assert "script-src 'self';" in csp and "frame-ancestors 'self'" in csp
