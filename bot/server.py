@@ -3,8 +3,8 @@
 ``ChatServer`` builds (or is given) its collaborators and hands each to the part that uses it:
 **bot/http_edge.py** answers HTTP requests, **bot/admission.py** refuses sockets and requests
 over the limits, **bot/visitor_connection.py** runs each visitor socket, **bot/bot_turn.py** each
-bot answer, **handoff/** each agent socket. Here: start-up, readiness, the retention purge's
-timer and graceful shutdown.
+bot answer, **handoff/** each agent socket. Here: start-up, readiness, each socket counted
+against its IP while open, the retention purge's timer and graceful shutdown.
 """
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ log = logging.getLogger(__name__)
 class ChatServer:
     """Parts not given are built from ``settings`` as in production; tests pass their own (a
     store, hub, worker pool, handoff service or IP limits) to start a server in-process. A
-    worker pool not given is started by ``run`` (unless ``models=False``)."""
+    worker pool not given is started by ``run`` (unless ``models=False``). Given or built, the
+    server owns its parts: shutdown stops the worker pool and handoff service and closes the
+    store."""
 
     def __init__(self, settings: Settings, *, store: Store | None = None, hub: Hub | None = None,
                  workers: ModelWorkers | None = None, handoff: HandoffService | None = None,
