@@ -27,9 +27,10 @@ class HandoffSettings(ChatSettings):
     escalations_per_ip: int = 20
     escalation_window_s: float = 3600.0
 
-    # Limits the agent socket shares with the visitor sockets (bot/server.py): the longest
-    # message, the per-connection frame bucket (doubled for agents), and the calls allowed to
-    # wait for the QR and password-hashing workers (more get 503 / "busy").
+    # Limits the agent socket shares with the visitor sockets (bot/visitor_connection.py) and
+    # the QR code (bot/http_edge.py): the longest message, the per-connection frame bucket
+    # (doubled for agents), and the calls allowed to wait for the QR and password-hashing
+    # workers (more get 503 / "busy").
     max_text_chars: int = 2000
     conn_rate: float = 5.0
     conn_burst: int = 20

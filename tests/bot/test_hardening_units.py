@@ -89,8 +89,30 @@ def test_readyz_says_disk_full_when_free_space_is_below_the_minimum(tmp_path):
     server.store.close()
 
 
+def test_a_server_uses_the_parts_it_is_given(tmp_path):
+    from http import HTTPStatus
+
+    from websockets.datastructures import Headers
+    from websockets.http11 import Request
+
+    from bot.server import ChatServer
+    from bot.settings import Settings
+    from bot.store import Store
+
+    settings = Settings(data_dir=tmp_path)
+    store = Store(settings.store_path, session_ttl_s=settings.session_ttl_s)
+    limits = IpLimits(1.0, 1, 10)
+    assert limits.take("203.0.113.7", 0.0) == 0  # the given limits' only token is spent
+    server = ChatServer(settings, store=store, ip_limits=limits)
+    assert server.hub.store is store
+    refusal = server.admission.admit("203.0.113.7", Request("/ws", Headers()), 0.0)
+    assert refusal is not None and refusal.status == HTTPStatus.TOO_MANY_REQUESTS
+    server.qr_offload.shutdown()
+    store.close()
+
+
 def test_csp_has_no_inline_script_and_configurable_frame_ancestors():
-    from bot.server import content_security_policy
+    from bot.http_edge import content_security_policy
 
     csp = content_security_policy(["'self'"], None)
     assert "script-src 'self';" in csp and "frame-ancestors 'self'" in csp

@@ -1,0 +1,88 @@
+"""The bot's turn: one visitor message through the worker pool to replies and an escalation.
+
+Each turn, and each other change of a conversation's dialogue context (feedback, a language
+switch), holds that conversation's lock, so two of them never interleave their context writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from bot import frames as f
+from bot.dialogue import Context
+from bot.hub import Hub
+from bot.metrics import Metrics
+from bot.pipeline import Outcome, say
+from bot.session_locks import SessionLocks
+from bot.store import Store
+from bot.worker import ModelWorkers
+from handoff.service import HandoffService
+
+log = logging.getLogger(__name__)
+
+
+class BotTurns:
+    """Answers visitor messages once ``ready`` is set; ``workers`` is the pool that answers them
+    (given, or set by the server once it has started one)."""
+
+    def __init__(self, store: Store, hub: Hub, metrics: Metrics, handoff: HandoffService,
+                 ready: asyncio.Event, workers: ModelWorkers | None = None) -> None:
+        self.store, self.hub, self.metrics, self.handoff = store, hub, metrics, handoff
+        self.ready = ready
+        self.workers = workers
+        self.locks = SessionLocks()
+
+    async def answer(self, sid: str, event: dict) -> None:
+        """Run the pipeline for one visitor message and emit what the bot says."""
+        async with self.locks.hold(sid):
+            if not self.ready.is_set():  # an answer is coming, once the models are loaded
+                await self.hub.typing(sid, "bot", True)
+            await self.ready.wait()
+            session = self.store.session(sid)
+            if session is None or session.state != "bot":
+                return  # an agent took the chat meanwhile: the bot stays silent
+            if self.store.replied_after(sid, event["seq"]):
+                return  # answered already (a resumed session after a restart)
+            await self.hub.typing(sid, "bot", True)
+            ctx = Context(**self.store.context(sid))
+            assert self.workers is not None
+            try:
+                outcome = await self.workers.respond(ctx, event["text"])
+            except Exception:  # a broken model must not leave the visitor without an answer
+                log.exception("pipeline failed", extra={"session": sid})
+                outcome = Outcome([say(ctx, "failure")], None, ctx, {})
+            if outcome.nlu:
+                self.store.set_event_meta(sid, event["seq"], outcome.nlu)
+            for stage, seconds in outcome.timings.items():
+                self.metrics.stage_latency.labels(stage=stage).observe(seconds)
+            await self.hub.typing(sid, "bot", False)
+            chosen = outcome.context
+            if chosen.lang_locked and (not ctx.lang_locked or chosen.lang != ctx.lang):
+                # "English please" typed or pressed is a choice like the widget's switch: the
+                # client relabels itself and keeps the lock.
+                await self.hub.push(sid, f.Lang(lang=chosen.lang, locked=True))
+            await self.apply(sid, outcome, summary_source=event["text"])
+
+    async def apply(self, sid: str, outcome: Outcome, summary_source: str = "") -> None:
+        ctx = outcome.context
+        self.store.save_context(sid, ctx.model_dump())
+        self.store.update_session(sid, lang=ctx.lang, script=ctx.script,
+                                  lang_locked=ctx.lang_locked)
+        for reply in outcome.replies:
+            await self.hub.emit(sid, reply)
+            self.metrics.replies.labels(sender="bot", kind=reply.meta.get("kind", "")).inc()
+        if outcome.escalate is not None:
+            e = outcome.escalate
+            self.metrics.handoffs.labels(reason=e.reason).inc()
+            await self.handoff.escalate(
+                sid, lang=ctx.lang, business_option=e.business_option, region=e.region,
+                overseas=e.overseas, summary=e.summary or summary_source, reason=e.reason,
+            )
+
+    async def with_context(self, sid: str, step: Callable[[Context], Outcome]) -> None:
+        """Run a context-changing step (feedback, language switch) under the session's lock."""
+        async with self.locks.hold(sid):
+            ctx = Context(**self.store.context(sid))
+            await self.apply(sid, step(ctx))

@@ -1,0 +1,214 @@
+"""The HTTP side of the server: every request before a websocket opens.
+
+Routes (GET/HEAD only): the widget's static files, /qr.svg, /healthz, /readyz, /metrics, and the
+upgrade to /ws and /agent/ws, which **bot/admission.py** may refuse. Every response gets the
+same security headers and the Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import ServerConnection
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from bot.admission import Admission, Refusal, url_origin
+from bot.metrics import Metrics
+from bot.qr import qr_svg
+from bot.settings import ROOT, Settings
+from bot.store import Store
+from handoff.service import HandoffService
+from runtime.offload import Busy, Offload
+from runtime.ratelimit import address_in, parse_networks
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = ROOT / "widget" / "static"
+PAGES = {"/": "portal.html", "/m": "mobile.html", "/widget.js": "widget.js",
+         "/favicon.ico": "favicon.ico",
+         "/console": "console.html"}
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
+                 ".png": "image/png", ".json": "application/json", ".ico": "image/x-icon"}
+# A request path: printable ASCII only (no NUL, no control characters, no spaces).
+SAFE_PATH = re.compile(r"/[\x21-\x7e]{0,2047}")
+# Headers a request may carry once: two Hosts or two Origins is a smuggling attempt, not a client.
+SINGLE_HEADERS = ("Host", "Origin", "Content-Length")
+# Transfer tokens are 43 URL-safe characters; nothing longer is ever drawn.
+QR_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+QR_MAX_TOKEN = 64
+QR_MAX_QUERY = 256
+QR_MAX_TARGET = 512
+QR_CACHE = 256
+
+
+class BadRequest(Exception):
+    def __init__(self, status: HTTPStatus, text: str) -> None:
+        super().__init__(text)
+        self.status, self.text = status, text
+
+
+def method(request: Request) -> str:
+    """The request's method (a websockets release without `Request.method` parses only GET)."""
+    return getattr(request, "method", "GET")
+
+
+def content_security_policy(frame_ancestors: list[str], public_url: str | None) -> str:
+    """No inline script anywhere: pages load their scripts from files of this server."""
+    connect = ["'self'"]
+    if public_url:
+        origin = url_origin(public_url)
+        connect.append(origin.replace("https://", "wss://").replace("http://", "ws://"))
+    return "; ".join([
+        "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:", f"connect-src {' '.join(connect)}", "object-src 'none'",
+        "base-uri 'none'", "form-action 'self'",
+        "frame-ancestors " + (" ".join(frame_ancestors) or "'none'"),
+    ])
+
+
+def http_response(status: HTTPStatus, body: bytes | str,
+                  content_type: str = "text/plain; charset=utf-8") -> Response:
+    data = body.encode() if isinstance(body, str) else body
+    headers = Headers([
+        ("Content-Type", content_type), ("Content-Length", str(len(data))),
+        ("Cache-Control", "no-cache"), ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+    ])
+    return Response(status.value, status.phrase, headers, data)
+
+
+def refused(refusal: Refusal) -> Response:
+    response = http_response(refusal.status, refusal.text)
+    if refusal.retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, round(refusal.retry_after)))
+    return response
+
+
+def base_url(settings: Settings, request: Request | None) -> str:
+    """Where visitors reach this server: the public URL, else the Host they used."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    if request is not None and request.headers.get("Host"):
+        return f"http://{request.headers['Host']}"
+    return f"http://{settings.host}:{settings.port}"
+
+
+class HttpEdge:
+    """``process_request`` for the websockets server: answers plain HTTP requests, lets an
+    admitted websocket upgrade through (None). ``readiness`` says whether /readyz is 200."""
+
+    def __init__(self, settings: Settings, store: Store, metrics: Metrics,
+                 handoff: HandoffService, admission: Admission, qr_offload: Offload,
+                 readiness: Callable[[], tuple[bool, str]]) -> None:
+        self.settings, self.store, self.metrics, self.handoff = settings, store, metrics, handoff
+        self.admission = admission
+        self.qr_offload = qr_offload
+        self.readiness = readiness
+        self.qr_cache: dict[str, bytes] = {}  # target URL -> SVG, the most recent QR_CACHE
+        self.metrics_from = parse_networks(settings.metrics_allowed)
+        self.csp = content_security_policy(settings.frame_ancestors, settings.public_url)
+
+    async def process_request(self, connection: ServerConnection,
+                              request: Request) -> Response | None:
+        try:
+            response = await self.route_request(connection, request)
+        except BadRequest as err:
+            response = http_response(err.status, err.text)
+        except Exception:  # a bug must still answer the request, and say so in the log once
+            log.exception("request failed", extra={"path": request.path[:200]})
+            response = http_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error\n")
+        if response is not None:
+            self.finish_response(request, response)
+        return response
+
+    async def route_request(self, connection: ServerConnection,
+                            request: Request) -> Response | None:
+        if len(request.path) > 2048:
+            return http_response(HTTPStatus.REQUEST_URI_TOO_LONG, "URI too long\n")
+        if method(request) not in ("GET", "HEAD"):
+            response = http_response(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n")
+            response.headers["Allow"] = "GET, HEAD"
+            return response
+        if not SAFE_PATH.fullmatch(request.path):
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "bad path\n")
+        for name in SINGLE_HEADERS:
+            if len(request.headers.get_all(name)) > 1:
+                raise BadRequest(HTTPStatus.BAD_REQUEST, f"more than one {name} header\n")
+        url = urlsplit(request.path)
+        peer = connection.remote_address[0]
+        if url.path in ("/ws", "/agent/ws"):
+            if method(request) != "GET":
+                return http_response(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n")
+            refusal = self.admission.admit(peer, request, asyncio.get_running_loop().time())
+            return None if refusal is None else refused(refusal)
+        if url.path == "/healthz":
+            return http_response(HTTPStatus.OK, "ok\n")
+        if url.path == "/readyz":
+            ready, why = self.readiness()
+            return http_response(HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE,
+                                 "ready\n" if ready else f"{why}\n")
+        if url.path == "/metrics":
+            if not address_in(self.admission.client_ip(peer, request), self.metrics_from):
+                return http_response(HTTPStatus.FORBIDDEN, "forbidden\n")
+            body = self.metrics.render(self.handoff.queue_lengths())
+            return http_response(HTTPStatus.OK, body, "text/plain; version=0.0.4; charset=utf-8")
+        if url.path == "/qr.svg":
+            refusal = self.admission.allow_drawing(peer, request,
+                                                   asyncio.get_running_loop().time())
+            if refusal is not None:
+                return refused(refusal)
+            return await self.qr(request, url.query)
+        return self.static(url.path)
+
+    def finish_response(self, request: Request, response: Response) -> None:
+        """Security headers on every page; HEAD gets the headers without the body."""
+        response.headers["Content-Security-Policy"] = self.csp
+        if method(request) == "HEAD":
+            response.body = b""  # Content-Length still says how long the GET body is
+
+    async def qr(self, request: Request, query: str) -> Response:
+        """The "continue on your phone" QR code. Its token is length-checked before anything is
+        drawn, and drawing runs in a thread behind a bounded queue (503 when it is full)."""
+        if len(query) > QR_MAX_QUERY:
+            return http_response(HTTPStatus.REQUEST_URI_TOO_LONG, "token too long\n")
+        try:
+            values = parse_qs(query, strict_parsing=False, max_num_fields=4).get("t", [""])
+        except ValueError:
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "bad query\n") from None
+        token = values[0]
+        if len(token) > QR_MAX_TOKEN:
+            return http_response(HTTPStatus.REQUEST_URI_TOO_LONG, "token too long\n")
+        if token and not QR_TOKEN.fullmatch(token):
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "bad token\n")
+        if token and not self.store.transfer_live(token):  # only codes we handed out are drawn
+            return http_response(HTTPStatus.NOT_FOUND, "unknown or expired link\n")
+        target = f"{base_url(self.settings, request)}/m" + (f"?t={token}" if token else "")
+        if len(target) > QR_MAX_TARGET:
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "the public URL is too long for a QR code\n")
+        svg = self.qr_cache.get(target)
+        if svg is None:
+            try:
+                svg = await self.qr_offload.run(qr_svg, target)
+            except Busy:
+                response = http_response(HTTPStatus.SERVICE_UNAVAILABLE, "busy, try again\n")
+                response.headers["Retry-After"] = "1"
+                return response
+            self.qr_cache[target] = svg
+            while len(self.qr_cache) > QR_CACHE:
+                del self.qr_cache[next(iter(self.qr_cache))]
+        return http_response(HTTPStatus.OK, svg, "image/svg+xml")
+
+    def static(self, path: str) -> Response:
+        name = PAGES.get(path) or (path[len("/static/"):] if path.startswith("/static/") else None)
+        file = (STATIC_DIR / name).resolve() if name else None
+        if file is None or not file.is_relative_to(STATIC_DIR.resolve()) or not file.is_file():
+            return http_response(HTTPStatus.NOT_FOUND, "not found\n")
+        content_type = CONTENT_TYPES.get(file.suffix, "application/octet-stream")
+        return http_response(HTTPStatus.OK, file.read_bytes(), content_type)
