@@ -13,7 +13,6 @@ import threading
 from dataclasses import dataclass
 
 import jieba
-import spacy
 import Stemmer
 
 from retrieval import lexicon
@@ -41,6 +40,10 @@ class TextAnalyzer:
     """Stateless after construction; safe to share between threads."""
 
     def __init__(self) -> None:
+        # Imported here: spaCy brings thinc and torch (about 350 MiB), which only the processes
+        # that tokenise need, not the server process that imports this module on its way.
+        import spacy
+
         self._en = spacy.blank("en").tokenizer
         self._en_lock = threading.Lock()  # spaCy's tokenizer updates its cache while tokenising
         self._stem_local = threading.local()  # PyStemmer objects are not thread-safe

@@ -9,8 +9,6 @@ from __future__ import annotations
 import threading
 import unicodedata
 
-import spacy
-
 from runtime.language import to_simplified
 
 
@@ -34,6 +32,10 @@ class Tokenizer:
     """
 
     def __init__(self) -> None:
+        # Imported here: spaCy brings thinc and torch (about 350 MiB), which only the model
+        # workers need; the server process imports this module for ``fold`` alone.
+        import spacy
+
         self._zh = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
         self._en = spacy.blank("en")
         self._lock = threading.Lock()
