@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from bot.answer_policy import Evidence, alternatives, choose
 from bot.controls import Control
+from bot.foreign_visa import asks_foreign_visa
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
 from bot.texts import BUSINESS_OPTIONS, ONLINE_SERVICES, label, text
 from runtime.language import output_script
@@ -286,6 +287,8 @@ def _service(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
 
 
 def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
+    if asks_foreign_visa(turn.text):  # shares every word with our visa entries
+        return [Say("foreign_visa", "decline")]
     search = turn.search
     choice = choose(_evidence(turn)) if search is not None else "not_found"
     if choice == "answer":

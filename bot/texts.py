@@ -67,6 +67,14 @@ TEXTS: dict[str, dict[str, str]] = {
               "For other government services, please call the 12345 government service hotline. "
               "I'm happy to help with any immigration question.",
     },
+    "foreign_visa": {
+        "zh": "其他国家的签证（包括申根签证）由该国驻华使领馆或其签证中心办理，不属于国家移民管理局的业务，"
+              "请向目的地国家的使领馆咨询。中国护照、往来港澳台通行证等出入境证件的问题，我可以为您解答。",
+        "en": "Visas for other countries (Schengen included) are issued by that country's embassy or "
+              "consulates in China, or their visa centres, not by the National Immigration "
+              "Administration, so please ask the destination's embassy. I can help with Chinese "
+              "exit-entry documents such as passports and permits for Hong Kong, Macao and Taiwan.",
+    },
     "not_found": {
         "zh": "抱歉，我没有找到可靠的答案。请换个说法，补充一些细节（例如证件类型、所在城市），"
               "或选择转人工客服。",

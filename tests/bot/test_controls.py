@@ -6,6 +6,7 @@ import pytest
 
 from bot.answer_policy import Evidence, alternatives, choose, is_vague
 from bot.controls import Control, control_of
+from bot.foreign_visa import asks_foreign_visa
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
 
 
@@ -84,3 +85,22 @@ def test_a_follow_up_is_not_vague_however_short():
     assert choose(_evidence("And Malaysians?")) == "clarify"
     assert choose(replace(_evidence("And Malaysians?"), follow_up=True)) == "answer"
     assert choose(replace(_evidence("能跨省吗"), follow_up=True)) == "answer"
+
+
+@pytest.mark.parametrize("text", [
+    "去日本要唔要簽證？我係內地護照", "我想 apply Japan visa，我係 China passport，要咩 documents？",
+    "How can a Chinese citizen apply for a Schengen visa?", "申根签证要什么材料",
+    "do I need a visa to go to Korea with a Hong Kong passport?", "去泰國免簽嗎",
+])
+def test_questions_about_another_countrys_visa(text):
+    assert asks_foreign_visa(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I'm Japanese, do I need a visa for China?", "泰国人去中国要签证吗", "since when is the UK visa-free?",
+    "will the visa-free thing for France still be valid next winter?", "俄罗斯免签到什么时候",
+    "我下個月要去韓國開會再返嚟，本簽證得一次入境，點算？", "I hold a US visa, can I transit in Beijing?",
+    "flying from Shanghai to Japan, can I stay 10 days visa free on the way?", "去日本旅游要办护照吗",
+])
+def test_questions_about_our_visas_and_documents_are_not_foreign(text):
+    assert not asks_foreign_visa(text)

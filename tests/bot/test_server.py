@@ -338,3 +338,14 @@ async def test_a_question_that_names_a_language_is_answered_and_a_command_locks(
         assert switched == {"type": "lang", "lang": "zh", "locked": True}
         locked = await c.ask("How long can I stay on the 240-hour visa-free transit?", "l3")
         assert locked["lang"] == "zh" and "240" in locked["text"]
+
+
+async def test_another_countrys_visa_is_pointed_to_its_embassy_and_ours_is_answered(
+        shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="zh")
+        await c.until(lambda f: f["type"] == "reply")
+        abroad = await c.ask("我下個月去韓國旅行，香港護照使唔使簽證？", "f1")
+        assert abroad["meta"]["kind"] == "decline" and "使領館" in abroad["text"], abroad
+        ours = await c.ask("韓國人嚟中國旅遊使唔使簽證？", "f2")
+        assert ours["meta"]["kind"] == "answer", ours
