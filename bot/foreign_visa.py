@@ -37,17 +37,19 @@ _ISSUERS_EN = (
     "france|germany|italy|spain|russia|australia"
 )
 # "visa-free for France" is about French visitors to China, not a visa France issues.
-_VISA_EN = r"(?:e-?visa|visa|\beta)\b(?![- ]?(?:free|exempt|waiver))"
+_VISA_EN = r"(?:e-?visa|visa|\beta)(?![a-z])(?![- ]?(?:free|exempt|waiver))"
 _VISA = rf"(?:签证|签注|免签|落地签|入境|{_VISA_EN})"
 
 # "去日本", "飞韩国", "到泰国旅行", "去美国读书": a foreign destination.
 _TO_COUNTRY_ZH = re.compile(rf"(?:去|到|飞|赴|前往|出国去)\s*(?:{_COUNTRIES_ZH})")
 # "日本签证", "申根签", "美国的签证": a visa that country issues.
-_COUNTRY_VISA_ZH = re.compile(rf"(?:{_COUNTRIES_ZH})(?:的|嘅)?\s*(?:签证|签(?!发)|visa)")
+_COUNTRY_VISA_ZH = re.compile(
+    rf"(?:{_COUNTRIES_ZH})(?:的|嘅)?(?:旅游|工作假期|工作|学生|留学|商务|探亲|电子|面试)?"
+    r"(?:签证|签(?![发到])|visa)|美签|日签|韩签|英签|申根签")
 _TO_COUNTRY_EN = re.compile(
     rf"\b(?:to|visit|visiting|into|enter|entering|for)\s+(?:{_COUNTRIES_EN})\b")
-_COUNTRY_VISA_EN = re.compile(rf"\b(?:{_ISSUERS_EN})\s+(?:tourist\s+|student\s+|work\s+|travel\s+)?"
-                              rf"{_VISA_EN}")
+# "(?<![a-z])", not "\b": "我有一张Japan visa" has no word boundary between 张 and J.
+_COUNTRY_VISA_EN = re.compile(rf"(?<![a-z])(?:{_ISSUERS_EN})\s+(?:[a-z0-9/-]{{1,12}}\s+)?{_VISA_EN}")
 _VISA_WORD = re.compile(_VISA)
 # "I hold a US visa, can I ...": a visa the visitor already has is a condition of ours
 # (transit, visa on arrival), not the question.
