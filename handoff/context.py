@@ -29,7 +29,7 @@ CANNED_FILE = Path(__file__).resolve().parent / "canned.toml"
 UNAUTHORIZED_CLOSE = 4401
 
 
-class HubLike(Protocol):  # the parts of bot.hub.Hub the handoff service uses (SERVER_CONTRACT.md)
+class HubLike(Protocol):  # the parts of bot.hub.Hub the handoff service and its owner use
     async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
                     kind: str = "notice", agent: str | None = None, quick_replies: Any = (),
                     meta: dict | None = None) -> dict: ...

@@ -1,7 +1,9 @@
 """Human handoff: routing, queues, ownership and the agent websocket (/agent/ws).
 
-The SQLite tables (handoff/store.py) are the only source of truth for queue state and ownership,
-so a restart loses nothing; what lives in memory is only who is connected right now.
+The SQLite tables are the only source of truth for queue state and ownership, so a restart
+loses nothing; what lives in memory is only who is connected right now. Every change of who
+holds a chat goes through the conversation owner (conversation/owner.py) this service builds at
+``start()``: the parts here decide the event, the owner applies it.
 The server constructs ``HandoffService(settings, hub, retriever)``, awaits ``start()``, calls
 ``escalate()`` and the ``on_visitor_*`` hooks and hands every /agent/ws socket to
 ``handle_agent_connection``. This class only wires the parts together (docs/architecture.md,
