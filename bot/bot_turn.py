@@ -15,9 +15,9 @@ from bot.dialogue import Context
 from bot.hub import Hub
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, say
-from bot.session_locks import SessionLocks
 from bot.store import Store
 from bot.worker import ModelWorkers
+from conversation.locks import SessionLocks
 from handoff.service import HandoffService
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,8 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from bot.frames import Queued, Reply, State, Typing, Visitor
 from bot.protocol import dumps
 from bot.store import SessionInfo, Store
+from conversation.lifecycle import Holder
+from conversation.owner import Told
 from runtime.frames import Frame
 from runtime.language import output_script, to_script
 from storage.sqlite import SQLiteDatabase
@@ -117,20 +119,16 @@ class Hub:
         )
         return await self.emit(session_id, event)
 
-    async def set_state(self, session_id: str, state: str, *, queue: str | None = None,
-                        position: int | None = None, eta_s: int | None = None,
-                        agent: str | None = None, rating: bool | None = None) -> dict:
-        """Record the conversation's state and emit its event, in one transaction; a queued chat
-        says where it waits."""
+    async def tell(self, session_id: str, told: Told) -> dict:
+        """The visitor's ``state`` frame for their conversation's holder (conversation/owner.py
+        decides it; a queued chat says where it waits)."""
         event: State | Queued
-        if state == "queued":
-            assert queue is not None and position is not None, "a queued chat has a place"
-            event = Queued(queue=queue, position=position, eta_s=eta_s)
+        if told.holder is Holder.QUEUED:
+            assert told.queue is not None and told.position is not None, "a queued chat has a place"
+            event = Queued(queue=told.queue, position=told.position, eta_s=told.eta_s)
         else:
-            event = State(state=state, agent=agent, rating=rating)
-        with self.database.transaction():
-            self.store.update_session(session_id, state=state)
-            return await self.emit(session_id, event)
+            event = State(state=told.holder.value, agent=told.agent, rating=told.rating)
+        return await self.emit(session_id, event)
 
     async def typing(self, session_id: str, sender: str, on: bool) -> None:
         self.push_now(session_id, Typing(sender=sender, on=on))

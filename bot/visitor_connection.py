@@ -6,6 +6,7 @@ transfer to a phone, typing. Rate limits per socket and IP apply to every frame.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from bot.pipeline import Outcome, feedback, greet, say
 from bot.settings import Settings
 from bot.store import SessionInfo, Store
 from bot.texts import text
+from conversation.lifecycle import Reopen
+from conversation.owner import Rejected
 from handoff.service import HandoffService
 from runtime.frames import Frame, Pong
 from runtime.language import output_script
@@ -235,8 +238,9 @@ class VisitorConnection:
             return self.send(f.Ack(id=message.id, seq=stored["seq"]))
         session = parts.store.session(sid)
         assert session is not None
-        if session.state == "closed":
-            await parts.hub.set_state(sid, "bot")  # writing again reopens the conversation
+        if session.state == "closed":  # writing again reopens the conversation
+            with contextlib.suppress(Rejected):  # reopened by a message sent at the same time
+                await parts.handoff.conversations.apply(sid, Reopen())
             session = parts.store.session(sid)
             assert session is not None
         event = await parts.hub.emit(
@@ -288,9 +292,7 @@ class VisitorConnection:
         session = self.parts.store.session(sid)
         if session is None or session.state == "closed":
             return
-        if session.state in ("queued", "agent"):
-            await self.parts.handoff.on_close(sid)
-        await self.parts.hub.set_state(sid, "closed")
+        await self.parts.handoff.on_close(sid)
         await self.system_text(sid, "closed")
 
     async def system_text(self, sid: str, key: str) -> None:

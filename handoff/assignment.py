@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from conversation.lifecycle import Claim
+from conversation.owner import Rejected
 from handoff import texts
 from handoff.context import HandoffContext
 from handoff.store import Chat
@@ -15,18 +17,22 @@ async def assign(ctx: HandoffContext, chat_id: int, username: str, actor: str, a
     """Give a waiting chat to ``username`` if nobody took it first: the owner, the audit row,
     the visitor's notice and the conversation's state in one transaction. The chat as it was
     claimed, for the caller to open in the agent's console; None when another claim won."""
-    db = ctx.db()
-    with db.database.transaction():
-        if not db.claim(chat_id, username, time.time()):
-            return None
-        chat = ctx.stored_chat(chat_id)
-        db.audit(actor, action, chat.session_id, chat=chat_id, **detail)
-        agent = ctx.stored_agent(username)
-        lang, script = ctx.visitor_lang(chat)
-        await ctx.hub.reply(chat.session_id, texts.say(texts.AGENT_JOINED, lang, script,
-                                                       agent=agent.name),
-                            sender="system", lang=lang, kind="handoff")
-        await ctx.hub.set_state(chat.session_id, "agent", agent=agent.name)
+    waiting = ctx.db().chat(chat_id)
+    if waiting is None:
+        return None
+    try:
+        async with ctx.conversations().change(waiting.session_id, Claim(username),
+                                              about=waiting) as change:
+            chat = change.after
+            assert chat is not None  # an agent-held conversation has its chat
+            ctx.db().audit(actor, action, chat.session_id, chat=chat_id, **detail)
+            agent = ctx.stored_agent(username)
+            lang, script = ctx.visitor_lang(chat)
+            await ctx.hub.reply(chat.session_id, texts.say(texts.AGENT_JOINED, lang, script,
+                                                           agent=agent.name),
+                                sender="system", lang=lang, kind="handoff")
+    except Rejected:
+        return None
     ctx.last_assigned[username] = time.time()
     ctx.announced.pop(chat_id, None)
     return chat

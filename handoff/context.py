@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from websockets.exceptions import ConnectionClosed
 
+from conversation.owner import ConversationOwner, Told
 from handoff.agent_protocol import AgentProtocolError
 from handoff.auth import Authenticator
 from handoff.routing import RoutingTable
@@ -28,13 +29,11 @@ CANNED_FILE = Path(__file__).resolve().parent / "canned.toml"
 UNAUTHORIZED_CLOSE = 4401
 
 
-class HubLike(Protocol):  # the parts of bot.hub.Hub the handoff service uses (SERVER_CONTRACT.md)
+class HubLike(Protocol):  # the parts of bot.hub.Hub the handoff service and its owner use
     async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
                     kind: str = "notice", agent: str | None = None, quick_replies: Any = (),
                     meta: dict | None = None) -> dict: ...
-    async def set_state(self, session_id: str, state: str, *, queue: str | None = None,
-                        position: int | None = None, eta_s: int | None = None,
-                        agent: str | None = None, rating: bool | None = None) -> dict: ...
+    async def tell(self, session_id: str, told: Told) -> dict: ...
     async def typing(self, session_id: str, sender: str, on: bool) -> None: ...
     def session(self, session_id: str) -> Any: ...
     def events(self, session_id: str, after_seq: int = 0) -> list[dict]: ...
@@ -75,6 +74,8 @@ class HandoffContext:
     retriever: Any | None = None
     store: HandoffStore | None = None
     auth: Authenticator | None = None
+    # The one writer of who holds a conversation (built with the store).
+    owner: ConversationOwner | None = None
     conns: dict[str, set[AgentConn]] = field(default_factory=dict)
     accepting: dict[str, bool] = field(default_factory=dict)
     last_assigned: dict[str, float] = field(default_factory=dict)
@@ -87,6 +88,11 @@ class HandoffContext:
         if self.store is None:
             raise RuntimeError("HandoffService.start() has not been awaited")
         return self.store
+
+    def conversations(self) -> ConversationOwner:
+        if self.owner is None:
+            raise RuntimeError("HandoffService.start() has not been awaited")
+        return self.owner
 
     def authenticator(self) -> Authenticator:
         if self.auth is None:

@@ -5,15 +5,21 @@ visitor leaves, which becomes a ticket."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 
+from conversation.lifecycle import Escalate, LeaveMessage, LeaveQueue, TakeTicket
+from conversation.owner import Rejected
 from handoff import texts
 from handoff.context import HandoffContext
 from handoff.notifier import Notifier
 from handoff.positions import eligible_online, position_of
 from handoff.routing import route
 from handoff.store import Chat
+from storage.chats import NewChat
+
+log = logging.getLogger(__name__)
 
 
 class EscalationService:
@@ -37,20 +43,41 @@ class EscalationService:
                 texts.ESCALATION_LIMITED, vlang, getattr(info, "script", None),
                 hotline=ctx.table.hotline), sender="system", lang=vlang, kind="handoff")
             return
-        # One transaction: the chat in the queue, the audit row, the visitor's notice and the
-        # conversation's state (nothing in it waits on a socket; the hub pushes after commit).
-        with db.database.transaction():
-            chat = db.open_chat(session_id, queue_id=r.queue_id, lang=lang,
-                                business_option=business_option, region=r.region, city=r.city,
-                                overseas=overseas, summary=summary[:300], reason=reason,
-                                rule=r.rule, now=time.time())
-            db.audit("system", "escalate", session_id, chat=chat.id, queue=chat.queue_id,
-                     rule=r.rule, reason=reason, repeated=existing is not None)
-            if existing is None or existing.status == "queued":
-                await self.tell_queued(chat)
-        if chat.status == "queued" and not ctx.visitor_online(session_id):
+        chat: Chat | None = existing
+        if existing is not None:  # asked again: no second chat, a waiting visitor hears where
+            db.audit("system", "escalate", session_id, chat=existing.id, queue=existing.queue_id,
+                     rule=r.rule, reason=reason, repeated=True)
+            if existing.status == "queued":
+                pos, eta = position_of(ctx, existing.id)
+                await self.notice_queued(existing, pos, eta)
+                await ctx.conversations().announce(session_id, pos, eta)
+                ctx.announced[existing.id] = (pos, eta)
+        else:
+            chat = await self._queue(session_id, NewChat(
+                r.queue_id, lang, business_option, r.region, r.city, overseas, summary[:300],
+                reason, r.rule))
+        if chat is not None and chat.status == "queued" and not ctx.visitor_online(session_id):
             self.start_ghost_timer(session_id)  # asked and left before the answer came
         await self.notifier.refresh()
+
+    async def _queue(self, session_id: str, opening: NewChat) -> Chat | None:
+        """The conversation into a queue, in one transaction with the audit row and the
+        visitor's notice; None when it is not the bot's to hand over (closed meanwhile)."""
+        ctx = self.ctx
+        try:
+            async with ctx.conversations().change(session_id, Escalate(opening.queue_id),
+                                                  opening=opening) as change:
+                chat, told = change.after, change.told
+                assert chat is not None and told is not None and told.position is not None
+                ctx.db().audit("system", "escalate", session_id, chat=chat.id,
+                               queue=chat.queue_id, rule=opening.rule, reason=opening.reason,
+                               repeated=False)
+                await self.notice_queued(chat, told.position, told.eta_s)
+        except Rejected as rejected:
+            log.warning("escalation not applied: %s", rejected.reason, extra={"session": session_id})
+            return None
+        ctx.announced[chat.id] = (told.position, told.eta_s)
+        return chat
 
     def may_escalate(self, session_id: str) -> bool:
         """At most ``escalations_per_session`` new chats per conversation and
@@ -81,11 +108,11 @@ class EscalationService:
         self.escalations = {key: times for key, times in self.escalations.items()
                             if times and times[-1] > now - window}
 
-    async def tell_queued(self, chat: Chat) -> None:
+    async def notice_queued(self, chat: Chat, pos: int, eta: int | None) -> None:
+        """Where the visitor waits and for how long, or that nobody is online to answer."""
         ctx = self.ctx
         lang, script = ctx.visitor_lang(chat)
         queue = ctx.table.queue(chat.queue_id).name(lang)
-        pos, eta = position_of(ctx, chat.id)
         if eligible_online(ctx, chat):
             text = texts.say(texts.QUEUED, lang, script, queue=queue,
                              ahead=texts.ahead_phrase(pos - 1, lang), wait=texts.wait_phrase(eta, lang))
@@ -96,9 +123,6 @@ class EscalationService:
             quick = [{"label": label, "value": label}]
         await ctx.hub.reply(chat.session_id, text, sender="system", lang=lang, kind="handoff",
                             quick_replies=quick)
-        await ctx.hub.set_state(chat.session_id, "queued", queue=chat.queue_id, position=pos,
-                                eta_s=eta)
-        ctx.announced[chat.id] = (pos, eta)
 
     # ------------------------------------------------------------------ visitors who leave
     def on_visitor_online(self, session_id: str) -> None:
@@ -154,13 +178,13 @@ class EscalationService:
             await self.create_ticket(chat, "\n".join(written), gone=True)
             return
         lang, script = ctx.visitor_lang(chat)
-        with db.database.transaction():
-            if not db.end(chat.id, status="bot", outcome="visitor_gone", now=time.time()):
-                return
-            db.audit("system", "visitor_gone", session_id, chat=chat.id)
-            await ctx.hub.reply(session_id, texts.say(texts.LEFT_QUEUE, lang, script),
-                                sender="system", lang=lang, kind="handoff")
-            await ctx.hub.set_state(session_id, "bot")
+        try:
+            async with ctx.conversations().change(session_id, LeaveQueue(), about=chat):
+                db.audit("system", "visitor_gone", session_id, chat=chat.id)
+                await ctx.hub.reply(session_id, texts.say(texts.LEFT_QUEUE, lang, script),
+                                    sender="system", lang=lang, kind="handoff")
+        except Rejected:
+            return  # claimed or closed meanwhile
         ctx.announced.pop(chat.id, None)
         await self.notifier.release(chat, "visitor_gone")
         await self.notifier.refresh()
@@ -168,32 +192,41 @@ class EscalationService:
     # ------------------------------------------------------------------ leaving a message
     async def create_ticket(self, chat: Chat, text: str, *, gone: bool = False) -> None:
         ctx = self.ctx
-        db = ctx.db()
-        lang, script = ctx.visitor_lang(chat)
-        said = texts.LEFT_QUEUE_TICKET if gone else texts.TICKET_CREATED
         # One transaction: the chat out of the queue, the ticket, the audit row, the visitor's
         # notice with the ticket's number and the conversation back with the bot.
-        with db.database.transaction():
-            if not db.end(chat.id, status="bot", outcome="ticket", now=time.time()):
-                return
-            ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
-            ticket = db.ticket(ticket_id)
-            assert ticket is not None  # added just above
-            ref = ticket["ref"]
-            db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
-                     ticket=ticket_id, ref=ref, visitor_gone=gone)
-            await ctx.hub.reply(chat.session_id, texts.say(said, lang, script, ticket=ref),
-                                sender="system", lang=lang, kind="handoff", meta={"ticket": ref})
-            await ctx.hub.set_state(chat.session_id, "bot")
+        try:
+            async with ctx.conversations().change(chat.session_id, TakeTicket(visitor_gone=gone),
+                                                  about=chat):
+                await self._ticket(chat, text, gone=gone)
+        except Rejected:
+            return  # claimed or closed meanwhile
         if gone:
             await self.notifier.release(chat, "visitor_gone")
         ctx.announced.pop(chat.id, None)
         await self.notifier.refresh(tickets_changed=True)
 
+    async def _ticket(self, chat: Chat, text: str, *, gone: bool) -> None:
+        """The ticket, its audit row and the notice with its number."""
+        ctx = self.ctx
+        db = ctx.db()
+        lang, script = ctx.visitor_lang(chat)
+        said = texts.LEFT_QUEUE_TICKET if gone else texts.TICKET_CREATED
+        ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
+        ticket = db.ticket(ticket_id)
+        assert ticket is not None  # added just above
+        ref = ticket["ref"]
+        db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
+                 ticket=ticket_id, ref=ref, visitor_gone=gone)
+        await ctx.hub.reply(chat.session_id, texts.say(said, lang, script, ticket=ref),
+                            sender="system", lang=lang, kind="handoff", meta={"ticket": ref})
+
     async def start_leaving_message(self, chat: Chat) -> None:
         """The visitor pressed "Leave a message": their next message becomes a ticket."""
         ctx = self.ctx
-        ctx.db().set_leaving_message(chat.id, True)
+        try:
+            await ctx.conversations().apply(chat.session_id, LeaveMessage(), about=chat)
+        except Rejected:
+            return  # claimed or closed meanwhile
         lang, script = ctx.visitor_lang(chat)
         await ctx.hub.reply(chat.session_id, texts.say(texts.LEAVE_MESSAGE_PROMPT, lang, script),
                             sender="system", lang=lang, kind="handoff")

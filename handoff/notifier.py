@@ -63,8 +63,7 @@ class Notifier:
             for chat_id, pos, eta in queue_positions(ctx):
                 if ctx.announced.get(chat_id) != (pos, eta):
                     chat = ctx.stored_chat(chat_id)
-                    await ctx.hub.set_state(chat.session_id, "queued", queue=chat.queue_id,
-                                            position=pos, eta_s=eta)
+                    await ctx.conversations().announce(chat.session_id, pos, eta)
                     ctx.announced[chat_id] = (pos, eta)
             await self.broadcast(tickets_changed=tickets_changed)
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+from conversation.lifecycle import EndChat, Event, HandBack, Reassign, Requeue, Resolve
+from conversation.owner import Change, Rejected
 from handoff import agent_protocol as ap
 from handoff import texts
 from handoff.agent_protocol import AgentProtocolError
@@ -14,7 +18,6 @@ from handoff.assignment import assign
 from handoff.commands import Handler
 from handoff.context import AgentConn, HandoffContext
 from handoff.notifier import Notifier
-from handoff.positions import position_of
 from handoff.queueing import required_skill
 from handoff.store import Agent, Chat
 
@@ -65,32 +68,25 @@ class Ownership:
         ctx = self.ctx
         db = ctx.db()
         lang, script = ctx.visitor_lang(chat)
-        now = time.time()
         if target not in ctx.table.queues:
             raise AgentProtocolError("unknown_queue", "No such queue.", "queue")
         async with ctx.lock:
             # One transaction: the chat back in a queue, the note, the audit row, the
             # visitor's notice and new place in the queue.
-            with db.database.transaction():
-                if not db.move_to_queue(chat.id, chat.owner, target, now):
-                    raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
+            async with _changing(ctx, chat, Requeue(target)) as change:
                 db.add_note(chat.id, agent.username, "transfer", f"→ {target}: {note}".strip())
                 db.audit(agent.username, "transfer", chat.session_id, chat=chat.id, queue=target,
                          note=note)
                 await ctx.hub.reply(chat.session_id, texts.say(
                     texts.TRANSFERRED_QUEUE, lang, script, queue=ctx.table.queue(target).name(lang)),
                     sender="system", lang=lang, kind="handoff")
-                pos, eta = position_of(ctx, chat.id)
-                await ctx.hub.set_state(chat.session_id, "queued", queue=target, position=pos,
-                                        eta_s=eta)
             await self.notifier.release(chat, "transferred")
-            ctx.announced[chat.id] = (pos, eta)
+            _remember_place(ctx, chat.id, change)
 
     async def _to_agent(self, agent: Agent, chat: Chat, username: str, note: str) -> None:
         ctx = self.ctx
         db = ctx.db()
         lang, script = ctx.visitor_lang(chat)
-        now = time.time()
         target = db.agent(username)
         if target is None or target.disabled:
             raise AgentProtocolError("unknown_agent", "No such agent.", "agent")
@@ -102,9 +98,7 @@ class Ownership:
         if load >= target.max_chats:
             raise AgentProtocolError("at_capacity", "That agent has no free chat slot.", "agent")
         # One transaction: the new owner, the note, the audit row, the visitor's notice and state.
-        with db.database.transaction():
-            if not db.give_to(chat.id, chat.owner, target.username, now):
-                raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
+        async with _changing(ctx, chat, Reassign(target.username)):
             db.add_note(chat.id, agent.username, "transfer",
                         f"→ {target.username}: {note}".strip())
             db.audit(agent.username, "transfer", chat.session_id, chat=chat.id,
@@ -112,39 +106,34 @@ class Ownership:
             await ctx.hub.reply(chat.session_id, texts.say(texts.TRANSFERRED_AGENT, lang, script,
                                                            agent=target.name),
                                 sender="system", lang=lang, kind="handoff")
-            await ctx.hub.set_state(chat.session_id, "agent", agent=target.name)
         await self.notifier.release(chat, "transferred")
-        ctx.last_assigned[target.username] = now
+        ctx.last_assigned[target.username] = time.time()
         await self.notifier.open_chat(target.username, ctx.stored_chat(chat.id))
 
     async def handback(self, conn: AgentConn, agent: Agent, frame: ap.Handback) -> None:
-        await self._finish(agent, frame, status="bot", outcome="handed_back", action="handback")
+        await self._finish(agent, frame, HandBack(), "handback")
 
     async def resolve(self, conn: AgentConn, agent: Agent, frame: ap.Resolve) -> None:
-        await self._finish(agent, frame, status="closed", outcome="resolved", action="resolve")
+        await self._finish(agent, frame, Resolve(), "resolve")
 
-    async def _finish(self, agent: Agent, frame: ap.Handback | ap.Resolve, *, status: str,
-                      outcome: str, action: str) -> None:
+    async def _finish(self, agent: Agent, frame: ap.Handback | ap.Resolve,
+                      event: HandBack | Resolve, action: str) -> None:
         ctx = self.ctx
         db = ctx.db()
         chat = ctx.owned(agent, frame.chat)
         lang, script = ctx.visitor_lang(chat)
-        with db.database.transaction():
-            if not db.end(chat.id, status=status, outcome=outcome, now=time.time(),
-                          owner=chat.owner, check_owner=True):
-                raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat")
+        async with _changing(ctx, chat, event) as change:
             if frame.note:
                 db.add_note(chat.id, agent.username, action, frame.note)
             db.audit(agent.username, action, chat.session_id, chat=chat.id, note=frame.note)
-            if status == "bot":
+            if isinstance(event, HandBack):
                 await ctx.hub.reply(chat.session_id, texts.say(texts.HANDED_BACK, lang, script),
                                     sender="system", lang=lang, kind="handoff")
-                await ctx.hub.set_state(chat.session_id, "bot")
             else:
                 await ctx.hub.reply(chat.session_id, texts.say(texts.RESOLVED, lang, script),
                                     sender="system", lang=lang, kind="notice")
-                await ctx.hub.set_state(chat.session_id, "closed", rating=True)
-        await self.notifier.release(chat, outcome)
+        ended = next(e for e in change.transition.effects if isinstance(e, EndChat))
+        await self.notifier.release(chat, ended.outcome)
         await self.notifier.refresh()
 
     # ------------------------------------------------------------------ agents who leave
@@ -176,17 +165,33 @@ class Ownership:
                 continue
             lang, script = ctx.visitor_lang(chat)
             async with ctx.lock:
-                with db.database.transaction():
-                    if not db.move_to_queue(chat.id, username, chat.queue_id, time.time()):
-                        continue
-                    db.audit("system", "requeue_agent_offline", chat.session_id, chat=chat.id,
-                             agent=username)
-                    await ctx.hub.reply(chat.session_id, texts.say(texts.AGENT_DISCONNECTED, lang,
-                                                                   script),
-                                        sender="system", lang=lang, kind="handoff")
-                    pos, eta = position_of(ctx, chat.id)
-                    await ctx.hub.set_state(chat.session_id, "queued", queue=chat.queue_id,
-                                            position=pos, eta_s=eta)
+                try:
+                    async with ctx.conversations().change(chat.session_id, Requeue(chat.queue_id),
+                                                          about=chat) as change:
+                        db.audit("system", "requeue_agent_offline", chat.session_id,
+                                 chat=chat.id, agent=username)
+                        await ctx.hub.reply(chat.session_id, texts.say(
+                            texts.AGENT_DISCONNECTED, lang, script),
+                            sender="system", lang=lang, kind="handoff")
+                except Rejected:
+                    continue  # resolved, handed back or transferred meanwhile
                 await self.notifier.release(chat, "agent_offline")
-                ctx.announced[chat.id] = (pos, eta)
+                _remember_place(ctx, chat.id, change)
         await self.notifier.refresh()
+
+
+@asynccontextmanager
+async def _changing(ctx: HandoffContext, chat: Chat, event: Event) -> AsyncIterator[Change]:
+    """An agent's change of the chat they have open; a console that saw it stale is told so."""
+    try:
+        async with ctx.conversations().change(chat.session_id, event, about=chat) as change:
+            yield change
+    except Rejected as rejected:
+        raise AgentProtocolError("not_active", "The chat changed; reload it.", "chat") from rejected
+
+
+def _remember_place(ctx: HandoffContext, chat_id: int, change: Change) -> None:
+    """What a chat back in a queue was told, so the next refresh does not repeat it."""
+    assert change.told is not None  # a chat back in a queue is always told where it waits
+    assert change.told.position is not None
+    ctx.announced[chat_id] = (change.told.position, change.told.eta_s)

@@ -1,7 +1,9 @@
 """Human handoff: routing, queues, ownership and the agent websocket (/agent/ws).
 
-The SQLite tables (handoff/store.py) are the only source of truth for queue state and ownership,
-so a restart loses nothing; what lives in memory is only who is connected right now.
+The SQLite tables are the only source of truth for queue state and ownership, so a restart
+loses nothing; what lives in memory is only who is connected right now. Every change of who
+holds a chat goes through the conversation owner (conversation/owner.py) this service builds at
+``start()``: the parts here decide the event, the owner applies it.
 The server constructs ``HandoffService(settings, hub, retriever)``, awaits ``start()``, calls
 ``escalate()`` and the ``on_visitor_*`` hooks and hands every /agent/ws socket to
 ``handle_agent_connection``. This class only wires the parts together (docs/architecture.md,
@@ -10,9 +12,9 @@ The server constructs ``HandoffService(settings, hub, retriever)``, awaits ``sta
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from conversation.owner import ConversationOwner
 from handoff.auth import Authenticator, LockoutPolicy
 from handoff.chat_work import ChatWork
 from handoff.connection import AgentConnections
@@ -21,7 +23,7 @@ from handoff.desk import Desk
 from handoff.escalation import EscalationService
 from handoff.notifier import Notifier
 from handoff.ownership import Ownership
-from handoff.positions import queue_positions
+from handoff.positions import position_of, queue_positions
 from handoff.routing import Route, load_table, route
 from handoff.settings import HandoffSettings
 from handoff.store import HandoffStore
@@ -63,6 +65,11 @@ class HandoffService:
         self.context.retriever = retriever
 
     @property
+    def conversations(self) -> ConversationOwner:
+        """Who holds each conversation, and the one way to change it."""
+        return self.context.conversations()
+
+    @property
     def store(self) -> HandoffStore | None:
         return self.context.store
 
@@ -71,20 +78,15 @@ class HandoffService:
         ctx = self.context
         settings = ctx.settings
         store = ctx.store = HandoffStore(ctx.database or settings.store_path)
-        store.on_change = self.notifier.changed
         window = ctx.table.failure_window_s or settings.agent_lockout_s
         ctx.auth = Authenticator(
             store,
             LockoutPolicy(settings.agent_max_failures, window, settings.agent_lockout_s),
             settings.agent_token_ttl_s,
             Offload("argon2", workers=1, queue=settings.offload_queue))
-        # A chat whose conversation left queued/agent while we were down (expired, closed) is
-        # over; everything else is kept exactly as it was.
-        for chat in store.active_chats():
-            info = ctx.hub.session(chat.session_id)
-            if info is None or info.state not in ("queued", "agent"):
-                store.end(chat.id, status="closed", outcome="stale", now=time.time())
-                store.audit("system", "stale", chat.session_id, chat=chat.id)
+        ctx.owner = ConversationOwner(store.database, ctx.hub,
+                                      place=lambda chat_id: position_of(ctx, chat_id),
+                                      chat_changed=self.notifier.changed)
         # Queued visitors keep their place; remember what they were last told so a restart does
         # not flood them with identical position updates.
         for chat_id, pos, eta in queue_positions(ctx):

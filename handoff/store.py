@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from storage.agents import Agent, Agents
 from storage.audit import Audit
-from storage.chats import Chat, Chats, NewChat, snippet
+from storage.chats import Chat, Chats, snippet
 from storage.database import IntegrityError
 from storage.ratings import Rated, Ratings
 from storage.sqlite import SQLiteDatabase, open_database
@@ -27,7 +27,8 @@ __all__ = ["Agent", "Chat", "HandoffStore", "find_ticket_ref"]
 
 class HandoffStore:
     """Opens its own database from a path (and closes it), or shares the conversation store's
-    (``Store.database``), so that a handoff and the conversation's state change together."""
+    (``Store.database``), so that a handoff and the conversation's state change together. Chats
+    are only read here: conversation/owner.py writes who holds them."""
 
     def __init__(self, database: Path | str | SQLiteDatabase) -> None:
         self.owns_database = not isinstance(database, SQLiteDatabase)
@@ -37,9 +38,6 @@ class HandoffStore:
         self.tickets_repo = Tickets(self.database)
         self.ratings_repo = Ratings(self.database)
         self.audit_repo = Audit(self.database)
-        # Called with a chat's id once a change of its queue state or ownership is committed (the
-        # service sends agents only what changed).
-        self.on_change: Callable[[int], None] = lambda chat_id: None
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -98,19 +96,6 @@ class HandoffStore:
         self.agents_repo.clear_failures(username)
 
     # ------------------------------------------------------------------ chats
-    def open_chat(self, session_id: str, *, queue_id: str, lang: str, business_option: str | None,
-                  region: str | None, city: str | None, overseas: bool, summary: str,
-                  reason: str, rule: str, now: float) -> Chat:
-        """Queue a session; an already active chat of the session is re-routed, not duplicated."""
-        with self.database.transaction():
-            active = self.active_chat(session_id)
-            if active is not None:
-                return active
-            chat_id = self.chats_repo.open(session_id, NewChat(
-                queue_id, lang, business_option, region, city, overseas, summary, reason, rule), now)
-            self._changed(chat_id, True)
-            return self._chat(chat_id)
-
     def chat(self, chat_id: int) -> Chat | None:
         return self.chats_repo.get(chat_id)
 
@@ -141,31 +126,6 @@ class HandoffStore:
     def queue_stats(self) -> dict[str, tuple[int, float]]:
         """queue -> (chats waiting, oldest waiting since)."""
         return self.chats_repo.queue_stats()
-
-    def claim(self, chat_id: int, username: str, now: float) -> bool:
-        """Atomic: exactly one of several simultaneous claims of a waiting chat succeeds."""
-        return self._changed(chat_id, self.chats_repo.claim(chat_id, username, now))
-
-    def move_to_queue(self, chat_id: int, owner: str | None, queue_id: str, now: float) -> bool:
-        """Transfer an owned chat back into a (possibly other) queue; only its owner may."""
-        return self._changed(chat_id, self.chats_repo.move_to_queue(chat_id, owner, queue_id, now))
-
-    def give_to(self, chat_id: int, owner: str | None, new_owner: str, now: float) -> bool:
-        return self._changed(chat_id, self.chats_repo.give_to(chat_id, owner, new_owner, now))
-
-    def end(self, chat_id: int, *, status: str, outcome: str, now: float,
-            owner: str | None = None, check_owner: bool = False) -> bool:
-        return self._changed(chat_id, self.chats_repo.end(chat_id, status=status, outcome=outcome,
-                                                     now=now, owner=owner, check_owner=check_owner))
-
-    def set_leaving_message(self, chat_id: int, on: bool) -> None:
-        self.chats_repo.set_leaving_message(chat_id, on)
-        self._changed(chat_id, True)
-
-    def _changed(self, chat_id: int, changed: bool) -> bool:
-        if changed:  # inside a transaction: once it committed (a rolled-back change is none)
-            self.database.after_commit(lambda: self.on_change(chat_id))
-        return changed
 
     def handle_times(self, queue_id: str, limit: int = 50) -> list[float]:
         return self.chats_repo.handle_times(queue_id, limit)

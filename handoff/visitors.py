@@ -3,8 +3,8 @@ as a ticket), typing, closing the chat, and rating it afterwards."""
 
 from __future__ import annotations
 
-import time
-
+from conversation.lifecycle import Close
+from conversation.owner import Rejected
 from handoff import agent_frames as af
 from handoff import texts
 from handoff.context import HandoffContext
@@ -24,14 +24,8 @@ class VisitorEvents:
         ctx = self.ctx
         db = ctx.db()
         chat = db.active_chat(session_id)
-        if event.get("type") != "visitor":
-            return
-        if chat is None:
-            # The conversation says queued/agent but no handoff holds it: give it back to the
-            # bot rather than leave the visitor talking to nobody.
-            db.audit("system", "orphan_state", session_id)
-            await ctx.hub.set_state(session_id, "bot")
-            return
+        if event.get("type") != "visitor" or chat is None:
+            return  # a chat that ended just now: the visitor was told the bot has them again
         text = str(event.get("text", ""))
         if chat.status == "queued" and chat.leaving_message:
             await self.escalation.create_ticket(chat, text)
@@ -71,12 +65,13 @@ class VisitorEvents:
             db.audit("visitor", "rating", session_id, chat=chat.id, score=score)
 
     async def on_close(self, session_id: str) -> None:
-        db = self.ctx.db()
-        chat = db.active_chat(session_id)
-        if chat is None:
-            return
-        with db.database.transaction():
-            db.end(chat.id, status="closed", outcome="visitor_closed", now=time.time())
-            db.audit("visitor", "close", session_id, chat=chat.id)
-        await self.notifier.release(chat, "visitor_closed")
-        await self.notifier.refresh()
+        """The visitor ended the conversation (and with it any chat with people)."""
+        try:
+            async with self.ctx.conversations().change(session_id, Close()) as change:
+                if change.before is not None:
+                    self.ctx.db().audit("visitor", "close", session_id, chat=change.before.id)
+        except Rejected:
+            return  # closed already
+        if change.before is not None:
+            await self.notifier.release(change.before, "visitor_closed")
+            await self.notifier.refresh()

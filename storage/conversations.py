@@ -27,8 +27,14 @@ class SessionInfo:
     purged_at: float | None = None  # the retention purge removed its content then
 
 
-SESSION_COLUMNS = "id, lang, script, lang_locked, state, channel, created_at, last_seen, last_seq, purged_at"
-UPDATABLE = frozenset({"lang", "script", "lang_locked", "state", "channel"})
+# Who holds the conversation is read, never stored here: its open handoff chat if it has one
+# (queued or agent), else closed or the bot's (conversation/owner.py is the one writer of both).
+HOLDER = ("COALESCE((SELECT c.status FROM handoff_chats c WHERE c.session_id = sessions.id"
+          " AND c.status IN ('queued', 'agent')),"
+          " CASE WHEN sessions.closed = 1 THEN 'closed' ELSE 'bot' END) AS state")
+SESSION_COLUMNS = ("id, lang, script, lang_locked, channel, created_at, last_seen, last_seq,"
+                   f" purged_at, {HOLDER}")
+UPDATABLE = frozenset({"lang", "script", "lang_locked", "channel"})
 
 
 def _session(row: Row | None) -> SessionInfo | None:
@@ -67,6 +73,11 @@ class Conversations:
         with self.db.transaction():
             self.db.execute(f"UPDATE sessions SET {assignments}, last_seen = ? WHERE id = ?",
                             (*values, now, session_id))
+
+    def set_closed(self, session_id: str, closed: bool) -> None:
+        """Whether the conversation was ended (by the visitor, or an agent's resolving it)."""
+        with self.db.transaction():
+            self.db.execute("UPDATE sessions SET closed = ? WHERE id = ?", (int(closed), session_id))
 
     def set_token_hash(self, session_id: str, token_hash: str) -> None:
         with self.db.transaction():

@@ -26,6 +26,7 @@ from bot.retention import Policy, purge
 from bot.settings import Settings
 from bot.store import Store
 from handoff.store import Chat, HandoffStore
+from storage.chats import NewChat
 from tests.conftest import ROOT, ServerProcess
 from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
 
@@ -63,11 +64,12 @@ def conversation(store: Store, handoff: HandoffStore, marker: str) -> tuple[str,
     store.add_rating(sid, 2, f"{marker} was slow")
     store.add_feedback(sid, 2, "up")
     store.create_transfer(sid, 3600)
-    chat = handoff.open_chat(sid, queue_id="nia-service-center", lang="en", business_option=None,
-                             region="guangdong", city="深圳", overseas=False,
-                             summary=f"{marker} lost passport", reason="explicit_request",
-                             rule="en:service_center", now=time.time())
-    handoff.end(chat.id, status="closed", outcome="resolved", now=time.time())
+    chat_id = handoff.chats_repo.open(sid, NewChat(
+        "nia-service-center", "en", None, "guangdong", "深圳", False, f"{marker} lost passport",
+        "explicit_request", "en:service_center"), time.time())
+    handoff.chats_repo.end(chat_id, status="closed", outcome="resolved", now=time.time())
+    chat = handoff.chat(chat_id)
+    assert chat is not None
     handoff.add_note(chat.id, "li", "note", f"{marker} called twice")
     ticket = handoff.add_ticket(sid, chat.id, "nia-service-center", "en", f"{marker} email me")
     handoff.close_ticket(ticket, "li", f"Dear {marker}, done")
@@ -143,9 +145,8 @@ def test_an_old_conversation_loses_its_text_and_keeps_its_figures(tmp_path, stor
 def test_conversations_still_being_worked_on_are_kept(tmp_path, stores):
     store, handoff = stores
     waiting, _, _ = conversation(store, handoff, "QUEUED-1")
-    handoff.open_chat(waiting, queue_id="nia-service-center", lang="en", business_option=None,
-                      region=None, city=None, overseas=False, summary="QUEUED-1 again",
-                      reason="explicit_request", rule="r", now=time.time())
+    handoff.chats_repo.open(waiting, NewChat("nia-service-center", "en", None, None, None, False,
+                                             "QUEUED-1 again", "explicit_request", "r"), time.time())
     unanswered, _, _ = conversation(store, handoff, "TICKET-2")
     handoff.add_ticket(unanswered, None, "nia-service-center", "en", "TICKET-2 open question")
     for sid in (waiting, unanswered):

@@ -18,6 +18,7 @@ from bot.frames import Visitor
 from bot.hub import Hub
 from bot.settings import Settings
 from bot.store import Store
+from conversation.lifecycle import Reopen
 from handoff.service import HandoffService
 from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
 
@@ -288,7 +289,7 @@ async def test_escalations_are_limited_per_conversation(rig):
                                    overseas=True, summary="Visa", reason="explicit_request")
         assert rig.store.session(sid).state == "queued"
         await rig.service.on_close(sid)
-        await rig.hub.set_state(sid, "bot")
+        await rig.service.conversations.apply(sid, Reopen())  # the visitor writes again
     await rig.service.escalate(sid, lang="en", business_option=None, region=None, overseas=True,
                                summary="Visa", reason="explicit_request")
     assert rig.service.store.active_chat(sid) is None and rig.store.session(sid).state == "bot"

@@ -1,10 +1,10 @@
-"""Escalation and claim are each one transaction: the conversation's state (``sessions``), the
-handoff chat (``handoff_chats``), the audit row and the visitor's events change together or not
-at all, and visitors' sockets get the events only once they are committed.
+"""Escalation and claim are each one transaction: the handoff chat (``handoff_chats``, the one
+record of who holds the conversation), the audit row and the visitor's events change together
+or not at all, and visitors' sockets get the events only once they are committed.
 
 A real Store, Hub and HandoffService on a real SQLite file; the failure half-way is a trigger in
-that file refusing the conversation's change of state, after the chat and its notice were
-written in the same transaction.
+that file refusing the visitor's ``state`` frame, the last write of the transaction, after the
+chat and its notice were written in it.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from handoff.service import HandoffService
 from handoff.store import Agent
 from storage.database import IntegrityError
 
-FAIL_QUEUED = """CREATE TRIGGER fail_queued BEFORE UPDATE OF state ON sessions
-    WHEN NEW.state = 'queued' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"""
+FAIL_QUEUED = """CREATE TRIGGER fail_queued BEFORE INSERT ON events
+    WHEN NEW.type = 'state' AND json_extract(NEW.body, '$.state') = 'queued'
+    BEGIN SELECT RAISE(ABORT, 'injected failure'); END"""
 
 
 class RecordingHub(Hub):
@@ -55,7 +56,7 @@ async def rig(tmp_path):
 
 def snapshot(store: Store, sid: str) -> tuple:
     db = store.db
-    return (db.execute("SELECT state, last_seq FROM sessions WHERE id = ?", (sid,)).fetchone(),
+    return ((store.session(sid).state, store.session(sid).last_seq),
             db.execute("SELECT count(*) FROM events").fetchone(),
             db.execute("SELECT count(*) FROM handoff_chats").fetchone(),
             db.execute("SELECT count(*) FROM handoff_audit").fetchone())
@@ -87,8 +88,7 @@ async def test_an_escalation_commits_both_tables_and_then_pushes(rig):
 
     await escalate(service, session.id)
 
-    state, last_seq = store.db.execute("SELECT state, last_seq FROM sessions WHERE id = ?",
-                                       (session.id,)).fetchone()
+    state, last_seq = store.session(session.id).state, store.session(session.id).last_seq
     chats = store.db.execute("SELECT status FROM handoff_chats WHERE session_id = ?",
                              (session.id,)).fetchall()
     assert state == "queued" and chats == [("queued",)]

@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 
+from storage.conversations import Conversations
 from storage.database import SchemaError
 from storage.migrations import LATEST, migrate
 from storage.sqlite import SQLiteDatabase, open_database
@@ -118,7 +119,7 @@ def columns(db: SQLiteDatabase, table: str) -> list[str]:
 
 def test_an_empty_file_gets_the_whole_schema(tmp_path):
     db = open_database(tmp_path / "chat.sqlite3")
-    assert db.schema_version() == LATEST == 2
+    assert db.schema_version() == LATEST == 3
     assert {"sessions", "events", "transfers", "ratings", "feedback", "handoff_agents",
             "handoff_tokens", "handoff_chats", "handoff_notes", "handoff_tickets",
             "handoff_audit"} <= tables(db)
@@ -136,8 +137,9 @@ def test_a_database_of_the_old_layers_keeps_every_row(tmp_path, earliest):
     db = open_database(path)
     assert db.schema_version() == LATEST
     assert "purged_at" in columns(db, "sessions") and "ref" in columns(db, "handoff_tickets")
-    assert [(r["id"], r["state"], r["last_seq"]) for r in db.rows("SELECT * FROM sessions ORDER BY id")] == [
-        ("s1", "bot", 2), ("s2", "queued", 0)]
+    assert [(r["id"], r["closed"], r["last_seq"]) for r in db.rows("SELECT * FROM sessions ORDER BY id")] == [
+        ("s1", 0, 2), ("s2", 0, 0)]
+    assert "state" not in columns(db, "sessions")  # s2 waits: its open chat says so (0003)
     assert db.value("SELECT count(*) FROM events") == 2
     assert [(r["status"], r["owner"]) for r in db.rows("SELECT * FROM handoff_chats ORDER BY id")] == [
         ("closed", "li"), ("queued", None)]
@@ -161,3 +163,34 @@ def test_a_database_newer_than_the_code_is_refused(tmp_path):
     raw.close()
     with pytest.raises(SchemaError, match="newer"):
         open_database(path)
+
+
+# Rows where the two old records of who holds a conversation disagreed (what start-up code used
+# to repair): s3 says queued with no open chat, s4 is closed but its chat still waits, s5 was
+# closed properly, s6 talks to an agent.
+DISAGREEING_ROWS = """
+INSERT INTO sessions (id, token_hash, state, created_at, last_seen, last_seq) VALUES
+    ('s3', 'h3', 'queued', 1.0, 2.0, 0), ('s4', 'h4', 'closed', 1.0, 2.0, 0),
+    ('s5', 'h5', 'closed', 1.0, 2.0, 0), ('s6', 'h6', 'agent', 1.0, 2.0, 0);
+INSERT INTO handoff_chats (session_id, status, queue_id, lang, owner, waiting_since, enqueued_at)
+    VALUES ('s4', 'queued', 'q', 'en', NULL, 1.0, 1.0), ('s6', 'agent', 'q', 'en', 'li', 1.0, 1.0);
+"""
+
+
+def test_one_record_of_who_holds_a_conversation_repairs_what_disagreed(tmp_path):
+    path = tmp_path / "chat.sqlite3"
+    old_database(path)
+    raw = sqlite3.connect(path)
+    raw.executescript(DISAGREEING_ROWS)
+    raw.commit()
+    raw.close()
+
+    db = open_database(path)
+    holders = Conversations(db)
+    assert {sid: holders.get(sid).state for sid in ("s1", "s2", "s3", "s4", "s5", "s6")} == {
+        "s1": "bot", "s2": "queued", "s3": "bot", "s4": "closed", "s5": "closed", "s6": "agent"}
+    # s4's chat was over: ended as the start-up repair ended it, with its audit row.
+    assert db.row("SELECT status, outcome FROM handoff_chats WHERE session_id = 's4'") == {
+        "status": "closed", "outcome": "stale"}
+    assert db.value("SELECT action FROM handoff_audit WHERE session_id = 's4'") == "stale"
+    db.close()

@@ -1,4 +1,6 @@
-"""One asyncio lock per conversation, so that its turns and context changes run one at a time."""
+"""One asyncio lock per conversation: the bot's turns and context changes hold one set of them
+(bot/bot_turn.py), changes of who holds a conversation another (conversation/owner.py), so a
+bot turn that escalates never waits on itself."""
 
 from __future__ import annotations
 
