@@ -37,6 +37,9 @@ FOLLOW_UP = re.compile(
     re.IGNORECASE,
 )
 REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政区|省|市)$")
+# A question about the price, and an entry about one ("visa-free" is not "free": no bare "free").
+_ASKS_FEE = re.compile(r"费|钱|錢|how much|\bfees?\b|\bcosts?\b|\bpay\b|\bcharge", re.IGNORECASE)
+_FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE)
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
 
 
@@ -111,7 +114,7 @@ class Pipeline:
             # "since when?", "收唔收錢？", "sorry I meant Ireland not the UK": alone they say
             # too little to search; with the topic they are a question, if that finds an answer.
             joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)
-            return _rerank(joined, best) if joined.decision != "decline" else best
+            return _fee_first(_rerank(joined, best), text) if joined.decision != "decline" else best
         # "And how much does it cost?" is about the conversation's topic; a question that
         # stands on its own is never rewritten.
         joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)
@@ -120,7 +123,7 @@ class Pipeline:
         if not explicit and is_oos and joined.decision == "decline":
             return best  # "今天天气怎么样" after an answer is not about its topic
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
-            return _not_again(_rerank(joined, best), best, ctx.last_entry)
+            return _fee_first(_not_again(_rerank(joined, best), best, ctx.last_entry), text)
         return best
 
     def _search_one(self, query: str) -> Search:
@@ -214,6 +217,19 @@ def _not_again(ranked: Search, alone: Search, shown: str | None) -> Search:
     # It has a topic of its own now: later follow-ups ("辦好要多久") lean on this question.
     return replace(ranked, hits=(first, *(h for h in ranked.hits if h.entry_id != own)),
                    query=alone.query, follow_up=False)
+
+
+def _fee_first(ranked: Search, text: str) -> Search:
+    """A follow-up that asks what it costs ("费用呢？", "收唔收錢？" after permanent residence or
+    the arrival card) wants its topic's fee entry, which the joined search finds among the
+    topic's other entries but does not always put first."""
+    if not ranked.hits or not _ASKS_FEE.search(to_simplified(text)):
+        return ranked
+    fee = next((h for h in ranked.hits if _FEE_TITLE.search(h.title.get("en", "") + h.title.get("zh", ""))),
+               None)
+    if fee is None or fee is ranked.hits[0]:
+        return ranked
+    return replace(ranked, hits=(fee, *(h for h in ranked.hits if h is not fee)))
 
 
 def short_region(name: str) -> str:

@@ -349,3 +349,13 @@ async def test_another_countrys_visa_is_pointed_to_its_embassy_and_ours_is_answe
         assert abroad["meta"]["kind"] == "decline" and "使領館" in abroad["text"], abroad
         ours = await c.ask("韓國人嚟中國旅遊使唔使簽證？", "f2")
         assert ours["meta"]["kind"] == "answer", ours
+
+
+async def test_a_follow_up_about_the_price_gets_the_topics_fee(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="zh")
+        await c.until(lambda f: f["type"] == "reply")
+        topic = await c.ask("外国人跟中国人结婚，申请永久居留要结婚几年？", "p1")
+        assert topic["meta"]["kind"] == "answer", topic
+        fee = await c.ask("费用呢？", "p2")
+        assert fee["meta"]["entry"] == "pr-application-fees", fee
