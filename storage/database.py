@@ -37,6 +37,9 @@ class SchemaError(StorageError):
 class Dialect(ABC):
     """The SQL that differs between backends, as fragments repositories put into statements."""
 
+    # The pattern match that ignores the case of (at least) ASCII letters: SQLite's LIKE does.
+    like = "LIKE"
+
     @abstractmethod
     def json_get(self, column: str, key: str) -> str:
         """An expression for the text or number at ``key`` (dotted path) of a JSON column."""

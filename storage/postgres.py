@@ -48,6 +48,8 @@ def _path(key: str) -> str:
 
 
 class PostgresDialect(Dialect):
+    like = "ILIKE"
+
     def json_get(self, column: str, key: str) -> str:
         return f"({column}::jsonb #>> {_path(key)})"
 
