@@ -33,6 +33,9 @@ from storage.database import (
 from storage.migrations import migrate
 
 CONNECT_TIMEOUT_S = 10
+# As SQLite's busy timeout: a writer waits this long for another's row lock, then fails
+# (OperationalError) instead of hanging the event loop that owns the connection.
+LOCK_TIMEOUT_MS = 10_000
 # What SQLite's DDL says and PostgreSQL must be told otherwise: REAL is 4 bytes there (a Unix
 # time would lose its seconds), and AUTOINCREMENT is an identity column.
 DDL_TYPES = (
@@ -95,6 +98,7 @@ class PostgresDatabase(Database):
                                               connect_timeout=CONNECT_TIMEOUT_S)
         # SQLite answers averages as floats; numeric would arrive as Decimal.
         self.connection.adapters.register_loader("numeric", FloatLoader)
+        self.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
         self._ensure_version_table()
 
     def execute(self, sql: str, params: Params = ()) -> int:

@@ -12,6 +12,7 @@ from psycopg.pq import TransactionStatus
 from bot import retention
 from bot.store import Store
 from handoff.store import HandoffStore
+from storage import postgres
 from storage.backends import open_database
 from storage.database import Database, IntegrityError, OperationalError
 from storage.sqlite import SQLiteDatabase
@@ -143,3 +144,17 @@ def test_every_connection_gets_the_one_policy(tmp_path):
     assert store.session("x") is None
     handoff.close()
     store.close()
+
+
+def test_a_postgres_writer_waits_for_a_row_lock_only_so_long(postgres_url, monkeypatch):
+    monkeypatch.setattr(postgres, "LOCK_TIMEOUT_MS", 200)
+    db, other = open_database(postgres_url), open_database(postgres_url)
+    add_agent(db, "li")
+    with db.transaction():
+        db.execute("UPDATE handoff_agents SET name = 'held' WHERE username = 'li'")
+        with pytest.raises(OperationalError, match="lock timeout"):
+            other.execute("UPDATE handoff_agents SET name = 'waited' WHERE username = 'li'")
+    other.execute("UPDATE handoff_agents SET name = 'after' WHERE username = 'li'")  # free again
+    assert db.value("SELECT name FROM handoff_agents") == "after"
+    db.close()
+    other.close()
