@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.numeric import FloatLoader
 
@@ -107,7 +108,9 @@ class PostgresDatabase(Database):
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         with _translated():
-            return self.connection.execute(placeholders(sql), params).fetchall()
+            cursor = self.connection.execute(placeholders(sql), params)
+            # A statement that returns nothing has no rows, as in SQLite (psycopg would raise).
+            return cursor.fetchall() if cursor.description is not None else []
 
     def columns(self, table: str) -> set[str]:
         found = self.rows("SELECT column_name FROM information_schema.columns"
@@ -149,8 +152,11 @@ class PostgresDatabase(Database):
         self.execute("COMMIT")
 
     def _rollback(self) -> None:
-        if not self.connection.closed:
-            self.connection.execute("ROLLBACK")  # a warning only, when none is open
+        # A failed COMMIT has already ended the transaction, a lost connection has none.
+        if self.connection.info.transaction_status in (TransactionStatus.INTRANS,
+                                                       TransactionStatus.INERROR):
+            with _translated():
+                self.connection.execute("ROLLBACK")
 
     def _savepoint(self, depth: int) -> None:
         self.execute(f"SAVEPOINT sp{depth}")
@@ -159,8 +165,8 @@ class PostgresDatabase(Database):
         self.execute(f"RELEASE SAVEPOINT sp{depth}")
 
     def _rollback_to(self, depth: int) -> None:
-        self.connection.execute(f"ROLLBACK TO SAVEPOINT sp{depth}")
-        self.connection.execute(f"RELEASE SAVEPOINT sp{depth}")
+        self.execute(f"ROLLBACK TO SAVEPOINT sp{depth}")
+        self.execute(f"RELEASE SAVEPOINT sp{depth}")
 
 
 def open_postgres(url: str) -> PostgresDatabase:

@@ -158,3 +158,17 @@ def test_a_postgres_writer_waits_for_a_row_lock_only_so_long(postgres_url, monke
     assert db.value("SELECT name FROM handoff_agents") == "after"
     db.close()
     other.close()
+
+
+def test_a_lost_postgres_connection_is_the_layers_operational_error(postgres_url):
+    db, other = open_database(postgres_url), open_database(postgres_url)
+    pid = db.value("SELECT pg_backend_pid()")
+    with pytest.raises(OperationalError), db.transaction():
+        add_agent(db, "li")
+        other.execute("SELECT pg_terminate_backend(?)", (pid,))  # as a server restart would
+        add_agent(db, "wang")
+    assert not db.in_transaction and agents(other) == []  # nothing half-written
+    with pytest.raises(OperationalError):
+        db.value("SELECT 1")
+    db.close()
+    other.close()
