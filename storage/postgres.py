@@ -94,21 +94,34 @@ class PostgresDatabase(Database):
     def __init__(self, url: str) -> None:
         super().__init__()
         self.url = url
-        with _translated():
-            self.connection = psycopg.connect(url, autocommit=True, row_factory=dict_row,
-                                              connect_timeout=CONNECT_TIMEOUT_S)
-        # SQLite answers averages as floats; numeric would arrive as Decimal.
-        self.connection.adapters.register_loader("numeric", FloatLoader)
-        self.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+        self.closed = False
+        self.connection = self._connect()
         self._ensure_version_table()
+
+    def _connect(self) -> psycopg.Connection[Row]:
+        with _translated():
+            connection = psycopg.connect(self.url, autocommit=True, row_factory=dict_row,
+                                         connect_timeout=CONNECT_TIMEOUT_S)
+            # SQLite answers averages as floats; numeric would arrive as Decimal.
+            connection.adapters.register_loader("numeric", FloatLoader)
+            connection.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+        return connection
+
+    def _live(self) -> psycopg.Connection[Row]:
+        """The connection, opened again if it was lost (a PostgreSQL restart) while no
+        transaction was open: a transaction's statements fail with its connection instead, and
+        the transaction with them."""
+        if self.connection.closed and not self.closed and not self.in_transaction:
+            self.connection = self._connect()
+        return self.connection
 
     def execute(self, sql: str, params: Params = ()) -> int:
         with _translated():
-            return self.connection.execute(placeholders(sql), params).rowcount
+            return self._live().execute(placeholders(sql), params).rowcount
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         with _translated():
-            cursor = self.connection.execute(placeholders(sql), params)
+            cursor = self._live().execute(placeholders(sql), params)
             # A statement that returns nothing has no rows, as in SQLite (psycopg would raise).
             return cursor.fetchall() if cursor.description is not None else []
 
@@ -140,10 +153,7 @@ class PostgresDatabase(Database):
         if self.in_transaction:
             raise StorageError("closing a database inside a transaction")
         self.connection.close()
-
-    @property
-    def closed(self) -> bool:
-        return self.connection.closed
+        self.closed = True
 
     def _begin(self) -> None:
         self.execute("BEGIN")

@@ -160,15 +160,17 @@ def test_a_postgres_writer_waits_for_a_row_lock_only_so_long(postgres_url, monke
     other.close()
 
 
-def test_a_lost_postgres_connection_is_the_layers_operational_error(postgres_url):
+def test_a_lost_postgres_connection_fails_its_transaction_and_is_opened_again(postgres_url):
     db, other = open_database(postgres_url), open_database(postgres_url)
-    pid = db.value("SELECT pg_backend_pid()")
+    lost = db.value("SELECT pg_backend_pid()")
     with pytest.raises(OperationalError), db.transaction():
         add_agent(db, "li")
-        other.execute("SELECT pg_terminate_backend(?)", (pid,))  # as a server restart would
+        other.execute("SELECT pg_terminate_backend(?)", (lost,))  # as a server restart would
         add_agent(db, "wang")
     assert not db.in_transaction and agents(other) == []  # nothing half-written
-    with pytest.raises(OperationalError):
-        db.value("SELECT 1")
+    with db.transaction():  # the next one runs on a new connection
+        add_agent(db, "zhao")
+    assert agents(other) == ["zhao"] and db.value("SELECT pg_backend_pid()") != lost
     db.close()
+    assert db.closed and other.closed is False
     other.close()
