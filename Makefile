@@ -5,12 +5,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 
-.PHONY: run test install build check browser rasa bench screenshots clean
+.PHONY: run test install build check browser rasa postgres bench screenshots clean
 
 run: build
 	$(PY) -m bot serve --data-dir $(DATA)
 
-test: install browser rasa build
+test: install browser rasa postgres build
 	bash scripts/test.sh
 
 install: $(STAMP)
@@ -35,6 +35,10 @@ check: install
 # Debian Chromium + Playwright driver + axe-core for the browser tests.
 browser:
 	bash scripts/install_browser.sh
+
+# Debian's PostgreSQL server binaries: the tests start a throwaway server on loopback.
+postgres:
+	bash scripts/postgres.sh
 
 # Rasa 3.6 in its own Python 3.10 environment (the NLU peer and optional engine).
 rasa:

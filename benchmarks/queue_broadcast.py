@@ -46,7 +46,7 @@ class CountingSocket:
 async def build(data_dir: Path, n: int) -> tuple[HandoffService, Store, Hub, dict[str, AgentConn]]:
     settings = Settings(data_dir=data_dir, escalations_per_session=10**6,
                         escalations_per_ip=10**6, visitor_gone_grace_s=10**6)
-    store = Store(settings.store_path)
+    store = Store(settings.database)
     hub = Hub(store)
     service = HandoffService(settings, hub, None)
     await service.start()

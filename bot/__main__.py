@@ -96,6 +96,8 @@ def purge(args: argparse.Namespace) -> int:
     from bot import retention
 
     settings = _settings(args)
+    if settings.database_url:
+        raise SystemExit("purge: supports the SQLite backend only, not CHAT_DATABASE_URL")
     policy = retention.Policy.from_settings(settings)
     now = args.as_of if args.as_of is not None else time.time()
     report = retention.purge(settings.store_path, policy, now=now, dry_run=args.dry_run)

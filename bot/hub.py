@@ -21,7 +21,7 @@ from conversation.lifecycle import Holder
 from conversation.owner import Told
 from runtime.frames import Frame
 from runtime.language import output_script, to_script
-from storage.sqlite import SQLiteDatabase
+from storage.database import Database
 
 log = logging.getLogger(__name__)
 MAX_IPS = 100_000
@@ -40,7 +40,7 @@ class Hub:
         self.ips: dict[str, str] = {}
 
     @property
-    def database(self) -> SQLiteDatabase:
+    def database(self) -> Database:
         """The store's database, shared with the handoff service (one transaction for both)."""
         return self.store.database
 

@@ -136,7 +136,7 @@ SWEEPS = (
          "ended ones deleted"),
     # Rows past the audit retention are deleted below, so they are not counted here too.
     Rule("audit details", "handoff_audit",
-         f"ts < :cutoff AND ts >= :audit_cutoff AND {m0001_initial.PERSONAL_AUDIT}",
+         f"ts < :cutoff AND ts >= :audit_cutoff AND {m0001_initial.personal_audit(SQL)}",
          f"detail = {SQL.json_remove('detail', 'note', 'ip')}",
          "agents' notes and client addresses removed"),
     Rule("audit rows", "handoff_audit", "ts < :audit_cutoff", None,

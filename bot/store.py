@@ -3,7 +3,7 @@ feedback; a facade over storage/'s repositories (storage/conversations.py, stora
 
 Resume and transfer tokens are stored as SHA-256 hashes, so a copy of the database does not let
 anyone take over a conversation. The connection policy (WAL, what survives a crash) is
-storage/sqlite.py's.
+storage/sqlite.py's, or PostgreSQL's (storage/postgres.py) when ``CHAT_DATABASE_URL`` names one.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from storage.backends import open_database
 from storage.conversations import Conversations, SessionInfo
+from storage.database import Database
 from storage.ratings import Ratings
-from storage.sqlite import SQLiteDatabase, open_database
+from storage.sqlite import SQLiteDatabase
 
 __all__ = ["SessionInfo", "Store", "hash_token", "new_token"]
 
@@ -35,16 +37,18 @@ class Store:
     """Used from the event loop thread only. Owns its database (the one the handoff store shares:
     ``Store.database``) and closes it."""
 
-    def __init__(self, path: Path, *, session_ttl_s: int = 7 * 24 * 3600) -> None:
+    def __init__(self, path: Path | str, *, session_ttl_s: int = 7 * 24 * 3600) -> None:
+        """``path``: the SQLite file, or a PostgreSQL URL."""
         self.path = path
         self.session_ttl_s = session_ttl_s
-        self.database: SQLiteDatabase = open_database(path)
+        self.database: Database = open_database(path)
         self.conversations = Conversations(self.database)
         self.ratings = Ratings(self.database)
 
     @property
     def db(self) -> sqlite3.Connection:
-        """The raw connection, for tests and tools that look at the file as it is."""
+        """The raw SQLite connection, for tests and tools that look at the file as it is."""
+        assert isinstance(self.database, SQLiteDatabase), "a raw connection of the SQLite backend only"
         return self.database.connection
 
     def close(self) -> None:

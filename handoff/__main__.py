@@ -45,7 +45,7 @@ def _csv(text: str) -> list[str]:
 
 def cmd_agents(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    store = HandoffStore(settings.store_path)
+    store = HandoffStore(settings.database)
     try:
         if args.action == "add":
             table = load_table(settings.routing_file)
@@ -112,7 +112,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    store = HandoffStore(_settings(args).store_path)
+    store = HandoffStore(_settings(args).database)
     try:
         for row in store.audit_log(actor=args.agent, action=args.action, limit=args.limit):
             if args.json:
@@ -128,7 +128,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_csat(args: argparse.Namespace) -> int:
-    store = HandoffStore(_settings(args).store_path)
+    store = HandoffStore(_settings(args).database)
     try:
         rows = store.csat()
     finally:

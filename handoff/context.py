@@ -23,7 +23,7 @@ from handoff.routing import RoutingTable
 from handoff.settings import HandoffSettings
 from handoff.store import Agent, Chat, HandoffStore
 from runtime.frames import Frame
-from storage.sqlite import SQLiteDatabase
+from storage.database import Database
 
 CANNED_FILE = Path(__file__).resolve().parent / "canned.toml"
 UNAUTHORIZED_CLOSE = 4401
@@ -70,7 +70,7 @@ class HandoffContext:
     # The hub's database (bot.hub.Hub's: the conversation store's), so that a handoff and the
     # conversation's state change in one transaction; a hub without one (a test's): the service
     # opens the file itself.
-    database: SQLiteDatabase | None
+    database: Database | None
     retriever: Any | None = None
     store: HandoffStore | None = None
     auth: Authenticator | None = None

@@ -77,7 +77,7 @@ class HandoffService:
     async def start(self) -> None:
         ctx = self.context
         settings = ctx.settings
-        store = ctx.store = HandoffStore(ctx.database or settings.store_path)
+        store = ctx.store = HandoffStore(ctx.database or settings.database)
         window = ctx.table.failure_window_s or settings.agent_lockout_s
         ctx.auth = Authenticator(
             store,

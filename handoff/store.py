@@ -16,10 +16,11 @@ from typing import Any
 
 from storage.agents import Agent, Agents
 from storage.audit import Audit
+from storage.backends import open_database
 from storage.chats import Chat, Chats, snippet
-from storage.database import IntegrityError
+from storage.database import Database, IntegrityError
 from storage.ratings import Rated, Ratings
-from storage.sqlite import SQLiteDatabase, open_database
+from storage.sqlite import SQLiteDatabase
 from storage.tickets import Tickets, find_ticket_ref
 
 __all__ = ["Agent", "Chat", "HandoffStore", "find_ticket_ref"]
@@ -30,9 +31,10 @@ class HandoffStore:
     (``Store.database``), so that a handoff and the conversation's state change together. Chats
     are only read here: conversation/owner.py writes who holds them."""
 
-    def __init__(self, database: Path | str | SQLiteDatabase) -> None:
-        self.owns_database = not isinstance(database, SQLiteDatabase)
-        self.database = database if isinstance(database, SQLiteDatabase) else open_database(Path(database))
+    def __init__(self, database: Path | str | Database) -> None:
+        """``database``: an open one to share, a SQLite file or a PostgreSQL URL to open."""
+        self.owns_database = not isinstance(database, Database)
+        self.database = database if isinstance(database, Database) else open_database(database)
         self.agents_repo = Agents(self.database)
         self.chats_repo = Chats(self.database)
         self.tickets_repo = Tickets(self.database)
@@ -41,7 +43,8 @@ class HandoffStore:
 
     @property
     def db(self) -> sqlite3.Connection:
-        """The raw connection, for tests and tools that look at the file as it is."""
+        """The raw SQLite connection, for tests and tools that look at the file as it is."""
+        assert isinstance(self.database, SQLiteDatabase), "a raw connection of the SQLite backend only"
         return self.database.connection
 
     def close(self) -> None:

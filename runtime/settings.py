@@ -24,11 +24,19 @@ class ChatSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
     data_dir: Path = Path("data")
+    # postgresql://user@host/db to keep the data in PostgreSQL; unset, the SQLite file below.
+    database_url: str | None = None
 
     @property
     def store_path(self) -> Path:
-        """The one SQLite database, shared by bot/ (sessions, events) and handoff/ (queues, agents)."""
+        """The SQLite file used when no ``database_url`` is set."""
         return self.data_dir / "chat.sqlite3"
+
+    @property
+    def database(self) -> str | Path:
+        """The one database, shared by bot/ (sessions, events) and handoff/ (queues, agents): a
+        PostgreSQL URL or the SQLite file (storage/backends.py opens either)."""
+        return self.database_url or self.store_path
 
     @classmethod
     def settings_customise_sources(

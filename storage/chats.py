@@ -165,14 +165,14 @@ class Chats:
         """Chats whose summary, or a visitor message or reply of whose conversation, contains
         ``query``, newest first; ``hit`` is the body of the first such event (None if only the
         summary matched)."""
-        like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        text = self.db.dialect.json_get("e.body", "text")
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        text, like = self.db.dialect.json_get("e.body", "text"), self.db.dialect.like
         return self.db.rows(
             "SELECT * FROM (SELECT c.*, (SELECT body FROM events e WHERE e.session_id = c.session_id"
-            f"   AND e.type IN ('visitor', 'reply') AND {text} LIKE ? ESCAPE '\\'"
+            f"   AND e.type IN ('visitor', 'reply') AND {text} {like} ? ESCAPE '\\'"
             "   ORDER BY e.seq LIMIT 1) AS hit FROM handoff_chats c) AS found"
-            " WHERE summary LIKE ? ESCAPE '\\' OR hit IS NOT NULL ORDER BY id DESC LIMIT ?",
-            (like, like, limit))
+            f" WHERE summary {like} ? ESCAPE '\\' OR hit IS NOT NULL ORDER BY id DESC LIMIT ?",
+            (pattern, pattern, limit))
 
 
 def snippet(row: Row) -> str:

@@ -98,16 +98,17 @@ class Conversations:
                      now: float) -> dict:
         """Number the event with the session's next seq and store it, in one transaction."""
         with self.db.transaction():
-            last_seq = self.db.value("SELECT last_seq FROM sessions WHERE id = ?", (session_id,))
-            if last_seq is None:
+            # Counting up first locks the session's row (PostgreSQL), so two writers at once
+            # take seqs one after the other instead of the same one.
+            seq = self.db.value("UPDATE sessions SET last_seq = last_seq + 1, last_seen = ?"
+                                " WHERE id = ? RETURNING last_seq", (now, session_id))
+            if seq is None:
                 raise LookupError(f"no session {session_id!r}")
-            stored = {**event, "seq": last_seq + 1}
+            stored = {**event, "seq": seq}
             self.db.execute(
                 "INSERT INTO events (session_id, seq, type, client_id, body) VALUES (?, ?, ?, ?, ?)",
                 (session_id, stored["seq"], stored["type"], client_id,
                  json.dumps(stored, ensure_ascii=False)))
-            self.db.execute("UPDATE sessions SET last_seq = ?, last_seen = ? WHERE id = ?",
-                            (stored["seq"], now, session_id))
         return stored
 
     def event_by_client_id(self, session_id: str, client_id: str) -> dict | None:

@@ -2,8 +2,9 @@
 ``transaction()`` that nests through savepoints, and ``after_commit`` for work that must only
 happen once the data is durable (pushing events to websockets).
 
-The SQLite backend is storage/sqlite.py; a PostgreSQL backend would be a second subclass of
-``Database`` (translating ``?`` to its own placeholders) with its own ``Dialect``.
+Two backends: SQLite (storage/sqlite.py, the default) and PostgreSQL (storage/postgres.py,
+translating ``?`` to its own placeholders); ``open_database`` in storage/backends.py picks one
+from the database URL. Each has its own ``Dialect``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class SchemaError(StorageError):
 class Dialect(ABC):
     """The SQL that differs between backends, as fragments repositories put into statements."""
 
+    # The pattern match that ignores the case of (at least) ASCII letters: SQLite's LIKE does.
+    like = "LIKE"
+
     @abstractmethod
     def json_get(self, column: str, key: str) -> str:
         """An expression for the text or number at ``key`` (dotted path) of a JSON column."""
@@ -43,6 +47,10 @@ class Dialect(ABC):
     @abstractmethod
     def json_set(self, column: str, key: str) -> str:
         """An expression for the JSON column with ``key`` set to the JSON of the next parameter."""
+
+    def ddl(self, statement: str) -> str:
+        """A migration's DDL, written in SQLite's types, in this backend's."""
+        return statement
 
 
 class Database(ABC):
@@ -132,6 +140,10 @@ class Database(ABC):
         return next(iter(found.values())) if found else None
 
     # What each backend provides -----------------------------------------------------------------
+
+    @abstractmethod
+    def columns(self, table: str) -> set[str]:
+        """The names of a table's columns (migrations that add one check first)."""
 
     @abstractmethod
     def schema_version(self) -> int: ...

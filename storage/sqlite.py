@@ -115,6 +115,9 @@ class SQLiteDatabase(Database):
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
+    def columns(self, table: str) -> set[str]:
+        return {row["name"] for row in self.rows(f"PRAGMA table_info({table})")}
+
     def schema_version(self) -> int:
         return int(self.connection.execute("PRAGMA user_version").fetchone()[0])
 

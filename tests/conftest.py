@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -36,6 +37,8 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+
+import postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("CHAT_TEST_CACHE", ROOT / "data"))
@@ -339,3 +342,33 @@ def ws_client():
             yield WsClient(ws)
 
     return open_client
+
+
+# Databases -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[postgres_server.PostgresServer]:
+    """One throwaway PostgreSQL server for the run (tests/postgres_server.py)."""
+    server = postgres_server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: postgres_server.PostgresServer) -> Iterator[str]:
+    """An empty database of its own for one test, dropped after it."""
+    name = f"t_{os.getpid()}_{next(DATABASE_NUMBERS)}"
+    yield postgres.create_database(name)
+    postgres.drop_database(name)
+
+
+DATABASE_NUMBERS = itertools.count()
+BACKENDS = ("sqlite", "postgres")
+
+
+@pytest.fixture(params=BACKENDS)
+def database_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a test's database lives, once per backend: a SQLite file or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return tmp_path / "chat.sqlite3"
+    return request.getfixturevalue("postgres_url")

@@ -38,8 +38,8 @@ def table_commands() -> list[list[str]]:
 COMMANDS = table_commands()
 
 
-def run(args: list[str], **kw) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+def run(args: list[str], extra_env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(extra_env or {})}
     return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120, **kw)
 
@@ -81,3 +81,14 @@ def test_readme_agents_add_with_queues_all_works_as_printed(tmp_path):
     listed = run(["handoff", "agents", "list", "--json", "--data-dir", str(tmp_path)])
     assert listed.returncode == 0, listed.stderr
     assert '"*"' in listed.stdout and "alice" in listed.stdout
+
+
+def test_agents_commands_keep_accounts_in_the_database_url_names(tmp_path, postgres_url):
+    on_postgres = {"CHAT_DATABASE_URL": postgres_url}
+    r = run(["handoff", "agents", "add", "--username", "alice", "--name", "Alice", "--role", "agent",
+             "--queues", "all", "--langs", "en", "--password-stdin", "--data-dir", str(tmp_path)],
+            on_postgres, input="a long enough password\n")
+    assert r.returncode == 0, r.stderr
+    listed = run(["handoff", "agents", "list", "--json", "--data-dir", str(tmp_path)], on_postgres)
+    assert listed.returncode == 0 and "alice" in listed.stdout, listed.stderr
+    assert not (tmp_path / "chat.sqlite3").exists()  # nothing in the data directory's file

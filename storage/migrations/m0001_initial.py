@@ -4,7 +4,7 @@ later versions added are added, and nothing else changes (every row is kept)."""
 
 from __future__ import annotations
 
-from storage.database import Database
+from storage.database import Database, Dialect
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS sessions (
@@ -148,8 +148,10 @@ ADDED_COLUMNS = (
 
 # Audit details that are personal data: an agent's free-text note and a client address; the
 # partial index lists only the rows that still hold them (the retention purge looks them up).
-PERSONAL_AUDIT = ("(json_extract(detail, '$.note') IS NOT NULL"
-                  " OR json_extract(detail, '$.ip') IS NOT NULL)")
+def personal_audit(dialect: Dialect) -> str:
+    return (f"({dialect.json_get('detail', 'note')} IS NOT NULL"
+            f" OR {dialect.json_get('detail', 'ip')} IS NOT NULL)")
+
 
 INDEXES = (
     "CREATE UNIQUE INDEX IF NOT EXISTS events_client_id"
@@ -167,15 +169,16 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS handoff_tickets_session ON handoff_tickets(session_id)",
     "CREATE INDEX IF NOT EXISTS handoff_ratings_session ON handoff_ratings(session_id)",
     "CREATE INDEX IF NOT EXISTS handoff_audit_ts ON handoff_audit(ts)",
-    f"CREATE INDEX IF NOT EXISTS handoff_audit_personal ON handoff_audit(ts) WHERE {PERSONAL_AUDIT}",
 )
 
 
 def apply(db: Database) -> None:
     for statement in TABLES:
-        db.execute(statement)
+        db.execute(db.dialect.ddl(statement))
     for table, column, kind in ADDED_COLUMNS:
-        if column not in {row["name"] for row in db.rows(f"PRAGMA table_info({table})")}:
-            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        if column not in db.columns(table):
+            db.execute(db.dialect.ddl(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
     for statement in INDEXES:
         db.execute(statement)
+    db.execute("CREATE INDEX IF NOT EXISTS handoff_audit_personal ON handoff_audit(ts)"
+               f" WHERE {personal_audit(db.dialect)}")

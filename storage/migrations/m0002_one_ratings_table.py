@@ -23,7 +23,7 @@ NEW_TABLE = """CREATE TABLE ratings_new (
 
 
 def apply(db: Database) -> None:
-    db.execute(NEW_TABLE)
+    db.execute(db.dialect.ddl(NEW_TABLE))
     db.execute("INSERT INTO ratings_new (session_id, score, comment, ts)"
                " SELECT session_id, score, comment, ts FROM ratings ORDER BY ts")
     for rating in db.rows("SELECT * FROM handoff_ratings ORDER BY id"):
@@ -37,7 +37,7 @@ def apply(db: Database) -> None:
 
 def _fold(db: Database, rating: dict) -> None:
     twin = db.value(
-        "SELECT min(id) FROM ratings_new WHERE session_id = ? AND score = ? AND comment IS ?"
+        "SELECT min(id) FROM ratings_new WHERE session_id = ? AND score = ? AND comment IS NOT DISTINCT FROM ?"
         " AND chat_id IS NULL AND ts BETWEEN ? AND ?",
         (rating["session_id"], rating["score"], rating["comment"],
          rating["ts"] - SAME_RATING_S, rating["ts"] + SAME_RATING_S))

@@ -1,6 +1,6 @@
-"""The conversation owner on a real SQLite file, with the real Store and Hub: each change is one
-transaction, the holder reads back from the one record, and of two simultaneous claims of one
-chat exactly one wins."""
+"""The conversation owner on each backend, a real SQLite file and a real PostgreSQL database
+(tests/conftest.py), with the real Store and Hub: each change is one transaction, the holder
+reads back from the one record, and of two simultaneous claims of one chat exactly one wins."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def opening(queue: str = "en-q") -> NewChat:
 
 
 class Rig:
-    def __init__(self, path) -> None:
-        self.store = Store(path)
+    def __init__(self, database_target) -> None:
+        self.store = Store(database_target)
         self.hub = Hub(self.store)
         self.changed: list[int] = []
         self.owner = ConversationOwner(self.store.database, self.hub, place=lambda chat_id: (1, 60),
@@ -51,8 +51,8 @@ class Rig:
 
 
 @pytest.fixture
-def rig(tmp_path):
-    r = Rig(tmp_path / "chat.sqlite3")
+def rig(database_target):
+    r = Rig(database_target)
     yield r
     r.store.close()
 
@@ -98,10 +98,12 @@ async def test_two_simultaneous_claims_of_one_chat_one_wins(rig):
     assert [f["state"] for f in rig.frames(sid)] == ["queued", "agent"]  # one "agent" frame
 
 
-async def test_two_processes_claiming_one_chat_one_wins(rig, tmp_path):
-    """A second owner on its own connection to the file (another process): the write lock
-    taken when the transaction begins lets only one claim read the chat still waiting."""
-    other_store = Store(tmp_path / "chat.sqlite3")
+async def test_two_processes_claiming_one_chat_one_wins(rig, database_target):
+    """A second owner on its own connection to the database (another process): in SQLite the
+    write lock taken when the transaction begins lets only one claim read the chat still
+    waiting; in PostgreSQL the claim is a conditional UPDATE that only a chat still waiting
+    satisfies (threads racing on it: tests/storage/test_repositories.py)."""
+    other_store = Store(database_target)
     other = ConversationOwner(other_store.database, Hub(other_store), place=lambda chat_id: (1, 60),
                               chat_changed=lambda chat_id: None)
     sid = rig.conversation()

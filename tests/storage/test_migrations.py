@@ -1,15 +1,18 @@
 """The schema's migrations on real SQLite files: from an empty file, and from files the store
-layers before storage/ made (their SQL inline below), whose rows must all survive."""
+layers before storage/ made (their SQL inline below), whose rows must all survive; and on a real
+PostgreSQL server, from an empty database."""
 
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from storage.conversations import Conversations
 from storage.database import SchemaError
 from storage.migrations import LATEST, migrate
+from storage.postgres import PostgresDatabase, open_postgres
 from storage.sqlite import SQLiteDatabase, open_database
 
 # bot/store.py's and handoff/store.py's schema as they created it, before storage/.
@@ -194,3 +197,53 @@ def test_one_record_of_who_holds_a_conversation_repairs_what_disagreed(tmp_path)
         "status": "closed", "outcome": "stale"}
     assert db.value("SELECT action FROM handoff_audit WHERE session_id = 's4'") == "stale"
     db.close()
+
+
+# PostgreSQL: the same migrations on an empty database of a real server (tests/conftest.py).
+# Databases of the old store layers exist only as SQLite files, so the upgrades above are
+# SQLite's alone.
+
+def postgres_schema(db: PostgresDatabase) -> list[tuple]:
+    return [tuple(r.values()) for r in db.rows(
+        "SELECT table_name, column_name, data_type, is_nullable, column_default"
+        " FROM information_schema.columns WHERE table_schema = current_schema()"
+        " ORDER BY table_name, ordinal_position")]
+
+
+def test_an_empty_postgres_database_gets_the_whole_schema_once(postgres_url):
+    db = open_postgres(postgres_url)
+    assert db.schema_version() == LATEST
+    schema = postgres_schema(db)
+    assert {"sessions", "events", "transfers", "ratings", "feedback", "handoff_agents",
+            "handoff_tokens", "handoff_login_failures", "handoff_lockouts", "handoff_chats",
+            "handoff_notes", "handoff_tickets", "handoff_audit", "schema_version"} == {
+        table for table, *_ in schema}
+    assert [column for table, column, *_ in schema if table == "ratings"] == [
+        "id", "session_id", "chat_id", "agent", "queue_id", "score", "comment", "ts"]
+    # Times keep their fractions of a second: SQLite's REAL is double precision here.
+    assert {kind for table, column, kind, *_ in schema if column in ("ts", "created_at")} == {
+        "double precision"}
+    assert "state" not in db.columns("sessions") and "closed" in db.columns("sessions")
+    db.close()
+
+    again = open_postgres(postgres_url)  # a second start: nothing left to do
+    assert migrate(again) == LATEST
+    assert postgres_schema(again) == schema
+    again.close()
+
+
+def test_two_processes_starting_on_an_empty_postgres_database_migrate_it_once(postgres_url):
+    with ThreadPoolExecutor(2) as pool:
+        opened = list(pool.map(open_postgres, [postgres_url, postgres_url]))
+    assert [db.schema_version() for db in opened] == [LATEST, LATEST]
+    assert opened[0].value("SELECT count(*) FROM schema_version") == 1
+    for db in opened:
+        db.close()
+
+
+def test_a_postgres_database_newer_than_the_code_is_refused(postgres_url):
+    db = open_postgres(postgres_url)
+    db.set_schema_version(LATEST + 1)
+    db.close()
+    with pytest.raises(SchemaError, match="newer"):
+        open_postgres(postgres_url)
