@@ -40,11 +40,11 @@ class TextAnalyzer:
     """Stateless after construction; safe to share between threads."""
 
     def __init__(self) -> None:
-        # Imported here: spaCy brings thinc and torch (about 350 MiB), which only the processes
-        # that tokenise need, not the server process that imports this module on its way.
-        import spacy
+        # Imported here: spaCy and thinc (tens of MiB) are needed only by the processes that
+        # tokenise, not by the server process that imports this module on its way.
+        from runtime.spacy_light import blank
 
-        self._en = spacy.blank("en").tokenizer
+        self._en = blank("en").tokenizer
         self._en_lock = threading.Lock()  # spaCy's tokenizer updates its cache while tokenising
         self._stem_local = threading.local()  # PyStemmer objects are not thread-safe
         self._jieba = jieba.Tokenizer()
