@@ -35,6 +35,7 @@ class ProcessMemory:
     role: str  # server | model-worker | other
     rss_mib: float
     peak_mib: float
+    pss_mib: float  # shared pages (libraries, page cache) split among the processes mapping them
     torch_loaded: bool  # a torch shared library is mapped into the process
 
 
@@ -71,10 +72,17 @@ def _role(pid: int, server: int) -> str:
     return "model-worker" if "spawn_main" in cmdline else "other"
 
 
+def _pss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def memory(pid: int, server: int) -> ProcessMemory:
     maps = Path(f"/proc/{pid}/maps").read_text()
     return ProcessMemory(pid, _role(pid, server), round(_status_mib(pid, "VmRSS"), 1),
-                         round(_status_mib(pid, "VmHWM"), 1), "libtorch" in maps)
+                         round(_status_mib(pid, "VmHWM"), 1), round(_pss_mib(pid), 1), "libtorch" in maps)
 
 
 def wait_ready(port: int, proc: subprocess.Popen, timeout_s: float) -> None:
@@ -121,9 +129,11 @@ def summary(runs: list[Run]) -> dict:
         "worker_rss_mib": {"max": max(p.rss_mib for p in workers),
                            "median": statistics.median(p.rss_mib for p in workers)},
         "worker_peak_mib": max(p.peak_mib for p in workers),
+        "worker_pss_mib": max(p.pss_mib for p in workers),
         "worker_has_torch": any(p.torch_loaded for p in workers),
         "server_rss_mib": max(p.rss_mib for p in servers),
         "node_rss_mib": max(sum(p.rss_mib for p in r.processes) for r in runs),
+        "node_pss_mib": max(sum(p.pss_mib for p in r.processes) for r in runs),
         "runs": [asdict(r) for r in runs],
     }
 
@@ -145,9 +155,11 @@ def main() -> int:
     print(f"{args.runs} starts of a {args.workers}-worker node from {args.root}, data {args.data_dir}")
     print(f"  ready after {report['ready_s']['median']:.2f} s (median; all {report['ready_s']['all']})")
     print(f"  model worker RSS {report['worker_rss_mib']['median']:.0f} MiB median, "
-          f"{report['worker_rss_mib']['max']:.0f} max, peak {report['worker_peak_mib']:.0f}; "
+          f"{report['worker_rss_mib']['max']:.0f} max, peak {report['worker_peak_mib']:.0f}, "
+          f"PSS {report['worker_pss_mib']:.0f} max; "
           f"torch loaded: {report['worker_has_torch']}")
-    print(f"  server process {report['server_rss_mib']:.0f} MiB; whole node {report['node_rss_mib']:.0f} MiB")
+    print(f"  server process {report['server_rss_mib']:.0f} MiB; whole node RSS {report['node_rss_mib']:.0f} MiB, "
+          f"PSS {report['node_pss_mib']:.0f} MiB")
     return 0
 
 

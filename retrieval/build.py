@@ -25,7 +25,7 @@ from retrieval.encoder import SentenceEncoder
 from retrieval.index import FOLDS, DocSignals, HybridIndex, entry_doc, question_folds
 from retrieval.ranking import Linear, Ranker, TrainingQuery, fit_ranker
 from retrieval.schema import Entry
-from retrieval.signals import LANGS, EmbeddingCache
+from retrieval.signals import LANGS, EmbeddingCache, Unit
 from retrieval.text import MemoAnalyzer, TextAnalyzer
 from runtime.build_lock import NotBuilt, build_lock
 from runtime.language import Lang
@@ -75,7 +75,21 @@ class Built:
     built_now: bool
     build_seconds: float
     training: dict[str, np.ndarray] | None  # None when loaded: see load_training
+    known: dict[str, int]  # see known_questions
     build_cpu_seconds: float = 0.0
+
+
+def known_questions(units: list[Unit], analyzer: TextAnalyzer) -> dict[str, int]:
+    """Normalised sample question or title -> entry, for texts that belong to one entry only.
+    A visitor who asks a sample question verbatim, or sends an entry's title (what the clarify
+    and related-topic buttons send), gets that entry, whatever the scores. Made at build time and
+    kept with the index: analysing every unit took a model worker 0.7 s at each start."""
+    owners: dict[str, set[int]] = {}
+    for unit in units:
+        if unit.kind in ("question", "title"):
+            key = analyzer.analyze(unit.text).normalized
+            owners.setdefault(key, set()).add(unit.entry)
+    return {k: next(iter(v)) for k, v in owners.items() if len(v) == 1}
 
 
 def load_training(folder: Path) -> dict[str, np.ndarray]:
@@ -209,8 +223,9 @@ def build_or_load(
 
 def _load_built(folder: Path) -> Built:
     meta = json.loads((folder / "ready").read_text())
+    known = json.loads((folder / "known.json").read_text(encoding="utf-8"))
     return Built(HybridIndex.load(folder), _load_ranker(folder / "ranker.json"), folder, False,
-                 meta["build_seconds"], None, meta.get("build_cpu_seconds", 0.0))
+                 meta["build_seconds"], None, known, meta.get("build_cpu_seconds", 0.0))
 
 
 def _build(corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: SentenceEncoder,
@@ -233,6 +248,8 @@ def _build(corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: Sen
     _save_ranker(ranker, tmp / "ranker.json")
     # numpy's stub types **kwds as if one could be allow_pickle; these are only arrays.
     np.savez(tmp / "training.npz", **training)  # type: ignore[arg-type]
+    known = known_questions(index.units, memo)
+    (tmp / "known.json").write_text(json.dumps(known, ensure_ascii=False), encoding="utf-8")
     meta = {"key": key, "model": embedder.model_id, "dense_langs": list(dense_langs), "entries": len(entries),
             "units": len(index.units), "build_seconds": seconds, "build_cpu_seconds": cpu_seconds}
     (tmp / "ready").write_text(json.dumps(meta))
@@ -241,7 +258,7 @@ def _build(corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: Sen
     os.replace(tmp, folder)
     _prune(root, keep=folder)
     log.info("built index %s: %d entries in %.1f s (%.1f s CPU)", key, len(entries), seconds, cpu_seconds)
-    return Built(index, ranker, folder, True, seconds, training, cpu_seconds)
+    return Built(index, ranker, folder, True, seconds, training, known, cpu_seconds)
 
 
 def _prune(root: Path, keep: Path) -> None:

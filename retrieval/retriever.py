@@ -72,18 +72,7 @@ class Retriever:
         self.analyzer = analyzer
         self.embedder = embedder
         self._entries = [corpus.entries[i] for i in self.index.entry_ids]
-        self._known = self._known_questions()
-
-    def _known_questions(self) -> dict[str, int]:
-        """Normalised sample question or title -> entry, for texts that belong to one entry only.
-        A visitor who asks a sample question verbatim, or sends an entry's title (what the
-        clarify and related-topic buttons send), gets that entry, whatever the scores."""
-        owners: dict[str, set[int]] = {}
-        for unit in self.index.units:
-            if unit.kind in ("question", "title"):
-                key = self.analyzer.analyze(unit.text).normalized
-                owners.setdefault(key, set()).add(unit.entry)
-        return {k: next(iter(v)) for k, v in owners.items() if len(v) == 1}
+        self._known = built.known
 
     @property
     def training(self) -> dict[str, np.ndarray]:
