@@ -102,8 +102,9 @@ def _answer(entry_id: str, lang: str, script: str) -> Any:
     return _pipeline.retriever.answer(entry_id, lang=lang, script=script)
 
 
-def _ready() -> bool:
-    return _pipeline is not None
+def _ready() -> int:
+    assert _pipeline is not None
+    return os.getpid()
 
 
 class ModelWorkers:
@@ -114,11 +115,18 @@ class ModelWorkers:
         )
         self.processes = processes
 
-    async def warm_up(self) -> None:
-        """Wait until every worker has loaded (building the index or model when stale)."""
+    async def warm_up(self, every_s: float = 0.05) -> None:
+        """Wait until every worker has loaded (building the index or model when stale). Only a
+        loaded worker takes tasks, so one loaded worker could answer all of a single round: the
+        rounds go on until each worker has answered one."""
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self.pool, _ready)
-                               for _ in range(self.processes)))
+        answered: set[int] = set()
+        while True:
+            answered.update(await asyncio.gather(*(loop.run_in_executor(self.pool, _ready)
+                                                   for _ in range(self.processes))))
+            if len(answered) >= self.processes:
+                return
+            await asyncio.sleep(every_s)
 
     async def respond(self, ctx: Context, text: str) -> Outcome:
         return await asyncio.get_running_loop().run_in_executor(self.pool, _respond, ctx, text)

@@ -76,17 +76,21 @@ class DenseSignal:
     name = "dense"
 
     def __init__(self, index: faiss.Index) -> None:
-        self.index = index
         # Every unit's score is needed (views aggregate all of an entry's units), so queries take
         # one inner product with the vectors FAISS stores instead of a full-length k-NN search,
-        # which would also sort them.
+        # which would also sort them. Only the vectors are kept: the FAISS index is rebuilt from
+        # them to be saved (a second copy cost each worker 11 MiB).
         self._vectors = index.reconstruct_n(0, index.ntotal)
 
     @classmethod
     def build(cls, vectors: np.ndarray) -> DenseSignal:
+        return cls(cls._flat(vectors))
+
+    @staticmethod
+    def _flat(vectors: np.ndarray) -> faiss.Index:
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
-        return cls(index)
+        return index
 
     def batch_scores(self, query_vecs: np.ndarray) -> np.ndarray:
         return np.asarray(query_vecs, dtype=np.float32) @ self._vectors.T
@@ -100,7 +104,7 @@ class DenseSignal:
         return self._vectors
 
     def save(self, folder: Path) -> None:
-        faiss.write_index(self.index, str(folder / "dense.faiss"))
+        faiss.write_index(self._flat(self._vectors), str(folder / "dense.faiss"))
 
     @classmethod
     def load(cls, folder: Path) -> DenseSignal:
