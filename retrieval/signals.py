@@ -164,10 +164,13 @@ class CharSignal:
 
     name = "char"
 
-    def __init__(self, vectorizer: TfidfVectorizer, matrix) -> None:  # noqa: ANN001 (scipy sparse)
+    def __init__(self, vectorizer: TfidfVectorizer, matrix, *, keep_matrix: bool = True) -> None:  # noqa: ANN001
+        """``matrix`` (scipy sparse, a row per unit) is kept only where a build scores batches
+        and saves it; a loaded index queries ``matrix_t`` alone (both cost a worker ~15 MiB)."""
         self.vectorizer = vectorizer
-        self.matrix = matrix.tocsr()
+        self._matrix = matrix.tocsr() if keep_matrix else None
         self.matrix_t = matrix.T.tocsr()  # row per n-gram: a query touches only its own n-grams
+        self.n_units: int = matrix.shape[0]
         self._analyzer = vectorizer.build_analyzer()
         self._vocab: dict[str, int] = vectorizer.vocabulary_
         self._idf = vectorizer.idf_.astype(np.float32)
@@ -189,7 +192,7 @@ class CharSignal:
             j = self._vocab.get(gram)
             if j is not None:
                 counts[j] = counts.get(j, 0) + 1
-        n_units = self.matrix.shape[0]
+        n_units = self.n_units
         if not counts:
             return np.zeros(n_units, dtype=np.float32)
         ids = np.fromiter(counts, dtype=np.int64, count=len(counts))
@@ -205,6 +208,12 @@ class CharSignal:
         contrib = np.repeat(weights, lengths) * t.data[flat]
         return np.bincount(t.indices[flat], weights=contrib, minlength=n_units).astype(np.float32)
 
+    @property
+    def matrix(self):  # noqa: ANN201 (scipy sparse)
+        if self._matrix is None:  # a loaded index asked for it: made again from the transpose
+            self._matrix = self.matrix_t.T.tocsr()
+        return self._matrix
+
     def batch_scores(self, normalized: list[str]) -> np.ndarray:
         q = self.vectorizer.transform(normalized)
         return np.asarray((q @ self.matrix.T).todense(), dtype=np.float32)
@@ -217,7 +226,7 @@ class CharSignal:
     def load(cls, folder: Path) -> CharSignal:
         with open(folder / "char.pkl", "rb") as fh:
             vectorizer, matrix = pickle.load(fh)  # our own cache file, written by save()
-        return cls(vectorizer, matrix)
+        return cls(vectorizer, matrix, keep_matrix=False)
 
 
 @dataclass(frozen=True)
