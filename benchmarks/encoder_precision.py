@@ -99,7 +99,8 @@ def main() -> int:
 
     settings = Settings()
     model, cache = resolve_model(settings.embedding_model), Path(settings.data_dir) / "models"
-    encoders = {"int8": SentenceEncoder(model, cache, int8=True), "fp32": SentenceEncoder(model, cache, int8=False)}
+    encoders = {"int8": SentenceEncoder.load(model, cache, int8=True),
+                "fp32": SentenceEncoder.load(model, cache, int8=False)}
     report = {"backends": {name: enc.backend for name, enc in encoders.items()},
               "speed": speed(encoders, args.n)}
     if args.nlu_splits:

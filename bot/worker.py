@@ -1,14 +1,19 @@
 """The models (NLU engine and retriever) in worker processes, away from the websocket loop.
 
 Why a separate process: the pipeline is CPU-bound Python and holds the GIL, so in the server's
-process it would stall every socket while it thinks; and the models cost ~750 MiB, which the
-process holding thousands of visitor connections should not carry. The server talks to the
+process it would stall every socket while it thinks; and the models cost a few hundred MiB, which
+the process holding thousands of visitor connections should not carry. The server talks to the
 workers through a ``ProcessPoolExecutor`` (spawned, so no threads or sockets are forked).
+
+A worker only loads what was built (the exported encoder, the index, the NLU model). On a fresh
+data dir it builds them first in a child process, under the build locks, so that of several
+workers (or servers) one builds and the others wait, and no worker keeps PyTorch in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import threading
@@ -19,22 +24,57 @@ from typing import Any
 from bot.dialogue import Context
 from bot.pipeline import Outcome, Pipeline
 from bot.settings import Settings
+from runtime.build_lock import NotBuilt
+
+log = logging.getLogger(__name__)
 
 # One pipeline per worker process, set by the pool's initializer: process-local by design.
 _pipeline: Pipeline | None = None
 
 
 def load_pipeline(settings: Settings, regions: list[str]) -> Pipeline:
+    """The built models, built first (in a child process) where any is missing."""
+    try:
+        return _load_built(settings, regions)
+    except NotBuilt as missing:
+        log.info("building the models: %s", missing)
+    build_in_child(settings)
+    return _load_built(settings, regions)
+
+
+def _load_built(settings: Settings, regions: list[str]) -> Pipeline:
     from bot.nlu import load_engine
     from retrieval import Retriever
 
+    retriever = Retriever.load(settings, build=False)
+    return Pipeline(load_engine(settings, encoder=retriever.embedder, build=False), retriever, regions)
+
+
+def build_models(settings: Settings) -> None:
+    """Export the encoder, build the index and train the NLU model where missing (each once,
+    under its lock): what ``make build`` does, for the data dir of ``settings``."""
+    from bot import logs
+    from bot.nlu import load_engine
+    from retrieval import Retriever
+
+    logs.configure(settings.log_level)
     retriever = Retriever.load(settings)
-    return Pipeline(load_engine(settings, encoder=retriever.embedder), retriever, regions)
+    load_engine(settings, encoder=retriever.embedder)
+
+
+def build_in_child(settings: Settings) -> None:
+    """``build_models`` in a spawned process: PyTorch (the export) and the build's memory leave
+    with it."""
+    child = multiprocessing.get_context("spawn").Process(target=build_models, args=(settings,), name="model-build")
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"building the models failed (exit code {child.exitcode}): see the log")
 
 
 def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
     """A server killed with SIGKILL cannot stop its pool: a worker whose parent is gone exits
-    instead of holding its ~1 GiB of models forever."""
+    instead of holding its models forever."""
     while True:
         time.sleep(every_s)
         if os.getppid() != parent:
@@ -62,8 +102,9 @@ def _answer(entry_id: str, lang: str, script: str) -> Any:
     return _pipeline.retriever.answer(entry_id, lang=lang, script=script)
 
 
-def _ready() -> bool:
-    return _pipeline is not None
+def _ready() -> int:
+    assert _pipeline is not None
+    return os.getpid()
 
 
 class ModelWorkers:
@@ -74,11 +115,18 @@ class ModelWorkers:
         )
         self.processes = processes
 
-    async def warm_up(self) -> None:
-        """Wait until every worker has loaded (building the index or model when stale)."""
+    async def warm_up(self, every_s: float = 0.05) -> None:
+        """Wait until every worker has loaded (building the index or model when stale). Only a
+        loaded worker takes tasks, so one loaded worker could answer all of a single round: the
+        rounds go on until each worker has answered one."""
         loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(self.pool, _ready)
-                               for _ in range(self.processes)))
+        answered: set[int] = set()
+        while True:
+            answered.update(await asyncio.gather(*(loop.run_in_executor(self.pool, _ready)
+                                                   for _ in range(self.processes))))
+            if len(answered) >= self.processes:
+                return
+            await asyncio.sleep(every_s)
 
     async def respond(self, ctx: Context, text: str) -> Outcome:
         return await asyncio.get_running_loop().run_in_executor(self.pool, _respond, ctx, text)

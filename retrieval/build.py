@@ -25,8 +25,9 @@ from retrieval.encoder import SentenceEncoder
 from retrieval.index import FOLDS, DocSignals, HybridIndex, entry_doc, question_folds
 from retrieval.ranking import Linear, Ranker, TrainingQuery, fit_ranker
 from retrieval.schema import Entry
-from retrieval.signals import LANGS, EmbeddingCache
+from retrieval.signals import LANGS, EmbeddingCache, Unit
 from retrieval.text import MemoAnalyzer, TextAnalyzer
+from runtime.build_lock import NotBuilt, build_lock
 from runtime.language import Lang
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,8 @@ log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent
 # Files whose change must rebuild the index (the code that shapes it, and its training data).
 INDEX_CODE = (
-    "build.py", "classifier.py", "corpus.py", "encoder.py", "index.py", "lexicon.py", "ranking.py", "schema.py",
-    "signals.py", "text.py", "out_of_scope_train.yaml",
+    "build.py", "classifier.py", "corpus.py", "encoder.py", "encoder_export.py", "index.py", "lexicon.py",
+    "ranking.py", "schema.py", "signals.py", "text.py", "out_of_scope_train.yaml",
     "../runtime/language.py",  # the Simplified folding that text.py's tokens are made from
 )
 KEEP_INDEXES = 3
@@ -73,8 +74,29 @@ class Built:
     folder: Path
     built_now: bool
     build_seconds: float
-    training: dict[str, np.ndarray]
+    training: dict[str, np.ndarray] | None  # None when loaded: see load_training
+    known: dict[str, int]  # see known_questions
     build_cpu_seconds: float = 0.0
+
+
+def known_questions(units: list[Unit], analyzer: TextAnalyzer) -> dict[str, int]:
+    """Normalised sample question or title -> entry, for texts that belong to one entry only.
+    A visitor who asks a sample question verbatim, or sends an entry's title (what the clarify
+    and related-topic buttons send), gets that entry, whatever the scores. Made at build time and
+    kept with the index: analysing every unit took a model worker 0.7 s at each start."""
+    owners: dict[str, set[int]] = {}
+    for unit in units:
+        if unit.kind in ("question", "title"):
+            key = analyzer.analyze(unit.text).normalized
+            owners.setdefault(key, set()).add(unit.entry)
+    return {k: next(iter(v)) for k, v in owners.items() if len(v) == 1}
+
+
+def load_training(folder: Path) -> dict[str, np.ndarray]:
+    """The ranker's training queries of a built index: evaluation and checks read them, serving
+    does not, so a loaded index leaves them on disk (80 MB for the shipped corpus)."""
+    with np.load(folder / "training.npz") as npz:
+        return {k: npz[k] for k in npz.files}
 
 
 def training_queries(
@@ -182,21 +204,37 @@ def _load_ranker(path: Path) -> Ranker:
 
 def build_or_load(
     corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: SentenceEncoder,
-    dense_langs: tuple[Lang, ...] = ("en",), force: bool = False,
+    dense_langs: tuple[Lang, ...] = ("en",), force: bool = False, *, build: bool = True,
 ) -> Built:
-    """The index for this corpus, model and embedded languages: from the cache, or built."""
+    """The index for this corpus, model and embedded languages: from the cache, or built once
+    under the build lock of ``<data_dir>/index`` (``build=False``: ``NotBuilt`` instead)."""
     key = index_key(corpus, embedder.model_id, dense_langs)
     root = Path(data_dir) / "index"
     folder = root / key
     if (folder / "ready").exists() and not force:
-        with np.load(folder / "training.npz") as npz:
-            training = {k: npz[k] for k in npz.files}
-        meta = json.loads((folder / "ready").read_text())
-        return Built(HybridIndex.load(folder), _load_ranker(folder / "ranker.json"), folder, False,
-                     meta["build_seconds"], training, meta.get("build_cpu_seconds", 0.0))
+        return _load_built(folder)
+    if not build:
+        raise NotBuilt(f"no retrieval index {folder}")
+    with build_lock(root):
+        if (folder / "ready").exists() and not force:  # built while this process waited
+            return _load_built(folder)
+        return _build(corpus, Path(data_dir), analyzer, embedder, dense_langs, key)
+
+
+def _load_built(folder: Path) -> Built:
+    meta = json.loads((folder / "ready").read_text())
+    known = json.loads((folder / "known.json").read_text(encoding="utf-8"))
+    return Built(HybridIndex.load(folder), _load_ranker(folder / "ranker.json"), folder, False,
+                 meta["build_seconds"], None, known, meta.get("build_cpu_seconds", 0.0))
+
+
+def _build(corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: SentenceEncoder,
+           dense_langs: tuple[Lang, ...], key: str) -> Built:
+    root = data_dir / "index"
+    folder = root / key
     start, cpu_start = time.perf_counter(), time.process_time()
     entries = [corpus.entries[i] for i in sorted(corpus.entries)]
-    cache = EmbeddingCache(Path(data_dir) / "embeddings", embedder.model_id)
+    cache = EmbeddingCache(data_dir / "embeddings", embedder.model_id)
     memo = MemoAnalyzer(analyzer)
     index, unit_oof = HybridIndex.build(entries, memo, embedder, cache, dense_langs)
     queries = training_queries(index, unit_oof, entries, memo, embedder, cache, out_of_scope_training())
@@ -210,18 +248,17 @@ def build_or_load(
     _save_ranker(ranker, tmp / "ranker.json")
     # numpy's stub types **kwds as if one could be allow_pickle; these are only arrays.
     np.savez(tmp / "training.npz", **training)  # type: ignore[arg-type]
+    known = known_questions(index.units, memo)
+    (tmp / "known.json").write_text(json.dumps(known, ensure_ascii=False), encoding="utf-8")
     meta = {"key": key, "model": embedder.model_id, "dense_langs": list(dense_langs), "entries": len(entries),
             "units": len(index.units), "build_seconds": seconds, "build_cpu_seconds": cpu_seconds}
     (tmp / "ready").write_text(json.dumps(meta))
-    if folder.exists():  # a forced rebuild, or a concurrent builder won the race
+    if folder.exists():  # a forced rebuild (builders take turns under the lock)
         shutil.rmtree(folder, ignore_errors=True)
-    try:
-        os.replace(tmp, folder)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
+    os.replace(tmp, folder)
     _prune(root, keep=folder)
     log.info("built index %s: %d entries in %.1f s (%.1f s CPU)", key, len(entries), seconds, cpu_seconds)
-    return Built(index, ranker, folder, True, seconds, training, cpu_seconds)
+    return Built(index, ranker, folder, True, seconds, training, known, cpu_seconds)
 
 
 def _prune(root: Path, keep: Path) -> None:

@@ -142,12 +142,17 @@ class EntryClassifier:
     # -- persistence ---------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
         with open(folder / "classifier.pkl", "wb") as fh:
-            pickle.dump((self.char, self.word, self.coef_t, self.intercept, self.temperature), fh)
+            pickle.dump((self.char, self.word, self.intercept, self.temperature), fh)
+        np.save(folder / "classifier_coef.npy", self.coef_t)
 
     @classmethod
     def load(cls, folder: Path) -> EntryClassifier:
+        """The weights (29 MB for the shipped corpus) are memory-mapped: a query reads only its
+        own features' rows, and the model workers of a node share the pages."""
         with open(folder / "classifier.pkl", "rb") as fh:
-            return cls(*pickle.load(fh))  # our own cache file, written by save()
+            char, word, intercept, temperature = pickle.load(fh)  # our own cache file, written by save()
+        coef_t = np.load(folder / "classifier_coef.npy", mmap_mode="r")
+        return cls(char, word, coef_t, intercept, temperature)
 
 
 def _fit_temperature(decisions: np.ndarray, targets: np.ndarray) -> float:

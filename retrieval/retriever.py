@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.answers import Answer, Decision, render_answer
-from retrieval.build import Built, build_or_load, resolve_model
+from retrieval.build import Built, build_or_load, load_training, resolve_model
 from retrieval.corpus import Corpus, CorpusError, Issue, load_corpus
 from retrieval.encoder import SentenceEncoder
 from retrieval.index import SIGNALS
@@ -68,27 +68,24 @@ class Retriever:
         self.built_now = built.built_now
         self.build_seconds = built.build_seconds
         self.build_cpu_seconds = built.build_cpu_seconds
-        self.training = built.training
+        self._training = built.training
         self.analyzer = analyzer
         self.embedder = embedder
         self._entries = [corpus.entries[i] for i in self.index.entry_ids]
-        self._known = self._known_questions()
+        self._known = built.known
 
-    def _known_questions(self) -> dict[str, int]:
-        """Normalised sample question or title -> entry, for texts that belong to one entry only.
-        A visitor who asks a sample question verbatim, or sends an entry's title (what the
-        clarify and related-topic buttons send), gets that entry, whatever the scores."""
-        owners: dict[str, set[int]] = {}
-        for unit in self.index.units:
-            if unit.kind in ("question", "title"):
-                key = self.analyzer.analyze(unit.text).normalized
-                owners.setdefault(key, set()).add(unit.entry)
-        return {k: next(iter(v)) for k, v in owners.items() if len(v) == 1}
+    @property
+    def training(self) -> dict[str, np.ndarray]:
+        """The ranker's training queries (evaluation and checks), read on first use."""
+        if self._training is None:
+            self._training = load_training(self.index_dir)
+        return self._training
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
-    def load(cls, settings: RetrievalSettings, force_rebuild: bool = False) -> Retriever:
-        """Load the cached index for this corpus and model, building it first if needed.
+    def load(cls, settings: RetrievalSettings, force_rebuild: bool = False, *, build: bool = True) -> Retriever:
+        """Load the cached index for this corpus and model, building it (and exporting the encoder)
+        first if needed, once under the build lock; ``build=False`` raises ``NotBuilt`` instead.
 
         Raises ``CorpusError`` (every problem with file and line) if an entry file is invalid.
         Unresolved ``related`` links are only logged here; ``python -m retrieval check`` fails on them.
@@ -102,11 +99,10 @@ class Retriever:
         for issue in corpus.errors:
             log.warning("%s", issue)
         analyzer = TextAnalyzer()
-        embedder = SentenceEncoder(resolve_model(settings.embedding_model), Path(settings.data_dir) / "models",
-                            int8=settings.embedding_int8)
-        built = build_or_load(
-            corpus, Path(settings.data_dir), analyzer, embedder, tuple(settings.embedding_languages), force_rebuild
-        )
+        embedder = SentenceEncoder.load(resolve_model(settings.embedding_model), Path(settings.data_dir) / "models",
+                                        int8=settings.embedding_int8, build=build)
+        built = build_or_load(corpus, Path(settings.data_dir), analyzer, embedder,
+                              tuple(settings.embedding_languages), force_rebuild, build=build)
         return cls(corpus, built, analyzer, embedder)
 
     # -- queries -------------------------------------------------------------------------------

@@ -76,17 +76,21 @@ class DenseSignal:
     name = "dense"
 
     def __init__(self, index: faiss.Index) -> None:
-        self.index = index
         # Every unit's score is needed (views aggregate all of an entry's units), so queries take
         # one inner product with the vectors FAISS stores instead of a full-length k-NN search,
-        # which would also sort them.
+        # which would also sort them. Only the vectors are kept: the FAISS index is rebuilt from
+        # them to be saved (a second copy cost each worker 11 MiB).
         self._vectors = index.reconstruct_n(0, index.ntotal)
 
     @classmethod
     def build(cls, vectors: np.ndarray) -> DenseSignal:
+        return cls(cls._flat(vectors))
+
+    @staticmethod
+    def _flat(vectors: np.ndarray) -> faiss.Index:
         index = faiss.IndexFlatIP(vectors.shape[1])
         index.add(vectors)
-        return cls(index)
+        return index
 
     def batch_scores(self, query_vecs: np.ndarray) -> np.ndarray:
         return np.asarray(query_vecs, dtype=np.float32) @ self._vectors.T
@@ -100,7 +104,7 @@ class DenseSignal:
         return self._vectors
 
     def save(self, folder: Path) -> None:
-        faiss.write_index(self.index, str(folder / "dense.faiss"))
+        faiss.write_index(self._flat(self._vectors), str(folder / "dense.faiss"))
 
     @classmethod
     def load(cls, folder: Path) -> DenseSignal:
@@ -160,10 +164,13 @@ class CharSignal:
 
     name = "char"
 
-    def __init__(self, vectorizer: TfidfVectorizer, matrix) -> None:  # noqa: ANN001 (scipy sparse)
+    def __init__(self, vectorizer: TfidfVectorizer, matrix, *, keep_matrix: bool = True) -> None:  # noqa: ANN001
+        """``matrix`` (scipy sparse, a row per unit) is kept only where a build scores batches
+        and saves it; a loaded index queries ``matrix_t`` alone (both cost a worker ~15 MiB)."""
         self.vectorizer = vectorizer
-        self.matrix = matrix.tocsr()
+        self._matrix = matrix.tocsr() if keep_matrix else None
         self.matrix_t = matrix.T.tocsr()  # row per n-gram: a query touches only its own n-grams
+        self.n_units: int = matrix.shape[0]
         self._analyzer = vectorizer.build_analyzer()
         self._vocab: dict[str, int] = vectorizer.vocabulary_
         self._idf = vectorizer.idf_.astype(np.float32)
@@ -185,7 +192,7 @@ class CharSignal:
             j = self._vocab.get(gram)
             if j is not None:
                 counts[j] = counts.get(j, 0) + 1
-        n_units = self.matrix.shape[0]
+        n_units = self.n_units
         if not counts:
             return np.zeros(n_units, dtype=np.float32)
         ids = np.fromiter(counts, dtype=np.int64, count=len(counts))
@@ -201,6 +208,12 @@ class CharSignal:
         contrib = np.repeat(weights, lengths) * t.data[flat]
         return np.bincount(t.indices[flat], weights=contrib, minlength=n_units).astype(np.float32)
 
+    @property
+    def matrix(self):  # noqa: ANN201 (scipy sparse)
+        if self._matrix is None:  # a loaded index asked for it: made again from the transpose
+            self._matrix = self.matrix_t.T.tocsr()
+        return self._matrix
+
     def batch_scores(self, normalized: list[str]) -> np.ndarray:
         q = self.vectorizer.transform(normalized)
         return np.asarray((q @ self.matrix.T).todense(), dtype=np.float32)
@@ -213,7 +226,7 @@ class CharSignal:
     def load(cls, folder: Path) -> CharSignal:
         with open(folder / "char.pkl", "rb") as fh:
             vectorizer, matrix = pickle.load(fh)  # our own cache file, written by save()
-        return cls(vectorizer, matrix)
+        return cls(vectorizer, matrix, keep_matrix=False)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ Servers, one way for every test (each in a fresh data dir sharing the built cach
 ``python -m bot serve`` process (``ServerProcess``: SIGTERM, SIGKILL and restart it like
 production) unless ``in_process=True``: then ``bot.server.ChatServer`` runs on its own event loop
 in a thread of the test process without the models (``InProcessServer``), ready in a fraction of
-a second instead of the ~11 s the models take to load; for tests of routes, refusals and limits
+a second instead of the ~4 s the models take to load; for tests of routes, refusals and limits
 that need no answers. ``wait=False`` returns a process before its models are loaded. The
 ready-made ones:
 ``server`` (one test), ``shared_server`` (one module; tests that neither restart nor reconfigure

@@ -34,9 +34,11 @@ def engine_name(settings: Settings) -> str:
     return os.environ.get("NLU_ENGINE") or settings.nlu_engine
 
 
-def load_engine(settings: Settings, encoder: SentenceEncoder | None = None) -> BuiltinEngine | RasaEngine:
-    """The configured engine; the built-in one is trained on first use and cached by content hash.
-    ``encoder``: the retriever's sentence encoder, shared instead of loading the model again."""
+def load_engine(settings: Settings, encoder: SentenceEncoder | None = None, *,
+                build: bool = True) -> BuiltinEngine | RasaEngine:
+    """The configured engine; the built-in one is trained on first use and cached by content hash
+    (``build=False``: ``NotBuilt`` instead of training). ``encoder``: the retriever's sentence
+    encoder, shared instead of loading the model again."""
     if engine_name(settings) == "rasa":
         from bot.nlu.rasa_runtime import RasaEngine
 
@@ -46,5 +48,5 @@ def load_engine(settings: Settings, encoder: SentenceEncoder | None = None) -> B
     data = load_training_data(settings.nlu_data_dir)
     engine, _ = train_or_load(data, settings.data_dir / "nlu", settings.embedding_model,
                               onnx_cache=settings.data_dir / "models", encoder=encoder,
-                              int8=settings.embedding_int8)
+                              int8=settings.embedding_int8, train=build)
     return engine

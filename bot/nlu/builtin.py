@@ -20,6 +20,7 @@ from bot.nlu.dataset import TrainingData
 from bot.nlu.entities import EntityExtractor
 from bot.nlu.text import Tokenizer, fold
 from bot.nlu.types import OUT_OF_SCOPE, Parse
+from runtime.build_lock import NotBuilt, build_lock
 from runtime.language import detect_language
 
 if TYPE_CHECKING:
@@ -99,8 +100,9 @@ class BuiltinEngine:
 def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | None,
                   config: ClassifierConfig | None = None, *, force: bool = False,
                   onnx_cache: Path | None = None, encoder: SentenceEncoder | None = None,
-                  int8: bool = False) -> tuple[BuiltinEngine, bool]:
-    """Return (engine, trained_now). Models live in ``cache_root/<key>/model.joblib``.
+                  int8: bool = False, train: bool = True) -> tuple[BuiltinEngine, bool]:
+    """Return (engine, trained_now). Models live in ``cache_root/<key>/model.joblib``; a missing one
+    is trained once under the build lock of ``cache_root``, or ``NotBuilt`` raised if not ``train``.
 
     ``embedding_model`` (a sentence-transformers folder) feeds the English embedding block when
     ``config.use_embeddings``; None trains on sparse features alone. ``onnx_cache`` is where the
@@ -111,12 +113,22 @@ def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | N
     if not data.examples:
         raise ValueError("no training examples")
     tokenizer = Tokenizer()
-    embedder = (_load_embedder(embedding_model, onnx_cache or cache_root / "onnx", encoder, int8)
+    embedder = (_load_embedder(embedding_model, onnx_cache or cache_root / "onnx", encoder, int8, train)
                 if config.use_embeddings and embedding_model else None)
     key = data_key(data, config, embedder.model_id if embedder else None)
     path = cache_root / key / "model.joblib"
     if path.exists() and not force:
         return BuiltinEngine(joblib.load(path), tokenizer, embedder), False
+    if not train:
+        raise NotBuilt(f"no NLU model {path}")
+    with build_lock(cache_root):
+        if path.exists() and not force:  # trained while this process waited
+            return BuiltinEngine(joblib.load(path), tokenizer, embedder), False
+        return _train(data, config, key, path, tokenizer, embedder), True
+
+
+def _train(data: TrainingData, config: ClassifierConfig, key: str, path: Path, tokenizer: Tokenizer,
+           embedder: Embedder | None) -> BuiltinEngine:
     started = time.perf_counter()
     entities = EntityExtractor(data)
     model = IntentModel.train([e.text for e in data.examples], [e.intent for e in data.examples],
@@ -124,14 +136,14 @@ def train_or_load(data: TrainingData, cache_root: Path, embedding_model: str | N
     artifact = TrainedArtifact(model, entities, key, time.perf_counter() - started, len(data.examples))
     _atomic_dump(artifact, path)
     _write_meta(artifact, path.parent)
-    return BuiltinEngine(artifact, tokenizer, embedder), True
+    return BuiltinEngine(artifact, tokenizer, embedder)
 
 
-def _load_embedder(model_path: str, onnx_cache: Path | None, encoder: SentenceEncoder | None = None,
-                   int8: bool = False) -> Embedder:
+def _load_embedder(model_path: str, onnx_cache: Path, encoder: SentenceEncoder | None, int8: bool,
+                   build: bool) -> Embedder:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    return Embedder(model_path, onnx_cache, encoder, int8=int8)
+    return Embedder(model_path, onnx_cache, encoder, int8=int8, build=build)
 
 
 def _atomic_dump(obj: object, path: Path) -> None:

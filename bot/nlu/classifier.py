@@ -60,14 +60,15 @@ class Embedder:
     of ~6 ms at full precision); other messages get zeros, so Chinese predictions never depend on
     the English-only model."""
 
-    def __init__(self, model_path: str, onnx_cache: Path | None = None, encoder: SentenceEncoder | None = None,
-                 *, int8: bool = False) -> None:
+    def __init__(self, model_path: str, onnx_cache: Path, encoder: SentenceEncoder | None = None,
+                 *, int8: bool = False, build: bool = True) -> None:
         """``encoder``: an already loaded ``retrieval.encoder.SentenceEncoder`` of the same model (the
-        worker shares the retriever's: one copy of the model, one encoding per message)."""
+        worker shares the retriever's: one copy of the model, one encoding per message); else the
+        encoder exported under ``onnx_cache`` (exported now if ``build``)."""
         if encoder is None:
-            from retrieval.encoder import SentenceEncoder  # heavy import: only when used
+            from retrieval.encoder import SentenceEncoder  # onnxruntime: only when used
 
-            encoder = SentenceEncoder(model_path, onnx_cache, int8=int8)
+            encoder = SentenceEncoder.load(model_path, onnx_cache, int8=int8, build=build)
         self._encoder = encoder
         self.model_id: str = encoder.model_id  # the model and its precision: part of the cache key
         self.dim = int(encoder.dim)

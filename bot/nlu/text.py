@@ -32,12 +32,12 @@ class Tokenizer:
     """
 
     def __init__(self) -> None:
-        # Imported here: spaCy brings thinc and torch (about 350 MiB), which only the model
-        # workers need; the server process imports this module for ``fold`` alone.
-        import spacy
+        # Imported here: spaCy and thinc (tens of MiB) are needed only by the model workers; the
+        # server process imports this module for ``fold`` alone.
+        from runtime.spacy_light import blank
 
-        self._zh = spacy.blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
-        self._en = spacy.blank("en")
+        self._zh = blank("zh", config={"nlp": {"tokenizer": {"segmenter": "jieba"}}})
+        self._en = blank("en")
         self._lock = threading.Lock()
 
     def words(self, folded: str, has_han: bool) -> list[str]:

@@ -1,4 +1,8 @@
-"""One tiny fixture index per test session (the model loads once; the index is cached by hash)."""
+"""One tiny fixture index per test session (the model loads once; the index is cached by hash).
+
+The exported encoders (content-hashed, ``<data>/models``) are shared with the built data dir
+(``CHAT_TEST_CACHE``, default ``data/``) where it has them: the export runs once, not per run.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 FIXTURE_KNOWLEDGE = Path(__file__).parent / "fixtures" / "knowledge"
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_MODELS = Path(os.environ.get("CHAT_TEST_CACHE", ROOT / "data")) / "models"
 
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("retrieval-data")
+    folder = tmp_path_factory.mktemp("retrieval-data")
+    SHARED_MODELS.mkdir(parents=True, exist_ok=True)
+    (folder / "models").symlink_to(SHARED_MODELS.resolve())
+    return folder
 
 
 @pytest.fixture(scope="session")
