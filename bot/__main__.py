@@ -96,15 +96,13 @@ def purge(args: argparse.Namespace) -> int:
     from bot import retention
 
     settings = _settings(args)
-    if settings.database_url:
-        raise SystemExit("purge: supports the SQLite backend only, not CHAT_DATABASE_URL")
     policy = retention.Policy.from_settings(settings)
     now = args.as_of if args.as_of is not None else time.time()
-    report = retention.purge(settings.store_path, policy, now=now, dry_run=args.dry_run)
+    report = retention.purge(settings.database, policy, now=now, dry_run=args.dry_run)
     print(retention.describe(report, policy, now=now, dry_run=args.dry_run))
     if args.vacuum and not args.dry_run:
-        retention.vacuum(settings.store_path)
-        print("database file rebuilt (VACUUM)")
+        retention.rebuild(settings.database)
+        print("tables rebuilt (VACUUM; on PostgreSQL VACUUM FULL)")
     return 0
 
 
@@ -149,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("--as-of", type=_moment, metavar="WHEN",
                              help="purge as if it were this ISO 8601 time (default: now)")
             sub.add_argument("--vacuum", action="store_true",
-                             help="then rebuild the file (holds the write lock while it runs)")
+                             help="then rebuild the tables (holds their locks while it runs)")
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -144,11 +144,7 @@ class ChatServer:
         return True, "ready"
 
     def purges(self) -> bool:
-        """Whether the periodic retention purge runs. Its bulk statements are SQLite's
-        (bot/retention.py): on PostgreSQL it does not run yet, and the log says so."""
-        if self.settings.database_url:
-            log.warning("retention purge not run: it supports the SQLite backend only")
-            return False
+        """Whether the periodic retention purge runs."""
         return self.settings.purge_interval_s > 0
 
     async def purge_periodically(self) -> None:
@@ -157,7 +153,7 @@ class ChatServer:
         policy = Policy.from_settings(self.settings)
         while True:
             try:
-                report = await asyncio.to_thread(purge, self.settings.store_path, policy,
+                report = await asyncio.to_thread(purge, self.settings.database, policy,
                                                  now=time.time(), stop=self.purge_stop)
             except Exception:  # a locked or full database, or a bug: logged; the next round tries
                 log.exception("retention purge failed")

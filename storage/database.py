@@ -52,6 +52,37 @@ class Dialect(ABC):
         """A migration's DDL, written in SQLite's types, in this backend's."""
         return statement
 
+    # The retention purge's bulk statements (storage/retention.py) -------------------------------
+
+    # After a SELECT: lock the rows it read until the transaction ends (SQLite's write
+    # transaction already holds the whole database).
+    lock_rows = ""
+
+    @abstractmethod
+    def in_json_list(self, param: str) -> str:
+        """``IN`` the members (text) of a JSON list given as the parameter ``param``."""
+
+    @abstractmethod
+    def json_value(self, column: str, key: str) -> str:
+        """The JSON value at ``key`` (dotted path) of a JSON column, for building JSON."""
+
+    @abstractmethod
+    def json_object(self, pairs: str) -> str:
+        """A JSON object of ``'key', value`` pairs."""
+
+    @abstractmethod
+    def json_object_without_nulls(self, pairs: str) -> str:
+        """As ``json_object``, as text, the members whose value is null left out (also in the
+        objects nested in it)."""
+
+    @abstractmethod
+    def json_remove(self, column: str, *keys: str) -> str:
+        """The JSON column, as text, without its top-level ``keys``."""
+
+    @abstractmethod
+    def first_rows(self, table: str, where: str, limit: int) -> str:
+        """A condition on ``table`` true for at most ``limit`` of the rows matching ``where``."""
+
 
 class Database(ABC):
     """One connection and its transaction state. Not shared between threads: a thread that needs
@@ -150,6 +181,17 @@ class Database(ABC):
 
     @abstractmethod
     def set_schema_version(self, version: int) -> None: ...
+
+    @abstractmethod
+    def reclaim(self, tables: Sequence[str]) -> bool:
+        """After rows of ``tables`` were deleted or overwritten (the retention purge), make the
+        backend let go of their old copies (outside a transaction); False when it could not yet
+        (busy), and a later call does it."""
+
+    @abstractmethod
+    def rebuild(self, tables: Sequence[str]) -> bool:
+        """Rewrite ``tables`` (or the whole file) compactly, for data written before ``reclaim``
+        existed; holds their locks while it runs. As ``reclaim``, False when busy."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -14,7 +14,7 @@ inside, and translates the two SQLite column types PostgreSQL reads differently 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import psycopg
@@ -64,6 +64,31 @@ class PostgresDialect(Dialect):
         for pattern, replacement in DDL_TYPES:
             statement = pattern.sub(replacement, statement)
         return statement
+
+    # The retention purge's bulk statements (storage/retention.py) ------------------------------
+
+    # Under READ COMMITTED a row read without a lock may change before the transaction writes.
+    lock_rows = " FOR UPDATE"
+
+    def in_json_list(self, param: str) -> str:
+        return f"IN (SELECT jsonb_array_elements_text({param}::jsonb))"
+
+    def json_value(self, column: str, key: str) -> str:
+        return f"({column}::jsonb #> {_path(key)})"  # jsonb, so a number stays a number
+
+    def json_object(self, pairs: str) -> str:
+        return f"jsonb_build_object({pairs})"
+
+    def json_object_without_nulls(self, pairs: str) -> str:
+        return f"jsonb_strip_nulls(jsonb_build_object({pairs}))::text"
+
+    def json_remove(self, column: str, *keys: str) -> str:
+        removed = "".join(f" - '{key}'" for key in keys)
+        return f"({column}::jsonb{removed})::text"
+
+    def first_rows(self, table: str, where: str, limit: int) -> str:
+        # ctid, the row version's place in the table, is what SQLite's rowid is to it here.
+        return f"ctid IN (SELECT ctid FROM {table} WHERE {where} LIMIT {int(limit)})"
 
 
 DIALECT = PostgresDialect()
@@ -147,6 +172,23 @@ class PostgresDatabase(Database):
 
     def set_schema_version(self, version: int) -> None:
         self.execute("UPDATE schema_version SET version = ?", (int(version),))
+
+    def reclaim(self, tables: Sequence[str]) -> bool:
+        """An UPDATE or DELETE leaves the old row versions in the table as dead tuples until
+        VACUUM removes them (and, with ``INDEX_CLEANUP ON``, their index entries, which it may
+        otherwise skip when there are few)."""
+        self._vacuum("(INDEX_CLEANUP ON)", tables)
+        return True
+
+    def rebuild(self, tables: Sequence[str]) -> bool:
+        """VACUUM FULL: each table written anew into new files, the old ones deleted."""
+        self._vacuum("FULL", tables)
+        return True
+
+    def _vacuum(self, options: str, tables: Sequence[str]) -> None:
+        if self.in_transaction:  # VACUUM cannot run inside a transaction block
+            raise StorageError("VACUUM inside a transaction")
+        self.execute(f"VACUUM {options} {', '.join(tables)}")
 
     def close(self) -> None:
         """Closing again does nothing."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -40,8 +40,7 @@ POLICY = {
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """A raw connection with the policy applied: for the Database below, and for the retention
-    purge, which runs in its own thread with its own connection."""
+    """A raw connection with the policy applied, for the Database below."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                          check_same_thread=False)
@@ -57,25 +56,26 @@ class SQLiteDialect(Dialect):
     def json_set(self, column: str, key: str) -> str:
         return f"json_set({column}, '$.{key}', json(?))"
 
-    # The retention purge's bulk statements (bot/retention.py) ---------------------------------
+    # The retention purge's bulk statements (storage/retention.py) ------------------------------
 
     def in_json_list(self, param: str) -> str:
-        """``IN`` the members of a JSON list given as the named parameter ``param``."""
-        return f"IN (SELECT value FROM json_each(:{param}))"
+        return f"IN (SELECT value FROM json_each({param}))"
 
-    def json_object_without_nulls(self, pairs: str) -> str:
-        """A JSON object of ``'key', value`` pairs, the pairs whose value is null left out."""
-        return f"json_patch('{{}}', json_object({pairs}))"
+    def json_value(self, column: str, key: str) -> str:
+        return self.json_get(column, key)
 
     def json_object(self, pairs: str) -> str:
         return f"json_object({pairs})"
+
+    def json_object_without_nulls(self, pairs: str) -> str:
+        # A merge patch drops the members it sets to null, nested ones too (RFC 7396).
+        return f"json_patch('{{}}', json_object({pairs}))"
 
     def json_remove(self, column: str, *keys: str) -> str:
         paths = ", ".join(f"'$.{key}'" for key in keys)
         return f"json_remove({column}, {paths})"
 
     def first_rows(self, table: str, where: str, limit: int) -> str:
-        """A condition on ``table`` true for at most ``limit`` of the rows matching ``where``."""
         return f"rowid IN (SELECT rowid FROM {table} WHERE {where} LIMIT {int(limit)})"
 
 
@@ -129,6 +129,19 @@ class SQLiteDatabase(Database):
         with _translated():
             busy, _, _ = self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return not busy
+
+    def reclaim(self, tables: Sequence[str]) -> bool:
+        """``secure_delete`` (the connection policy) has zeroed the removed text in the file;
+        the WAL's older page images still hold it: empty the WAL."""
+        with _translated():
+            return wait_for_checkpoint(self.connection)
+
+    def rebuild(self, tables: Sequence[str]) -> bool:
+        """VACUUM the whole file (SQLite rebuilds files, not tables): free pages written before
+        ``secure_delete`` was on (by an earlier version) may still hold old text."""
+        with _translated():
+            self.connection.execute("VACUUM")
+            return wait_for_checkpoint(self.connection)
 
     def close(self) -> None:
         """Empty the WAL and close; closing again does nothing."""

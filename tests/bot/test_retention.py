@@ -99,7 +99,7 @@ def test_an_old_conversation_loses_its_text_and_keeps_its_figures(tmp_path, stor
     done = purge(tmp_path / "chat.sqlite3", POLICY, now=time.time())
 
     assert done.counts == dry.counts  # a dry run counts exactly what the purge then removes
-    assert done.sessions == [old] and done.wal_truncated is True
+    assert done.sessions == [old] and done.reclaimed is True
     expected = {"conversations": 1, "events": 3, "transfer links": 1, "rating comments": 1,
                 "handoff chats": 1, "agent notes": 1, "tickets": 1, "agent rating comments": 1,
                 "audit details": 1}
