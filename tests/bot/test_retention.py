@@ -29,7 +29,7 @@ from handoff.store import Chat, HandoffStore
 from storage.backends import open_database
 from storage.chats import NewChat
 from storage.database import Database
-from tests.conftest import ROOT, ServerProcess
+from tests.conftest import ROOT, ServerProcess, server_env
 from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
 
 DAY = 24 * 3600.0
@@ -269,6 +269,68 @@ def test_retention_settings_are_validated():
         Settings(retention_s=3600)
 
 
+# On PostgreSQL: the command and the server ----------------------------------------------------
+
+def table_files_hold(url: str, text: str) -> bool:
+    """Whether the files of the schema's tables (as the server writes them at a checkpoint) hold
+    ``text``, in rows or in the free space of their pages."""
+    db = open_database(url)
+    try:
+        db.execute("CHECKPOINT")
+        paths = db.rows("SELECT pg_relation_filepath(oid) AS path FROM pg_class WHERE relkind = 'r'"
+                        " AND relnamespace = current_schema()::regnamespace")
+        return any(text.encode() in bytes(db.value("SELECT pg_read_binary_file(?)", (row["path"],)))
+                   for row in paths)
+    finally:
+        db.close()
+
+
+def test_python_m_bot_purge_on_postgres(tmp_path, postgres_url):
+    """``python -m bot purge`` purges the database ``CHAT_DATABASE_URL`` names (nothing in the
+    data directory); ``--vacuum`` (VACUUM FULL) then leaves no trace of the old text even in the
+    free space of the tables' files."""
+    store, handoff = Store(postgres_url), HandoffStore(postgres_url)
+    old, _, _ = conversation(store, handoff, "OLD-7Q2")
+    conversation(store, handoff, "RECENT-4K9")
+    backdate(store.database, old, days=91)
+    env = server_env(tmp_path / "data", CHAT_DATABASE_URL=postgres_url)
+
+    would = purge_command(tmp_path / "data", env, "--dry-run")
+    assert stored(postgres_url, "OLD-7Q2") and store.session(old).purged_at is None
+    purged = purge_command(tmp_path / "data", env, "--vacuum")
+
+    assert purged == would
+    assert (purged["conversations"], purged["events"], purged["tickets"]) == (1, 3, 1)
+    assert store.session(old).purged_at is not None and not stored(postgres_url, "OLD-7Q2")
+    assert not table_files_hold(postgres_url, "OLD-7Q2")
+    assert table_files_hold(postgres_url, "RECENT-4K9")  # the files were read: the recent is there
+    assert purge_command(tmp_path / "data", env) == dict.fromkeys(purged, 0)
+    assert not (tmp_path / "data" / "chat.sqlite3").exists()
+    handoff.close()
+    store.close()
+
+
+async def test_a_server_on_postgres_purges_on_its_own(start_server, ws_client, postgres_url):
+    """In process, without the models: with a retention of 3 s the server purges a visitor's
+    conversation from PostgreSQL by itself, and their token starts afresh."""
+    server = start_server(in_process=True, CHAT_DATABASE_URL=postgres_url, CHAT_RETENTION_S="3",
+                          CHAT_SESSION_TTL_S="3", CHAT_PURGE_INTERVAL_S="0.5")
+    async with ws_client(server.ws_url) as visitor:
+        token = (await visitor.hello(lang="en"))["session"]
+        await visitor.send({"type": "message", "id": "m1", "text": f"{MARK} my visa"})
+        await visitor.until(lambda f: f["type"] == "ack")
+    deadline = time.monotonic() + 30
+    while stored(postgres_url, MARK):
+        assert time.monotonic() < deadline, "not purged"
+        await asyncio.sleep(0.2)
+    db = open_database(postgres_url)
+    assert db.value("SELECT count(*) FROM sessions WHERE purged_at IS NOT NULL") == 1
+    db.close()
+    async with ws_client(server.ws_url) as back:
+        await back.send({"type": "hello", "session": token, "last_seq": 0, "channel": "web"})
+        assert (await back.recv())["code"] == "unknown_session"
+
+
 # A real server ---------------------------------------------------------------------------------
 
 MARK = "ZQX5521"  # what the visitor and the agent write; nowhere else in the database
@@ -293,15 +355,18 @@ async def newest_waiting(agent: AgentClient, after: int = 0) -> int:
     return max(waiting_ids(snap))
 
 
-async def run_purge(server: ServerProcess, *args: str) -> dict[str, int]:
-    """``python -m bot purge`` beside the running server; the count printed for each kind."""
-    done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "bot", "purge", "--data-dir", str(server.data_dir),
-                         *args], cwd=ROOT, env=server.env, capture_output=True, text=True,
-        timeout=120)
+def purge_command(data_dir: Path, env: dict[str, str], *args: str) -> dict[str, int]:
+    """``python -m bot purge``; the count printed for each kind."""
+    done = subprocess.run([sys.executable, "-m", "bot", "purge", "--data-dir", str(data_dir),
+                           *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return {m["kind"]: int(m["n"]) for m in re.finditer(
         r"^\s+(?P<n>\d+)  (?P<kind>[a-z ]+?)\s{2,}", done.stdout, re.M)}
+
+
+async def run_purge(server: ServerProcess, *args: str) -> dict[str, int]:
+    """``python -m bot purge`` beside the running server."""
+    return await asyncio.to_thread(purge_command, server.data_dir, server.env, *args)
 
 
 def read_db(server: ServerProcess, sql: str, *args) -> list[tuple]:
