@@ -190,8 +190,9 @@ class Database(ABC):
 
     @abstractmethod
     def rebuild(self, tables: Sequence[str]) -> bool:
-        """Rewrite ``tables`` (or the whole file) compactly, for data written before ``reclaim``
-        existed; holds their locks while it runs. As ``reclaim``, False when busy."""
+        """Write ``tables`` (SQLite: the whole file) anew, so that no free space in them still
+        holds old bytes that ``reclaim`` left there; holds their locks while it runs. As
+        ``reclaim``, False when busy."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -183,12 +183,15 @@ class Retention:
         """What ``purge_conversations`` would change, changing nothing (no write lock taken)."""
         values = {**asdict(cutoffs), "ids": json.dumps(self._still_eligible(ids, cutoffs))}
         for rule in self.conversation_rules:
-            counts[rule.kind] += self._value(rule.count_sql(), values)
+            counts[rule.kind] += int(self._value(rule.count_sql(), values))
 
     def _still_eligible(self, ids: list[str], cutoffs: Cutoffs) -> list[str]:
-        in_batch = self.db.dialect.in_json_list(":ids")
+        """Those of ``ids`` eligible now; inside a transaction their rows stay locked until it
+        ends, so a visitor coming back waits for the purge of their conversation, or is seen."""
+        dialect = self.db.dialect
+        lock = dialect.lock_rows if self.db.in_transaction else ""
         rows = self.db.rows(*positional(
-            f"SELECT id FROM sessions WHERE id {in_batch} AND {ELIGIBLE}{self.db.dialect.lock_rows}",
+            f"SELECT id FROM sessions WHERE id {dialect.in_json_list(':ids')} AND {ELIGIBLE}{lock}",
             {**asdict(cutoffs), "ids": json.dumps(ids)}))
         return [row["id"] for row in rows]
 

@@ -9,7 +9,6 @@ import sqlite3
 import pytest
 from psycopg.pq import TransactionStatus
 
-from bot import retention
 from bot.store import Store
 from handoff.store import HandoffStore
 from storage import postgres
@@ -135,8 +134,9 @@ def test_every_connection_gets_the_one_policy(tmp_path):
     store = Store(path)
     handoff = HandoffStore(path)  # a second connection, from the path
     shared = HandoffStore(store.database)  # the server's way: the store's connection
-    purging = retention.connect(path)  # the purge's own, in its thread
-    for connection in (store.db, handoff.db, shared.db, purging):
+    purging = open_database(path)  # the retention purge's own, in its thread (bot/retention.py)
+    assert isinstance(purging, SQLiteDatabase)
+    for connection in (store.db, handoff.db, shared.db, purging.connection):
         assert pragmas(connection) == POLICY
     assert shared.db is store.db
     purging.close()
