@@ -311,9 +311,10 @@ def test_python_m_bot_purge_on_postgres(tmp_path, postgres_url):
     store.close()
 
 
-async def test_a_server_on_postgres_purges_on_its_own(start_server, ws_client, postgres_url):
+async def test_a_server_on_postgres_purges_on_its_own(postgres_url, start_server, ws_client):
     """In process, without the models: with a retention of 3 s the server purges a visitor's
-    conversation from PostgreSQL by itself, and their token starts afresh."""
+    conversation from PostgreSQL by itself, and their token starts afresh. (``postgres_url``
+    first: its database is dropped after the server and its purge have stopped.)"""
     server = start_server(in_process=True, CHAT_DATABASE_URL=postgres_url, CHAT_RETENTION_S="3",
                           CHAT_SESSION_TTL_S="3", CHAT_PURGE_INTERVAL_S="0.5")
     async with ws_client(server.ws_url) as visitor:

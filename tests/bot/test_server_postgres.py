@@ -7,8 +7,9 @@ from __future__ import annotations
 from storage.backends import open_database
 
 
-async def test_a_visitor_on_postgres_resumes_from_what_was_stored_there(start_server, ws_client,
-                                                                        postgres_url):
+async def test_a_visitor_on_postgres_resumes_from_what_was_stored_there(postgres_url, start_server,
+                                                                        ws_client):
+    # postgres_url first: its database is dropped after the server (and its purge) stopped.
     server = start_server(in_process=True, CHAT_DATABASE_URL=postgres_url)
     async with ws_client(server.ws_url) as c:
         token = (await c.hello(lang="en"))["session"]
