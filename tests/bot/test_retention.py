@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.retention import Policy, purge
+from bot.retention import Policy, Report, purge
 from bot.settings import Settings
 from bot.store import Store
 from handoff.store import Chat, HandoffStore
@@ -185,6 +185,44 @@ def test_conversations_still_being_worked_on_are_kept(database_target, stores):
 
     assert done.sessions == []
     assert stored(database_target, "QUEUED-1") and stored(database_target, "TICKET-2")
+
+
+def waits_for_a_lock(target: Path | str) -> None:
+    """Until another connection waits for a lock: on PostgreSQL as its server says; SQLite's
+    writers poll for the file's lock unseen, so there half a second (the purge's own reads take a
+    few milliseconds)."""
+    if isinstance(target, Path):
+        time.sleep(0.5)
+        return
+    db = open_database(target)
+    try:
+        deadline = time.monotonic() + 10
+        while not db.value("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"):
+            assert time.monotonic() < deadline, "nobody waits for a lock"
+            time.sleep(0.05)
+    finally:
+        db.close()
+
+
+def test_a_visitor_coming_back_during_the_purge_keeps_their_conversation(database_target,
+                                                                         stores):
+    """The purge has listed an old conversation when its visitor writes again (the server's
+    transaction, not yet committed): the purge waits for it, checks again, and leaves it."""
+    store, handoff = stores
+    sid, _, _ = conversation(store, handoff, "BACK-3M8")
+    backdate(store.database, sid, days=91)
+    reports: list[Report] = []
+    purging = threading.Thread(
+        target=lambda: reports.append(purge(database_target, POLICY, now=time.time())))
+    server = open_database(database_target)
+    with server.transaction():
+        server.execute("UPDATE sessions SET last_seen = ? WHERE id = ?", (time.time(), sid))
+        purging.start()
+        waits_for_a_lock(database_target)
+    purging.join()
+    server.close()
+    assert reports[0].sessions == [] and reports[0].counts["conversations"] == 0
+    assert stored(database_target, "BACK-3M8") and store.session(sid).purged_at is None
 
 
 def test_logins_tokens_and_audit_rows_keep_to_their_own_windows(database_target, stores):
