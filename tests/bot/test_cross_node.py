@@ -1,0 +1,109 @@
+"""Two server processes on one PostgreSQL database (in process, each on its own port and loop):
+live events stored by one reach the websockets of the other through LISTEN/NOTIFY
+(storage/live.py), exactly once and in seq order, also after the listening connection was
+killed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import psycopg
+import pytest
+
+from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+async def nodes(postgres_url, start_server, monkeypatch):
+    """Node A and node B on one database, and an agent logged in on B."""
+    a = start_server(in_process=True, CHAT_DATABASE_URL=postgres_url)
+    b = start_server(in_process=True, CHAT_DATABASE_URL=postgres_url)
+    monkeypatch.setenv("CHAT_DATABASE_URL", postgres_url)  # the accounts CLI's database
+    add_agent(b.data_dir, "li", name="Li", queues="*", langs="zh,en")
+    agent = await AgentClient.open(b.agent_ws_url)
+    await agent.login("li")
+    yield a, b, agent
+    await agent.close()
+
+
+async def escalate(node, token: str) -> None:
+    """What the bot does when a visitor asks for a person (the nodes run without models)."""
+    async def work() -> None:
+        session = node.chat.store.session_by_token(token)
+        await node.chat.handoff.escalate(session.id, lang="en", business_option=None,
+                                         region=None, overseas=False, summary="", reason="asked")
+    await node.call(work)
+
+
+async def claimed_chat(visitor, node, agent: AgentClient) -> int:
+    """The visitor (on ``node``) escalates and the agent (elsewhere) claims their chat."""
+    token = (await visitor.hello(lang="en"))["session"]
+    await escalate(node, token)
+    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "queued")
+    snapshot = await agent.queues_until(lambda s: bool(waiting_ids(s)))
+    chat = max(waiting_ids(snapshot))
+    await agent.send(type="claim", chat=chat)
+    await agent.expect("chat")
+    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "agent")
+    return chat
+
+
+def is_reply(text: str):
+    return lambda f: f["type"] == "reply" and f["text"] == text
+
+
+async def test_visitor_on_one_node_and_agent_on_another_converse_live(nodes, ws_client):
+    a, _, agent = nodes
+    async with ws_client(a.ws_url) as visitor:
+        chat = await claimed_chat(visitor, a, agent)
+        await agent.send(type="send", chat=chat, text="Hello from node B", id="r1")
+        await visitor.until(is_reply("Hello from node B"))
+        await visitor.send({"type": "message", "id": "v1", "text": "Hello from node A"})
+        seen = await agent.expect("event", chat=chat)
+        while seen["event"].get("text") != "Hello from node A":
+            seen = await agent.expect("event", chat=chat)
+        assert seen["event"]["type"] == "visitor"
+
+
+async def test_a_burst_arrives_once_and_in_order_on_both_nodes(nodes, ws_client):
+    a, b, agent = nodes
+    async with ws_client(a.ws_url) as visitor, ws_client(b.ws_url) as second_tab:
+        chat = await claimed_chat(visitor, a, agent)
+        token = visitor.seen[0]["session"]
+        welcome = await second_tab.hello(session=token, last_seq=0)
+        replayed = [await second_tab.recv() for _ in range(welcome["last_seq"])]
+        # 25 messages from the visitor on A and 25 replies from the agent on B, interleaved.
+        await asyncio.gather(
+            *(visitor.send({"type": "message", "id": f"v{i}", "text": f"visitor {i}"})
+              for i in range(25)),
+            *(agent.send(type="send", chat=chat, text=f"agent {i}", id=f"a{i}") for i in range(25)))
+        for tab, before in ((visitor, visitor.seen[:]), (second_tab, replayed)):
+            await tab.until(lambda f: f.get("text") == "agent 24")
+            await tab.until(lambda f: f.get("text") == "visitor 24")
+            seqs = [f["seq"] for f in [*before, *tab.seen] if "seq" in f and f["type"] != "ack"]
+            last = max(seqs)
+            assert sorted(set(seqs)) == seqs and seqs[-1] == last  # once each, in seq order
+        texts = []
+        while len(texts) < 25:
+            frame = await agent.expect("event", chat=chat)
+            if frame["event"]["type"] == "visitor":
+                texts.append(frame["event"]["text"])
+        assert sorted(texts, key=lambda t: int(t.split()[1])) == texts  # sent in this order
+        assert len(set(texts)) == 25
+
+
+async def test_events_after_the_listener_was_killed_still_arrive(nodes, ws_client, postgres_url):
+    a, _, agent = nodes
+    async with ws_client(a.ws_url) as visitor:
+        chat = await claimed_chat(visitor, a, agent)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND query LIKE 'LISTEN%'").fetchall()
+        assert len(killed) == 2  # one listening connection per node
+        await agent.send(type="send", chat=chat, text="sent while A was not listening", id="r1")
+        await visitor.until(is_reply("sent while A was not listening"))
+        await agent.send(type="send", chat=chat, text="and after", id="r2")
+        await visitor.until(is_reply("and after"))
