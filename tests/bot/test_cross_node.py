@@ -99,7 +99,8 @@ async def test_a_burst_arrives_once_and_in_order_on_both_nodes(nodes, ws_client)
         assert len(set(texts)) == 25
 
 
-async def test_events_after_the_listener_was_killed_still_arrive(nodes, ws_client, postgres_url):
+async def test_events_after_the_listener_was_killed_still_arrive(nodes, ws_client, postgres_url,
+                                                                caplog):
     a, _, agent = nodes
     async with ws_client(a.ws_url) as visitor:
         chat = await claimed_chat(visitor, a, agent)
@@ -112,3 +113,5 @@ async def test_events_after_the_listener_was_killed_still_arrive(nodes, ws_clien
         await visitor.until(is_reply("sent while A was not listening"))
         await agent.send(type="send", chat=chat, text="and after", id="r2")
         await visitor.until(is_reply("and after"))
+    # Node A learnt of the first reply by reading the store once it listened again.
+    assert [r.message for r in caplog.records].count("live events: listening connection lost") == 2
