@@ -1,7 +1,7 @@
 """Two server processes on one PostgreSQL database (in process, each on its own port and loop):
 live events stored by one reach the websockets of the other through LISTEN/NOTIFY
 (storage/live.py), exactly once and in seq order, also after the listening connection was
-killed."""
+killed; announcements that were not made by a node (forged, malformed) show nothing."""
 
 from __future__ import annotations
 
@@ -115,3 +115,23 @@ async def test_events_after_the_listener_was_killed_still_arrive(nodes, ws_clien
         await visitor.until(is_reply("and after"))
     # Node A learnt of the first reply by reading the store once it listened again.
     assert [r.message for r in caplog.records].count("live events: listening connection lost") == 2
+
+
+async def test_forged_announcements_show_nothing_that_is_not_stored(nodes, ws_client,
+                                                                    postgres_url):
+    a, _, agent = nodes
+    async with ws_client(a.ws_url) as visitor:
+        chat = await claimed_chat(visitor, a, agent)
+        session = await a.call(lambda: _session_of(a, visitor.seen[0]["session"]))
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            for payload in (f"forged|event|{session}:999", "forged|chat|not a number",
+                            "forged|unknown|1", "no separators", f"forged|event|{session}"):
+                admin.execute("SELECT pg_notify('chat_live', %s)", (payload,))
+        # The listener survived them, and the visitor's next stored frame is the next event.
+        await agent.send(type="send", chat=chat, text="the real one", id="r1")
+        real = await visitor.until(lambda f: "seq" in f)
+        assert real["type"] == "reply" and real["text"] == "the real one"
+
+
+async def _session_of(node, token: str) -> str:
+    return node.chat.store.session_by_token(token).id
