@@ -15,8 +15,10 @@ listening connection was lost) brings it first.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from websockets.asyncio.server import ServerConnection, broadcast
@@ -33,6 +35,7 @@ from storage.live import EventBus
 
 log = logging.getLogger(__name__)
 MAX_IPS = 100_000
+TRANSACTION_WAIT_S = 0.005  # before an announcement's read tries again
 
 
 def now_iso() -> str:
@@ -130,12 +133,24 @@ class Hub:
         store (this process's own were written at its commit)."""
         session_id = ident.rpartition(":")[0]
         if not ours and session_id in self.connections:
-            self.deliver(session_id)
+            self.outside_transactions(lambda: self.deliver(session_id))
 
     def catch_up(self) -> None:
         """Announcements may have been missed: every live session reads what it lacks."""
+        self.outside_transactions(self.deliver_all)
+
+    def deliver_all(self) -> None:
         for session_id in list(self.connections):
             self.deliver(session_id)
+
+    def outside_transactions(self, work: Callable[[], None]) -> None:
+        """Run ``work`` once no transaction is open on the shared connection: a read inside one
+        would see (and show) its events before they are committed."""
+        if self.database.in_transaction:
+            asyncio.get_running_loop().call_later(
+                TRANSACTION_WAIT_S, self.outside_transactions, work)
+            return
+        work()
 
     def deliver(self, session_id: str) -> None:
         """Every connection of the session is sent the stored events after its ``seen``."""
