@@ -4,12 +4,21 @@
 without awaiting between the two, so every client sees events in ``seq`` order and nothing is
 shown that is not stored. Inside a caller's transaction (an escalation, a claim) the write to the
 connections waits for the commit (``Database.after_commit``): a rolled-back event is never shown.
+
+Several processes on one PostgreSQL database: each stored event is also announced on the
+``EventBus`` (storage/live.py) with its session and seq, and the process holding the session's
+connections reads what follows the last seq it wrote to each of them from the store. Each
+connection remembers that seq (``seen``), so an event reaches it exactly once and in seq order
+whichever process stored it and whichever path (the commit, an announcement, a catch-up after the
+listening connection was lost) brings it first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from websockets.asyncio.server import ServerConnection, broadcast
@@ -22,9 +31,11 @@ from conversation.owner import Told
 from runtime.frames import Frame
 from runtime.language import output_script, to_script
 from storage.database import Database
+from storage.live import EventBus
 
 log = logging.getLogger(__name__)
 MAX_IPS = 100_000
+TRANSACTION_WAIT_S = 0.005  # before an announcement's read tries again
 
 
 def now_iso() -> str:
@@ -32,9 +43,14 @@ def now_iso() -> str:
 
 
 class Hub:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, bus: EventBus | None = None) -> None:
         self.store = store
+        self.bus = bus if bus is not None else EventBus()
+        self.bus.subscribe("event", self.stored_elsewhere)
+        self.bus.on_reconnect(self.catch_up)
         self.connections: dict[str, set[ServerConnection]] = defaultdict(set)
+        # The seq of the last event written to each connection (its replay's on attach).
+        self.seen: dict[ServerConnection, int] = {}
         # The client address a session last spoke from (per-IP limits on escalations), newest
         # last, at most MAX_IPS sessions.
         self.ips: dict[str, str] = {}
@@ -46,8 +62,11 @@ class Hub:
 
     # Connections ------------------------------------------------------------------------------
 
-    def attach(self, session_id: str, connection: ServerConnection, ip: str | None = None) -> None:
+    def attach(self, session_id: str, connection: ServerConnection, ip: str | None = None, *,
+               seen: int) -> None:
+        """A connection that has been sent the session's events up to ``seen``."""
         self.connections[session_id].add(connection)
+        self.seen[connection] = seen
         if ip is not None:
             self.ips.pop(session_id, None)
             self.ips[session_id] = ip
@@ -59,13 +78,15 @@ class Hub:
 
     def detach(self, session_id: str, connection: ServerConnection) -> None:
         live = self.connections.get(session_id)
+        self.seen.pop(connection, None)
         if live is not None:
             live.discard(connection)
             if not live:
                 del self.connections[session_id]
 
     def detach_all(self, session_id: str) -> None:
-        self.connections.pop(session_id, None)
+        for connection in self.connections.pop(session_id, ()):
+            self.seen.pop(connection, None)
 
     def forget(self, session_id: str) -> None:
         """A purged conversation: no connection stays on it, its client address is dropped."""
@@ -92,14 +113,59 @@ class Hub:
                    client_id: str | None = None) -> dict:
         stored = self.store.append_event(session_id, {**event.to_wire(), "ts": now_iso()},
                                          client_id=client_id)
+        self.bus.announce(self.database, "event", f"{session_id}:{stored['seq']}")
         self.database.after_commit(lambda: self.push_stored(session_id, stored))
         return stored
 
     def push_stored(self, session_id: str, stored: dict) -> None:
-        """Write a stored event to every live connection (once its transaction committed)."""
-        live = self.connections.get(session_id)
-        if live:
-            broadcast(live, dumps(stored))
+        """Write a stored event to every live connection (once its transaction committed), with
+        any committed before it that a connection has not been sent yet (stored by another
+        process: a session's seqs commit in order, its row being locked until then)."""
+        for connection in list(self.connections.get(session_id, ())):
+            seen = self.seen.get(connection, 0)
+            if seen == stored["seq"] - 1:
+                self.write(connection, [stored])
+            elif seen < stored["seq"]:
+                self.write(connection, self.store.events(session_id, seen))
+
+    def stored_elsewhere(self, ident: str, ours: bool) -> None:
+        """Another process stored an event of a session: its connections here read it from the
+        store (this process's own were written at its commit)."""
+        session_id = ident.rpartition(":")[0]
+        if not ours and session_id in self.connections:
+            self.outside_transactions(lambda: self.deliver(session_id))
+
+    def catch_up(self) -> None:
+        """Announcements may have been missed: every live session reads what it lacks."""
+        self.outside_transactions(self.deliver_all)
+
+    def deliver_all(self) -> None:
+        for session_id in list(self.connections):
+            self.deliver(session_id)
+
+    def outside_transactions(self, work: Callable[[], None]) -> None:
+        """Run ``work`` once no transaction is open on the shared connection: a read inside one
+        would see (and show) its events before they are committed."""
+        if self.database.in_transaction:
+            asyncio.get_running_loop().call_later(
+                TRANSACTION_WAIT_S, self.outside_transactions, work)
+            return
+        work()
+
+    def deliver(self, session_id: str) -> None:
+        """Every connection of the session is sent the stored events after its ``seen``."""
+        live = list(self.connections.get(session_id, ()))
+        if not live:
+            return
+        events = self.store.events(session_id, min(self.seen.get(c, 0) for c in live))
+        for connection in live:
+            self.write(connection, [e for e in events if e["seq"] > self.seen.get(connection, 0)])
+
+    def write(self, connection: ServerConnection, events: list[dict]) -> None:
+        for event in events:
+            broadcast([connection], dumps(event))
+        if events:
+            self.seen[connection] = events[-1]["seq"]
 
     async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
                     kind: str = "notice", agent: str | None = None, quick_replies=(),

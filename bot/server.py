@@ -37,6 +37,7 @@ from bot.worker import ModelWorkers
 from handoff.service import HandoffService
 from runtime.offload import Offload
 from runtime.ratelimit import IpLimits
+from storage.live import open_bus
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ class ChatServer:
         self.settings = settings
         self.store = store if store is not None else Store(
             settings.database, session_ttl_s=settings.session_ttl_s)
-        self.hub = hub if hub is not None else Hub(self.store)
+        # Several processes on one PostgreSQL database tell each other what they stored.
+        self.hub = hub if hub is not None else Hub(self.store, open_bus(settings.database))
         self.handoff = handoff if handoff is not None else HandoffService(settings, self.hub, None)
         self.ip_limits = ip_limits if ip_limits is not None else IpLimits(
             settings.ip_rate, settings.ip_burst, settings.max_conns_per_ip)
@@ -104,6 +106,7 @@ class ChatServer:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, request_stop)
         await self.handoff.start()
+        await self.hub.bus.start()
         purger = asyncio.create_task(self.purge_periodically()) if self.purges() else None
         async with serve(
             self.handle, self.settings.host, self.settings.port,
@@ -127,6 +130,7 @@ class ChatServer:
             await asyncio.wait(self.tasks, timeout=10)
         if self.turns.workers is not None:
             await asyncio.to_thread(self.turns.workers.shutdown)
+        await self.hub.bus.stop()
         await self.handoff.stop()
         self.qr_offload.shutdown()
         self.store.close()

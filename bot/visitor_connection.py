@@ -181,10 +181,12 @@ class VisitorConnection:
                             # models still loading after a (re)start: the client says the
                             # assistant is starting; `ready` follows once it answers
                             starting=None if parts.ready.is_set() else True))
+        seen = session.last_seq
         if not is_new:
             for event in store.events(session.id, hello.last_seq):
                 parts.hub.send_stored(self.ws, event)
-        parts.hub.attach(session.id, self.ws, self.ip)
+                seen = max(seen, event["seq"])  # another process may have stored one meanwhile
+        parts.hub.attach(session.id, self.ws, self.ip, seen=seen)
         parts.handoff.on_visitor_online(session.id)
         if is_new:
             await self.greet(session.id)

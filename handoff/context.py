@@ -24,6 +24,7 @@ from handoff.settings import HandoffSettings
 from handoff.store import Agent, Chat, HandoffStore
 from runtime.frames import Frame
 from storage.database import Database
+from storage.live import EventBus
 
 CANNED_FILE = Path(__file__).resolve().parent / "canned.toml"
 UNAUTHORIZED_CLOSE = 4401
@@ -76,6 +77,8 @@ class HandoffContext:
     auth: Authenticator | None = None
     # The one writer of who holds a conversation (built with the store).
     owner: ConversationOwner | None = None
+    # How other processes on the same database hear of chat changes (the hub's, when it has one).
+    bus: EventBus = field(default_factory=EventBus)
     conns: dict[str, set[AgentConn]] = field(default_factory=dict)
     accepting: dict[str, bool] = field(default_factory=dict)
     last_assigned: dict[str, float] = field(default_factory=dict)

@@ -4,13 +4,20 @@ Every command ends with ``refresh()`` (auto-assignment, new queue positions, the
 every console); the store reports each chat it writes through ``changed()``, so a push carries
 only the chats changed since the last one. Frames about one chat go to the consoles that have
 it open through ``to_watchers()``.
+
+Several processes on one PostgreSQL database: ``changed()`` also announces the chat on the bus
+(storage/live.py), and each other process refreshes its own consoles from the store. A chat's
+event stored elsewhere (the visitor's message on their node, an agent's reply on theirs) reaches
+this process's consoles watching the chat the same way: by its session and seq, read from the
+store. These are handled one at a time, in the order announced (``_elsewhere``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from handoff import agent_frames as af
 from handoff.assignment import assign
@@ -20,6 +27,8 @@ from handoff.queueing import plan_assignments
 from handoff.store import Chat
 from handoff.views import Views
 from runtime.frames import Frame
+
+log = logging.getLogger(__name__)
 
 
 class Notifier:
@@ -33,8 +42,14 @@ class Notifier:
         self.agent_gone = agent_gone
         self.dirty: set[int] = set()  # chats changed since the last broadcast
         self._tasks: set[asyncio.Task] = set()
+        self._elsewhere: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        self._worker: asyncio.Task | None = None
 
     def changed(self, chat_id: int) -> None:
+        self.changed_here(chat_id)
+        self.ctx.bus.announce(self.ctx.db().database, "chat", str(chat_id))
+
+    def changed_here(self, chat_id: int) -> None:
         self.dirty.add(chat_id)
         self.views.invalidate(chat_id)
 
@@ -151,3 +166,72 @@ class Notifier:
             self.ctx.accepting.pop(username, None)
             self.agent_gone(username)
         return username
+
+    # What other processes on the same database stored (storage/live.py) ----------------------
+
+    def listen(self) -> None:
+        bus = self.ctx.bus
+        bus.subscribe("chat", self.chat_elsewhere)
+        bus.subscribe("event", self.event_elsewhere)
+        bus.on_reconnect(lambda: self._later(self.catch_up))
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            self._worker = None
+
+    def chat_elsewhere(self, ident: str, ours: bool) -> None:
+        if not ours:
+            chat_id = int(ident)
+            self._later(lambda: self._chat_changed(chat_id))
+
+    def event_elsewhere(self, ident: str, ours: bool) -> None:
+        if not ours:
+            session_id, _, seq = ident.rpartition(":")
+            number = int(seq)
+            self._later(lambda: self._event_stored(session_id, number))
+
+    def _later(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Queue work for the one worker that does it in order (a push awaits its sockets)."""
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+        self._elsewhere.put_nowait(work)
+
+    async def _work(self) -> None:
+        while True:
+            work = await self._elsewhere.get()
+            try:
+                await work()
+            except Exception:  # a failed push must not stop the ones after it
+                log.exception("live events: a change made elsewhere was not pushed")
+
+    async def _chat_changed(self, chat_id: int) -> None:
+        self.changed_here(chat_id)
+        chat = self.ctx.db().chat(chat_id)
+        if chat is not None and chat.status not in ("queued", "agent"):
+            await self.release(chat, chat.outcome or "closed")  # ended elsewhere
+        await self.broadcast()
+
+    async def _event_stored(self, session_id: str, seq: int) -> None:
+        """A visitor's message or an agent's reply stored elsewhere, to the consoles here that
+        watch its chat (the process that stored it told its own)."""
+        chat = self.ctx.db().active_chat(session_id)
+        found = self.ctx.hub.events(session_id, seq - 1)[:1]
+        if chat is None or not found or found[0]["seq"] != seq:
+            return
+        event = found[0]
+        if event["type"] == "reply" and (event.get("meta") or {}).get("kind") == "agent":
+            await self.to_watchers(chat, af.Event(chat=chat.id, event=event))
+        elif event["type"] == "visitor":
+            await self.to_watchers(chat, af.Event(chat=chat.id, event=event))
+            self.views.visitor_wrote(chat.id, str(event.get("text", "")))
+            self.changed_here(chat.id)
+            if chat.status == "queued":
+                await self.broadcast()
+
+    async def catch_up(self) -> None:
+        """Announcements were missed while the bus reconnected: every active chat is pushed
+        again as the store has it."""
+        for chat in self.ctx.db().active_chats():
+            self.changed_here(chat.id)
+        await self.broadcast()

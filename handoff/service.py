@@ -31,6 +31,7 @@ from handoff.ticket_lookup import TicketLookup
 from handoff.views import Views
 from handoff.visitors import VisitorEvents
 from runtime.offload import Offload
+from storage.live import EventBus
 
 
 class HandoffService:
@@ -39,7 +40,8 @@ class HandoffService:
                                       table=load_table(settings.routing_file),
                                       canned=load_canned(),
                                       database=getattr(hub, "database", None),
-                                      retriever=retriever)
+                                      retriever=retriever,
+                                      bus=getattr(hub, "bus", None) or EventBus())
         self.views = Views(self.context)
         # The notifier starts the grace timers the escalation service and the ownership
         # commands own; both are built after it, hence the late lookups.
@@ -87,6 +89,7 @@ class HandoffService:
         ctx.owner = ConversationOwner(store.database, ctx.hub,
                                       place=lambda chat_id: position_of(ctx, chat_id),
                                       chat_changed=self.notifier.changed)
+        self.notifier.listen()
         # Queued visitors keep their place; remember what they were last told so a restart does
         # not flood them with identical position updates.
         for chat_id, pos, eta in queue_positions(ctx):
@@ -103,6 +106,7 @@ class HandoffService:
         ctx = self.context
         self.ownership.stop()
         self.escalation.stop()
+        await self.notifier.stop()
         for conns in list(ctx.conns.values()):
             for conn in list(conns):
                 await conn.ws.close(1012, "service restart")

@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +182,7 @@ class InProcessServer(Endpoints):
         self.stopping: asyncio.Future | None = None
         self.thread: threading.Thread | None = None
         self.failure: BaseException | None = None
+        self.chat: Any = None  # the ChatServer, for tests that drive one of its parts
 
     def start(self, timeout: float = 30, wait: bool = True) -> InProcessServer:
         """Returns once it answers /healthz (``wait`` changes nothing: no models to wait for)."""
@@ -215,7 +216,13 @@ class InProcessServer(Endpoints):
                             data_dir=self.data_dir)
         self.loop = asyncio.get_running_loop()
         self.stopping = self.loop.create_future()
-        await ChatServer(settings).run(self.stopping, models=False)
+        self.chat = ChatServer(settings)
+        await self.chat.run(self.stopping, models=False)
+
+    async def call(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        """Await ``work()`` on the server's own loop (its parts are not thread-safe)."""
+        assert self.loop is not None
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(), self.loop))
 
     def stop(self, timeout: float = 20) -> None:
         """Graceful shutdown, as on SIGTERM."""
