@@ -229,7 +229,10 @@ def _fee_first(ranked: Search, text: str) -> Search:
                None)
     if fee is None or fee is ranked.hits[0]:
         return ranked
-    return replace(ranked, hits=(fee, *(h for h in ranked.hits if h is not fee)))
+    # It leads with the leader's share: a first entry whose runner-up outscores it reads as a tie
+    # and would be asked back ("Which of these do you mean?") instead of answered.
+    first = replace(fee, score=ranked.hits[0].score)
+    return replace(ranked, hits=(first, *(h for h in ranked.hits if h is not fee)))
 
 
 def short_region(name: str) -> str:
