@@ -1,7 +1,7 @@
 """A real nginx in front of test nodes, running the sample config of docs/deployment.md.
 
 The config is taken from the doc's ``nginx`` block (one source: what the doc shows is what the
-tests run), with the sample node addresses, the listening port and the certificate paths
+tests run), with the sample node addresses, the listening ports and the certificate paths
 replaced. nginx runs as the current user with every path (pid, logs, temp files) in a temporary
 directory. scripts/nginx.sh installs it.
 """
@@ -30,14 +30,16 @@ def sample_config() -> str:
     return match.group(1)
 
 
-def render(nodes: list[int], port: int, cert: Path, key: Path) -> str:
-    """The sample config for nodes on 127.0.0.1:``nodes`` and nginx on 127.0.0.1:``port``."""
+def render(nodes: list[int], port: int, http_port: int, cert: Path, key: Path) -> str:
+    """The sample config for nodes on 127.0.0.1:``nodes``, and nginx on 127.0.0.1:``port``
+    (TLS) and 127.0.0.1:``http_port`` (plain HTTP)."""
     config = sample_config()
     samples = re.findall(r"^(\s*server )(\S+:\d+)( .*;)$", config, re.M)
     assert len(samples) == len(nodes), "one sample node per test node"
     for (indent, address, params), node in zip(samples, nodes, strict=True):
         config = config.replace(f"{indent}{address}{params}", f"{indent}127.0.0.1:{node}{params}")
-    config = re.sub(r"listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;", config)
+    config = config.replace("listen 443 ssl;", f"listen 127.0.0.1:{port} ssl;")
+    config = config.replace("listen 80;", f"listen 127.0.0.1:{http_port};")
     config = re.sub(r"ssl_certificate (\s*)\S+;", f"ssl_certificate {cert};", config)
     return re.sub(r"ssl_certificate_key \S+;", f"ssl_certificate_key {key};", config)
 
@@ -63,11 +65,11 @@ def self_signed(tmp: Path) -> tuple[Path, Path]:
 
 
 class Nginx:
-    def __init__(self, tmp: Path, nodes: list[int], port: int) -> None:
-        self.tmp, self.port = tmp, port
+    def __init__(self, tmp: Path, nodes: list[int], port: int, http_port: int) -> None:
+        self.tmp, self.port, self.http_port = tmp, port, http_port
         self.cert, key = self_signed(tmp)
         site = tmp / "chat.conf"
-        site.write_text(render(nodes, port, self.cert, key))
+        site.write_text(render(nodes, port, http_port, self.cert, key))
         self.conf = tmp / "nginx.conf"
         self.conf.write_text(main_config(tmp, site))
         self.proc: subprocess.Popen | None = None

@@ -11,6 +11,7 @@ kills one runs last."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import re
 from collections.abc import AsyncIterator
 
@@ -39,7 +40,7 @@ def cluster(postgres, start_module_server, tmp_path_factory):
         patch.setenv("CHAT_DATABASE_URL", url)  # the accounts CLI's database
         add_agent(nodes[0].data_dir, "mei", name="Mei", queues="*", langs="zh,en", max_chats=5)
     tmp = tmp_path_factory.mktemp("nginx")
-    proxy = Nginx(tmp, [n.port for n in nodes], port=free_port()).start()
+    proxy = Nginx(tmp, [n.port for n in nodes], port=free_port(), http_port=free_port()).start()
     yield proxy, nodes
     proxy.stop()
 
@@ -96,6 +97,15 @@ async def agent_sees(agent: AgentClient, chat: int, text: str) -> None:
     frame = await agent.expect("event", chat=chat)
     while frame["event"].get("text") != text:
         frame = await agent.expect("event", chat=chat)
+
+
+def test_plain_http_is_redirected_to_https(cluster):
+    proxy, _ = cluster
+    connection = http.client.HTTPConnection("127.0.0.1", proxy.http_port, timeout=10)
+    connection.request("GET", "/ws?x=1", headers={"Host": "chat.example.com"})
+    response = connection.getresponse()
+    assert response.status == 301
+    assert response.getheader("Location") == "https://chat.example.com/ws?x=1"
 
 
 async def test_a_visitor_through_nginx_and_an_agent_on_the_other_node_converse(cluster):
