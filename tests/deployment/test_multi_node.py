@@ -108,6 +108,17 @@ def test_plain_http_is_redirected_to_https(cluster):
     assert response.getheader("Location") == "https://chat.example.com/ws?x=1"
 
 
+async def test_the_page_through_nginx_may_open_its_websocket_and_another_site_not(cluster):
+    proxy, _ = cluster
+    own = f"https://127.0.0.1:{proxy.port}"  # the nodes have no public URL: Host decides
+    async with through_nginx(proxy, "127.0.0.4", Origin=own) as visitor:
+        assert (await visitor.hello(lang="en"))["type"] == "welcome"
+    with pytest.raises(InvalidStatus) as refused:
+        async with through_nginx(proxy, "127.0.0.4", Origin="https://elsewhere.example"):
+            pass
+    assert refused.value.response.status_code == 403
+
+
 async def test_a_visitor_through_nginx_and_an_agent_on_the_other_node_converse(cluster):
     proxy, nodes = cluster
     async with through_nginx(proxy, "127.0.0.2") as visitor:
