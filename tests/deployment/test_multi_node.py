@@ -148,6 +148,18 @@ async def test_per_ip_limits_count_the_client_behind_nginx(cluster):
             assert (await other_client.hello(lang="en"))["type"] == "welcome"
 
 
+async def test_an_agent_console_through_nginx_logs_in_and_sees_the_queues(cluster):
+    proxy, _ = cluster
+    ws = await connect(proxy.ws_url.replace("/ws", "/agent/ws"), ssl=proxy.ssl_context(),
+                       open_timeout=10, local_addr=("127.0.0.5", 0))
+    agent = AgentClient(ws)
+    try:
+        assert (await agent.login("mei"))["type"] == "auth_ok"
+        await agent.expect("queues")
+    finally:
+        await agent.close()
+
+
 async def test_a_visitor_whose_node_is_killed_resumes_on_the_other_missing_nothing(cluster):
     proxy, nodes = cluster
     async with through_nginx(proxy, "127.0.0.2") as visitor:
