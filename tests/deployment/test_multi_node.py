@@ -1,12 +1,14 @@
 """Two server nodes (real subprocesses, with their models) on one PostgreSQL database behind a
-real nginx running the sample config of docs/deployment.md, TLS included: a visitor through
-nginx and an agent on the other node converse live; when the visitor's node is killed, the
-visitor reconnects through nginx to the surviving node and misses nothing; per-IP limits count
-the client nginx names, not nginx.
+real nginx running the sample config of docs/deployment.md, TLS included: plain HTTP is
+redirected; Origin is checked against the Host nginx passes on; a visitor through nginx and an
+agent on the other node converse live; an agent's console works through nginx; per-IP limits
+count the client nginx names, not nginx; when the visitor's node is killed, the visitor
+reconnects through nginx to the surviving node and misses nothing.
 
-The visitors connect from 127.0.0.2 and 127.0.0.3 (loopback is all of 127/8), nginx reaches the
+The clients connect from 127.0.0.2 to 127.0.0.5 (loopback is all of 127/8); nginx reaches the
 nodes from 127.0.0.1, the nodes' trusted proxy. The nodes serve the whole module; the test that
-kills one runs last."""
+kills one runs last.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.conftest import WsClient, free_port
+from tests.conftest import READY_TIMEOUT_S, WsClient, free_port
 from tests.deployment.nginx import Nginx
 from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
 
@@ -35,7 +37,7 @@ def cluster(postgres, start_module_server, tmp_path_factory):
            "CHAT_MAX_CONNS_PER_IP": str(MAX_CONNS_PER_IP)}
     nodes = [start_module_server(wait=False, **env) for _ in range(2)]
     for node in nodes:
-        node.wait_ready(120)
+        node.wait_ready(READY_TIMEOUT_S)  # a cold cache builds the models first
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CHAT_DATABASE_URL", url)  # the accounts CLI's database
         add_agent(nodes[0].data_dir, "mei", name="Mei", queues="*", langs="zh,en", max_chats=5)
