@@ -5,12 +5,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 
-.PHONY: run test install build check browser rasa postgres bench screenshots clean
+.PHONY: run test install build check browser rasa postgres nginx bench screenshots clean
 
 run: build
 	$(PY) -m bot serve --data-dir $(DATA)
 
-test: install browser rasa postgres build
+test: install browser rasa postgres nginx build
 	bash scripts/test.sh
 
 install: $(STAMP)
@@ -39,6 +39,10 @@ browser:
 # Debian's PostgreSQL server binaries: the tests start a throwaway server on loopback.
 postgres:
 	bash scripts/postgres.sh
+
+# Debian's nginx: the deployment tests run their own in front of two server nodes.
+nginx:
+	bash scripts/nginx.sh
 
 # Rasa 3.6 in its own Python 3.10 environment (the NLU peer and optional engine).
 rasa:

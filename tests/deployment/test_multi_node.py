@@ -1,0 +1,193 @@
+"""Two server nodes (real subprocesses, with their models) on one PostgreSQL database behind a
+real nginx running the sample config of docs/deployment.md, TLS included: plain HTTP is
+redirected; Origin is checked against the Host nginx passes on; a visitor through nginx and an
+agent on the other node converse live; an agent's console works through nginx; per-IP limits
+count the client nginx names, not nginx; when the visitor's node is killed, the visitor
+reconnects through nginx to the surviving node and misses nothing.
+
+The clients connect from 127.0.0.2 to 127.0.0.5 (loopback is all of 127/8); nginx reaches the
+nodes from 127.0.0.1, the nodes' trusted proxy. The nodes serve the whole module; the test that
+kills one runs last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.conftest import READY_TIMEOUT_S, WsClient, free_port
+from tests.deployment.nginx import Nginx
+from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
+
+pytestmark = pytest.mark.timeout(180)
+MAX_CONNS_PER_IP = 2
+
+
+@pytest.fixture(scope="module")
+def cluster(postgres, start_module_server, tmp_path_factory):
+    """Two nodes on one database, an agent account, and nginx in front of both nodes."""
+    url = postgres.create_database("deployment")
+    env = {"CHAT_DATABASE_URL": url, "CHAT_TRUSTED_PROXIES": '["127.0.0.1"]',
+           "CHAT_MAX_CONNS_PER_IP": str(MAX_CONNS_PER_IP)}
+    nodes = [start_module_server(wait=False, **env) for _ in range(2)]
+    for node in nodes:
+        node.wait_ready(READY_TIMEOUT_S)  # a cold cache builds the models first
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHAT_DATABASE_URL", url)  # the accounts CLI's database
+        add_agent(nodes[0].data_dir, "mei", name="Mei", queues="*", langs="zh,en", max_chats=5)
+    tmp = tmp_path_factory.mktemp("nginx")
+    proxy = Nginx(tmp, [n.port for n in nodes], port=free_port(), http_port=free_port()).start()
+    yield proxy, nodes
+    proxy.stop()
+
+
+@contextlib.asynccontextmanager
+async def through_nginx(proxy: Nginx, client_ip: str, **headers: str) -> AsyncIterator[WsClient]:
+    """A visitor's websocket over TLS through nginx, from ``client_ip``."""
+    async with connect(proxy.ws_url, ssl=proxy.ssl_context(), open_timeout=10,
+                       local_addr=(client_ip, 0), additional_headers=headers) as ws:
+        yield WsClient(ws)
+
+
+def visitor_sockets(node) -> int:
+    """How many visitor websockets the node holds (its /metrics)."""
+    _, body, _ = node.get("/metrics")
+    found = re.search(r'^chat_connections\{endpoint="/ws"\} (\S+)$', body, re.M)
+    return int(float(found.group(1))) if found else 0
+
+
+def holder_and_other(nodes):
+    """The node holding the one visitor socket, and the other node."""
+    counts = [visitor_sockets(n) for n in nodes]
+    assert sorted(counts) == [0, 1], counts
+    return (nodes[0], nodes[1]) if counts[0] else (nodes[1], nodes[0])
+
+
+@contextlib.asynccontextmanager
+async def agent_on(node) -> AsyncIterator[AgentClient]:
+    agent = await AgentClient.open(node.agent_ws_url)
+    await agent.login("mei")
+    try:
+        yield agent
+    finally:
+        await agent.close()
+
+
+def is_reply(text: str):
+    return lambda f: f["type"] == "reply" and f.get("text") == text
+
+
+async def claim(visitor: WsClient, agent: AgentClient) -> int:
+    """The visitor asks for a person and the agent claims the chat."""
+    await visitor.send({"type": "message", "id": "p1", "text": "Talk to a person"})
+    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "queued", timeout=60)
+    snapshot = await agent.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
+    chat = max(waiting_ids(snapshot))
+    await agent.send(type="claim", chat=chat)
+    await agent.expect("chat")
+    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "agent")
+    return chat
+
+
+async def agent_sees(agent: AgentClient, chat: int, text: str) -> None:
+    frame = await agent.expect("event", chat=chat)
+    while frame["event"].get("text") != text:
+        frame = await agent.expect("event", chat=chat)
+
+
+def test_plain_http_is_redirected_to_https(cluster):
+    proxy, _ = cluster
+    connection = http.client.HTTPConnection("127.0.0.1", proxy.http_port, timeout=10)
+    connection.request("GET", "/ws?x=1", headers={"Host": "chat.example.com"})
+    response = connection.getresponse()
+    assert response.status == 301
+    assert response.getheader("Location") == "https://chat.example.com/ws?x=1"
+
+
+async def test_the_page_through_nginx_may_open_its_websocket_and_another_site_not(cluster):
+    proxy, _ = cluster
+    own = f"https://127.0.0.1:{proxy.port}"  # the nodes have no public URL: Host decides
+    async with through_nginx(proxy, "127.0.0.4", Origin=own) as visitor:
+        assert (await visitor.hello(lang="en"))["type"] == "welcome"
+    with pytest.raises(InvalidStatus) as refused:
+        async with through_nginx(proxy, "127.0.0.4", Origin="https://elsewhere.example"):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+async def test_a_visitor_through_nginx_and_an_agent_on_the_other_node_converse(cluster):
+    proxy, nodes = cluster
+    async with through_nginx(proxy, "127.0.0.2") as visitor:
+        await visitor.hello(lang="en")
+        _, other = holder_and_other(nodes)
+        async with agent_on(other) as agent:
+            chat = await claim(visitor, agent)
+            await agent.send(type="send", chat=chat, text="Hello, this is Mei", id="a1")
+            await visitor.until(is_reply("Hello, this is Mei"))
+            await visitor.send({"type": "message", "id": "v1", "text": "Hi Mei"})
+            await agent_sees(agent, chat, "Hi Mei")
+            await agent.send(type="resolve", chat=chat)
+
+
+async def test_per_ip_limits_count_the_client_behind_nginx(cluster):
+    proxy, _ = cluster
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(MAX_CONNS_PER_IP):
+            await stack.enter_async_context(through_nginx(proxy, "127.0.0.2"))
+        # A third socket of that client is refused, also when it names another client itself.
+        for forged in ({}, {"X-Forwarded-For": "198.51.100.7"}):
+            with pytest.raises(InvalidStatus) as refused:
+                await stack.enter_async_context(through_nginx(proxy, "127.0.0.2", **forged))
+            assert refused.value.response.status_code == 429
+        # Another client on the same nginx still gets in: nginx is not the one counted.
+        async with through_nginx(proxy, "127.0.0.3") as other_client:
+            assert (await other_client.hello(lang="en"))["type"] == "welcome"
+
+
+async def test_an_agent_console_through_nginx_logs_in_and_sees_the_queues(cluster):
+    proxy, _ = cluster
+    ws = await connect(proxy.ws_url.replace("/ws", "/agent/ws"), ssl=proxy.ssl_context(),
+                       open_timeout=10, local_addr=("127.0.0.5", 0))
+    agent = AgentClient(ws)
+    try:
+        assert (await agent.login("mei"))["type"] == "auth_ok"
+        await agent.expect("queues")
+    finally:
+        await agent.close()
+
+
+async def test_a_visitor_whose_node_is_killed_resumes_on_the_other_missing_nothing(cluster):
+    proxy, nodes = cluster
+    async with through_nginx(proxy, "127.0.0.2") as visitor:
+        token = (await visitor.hello(lang="en"))["session"]
+        holder, other = holder_and_other(nodes)
+        async with agent_on(other) as agent:
+            chat = await claim(visitor, agent)
+            await agent.send(type="send", chat=chat, text="Before the crash", id="a1")
+            await visitor.until(is_reply("Before the crash"))
+            last_seq = max(f["seq"] for f in visitor.seen if "seq" in f)
+            holder.kill()
+            with pytest.raises(ConnectionClosed):
+                await visitor.until(lambda f: False, timeout=10)
+            missed = ["While you were away", "and once more"]
+            for i, text in enumerate(missed):
+                await agent.send(type="send", chat=chat, text=text, id=f"m{i}")
+            async with through_nginx(proxy, "127.0.0.2") as again:
+                welcome = await again.hello(session=token, last_seq=last_seq)
+                assert welcome["state"] == "agent"
+                await again.until(is_reply(missed[-1]))
+                replayed = [f for f in again.seen if "seq" in f]
+                seqs = [f["seq"] for f in replayed]
+                assert seqs == list(range(last_seq + 1, welcome["last_seq"] + 1))  # each once
+                assert [f["text"] for f in replayed if f["type"] == "reply"] == missed
+                # The conversation goes on, live, on the surviving node.
+                await again.send({"type": "message", "id": "v2", "text": "I am back"})
+                await agent_sees(agent, chat, "I am back")
+                await agent.send(type="send", chat=chat, text="Welcome back", id="a2")
+                await again.until(is_reply("Welcome back"))
