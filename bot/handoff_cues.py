@@ -33,10 +33,16 @@ _COMPLAINT = re.compile(
 )
 
 
+# "connect me to one of them", "put me through", "转接": in a chat, asking to be passed on.
+_PASS_ME_ON = re.compile(r"\b(connect me|put me through|transfer me|pass me)\b|转接")
+
+
 def asks_for_person(text: str) -> bool:
     """Names a person to talk to and asks for one ("can I talk to someone", "唔該幫我搵個職員"),
-    or is nothing but the name of one ("人工客服", "agent")."""
+    is nothing but the name of one ("人工客服", "agent"), or asks to be passed on."""
     folded = fold(text)
+    if _PASS_ME_ON.search(folded):
+        return True
     person = _PERSON.search(folded)
     if person is None:
         return False

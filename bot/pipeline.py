@@ -26,6 +26,7 @@ from bot.dialogue import (
     render_say,
 )
 from bot.frames import Reply
+from bot.handoff_cues import asks_for_person, sounds_like_complaint
 from bot.texts import SERVICE_QUERIES, label
 from runtime.language import Script, detect_language, output_script, to_script, to_simplified
 
@@ -105,7 +106,7 @@ class Pipeline:
             # A menu choice ("网上预约") is answered with its service guide.
             return self._search_one(SERVICE_QUERIES[control.value])
         best = self._search_one(text)
-        if not ctx.last_question or intent in ("request_human", "complaint"):
+        if not ctx.last_question or _handoff_with_cue(text, intent):
             return best
         explicit = FOLLOW_UP.search(text.strip()) is not None
         if not explicit and (intent in SMALL_INTENTS or not _is_short(text)):
@@ -217,6 +218,15 @@ def _not_again(ranked: Search, alone: Search, shown: str | None) -> Search:
     # It has a topic of its own now: later follow-ups ("辦好要多久") lean on this question.
     return replace(ranked, hits=(first, *(h for h in ranked.hits if h.entry_id != own)),
                    query=alone.query, follow_up=False)
+
+
+def _handoff_with_cue(text: str, intent: str) -> bool:
+    """A request for a person or a complaint in so many words is not a follow-up; one read as
+    such without its cue words ("and the phone number?", "what if I can't manage that?") may
+    be, and is searched with its topic like any other (dialogue._misread_as_handoff)."""
+    if intent == "request_human":
+        return asks_for_person(text)
+    return intent == "complaint" and sounds_like_complaint(text)
 
 
 def _fee_first(ranked: Search, text: str) -> Search:

@@ -38,6 +38,7 @@ def test_buttons_are_controls():
 
 
 @pytest.mark.parametrize("text", ["I want to talk to a real person", "人工客服", "唔該幫我搵個職員傾下",
+                                  "ok can you connect me to one of them now", "幫我轉接",
                                   "請幫我轉接專人處理，謝謝", "agent", "can I talk to 人工客服 please"])
 def test_requests_for_a_person(text):
     assert asks_for_person(text)

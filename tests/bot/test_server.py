@@ -359,3 +359,13 @@ async def test_a_follow_up_about_the_price_gets_the_topics_fee(shared_server, ws
         assert topic["meta"]["kind"] == "answer", topic
         fee = await c.ask("费用呢？", "p2")
         assert fee["meta"]["entry"] == "pr-application-fees", fee
+
+
+async def test_a_follow_up_the_classifier_reads_as_a_request_is_answered_on_its_topic(
+        shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="en")
+        await c.until(lambda f: f["type"] == "reply")
+        await c.ask("What's the address of the Shanghai exit-entry bureau?", "n1")
+        phone = await c.ask("and the phone number?", "n2")  # no person named: not a handoff
+        assert phone["meta"]["kind"] == "answer", phone
