@@ -78,3 +78,13 @@ async def test_cantonese_question_gets_traditional_reply(shared_server, ws_clien
         assert "上海市公安局出入境管理局" in reply["text"] or "浦東新區民生路1500號" in reply["text"]
         assert "浦東新區民生路1500號" in reply["text"] and "浦东" not in reply["text"]
         assert all(q["value"] != "上海外国人永久居留服务中心" for q in reply["quick_replies"])
+
+
+async def test_cantonese_in_simplified_characters_and_a_province(shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello()
+        reply = await c.ask("上海出入境办证大厅喺边度？", "z1")
+        assert reply["meta"]["kind"] == "office_list" and "1500" in reply["text"]
+        province = await c.ask("广东省出入境办证机构在哪里", "z2")
+        assert "深圳" in province["text"] or "深圳" in str(province["quick_replies"])
+        assert "广州市各区公安分局（外国人签证居留受理）" in province["text"]
