@@ -245,12 +245,12 @@ def _office_form(ctx: Context, turn: Turn) -> list[Action] | None:
     ctx.pending = None  # an office look-up replaces a half-asked handoff question
     # The place: named now, remembered from earlier when the form opens, or the whole reply to
     # "which city?" (a city our NLU does not know still gets the official directory's pointer).
+    answered = turn.search is not None and turn.search.decision == "answer"
     has_place = _named_place(turn) is not None or (starting and ctx.region is not None) or (
-        form is not None and form.step == "city" and only_a_place(turn.text))
+        form is not None and form.step == "city" and not answered and only_a_place(turn.text))
     if has_place and turn.offices is not None:
         return _show_offices(ctx, turn.offices)
-    if not starting and (turn.intent not in ("out_of_scope", OFFICE_SERVICE) or
-                         (turn.search is not None and turn.search.decision == "answer")):
+    if not starting and (turn.intent not in ("out_of_scope", OFFICE_SERVICE) or answered):
         ctx.office_form = None  # the visitor moved on to something else: answer that
         return None
     ctx.office_form = OfficeForm(step="city")
