@@ -66,3 +66,17 @@ def test_http_adapter_round_trip_equals_embedded(api_server):
     finally:
         remote.close()
 
+
+
+async def test_chat_uses_a_remote_directory_when_configured(start_server, ws_client):
+    """CHAT_OFFICES_URL: the chat's office form asks that server's /api/offices (here our own,
+    running apart); with the remote gone, the visitor is told the bot cannot answer now."""
+    remote = start_server(in_process=True)
+    chat = start_server(CHAT_OFFICES_URL=remote.url)
+    async with ws_client(chat.ws_url) as c:
+        await c.hello(lang="en")
+        reply = await c.ask("where is the exit-entry office in Chengdu?", "r1")
+        assert "028-86407067" in reply["text"]
+        remote.stop()
+        gone = await c.ask("where is the exit-entry office in Chengdu?", "r2")
+        assert gone["meta"]["kind"] == "failure" or "can't answer" in gone["text"]
