@@ -27,7 +27,7 @@ _OFFICE = re.compile(
     re.IGNORECASE)
 _WHERE = re.compile(
     r"在哪|哪里|哪儿|哪度|喺边|边度|边间|地址|位置|电话|几点|开门|办公时间|怎么去|点去"
-    r"|\bwhere\b|\baddress|\blocation|\bphone|\bhours\b|\bopen\b|\bfind\b|\bdirectory\b",
+    r"|\bwhere\b|\baddress|\blocation|\bphone|\bhours\b|\bopen\b|\bfind\b|\bdirectory\b|\bget to\b",
     re.IGNORECASE)
 _CANCEL = re.compile(r"^\s*(取消|算了|不用了|不要了|退出|唔使喇?|唔要|cancel|quit|stop|never ?mind|"
                      r"forget it|exit)\s*[。.!！]*\s*$", re.IGNORECASE)

@@ -38,6 +38,10 @@ async def test_english_question_naming_the_city_is_answered_at_once(shared_serve
         detail = await c.ask("Shanghai permanent residence service centre", "e2")
         assert detail["meta"]["kind"] == "office"
         assert "Lane 36 Xuelin Road" in detail["text"] and "Office hours: not verified" in detail["text"]
+        guangzhou = await c.ask("where is the exit-entry office in Guangzhou?", "e3")
+        assert guangzhou["meta"]["kind"] == "office"
+        assert guangzhou["text"].startswith("Guangzhou district public-security bureaus")
+        assert "Address: not verified: see the Exit-entry office information inquiry" in guangzhou["text"]
 
 
 async def test_chengdu_shows_its_verified_phones(shared_server, ws_client):
