@@ -249,6 +249,9 @@ def _office_form(ctx: Context, turn: Turn) -> list[Action] | None:
     has_place = _named_place(turn) is not None or (starting and ctx.region is not None) or (
         form is not None and form.step == "city" and not answered and only_a_place(turn.text))
     if has_place and turn.offices is not None:
+        if turn.control is None and starting:
+            # The topic a follow-up ("周六开门吗？") leans on, and what an agent would see.
+            ctx.last_question = turn.text
         return _show_offices(ctx, turn.offices)
     if not starting and (turn.intent not in ("out_of_scope", OFFICE_SERVICE) or answered):
         ctx.office_form = None  # the visitor moved on to something else: answer that
