@@ -223,7 +223,10 @@ def _region_picker(lang: str, regions: list[str]) -> list[dict]:
 def _asks_for_offices(turn: Turn) -> bool:
     if turn.control is not None:
         return turn.control.kind == "service" and turn.control.value == OFFICE_SERVICE
-    return asks_for_offices(turn.text)
+    # "nobody at the exit-entry office picks up the phone, I need someone to look into this"
+    # names an office and a phone, but asks for a person.
+    return asks_for_offices(turn.text) and not asks_for_person(turn.text) \
+        and not sounds_like_complaint(turn.text)
 
 
 def _named_place(turn: Turn) -> str | None:

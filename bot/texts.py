@@ -118,9 +118,13 @@ TEXTS: dict[str, dict[str, str]] = {
     # The office-directory form (bot/office_form.py, bot/office_replies.py).
     "office_ask_city": {
         "zh": "请问您要查询哪个城市（或省份）的出入境办证机构？例如“上海”“广州”“广东”。"
-              "输入“取消”可退出查询。",
+              "全国各地办证机构的地址、办公时间和咨询电话也可以在国家移民管理局政务服务平台的"
+              "“出入境办证机构信息查询”中查询，或拨打区号+12367。输入“取消”可退出查询。",
         "en": "Which city (or province) should I look up exit-entry offices for? For example "
-              "Shanghai, Guangzhou or Guangdong. Type \"cancel\" to stop.",
+              "Shanghai, Guangzhou or Guangdong. Every office's address, office hours and phone "
+              "can also be looked up online in the NIA's exit-entry office information inquiry "
+              "(NIA government service platform), or call area code + 12367. Type \"cancel\" "
+              "to stop.",
     },
     "office_cancelled": {
         "zh": "好的，已退出办证机构查询。还有其他问题吗？",

@@ -52,3 +52,11 @@ def test_an_unknown_place_gets_the_official_directory():
     actions, ctx = decide(ctx, turn("拉萨", place="拉萨"), [])
     assert isinstance(actions[0], ShowOffices) and actions[0].answer.offices == ()
     assert ctx.office_form is None
+
+
+def test_a_complaint_naming_an_office_asks_for_a_person_not_the_directory():
+    text = ("My permit application has been pending for 5 weeks and nobody at the exit-entry "
+            "office picks up the phone. I need someone to look into this.")
+    actions, ctx = decide(Context(lang="en"), turn(text, lang="en", intent="request_human"), [])
+    assert not any(isinstance(a, ShowOffices) for a in actions) and ctx.office_form is None
+    assert not (isinstance(actions[0], Say) and actions[0].key == "office_ask_city")
