@@ -237,6 +237,9 @@ def _office_form(ctx: Context, turn: Turn) -> list[Action] | None:
     """Ask only for what is missing (the city), then show what the directory found. None: the
     message is not for the form (a new question), which is left."""
     form, starting = ctx.office_form, _asks_for_offices(turn)
+    if form is not None and not starting and turn.control is not None:
+        ctx.office_form = None  # another menu choice ("English", "网上预约") is what it says
+        return None
     if form is not None and not starting and cancels(turn.text):
         ctx.office_form = None
         return [Say("office_cancelled", "notice")]

@@ -60,3 +60,9 @@ def test_a_complaint_naming_an_office_asks_for_a_person_not_the_directory():
     actions, ctx = decide(Context(lang="en"), turn(text, lang="en", intent="request_human"), [])
     assert not any(isinstance(a, ShowOffices) for a in actions) and ctx.office_form is None
     assert not (isinstance(actions[0], Say) and actions[0].key == "office_ask_city")
+
+
+def test_another_menu_choice_leaves_the_form():
+    _, ctx = decide(Context(), turn("出入境办证机构查询"), [])
+    actions, ctx = decide(ctx, turn("English"), [])
+    assert actions[0].key == "lang_set" and ctx.office_form is None
