@@ -263,7 +263,15 @@ def _office_form(ctx: Context, turn: Turn) -> list[Action] | None:
         ctx.office_form = None  # the visitor moved on to something else: answer that
         return None
     ctx.office_form = OfficeForm(step="city")
-    return [Say("office_ask_city", "form", (_choice(label("cancel", ctx.lang)),))]
+    cancel = (_choice(label("cancel", ctx.lang)),)
+    if starting and turn.control is None and turn.search is not None \
+            and choose(_evidence(turn)) == "answer":
+        # "How do I find the opening hours of the nearest office?" has an answer of its own
+        # (the online directory): give it, then offer to look a city up.
+        answer = _retrieve(ctx, turn, [])
+        if answer and isinstance(answer[0], AnswerEntry):
+            return [answer[0], Say("office_ask_city_after", "form", cancel)]
+    return [Say("office_ask_city", "form", cancel)]
 
 
 def _show_offices(ctx: Context, answer: OfficeAnswer) -> list[Action]:

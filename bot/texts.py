@@ -126,6 +126,11 @@ TEXTS: dict[str, dict[str, str]] = {
               "(NIA government service platform), or call area code + 12367. Type \"cancel\" "
               "to stop.",
     },
+    "office_ask_city_after": {
+        "zh": "告诉我城市（或省份），我可以列出我们核实过的当地出入境办证机构。输入“取消”可退出。",
+        "en": "Tell me the city (or province) and I'll list the exit-entry offices we have "
+              "verified there. Type \"cancel\" to stop.",
+    },
     "office_cancelled": {
         "zh": "好的，已退出办证机构查询。还有其他问题吗？",
         "en": "OK, I've stopped the office look-up. Anything else I can help with?",

@@ -66,3 +66,11 @@ def test_another_menu_choice_leaves_the_form():
     _, ctx = decide(Context(), turn("出入境办证机构查询"), [])
     actions, ctx = decide(ctx, turn("English"), [])
     assert actions[0].key == "lang_set" and ctx.office_form is None
+
+
+def test_a_general_office_question_is_answered_then_the_city_offered():
+    text = "How do I find the opening hours of the nearest exit-entry office to me?"
+    actions, ctx = decide(Context(lang="en"), turn(text, lang="en", intent="immigration_question",
+                                                   decision="answer"), [])
+    assert isinstance(actions[0], AnswerEntry)
+    assert actions[1].key == "office_ask_city_after" and ctx.office_form == OfficeForm(step="city")
