@@ -35,6 +35,9 @@ def render_offices(action: ShowOffices, lang: str, script: Script, meta: dict) -
             where = office.address or text("office_unverified", lang, **pointer)
             lines.append(f"{n}. {office.name}（{where}）" if lang == "zh"
                          else f"{n}. {office.name} ({where})")
+        if not all(o.hours and o.phone for o in answer.offices):
+            # The list shows addresses only; where a phone or hours are missing, say where they are.
+            lines.append(text("office_list_pointer", lang, **pointer))
         lines.append(text("office_pick", lang))
         body = "\n".join(lines)
         sources = _sources(tuple(s for o in answer.offices for s in o.sources))

@@ -146,6 +146,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "{place}有以下 {count} 个出入境办证机构（以我们核实过的资料为准）：",
         "en": "{count} exit-entry offices found for {place} (from our verified records):",
     },
+    "office_list_pointer": {
+        "zh": "办公时间和咨询电话（我们未核实的）请在{platform}的“{directory}”中查询，或拨打{phone}。",
+        "en": "Office hours and phones we have not verified: see the {directory} on the "
+              "{platform}, or call {phone}.",
+    },
     "office_pick": {"zh": "请选择一个机构查看详情。", "en": "Pick one to see its details."},
     "office_unverified": {
         "zh": "未核实，请在{platform}的“{directory}”中查询，或拨打{phone}",

@@ -30,6 +30,7 @@ async def test_english_question_naming_the_city_is_answered_at_once(shared_serve
         reply = await c.ask("where is the exit-entry office in Shanghai?", "e1")
         assert reply["lang"] == "en" and reply["meta"]["kind"] == "office_list"
         assert "No. 1500 Minsheng Road" in reply["text"]
+        assert "area code + 12367" in reply["text"]  # no hours or phone verified for Shanghai
         assert any("shine.cn" in s["url"] or "chinaservicesinfo" in s["url"]
                    for s in reply["sources"])
         names = [q["value"] for q in reply["quick_replies"]]
