@@ -16,8 +16,11 @@ from bot.answer_policy import Evidence, alternatives, choose
 from bot.controls import Control
 from bot.foreign_visa import asks_foreign_visa
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
+from bot.office_form import SERVICE as OFFICE_SERVICE
+from bot.office_form import OfficeForm, ShowOffices, asks_for_offices, cancels, only_a_place, picked
 from bot.texts import BUSINESS_OPTIONS, ONLINE_SERVICES, label, text
 from runtime.language import output_script
+from services.directory import OfficeAnswer
 
 NEEDS_REGION = ("port_clearance", "entry_exit_documents")
 OUTSIDE_MAINLAND = ("香港", "澳门", "台湾")
@@ -43,6 +46,7 @@ class Context(BaseModel):
     region: str | None = None
     overseas: bool = False
     pending: Pending | None = None
+    office_form: OfficeForm | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class Turn:
     search: Search | None
     region_in_text: str | None = None  # a region name found in the text (picker answers)
     control: Control | None = None  # the message is a language, option or menu choice
+    offices: OfficeAnswer | None = None  # the office directory's answer for the place in play
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ class Escalate:
     summary: str
 
 
-Action = Say | AnswerEntry | Escalate
+Action = Say | AnswerEntry | Escalate | ShowOffices
 
 
 def greeting(ctx: Context) -> Say:
@@ -129,6 +134,10 @@ def decide(ctx: Context, turn: Turn, regions: list[str]) -> tuple[list[Action], 
     ctx = ctx.model_copy(deep=True)
     _follow_language(ctx, turn)
     _note_place(ctx, turn)
+    if ctx.office_form is not None or _asks_for_offices(turn):
+        actions = _office_form(ctx, turn)
+        if actions is not None:
+            return actions, ctx
     if ctx.pending is not None:
         actions = _resolve_pending(ctx, turn, regions)
         if actions is not None:
@@ -207,6 +216,68 @@ def _option_of(turn: Turn) -> str | None:
 
 def _region_picker(lang: str, regions: list[str]) -> list[dict]:
     return [_choice(label("outside", lang))] + [_choice(r) for r in regions]
+
+
+# The office-directory form (bot/office_form.py) -------------------------------------------------
+
+def _asks_for_offices(turn: Turn) -> bool:
+    if turn.control is not None:
+        return turn.control.kind == "service" and turn.control.value == OFFICE_SERVICE
+    # "nobody at the exit-entry office picks up the phone, I need someone to look into this"
+    # names an office and a phone, but asks for a person.
+    return asks_for_offices(turn.text) and not asks_for_person(turn.text) \
+        and not sounds_like_complaint(turn.text)
+
+
+def _named_place(turn: Turn) -> str | None:
+    return turn.entities.get("city") or turn.entities.get("province") or turn.region_in_text
+
+
+def _office_form(ctx: Context, turn: Turn) -> list[Action] | None:
+    """Ask only for what is missing (the city), then show what the directory found. None: the
+    message is not for the form (a new question), which is left."""
+    form, starting = ctx.office_form, _asks_for_offices(turn)
+    if form is not None and not starting and turn.control is not None:
+        ctx.office_form = None  # another menu choice ("English", "网上预约") is what it says
+        return None
+    if form is not None and not starting and cancels(turn.text):
+        ctx.office_form = None
+        return [Say("office_cancelled", "notice")]
+    if form is not None and form.step == "pick" and not starting and turn.offices is not None:
+        office = picked(turn.text, turn.offices)
+        if office is not None:
+            ctx.office_form = None
+            return [ShowOffices(turn.offices, office.id)]
+    ctx.pending = None  # an office look-up replaces a half-asked handoff question
+    # The place: named now, remembered from earlier when the form opens, or the whole reply to
+    # "which city?" (a city our NLU does not know still gets the official directory's pointer).
+    answered = turn.search is not None and turn.search.decision == "answer"
+    has_place = _named_place(turn) is not None or (starting and ctx.region is not None) or (
+        form is not None and form.step == "city" and not answered and only_a_place(turn.text))
+    if has_place and turn.offices is not None:
+        if turn.control is None and starting:
+            # The topic a follow-up ("周六开门吗？") leans on, and what an agent would see.
+            ctx.last_question = turn.text
+        return _show_offices(ctx, turn.offices)
+    if not starting and (turn.intent not in ("out_of_scope", OFFICE_SERVICE) or answered):
+        ctx.office_form = None  # the visitor moved on to something else: answer that
+        return None
+    ctx.office_form = OfficeForm(step="city")
+    cancel = (_choice(label("cancel", ctx.lang)),)
+    if starting and turn.control is None and turn.search is not None \
+            and choose(_evidence(turn)) == "answer":
+        # "How do I find the opening hours of the nearest office?" has an answer of its own
+        # (the online directory): give it, then offer to look a city up.
+        answer = _retrieve(ctx, turn, [])
+        if answer and isinstance(answer[0], AnswerEntry):
+            return [answer[0], Say("office_ask_city_after", "form", cancel)]
+    return [Say("office_ask_city", "form", cancel)]
+
+
+def _show_offices(ctx: Context, answer: OfficeAnswer) -> list[Action]:
+    several = len(answer.offices) > 1
+    ctx.office_form = OfficeForm(step="pick", place=answer.place) if several else None
+    return [ShowOffices(answer)]
 
 
 # Escalation -----------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 """The HTTP side of the server: every request before a websocket opens.
 
-Routes (GET/HEAD only): the widget's static files, /qr.svg, /healthz, /readyz, /metrics, and the
-upgrade to /ws and /agent/ws, which **bot/admission.py** may refuse. Every response gets the
+Routes (GET/HEAD only): the widget's static files, /qr.svg, /healthz, /readyz, /metrics, the
+services API (/api/offices, /api/openapi.json: docs/services.md), and the upgrade to /ws and
+/agent/ws, which **bot/admission.py** may refuse. Every response gets the
 same security headers and the Content-Security-Policy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -26,6 +28,8 @@ from bot.store import Store
 from handoff.service import HandoffService
 from runtime.offload import Busy, Offload
 from runtime.ratelimit import address_in, parse_networks
+from services.api import openapi_document
+from services.directory import EmbeddedOfficeDirectory, OfficeDirectory
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ QR_MAX_TOKEN = 64
 QR_MAX_QUERY = 256
 QR_MAX_TARGET = 512
 QR_CACHE = 256
+MAX_PLACE = 64
+JSON_TYPE = "application/json; charset=utf-8"
 
 
 class BadRequest(Exception):
@@ -106,7 +112,10 @@ class HttpEdge:
 
     def __init__(self, settings: Settings, store: Store, metrics: Metrics,
                  handoff: HandoffService, admission: Admission, qr_offload: Offload,
-                 readiness: Callable[[], tuple[bool, str]]) -> None:
+                 readiness: Callable[[], tuple[bool, str]],
+                 offices: OfficeDirectory | None = None) -> None:
+        self.offices = offices or EmbeddedOfficeDirectory()
+        self.openapi = json.dumps(openapi_document(), ensure_ascii=False)
         self.settings, self.store, self.metrics, self.handoff = settings, store, metrics, handoff
         self.admission = admission
         self.qr_offload = qr_offload
@@ -165,6 +174,10 @@ class HttpEdge:
             if refusal is not None:
                 return refused(refusal)
             return await self.qr(request, url.query)
+        if url.path == "/api/offices":
+            return self.find_offices(url.query)
+        if url.path == "/api/openapi.json":
+            return http_response(HTTPStatus.OK, self.openapi, JSON_TYPE)
         return self.static(url.path)
 
     def finish_response(self, request: Request, response: Response) -> None:
@@ -204,6 +217,21 @@ class HttpEdge:
             while len(self.qr_cache) > QR_CACHE:
                 del self.qr_cache[next(iter(self.qr_cache))]
         return http_response(HTTPStatus.OK, svg, "image/svg+xml")
+
+    def find_offices(self, query: str) -> Response:
+        """GET /api/offices?place=&lang=: the office directory's one operation (services/)."""
+        try:
+            values = parse_qs(query, strict_parsing=False, max_num_fields=4)
+        except ValueError:
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "bad query\n") from None
+        place = (values.get("place") or [""])[0].strip()
+        lang = (values.get("lang") or ["zh"])[0]
+        if not place or len(place) > MAX_PLACE:
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "place: a city or province, 1-64 characters\n")
+        if lang not in ("zh", "en"):
+            raise BadRequest(HTTPStatus.BAD_REQUEST, "lang: zh or en\n")
+        answer = self.offices.find(place, "zh" if lang == "zh" else "en")
+        return http_response(HTTPStatus.OK, answer.model_dump_json(), JSON_TYPE)
 
     def static(self, path: str) -> Response:
         name = PAGES.get(path) or (path[len("/static/"):] if path.startswith("/static/") else None)

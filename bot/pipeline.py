@@ -27,8 +27,12 @@ from bot.dialogue import (
 )
 from bot.frames import Reply
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
+from bot.office_form import SERVICE as OFFICE_SERVICE
+from bot.office_form import ShowOffices, asks_for_offices
+from bot.office_replies import render_offices
 from bot.texts import SERVICE_QUERIES, label
 from runtime.language import Script, detect_language, output_script, to_script, to_simplified
+from services.directory import EmbeddedOfficeDirectory, OfficeAnswer, OfficeDirectory
 
 # Messages that only make sense after an earlier question: "and for children?", "what if I
 # stay 20 days?", "那香港人呢？", "费用呢".
@@ -54,10 +58,12 @@ class Outcome:
 
 
 class Pipeline:
-    def __init__(self, nlu: Any, retriever: Any, regions: list[str]) -> None:
+    def __init__(self, nlu: Any, retriever: Any, regions: list[str],
+                 offices: OfficeDirectory | None = None) -> None:
         self.nlu = nlu
         self.retriever = retriever
         self.regions = regions
+        self.offices = offices or EmbeddedOfficeDirectory()
 
     # Turns -------------------------------------------------------------------------------------
 
@@ -70,10 +76,13 @@ class Pipeline:
         search = self._search(ctx, text, parse.intent, parse.is_oos, control)
         retrieval_done = time.perf_counter()
         entities = {e.type: e.value for e in reversed(parse.entities)}
+        region_in_text = self._region_in(text)
+        named = entities.get("city") or entities.get("province") or region_in_text
+        offices = self._offices(ctx, text, control, named, ctx.lang if ctx.lang_locked else lang)
         turn = Turn(
             text=text, lang=lang, script=script, intent=parse.intent,
             confidence=parse.confidence, is_oos=parse.is_oos, entities=entities, search=search,
-            region_in_text=self._region_in(text), control=control,
+            region_in_text=region_in_text, control=control, offices=offices,
         )
         actions, new_ctx = decide(ctx, turn, self.regions)
         replies = [self._render(a, new_ctx, parse) for a in actions if not isinstance(a, Escalate)]
@@ -127,6 +136,26 @@ class Pipeline:
             return _fee_first(_not_again(_rerank(joined, best), best, ctx.last_entry), text)
         return best
 
+    def _offices(self, ctx: Context, text: str, control: Control | None, named: str | None,
+                 lang: str) -> OfficeAnswer | None:
+        """The office directory's answer for the place in play, when the office form is open or
+        this message opens it: the place named now, else the form's (the city whose offices are
+        being picked from), the whole reply to "which city?", or the one the visitor gave before."""
+        form = ctx.office_form
+        opens = (control is not None and control.value == OFFICE_SERVICE) or (
+            control is None and asks_for_offices(text))
+        if form is None and not opens:
+            return None
+        if named:
+            place: str | None = named
+        elif form is not None and not opens:
+            place = form.place if form.step == "pick" else text.strip()
+        else:
+            place = ctx.region
+        if not place:
+            return None
+        return self.offices.find(place, "en" if lang == "en" else "zh")
+
     def _search_one(self, query: str) -> Search:
         # Ten entries: a follow-up is ranked over both its own and its topic's candidates.
         result = self.retriever.search(query, k=10)
@@ -144,8 +173,10 @@ class Pipeline:
 
     # Rendering ---------------------------------------------------------------------------------
 
-    def _render(self, action: Say | AnswerEntry, ctx: Context, parse: Any) -> Reply:
+    def _render(self, action: Say | AnswerEntry | ShowOffices, ctx: Context, parse: Any) -> Reply:
         meta = {"intent": parse.intent, "confidence": round(parse.confidence, 3)}
+        if isinstance(action, ShowOffices):
+            return render_offices(action, ctx.lang, output_script(ctx.lang, ctx.script), meta)
         if isinstance(action, AnswerEntry):
             return self._render_answer(action, ctx, output_script(ctx.lang, ctx.script), meta)
         return render_say_reply(action, ctx, meta)

@@ -67,6 +67,11 @@ class Settings(RetrievalSettings, HandoffSettings):
     nlu_data_dir: Path = ROOT / "nlu_data"
     rasa_url: str = "http://127.0.0.1:5005"
 
+    # Online services (docs/services.md). The chat asks this server's /api/offices for the office
+    # directory; unset, it reads knowledge/offices.yaml itself. Our own /api/offices always serves
+    # the embedded directory, so a deployment's bridge can be checked against it.
+    offices_url: str | None = None
+
     # Retention (docs/security.md, "Data retention"). A conversation inactive this long loses its
     # personal data: what the visitor, the bot and agents wrote, the context, summaries, notes,
     # ticket text and rating comments; counts, times, scores and ticket numbers stay.

@@ -115,11 +115,53 @@ TEXTS: dict[str, dict[str, str]] = {
               "or call 12367.",
     },
     "rated": {"zh": "感谢您的评价！", "en": "Thank you for your rating!"},
+    # The office-directory form (bot/office_form.py, bot/office_replies.py).
+    "office_ask_city": {
+        "zh": "请问您要查询哪个城市（或省份）的出入境办证机构？例如“上海”“广州”“广东”。"
+              "全国各地办证机构的地址、办公时间和咨询电话也可以在国家移民管理局政务服务平台的"
+              "“出入境办证机构信息查询”中查询，或拨打区号+12367。输入“取消”可退出查询。",
+        "en": "Which city (or province) should I look up exit-entry offices for? For example "
+              "Shanghai, Guangzhou or Guangdong. Every office's address, office hours and phone "
+              "can also be looked up online in the NIA's exit-entry office information inquiry "
+              "(NIA government service platform), or call area code + 12367. Type \"cancel\" "
+              "to stop.",
+    },
+    "office_ask_city_after": {
+        "zh": "告诉我城市（或省份），我可以列出我们核实过的当地出入境办证机构。输入“取消”可退出。",
+        "en": "Tell me the city (or province) and I'll list the exit-entry offices we have "
+              "verified there. Type \"cancel\" to stop.",
+    },
+    "office_cancelled": {
+        "zh": "好的，已退出办证机构查询。还有其他问题吗？",
+        "en": "OK, I've stopped the office look-up. Anything else I can help with?",
+    },
+    "office_none": {
+        "zh": "我们核实过的资料中没有“{place}”的出入境办证机构。请在{platform}的“{directory}”"
+              "服务中查询地址、办公时间和咨询电话，或拨打{phone}。",
+        "en": "Our verified records have no exit-entry office for \"{place}\". Please look up "
+              "the address, office hours and phone in the {directory} on the {platform}, or "
+              "call {phone}.",
+    },
+    "office_several": {
+        "zh": "{place}有以下 {count} 个出入境办证机构（以我们核实过的资料为准）：",
+        "en": "{count} exit-entry offices found for {place} (from our verified records):",
+    },
+    "office_list_pointer": {
+        "zh": "办公时间和咨询电话（我们未核实的）请在{platform}的“{directory}”中查询，或拨打{phone}。",
+        "en": "Office hours and phones we have not verified: see the {directory} on the "
+              "{platform}, or call {phone}.",
+    },
+    "office_pick": {"zh": "请选择一个机构查看详情。", "en": "Pick one to see its details."},
+    "office_unverified": {
+        "zh": "未核实，请在{platform}的“{directory}”中查询，或拨打{phone}",
+        "en": "not verified: see the {directory} on the {platform}, or call {phone}",
+    },
 }
 
 LABELS = {
     "human": {"zh": "转人工客服", "en": "Talk to a person"},
     "outside": {"zh": "不在中国内地", "en": "Outside mainland China"},
+    "cancel": {"zh": "取消", "en": "Cancel"},
 }
 
 

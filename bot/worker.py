@@ -45,9 +45,12 @@ def load_pipeline(settings: Settings, regions: list[str]) -> Pipeline:
 def _load_built(settings: Settings, regions: list[str]) -> Pipeline:
     from bot.nlu import load_engine
     from retrieval import Retriever
+    from services.http_adapter import HttpOfficeDirectory
 
     retriever = Retriever.load(settings, build=False)
-    return Pipeline(load_engine(settings, encoder=retriever.embedder, build=False), retriever, regions)
+    offices = HttpOfficeDirectory(settings.offices_url) if settings.offices_url else None
+    return Pipeline(load_engine(settings, encoder=retriever.embedder, build=False), retriever, regions,
+                    offices)
 
 
 def build_models(settings: Settings) -> None:

@@ -23,6 +23,8 @@ SETS_DIR = Path(__file__).resolve().parent
 # meta.kind values that put the chat on the way to a person (asking the route first counts).
 HANDOFF_KINDS = {"handoff", "ask_option", "ask_region"}
 SMALLTALK_KINDS = {"greeting", "smalltalk", "goodbye", "notice"}
+# The office directory's replies (docs/services.md) answer the question as a corpus answer does.
+OFFICE_KINDS = {"office", "office_list", "office_none"}
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class Verdict:
 
 def outcome_of(replies: list[dict], states: list[str]) -> str:
     kinds = [r.get("meta", {}).get("kind", "") for r in replies]
+    kinds = ["answer" if k in OFFICE_KINDS else k for k in kinds]
     if any(s in ("queued", "agent") for s in states) or any(k in HANDOFF_KINDS for k in kinds):
         return "handoff"
     for kind in ("answer", "clarify", "decline", "not_found"):
