@@ -258,6 +258,12 @@ def _office_form(ctx: Context, turn: Turn) -> list[Action] | None:
         if turn.control is None and starting:
             # The topic a follow-up ("周六开门吗？") leans on, and what an agent would see.
             ctx.last_question = turn.text
+            # A typed question the corpus answers ("address of the Shanghai bureau, open on
+            # Saturdays?") gets that answer, which says what the records leave out (the city's
+            # 12367 line, booking ahead), and the directory's offices under it.
+            corpus = turn.search is not None and choose(_evidence(turn)) == "answer"
+            answer = _retrieve(ctx, turn, []) if corpus else []
+            return [*answer[:1], *_show_offices(ctx, turn.offices)]
         return _show_offices(ctx, turn.offices)
     if not starting and (turn.intent not in ("out_of_scope", OFFICE_SERVICE) or answered):
         ctx.office_form = None  # the visitor moved on to something else: answer that
