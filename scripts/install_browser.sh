@@ -12,21 +12,7 @@ AXE_VERSION="${AXE_VERSION:-4.14.1}"
 NPM_PREFIX=.cache/npm
 AXE_JS="$NPM_PREFIX/node_modules/axe-core/axe.min.js"
 
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  echo "install_browser: apt-get installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  # A fresh image may have no package lists, or stale ones that point at removed versions.
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-else
-  echo "install_browser: ${APT_PACKAGES[*]} already installed"
-fi
+bash scripts/apt_packages.sh install_browser "${APT_PACKAGES[@]}"
 /usr/bin/chromium --version 2>/dev/null  # (its wrapper script prints a harmless shell warning)
 
 if [ -f "$AXE_JS" ] && grep -q "\"version\": \"$AXE_VERSION\"" "$NPM_PREFIX/node_modules/axe-core/package.json"; then

@@ -34,6 +34,20 @@ class SchemaError(StorageError):
     """The database file's schema is newer than this code, or a migration is missing."""
 
 
+@contextmanager
+def translated_errors(integrity: type[Exception], operational: type[Exception],
+                      base: type[Exception]) -> Iterator[None]:
+    """A driver's exceptions as the layer's own, so callers need not know the backend."""
+    try:
+        yield
+    except integrity as exc:
+        raise IntegrityError(str(exc)) from exc
+    except operational as exc:
+        raise OperationalError(str(exc)) from exc
+    except base as exc:
+        raise StorageError(str(exc)) from exc
+
+
 class Dialect(ABC):
     """The SQL that differs between backends, as fragments repositories put into statements."""
 

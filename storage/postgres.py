@@ -14,8 +14,8 @@ inside, and translates the two SQLite column types PostgreSQL reads differently 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -25,11 +25,10 @@ from psycopg.types.numeric import FloatLoader
 from storage.database import (
     Database,
     Dialect,
-    IntegrityError,
-    OperationalError,
     Params,
     Row,
     StorageError,
+    translated_errors,
 )
 from storage.migrations import migrate
 
@@ -100,17 +99,9 @@ def placeholders(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-@contextmanager
-def _translated() -> Iterator[None]:
-    """psycopg's exceptions as the layer's own, so callers need not know the backend."""
-    try:
-        yield
-    except psycopg.IntegrityError as exc:
-        raise IntegrityError(str(exc)) from exc
-    except psycopg.OperationalError as exc:
-        raise OperationalError(str(exc)) from exc
-    except psycopg.Error as exc:
-        raise StorageError(str(exc)) from exc
+def _translated() -> AbstractContextManager[None]:
+    """psycopg's exceptions as the layer's own."""
+    return translated_errors(psycopg.IntegrityError, psycopg.OperationalError, psycopg.Error)
 
 
 class PostgresDatabase(Database):

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from storage.database import (
     Database,
     Dialect,
-    IntegrityError,
-    OperationalError,
     Params,
     Row,
     StorageError,
+    translated_errors,
 )
 from storage.migrations import migrate
 
@@ -82,17 +81,9 @@ class SQLiteDialect(Dialect):
 DIALECT = SQLiteDialect()
 
 
-@contextmanager
-def _translated() -> Iterator[None]:
-    """sqlite3's exceptions as the layer's own, so callers need not know the backend."""
-    try:
-        yield
-    except sqlite3.IntegrityError as exc:
-        raise IntegrityError(str(exc)) from exc
-    except sqlite3.OperationalError as exc:
-        raise OperationalError(str(exc)) from exc
-    except sqlite3.DatabaseError as exc:
-        raise StorageError(str(exc)) from exc
+def _translated() -> AbstractContextManager[None]:
+    """sqlite3's exceptions as the layer's own."""
+    return translated_errors(sqlite3.IntegrityError, sqlite3.OperationalError, sqlite3.DatabaseError)
 
 
 class SQLiteDatabase(Database):
