@@ -8,12 +8,12 @@ from pathlib import Path
 
 import qrcode
 from fpdf import FPDF
+from fpdf.enums import Align, XPos, YPos
 
 from services.records import Record
 
 FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 FONT_SC = 2  # the collection's Simplified Chinese face (JP, KR, SC, TC, HK)
-NEXT_LINE = {"new_x": "LMARGIN", "new_y": "NEXT"}  # each block starts a line of its own
 
 
 @dataclass(frozen=True)
@@ -35,21 +35,26 @@ def render_pdf(face: DocumentFace) -> bytes:
     pdf.set_auto_page_break(True)
     pdf.add_font("noto", fname=str(FONT), collection_font_number=FONT_SC)
     pdf.set_font("noto", size=16)
-    pdf.multi_cell(0, 9, "永久居留人员护照信息电子文书\nPassport information of a permanent resident",
-                   align="C", **NEXT_LINE)
+    _block(pdf, 9, "永久居留人员护照信息电子文书\nPassport information of a permanent resident",
+           Align.C)
     pdf.ln(4)
     pdf.set_font("noto", size=11)
     for zh, en, value in _lines(face):
-        pdf.multi_cell(0, 7, f"{zh} / {en}: {value}", **NEXT_LINE)
+        _block(pdf, 7, f"{zh} / {en}: {value}")
     pdf.ln(3)
-    pdf.multi_cell(0, 6, "核验本文书：扫描二维码或访问下列地址。\n"
-                         f"Verify this document: scan the QR code or open {face.verify_url}", **NEXT_LINE)
+    _block(pdf, 6, "核验本文书：扫描二维码或访问下列地址。\n"
+                         f"Verify this document: scan the QR code or open {face.verify_url}")
     pdf.image(qrcode.make(face.verify_url).get_image(), x=pdf.l_margin, w=40, h=40)
     pdf.set_font("noto", size=9)
-    pdf.multi_cell(0, 5, "本文书附有电子签名（Ed25519），任何改动都会使核验失败。\n"
+    _block(pdf, 5, "本文书附有电子签名（Ed25519），任何改动都会使核验失败。\n"
                          "This document carries a digital signature (Ed25519); any change makes "
-                         "the verification fail.", **NEXT_LINE)
+                         "the verification fail.")
     return bytes(pdf.output())
+
+
+def _block(pdf: FPDF, height: float, text: str, align: Align = Align.L) -> None:
+    """A paragraph of its own: the next one starts under it at the left margin."""
+    pdf.multi_cell(0, height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _lines(face: DocumentFace) -> list[tuple[str, str, str]]:
