@@ -27,7 +27,7 @@ FIELDS: tuple[Field, ...] = ("number", "passport", "birth")
 
 # What a typed request names: a look-up word and the visitor's own record ("查询我的永居证信息",
 # "我想查下我嘅簽證", "check the progress of my application A2026…").
-_LOOK = r"(查询|查詢|查下|查一下|查看|看看|查|check|look up|see|show|track|status of)"
+_LOOK = r"(查询|查詢|查下|查一下|查看|看看|查|下载|获取|开具|check|look up|see|show|track|status of|get|download)"
 _MINE = r"(我的|我嘅|我|\bmy\b)"
 _SERVICE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("service_progress", re.compile(r"进度|進度|办到哪|辦到邊|\bprogress\b|application status"
