@@ -49,6 +49,7 @@ REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政�
 # A question about the price, and an entry about one ("visa-free" is not "free": no bare "free").
 _ASKS_FEE = re.compile(r"费|钱|錢|how much|\bfees?\b|\bcosts?\b|\bpay\b|\bcharge", re.IGNORECASE)
 _FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE)
+_CODES = re.compile(r"\S*\d\S*")  # a token with a digit in it: a number, a code, a date
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
 
 
@@ -108,8 +109,10 @@ class Pipeline:
 
     def _language(self, text: str, ctx: Context) -> tuple[str, str]:
         info = detect_language(text)
-        if not re.search(r"[A-Za-z\u3400-\u9fff]", text):
-            return ctx.lang, ctx.script  # digits, emoji, punctuation: keep the conversation's
+        if not re.search(r"[A-Za-z\u3400-\u9fff]", _CODES.sub("", text)):
+            # Digits, emoji, punctuation, or only numbers such as "XA1234567" (a look-up form's
+            # answer): keep the conversation's language.
+            return ctx.lang, ctx.script
         if info.script == "mixed":
             if _mostly_english(text):  # "Can I 用 PR card 买火车票 without my passport?"
                 return "en", "en"
