@@ -12,6 +12,8 @@ import pytest
 from services.documents import Documents
 from services.signing import signing_key
 from storage.backends import open_database
+from tests.handoff.helpers import AgentClient, add_agent
+from tests.handoff.test_server_handoff import chat_id_in, escalate_en
 
 LIMITS = {"CHAT_LOOKUP_FAILURES_PER_SESSION": "2", "CHAT_LOOKUP_FAILURES_PER_IP": "50"}
 
@@ -136,3 +138,21 @@ async def test_passport_e_document_downloads_and_verifies(lookup_server, ws_clie
     assert 'data-status="revoked"' in page
     assert lookup_server.get("/verify/AAAAAAAAAAAAAAAA")[0] == 404
     assert lookup_server.get("/documents/" + "x" * 43)[0] == 404
+
+
+async def test_an_agent_sees_the_identity_data_masked(lookup_server, ws_client):
+    add_agent(lookup_server.data_dir, "mei", name="Mei", queues="*", langs="zh,en")
+    agent = await AgentClient.open(lookup_server.agent_ws_url)
+    await agent.login("mei")
+    async with ws_client(lookup_server.ws_url) as c:
+        await c.hello(lang="en")
+        await c.ask("Application progress", "m1")
+        await c.ask("A202602110042, passport XT7654321, born 1975-11-30", "m2")
+        await escalate_en(c, "m3")
+        cid = await chat_id_in(agent)
+        await agent.send(type="claim", chat=cid)
+        opened = await agent.expect("chat")
+    said = " ".join(e.get("text", "") for e in opened["transcript"])
+    assert "XT*****21" in said and "[date]" in said
+    assert "XT7654321" not in said and "1975-11-30" not in said and "A202602110042" not in said
+    await agent.close()
