@@ -128,8 +128,9 @@ def lookup_step(form: LookupForm | None, text: str, control: Control | None,
     """The form's move for one message; None when the message is not for the form (another menu
     choice, or a question while no form is open)."""
     opening = opened_by(text, control)
-    if opening is not None and (form is None or opening != form.service):
-        form = LookupForm(service=opening)
+    if opening is not None:
+        if form is None or opening != form.service:  # the same choice again keeps what was given
+            form = LookupForm(service=opening)
     elif form is None or control is not None:
         return None
     elif cancels(text):

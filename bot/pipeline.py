@@ -27,7 +27,7 @@ from bot.dialogue import (
 )
 from bot.frames import Reply
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
-from bot.lookup_form import LookUp
+from bot.lookup_form import LookUp, LookupAction
 from bot.lookup_replies import RENDERED, render_lookup
 from bot.lookups import Lookups
 from bot.office_form import SERVICE as OFFICE_SERVICE
@@ -183,12 +183,14 @@ class Pipeline:
 
     # Rendering ---------------------------------------------------------------------------------
 
-    def _render(self, action: Any, ctx: Context, parse: Any, requester: Requester) -> Reply:
+    def _render(self, action: Say | AnswerEntry | ShowOffices | LookupAction, ctx: Context,
+                parse: Any, requester: Requester) -> Reply:
         meta = {"intent": parse.intent, "confidence": round(parse.confidence, 3)}
         if isinstance(action, LookUp):
             if self.lookups is None:
                 return render_say_reply(Say("failure", "failure"), ctx, meta)
-            action = self.lookups.run(action, requester)
+            return render_lookup(self.lookups.run(action, requester), self.lookups, ctx.lang,
+                                 output_script(ctx.lang, ctx.script), meta)
         if isinstance(action, RENDERED):
             return render_lookup(action, self.lookups, ctx.lang,
                                  output_script(ctx.lang, ctx.script), meta)

@@ -27,7 +27,7 @@ TABLES = (
     on_date TEXT NOT NULL,
     status TEXT NOT NULL
 )""",
-    # One row per failed check: scope is "session:<id>" or "ip:<keyed hash of the address>".
+    # One row per failed check: scope is "session:<id>" or "ip:<hash of the address>".
     """CREATE TABLE IF NOT EXISTS service_lookup_failures (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     scope TEXT NOT NULL,
