@@ -5,12 +5,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DATA   ?= data
 
-.PHONY: run test install build check browser rasa postgres nginx bench screenshots clean
+.PHONY: run test install build check browser documents rasa postgres nginx bench screenshots clean
 
-run: build
+run: documents build
 	$(PY) -m bot serve --data-dir $(DATA)
 
-test: install browser rasa postgres nginx build
+test: install browser documents rasa postgres nginx build
 	bash scripts/test.sh
 
 install: $(STAMP)
@@ -35,6 +35,10 @@ check: install
 # Debian Chromium + Playwright driver + axe-core for the browser tests.
 browser:
 	bash scripts/install_browser.sh
+
+# Debian's CJK font for the e-document PDF, and poppler (pdftoppm) that the tests render it with.
+documents:
+	bash scripts/documents.sh
 
 # Debian's PostgreSQL server binaries: the tests start a throwaway server on loopback.
 postgres:

@@ -19,6 +19,7 @@ from bot.store import Store
 from bot.worker import ModelWorkers
 from conversation.locks import SessionLocks
 from handoff.service import HandoffService
+from services.records import Requester
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,9 @@ class BotTurns:
         self.workers = workers
         self.locks = SessionLocks()
 
-    async def answer(self, sid: str, event: dict) -> None:
-        """Run the pipeline for one visitor message and emit what the bot says."""
+    async def answer(self, sid: str, event: dict, ip: str = "") -> None:
+        """Run the pipeline for one visitor message and emit what the bot says; ``ip`` (the
+        visitor's address) counts failed identity checks of the look-ups."""
         async with self.locks.hold(sid):
             if not self.ready.is_set():  # an answer is coming, once the models are loaded
                 await self.hub.typing(sid, "bot", True)
@@ -49,7 +51,7 @@ class BotTurns:
             ctx = Context(**self.store.context(sid))
             assert self.workers is not None
             try:
-                outcome = await self.workers.respond(ctx, event["text"])
+                outcome = await self.workers.respond(ctx, event["text"], Requester(session=sid, ip=ip))
             except Exception:  # a broken model must not leave the visitor without an answer
                 log.exception("pipeline failed", extra={"session": sid})
                 outcome = Outcome([say(ctx, "failure")], None, ctx, {})

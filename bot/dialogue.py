@@ -16,6 +16,7 @@ from bot.answer_policy import Evidence, alternatives, choose
 from bot.controls import Control
 from bot.foreign_visa import asks_foreign_visa
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
+from bot.lookup_form import LookupAction, LookupForm, lookup_step
 from bot.office_form import SERVICE as OFFICE_SERVICE
 from bot.office_form import OfficeForm, ShowOffices, asks_for_offices, cancels, only_a_place, picked
 from bot.texts import BUSINESS_OPTIONS, ONLINE_SERVICES, label, text
@@ -47,6 +48,7 @@ class Context(BaseModel):
     overseas: bool = False
     pending: Pending | None = None
     office_form: OfficeForm | None = None
+    lookup_form: LookupForm | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ class Escalate:
     summary: str
 
 
-Action = Say | AnswerEntry | Escalate | ShowOffices
+Action = Say | AnswerEntry | Escalate | ShowOffices | LookupAction
 
 
 def greeting(ctx: Context) -> Say:
@@ -134,6 +136,9 @@ def decide(ctx: Context, turn: Turn, regions: list[str]) -> tuple[list[Action], 
     ctx = ctx.model_copy(deep=True)
     _follow_language(ctx, turn)
     _note_place(ctx, turn)
+    looked = _lookup_form(ctx, turn)
+    if looked is not None:
+        return looked, ctx
     if ctx.office_form is not None or _asks_for_offices(turn):
         actions = _office_form(ctx, turn)
         if actions is not None:
@@ -284,6 +289,20 @@ def _show_offices(ctx: Context, answer: OfficeAnswer) -> list[Action]:
     several = len(answer.offices) > 1
     ctx.office_form = OfficeForm(step="pick", place=answer.place) if several else None
     return [ShowOffices(answer)]
+
+
+# The personal look-up form (bot/lookup_form.py) -------------------------------------------------
+
+def _lookup_form(ctx: Context, turn: Turn) -> list[Action] | None:
+    answerable = turn.search is not None and choose(_evidence(turn)) == "answer"
+    step = lookup_step(ctx.lookup_form, turn.text, turn.control, answerable)
+    if step is None:
+        ctx.lookup_form = None
+        return None
+    ctx.lookup_form = step.form
+    ctx.office_form, ctx.pending = None, None
+    answer = _retrieve(ctx, turn, [])[:1] if step.answer_first else []
+    return [*answer, *step.actions]
 
 
 # Escalation -----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The HTTP side of the server: every request before a websocket opens.
 
 Routes (GET/HEAD only): the widget's static files, /qr.svg, /healthz, /readyz, /metrics, the
-services API (/api/offices, /api/openapi.json: docs/services.md), and the upgrade to /ws and
+services API (/api/offices, /api/openapi.json: docs/services.md), the passport e-documents'
+download links and verify pages (/documents/<token>, /verify/<code>), and the upgrade to /ws and
 /agent/ws, which **bot/admission.py** may refuse. Every response gets the
 same security headers and the Content-Security-Policy.
 """
@@ -12,6 +13,7 @@ import asyncio
 import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
@@ -25,11 +27,14 @@ from bot.metrics import Metrics
 from bot.qr import qr_svg
 from bot.settings import ROOT, Settings
 from bot.store import Store
+from bot.verify_page import verify_page
 from handoff.service import HandoffService
 from runtime.offload import Busy, Offload
 from runtime.ratelimit import address_in, parse_networks
 from services.api import openapi_document
 from services.directory import EmbeddedOfficeDirectory, OfficeDirectory
+from services.documents import Documents
+from services.signing import signing_key
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,9 @@ QR_MAX_TARGET = 512
 QR_CACHE = 256
 MAX_PLACE = 64
 JSON_TYPE = "application/json; charset=utf-8"
+# E-document links (43 URL-safe characters) and verification codes (16 base32 characters).
+DOCUMENT_PATH = re.compile(r"/documents/([A-Za-z0-9_-]{20,64})")
+VERIFY_PATH = re.compile(r"/verify/([A-Za-z2-7]{16})")
 
 
 class BadRequest(Exception):
@@ -115,6 +123,8 @@ class HttpEdge:
                  readiness: Callable[[], tuple[bool, str]],
                  offices: OfficeDirectory | None = None) -> None:
         self.offices = offices or EmbeddedOfficeDirectory()
+        # The passport e-documents (services/documents.py); the signing key is made at first start.
+        self.documents = Documents(store.database, signing_key(settings.data_dir))
         self.openapi = json.dumps(openapi_document(), ensure_ascii=False)
         self.settings, self.store, self.metrics, self.handoff = settings, store, metrics, handoff
         self.admission = admission
@@ -178,6 +188,8 @@ class HttpEdge:
             return self.find_offices(url.query)
         if url.path == "/api/openapi.json":
             return http_response(HTTPStatus.OK, self.openapi, JSON_TYPE)
+        if url.path.startswith(("/documents/", "/verify/")):
+            return self.e_document(url.path)
         return self.static(url.path)
 
     def finish_response(self, request: Request, response: Response) -> None:
@@ -232,6 +244,25 @@ class HttpEdge:
             raise BadRequest(HTTPStatus.BAD_REQUEST, "lang: zh or en\n")
         answer = self.offices.find(place, "zh" if lang == "zh" else "en")
         return http_response(HTTPStatus.OK, answer.model_dump_json(), JSON_TYPE)
+
+    def e_document(self, path: str) -> Response:
+        """A passport e-document's PDF behind its download link (the same 404 for a wrong,
+        expired or purged link), or the verify page of a code (404 with the page for none)."""
+        link = DOCUMENT_PATH.fullmatch(path)
+        if link is not None:
+            pdf = self.documents.download(link.group(1), time.time())
+            if pdf is None:
+                return http_response(HTTPStatus.NOT_FOUND, "unknown or expired link\n")
+            response = http_response(HTTPStatus.OK, pdf, "application/pdf")
+            response.headers["Content-Disposition"] = 'attachment; filename="e-document.pdf"'
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        code = VERIFY_PATH.fullmatch(path)
+        if code is None:
+            return http_response(HTTPStatus.NOT_FOUND, "not found\n")
+        verdict = self.documents.verify_code(code.group(1).upper())
+        status = HTTPStatus.NOT_FOUND if verdict.status == "unknown" else HTTPStatus.OK
+        return http_response(status, verify_page(verdict), CONTENT_TYPES[".html"])
 
     def static(self, path: str) -> Response:
         name = PAGES.get(path) or (path[len("/static/"):] if path.startswith("/static/") else None)

@@ -27,12 +27,16 @@ from bot.dialogue import (
 )
 from bot.frames import Reply
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
+from bot.lookup_form import LookUp, LookupAction
+from bot.lookup_replies import RENDERED, render_lookup
+from bot.lookups import Lookups
 from bot.office_form import SERVICE as OFFICE_SERVICE
 from bot.office_form import ShowOffices, asks_for_offices
 from bot.office_replies import render_offices
 from bot.texts import SERVICE_QUERIES, label
 from runtime.language import Script, detect_language, output_script, to_script, to_simplified
 from services.directory import EmbeddedOfficeDirectory, OfficeAnswer, OfficeDirectory
+from services.records import Requester
 
 # Messages that only make sense after an earlier question: "and for children?", "what if I
 # stay 20 days?", "那香港人呢？", "费用呢".
@@ -45,6 +49,7 @@ REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政�
 # A question about the price, and an entry about one ("visa-free" is not "free": no bare "free").
 _ASKS_FEE = re.compile(r"费|钱|錢|how much|\bfees?\b|\bcosts?\b|\bpay\b|\bcharge", re.IGNORECASE)
 _FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE)
+_CODES = re.compile(r"\S*\d\S*")  # a token with a digit in it: a number, a code, a date
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
 
 
@@ -59,15 +64,16 @@ class Outcome:
 
 class Pipeline:
     def __init__(self, nlu: Any, retriever: Any, regions: list[str],
-                 offices: OfficeDirectory | None = None) -> None:
+                 offices: OfficeDirectory | None = None, lookups: Lookups | None = None) -> None:
         self.nlu = nlu
+        self.lookups = lookups  # None: personal look-ups say they are unavailable
         self.retriever = retriever
         self.regions = regions
         self.offices = offices or EmbeddedOfficeDirectory()
 
     # Turns -------------------------------------------------------------------------------------
 
-    def respond(self, ctx: Context, text: str) -> Outcome:
+    def respond(self, ctx: Context, text: str, requester: Requester | None = None) -> Outcome:
         started = time.perf_counter()
         lang, script = self._language(text, ctx)
         parse = self.nlu.parse(text)
@@ -85,7 +91,9 @@ class Pipeline:
             region_in_text=region_in_text, control=control, offices=offices,
         )
         actions, new_ctx = decide(ctx, turn, self.regions)
-        replies = [self._render(a, new_ctx, parse) for a in actions if not isinstance(a, Escalate)]
+        who = requester or Requester(session="", ip="")
+        replies = [self._render(a, new_ctx, parse, who) for a in actions
+                   if not isinstance(a, Escalate)]
         escalate = next((a for a in actions if isinstance(a, Escalate)), None)
         finished = time.perf_counter()
         nlu_meta = {
@@ -101,8 +109,10 @@ class Pipeline:
 
     def _language(self, text: str, ctx: Context) -> tuple[str, str]:
         info = detect_language(text)
-        if not re.search(r"[A-Za-z\u3400-\u9fff]", text):
-            return ctx.lang, ctx.script  # digits, emoji, punctuation: keep the conversation's
+        if not re.search(r"[A-Za-z\u3400-\u9fff]", _CODES.sub("", text)):
+            # Digits, emoji, punctuation, or only numbers such as "XA1234567" (a look-up form's
+            # answer): keep the conversation's language.
+            return ctx.lang, ctx.script
         if info.script == "mixed":
             if _mostly_english(text):  # "Can I 用 PR card 买火车票 without my passport?"
                 return "en", "en"
@@ -173,8 +183,17 @@ class Pipeline:
 
     # Rendering ---------------------------------------------------------------------------------
 
-    def _render(self, action: Say | AnswerEntry | ShowOffices, ctx: Context, parse: Any) -> Reply:
+    def _render(self, action: Say | AnswerEntry | ShowOffices | LookupAction, ctx: Context,
+                parse: Any, requester: Requester) -> Reply:
         meta = {"intent": parse.intent, "confidence": round(parse.confidence, 3)}
+        if isinstance(action, LookUp):
+            if self.lookups is None:
+                return render_say_reply(Say("failure", "failure"), ctx, meta)
+            return render_lookup(self.lookups.run(action, requester), self.lookups, ctx.lang,
+                                 output_script(ctx.lang, ctx.script), meta)
+        if isinstance(action, RENDERED):
+            return render_lookup(action, self.lookups, ctx.lang,
+                                 output_script(ctx.lang, ctx.script), meta)
         if isinstance(action, ShowOffices):
             return render_offices(action, ctx.lang, output_script(ctx.lang, ctx.script), meta)
         if isinstance(action, AnswerEntry):

@@ -17,11 +17,12 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from handoff.settings import HandoffSettings
 from retrieval.settings import RetrievalSettings
+from services.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-class Settings(RetrievalSettings, HandoffSettings):
+class Settings(RetrievalSettings, HandoffSettings, ServiceSettings):
     # Server
     host: str = "127.0.0.1"
     port: int = 8367

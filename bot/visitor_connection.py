@@ -228,7 +228,7 @@ class VisitorConnection:
             return
         last = self.parts.store.events(session.id, max(0, session.last_seq - 1))
         if last and last[-1]["type"] == "visitor":
-            self.parts.spawn(self.parts.turns.answer(session.id, last[-1]))
+            self.parts.spawn(self.parts.turns.answer(session.id, last[-1], self.ip))
 
     # Conversation --------------------------------------------------------------------------------
 
@@ -252,7 +252,7 @@ class VisitorConnection:
         if session.state in ("queued", "agent"):
             await parts.handoff.on_visitor_event(sid, event)
         elif not await parts.handoff.on_ticket_query(sid, message.text, self.ip):
-            parts.spawn(parts.turns.answer(sid, event))
+            parts.spawn(parts.turns.answer(sid, event, self.ip))
 
     async def lang(self, message: p.Lang) -> None:
         sid = self.sid

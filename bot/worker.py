@@ -25,6 +25,7 @@ from bot.dialogue import Context
 from bot.pipeline import Outcome, Pipeline
 from bot.settings import Settings
 from runtime.build_lock import NotBuilt
+from services.records import Requester
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,16 @@ def load_pipeline(settings: Settings, regions: list[str]) -> Pipeline:
 
 
 def _load_built(settings: Settings, regions: list[str]) -> Pipeline:
+    from bot.lookups import Lookups
     from bot.nlu import load_engine
     from retrieval import Retriever
     from services.http_adapter import HttpOfficeDirectory
 
     retriever = Retriever.load(settings, build=False)
     offices = HttpOfficeDirectory(settings.offices_url) if settings.offices_url else None
+    lookups = Lookups.open(settings, settings.public_url or f"http://{settings.host}:{settings.port}")
     return Pipeline(load_engine(settings, encoder=retriever.embedder, build=False), retriever, regions,
-                    offices)
+                    offices, lookups)
 
 
 def build_models(settings: Settings) -> None:
@@ -90,9 +93,9 @@ def _init(settings: Settings, regions: list[str]) -> None:
     _pipeline = load_pipeline(settings, regions)
 
 
-def _respond(ctx: Context, text: str) -> Outcome:
+def _respond(ctx: Context, text: str, requester: Requester | None) -> Outcome:
     assert _pipeline is not None
-    return _pipeline.respond(ctx, text)
+    return _pipeline.respond(ctx, text, requester)
 
 
 def _search(query: str, k: int) -> Any:
@@ -131,8 +134,9 @@ class ModelWorkers:
                 return
             await asyncio.sleep(every_s)
 
-    async def respond(self, ctx: Context, text: str) -> Outcome:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, _respond, ctx, text)
+    async def respond(self, ctx: Context, text: str, requester: Requester | None = None) -> Outcome:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, _respond, ctx, text,
+                                                                requester)
 
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)

@@ -13,6 +13,7 @@ from handoff.context import HandoffContext
 from handoff.positions import agent_states
 from handoff.queueing import Waiting, positions, required_skill, serves
 from handoff.store import Agent, Chat
+from services.privacy import mask_identity, masked_event
 
 
 class Views:
@@ -28,7 +29,7 @@ class Views:
 
     def visitor_wrote(self, chat_id: int, text: str) -> None:
         """The visitor's newest message: the chat's item shows it without reading the history."""
-        self.last_texts[chat_id] = text
+        self.last_texts[chat_id] = mask_identity(text)
 
     def forget(self, chat_id: int) -> None:
         """The chat is over: nothing cached for it is needed again."""
@@ -78,6 +79,8 @@ class Views:
             # visitor wrote afterwards.
             end = datetime.fromtimestamp(chat.ended_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             transcript = [e for e in transcript if str(e.get("ts", "")) <= end]
+        # Numbers and dates a visitor gave the bot's identity check are shown masked.
+        transcript = [masked_event(e) for e in transcript]
         return af.OpenChat(chat=self.chat_info(chat), notes=db.notes(chat.session_id),
                            history=history, tickets=tickets, transcript=transcript)
 
@@ -183,5 +186,5 @@ class Views:
 def last_visitor_text(events: list[dict]) -> str | None:
     for ev in reversed(events):
         if ev.get("type") == "visitor" and ev.get("text"):
-            return str(ev["text"])
+            return mask_identity(str(ev["text"]))
     return None

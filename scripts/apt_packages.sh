@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages named after the caller's label, if any is missing; idempotent.
-# Used by install_browser.sh, postgres.sh and nginx.sh:  bash scripts/apt_packages.sh LABEL PKG...
+# Used by install_browser.sh, documents.sh, postgres.sh and nginx.sh:  bash scripts/apt_packages.sh LABEL PKG...
 set -euo pipefail
 label="$1"
 shift

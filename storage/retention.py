@@ -111,6 +111,10 @@ def conversation_rules(sql: Dialect) -> tuple[Rule, ...]:
         Rule("agent rating comments", "ratings",
              f"session_id {in_batch} AND chat_id IS NOT NULL AND comment IS NOT NULL",
              "comment = NULL", "removed; scores kept"),
+        # The verify page still answers for the code: the registry entry holds masked numbers.
+        Rule("e-documents", "service_documents", f"session_id {in_batch} AND pdf IS NOT NULL",
+             "pdf = NULL, download_token = NULL, expires_at = NULL",
+             "PDF and download link removed; verification record kept"),
     )
 
 
@@ -123,6 +127,14 @@ def sweeps(sql: Dialect) -> tuple[Rule, ...]:
         Rule("login failures", "handoff_login_failures", "ts <= :now - :login_window_s", None,
              "past their window deleted"),
         Rule("login waits", "handoff_lockouts", "locked_until <= :now", None,
+             "ended ones deleted"),
+        Rule("e-document links", "service_documents",
+             "expires_at < :now AND pdf IS NOT NULL",
+             "pdf = NULL, download_token = NULL, expires_at = NULL",
+             "PDF removed; verification record kept"),
+        # Failed identity checks count within CHAT_LOOKUP_WINDOW_S, far shorter than the retention.
+        Rule("look-up failures", "service_lookup_failures", "ts < :cutoff", None, "deleted"),
+        Rule("look-up waits", "service_lookup_locks", "locked_until <= :now", None,
              "ended ones deleted"),
         # Rows past the audit retention are deleted below, so they are not counted here too.
         Rule("audit details", "handoff_audit",

@@ -1,0 +1,199 @@
+"""The personal look-up form (progress of an application, visa / permit information, permanent-
+resident ID card information, passport information with its e-document): its state in the
+conversation's context, the messages that open it, and what each message fills, corrects,
+cancels or asks on the way.
+
+Pure: the dialogue (bot/dialogue.py) calls `lookup_step` and returns its actions; the pipeline
+runs a `LookUp` against the records (bot/lookups.py) and bot/lookup_replies.py says it all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel
+
+from bot.controls import Control
+from bot.handoff_cues import asks_for_person, sounds_like_complaint
+from bot.office_form import cancels
+from runtime.language import to_simplified
+from services.records import NUMBER_PATTERNS, PASSPORT_PATTERN, SERVICE_KINDS, Identity, Kind
+
+Field = Literal["number", "passport", "birth"]
+FIELDS: tuple[Field, ...] = ("number", "passport", "birth")
+
+# What a typed request names: a look-up word and the visitor's own record ("查询我的永居证信息",
+# "我想查下我嘅簽證", "check the progress of my application A2026…").
+_LOOK = r"(查询|查詢|查下|查一下|查看|看看|查|下载|获取|开具|check|look up|see|show|track|status of|get|download)"
+_MINE = r"(我的|我嘅|我|\bmy\b)"
+_SERVICE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("service_progress", re.compile(r"进度|進度|办到哪|辦到邊|\bprogress\b|application status"
+                                    r"|status of my application", re.IGNORECASE)),
+    ("service_passport_info", re.compile(r"护照信息|护照资料|电子文书|passport (info|details|e-?doc)"
+                                         r"|e-?document", re.IGNORECASE)),
+    ("service_pr_card_info", re.compile(r"永居证|永久居留身份证|永居身份证|permanent resident(ce)?"
+                                        r"( id)? card|\bpr card", re.IGNORECASE)),
+    ("service_visa_info", re.compile(r"签证|居留许可|停留证件|\bvisa\b|residence permit"
+                                     r"|\bpermit\b", re.IGNORECASE)),
+)
+_BOUNDED = r"(?<![A-Z0-9]){}(?![A-Z0-9])"
+_MONTHS = {m: n for n, m in enumerate(
+    "jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_DATES = (
+    re.compile(r"(?P<y>(19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})"),
+    re.compile(r"(?P<d>\d{1,2})(st|nd|rd|th)?\s+(?P<mon>[a-z]{3})[a-z]*\.?,?\s+(?P<y>(19|20)\d{2})"),
+    re.compile(r"(?P<mon>[a-z]{3})[a-z]*\.?\s+(?P<d>\d{1,2})(st|nd|rd|th)?,?\s+(?P<y>(19|20)\d{2})"),
+    re.compile(r"^(?P<y>(19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})$"),
+)
+
+
+class LookupForm(BaseModel):
+    """The form in progress. The passport number and birth date wait here (in the session's
+    context, purged with the conversation) only until the check runs."""
+
+    service: str
+    number: str | None = None
+    passport: str | None = None
+    birth: str | None = None  # ISO date
+    asking: Field = "number"
+
+    @property
+    def kind(self) -> Kind:
+        return SERVICE_KINDS[self.service]
+
+    def missing(self) -> Field | None:
+        return next((f for f in FIELDS if getattr(self, f) is None), None)
+
+
+@dataclass(frozen=True)
+class LookupAsk:
+    """Ask for a field; ``problem`` says why the last answer was not taken (a bad format, a date
+    in the future); ``noted`` the fields this message gave or corrected."""
+
+    service: str
+    field: Field
+    problem: str | None = None
+    noted: tuple[Field, ...] = ()
+    first: bool = False  # the form just opened: say what the check needs and why
+
+
+@dataclass(frozen=True)
+class LookUp:
+    """Check the identity and show the record."""
+
+    service: str
+    identity: Identity
+
+
+@dataclass(frozen=True)
+class LookupNotice:
+    key: Literal["cancelled"]
+    service: str
+
+
+LookupAction = LookupAsk | LookUp | LookupNotice
+
+
+@dataclass
+class Step:
+    """What a message did to the form: the actions, the form afterwards, and whether the
+    dialogue should first answer the message as a question."""
+
+    actions: list[LookupAction] = field(default_factory=list)
+    form: LookupForm | None = None
+    answer_first: bool = False
+
+
+def opened_by(text: str, control: Control | None) -> str | None:
+    """The look-up service a menu choice or a typed request opens."""
+    if control is not None:
+        return control.value if control.kind == "service" and control.value in SERVICE_KINDS else None
+    folded = to_simplified(text)
+    if asks_for_person(folded) or sounds_like_complaint(folded):
+        return None
+    for service, words in _SERVICE_WORDS:
+        if not words.search(folded):
+            continue
+        named = _number(folded.upper(), SERVICE_KINDS[service]) is not None
+        if named or (re.search(_LOOK, folded, re.IGNORECASE) and re.search(_MINE, folded, re.IGNORECASE)):
+            return service
+    return None
+
+
+def lookup_step(form: LookupForm | None, text: str, control: Control | None,
+                answerable: bool) -> Step | None:
+    """The form's move for one message; None when the message is not for the form (another menu
+    choice, or a question while no form is open)."""
+    opening = opened_by(text, control)
+    if opening is not None:
+        if form is None or opening != form.service:  # the same choice again keeps what was given
+            form = LookupForm(service=opening)
+    elif form is None or control is not None:
+        return None
+    elif cancels(text):
+        return Step([LookupNotice("cancelled", form.service)], None)
+    form = form.model_copy()
+    noted, problem = _fill(form, text)
+    if form.missing() is None and problem is None:
+        assert form.number and form.passport and form.birth
+        identity = Identity(number=form.number, passport=form.passport,
+                            birth=date.fromisoformat(form.birth))
+        return Step([LookUp(form.service, identity)], None)
+    wanted = form.missing() or form.asking
+    form.asking = wanted
+    if not noted and problem is None and opening is None:
+        # Nothing for the form: a question asked midway is answered, then the question repeats.
+        return Step([LookupAsk(form.service, wanted)], form, answer_first=answerable)
+    return Step([LookupAsk(form.service, wanted, problem, tuple(noted), first=opening is not None)],
+                form)
+
+
+def _fill(form: LookupForm, text: str) -> tuple[list[Field], str | None]:
+    """Take every field the message gives (a later value corrects an earlier one); the problem
+    with the field being asked when the message tries but fails to give it."""
+    upper = to_simplified(text).upper()
+    noted: list[Field] = []
+    number = _number(upper, form.kind)
+    if number:
+        form.number = number
+        noted.append("number")
+    passport = next((p for p in _all(PASSPORT_PATTERN, upper) if p != number), None)
+    if passport:
+        form.passport = passport
+        noted.append("passport")
+    birth, problem = _birth(text)
+    if birth:
+        form.birth = birth
+        noted.append("birth")
+    if noted or problem:
+        return noted, problem
+    if re.search(r"\d", text):  # digits, but not in a shape we take: say what is expected
+        return noted, f"bad_{form.asking}"
+    return noted, None
+
+
+def _number(upper: str, kind: Kind) -> str | None:
+    return next(iter(_all(NUMBER_PATTERNS[kind], upper)), None)
+
+
+def _all(pattern: re.Pattern[str], upper: str) -> list[str]:
+    return re.findall(_BOUNDED.format(pattern.pattern), upper)
+
+
+def _birth(text: str) -> tuple[str | None, str | None]:
+    folded = to_simplified(text).strip().lower()
+    for pattern in _DATES:
+        found = pattern.search(folded)
+        if found is None:
+            continue
+        parts = found.groupdict()
+        month = _MONTHS.get(parts["mon"]) if parts.get("mon") else int(parts["m"])
+        try:
+            day = date(int(parts["y"]), month or 0, int(parts["d"]))
+        except ValueError:
+            return None, "bad_birth"
+        return (day.isoformat(), None) if day < date.today() else (None, "future_birth")
+    return None, None

@@ -1,0 +1,60 @@
+"""The look-ups behind the form, run by the pipeline in its worker process: the identity check
+against the records, and for the passport service the signed e-document and its download link.
+Each worker opens its own connection to the one database; the demo records and the signing key
+are created at first start (idempotent, whichever process comes first)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from bot.lookup_form import LookUp
+from services.documents import Documents, Issued
+from services.record_store import EmbeddedRecords
+from services.records import SERVICE_KINDS, LookupResult, Record, RecordService, Requester
+from services.settings import ServiceSettings
+from services.signing import signing_key
+from storage.backends import open_database
+
+PASSPORT_SERVICE = "service_passport_info"  # the one look-up that issues an e-document
+
+
+@dataclass(frozen=True)
+class Looked:
+    """What a look-up found, and the e-document issued with it (passport service only)."""
+
+    service: str
+    result: LookupResult
+    document: Issued | None = None
+
+
+class Lookups:
+    def __init__(self, records: RecordService, documents: Documents, settings: ServiceSettings,
+                 base_url: str) -> None:
+        self.records, self.documents = records, documents
+        self.settings, self.base_url = settings, base_url.rstrip("/")
+
+    @classmethod
+    def open(cls, settings: ServiceSettings, base_url: str) -> Lookups:
+        db = open_database(settings.database)
+        records = EmbeddedRecords(db, settings)
+        if settings.demo_records:
+            records.load_demo()
+        return cls(records, Documents(db, signing_key(settings.data_dir)), settings, base_url)
+
+    def run(self, action: LookUp, requester: Requester) -> Looked:
+        now = time.time()
+        result = self.records.look_up(SERVICE_KINDS[action.service], action.identity, requester,
+                                      now)
+        if action.service == PASSPORT_SERVICE and isinstance(result, Record):
+            issued = self.documents.issue(result, requester.session, self.base_url, now,
+                                          self.settings.document_link_s)
+            return Looked(action.service, result, issued)
+        return Looked(action.service, result)
+
+    def download_url(self, issued: Issued) -> str:
+        return f"{self.base_url}/documents/{issued.token}"
+
+    def verify_url(self, code: str) -> str:
+        return f"{self.base_url}/verify/{code}"
+
