@@ -209,3 +209,29 @@ def mask_passport(passport: str) -> str:
 
 def service_name(service: str, lang: Lang) -> str:
     return SERVICES[service](lang)
+
+
+class ServiceOption(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: ServiceId
+    name: Texts
+
+
+class ServiceList(BaseModel):
+    """The kinds of application an appointment can be made for."""
+
+    model_config = ConfigDict(frozen=True)
+    services: tuple[ServiceOption, ...]
+
+    @classmethod
+    def default(cls) -> ServiceList:
+        return cls(services=tuple(ServiceOption.model_validate({"id": key, "name": name})
+                                  for key, name in SERVICES.items()))
+
+
+class OpenDays(BaseModel):
+    """An office's next bookable days (working days inside the booking window)."""
+
+    model_config = ConfigDict(frozen=True)
+    office_id: str
+    days: tuple[dt.date, ...]

@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from services.appointments import (
-    AppointmentError,
     Applicant,
+    AppointmentError,
     Assisted,
     BookingRequest,
     Ownership,

@@ -216,8 +216,8 @@ def test_an_empty_postgres_database_gets_the_whole_schema_once(postgres_url):
     schema = postgres_schema(db)
     assert {"sessions", "events", "transfers", "ratings", "feedback", "handoff_agents",
             "handoff_tokens", "handoff_login_failures", "handoff_lockouts", "handoff_chats",
-            "handoff_notes", "handoff_tickets", "handoff_audit", "schema_version"} == {
-        table for table, *_ in schema}
+            "handoff_notes", "handoff_tickets", "handoff_audit", "schema_version",
+            "appointments"} == {table for table, *_ in schema}
     assert [column for table, column, *_ in schema if table == "ratings"] == [
         "id", "session_id", "chat_id", "agent", "queue_id", "score", "comment", "ts"]
     # Times keep their fractions of a second: SQLite's REAL is double precision here.
