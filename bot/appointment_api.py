@@ -32,6 +32,7 @@ def add_appointment_routes(router: ApiRouter, service: Appointments) -> None:
     router.add("GET", "/api/appointments/days", api.days)
     router.add("GET", "/api/appointments/availability", api.availability)
     router.add("POST", "/api/appointments", api.book)
+    router.add("POST", "/api/appointments/{reference}/lookup", api.find)
     router.add("POST", "/api/appointments/{reference}/cancel", api.cancel)
     router.add("POST", "/api/appointments/{reference}/reschedule", api.reschedule)
 
@@ -58,6 +59,10 @@ class AppointmentApi:
     def book(self, request: ApiRequest) -> ApiAnswer:
         booking = request.json(BookingRequest)
         return _run(lambda: json_answer(self.service.book(booking), HTTPStatus.CREATED))
+
+    def find(self, request: ApiRequest) -> ApiAnswer:
+        reference, owner = _reference(request), request.json(Ownership)
+        return _run(lambda: json_answer(self.service.find(reference, owner)))
 
     def cancel(self, request: ApiRequest) -> ApiAnswer:
         reference, owner = _reference(request), request.json(Ownership)

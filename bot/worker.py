@@ -43,14 +43,17 @@ def load_pipeline(settings: Settings, regions: list[str]) -> Pipeline:
 
 
 def _load_built(settings: Settings, regions: list[str]) -> Pipeline:
+    from bot.appointment_backend import calendar_today, worker_appointments
+    from bot.appointment_flow import AppointmentFlow
     from bot.nlu import load_engine
     from retrieval import Retriever
     from services.http_adapter import HttpOfficeDirectory
 
     retriever = Retriever.load(settings, build=False)
     offices = HttpOfficeDirectory(settings.offices_url) if settings.offices_url else None
+    appointments = AppointmentFlow(worker_appointments(settings), calendar_today(settings))
     return Pipeline(load_engine(settings, encoder=retriever.embedder, build=False), retriever, regions,
-                    offices)
+                    offices, appointments)
 
 
 def build_models(settings: Settings) -> None:

@@ -117,6 +117,9 @@ def appointment_paths() -> dict[str, Any]:
                                     "schema": {"type": "string", "format": "date"}}],
             "responses": {"200": _json("The day and its slots", "DayAvailability"), **bad}}},
         "/api/appointments": _post("book", "Book a slot", "BookingRequest", "Booking", "201"),
+        "/api/appointments/{reference}/lookup": _post(
+            "findBooking", "A booking, shown to its applicant", "Ownership", "Booking",
+            parameters=[REFERENCE]),
         "/api/appointments/{reference}/cancel": _post(
             "cancelBooking", "Cancel a booking", "Ownership", "Booking", parameters=[REFERENCE]),
         "/api/appointments/{reference}/reschedule": _post(

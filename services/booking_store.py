@@ -82,6 +82,9 @@ class EmbeddedAppointments:
                 break
         return tuple(days)
 
+    def find(self, reference: str, ownership: Ownership) -> Booking:
+        return self._booking(self._owned(reference, ownership.passport)["reference"])
+
     # Writing --------------------------------------------------------------------------------
 
     def book(self, request: BookingRequest) -> Booking:

@@ -61,6 +61,10 @@ class HttpAppointments:
         return OpenDays.model_validate(self._call(
             "GET", "/api/appointments/days", params={"office": office_id, "count": count})).days
 
+    def find(self, reference: str, ownership: Ownership) -> Booking:
+        return Booking.model_validate(self._call(
+            "POST", f"/api/appointments/{reference}/lookup", ownership))
+
     def book(self, request: BookingRequest) -> Booking:
         return Booking.model_validate(self._call("POST", "/api/appointments", request))
 
