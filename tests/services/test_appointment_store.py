@@ -103,3 +103,24 @@ def test_the_last_seat_goes_to_exactly_one_of_many(database_target):
     assert sorted(r[:2] for r in results).count("AP") == 1
     assert results.count("slot_full") == attempts - 1
     assert first.availability(OFFICE, TUESDAY).slots[0].free == 0
+
+
+def test_the_retention_purge_removes_applicants_of_long_past_bookings(database_target):
+    """A booking keeps its applicant until the visit is older than the retention (the office
+    needs it until then); then the name and passport number go, the slot's record stays."""
+    from bot.retention import Policy, purge
+
+    s = service(database_target)
+    kept = s.book(request(passport="K1111111"))
+    old = s.book(request(passport="K2222222", time="09:30"))
+    s.db.execute("UPDATE appointments SET starts_at = starts_at - ? WHERE reference = ?",
+                 (400 * 24 * 3600, old.reference))
+    policy = Policy(retention_s=90 * 24 * 3600, audit_retention_s=365 * 24 * 3600,
+                    login_window_s=900)
+    now = dt.datetime(2026, 9, 21, 12, tzinfo=dt.UTC).timestamp()
+    report = purge(database_target, policy, now=now)
+    assert report.counts["appointment applicants"] == 1
+    rows = {r["reference"]: r for r in s.db.rows("SELECT * FROM appointments")}
+    assert rows[old.reference]["passport"] == "" and rows[old.reference]["applicant_name"] == ""
+    assert rows[old.reference]["slot"] == "09:30" and rows[old.reference]["purged_at"]
+    assert rows[kept.reference]["passport"] == "K1111111"
