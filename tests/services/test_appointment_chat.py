@@ -131,3 +131,24 @@ async def test_cancel_by_reference_from_another_chat_needs_the_passport(booking_
         await c.ask(f"取消预约 {reference}", "x3")
         done = await c.ask("M1234567", "x4")
         assert done["meta"]["kind"] == "appointment_cancelled" and reference in done["text"]
+
+
+async def test_booking_for_a_mother_then_rescheduling_it(booking_server, ws_client):
+    async with ws_client(booking_server.ws_url) as c:
+        await c.hello(lang="en")
+        await c.ask("I want to book a visa renewal for my mother in Chengdu on Wednesday", "a1")
+        await c.ask("09:00", "a2")
+        await c.ask("Mary Smith", "a3")
+        helper = await c.ask("P9876543", "a4")
+        assert helper["meta"]["field"] == "helper" and "mother" in helper["text"]
+        confirm = await c.ask("John Smith", "a5")
+        assert "helper John Smith" in confirm["text"]
+        booked = await c.ask("Confirm", "a6")
+        booking = booked["meta"]["booking"]
+        assert booking["relationship"] == "mother" and booking["helper_name"] == "John Smith"
+        times = await c.ask(f"reschedule {booking['reference']} to next Wednesday", "a7")
+        assert times["meta"]["field"] == "time" and times["meta"]["date"] == "2026-09-30"
+        moved = await c.ask("15:00", "a8")
+        assert moved["meta"]["kind"] == "appointment_rescheduled"
+        assert (moved["meta"]["booking"]["date"], moved["meta"]["booking"]["time"]) == (
+            "2026-09-30", "15:00")
