@@ -34,7 +34,7 @@ _SERVICES = (
 _BOOK = re.compile(r"预约|预订|约|book|appointment|reserv|slot")
 _WANT = re.compile(r"我想|我要|我需要|帮我|想|i need|i want|i'd like|i would like|i have to"
                    r"|i must|can i book|please")
-_QUESTION = re.compile(r"怎么|怎样|如何|什么|哪些|吗|呢|多少|几|\?|？|\bhow\b|\bwhat\b|\bwhich\b"
+_QUESTION = re.compile(r"问|怎么|怎样|如何|什么|哪些|吗|呢|多少|几|\?|？|\bhow\b|\bwhat\b|\bwhich\b"
                        r"|\bdo i need\b|\bwhy\b")
 _CANCEL = re.compile(r"^\s*(取消|算了|不用了|不要了|退出|唔使喇?|唔要|cancel|quit|stop|never ?mind|"
                      r"forget it|exit)\s*[。.!！]*\s*$", re.IGNORECASE)

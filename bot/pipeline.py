@@ -124,6 +124,8 @@ class Pipeline:
         if control is not None and not menu:
             return None
         elsewhere = asks_for_person(text) or sounds_like_complaint(text)
+        if elsewhere and ctx.appointment_form is None:
+            return None  # "the booking site keeps failing, I want to complain" books nothing
         return self.appointments.turn(ctx.appointment_form, text, menu, ctx.appointments,
                                       elsewhere)
 
