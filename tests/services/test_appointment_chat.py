@@ -152,3 +152,11 @@ async def test_booking_for_a_mother_then_rescheduling_it(booking_server, ws_clie
         assert moved["meta"]["kind"] == "appointment_rescheduled"
         assert (moved["meta"]["booking"]["date"], moved["meta"]["booking"]["time"]) == (
             "2026-09-30", "15:00")
+
+
+def test_no_passport_number_reaches_the_server_log(booking_server):
+    """After the bookings above (module order): the log never holds a passport number."""
+    log = booking_server.log.read_text(encoding="utf-8", errors="replace")
+    assert "serving" in log
+    for number in ("E12345678", "G1234567", "K7654321", "M1234567", "P9876543"):
+        assert number not in log
