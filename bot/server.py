@@ -25,7 +25,9 @@ from websockets.exceptions import ConnectionClosed
 from bot import frames as f
 from bot import protocol as p
 from bot.admission import Admission
+from bot.appointment_backend import embedded_appointments
 from bot.bot_turn import BotTurns
+from bot.http_bodies import BodyReadingConnection
 from bot.http_edge import HttpEdge, base_url
 from bot.hub import Hub
 from bot.metrics import Metrics
@@ -68,7 +70,8 @@ class ChatServer:
         self.admission = Admission(settings, self.ip_limits)
         self.qr_offload = Offload("qr", workers=1, queue=settings.offload_queue, processes=True)
         self.edge = HttpEdge(settings, self.store, self.metrics, self.handoff, self.admission,
-                             self.qr_offload, self.readiness)
+                             self.qr_offload, self.readiness,
+                             appointments=embedded_appointments(settings, self.store.database))
         self.visitors = VisitorParts(
             settings, self.store, self.hub, self.metrics, self.handoff, self.turns,
             self.ip_limits, p.Limits(max_text_chars=settings.max_text_chars), self.ready,
@@ -112,7 +115,7 @@ class ChatServer:
             self.handle, self.settings.host, self.settings.port,
             process_request=self.edge.process_request, max_size=self.settings.max_frame_bytes,
             compression=None, ping_interval=30, ping_timeout=30, close_timeout=5,
-            server_header="12367-online",
+            server_header="12367-online", create_connection=BodyReadingConnection,
         ) as server:
             loader = asyncio.create_task(self.load_models() if models else asyncio.sleep(0))
             log.info("serving", extra={"url": base_url(self.settings, None)})

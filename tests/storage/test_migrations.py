@@ -218,7 +218,7 @@ def test_an_empty_postgres_database_gets_the_whole_schema_once(postgres_url):
             "handoff_tokens", "handoff_login_failures", "handoff_lockouts", "handoff_chats",
             "handoff_notes", "handoff_tickets", "handoff_audit", "schema_version",
             "service_records", "service_record_history", "service_lookup_failures",
-            "service_lookup_locks", "service_documents"} == {
+            "service_lookup_locks", "service_documents", "appointments"} == {
         table for table, *_ in schema}
     assert [column for table, column, *_ in schema if table == "ratings"] == [
         "id", "session_id", "chat_id", "agent", "queue_id", "score", "comment", "ts"]
