@@ -9,7 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from storage.database import Database, SchemaError
-from storage.migrations import m0001_initial, m0002_one_ratings_table, m0003_one_holder
+from storage.migrations import (
+    m0001_initial,
+    m0002_one_ratings_table,
+    m0003_one_holder,
+    m0006_client_limits,
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,8 @@ MIGRATIONS = (
     Migration(1, "initial", m0001_initial.apply),
     Migration(2, "one ratings table", m0002_one_ratings_table.apply),
     Migration(3, "one holder of a conversation", m0003_one_holder.apply),
+    # Placed after 4 and 5 (appointments, service records) when those land.
+    Migration(6, "per-client limits shared by the nodes", m0006_client_limits.apply),
 )
 LATEST = MIGRATIONS[-1].version
 
