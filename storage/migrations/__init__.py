@@ -15,6 +15,7 @@ from storage.migrations import (
     m0003_one_holder,
     m0004_appointments,
     m0005_service_records,
+    m0006_client_limits,
 )
 
 
@@ -31,6 +32,7 @@ MIGRATIONS = (
     Migration(3, "one holder of a conversation", m0003_one_holder.apply),
     Migration(4, "appointments", m0004_appointments.apply),
     Migration(5, "service records", m0005_service_records.apply),
+    Migration(6, "per-client limits shared by the nodes", m0006_client_limits.apply),
 )
 LATEST = MIGRATIONS[-1].version
 
