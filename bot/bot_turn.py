@@ -17,6 +17,7 @@ from bot.metrics import Metrics
 from bot.pipeline import Outcome, say
 from bot.store import Store
 from bot.worker import ModelWorkers
+from conversation.events import Stored
 from conversation.locks import SessionLocks
 from handoff.service import HandoffService
 
@@ -34,7 +35,7 @@ class BotTurns:
         self.workers = workers
         self.locks = SessionLocks()
 
-    async def answer(self, sid: str, event: dict) -> None:
+    async def answer(self, sid: str, event: Stored) -> None:
         """Run the pipeline for one visitor message and emit what the bot says."""
         async with self.locks.hold(sid):
             if not self.ready.is_set():  # an answer is coming, once the models are loaded
@@ -43,18 +44,18 @@ class BotTurns:
             session = self.store.session(sid)
             if session is None or session.state != "bot":
                 return  # an agent took the chat meanwhile: the bot stays silent
-            if self.store.replied_after(sid, event["seq"]):
+            if self.store.replied_after(sid, event.seq):
                 return  # answered already (a resumed session after a restart)
             await self.hub.typing(sid, "bot", True)
             ctx = Context(**self.store.context(sid))
             assert self.workers is not None
             try:
-                outcome = await self.workers.respond(ctx, event["text"])
+                outcome = await self.workers.respond(ctx, event.text or "")
             except Exception:  # a broken model must not leave the visitor without an answer
                 log.exception("pipeline failed", extra={"session": sid})
                 outcome = Outcome([say(ctx, "failure")], None, ctx, {})
             if outcome.nlu:
-                self.store.set_event_meta(sid, event["seq"], outcome.nlu)
+                self.store.set_event_meta(sid, event.seq, outcome.nlu)
             for stage, seconds in outcome.timings.items():
                 self.metrics.stage_latency.labels(stage=stage).observe(seconds)
             await self.hub.typing(sid, "bot", False)
@@ -63,7 +64,7 @@ class BotTurns:
                 # "English please" typed or pressed is a choice like the widget's switch: the
                 # client relabels itself and keeps the lock.
                 await self.hub.push(sid, f.Lang(lang=chosen.lang, locked=True))
-            await self.apply(sid, outcome, summary_source=event["text"])
+            await self.apply(sid, outcome, summary_source=event.text or "")
 
     async def apply(self, sid: str, outcome: Outcome, summary_source: str = "") -> None:
         ctx = outcome.context

@@ -57,7 +57,8 @@ class ChatServer:
             settings.database, session_ttl_s=settings.session_ttl_s)
         # Several processes on one PostgreSQL database tell each other what they stored.
         self.hub = hub if hub is not None else Hub(self.store, open_bus(settings.database))
-        self.handoff = handoff if handoff is not None else HandoffService(settings, self.hub, None)
+        self.handoff = handoff if handoff is not None else HandoffService(
+            settings, self.hub, None, database=self.hub.database, bus=self.hub.bus)
         self.ip_limits = ip_limits if ip_limits is not None else IpLimits(
             settings.ip_rate, settings.ip_burst, settings.max_conns_per_ip)
         self.metrics = Metrics()
