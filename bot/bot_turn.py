@@ -16,7 +16,7 @@ from bot.hub import Hub
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, say
 from bot.store import Store
-from bot.worker import ModelWorkers
+from bot.worker import Workers
 from conversation.events import Stored
 from conversation.locks import SessionLocks
 from handoff.service import HandoffService
@@ -29,7 +29,7 @@ class BotTurns:
     (given, or set by the server once it has started one)."""
 
     def __init__(self, store: Store, hub: Hub, metrics: Metrics, handoff: HandoffService,
-                 ready: asyncio.Event, workers: ModelWorkers | None = None) -> None:
+                 ready: asyncio.Event, workers: Workers | None = None) -> None:
         self.store, self.hub, self.metrics, self.handoff = store, hub, metrics, handoff
         self.ready = ready
         self.workers = workers

@@ -33,7 +33,7 @@ from bot.retention import Policy, purge
 from bot.settings import Settings
 from bot.store import Store
 from bot.visitor_connection import VisitorConnection, VisitorParts
-from bot.worker import ModelWorkers
+from bot.worker import ModelWorkers, Workers
 from handoff.service import HandoffService
 from runtime.offload import Offload
 from runtime.ratelimit import IpLimits
@@ -50,7 +50,7 @@ class ChatServer:
     store."""
 
     def __init__(self, settings: Settings, *, store: Store | None = None, hub: Hub | None = None,
-                 workers: ModelWorkers | None = None, handoff: HandoffService | None = None,
+                 workers: Workers | None = None, handoff: HandoffService | None = None,
                  ip_limits: IpLimits | None = None) -> None:
         self.settings = settings
         self.store = store if store is not None else Store(
