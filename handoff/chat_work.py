@@ -83,7 +83,8 @@ class ChatWork:
                  or chat.summary)
         if not query:
             raise AgentProtocolError("empty", "The visitor has not asked anything yet.", "query")
-        lang, answer_script = ctx.language(chat).lang, ctx.language(chat).script
+        told = ctx.language(chat)
+        lang, answer_script = told.lang, told.script
         answers = await asyncio.to_thread(knowledge_answers, ctx.retriever, query, lang,
                                           answer_script)
         ctx.db().audit(agent.username, "assist", chat.session_id, chat=chat.id, hits=len(answers))
