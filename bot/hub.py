@@ -215,3 +215,7 @@ class Hub:
 
     def events(self, session_id: str, after_seq: int = 0) -> list[dict]:
         return self.store.events(session_id, after_seq)
+
+    def context(self, session_id: str) -> dict:
+        """The bot's stored context of the conversation (bot/dialogue.py's Context, as JSON)."""
+        return self.store.context(session_id)

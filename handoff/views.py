@@ -81,8 +81,17 @@ class Views:
             transcript = [e for e in transcript if str(e.get("ts", "")) <= end]
         # Numbers and dates a visitor gave the bot's identity check are shown masked.
         transcript = [masked_event(e) for e in transcript]
-        return af.OpenChat(chat=self.chat_info(chat), notes=db.notes(chat.session_id),
+        info = {**self.chat_info(chat), "form": self.open_form(chat)}
+        return af.OpenChat(chat=info, notes=db.notes(chat.session_id),
                            history=history, tickets=tickets, transcript=transcript)
+
+    def open_form(self, chat: Chat) -> dict[str, Any] | None:
+        """The service form the visitor left for a person (which service, the fields given,
+        masked by the bot: bot/form_summary.py), while the chat waits or is served."""
+        if chat.status not in ("queued", "agent") or chat.purged_at is not None:
+            return None
+        form = self.ctx.hub.context(chat.session_id).get("form_at_handoff")
+        return form if isinstance(form, dict) else None
 
     def item(self, chat: Chat) -> dict[str, Any]:
         """A chat as the agents' queue lists show it (cached until the chat changes)."""
