@@ -426,7 +426,8 @@ header .retry{text-decoration:underline;min-height:var(--tap);padding:0 6px;colo
 .choices legend,.datepick label{display:block;width:100%;margin:0 0 4px;padding:0;font-size:13px;font-weight:600;color:#333d4a}
 .choices button{min-height:var(--tap);padding:6px 14px;border-radius:10px;border:1px solid var(--ink);color:var(--ink);background:#fff;font-size:14px;text-align:left;max-width:100%;overflow-wrap:anywhere}
 .choices button:hover,.choices button:focus-visible{background:#eef3f9}
-.choices.slots{display:grid;grid-template-columns:repeat(auto-fill,minmax(84px,1fr))}
+.form-ctl{align-self:stretch;max-width:100%}
+.choices.slots{display:grid;grid-template-columns:repeat(auto-fill,minmax(76px,1fr))}
 .choices.slots legend{grid-column:1/-1}
 .choices.slots button{text-align:center;padding:4px 6px;line-height:1.25}
 .choices.slots small{display:block;font-size:12px;color:#4a5566}
@@ -438,7 +439,7 @@ header .retry{text-decoration:underline;min-height:var(--tap);padding:0 6px;colo
 .datepick .hint{color:#4a5566}
 .bubble .booking,.bubble .edoc{margin:8px 0 0;padding:10px 12px;border:1px solid #9fd3b2;border-left:4px solid #2e7d4f;border-radius:8px;background:#f3faf5;white-space:normal}
 .bubble .booking.cancelled{border-color:#cfd5dd;border-left-color:#6b7685;background:#f4f6f9}
-.booking h4,.edoc h4{margin:0 0 6px;font-size:15px}
+.booking h4,.edoc h4{margin:0 0 6px;font-size:15px;font-weight:700}
 .booking dl{display:grid;grid-template-columns:auto 1fr;gap:2px 10px;margin:0}
 .booking dt{font-weight:600;color:#333d4a}
 .booking dd{margin:0;overflow-wrap:anywhere}
