@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
+from tests.handoff.helpers import PASSWORD, AgentClient, add_agent, waiting_ids
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -87,3 +87,39 @@ async def test_a_booking_left_for_a_person_in_chinese_survives_the_route_questio
         await visitor.send({"type": "close"})
         await visitor.until(is_state("closed"))
     await agent.ws.close()
+
+
+async def test_the_console_shows_the_form_in_the_side_panel(form_server, ws_client):
+    from tests.handoff.test_console_browser import ARGS, CHROMIUM, axe_violations
+
+    playwright = pytest.importorskip("playwright.async_api")
+    add_agent(form_server.data_dir, "formsweb", queues="*", langs="zh,en")
+    async with playwright.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = await browser.new_page(viewport={"width": 1400, "height": 860})
+        await page.goto(f"{form_server.url}/console")
+        await page.fill("#username", "formsweb")
+        await page.fill("#password", PASSWORD)
+        await page.click("#login-form button")
+        await page.wait_for_selector("#work-view:not([hidden])")
+        async with ws_client(form_server.ws_url) as visitor:
+            await visitor.hello(lang="en")
+            await visitor.ask("PR holder passport info", "w1")
+            await visitor.send({"type": "message", "id": "w2", "text": f"{PR_CARD} {PASSPORT}"})
+            await visitor.until(kind("lookup_form"))
+            await visitor.send({"type": "message", "id": "w3", "text": "Talk to a person"})
+            await visitor.until(is_state("queued"), timeout=60)
+            newest = page.locator("#queues li[data-chat]").last
+            await newest.wait_for()
+            await newest.locator("button.claim").click()
+            panel = page.locator("#form-state")
+            await panel.wait_for()
+            text = await panel.inner_text()
+            assert "永居人员护照信息查询 · PR holder passport info" in text
+            assert "XB*****13" in text and "900************017" in text
+            assert "Date of birth" in text  # the question that was pending
+            assert PASSPORT not in await page.content()
+            assert await axe_violations(page) == []
+            await visitor.send({"type": "close"})
+            await visitor.until(is_state("closed"))
+        await browser.close()

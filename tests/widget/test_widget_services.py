@@ -218,3 +218,37 @@ def test_a_passport_look_up_offers_the_e_document_download(booking_server, conte
     subprocess.run(["pdftoppm", "-png", "-r", "72", "-f", "1", "-l", "1", "-singlefile",
                     str(tmp_path / "e.pdf"), str(screenshots / "edocument")], check=True)
     assert (screenshots / "edocument.png").stat().st_size > 10_000
+
+
+def test_labels_follow_the_replys_script_and_only_http_links_are_drawn(context, site):
+    """Scripted frames (no server): a Traditional Chinese question and booking, and an
+    e-document whose addresses are not http(s)."""
+    from test_widget_scripted import push, scripted
+
+    page, chat = scripted(context, site, "zh")
+    quick = [{"label": t, "value": t} for t in ("09:00", "09:30", "取消", "轉人工客服")]
+    push(page, {"type": "reply", "seq": 2, "from": "bot", "lang": "zh", "script": "zh-Hant",
+                "text": "成都還有這些時段可約，請選擇：", "quick_replies": quick,
+                "meta": {"kind": "appointment_ask", "field": "time", "date": "2026-09-22",
+                         "slots": [{"time": "09:00", "free": 4}, {"time": "09:30", "free": 1}]}})
+    slots = group(page, "time")
+    expect(slots.locator("legend")).to_have_text("請選擇時段")
+    expect(slots.locator("button").nth(1)).to_have_attribute("aria-label", "09:30，剩餘 1 個名額")
+    expect(page.locator("nia-chat .qr button")).to_have_text(["取消", "轉人工客服"])
+    booking = {"reference": "AP12345678", "status": "booked", "office_id": "x",
+               "office_name": {"zh": "成都市公安局出入境管理局", "en": "Chengdu"},
+               "service": "visa_extension", "date": "2026-09-22", "time": "09:30",
+               "applicant_name": "王小明", "passport_masked": "G12***67"}
+    push(page, {"type": "reply", "seq": 3, "from": "bot", "lang": "zh", "script": "zh-Hant",
+                "text": "預約成功！", "meta": {"kind": "appointment_booked", "booking": booking}})
+    card = page.locator("nia-chat .booking")
+    expect(card.locator("h4")).to_have_text("預約成功")
+    expect(card).to_contain_text("申請人王小明（護照 G12***67）")
+    expect(group(page, "time")).to_have_count(0)  # a newer reply: the choices are gone
+    push(page, {"type": "reply", "seq": 4, "from": "bot", "lang": "en", "script": "en",
+                "text": "Your e-document", "meta": {"kind": "lookup_result",
+                                                    "download": "javascript:alert(1)",
+                                                    "verify": "javascript:alert(2)"}})
+    expect(page.locator("nia-chat .log > li[data-seq='4']")).to_be_visible()
+    assert page.locator("nia-chat .edoc").count() == 0
+    assert chat.visitor_texts() == []

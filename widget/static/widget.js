@@ -1412,7 +1412,8 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       const date = new Date(day + 'T12:00:00Z');
       const dayText = isNaN(date) ? day : `${day} (${date.toLocaleDateString(zh ? 'zh-CN' : 'en', { weekday: 'short', timeZone: 'UTC' })})`;
       const row = (key, value, cls) => [h('dt', null, this.st(ev, key)), h('dd', { class: cls || null }, value)];
-      const applicant = `${b.applicant_name || ''} (${this.st(ev, 'passport')} ${b.passport_masked || ''})`;
+      const passport = `${this.st(ev, 'passport')} ${b.passport_masked || ''}`;
+      const applicant = `${b.applicant_name || ''}${zh ? `（${passport}）` : ` (${passport})`}`;
       const id = `nia-part-${++partId}`;
       return h('section', { class: 'booking ' + state, 'aria-labelledby': id },
         h('h4', { id }, this.st(ev, state)),
