@@ -233,3 +233,7 @@ class Hub:
 
     def session(self, session_id: str) -> SessionInfo | None:
         return self.store.session(session_id)
+
+    def context(self, session_id: str) -> dict:
+        """The bot's stored context of the conversation (bot/dialogue.py's Context, as JSON)."""
+        return self.store.context(session_id)

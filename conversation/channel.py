@@ -89,6 +89,10 @@ class VisitorChannel(Protocol):
         """Whether a socket of the visitor is open on this node."""
         ...
 
+    def context(self, session_id: str) -> dict:
+        """The bot's stored dialogue context (JSON), e.g. a service form left for a person."""
+        ...
+
     def ip_of(self, session_id: str) -> str | None:
         """The client address the visitor last spoke from (per-address limits)."""
         ...

@@ -78,9 +78,19 @@ class Views:
             # visitor wrote afterwards.
             end = datetime.fromtimestamp(chat.ended_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             transcript = [e for e in transcript if e.ts <= end]
-        return af.OpenChat(chat=self.chat_info(chat), notes=db.notes(chat.session_id),
+        info = {**self.chat_info(chat), "form": self.open_form(chat)}
+        # Numbers and dates a visitor gave the bot's identity check are shown masked.
+        return af.OpenChat(chat=info, notes=db.notes(chat.session_id),
                            history=history, tickets=tickets,
                            transcript=[masked_event(e.to_wire()) for e in transcript])
+
+    def open_form(self, chat: Chat) -> dict[str, Any] | None:
+        """The service form the visitor left for a person (which service, the fields given,
+        masked by the bot: bot/form_summary.py), while the chat waits or is served."""
+        if chat.status not in ("queued", "agent") or chat.purged_at is not None:
+            return None
+        form = self.ctx.visitors.context(chat.session_id).get("form_at_handoff")
+        return form if isinstance(form, dict) else None
 
     def item(self, chat: Chat) -> dict[str, Any]:
         """A chat as the agents' queue lists show it (cached until the chat changes)."""
