@@ -13,7 +13,7 @@ from handoff.context import HandoffContext
 from handoff.positions import agent_states
 from handoff.queueing import Waiting, positions, required_skill, serves
 from handoff.store import Agent, Chat
-from services.privacy import mask_identity, masked_event
+from services.privacy import mask_identity, masked_events
 
 
 class Views:
@@ -51,7 +51,8 @@ class Views:
             "online": bool(getattr(ctx.hub, "is_online", lambda s: False)(chat.session_id)),
             "business_option": chat.business_option, "region": chat.region,
             "region_zh": region.zh if region else None, "region_en": region.en if region else None,
-            "city": chat.city, "overseas": chat.overseas, "summary": chat.summary,
+            "city": chat.city, "overseas": chat.overseas,
+            "summary": mask_identity(chat.summary) if chat.summary else chat.summary,
             "reason": chat.reason, "rule": chat.rule, "owner": chat.owner,
             "owner_name": owner.name if owner else None, "waiting_since": chat.waiting_since,
             "claimed_at": chat.claimed_at, "leaving_message": chat.leaving_message,
@@ -63,7 +64,8 @@ class Views:
         # The visitor's earlier handoffs in this conversation (same resume token, followed across
         # a phone transfer) and the messages they left.
         history = [{"id": c.id, "status": c.status, "outcome": c.outcome, "queue": c.queue_id,
-                    "owner": c.owner, "summary": c.summary, "waiting_since": c.waiting_since,
+                    "owner": c.owner,
+                    "summary": mask_identity(c.summary) if c.summary else c.summary, "waiting_since": c.waiting_since,
                     "ended_at": c.ended_at, "purged_at": c.purged_at}
                    for c in db.chats_of_session(chat.session_id) if c.id != chat.id]
         tickets = [{"id": t["id"], "ref": t["ref"], "status": t["status"], "text": t["text"],
@@ -79,8 +81,9 @@ class Views:
             # visitor wrote afterwards.
             end = datetime.fromtimestamp(chat.ended_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             transcript = [e for e in transcript if str(e.get("ts", "")) <= end]
-        # Numbers and dates a visitor gave the bot's identity check are shown masked.
-        transcript = [masked_event(e) for e in transcript]
+        # Numbers and dates a visitor gave the bot's identity check or appointment form are
+        # shown masked.
+        transcript = masked_events(transcript)
         return af.OpenChat(chat=self.chat_info(chat), notes=db.notes(chat.session_id),
                            history=history, tickets=tickets, transcript=transcript)
 
@@ -184,7 +187,7 @@ class Views:
 
 
 def last_visitor_text(events: list[dict]) -> str | None:
-    for ev in reversed(events):
+    for ev in reversed(masked_events(events)):
         if ev.get("type") == "visitor" and ev.get("text"):
-            return mask_identity(str(ev["text"]))
+            return str(ev["text"])
     return None

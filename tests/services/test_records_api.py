@@ -167,3 +167,18 @@ def test_the_openapi_document_lists_the_look_ups(records_server):
     assert {"LookupRequest", "Record", "Verdict"} <= set(spec["components"]["schemas"])
     assert "application/pdf" in spec["paths"]["/api/documents/verify"]["post"]["requestBody"][
         "content"]
+
+
+async def test_the_chat_asks_a_remote_records_server(records_server, start_server, ws_client):
+    """CHAT_RECORDS_URL: a chat server without records of its own answers a visitor's look-up
+    from the remote one (our in-process server here), in the same words."""
+    chat = start_server(CHAT_RECORDS_URL=records_server.url, CHAT_DEMO_RECORDS="false")
+    async with ws_client(chat.ws_url) as c:
+        await c.hello(lang="en")
+        await c.ask("Can you check the progress of my application A202603020017?", "r1")
+        result = await c.ask("XA1234567 12 April 1988", "r2")
+        assert result["meta"]["kind"] == "lookup_result", result
+        assert "Status: Additional material needed" in result["text"]
+        failed = await c.ask("Can you check the progress of my application A202602110042?", "r3")
+        failed = await c.ask("XT7654320 1975-11-30", "r4")
+        assert failed["meta"]["kind"] == "lookup_failed"
