@@ -182,3 +182,16 @@ async def test_the_chat_asks_a_remote_records_server(records_server, start_serve
         failed = await c.ask("Can you check the progress of my application A202602110042?", "r3")
         failed = await c.ask("XT7654320 1975-11-30", "r4")
         assert failed["meta"]["kind"] == "lookup_failed"
+
+
+def test_the_look_up_api_on_postgresql(postgres_url, start_server):
+    # postgres_url first: its database is dropped after the server stopped.
+    server = start_server(in_process=True, CHAT_DATABASE_URL=postgres_url,
+                          CHAT_LOOKUP_FAILURES_PER_IP="2")
+    assert look_up(server, PROGRESS, "198.51.100.60").status_code == 200
+    wrong = {**PROGRESS, "birth": "1988-04-13"}
+    assert look_up(server, wrong, "198.51.100.61").json()["detail"] == {"attempts_left": 1}
+    locked = look_up(server, wrong, "198.51.100.61")
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    # Without CHAT_TRUSTED_PROXIES a client's own X-Forwarded-For changes nothing: still locked.
+    assert look_up(server, PROGRESS, "198.51.100.62").status_code == 429
