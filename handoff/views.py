@@ -8,13 +8,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from conversation.events import Stored, Visitor
+from conversation.events import Stored
 from handoff import agent_frames as af
 from handoff.context import HandoffContext
 from handoff.positions import agent_states
 from handoff.queueing import Waiting, positions, required_skill, serves
 from handoff.store import Agent, Chat
-from services.privacy import mask_identity, masked_event
+from services.privacy import mask_identity, masked_events
 
 
 class Views:
@@ -52,7 +52,8 @@ class Views:
             "online": ctx.visitors.is_online(chat.session_id),
             "business_option": chat.business_option, "region": chat.region,
             "region_zh": region.zh if region else None, "region_en": region.en if region else None,
-            "city": chat.city, "overseas": chat.overseas, "summary": chat.summary,
+            "city": chat.city, "overseas": chat.overseas,
+            "summary": mask_identity(chat.summary) if chat.summary else chat.summary,
             "reason": chat.reason, "rule": chat.rule, "owner": chat.owner,
             "owner_name": owner.name if owner else None, "waiting_since": chat.waiting_since,
             "claimed_at": chat.claimed_at, "leaving_message": chat.leaving_message,
@@ -64,7 +65,8 @@ class Views:
         # The visitor's earlier handoffs in this conversation (same resume token, followed across
         # a phone transfer) and the messages they left.
         history = [{"id": c.id, "status": c.status, "outcome": c.outcome, "queue": c.queue_id,
-                    "owner": c.owner, "summary": c.summary, "waiting_since": c.waiting_since,
+                    "owner": c.owner,
+                    "summary": mask_identity(c.summary) if c.summary else c.summary, "waiting_since": c.waiting_since,
                     "ended_at": c.ended_at, "purged_at": c.purged_at}
                    for c in db.chats_of_session(chat.session_id) if c.id != chat.id]
         tickets = [{"id": t["id"], "ref": t["ref"], "status": t["status"], "text": t["text"],
@@ -79,10 +81,11 @@ class Views:
             end = datetime.fromtimestamp(chat.ended_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             transcript = [e for e in transcript if e.ts <= end]
         info = {**self.chat_info(chat), "form": self.open_form(chat)}
-        # Numbers and dates a visitor gave the bot's identity check are shown masked.
+        # Numbers and dates a visitor gave the bot's identity check or appointment form are
+        # shown masked.
         return af.OpenChat(chat=info, notes=db.notes(chat.session_id),
                            history=history, tickets=tickets,
-                           transcript=[masked_event(e.to_wire()) for e in transcript])
+                           transcript=masked_events(e.to_wire() for e in transcript))
 
     def open_form(self, chat: Chat) -> dict[str, Any] | None:
         """The service form the visitor left for a person (which service, the fields given,
@@ -193,6 +196,8 @@ class Views:
 
 
 def last_visitor_text(events: list[Stored]) -> str | None:
-    """What the visitor wrote last, with numbers and dates given to an identity check masked."""
-    return next((mask_identity(e.event.text) for e in reversed(events)
-                 if isinstance(e.event, Visitor) and e.event.text), None)
+    """What the visitor wrote last, masked as agents see it (services/privacy.py)."""
+    for event in reversed(masked_events(e.to_wire() for e in events)):
+        if event.get("type") == "visitor" and event.get("text"):
+            return str(event["text"])
+    return None
