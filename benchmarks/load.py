@@ -67,6 +67,7 @@ class Tally:
     answered: int = 0
     duplicates: int = 0
     unsent: int = 0  # due, but no visitor was free before the end plus grace
+    handoffs: int = 0  # answers that queued the chat for a person (the agents' consoles hear)
     errors: list[str] = field(default_factory=list)
 
 
@@ -127,6 +128,7 @@ class ChatVisitor:
             elif ack_seq is not None and seq is not None and seq > ack_seq and _answers(frame):
                 tally.answered += 1
                 if frame["type"] == "state" or frame["from"] == "system":
+                    tally.handoffs += 1
                     await self.hello()  # handed to a person: start a fresh chat with the bot
                 return True
             elif frame["type"] == "error":
@@ -238,7 +240,7 @@ def summary(tally: Tally, elapsed: float, visitors: int, rss: RssSampler, usage:
     return {
         "visitors": visitors, "rate_msg_s": rate, "sent": tally.sent, "answered": tally.answered,
         "lost": tally.sent - tally.answered, "unsent": tally.unsent,
-        "duplicated": tally.duplicates, "errors": len(tally.errors),
+        "duplicated": tally.duplicates, "errors": len(tally.errors), "handoffs": tally.handoffs,
         "error_codes": sorted(set(tally.errors)),
         "throughput_msg_s": round(tally.answered / elapsed, 1),
         "p50_ms": round(q[49] * 1000, 1), "p95_ms": round(q[94] * 1000, 1),
@@ -338,13 +340,17 @@ async def knee(lab: Cluster, visitors: list[Visitor], args: argparse.Namespace) 
             break
         best = rate
         rate = round(rate * args.step_factor, 1)
-    return {"steps": steps, "knee_msg_s": best}
+    # Every step held up to --max-rate: the knee lies higher and was not found.
+    return {"steps": steps, "knee_msg_s": best, "found": not holds(steps[-1])}
 
 
-def slope_mib_per_min(series: list[tuple[float, list[float]]], node: int) -> float:
-    if len(series) < 2:
+def slope_mib_per_min(series: list[tuple[float, list[float]]], node: int, warmup: float) -> float:
+    """The least-squares slope after ``warmup`` s (the first answers grow the workers' caches)."""
+    settled = [(t, v) for t, v in series if t >= warmup]
+    if len(settled) < 2:
         return float("nan")
-    fit = statistics.linear_regression([t / 60 for t, _ in series], [v[node] for _, v in series])
+    fit = statistics.linear_regression([t / 60 for t, _ in settled],
+                                       [v[node] for _, v in settled])
     return round(fit.slope, 2)
 
 
@@ -383,7 +389,7 @@ async def run_mode(lab: Cluster, args: argparse.Namespace) -> dict:
                 results["chat"] = await open_loop(lab, chat, args.rate, args.soak, args.grace,
                                                   lab.probes, SOAK_RSS_EVERY_S)
                 results["chat"]["rss_slope_mib_per_min"] = [
-                    slope_mib_per_min(results["chat"]["rss_series"], i)
+                    slope_mib_per_min(results["chat"]["rss_series"], i, args.warmup)
                     for i in range(len(lab.probes))]
             elif args.rate:
                 results["chat"] = await open_loop(lab, chat, args.rate, args.duration,
@@ -444,14 +450,21 @@ def report(results: dict) -> str:
     rows.append(row("bare websockets echo", results["echo"]))
     text = "\n".join(rows) + "\n"
     if "knee" in results:
-        text += f"\nKnee (highest rate with p95 from schedule ≤ 50 ms, nothing lost): " \
-                f"{results['knee']['knee_msg_s']} msg/s\n"
+        found = results["knee"]
+        knee_text = f"{found['knee_msg_s']} msg/s" if found["knee_msg_s"] else \
+            "below the first step's rate"
+        text += ("\nKnee (highest rate with p95 from schedule ≤ 50 ms, nothing lost): "
+                 f"{knee_text}"
+                 f"{'' if found['found'] else ' (every step held: the knee is above --max-rate)'}\n")
     if "rss_slope_mib_per_min" in results.get("chat", {}):
         series = results["chat"]["rss_series"]
         text += (f"\nRSS per node every {SOAK_RSS_EVERY_S:.0f} s (MiB, with workers): "
                  f"{[values for _, values in series]}\nslope MiB/min per node: "
-                 f"{results['chat']['rss_slope_mib_per_min']}\n")
-    text += f"\nFrames received by the {a['agents']} agent consoles: {results['agent_frames']}\n"
+                 f"{results['chat']['rss_slope_mib_per_min']} (after the first {a['warmup']:.0f} s)\n")
+    handoffs = sum(step["handoffs"] for step in results["knee"]["steps"]) if "knee" in results \
+        else results["chat"]["handoffs"]
+    text += (f"\nChats queued for a person: {handoffs}; frames received by the {a['agents']} "
+             f"agent consoles: {results['agent_frames']}\n")
     if "idle" in results:
         i = results["idle"]
         text += (f"\nIdle: {i['open']}/{i['connections']} connections open, server RSS "
@@ -475,6 +488,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--step-duration", type=float, default=20.0)
     parser.add_argument("--max-rate", type=float, default=2000.0)
     parser.add_argument("--soak", type=float, metavar="SECONDS", help="hold --rate this long")
+    parser.add_argument("--warmup", type=float, default=60.0,
+                        help="--soak: seconds left out of the memory slope")
     parser.add_argument("--grace", type=float, default=10.0,
                         help="open loop: seconds after the schedule ends for the last answers")
     parser.add_argument("--json", type=Path, help="also write the results here")

@@ -167,7 +167,8 @@ def cluster(backend: str, nodes: int, workers: int, agents: int) -> Iterator[Clu
             pg = postgres_server.start()
             stack.callback(pg.stop)
             env["CHAT_DATABASE_URL"] = pg.create_database("load")
-        servers = [ServerProcess(Path(tmp) / f"node{i}" / "data", **env) for i in range(nodes)]
+        servers = [ServerProcess(Path(tmp) / f"node{i}" / "data", free_port(), **env)
+                   for i in range(nodes)]
         for server in servers:
             stack.callback(server.stop)
             server.start(wait=False)
