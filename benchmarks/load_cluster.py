@@ -147,6 +147,13 @@ def free_port() -> int:
     return postgres_server.free_port()
 
 
+def start_chat_server(port: int, data_dir: Path, workers: int) -> subprocess.Popen:
+    """One node on SQLite in ``data_dir``, ready (for the other benchmarks' single server)."""
+    server = ServerProcess(data_dir, port, **UNLIMITED, CHAT_MODEL_WORKERS=str(workers)).start()
+    assert server.proc is not None
+    return server.proc
+
+
 def start_echo_server(port: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)],
                             stdout=subprocess.PIPE, text=True)
