@@ -425,7 +425,8 @@ async def main(args: argparse.Namespace) -> dict:
 
 COLUMNS = ("| run | visitors | rate /s | messages | lost | unsent | dup | errors | msg/s | p50 ms "
            "| p95 ms | p99 ms | p95 from schedule ms | peak RSS MiB per node (server / with "
-           "workers) | CPU % of a core: client / nodes / PostgreSQL / machine |")
+           "workers) | CPU % of a core: client / node servers / nodes with workers / PostgreSQL / "
+           "machine |")
 
 
 def row(label: str, r: dict) -> str:
@@ -434,8 +435,8 @@ def row(label: str, r: dict) -> str:
     return (f"| {label} | {r['visitors']} | {r['rate_msg_s'] or 'closed loop'} | {r['sent']} "
             f"| {r['lost']} | {r['unsent']} | {r['duplicated']} | {r['errors']} "
             f"| {r['throughput_msg_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} "
-            f"| {r['p95_from_schedule_ms'] or '-'} | {rss} | {cpu['client']} / {cpu['nodes']} / "
-            f"{cpu['postgres']} / {cpu['machine']} |")
+            f"| {r['p95_from_schedule_ms'] or '-'} | {rss} | {cpu['client']} / {cpu['servers']} / "
+            f"{cpu['nodes']} / {cpu['postgres']} / {cpu['machine']} |")
 
 
 def report(results: dict) -> str:

@@ -72,13 +72,15 @@ class Probe:
                 own = rss if proc is self.proc else own
         return own, total
 
-    def cpu_seconds(self) -> float:
-        total = 0.0
+    def cpu_seconds(self) -> tuple[float, float]:
+        """(the process's own CPU time, the whole tree's), seconds."""
+        own, total = 0.0, 0.0
         for proc in self._tree():
             with contextlib.suppress(psutil.NoSuchProcess):
                 times = proc.cpu_times()
                 total += times.user + times.system
-        return total
+                own = times.user + times.system if proc is self.proc else own
+        return own, total
 
 
 @dataclass
@@ -86,7 +88,8 @@ class Usage:
     """CPU used over a run, in % of one core, by each side on the shared machine."""
 
     client: float
-    nodes: float
+    servers: float  # the nodes' server processes (event loops) alone
+    nodes: float  # with their model workers
     postgres: float
     machine: float  # every process of the machine, other users' included, in % of one core
 
@@ -95,12 +98,13 @@ class UsageMeter:
     def __init__(self, nodes: list[Probe], postgres: Probe | None) -> None:
         self.nodes, self.postgres = nodes, postgres
 
-    def _read(self) -> tuple[float, float, float, float, float]:
+    def _read(self) -> tuple[float, ...]:
         own = resource.getrusage(resource.RUSAGE_SELF)
         machine = psutil.cpu_times()
+        nodes = [n.cpu_seconds() for n in self.nodes]
         return (time.monotonic(), own.ru_utime + own.ru_stime,
-                sum(n.cpu_seconds() for n in self.nodes),
-                self.postgres.cpu_seconds() if self.postgres else 0.0,
+                sum(server for server, _ in nodes), sum(total for _, total in nodes),
+                self.postgres.cpu_seconds()[1] if self.postgres else 0.0,
                 machine.user + machine.system + machine.nice + machine.softirq + machine.irq)
 
     @contextlib.contextmanager
