@@ -375,16 +375,14 @@ async def idle_connections(url: str, count: int, pid: int) -> dict:
             "per_connection_kib": round((rss - before) / max(alive, 1) / 1024, 1)}
 
 
-async def run_mode(lab: Cluster, args: argparse.Namespace) -> dict:
-    """The chat nodes under the chosen mode, then the echo server under the same traffic."""
+async def chat_runs(lab: Cluster, args: argparse.Namespace) -> dict:
+    """The chat nodes under the chosen mode, with the agents online."""
     results: dict = {}
     chat = await open_visitors(ChatVisitor.open, lab.ws_urls, args.visitors)
-    echo_rate = args.rate
     try:
         async with agents_online(lab.ws_urls, args.agents) as agents:
             if args.knee:
                 results["knee"] = await knee(lab, chat, args)
-                echo_rate = results["knee"]["steps"][-1]["rate_msg_s"]
             elif args.soak:
                 results["chat"] = await open_loop(lab, chat, args.rate, args.soak, args.grace,
                                                   lab.probes, SOAK_RSS_EVERY_S)
@@ -399,20 +397,32 @@ async def run_mode(lab: Cluster, args: argparse.Namespace) -> dict:
             results["agent_frames"] = agents.frames
     finally:
         await asyncio.gather(*(v.close() for v in chat), return_exceptions=True)
-    if args.idle and not args.rate:
-        results["idle"] = await idle_connections(lab.ws_urls[0], args.idle, lab.probes[0].proc.pid)
+    return results
+
+
+async def echo_run(lab: Cluster, args: argparse.Namespace, rate: float | None) -> dict:
+    """The echo server under the same traffic (open loop at ``rate``, or closed loop)."""
     echo = await open_visitors(EchoVisitor.open, [lab.echo_url], args.visitors)
-    echo_probe = [Probe(lab.echo.pid)]
+    probes = [Probe(lab.echo.pid)]
     try:
-        if echo_rate:
-            duration = args.step_duration if args.knee else args.duration
-            results["echo"] = await open_loop(lab, echo, echo_rate, duration, args.grace,
-                                              echo_probe)
-            results["echo"].pop("rss_series")
-        else:
-            results["echo"] = await closed_loop(lab, echo, args.duration, echo_probe)
+        if rate is None:
+            return await closed_loop(lab, echo, args.duration, probes)
+        duration = args.step_duration if args.knee else args.duration
+        result = await open_loop(lab, echo, rate, duration, args.grace, probes)
+        result.pop("rss_series")
+        return result
     finally:
         await asyncio.gather(*(v.close() for v in echo), return_exceptions=True)
+
+
+async def run_mode(lab: Cluster, args: argparse.Namespace) -> dict:
+    """The chat nodes, the idle connections (closed loop), then the echo server."""
+    results = await chat_runs(lab, args)
+    if args.idle and not args.rate:
+        results["idle"] = await idle_connections(lab.ws_urls[0], args.idle, lab.probes[0].proc.pid)
+    # In a knee search, the echo server takes the last (highest) step's rate.
+    rate = results["knee"]["steps"][-1]["rate_msg_s"] if args.knee else args.rate
+    results["echo"] = await echo_run(lab, args, rate)
     return results
 
 
