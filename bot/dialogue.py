@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from bot.answer_policy import Evidence, alternatives, choose
 from bot.controls import Control
 from bot.foreign_visa import asks_foreign_visa
-from bot.handoff_cues import asks_for_person, sounds_like_complaint
+from bot.handoff_cues import asks_for_person, names_a_person, sounds_like_complaint
 from bot.lookup_form import LookupAction, LookupForm, lookup_step
 from bot.office_form import SERVICE as OFFICE_SERVICE
 from bot.office_form import OfficeForm, ShowOffices, asks_for_offices, cancels, only_a_place, picked
@@ -163,10 +163,17 @@ def _handler(turn: Turn) -> Callable[[Context, Turn, list[str]], list[Action]]:
     return INTENT_HANDLERS.get(turn.intent, _retrieve)
 
 
+# Below this the classifier's "request for a person" of a message that names nobody is a guess:
+# such a message is searched (and asked back when nothing fits) instead of queued.
+UNSURE_REQUEST_BELOW = 0.5
+
+
 def _misread_as_handoff(turn: Turn) -> bool:
     """A request or complaint without its cue words, for a message the retriever can answer:
     a question about the service ("When did the 12367 hotline start?") is answered."""
     if turn.intent == "request_human":
+        if not names_a_person(turn.text) and turn.confidence < UNSURE_REQUEST_BELOW:
+            return turn.search is not None  # "我想續簽，要去邊度辦？": "I want" is not "a person"
         cue = asks_for_person(turn.text)
     elif turn.intent == "complaint":
         cue = sounds_like_complaint(turn.text)
