@@ -53,10 +53,10 @@ class Admission:
         if origin is not None and not self.origin_allowed(origin, request.headers.get("Host")):
             return Refusal(HTTPStatus.FORBIDDEN, "origin not allowed\n")
         ip = self.client_ip(peer, request)
-        if self.ip_limits.connections.get(ip, 0) >= self.settings.max_conns_per_ip:
+        if self.ip_limits.connections_of(ip) >= self.settings.max_conns_per_ip:
             return Refusal(HTTPStatus.TOO_MANY_REQUESTS, "too many connections\n")
         # Opening a socket counts as a frame of the IP's allowance: reconnecting buys nothing.
-        wait = self.ip_limits.take(ip, now)
+        wait = self.ip_limits.take_opening(ip, now)
         if wait > 0:
             return Refusal(HTTPStatus.TOO_MANY_REQUESTS, "too many requests\n", retry_after=wait)
         return None
@@ -65,7 +65,7 @@ class Admission:
         """Drawing costs CPU: each code takes a token from the client IP's frame allowance."""
         ip = self.client_ip(peer, request)
         self.ip_limits.purge(now)  # HTTP-only clients' buckets are forgotten too
-        wait = self.ip_limits.take(ip, now)
+        wait = self.ip_limits.take_opening(ip, now)
         if wait > 0:
             return Refusal(HTTPStatus.TOO_MANY_REQUESTS, "too many requests\n", retry_after=wait)
         return None

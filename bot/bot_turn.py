@@ -69,7 +69,7 @@ class BotTurns:
 
     async def apply(self, sid: str, outcome: Outcome, summary_source: str = "") -> None:
         ctx = outcome.context
-        self.store.save_context(sid, ctx.model_dump())
+        self.store.save_context(sid, ctx.model_dump(mode="json"))  # dates as ISO text
         self.store.update_session(sid, lang=ctx.lang, script=ctx.script,
                                   lang_locked=ctx.lang_locked)
         for reply in outcome.replies:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from bot.answer_policy import Evidence, alternatives, choose
+from bot.appointment_form import AppointmentForm
 from bot.controls import Control
 from bot.foreign_visa import asks_foreign_visa
 from bot.handoff_cues import asks_for_person, names_a_person, sounds_like_complaint
@@ -49,6 +50,10 @@ class Context(BaseModel):
     pending: Pending | None = None
     office_form: OfficeForm | None = None
     lookup_form: LookupForm | None = None
+    appointment_form: AppointmentForm | None = None  # bot/appointment_flow.py
+    # Bookings made in this chat (reference → passport number), so cancelling one here needs
+    # no identity check again; purged with the context (storage/retention.py).
+    appointments: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """The HTTP side of the server: every request before a websocket opens.
 
-Routes (GET/HEAD only): the widget's static files, /qr.svg, /healthz, /readyz, /metrics, the
-services API (/api/offices, /api/openapi.json: docs/services.md), the passport e-documents'
-download links and verify pages (/documents/<token>, /verify/<code>), and the upgrade to /ws and
-/agent/ws, which **bot/admission.py** may refuse. Every response gets the
-same security headers and the Content-Security-Policy.
+Routes: the widget's static files, /qr.svg, /healthz, /readyz, /metrics, the passport
+e-documents' download links and verify pages (/documents/<token>, /verify/<code>) (GET/HEAD),
+the services API under /api (bot/http_api.py's router: GET, and POST with a JSON body that
+bot/http_bodies.py reads; docs/services.md), and the upgrade to /ws and /agent/ws, which
+**bot/admission.py** may refuse. Every response gets the same security headers and the
+Content-Security-Policy.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from bot.admission import Admission, Refusal, url_origin
+from bot.appointment_api import add_appointment_routes
+from bot.http_api import ApiAnswer, ApiRequest, ApiRouter
 from bot.metrics import Metrics
 from bot.qr import qr_svg
 from bot.settings import ROOT, Settings
@@ -32,6 +35,7 @@ from handoff.service import HandoffService
 from runtime.offload import Busy, Offload
 from runtime.ratelimit import address_in, parse_networks
 from services.api import openapi_document
+from services.appointments import Appointments
 from services.directory import EmbeddedOfficeDirectory, OfficeDirectory
 from services.documents import Documents
 from services.signing import signing_key
@@ -121,11 +125,18 @@ class HttpEdge:
     def __init__(self, settings: Settings, store: Store, metrics: Metrics,
                  handoff: HandoffService, admission: Admission, qr_offload: Offload,
                  readiness: Callable[[], tuple[bool, str]],
-                 offices: OfficeDirectory | None = None) -> None:
+                 offices: OfficeDirectory | None = None,
+                 appointments: Appointments | None = None) -> None:
         self.offices = offices or EmbeddedOfficeDirectory()
         # The passport e-documents (services/documents.py); the signing key is made at first start.
         self.documents = Documents(store.database, signing_key(settings.data_dir))
         self.openapi = json.dumps(openapi_document(), ensure_ascii=False)
+        self.api = ApiRouter()
+        self.api.add("GET", "/api/offices", self.find_offices)
+        self.api.add("GET", "/api/openapi.json",
+                     lambda _: ApiAnswer(HTTPStatus.OK, self.openapi, JSON_TYPE))
+        if appointments is not None:
+            add_appointment_routes(self.api, appointments)
         self.settings, self.store, self.metrics, self.handoff = settings, store, metrics, handoff
         self.admission = admission
         self.qr_offload = qr_offload
@@ -151,16 +162,18 @@ class HttpEdge:
                             request: Request) -> Response | None:
         if len(request.path) > 2048:
             return http_response(HTTPStatus.REQUEST_URI_TOO_LONG, "URI too long\n")
-        if method(request) not in ("GET", "HEAD"):
-            response = http_response(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n")
-            response.headers["Allow"] = "GET, HEAD"
-            return response
         if not SAFE_PATH.fullmatch(request.path):
             raise BadRequest(HTTPStatus.BAD_REQUEST, "bad path\n")
         for name in SINGLE_HEADERS:
             if len(request.headers.get_all(name)) > 1:
                 raise BadRequest(HTTPStatus.BAD_REQUEST, f"more than one {name} header\n")
         url = urlsplit(request.path)
+        if url.path.startswith("/api/"):
+            return await self.api_request(connection, request, url.path, url.query)
+        if method(request) not in ("GET", "HEAD"):
+            response = http_response(HTTPStatus.METHOD_NOT_ALLOWED, "method not allowed\n")
+            response.headers["Allow"] = "GET, HEAD"
+            return response
         peer = connection.remote_address[0]
         if url.path in ("/ws", "/agent/ws"):
             if method(request) != "GET":
@@ -184,13 +197,23 @@ class HttpEdge:
             if refusal is not None:
                 return refused(refusal)
             return await self.qr(request, url.query)
-        if url.path == "/api/offices":
-            return self.find_offices(url.query)
-        if url.path == "/api/openapi.json":
-            return http_response(HTTPStatus.OK, self.openapi, JSON_TYPE)
         if url.path.startswith(("/documents/", "/verify/")):
             return self.e_document(url.path)
         return self.static(url.path)
+
+    async def api_request(self, connection: ServerConnection, request: Request, path: str,
+                          query: str) -> Response:
+        """/api/...: the router's answer (a body, if any, was read by BodyReadingConnection)."""
+        api_request = ApiRequest(
+            method=method(request), path=path, query=query,
+            content_type=request.headers.get("Content-Type"),
+            body=getattr(connection, "body", None),
+            body_error=getattr(connection, "body_error", None))
+        answer = await self.api.answer(api_request)
+        response = http_response(answer.status, answer.body, answer.content_type)
+        for name, value in answer.headers.items():
+            response.headers[name] = value
+        return response
 
     def finish_response(self, request: Request, response: Response) -> None:
         """Security headers on every page; HEAD gets the headers without the body."""
@@ -230,10 +253,10 @@ class HttpEdge:
                 del self.qr_cache[next(iter(self.qr_cache))]
         return http_response(HTTPStatus.OK, svg, "image/svg+xml")
 
-    def find_offices(self, query: str) -> Response:
+    def find_offices(self, request: ApiRequest) -> ApiAnswer:
         """GET /api/offices?place=&lang=: the office directory's one operation (services/)."""
         try:
-            values = parse_qs(query, strict_parsing=False, max_num_fields=4)
+            values = parse_qs(request.query, strict_parsing=False, max_num_fields=4)
         except ValueError:
             raise BadRequest(HTTPStatus.BAD_REQUEST, "bad query\n") from None
         place = (values.get("place") or [""])[0].strip()
@@ -243,7 +266,7 @@ class HttpEdge:
         if lang not in ("zh", "en"):
             raise BadRequest(HTTPStatus.BAD_REQUEST, "lang: zh or en\n")
         answer = self.offices.find(place, "zh" if lang == "zh" else "en")
-        return http_response(HTTPStatus.OK, answer.model_dump_json(), JSON_TYPE)
+        return ApiAnswer(HTTPStatus.OK, answer.model_dump_json(), JSON_TYPE)
 
     def e_document(self, path: str) -> Response:
         """A passport e-document's PDF behind its download link (the same 404 for a wrong,

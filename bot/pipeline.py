@@ -11,8 +11,12 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.appointment_flow import AppointmentFlow, FlowTurn
+from bot.appointment_form import SERVICE as APPOINTMENT_SERVICE
+from bot.appointment_replies import render_step
 from bot.controls import Control, control_of
 from bot.dialogue import (
+    Action,
     AnswerEntry,
     Context,
     Escalate,
@@ -66,12 +70,14 @@ class Outcome:
 
 class Pipeline:
     def __init__(self, nlu: Any, retriever: Any, regions: list[str],
-                 offices: OfficeDirectory | None = None, lookups: Lookups | None = None) -> None:
+                 offices: OfficeDirectory | None = None, lookups: Lookups | None = None,
+                 appointments: AppointmentFlow | None = None) -> None:
         self.nlu = nlu
         self.lookups = lookups  # None: personal look-ups say they are unavailable
         self.retriever = retriever
         self.regions = regions
         self.offices = offices or EmbeddedOfficeDirectory()
+        self.appointments = appointments  # None: the menu choice gets its service guide
 
     # Turns -------------------------------------------------------------------------------------
 
@@ -92,11 +98,23 @@ class Pipeline:
             confidence=parse.confidence, is_oos=parse.is_oos, entities=entities, search=search,
             region_in_text=region_in_text, control=control, offices=offices,
         )
-        actions, new_ctx = decide(ctx, turn, self.regions)
+        flow = self._appointment_turn(ctx, text, control)
+        if flow is not None and not flow.midway:
+            actions: list[Action] = []
+            new_ctx = _following(ctx, lang, script, ctx.appointment_form is None)
+            new_ctx.lookup_form = None  # booking now: a look-up left half-way is not resumed
+        else:
+            if control is not None and flow is None:
+                ctx = ctx.model_copy(update={"appointment_form": None})  # another menu choice
+            actions, new_ctx = decide(ctx, turn, self.regions)
         who = requester or Requester(session="", ip="")
         replies = [self._render(a, new_ctx, parse, who) for a in actions
                    if not isinstance(a, Escalate)]
         escalate = next((a for a in actions if isinstance(a, Escalate)), None)
+        if flow is not None and escalate is None:
+            replies.append(self._appointment_reply(flow, new_ctx, parse))
+        elif escalate is not None:
+            new_ctx.appointment_form = None  # a person takes over; the form is not resumed
         finished = time.perf_counter()
         nlu_meta = {
             "intent": parse.intent, "confidence": round(parse.confidence, 3),
@@ -106,6 +124,31 @@ class Pipeline:
         timings = {"nlu": nlu_done - started, "retrieval": retrieval_done - nlu_done,
                    "total": finished - started}
         return Outcome(replies, escalate, new_ctx, nlu_meta, timings)
+
+    # The appointment form (bot/appointment_flow.py) ------------------------------------------
+
+    def _appointment_turn(self, ctx: Context, text: str, control: Control | None
+                          ) -> FlowTurn | None:
+        if self.appointments is None:
+            return None
+        menu = control is not None and control.value == APPOINTMENT_SERVICE
+        if control is not None and not menu:
+            return None
+        elsewhere = asks_for_person(text) or sounds_like_complaint(text)
+        if elsewhere and ctx.appointment_form is None:
+            return None  # "the booking site keeps failing, I want to complain" books nothing
+        return self.appointments.turn(ctx.appointment_form, text, menu, ctx.appointments,
+                                      elsewhere)
+
+    def _appointment_reply(self, flow: FlowTurn, ctx: Context, parse: Any) -> Reply:
+        """The form's reply (after the answer to a question asked midway); the form's state
+        and the bookings made here go into the context."""
+        assert self.appointments is not None
+        ctx.appointment_form = flow.step.form
+        ctx.appointments = {**ctx.appointments, **flow.booked}
+        meta = {"intent": parse.intent, "confidence": round(parse.confidence, 3)}
+        return render_step(flow.step, self.appointments, ctx.lang,
+                           output_script(ctx.lang, ctx.script), meta)
 
     # Stages ------------------------------------------------------------------------------------
 
@@ -246,6 +289,15 @@ def render_say_reply(action: Say, ctx: Context, meta: dict) -> Reply:
         script=script, sources=[], quick_replies=quick,
         meta={**meta, "kind": action.kind, **action.meta},
     )
+
+
+def _following(ctx: Context, lang: str, script: str, opening: bool) -> Context:
+    """The context for a form turn: the reply follows the message's language when it opens
+    the form; a name or passport number typed later does not switch it."""
+    new = ctx.model_copy(deep=True)
+    if opening and not ctx.lang_locked:
+        new.lang, new.script = lang, script
+    return new
 
 
 def _rerank(joined: Search, alone: Search) -> Search:

@@ -25,21 +25,35 @@ from websockets.exceptions import ConnectionClosed
 from bot import frames as f
 from bot import protocol as p
 from bot.admission import Admission
+from bot.appointment_backend import embedded_appointments
 from bot.bot_turn import BotTurns
+from bot.http_bodies import BodyReadingConnection
 from bot.http_edge import HttpEdge, base_url
 from bot.hub import Hub
 from bot.metrics import Metrics
 from bot.retention import Policy, purge
 from bot.settings import Settings
+from bot.shared_limits import SharedIpLimits
 from bot.store import Store
 from bot.visitor_connection import VisitorConnection, VisitorParts
 from bot.worker import ModelWorkers
 from handoff.service import HandoffService
 from runtime.offload import Offload
 from runtime.ratelimit import IpLimits
+from storage.backends import is_postgres, open_database
+from storage.client_limits import ClientLimits
 from storage.live import open_bus
 
 log = logging.getLogger(__name__)
+
+
+def ip_limits_for(settings: Settings) -> IpLimits:
+    """One process on SQLite holds every socket: its own counts are the limits. Nodes sharing a
+    PostgreSQL database share the limits through it, on a connection of their own."""
+    if is_postgres(settings.database):
+        return SharedIpLimits(settings.ip_rate, settings.ip_burst, settings.max_conns_per_ip,
+                              ClientLimits(open_database(settings.database)))
+    return IpLimits(settings.ip_rate, settings.ip_burst, settings.max_conns_per_ip)
 
 
 class ChatServer:
@@ -58,8 +72,7 @@ class ChatServer:
         # Several processes on one PostgreSQL database tell each other what they stored.
         self.hub = hub if hub is not None else Hub(self.store, open_bus(settings.database))
         self.handoff = handoff if handoff is not None else HandoffService(settings, self.hub, None)
-        self.ip_limits = ip_limits if ip_limits is not None else IpLimits(
-            settings.ip_rate, settings.ip_burst, settings.max_conns_per_ip)
+        self.ip_limits = ip_limits if ip_limits is not None else ip_limits_for(settings)
         self.metrics = Metrics()
         self.ready = asyncio.Event()
         self.tasks: set[asyncio.Task] = set()
@@ -68,7 +81,8 @@ class ChatServer:
         self.admission = Admission(settings, self.ip_limits)
         self.qr_offload = Offload("qr", workers=1, queue=settings.offload_queue, processes=True)
         self.edge = HttpEdge(settings, self.store, self.metrics, self.handoff, self.admission,
-                             self.qr_offload, self.readiness)
+                             self.qr_offload, self.readiness,
+                             appointments=embedded_appointments(settings, self.store.database))
         self.visitors = VisitorParts(
             settings, self.store, self.hub, self.metrics, self.handoff, self.turns,
             self.ip_limits, p.Limits(max_text_chars=settings.max_text_chars), self.ready,
@@ -108,11 +122,13 @@ class ChatServer:
         await self.handoff.start()
         await self.hub.bus.start()
         purger = asyncio.create_task(self.purge_periodically()) if self.purges() else None
+        beating = (asyncio.create_task(self.ip_limits.keep_beating())
+                   if isinstance(self.ip_limits, SharedIpLimits) else None)
         async with serve(
             self.handle, self.settings.host, self.settings.port,
             process_request=self.edge.process_request, max_size=self.settings.max_frame_bytes,
             compression=None, ping_interval=30, ping_timeout=30, close_timeout=5,
-            server_header="12367-online",
+            server_header="12367-online", create_connection=BodyReadingConnection,
         ) as server:
             loader = asyncio.create_task(self.load_models() if models else asyncio.sleep(0))
             log.info("serving", extra={"url": base_url(self.settings, None)})
@@ -126,6 +142,10 @@ class ChatServer:
         self.purge_stop.set()
         if purger is not None:
             purger.cancel()
+        if beating is not None:
+            beating.cancel()
+        if isinstance(self.ip_limits, SharedIpLimits):
+            self.ip_limits.close()  # its sockets stop counting at once, not after LIVE_S
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=10)
         if self.turns.workers is not None:

@@ -9,6 +9,7 @@ field; keep the two in step.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from pathlib import Path
 from typing import Literal
@@ -72,6 +73,11 @@ class Settings(RetrievalSettings, HandoffSettings, ServiceSettings):
     # directory; unset, it reads knowledge/offices.yaml itself. Our own /api/offices always serves
     # the embedded directory, so a deployment's bridge can be checked against it.
     offices_url: str | None = None
+    # The same for appointments (/api/appointments...); unset, the chat books in our database.
+    appointments_url: str | None = None
+    # The day the appointment calendar counts from (China time); unset, today. A demo or a test
+    # fixes it so that "next Tuesday" and the holidays ahead are the same on every run.
+    appointments_today: dt.date | None = None
 
     # Retention (docs/security.md, "Data retention"). A conversation inactive this long loses its
     # personal data: what the visitor, the bot and agents wrote, the context, summaries, notes,

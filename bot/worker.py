@@ -44,6 +44,8 @@ def load_pipeline(settings: Settings, regions: list[str]) -> Pipeline:
 
 
 def _load_built(settings: Settings, regions: list[str]) -> Pipeline:
+    from bot.appointment_backend import calendar_today, worker_appointments
+    from bot.appointment_flow import AppointmentFlow
     from bot.lookups import Lookups
     from bot.nlu import load_engine
     from retrieval import Retriever
@@ -52,8 +54,9 @@ def _load_built(settings: Settings, regions: list[str]) -> Pipeline:
     retriever = Retriever.load(settings, build=False)
     offices = HttpOfficeDirectory(settings.offices_url) if settings.offices_url else None
     lookups = Lookups.open(settings, settings.public_url or f"http://{settings.host}:{settings.port}")
+    appointments = AppointmentFlow(worker_appointments(settings), calendar_today(settings))
     return Pipeline(load_engine(settings, encoder=retriever.embedder, build=False), retriever, regions,
-                    offices, lookups)
+                    offices, lookups, appointments)
 
 
 def build_models(settings: Settings) -> None:

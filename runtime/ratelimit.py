@@ -75,6 +75,14 @@ class IpLimits:
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
     purged: float = 0.0
 
+    def connections_of(self, ip: str) -> int:
+        """The sockets the address holds (here: on this node)."""
+        return self.connections.get(ip, 0)
+
+    def take_opening(self, ip: str, now: float) -> float:
+        """Opening a socket, or having a QR code drawn, counts as a frame of the allowance."""
+        return self.take(ip, now)
+
     def connect(self, ip: str) -> bool:
         if self.connections.get(ip, 0) >= self.max_connections:
             return False

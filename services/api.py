@@ -7,14 +7,27 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from services.appointments import (
+    Booking,
+    BookingRequest,
+    DayAvailability,
+    OpenDays,
+    Ownership,
+    RescheduleRequest,
+    ServiceList,
+)
 from services.directory import OfficeAnswer
 
 API_VERSION = "0.1.0"
 
 
 def openapi_document() -> dict[str, Any]:
-    _, schemas = models_json_schema([(OfficeAnswer, "serialization")],
-                                    ref_template="#/components/schemas/{model}")
+    _, schemas = models_json_schema(
+        [(OfficeAnswer, "serialization"), (ServiceList, "serialization"),
+         (OpenDays, "serialization"), (DayAvailability, "serialization"),
+         (Booking, "serialization"), (BookingRequest, "validation"),
+         (Ownership, "validation"), (RescheduleRequest, "validation")],
+        ref_template="#/components/schemas/{model}")
     error = {"description": "Missing or invalid parameter",
              "content": {"text/plain": {"schema": {"type": "string"}}}}
     return {
@@ -43,6 +56,73 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            **appointment_paths(),
         },
         "components": {"schemas": schemas["$defs"]},
+    }
+
+
+def _ref(model: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{model}"}
+
+
+def _json(description: str, model: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+# Refusals are JSON {"error": code, "detail": ...} (bot/http_api.py).
+API_ERROR = {"description": "Refused: `error` says why (invalid, not_json, too_large, "
+                            "unknown_office, not_found, not_bookable, slot_full, cancelled)",
+             "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["error", "detail"],
+                 "properties": {"error": {"type": "string"}, "detail": {}}}}}}
+OFFICE = {"name": "office", "in": "query", "required": True,
+          "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+          "description": "An office id, as /api/offices gives it"}
+REFERENCE = {"name": "reference", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": "^AP[0-9A-HJKMNP-TV-Z]{8}$"}}
+
+
+def _post(operation: str, summary: str, body: str, answer: str, status: str = "200",
+          parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    errors = {code: API_ERROR for code in ("400", "404", "409", "413", "415")}
+    return {"post": {"operationId": operation, "summary": summary,
+                     "parameters": parameters or [],
+                     "requestBody": {"required": True, "content": {
+                         "application/json": {"schema": _ref(body)}}},
+                     "responses": {status: _json(summary, answer), **errors}}}
+
+
+def appointment_paths() -> dict[str, Any]:
+    """Book, cancel and reschedule: the bodies are at most 16 KiB of JSON with a
+    Content-Length; a passport number proves a booking is the caller's."""
+    bad = {"400": API_ERROR, "404": API_ERROR}
+    return {
+        "/api/appointments/services": {"get": {
+            "operationId": "appointmentServices", "summary": "What can be booked",
+            "responses": {"200": _json("The kinds of application", "ServiceList")}}},
+        "/api/appointments/days": {"get": {
+            "operationId": "openDays", "summary": "An office's next bookable days",
+            "description": "Working days only (Chinese public holidays and adjusted working "
+                           "days), after today and inside the booking window.",
+            "parameters": [OFFICE, {"name": "count", "in": "query", "required": False,
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 20,
+                                               "default": 10}}],
+            "responses": {"200": _json("The days", "OpenDays"), **bad}}},
+        "/api/appointments/availability": {"get": {
+            "operationId": "availability", "summary": "An office's slots on a day",
+            "description": "`day.status` says why a day cannot be booked (holiday, weekend, "
+                           "past, too_far, no_calendar); then `slots` is empty.",
+            "parameters": [OFFICE, {"name": "date", "in": "query", "required": True,
+                                    "schema": {"type": "string", "format": "date"}}],
+            "responses": {"200": _json("The day and its slots", "DayAvailability"), **bad}}},
+        "/api/appointments": _post("book", "Book a slot", "BookingRequest", "Booking", "201"),
+        "/api/appointments/{reference}/lookup": _post(
+            "findBooking", "A booking, shown to its applicant", "Ownership", "Booking",
+            parameters=[REFERENCE]),
+        "/api/appointments/{reference}/cancel": _post(
+            "cancelBooking", "Cancel a booking", "Ownership", "Booking", parameters=[REFERENCE]),
+        "/api/appointments/{reference}/reschedule": _post(
+            "reschedule", "Move a booking to another slot", "RescheduleRequest", "Booking",
+            parameters=[REFERENCE]),
     }

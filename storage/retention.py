@@ -143,6 +143,15 @@ def sweeps(sql: Dialect) -> tuple[Rule, ...]:
              "agents' notes and client addresses removed"),
         Rule("audit rows", "handoff_audit", "ts < :audit_cutoff", None,
              "past CHAT_AUDIT_RETENTION_S deleted"),
+        # A booking is a record the office needs until the visit, whatever becomes of the chat
+        # (a booking made over the API has none): its applicant goes once the appointment, or
+        # its cancellation, is as old as a purged conversation.
+        Rule("appointment applicants", "appointments",
+             "purged_at IS NULL AND (starts_at < :cutoff"
+             " OR (status = 'cancelled' AND updated_at < :cutoff))",
+             "applicant_name = '', passport = '', relationship = NULL, helper_name = NULL,"
+             " purged_at = :now",
+             "name, passport number and helper removed; office, day, slot, status kept"),
     )
 
 

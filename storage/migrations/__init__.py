@@ -13,7 +13,9 @@ from storage.migrations import (
     m0001_initial,
     m0002_one_ratings_table,
     m0003_one_holder,
+    m0004_appointments,
     m0005_service_records,
+    m0006_client_limits,
 )
 
 
@@ -28,8 +30,9 @@ MIGRATIONS = (
     Migration(1, "initial", m0001_initial.apply),
     Migration(2, "one ratings table", m0002_one_ratings_table.apply),
     Migration(3, "one holder of a conversation", m0003_one_holder.apply),
-    # Version 4 is the appointments' (m0004); m0005 needs nothing of it (see its docstring).
+    Migration(4, "appointments", m0004_appointments.apply),
     Migration(5, "service records", m0005_service_records.apply),
+    Migration(6, "per-client limits shared by the nodes", m0006_client_limits.apply),
 )
 LATEST = MIGRATIONS[-1].version
 

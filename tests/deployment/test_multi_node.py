@@ -12,6 +12,7 @@ kills one runs last.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
 import re
@@ -148,6 +149,50 @@ async def test_per_ip_limits_count_the_client_behind_nginx(cluster):
         # Another client on the same nginx still gets in: nginx is not the one counted.
         async with through_nginx(proxy, "127.0.0.3") as other_client:
             assert (await other_client.hello(lang="en"))["type"] == "welcome"
+
+
+@contextlib.asynccontextmanager
+async def as_nginx_for(node, client_ip: str) -> AsyncIterator[WsClient]:
+    """A socket opened on a node directly from 127.0.0.1, the nodes' trusted proxy, naming
+    ``client_ip`` as nginx would: how an address's sockets land on both nodes."""
+    async with connect(node.ws_url, open_timeout=10,
+                       additional_headers={"X-Forwarded-For": client_ip}) as ws:
+        yield WsClient(ws)
+
+
+async def test_an_address_s_sockets_are_counted_over_both_nodes(cluster):
+    _, nodes = cluster
+    async with as_nginx_for(nodes[0], "198.51.100.20") as a, \
+            as_nginx_for(nodes[1], "198.51.100.20") as b:
+        for visitor in (a, b):  # the sockets are counted by the time their hello is answered
+            await visitor.hello(lang="en")
+        for node in nodes:  # one socket on each node: the address is at its limit everywhere
+            with pytest.raises(InvalidStatus) as refused:
+                async with as_nginx_for(node, "198.51.100.20"):
+                    pass
+            assert refused.value.response.status_code == 429
+    # Closed sockets stop counting at once.
+    async with as_nginx_for(nodes[1], "198.51.100.20") as again:
+        assert (await again.hello(lang="en"))["type"] == "welcome"
+
+
+async def test_a_reconnect_flood_spread_over_both_nodes_gets_one_allowance(cluster):
+    """Opening a socket takes a token of the address's bucket (20/s, burst 60), which both
+    nodes draw on: alternating nodes buys nothing."""
+    _, nodes = cluster
+    loop = asyncio.get_running_loop()
+    started, opened, refused = loop.time(), 0, 0
+    for i in range(160):
+        try:
+            async with as_nginx_for(nodes[i % 2], "198.51.100.21"):
+                opened += 1
+        except InvalidStatus as exc:
+            assert exc.response.status_code == 429
+            refused += 1
+    elapsed = loop.time() - started
+    assert refused > 0
+    # One node's allowance over the flood's time, with a little slack for timing.
+    assert opened <= 60 + 20 * elapsed + 5, (opened, elapsed)
 
 
 async def test_an_agent_console_through_nginx_logs_in_and_sees_the_queues(cluster):

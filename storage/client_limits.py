@@ -1,0 +1,72 @@
+"""Per-client limits shared by every node on one database: a token bucket per client address,
+and how many sockets each live node holds per address.
+
+A bucket is one row, read under a row lock and written back in the same transaction, so two
+nodes taking at once are ordered. A node counts as live while its
+heartbeat is fresh; the sockets of a node that stopped beating (killed) no longer count.
+"""
+
+from __future__ import annotations
+
+from runtime.ratelimit import TokenBucket
+from storage.database import Database
+
+
+class ClientLimits:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def take(self, ip: str, rate: float, burst: int, now: float) -> float:
+        """Take one token from the address's bucket: 0 when allowed, else seconds to wait."""
+        with self.db.transaction():
+            self.db.execute("INSERT INTO client_buckets (ip, tokens, updated) VALUES (?, ?, ?)"
+                            " ON CONFLICT (ip) DO NOTHING", (ip, float(burst), now))
+            row = self.db.row(f"SELECT tokens, updated FROM client_buckets WHERE ip = ?"
+                              f"{self.db.dialect.lock_rows}", (ip,))
+            assert row is not None  # inserted above, in this transaction
+            bucket = TokenBucket(rate, burst)
+            bucket.tokens, bucket.updated = float(row["tokens"]), float(row["updated"])
+            wait = bucket.take(now)
+            self.db.execute("UPDATE client_buckets SET tokens = ?, updated = ? WHERE ip = ?",
+                            (bucket.tokens, bucket.updated, ip))
+        return wait
+
+    def sockets(self, ip: str, live_since: float) -> int:
+        """The address's sockets on every live node."""
+        return int(self.db.value(
+            "SELECT coalesce(sum(s.sockets), 0) FROM client_sockets s JOIN nodes n"
+            " ON n.node = s.node WHERE s.ip = ? AND n.seen_at >= ?", (ip, live_since)))
+
+    def add_socket(self, node: str, ip: str, change: int) -> None:
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT INTO client_sockets (node, ip, sockets) VALUES (?, ?, ?) ON CONFLICT"
+                " (node, ip) DO UPDATE SET sockets = client_sockets.sockets + excluded.sockets",
+                (node, ip, change))
+            self.db.execute("DELETE FROM client_sockets WHERE node = ? AND ip = ? AND sockets <= 0",
+                            (node, ip))
+
+    def spread(self, live_since: float) -> set[str]:
+        """Addresses with sockets on more than one live node."""
+        return {row["ip"] for row in self.db.rows(
+            "SELECT s.ip FROM client_sockets s JOIN nodes n ON n.node = s.node"
+            " WHERE n.seen_at >= ? GROUP BY s.ip HAVING count(*) > 1", (live_since,))}
+
+    def heartbeat(self, node: str, now: float) -> None:
+        with self.db.transaction():
+            self.db.execute("INSERT INTO nodes (node, seen_at) VALUES (?, ?) ON CONFLICT (node)"
+                            " DO UPDATE SET seen_at = excluded.seen_at", (node, now))
+
+    def leave(self, node: str) -> None:
+        with self.db.transaction():
+            self.db.execute("DELETE FROM client_sockets WHERE node = ?", (node,))
+            self.db.execute("DELETE FROM nodes WHERE node = ?", (node,))
+
+    def expire(self, dead_before: float, idle_before: float) -> None:
+        """Forget dead nodes and their sockets, and buckets not drawn on since ``idle_before``
+        (full again by then: the caller passes now - burst / rate)."""
+        with self.db.transaction():
+            self.db.execute("DELETE FROM client_sockets WHERE node IN"
+                            " (SELECT node FROM nodes WHERE seen_at < ?)", (dead_before,))
+            self.db.execute("DELETE FROM nodes WHERE seen_at < ?", (dead_before,))
+            self.db.execute("DELETE FROM client_buckets WHERE updated < ?", (idle_before,))
