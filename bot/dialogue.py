@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from bot.answer_policy import Evidence, alternatives, choose
 from bot.appointment_form import AppointmentForm
 from bot.controls import Control
-from bot.foreign_visa import asks_foreign_visa
+from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
 from bot.handoff_cues import asks_for_person, names_a_person, sounds_like_complaint
 from bot.lookup_form import LookupAction, LookupForm, lookup_step
 from bot.office_form import SERVICE as OFFICE_SERVICE
@@ -397,6 +397,8 @@ def _service(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
 def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
     if asks_foreign_visa(turn.text):  # shares every word with our visa entries
         return [Say("foreign_visa", "decline")]
+    if asks_foreign_residence(turn.text):  # "绿卡" is also our permanent residence card
+        return [Say("foreign_residence", "decline")]
     search = turn.search
     choice = choose(_evidence(turn)) if search is not None else "not_found"
     if choice == "answer":
