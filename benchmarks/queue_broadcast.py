@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.frames import Reply, Visitor
 from bot.hub import Hub
 from bot.settings import Settings
 from bot.store import Store
+from conversation.events import Reply, Visitor
 from handoff.auth import hash_password, token_hash
 from handoff.context import AgentConn
 from handoff.service import HandoffService
@@ -48,7 +48,7 @@ async def build(data_dir: Path, n: int) -> tuple[HandoffService, Store, Hub, dic
                         escalations_per_ip=10**6, visitor_gone_grace_s=10**6)
     store = Store(settings.database)
     hub = Hub(store)
-    service = HandoffService(settings, hub, None)
+    service = HandoffService(settings, hub, None, database=hub.database)
     await service.start()
     db = service.context.db()
     pw = hash_password("benchmark password")

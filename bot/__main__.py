@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot serve | ask | chat | purge``."""
+"""Command line: ``python -m bot serve | ask | chat | purge | documents revoke CODE``."""
 
 from __future__ import annotations
 
@@ -106,6 +106,30 @@ def purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def documents(args: argparse.Namespace) -> int:
+    """An operator revokes a passport e-document by its verification code: its verify page and
+    a check of the file say "revoked" from then on. Not an HTTP route: nothing authenticates one."""
+    from services.documents import Documents
+    from services.signing import signing_key
+    from storage.backends import open_database
+
+    settings = _settings(args)
+    code = args.code.strip().upper()
+    db = open_database(settings.database)
+    try:
+        docs = Documents(db, signing_key(settings.data_dir))
+        if docs.verify_code(code).status == "unknown":
+            print(f"no e-document with the code {code}", file=sys.stderr)
+            return 1
+        if not docs.revoke(code, time.time()):
+            print(f"{code} was already revoked")
+            return 0
+    finally:
+        db.close()
+    print(f"{code} revoked")
+    return 0
+
+
 def _moment(text: str) -> float:
     """An ISO 8601 date or time (UTC unless it says otherwise) as a Unix time."""
     try:
@@ -131,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, func, helptext in (("serve", serve, "run the websocket/HTTP server"),
                                  ("ask", ask, "answer one message and print the reply JSON"),
                                  ("chat", chat, "chat with the bot in the terminal"),
-                                 ("purge", purge, "remove personal data past its retention")):
+                                 ("purge", purge, "remove personal data past its retention"),
+                                 ("documents", documents, "revoke a passport e-document")):
         sub = commands.add_parser(name, help=helptext)
         sub.set_defaults(func=func)
         sub.add_argument("--data-dir", type=Path, help="store and caches (default ./data)")
@@ -148,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
                              help="purge as if it were this ISO 8601 time (default: now)")
             sub.add_argument("--vacuum", action="store_true",
                              help="then rebuild the tables (holds their locks while it runs)")
+        if name == "documents":
+            sub.add_argument("action", choices=("revoke",))
+            sub.add_argument("code", help="the verification code printed on the document")
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -30,6 +30,7 @@ from services.appointments import (
     DayCheck,
     Ownership,
     RescheduleRequest,
+    Schedule,
     Slot,
 )
 from services.offices import Lang, Office, OfficeBook, load_offices, place_key
@@ -260,6 +261,10 @@ class AppointmentFlow:
              ) -> Step:
         return Step("appointment_ask", form.model_copy(update={"asked": asks}), asks=asks,
                     notes=notes, **offer)  # type: ignore[arg-type]
+
+    def bookable_days(self, office_id: str) -> tuple[dt.date, ...]:
+        """Every bookable day of the window: the widget's date picker refuses the others."""
+        return self.service.open_days(office_id, Schedule().days_ahead)
 
     def office_name(self, office_id: str | None, lang: Lang) -> str:
         return next((o.name(lang) for o in self.book.offices if o.id == office_id), "")

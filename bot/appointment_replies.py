@@ -1,8 +1,8 @@
 """How the appointment form reads in the chat: each question with its buttons (services,
 cities, offices, dates, free slots, confirm), the notes before it (a holiday refused, a slot
 just taken), and the confirmation with its reference number. The frame's meta carries what a
-widget needs to draw proper controls: meta.field, meta.dates, meta.slots, meta.offices,
-meta.booking."""
+widget needs to draw proper controls: meta.field, meta.dates, meta.bookable, meta.slots,
+meta.offices, meta.booking."""
 
 from __future__ import annotations
 
@@ -145,6 +145,8 @@ def _question(step: Step, flow: AppointmentFlow, lang: Lang
                   count=len(step.offices)), quick, extra
     if step.asks == "date":
         extra["dates"] = [d.isoformat() for d in step.dates]
+        if form.office_id:
+            extra["bookable"] = [d.isoformat() for d in flow.bookable_days(form.office_id)]
         labels = [day_label(d, lang) for d in step.dates]
         sep = "、" if lang == "zh" else ", "
         quick = [(lab, d.isoformat()) for lab, d in zip(labels, step.dates, strict=True)]

@@ -16,7 +16,8 @@ from bot.hub import Hub
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, say
 from bot.store import Store
-from bot.worker import ModelWorkers
+from bot.worker import Workers
+from conversation.events import Stored
 from conversation.locks import SessionLocks
 from handoff.service import HandoffService
 from services.records import Requester
@@ -29,13 +30,13 @@ class BotTurns:
     (given, or set by the server once it has started one)."""
 
     def __init__(self, store: Store, hub: Hub, metrics: Metrics, handoff: HandoffService,
-                 ready: asyncio.Event, workers: ModelWorkers | None = None) -> None:
+                 ready: asyncio.Event, workers: Workers | None = None) -> None:
         self.store, self.hub, self.metrics, self.handoff = store, hub, metrics, handoff
         self.ready = ready
         self.workers = workers
         self.locks = SessionLocks()
 
-    async def answer(self, sid: str, event: dict, ip: str = "") -> None:
+    async def answer(self, sid: str, event: Stored, ip: str = "") -> None:
         """Run the pipeline for one visitor message and emit what the bot says; ``ip`` (the
         visitor's address) counts failed identity checks of the look-ups."""
         async with self.locks.hold(sid):
@@ -45,18 +46,19 @@ class BotTurns:
             session = self.store.session(sid)
             if session is None or session.state != "bot":
                 return  # an agent took the chat meanwhile: the bot stays silent
-            if self.store.replied_after(sid, event["seq"]):
+            if self.store.replied_after(sid, event.seq):
                 return  # answered already (a resumed session after a restart)
             await self.hub.typing(sid, "bot", True)
             ctx = Context(**self.store.context(sid))
             assert self.workers is not None
             try:
-                outcome = await self.workers.respond(ctx, event["text"], Requester(session=sid, ip=ip))
+                outcome = await self.workers.respond(ctx, event.text or "",
+                                                     Requester(session=sid, ip=ip))
             except Exception:  # a broken model must not leave the visitor without an answer
                 log.exception("pipeline failed", extra={"session": sid})
                 outcome = Outcome([say(ctx, "failure")], None, ctx, {})
             if outcome.nlu:
-                self.store.set_event_meta(sid, event["seq"], outcome.nlu)
+                self.store.set_event_meta(sid, event.seq, outcome.nlu)
             for stage, seconds in outcome.timings.items():
                 self.metrics.stage_latency.labels(stage=stage).observe(seconds)
             await self.hub.typing(sid, "bot", False)
@@ -65,7 +67,7 @@ class BotTurns:
                 # "English please" typed or pressed is a choice like the widget's switch: the
                 # client relabels itself and keeps the lock.
                 await self.hub.push(sid, f.Lang(lang=chosen.lang, locked=True))
-            await self.apply(sid, outcome, summary_source=event["text"])
+            await self.apply(sid, outcome, summary_source=event.text or "")
 
     async def apply(self, sid: str, outcome: Outcome, summary_source: str = "") -> None:
         ctx = outcome.context

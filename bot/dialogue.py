@@ -16,6 +16,7 @@ from bot.answer_policy import Evidence, alternatives, choose
 from bot.appointment_form import AppointmentForm
 from bot.controls import Control
 from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
+from bot.form_summary import FormSummary
 from bot.handoff_cues import asks_for_person, names_a_person, sounds_like_complaint
 from bot.lookup_form import LookupAction, LookupForm, lookup_step
 from bot.office_form import SERVICE as OFFICE_SERVICE
@@ -51,6 +52,8 @@ class Context(BaseModel):
     office_form: OfficeForm | None = None
     lookup_form: LookupForm | None = None
     appointment_form: AppointmentForm | None = None  # bot/appointment_flow.py
+    # The form left for a person, masked, for the agent (bot/form_summary.py).
+    form_at_handoff: FormSummary | None = None
     # Bookings made in this chat (reference → passport number), so cancelling one here needs
     # no identity check again; purged with the context (storage/retention.py).
     appointments: dict[str, str] = {}

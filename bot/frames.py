@@ -1,21 +1,23 @@
 """Every frame the server sends to visitors, typed (docs/protocol.md, "Visitor protocol").
 
 ``error`` and ``pong`` are shared with the agent protocol and live in ``runtime.frames``.
-``Visitor``, ``Reply``, ``State`` and ``Queued`` are events: ``Hub.emit`` stores their wire form
-with a ``ts`` and the session's next ``seq``, and what it stores is what every device of the
-session gets, then and in a replay after a reconnect. Sources, quick replies and ``meta`` are
-plain JSON values.
+``Visitor``, ``Reply``, ``State`` and ``Queued`` are the conversation's stored events: they live
+in ``conversation.events`` (the handoff service reads them back typed) and are named here with
+the other visitor frames. ``Hub.emit`` stores their wire form with a ``ts`` and the session's
+next ``seq``, and what it stores is what every device of the session gets, then and in a replay
+after a reconnect.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
+from conversation.events import JSON, Queued, Reply, State, Visitor
 from runtime.frames import Frame, optional, renamed
 
-JSON = dict[str, Any]
-
+__all__ = ["JSON", "Ack", "Lang", "Moved", "Queued", "Rated", "Ready", "Reply", "State", "Transfer",
+           "Typing", "Visitor", "Welcome"]
 
 @dataclass(frozen=True, kw_only=True)
 class Welcome(Frame):
@@ -45,57 +47,6 @@ class Ack(Frame):
     type: ClassVar[str] = "ack"
     id: str
     seq: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class Visitor(Frame):
-    """Event: the visitor's own message. ``meta`` (the bot's reading) is added once it is read."""
-
-    type: ClassVar[str] = "visitor"
-    id: str
-    text: str
-    meta: JSON | None = optional()
-
-
-@dataclass(frozen=True, kw_only=True)
-class Reply(Frame):
-    """Event: a message from the bot, an agent or the system. ``title``, ``short`` and
-    ``details`` are on answers only: the same answer as ``text``, in parts."""
-
-    type: ClassVar[str] = "reply"
-    sender: str = renamed("from")  # bot, agent or system
-    text: str
-    lang: str
-    script: str
-    title: str | None = optional()
-    short: str | None = optional()
-    details: str | None = optional()
-    sources: list[JSON]
-    quick_replies: list[JSON]
-    meta: JSON
-
-
-@dataclass(frozen=True, kw_only=True)
-class State(Frame):
-    """Event: the conversation's holder changed (bot, agent, closed). ``agent`` names the agent
-    who took the chat; ``rating`` asks for a rating when an agent resolved it."""
-
-    type: ClassVar[str] = "state"
-    state: str
-    agent: str | None = optional()
-    rating: bool | None = optional()
-
-
-@dataclass(frozen=True, kw_only=True)
-class Queued(Frame):
-    """Event: the ``state`` frame while the chat waits for an agent, sent again whenever the
-    position or the estimate moves. ``eta_s`` is null when there is no estimate."""
-
-    type: ClassVar[str] = "state"
-    state: Literal["queued"] = "queued"
-    queue: str
-    position: int
-    eta_s: int | None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,6 +20,16 @@ from pydantic import BaseModel, ValidationError
 
 JSON_TYPE = "application/json; charset=utf-8"
 Model = TypeVar("Model", bound=BaseModel)
+MAX_BODY = 16 * 1024  # the API's JSON bodies are a few hundred bytes
+# A passport e-document uploaded for verification (services/edocument_pdf.py) embeds its CJK
+# font subset: tens of KiB, so that one route reads up to 1 MiB.
+MAX_DOCUMENT = 1024 * 1024
+LARGER_BODIES = {"/api/documents/verify": MAX_DOCUMENT}
+
+
+def body_limit(path: str) -> int:
+    """The most a request to ``path`` may send (bot/http_bodies.py reads no more)."""
+    return LARGER_BODIES.get(path.split("?", 1)[0], MAX_BODY)
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,7 @@ class ApiRequest:
     body: bytes | None
     body_error: str | None  # bot/http_bodies.py: "too_large", "bad_length"
     params: dict[str, str] = field(default_factory=dict)  # the path pattern's named groups
+    client: str = ""  # the client's address behind trusted proxies (bot/admission.py)
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         try:
@@ -61,21 +72,27 @@ class ApiRequest:
         return found[0] if found else default
 
     def json(self, model: type[Model]) -> Model:
-        if self.body_error == "too_large":
-            raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large",
-                           "the body is over 16 KiB")
-        if self.body_error is not None or self.body is None:
-            raise ApiError(HTTPStatus.BAD_REQUEST, "no_body",
-                           "a JSON body with a Content-Length is required")
-        if (self.content_type or "").split(";")[0].strip().lower() != "application/json":
-            raise ApiError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "not_json",
-                           "Content-Type: application/json")
+        body = self.content("application/json", "a JSON body")
         try:
-            return model.model_validate_json(self.body)
+            return model.model_validate_json(body)
         except ValidationError as err:
             detail = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
                       for e in err.errors(include_url=False, include_input=False)]
             raise ApiError(HTTPStatus.BAD_REQUEST, "invalid", detail) from None
+
+    def content(self, media_type: str, what: str) -> bytes:
+        """The body, refused unless it is of ``media_type`` and within its route's limit."""
+        if self.body_error == "too_large":
+            raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large",
+                           f"the body is over {body_limit(self.path) // 1024} KiB")
+        if self.body_error is not None or self.body is None:
+            raise ApiError(HTTPStatus.BAD_REQUEST, "no_body",
+                           f"{what} with a Content-Length is required")
+        if (self.content_type or "").split(";")[0].strip().lower() != media_type:
+            raise ApiError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                           "not_json" if media_type == "application/json" else "not_pdf",
+                           f"Content-Type: {media_type}")
+        return self.body
 
 
 Handler = Callable[[ApiRequest], ApiAnswer | Awaitable[ApiAnswer]]
@@ -116,7 +133,7 @@ class ApiRouter:
 
 def _with_params(request: ApiRequest, params: dict[str, str]) -> ApiRequest:
     return ApiRequest(request.method, request.path, request.query, request.content_type,
-                      request.body, request.body_error, params)
+                      request.body, request.body_error, params, request.client)
 
 
 def json_answer(model: BaseModel, status: HTTPStatus = HTTPStatus.OK) -> ApiAnswer:

@@ -22,14 +22,15 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 
-MAX_BODY = 16 * 1024  # the API's bodies are a few hundred bytes
+from bot.http_api import body_limit
+
 MAX_HEAD = 64 * 1024  # beyond this websockets' own limits (8 KiB lines, 128 headers) refuse it
 _LENGTH_LINE = re.compile(rb"\r\ncontent-length:[^\r\n]*", re.IGNORECASE)
 
 
 class BodyReadingConnection(ServerConnection):
     """A server connection whose first request may carry a body (``Content-Length``; chunked
-    bodies stay refused by websockets). ``body_error``: "too_large" (over MAX_BODY, not read)
+    bodies stay refused by websockets). ``body_error``: "too_large" (over its route's `body_limit`, not read)
     or "bad_length"; the edge answers those with 413 / 400."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -55,7 +56,7 @@ class BodyReadingConnection(ServerConnection):
             return
         if len(lengths) > 1 or not lengths[0].isdigit():
             self.body_error = "bad_length"
-        elif int(lengths[0]) > MAX_BODY:
+        elif int(lengths[0]) > body_limit(_target(head)):
             self.body_error = "too_large"
         elif len(rest) < int(lengths[0]):
             return  # more of the body to come
@@ -68,3 +69,9 @@ class BodyReadingConnection(ServerConnection):
         connection and closes it: nothing after this request is read as another)."""
         self._pending = None
         super().data_received(data)
+
+
+def _target(head: bytes) -> str:
+    """The request line's target ("POST /api/documents/verify HTTP/1.1" → the path)."""
+    parts = head.split(b"\r\n", 1)[0].split(b" ")
+    return parts[1].decode("ascii", "replace") if len(parts) == 3 else ""

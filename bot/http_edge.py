@@ -2,8 +2,9 @@
 
 Routes: the widget's static files, /qr.svg, /healthz, /readyz, /metrics, the passport
 e-documents' download links and verify pages (/documents/<token>, /verify/<code>) (GET/HEAD),
-the services API under /api (bot/http_api.py's router: GET, and POST with a JSON body that
-bot/http_bodies.py reads; docs/services.md), and the upgrade to /ws and /agent/ws, which
+the services API under /api (bot/http_api.py's router: GET, and POST with a JSON body, or a
+PDF for /api/documents/verify, that bot/http_bodies.py reads; docs/services.md), and the
+upgrade to /ws and /agent/ws, which
 **bot/admission.py** may refuse. Every response gets the same security headers and the
 Content-Security-Policy.
 """
@@ -28,6 +29,7 @@ from bot.appointment_api import add_appointment_routes
 from bot.http_api import ApiAnswer, ApiRequest, ApiRouter
 from bot.metrics import Metrics
 from bot.qr import qr_svg
+from bot.records_api import add_record_routes
 from bot.settings import ROOT, Settings
 from bot.store import Store
 from bot.verify_page import verify_page
@@ -38,6 +40,7 @@ from services.api import openapi_document
 from services.appointments import Appointments
 from services.directory import EmbeddedOfficeDirectory, OfficeDirectory
 from services.documents import Documents
+from services.record_store import EmbeddedRecords
 from services.signing import signing_key
 
 log = logging.getLogger(__name__)
@@ -109,6 +112,15 @@ def refused(refusal: Refusal) -> Response:
     return response
 
 
+def refusal_response(path: str, status: HTTPStatus, text: str) -> Response:
+    """A request refused before any route ran: under /api as the API's JSON refusals are
+    (``{"error", "detail"}``, docs/services.md), elsewhere as plain text."""
+    if not path.startswith("/api/"):
+        return http_response(status, text)
+    body = json.dumps({"error": status.name.lower(), "detail": text.strip()})
+    return http_response(status, body, JSON_TYPE)
+
+
 def base_url(settings: Settings, request: Request | None) -> str:
     """Where visitors reach this server: the public URL, else the Host they used."""
     if settings.public_url:
@@ -137,6 +149,10 @@ class HttpEdge:
                      lambda _: ApiAnswer(HTTPStatus.OK, self.openapi, JSON_TYPE))
         if appointments is not None:
             add_appointment_routes(self.api, appointments)
+        records = EmbeddedRecords(store.database, settings)
+        if settings.demo_records:
+            records.load_demo()  # idempotent: the model workers load it too
+        add_record_routes(self.api, records, self.documents)
         self.settings, self.store, self.metrics, self.handoff = settings, store, metrics, handoff
         self.admission = admission
         self.qr_offload = qr_offload
@@ -150,7 +166,7 @@ class HttpEdge:
         try:
             response = await self.route_request(connection, request)
         except BadRequest as err:
-            response = http_response(err.status, err.text)
+            response = refusal_response(request.path, err.status, err.text)
         except Exception:  # a bug must still answer the request, and say so in the log once
             log.exception("request failed", extra={"path": request.path[:200]})
             response = http_response(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error\n")
@@ -161,7 +177,7 @@ class HttpEdge:
     async def route_request(self, connection: ServerConnection,
                             request: Request) -> Response | None:
         if len(request.path) > 2048:
-            return http_response(HTTPStatus.REQUEST_URI_TOO_LONG, "URI too long\n")
+            raise BadRequest(HTTPStatus.REQUEST_URI_TOO_LONG, "URI too long\n")
         if not SAFE_PATH.fullmatch(request.path):
             raise BadRequest(HTTPStatus.BAD_REQUEST, "bad path\n")
         for name in SINGLE_HEADERS:
@@ -208,7 +224,8 @@ class HttpEdge:
             method=method(request), path=path, query=query,
             content_type=request.headers.get("Content-Type"),
             body=getattr(connection, "body", None),
-            body_error=getattr(connection, "body_error", None))
+            body_error=getattr(connection, "body_error", None),
+            client=self.admission.client_ip(connection.remote_address[0], request))
         answer = await self.api.answer(api_request)
         response = http_response(answer.status, answer.body, answer.content_type)
         for name, value in answer.headers.items():

@@ -1,5 +1,9 @@
 """Live visitor connections per session, and the one way events reach visitors: ``emit``.
 
+The hub is the visitor side of ``conversation.channel.VisitorChannel``: the conversation owner
+and the handoff service say what a visitor is told (``say``, ``tell``, ``typing``) and read the
+visitor's language and transcript through it, never through the hub's own shape.
+
 ``emit`` stores the event first and then writes it to every open connection of the session,
 without awaiting between the two, so every client sees events in ``seq`` order and nothing is
 shown that is not stored. Inside a caller's transaction (an escalation, a claim) the write to the
@@ -23,13 +27,14 @@ from datetime import UTC, datetime
 
 from websockets.asyncio.server import ServerConnection, broadcast
 
-from bot.frames import Queued, Reply, State, Typing, Visitor
+from bot.frames import Typing
 from bot.protocol import dumps
 from bot.store import SessionInfo, Store
+from conversation.channel import Notice, Told, VisitorLanguage
+from conversation.events import Event, Queued, Reply, State, Stored
 from conversation.lifecycle import Holder
-from conversation.owner import Told
 from runtime.frames import Frame
-from runtime.language import output_script, to_script
+from runtime.language import Lang, output_script, to_script
 from storage.database import Database
 from storage.live import EventBus
 
@@ -40,6 +45,12 @@ TRANSACTION_WAIT_S = 0.005  # before an announcement's read tries again
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def reply_language(session: SessionInfo | None, lang: str | None) -> VisitorLanguage:
+    """Replies in ``lang`` (Chinese unless English) to this visitor: in the script they write."""
+    chosen: Lang = "en" if lang == "en" else "zh"
+    return VisitorLanguage(chosen, output_script(chosen, session.script if session else None))
 
 
 class Hub:
@@ -103,30 +114,28 @@ class Hub:
         """Write a frame now, in order with every other frame to that connection."""
         broadcast([connection], dumps(frame.to_wire()))
 
-    def send_stored(self, connection: ServerConnection, event: dict) -> None:
-        """Write a stored event (a replay after ``hello``) as the store holds it."""
-        broadcast([connection], dumps(event))
+    def send_stored(self, connection: ServerConnection, event: Stored) -> None:
+        """Write a stored event (a replay after ``hello``) as it was first sent."""
+        broadcast([connection], dumps(event.to_wire()))
 
     # Events -----------------------------------------------------------------------------------
 
-    async def emit(self, session_id: str, event: Visitor | Reply | State | Queued, *,
-                   client_id: str | None = None) -> dict:
-        stored = self.store.append_event(session_id, {**event.to_wire(), "ts": now_iso()},
-                                         client_id=client_id)
-        self.bus.announce(self.database, "event", f"{session_id}:{stored['seq']}")
+    async def emit(self, session_id: str, event: Event, *, client_id: str | None = None) -> Stored:
+        stored = self.store.append_event(session_id, event, now_iso(), client_id=client_id)
+        self.bus.announce(self.database, "event", f"{session_id}:{stored.seq}")
         self.database.after_commit(lambda: self.push_stored(session_id, stored))
         return stored
 
-    def push_stored(self, session_id: str, stored: dict) -> None:
+    def push_stored(self, session_id: str, stored: Stored) -> None:
         """Write a stored event to every live connection (once its transaction committed), with
         any committed before it that a connection has not been sent yet (stored by another
         process: a session's seqs commit in order, its row being locked until then)."""
         for connection in list(self.connections.get(session_id, ())):
             seen = self.seen.get(connection, 0)
-            if seen == stored["seq"] - 1:
+            if seen == stored.seq - 1:
                 self.write(connection, [stored])
-            elif seen < stored["seq"]:
-                self.write(connection, self.store.events(session_id, seen))
+            elif seen < stored.seq:
+                self.write(connection, self.store.transcript(session_id, seen))
 
     def stored_elsewhere(self, ident: str, ours: bool) -> None:
         """Another process stored an event of a session: its connections here read it from the
@@ -157,35 +166,40 @@ class Hub:
         live = list(self.connections.get(session_id, ()))
         if not live:
             return
-        events = self.store.events(session_id, min(self.seen.get(c, 0) for c in live))
+        events = self.store.transcript(session_id, min(self.seen.get(c, 0) for c in live))
         for connection in live:
-            self.write(connection, [e for e in events if e["seq"] > self.seen.get(connection, 0)])
+            self.write(connection, [e for e in events if e.seq > self.seen.get(connection, 0)])
 
-    def write(self, connection: ServerConnection, events: list[dict]) -> None:
+    def write(self, connection: ServerConnection, events: list[Stored]) -> None:
         for event in events:
-            broadcast([connection], dumps(event))
+            broadcast([connection], dumps(event.to_wire()))
         if events:
-            self.seen[connection] = events[-1]["seq"]
+            self.seen[connection] = events[-1].seq
 
-    async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
-                    kind: str = "notice", agent: str | None = None, quick_replies=(),
-                    sources=(), meta: dict | None = None) -> dict:
-        """Emit a reply in the session's language and script (Traditional for zh-Hant / yue)."""
+    # The visitor channel (conversation/channel.py) ----------------------------------------------
+
+    def language(self, session_id: str, fallback: str | None = None) -> VisitorLanguage:
+        """The one reading of what a visitor is answered in: the conversation's language (else
+        ``fallback``, else Chinese) and the script of that language they write in."""
         session = self.session(session_id)
-        lang = lang or (session.lang if session and session.lang else "zh")
-        script = output_script(lang, session.script if session else None)
+        return reply_language(session, (session.lang if session else None) or fallback)
+
+    async def say(self, session_id: str, notice: Notice) -> Stored:
+        """A system or agent message, converted once, here, to the visitor's script."""
+        session = self.session(session_id)
+        script = reply_language(session, notice.lang or (session.lang if session else None)).script
         event = Reply(
-            sender=sender, text=to_script(text, script), lang=lang, script=script,
-            sources=list(sources),
-            quick_replies=[
-                {"label": to_script(q["label"], script), "value": to_script(q["value"], script)}
-                for q in quick_replies
-            ],
-            meta={"kind": kind, **({"agent": agent} if agent else {}), **(meta or {})},
+            sender=notice.sender, text=to_script(notice.text, script),
+            lang="en" if script == "en" else "zh",
+            script=script, sources=[],
+            quick_replies=[{"label": to_script(q.label, script), "value": to_script(q.value, script)}
+                           for q in notice.quick_replies],
+            meta={"kind": notice.kind, **({"agent": notice.agent} if notice.agent else {}),
+                  **notice.meta},
         )
         return await self.emit(session_id, event)
 
-    async def tell(self, session_id: str, told: Told) -> dict:
+    async def tell(self, session_id: str, told: Told) -> Stored:
         """The visitor's ``state`` frame for their conversation's holder (conversation/owner.py
         decides it; a queued chat says where it waits)."""
         event: State | Queued
@@ -198,6 +212,13 @@ class Hub:
 
     async def typing(self, session_id: str, sender: str, on: bool) -> None:
         self.push_now(session_id, Typing(sender=sender, on=on))
+
+    def transcript(self, session_id: str, after_seq: int = 0) -> list[Stored]:
+        return self.store.transcript(session_id, after_seq)
+
+    def channel_of(self, session_id: str) -> str | None:
+        session = self.session(session_id)
+        return session.channel if session is not None else None
 
     async def push(self, session_id: str, frame: Frame) -> None:
         self.push_now(session_id, frame)
@@ -213,5 +234,6 @@ class Hub:
     def session(self, session_id: str) -> SessionInfo | None:
         return self.store.session(session_id)
 
-    def events(self, session_id: str, after_seq: int = 0) -> list[dict]:
-        return self.store.events(session_id, after_seq)
+    def context(self, session_id: str) -> dict:
+        """The bot's stored context of the conversation (bot/dialogue.py's Context, as JSON)."""
+        return self.store.context(session_id)

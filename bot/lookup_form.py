@@ -111,9 +111,9 @@ def opened_by(text: str, control: Control | None) -> str | None:
     """The look-up service a menu choice or a typed request opens."""
     if control is not None:
         return control.value if control.kind == "service" and control.value in SERVICE_KINDS else None
-    folded = to_simplified(text)
-    if asks_for_person(folded) or sounds_like_complaint(folded):
+    if _leaves_for_person(text):
         return None
+    folded = to_simplified(text)
     for service, words in _SERVICE_WORDS:
         if not words.search(folded):
             continue
@@ -121,6 +121,11 @@ def opened_by(text: str, control: Control | None) -> str | None:
         if named or (re.search(_LOOK, folded, re.IGNORECASE) and re.search(_MINE, folded, re.IGNORECASE)):
             return service
     return None
+
+
+def _leaves_for_person(text: str) -> bool:
+    folded = to_simplified(text)
+    return asks_for_person(folded) or sounds_like_complaint(folded)
 
 
 def lookup_step(form: LookupForm | None, text: str, control: Control | None,
@@ -133,6 +138,8 @@ def lookup_step(form: LookupForm | None, text: str, control: Control | None,
             form = LookupForm(service=opening)
     elif form is None or control is not None:
         return None
+    elif _leaves_for_person(text):
+        return None  # the handoff takes it; the agent sees what was given (bot/form_summary.py)
     elif cancels(text):
         return Step([LookupNotice("cancelled", form.service)], None)
     form = form.model_copy()

@@ -1,6 +1,8 @@
 """The look-ups behind the form, run by the pipeline in its worker process: the identity check
 against the records, and for the passport service the signed e-document and its download link.
-Each worker opens its own connection to the one database; the demo records and the signing key
+Each worker opens its own connection to the one database (the records may instead be a remote
+server's, `CHAT_RECORDS_URL`: services/http_adapter.py's HttpRecords; the e-document is still
+issued and signed here); the demo records and the signing key
 are created at first start (idempotent, whichever process comes first)."""
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.lookup_form import LookUp
 from services.documents import Documents, Issued
+from services.http_adapter import HttpRecords
 from services.record_store import EmbeddedRecords
 from services.records import SERVICE_KINDS, LookupResult, Record, RecordService, Requester
 from services.settings import ServiceSettings
@@ -37,9 +40,13 @@ class Lookups:
     @classmethod
     def open(cls, settings: ServiceSettings, base_url: str) -> Lookups:
         db = open_database(settings.database)
-        records = EmbeddedRecords(db, settings)
-        if settings.demo_records:
-            records.load_demo()
+        records: RecordService
+        if settings.records_url:
+            records = HttpRecords(settings.records_url)
+        else:
+            records = EmbeddedRecords(db, settings)
+            if settings.demo_records:
+                records.load_demo()
         return cls(records, Documents(db, signing_key(settings.data_dir)), settings, base_url)
 
     def run(self, action: LookUp, requester: Requester) -> Looked:

@@ -29,6 +29,7 @@ from bot.dialogue import (
     on_feedback,
     render_say,
 )
+from bot.form_summary import FormSummary, summarise
 from bot.frames import Reply
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
 from bot.lookup_form import LookUp, LookupAction
@@ -83,6 +84,7 @@ class Pipeline:
 
     def respond(self, ctx: Context, text: str, requester: Requester | None = None) -> Outcome:
         started = time.perf_counter()
+        before = ctx
         lang, script = self._language(text, ctx)
         parse = self.nlu.parse(text)
         control = control_of(text)
@@ -115,6 +117,7 @@ class Pipeline:
             replies.append(self._appointment_reply(flow, new_ctx, parse))
         elif escalate is not None:
             new_ctx.appointment_form = None  # a person takes over; the form is not resumed
+        new_ctx.form_at_handoff = self._form_at_handoff(before, new_ctx, escalate)
         finished = time.perf_counter()
         nlu_meta = {
             "intent": parse.intent, "confidence": round(parse.confidence, 3),
@@ -124,6 +127,18 @@ class Pipeline:
         timings = {"nlu": nlu_done - started, "retrieval": retrieval_done - nlu_done,
                    "total": finished - started}
         return Outcome(replies, escalate, new_ctx, nlu_meta, timings)
+
+    def _form_at_handoff(self, before: Context, after: Context, escalate: Escalate | None
+                         ) -> FormSummary | None:
+        """The form the visitor leaves for a person, for the agent: kept while the handoff is
+        under way (the route's questions first, then the queue), dropped once the bot talks
+        with them again."""
+        if escalate is None and after.pending is None:
+            return None
+        office = self.appointments.office_name if self.appointments is not None else None
+        left = summarise(before.appointment_form, before.lookup_form, before.lang,
+                         office or (lambda office_id, lang: ""))
+        return left or before.form_at_handoff
 
     # The appointment form (bot/appointment_flow.py) ------------------------------------------
 

@@ -36,7 +36,7 @@ from bot.settings import Settings
 from bot.shared_limits import SharedIpLimits
 from bot.store import Store
 from bot.visitor_connection import VisitorConnection, VisitorParts
-from bot.worker import ModelWorkers
+from bot.worker import ModelWorkers, Workers
 from handoff.service import HandoffService
 from runtime.offload import Offload
 from runtime.ratelimit import IpLimits
@@ -64,14 +64,15 @@ class ChatServer:
     store."""
 
     def __init__(self, settings: Settings, *, store: Store | None = None, hub: Hub | None = None,
-                 workers: ModelWorkers | None = None, handoff: HandoffService | None = None,
+                 workers: Workers | None = None, handoff: HandoffService | None = None,
                  ip_limits: IpLimits | None = None) -> None:
         self.settings = settings
         self.store = store if store is not None else Store(
             settings.database, session_ttl_s=settings.session_ttl_s)
         # Several processes on one PostgreSQL database tell each other what they stored.
         self.hub = hub if hub is not None else Hub(self.store, open_bus(settings.database))
-        self.handoff = handoff if handoff is not None else HandoffService(settings, self.hub, None)
+        self.handoff = handoff if handoff is not None else HandoffService(
+            settings, self.hub, None, database=self.hub.database, bus=self.hub.bus)
         self.ip_limits = ip_limits if ip_limits is not None else ip_limits_for(settings)
         self.metrics = Metrics()
         self.ready = asyncio.Event()

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conversation.events import Event, Stored, parse
 from storage.backends import open_database
 from storage.conversations import Conversations, SessionInfo
 from storage.database import Database
@@ -87,13 +88,16 @@ class Store:
 
     # Events -----------------------------------------------------------------------------------
 
-    def append_event(self, session_id: str, event: dict, *, client_id: str | None = None) -> dict:
+    def append_event(self, session_id: str, event: Event, ts: str, *,
+                     client_id: str | None = None) -> Stored:
         """Number the event with the session's next seq and store it in one transaction."""
-        return self.conversations.append_event(session_id, event, client_id=client_id,
-                                               now=time.time())
+        stored = self.conversations.append_event(session_id, {**event.to_wire(), "ts": ts},
+                                                 client_id=client_id, now=time.time())
+        return Stored(event, seq=stored["seq"], ts=ts)
 
-    def event_by_client_id(self, session_id: str, client_id: str) -> dict | None:
-        return self.conversations.event_by_client_id(session_id, client_id)
+    def event_by_client_id(self, session_id: str, client_id: str) -> Stored | None:
+        stored = self.conversations.event_by_client_id(session_id, client_id)
+        return parse(stored) if stored is not None else None
 
     def set_event_meta(self, session_id: str, seq: int, meta: dict) -> None:
         """Attach the bot's reading (NLU) to a stored visitor message, for the agent console."""
@@ -104,7 +108,16 @@ class Store:
         return self.conversations.replied_after(session_id, seq)
 
     def events(self, session_id: str, after_seq: int = 0) -> list[dict]:
+        """The stored objects as they are, purged skeletons included (retention, operators)."""
         return self.conversations.events(session_id, after_seq)
+
+    def transcript(self, session_id: str, after_seq: int = 0) -> list[Stored]:
+        """The conversation's events, typed; none once its content was purged (what is left of
+        them, types and times, is no event anyone is shown)."""
+        session = self.session(session_id)
+        if session is None or session.purged_at is not None:
+            return []
+        return [parse(e) for e in self.conversations.events(session_id, after_seq)]
 
     # Transfer tokens ("continue on your phone") -------------------------------------------------
 

@@ -26,6 +26,8 @@ from bot.pipeline import Outcome, feedback, greet, say
 from bot.settings import Settings
 from bot.store import SessionInfo, Store
 from bot.texts import text
+from conversation.channel import Notice
+from conversation.events import Visitor
 from conversation.lifecycle import Reopen
 from conversation.owner import Rejected
 from handoff.service import HandoffService
@@ -183,9 +185,9 @@ class VisitorConnection:
                             starting=None if parts.ready.is_set() else True))
         seen = session.last_seq
         if not is_new:
-            for event in store.events(session.id, hello.last_seq):
+            for event in store.transcript(session.id, hello.last_seq):
                 parts.hub.send_stored(self.ws, event)
-                seen = max(seen, event["seq"])  # another process may have stored one meanwhile
+                seen = max(seen, event.seq)  # another process may have stored one meanwhile
         parts.hub.attach(session.id, self.ws, self.ip, seen=seen)
         parts.handoff.on_visitor_online(session.id)
         if is_new:
@@ -226,8 +228,8 @@ class VisitorConnection:
         """After a crash a stored message may lack its answer: answer it now, once."""
         if session.state != "bot":
             return
-        last = self.parts.store.events(session.id, max(0, session.last_seq - 1))
-        if last and last[-1]["type"] == "visitor":
+        last = self.parts.store.transcript(session.id, max(0, session.last_seq - 1))
+        if last and isinstance(last[-1].event, Visitor):
             self.parts.spawn(self.parts.turns.answer(session.id, last[-1], self.ip))
 
     # Conversation --------------------------------------------------------------------------------
@@ -237,7 +239,7 @@ class VisitorConnection:
         assert sid is not None
         stored = parts.store.event_by_client_id(sid, message.id)
         if stored is not None:  # a resend: same ack, nothing new
-            return self.send(f.Ack(id=message.id, seq=stored["seq"]))
+            return self.send(f.Ack(id=message.id, seq=stored.seq))
         session = parts.store.session(sid)
         assert session is not None
         if session.state == "closed":  # writing again reopens the conversation
@@ -246,8 +248,8 @@ class VisitorConnection:
             session = parts.store.session(sid)
             assert session is not None
         event = await parts.hub.emit(
-            sid, f.Visitor(id=message.id, text=message.text), client_id=message.id)
-        self.send(f.Ack(id=message.id, seq=event["seq"]))
+            sid, Visitor(id=message.id, text=message.text), client_id=message.id)
+        self.send(f.Ack(id=message.id, seq=event.seq))
         parts.metrics.messages.labels(channel=session.channel).inc()
         if session.state in ("queued", "agent"):
             await parts.handoff.on_visitor_event(sid, event)
@@ -298,10 +300,8 @@ class VisitorConnection:
         await self.system_text(sid, "closed")
 
     async def system_text(self, sid: str, key: str) -> None:
-        session = self.parts.store.session(sid)
-        lang = (session.lang if session and session.lang else "zh")
-        await self.parts.hub.reply(sid, text(key, lang), sender="system", lang=lang,
-                                    kind="notice")
+        lang = self.parts.hub.language(sid).lang
+        await self.parts.hub.say(sid, Notice(text(key, lang), kind="notice", lang=lang))
 
     async def transfer(self, message: p.TransferRequest) -> None:
         sid = self.sid

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from bot.dialogue import Context
 from bot.pipeline import Outcome, Pipeline
@@ -114,6 +114,17 @@ def _answer(entry_id: str, lang: str, script: str) -> Any:
 def _ready() -> int:
     assert _pipeline is not None
     return os.getpid()
+
+
+class Workers(Protocol):
+    """What answers visitor messages for the server: ``ModelWorkers``, or a test's stand-in
+    running the pipeline without the models (tests/pipeline_stand_in.py)."""
+
+    async def warm_up(self) -> None: ...
+    async def respond(self, ctx: Context, text: str,
+                      requester: Requester | None = None) -> Outcome: ...
+    def retriever(self) -> Any: ...
+    def shutdown(self) -> None: ...
 
 
 class ModelWorkers:

@@ -4,8 +4,9 @@ Everything else decides which ``lifecycle`` event to apply (the handoff service:
 a claim, a transfer; the server: a visitor closing or writing again) and asks this owner. The
 owner takes the conversation's lock, reads the conversation as it is, applies the pure
 transition, writes the new state and lets the caller add its own rows (audit, notes, notices)
-in the same transaction; the visitor's ``state`` frame is stored last and, like every event,
-reaches the sockets only once the transaction committed.
+in the same transaction; the visitor's ``state`` frame is stored last, through the visitor
+channel (conversation/channel.py), and like every event reaches the sockets only once the
+transaction committed.
 
 Where the state lives (one record, storage/conversations.py reads it back as ``state``): an
 open handoff chat (``handoff_chats``, status queued or agent) says a person is involved;
@@ -18,35 +19,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
 
 from conversation import lifecycle as lc
+from conversation.channel import Told, VisitorChannel
 from conversation.lifecycle import Conversation, Event, Holder, Refused, Transition
 from conversation.locks import SessionLocks
 from storage.agents import Agents
 from storage.chats import Chat, Chats, NewChat
 from storage.conversations import Conversations
 from storage.database import Database
-
-
-@dataclass(frozen=True)
-class Told:
-    """What a visitor's ``state`` frame says: the holder and, while waiting, where."""
-
-    holder: Holder
-    queue: str | None = None
-    position: int | None = None
-    eta_s: int | None = None
-    agent: str | None = None  # the agent's display name, never their username
-    rating: bool | None = None
-
-
-class Visitors(Protocol):
-    """How the owner tells a visitor (bot.hub.Hub): the frame is stored in the open transaction
-    and written to the visitor's sockets once it committed."""
-
-    async def tell(self, session_id: str, told: Told) -> dict: ...
-
 
 # A waiting chat's position in its queue and estimated wait (the handoff service knows who is
 # online, so it computes them).
@@ -74,7 +55,7 @@ class Change:
 
 
 class ConversationOwner:
-    def __init__(self, database: Database, visitors: Visitors, place: Place,
+    def __init__(self, database: Database, visitors: VisitorChannel, place: Place,
                  chat_changed: Callable[[int], None]) -> None:
         self.database = database
         self.visitors = visitors

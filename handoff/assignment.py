@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from conversation.channel import Notice
 from conversation.lifecycle import Claim
 from conversation.owner import Rejected
 from handoff import texts
@@ -27,10 +28,9 @@ async def assign(ctx: HandoffContext, chat_id: int, username: str, actor: str, a
             assert chat is not None  # an agent-held conversation has its chat
             ctx.db().audit(actor, action, chat.session_id, chat=chat_id, **detail)
             agent = ctx.stored_agent(username)
-            lang, script = ctx.visitor_lang(chat)
-            await ctx.hub.reply(chat.session_id, texts.say(texts.AGENT_JOINED, lang, script,
-                                                           agent=agent.name),
-                                sender="system", lang=lang, kind="handoff")
+            lang = ctx.language(chat).lang
+            await ctx.visitors.say(chat.session_id, Notice(
+                texts.say(texts.AGENT_JOINED, lang, agent=agent.name), lang=lang))
     except Rejected:
         return None
     ctx.last_assigned[username] = time.time()

@@ -7,6 +7,8 @@ import asyncio
 from dataclasses import asdict
 from typing import Any
 
+from conversation.channel import Notice
+from conversation.events import Stored, Visitor
 from handoff import agent_frames as af
 from handoff import agent_protocol as ap
 from handoff.agent_protocol import AgentProtocolError
@@ -14,7 +16,6 @@ from handoff.commands import Handler
 from handoff.context import AgentConn, HandoffContext
 from handoff.notifier import Notifier
 from handoff.store import Agent
-from runtime.language import output_script
 
 # Visitor turns that carry no question (the bot's NLU reading says so): agent assist skips them.
 NOT_QUESTIONS = {"greet", "goodbye", "thanks", "affirm", "deny", "choose_language", "smalltalk",
@@ -44,16 +45,16 @@ class ChatWork:
 
     async def send(self, conn: AgentConn, agent: Agent, frame: ap.Send) -> None:
         chat = self.ctx.owned(agent, frame.chat)
-        event = await self.ctx.hub.reply(chat.session_id, frame.text, sender="agent",
-                                         agent=agent.name, kind="agent")
+        event = await self.ctx.visitors.say(chat.session_id, Notice(
+            frame.text, sender="agent", agent=agent.name, kind="agent"))
         self.ctx.db().audit(agent.username, "send", chat.session_id, chat=chat.id,
-                            seq=event.get("seq"), chars=len(frame.text))
-        await conn.send(af.Sent(chat=chat.id, id=frame.id, seq=event.get("seq")))
-        await self.notifier.to_watchers(chat, af.Event(chat=chat.id, event=event))
+                            seq=event.seq, chars=len(frame.text))
+        await conn.send(af.Sent(chat=chat.id, id=frame.id, seq=event.seq))
+        await self.notifier.to_watchers(chat, af.Event(chat=chat.id, event=event.to_wire()))
 
     async def typing(self, conn: AgentConn, agent: Agent, frame: ap.Typing) -> None:
         chat = self.ctx.owned(agent, frame.chat)
-        await self.ctx.hub.typing(chat.session_id, "agent", frame.on)
+        await self.ctx.visitors.typing(chat.session_id, "agent", frame.on)
 
     async def note(self, conn: AgentConn, agent: Agent, frame: ap.Note) -> None:
         """A private note on a chat: agents see it with the chat, the visitor never does."""
@@ -78,12 +79,12 @@ class ChatWork:
             raise AgentProtocolError("not_owner", "Claim the chat first.", "chat")
         if ctx.retriever is None:
             raise AgentProtocolError("assist_unavailable", "The knowledge base is not loaded.")
-        query = (frame.query or last_question(ctx.hub.events(chat.session_id))
+        query = (frame.query or last_question(ctx.visitors.transcript(chat.session_id))
                  or chat.summary)
         if not query:
             raise AgentProtocolError("empty", "The visitor has not asked anything yet.", "query")
-        lang, script = ctx.visitor_lang(chat)
-        answer_script = output_script(lang, script)
+        told = ctx.language(chat)
+        lang, answer_script = told.lang, told.script
         answers = await asyncio.to_thread(knowledge_answers, ctx.retriever, query, lang,
                                           answer_script)
         ctx.db().audit(agent.username, "assist", chat.session_id, chat=chat.id, hits=len(answers))
@@ -91,13 +92,13 @@ class ChatWork:
                                   answers=answers))
 
 
-def last_question(events: list[dict]) -> str | None:
+def last_question(events: list[Stored]) -> str | None:
     """The visitor's last message that asks something (messages sent to an agent have no NLU
     reading and count as questions)."""
-    for ev in reversed(events):
-        intent = (ev.get("meta") or {}).get("intent")
-        if ev.get("type") == "visitor" and ev.get("text") and intent not in NOT_QUESTIONS:
-            return str(ev["text"])
+    for stored in reversed(events):
+        event = stored.event
+        if isinstance(event, Visitor) and event.text and (event.meta or {}).get("intent") not in NOT_QUESTIONS:
+            return event.text
     return None
 
 

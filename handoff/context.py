@@ -1,5 +1,5 @@
-"""What every part of the handoff service shares: the settings, the hub, the routing table, the
-store, and in memory only who is connected and what visitors were last told.
+"""What every part of the handoff service shares: the settings, the visitor channel, the routing
+table, the store, and in memory only who is connected and what visitors were last told.
 
 One ``HandoffContext`` per service, built by ``HandoffService`` and handed to each of its parts;
 the lookups here raise the protocol errors the agent console shows.
@@ -12,11 +12,12 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 
-from conversation.owner import ConversationOwner, Told
+from conversation.channel import VisitorChannel, VisitorLanguage
+from conversation.owner import ConversationOwner
 from handoff.agent_protocol import AgentProtocolError
 from handoff.auth import Authenticator
 from handoff.routing import RoutingTable
@@ -28,16 +29,6 @@ from storage.live import EventBus
 
 CANNED_FILE = Path(__file__).resolve().parent / "canned.toml"
 UNAUTHORIZED_CLOSE = 4401
-
-
-class HubLike(Protocol):  # the parts of bot.hub.Hub the handoff service and its owner use
-    async def reply(self, session_id: str, text: str, *, sender: str, lang: str | None = None,
-                    kind: str = "notice", agent: str | None = None, quick_replies: Any = (),
-                    meta: dict | None = None) -> dict: ...
-    async def tell(self, session_id: str, told: Told) -> dict: ...
-    async def typing(self, session_id: str, sender: str, on: bool) -> None: ...
-    def session(self, session_id: str) -> Any: ...
-    def events(self, session_id: str, after_seq: int = 0) -> list[dict]: ...
 
 
 @dataclass(eq=False)
@@ -65,19 +56,20 @@ def load_canned(path: Path = CANNED_FILE) -> list[dict[str, str]]:
 @dataclass(eq=False)
 class HandoffContext:
     settings: HandoffSettings
-    hub: HubLike
+    # The one way to the visitor (conversation/channel.py): notices, typing, their language and
+    # transcript.
+    visitors: VisitorChannel
     table: RoutingTable
     canned: list[dict[str, str]]
-    # The hub's database (bot.hub.Hub's: the conversation store's), so that a handoff and the
-    # conversation's state change in one transaction; a hub without one (a test's): the service
-    # opens the file itself.
+    # The conversation store's database, so that a handoff and the conversation's state change
+    # in one transaction; None (a test's): the service opens the file itself.
     database: Database | None
     retriever: Any | None = None
     store: HandoffStore | None = None
     auth: Authenticator | None = None
     # The one writer of who holds a conversation (built with the store).
     owner: ConversationOwner | None = None
-    # How other processes on the same database hear of chat changes (the hub's, when it has one).
+    # How other processes on the same database hear of chat changes (the server's).
     bus: EventBus = field(default_factory=EventBus)
     conns: dict[str, set[AgentConn]] = field(default_factory=dict)
     accepting: dict[str, bool] = field(default_factory=dict)
@@ -131,11 +123,7 @@ class HandoffContext:
             raise AgentProtocolError("not_owner", "This chat belongs to another agent.", "chat")
         return chat
 
-    def visitor_lang(self, chat: Chat) -> tuple[str, str | None]:
-        info = self.hub.session(chat.session_id)
-        lang = getattr(info, "lang", None) or chat.lang
-        script = getattr(info, "script", None)
-        return ("en" if lang == "en" else "zh"), script
+    def language(self, chat: Chat) -> VisitorLanguage:
+        """What the chat's visitor is answered in (the chat's language until they have one)."""
+        return self.visitors.language(chat.session_id, chat.lang)
 
-    def visitor_online(self, session_id: str) -> bool:
-        return bool(getattr(self.hub, "is_online", lambda s: True)(session_id))

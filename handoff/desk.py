@@ -3,6 +3,7 @@ answer, search over past chats and tickets, and the supervisors' overview."""
 
 from __future__ import annotations
 
+from conversation.channel import Notice
 from handoff import agent_frames as af
 from handoff import agent_protocol as ap
 from handoff import texts
@@ -11,6 +12,7 @@ from handoff.commands import Handler
 from handoff.context import AgentConn, HandoffContext
 from handoff.notifier import Notifier
 from handoff.store import Agent
+from runtime.language import Lang
 
 
 class Desk:
@@ -44,11 +46,11 @@ class Desk:
         if not db.close_ticket(ticket["id"], agent.username, frame.text):
             raise AgentProtocolError("ticket_closed", "This ticket is already answered.", "ticket")
         db.audit(agent.username, "ticket_reply", ticket["session_id"], ticket=ticket["id"])
-        lang = "en" if ticket["lang"] == "en" else "zh"
-        info = ctx.hub.session(ticket["session_id"])
-        text = texts.say(texts.TICKET_REPLY, lang, getattr(info, "script", None),
-                         ticket=ticket["ref"] or ticket["id"], reply="{reply}").replace("{reply}", frame.text)
-        await ctx.hub.reply(ticket["session_id"], text, sender="agent", agent=agent.name, kind="agent")
+        lang: Lang = "en" if ticket["lang"] == "en" else "zh"
+        text = texts.say(texts.TICKET_REPLY, lang, ticket=ticket["ref"] or ticket["id"],
+                         reply="{reply}").replace("{reply}", frame.text)
+        await ctx.visitors.say(ticket["session_id"], Notice(text, sender="agent", agent=agent.name,
+                                                            kind="agent", lang=lang))
         await conn.send(af.TicketDone(ticket=ticket["id"]))
         await self.notifier.broadcast(tickets_changed=True)
 

@@ -9,6 +9,8 @@ import logging
 import time
 from collections import deque
 
+from conversation.channel import Notice, QuickReply
+from conversation.events import Queued, State, Stored, Visitor
 from conversation.lifecycle import Escalate, LeaveMessage, LeaveQueue, TakeTicket
 from conversation.owner import Rejected
 from handoff import texts
@@ -37,11 +39,9 @@ class EscalationService:
         existing = db.active_chat(session_id)
         if existing is None and not self.may_escalate(session_id):
             db.audit("system", "escalation_limited", session_id, reason=reason)
-            info = ctx.hub.session(session_id)
-            vlang = "en" if (getattr(info, "lang", None) or lang) == "en" else "zh"
-            await ctx.hub.reply(session_id, texts.say(
-                texts.ESCALATION_LIMITED, vlang, getattr(info, "script", None),
-                hotline=ctx.table.hotline), sender="system", lang=vlang, kind="handoff")
+            vlang = ctx.visitors.language(session_id, lang).lang
+            await ctx.visitors.say(session_id, Notice(texts.say(
+                texts.ESCALATION_LIMITED, vlang, hotline=ctx.table.hotline), lang=vlang))
             return
         chat: Chat | None = existing
         if existing is not None:  # asked again: no second chat, a waiting visitor hears where
@@ -56,7 +56,7 @@ class EscalationService:
             chat = await self._queue(session_id, NewChat(
                 r.queue_id, lang, business_option, r.region, r.city, overseas, summary[:300],
                 reason, r.rule))
-        if chat is not None and chat.status == "queued" and not ctx.visitor_online(session_id):
+        if chat is not None and chat.status == "queued" and not ctx.visitors.is_online(session_id):
             self.start_ghost_timer(session_id)  # asked and left before the answer came
         await self.notifier.refresh()
 
@@ -85,7 +85,7 @@ class EscalationService:
         now = time.time()
         settings = self.ctx.settings
         window = settings.escalation_window_s
-        ip = getattr(self.ctx.hub, "ip_of", lambda s: None)(session_id)
+        ip = self.ctx.visitors.ip_of(session_id)
         keys = [(f"s:{session_id}", settings.escalations_per_session)]
         if ip:
             keys.append((f"ip:{ip}", settings.escalations_per_ip))
@@ -111,18 +111,17 @@ class EscalationService:
     async def notice_queued(self, chat: Chat, pos: int, eta: int | None) -> None:
         """Where the visitor waits and for how long, or that nobody is online to answer."""
         ctx = self.ctx
-        lang, script = ctx.visitor_lang(chat)
+        lang = ctx.language(chat).lang
         queue = ctx.table.queue(chat.queue_id).name(lang)
         if eligible_online(ctx, chat):
-            text = texts.say(texts.QUEUED, lang, script, queue=queue,
+            text = texts.say(texts.QUEUED, lang, queue=queue,
                              ahead=texts.ahead_phrase(pos - 1, lang), wait=texts.wait_phrase(eta, lang))
-            quick: list[dict[str, str]] = []
+            quick: tuple[QuickReply, ...] = ()
         else:
-            text = texts.say(texts.NO_AGENTS, lang, script, queue=queue, hotline=ctx.table.hotline)
-            label = texts.say(texts.LEAVE_MESSAGE_BUTTON, lang, script)
-            quick = [{"label": label, "value": label}]
-        await ctx.hub.reply(chat.session_id, text, sender="system", lang=lang, kind="handoff",
-                            quick_replies=quick)
+            text = texts.say(texts.NO_AGENTS, lang, queue=queue, hotline=ctx.table.hotline)
+            label = texts.say(texts.LEAVE_MESSAGE_BUTTON, lang)
+            quick = (QuickReply(label, label),)
+        await ctx.visitors.say(chat.session_id, Notice(text, lang=lang, quick_replies=quick))
 
     # ------------------------------------------------------------------ visitors who leave
     def on_visitor_online(self, session_id: str) -> None:
@@ -167,22 +166,22 @@ class EscalationService:
         ctx = self.ctx
         await asyncio.sleep(ctx.settings.visitor_gone_grace_s)
         self.ghost_timers.pop(session_id, None)
-        if ctx.store is None or ctx.visitor_online(session_id):
+        if ctx.store is None or ctx.visitors.is_online(session_id):
             return
         db = ctx.db()
         chat = db.active_chat(session_id)
         if chat is None or chat.status != "queued":
             return
-        written = texts_while_queued(ctx.hub.events(session_id))[-5:]
+        written = texts_while_queued(ctx.visitors.transcript(session_id))[-5:]
         if written:  # what they wrote while waiting is not lost: it becomes a ticket
             await self.create_ticket(chat, "\n".join(written), gone=True)
             return
-        lang, script = ctx.visitor_lang(chat)
+        lang = ctx.language(chat).lang
         try:
             async with ctx.conversations().change(session_id, LeaveQueue(), about=chat):
                 db.audit("system", "visitor_gone", session_id, chat=chat.id)
-                await ctx.hub.reply(session_id, texts.say(texts.LEFT_QUEUE, lang, script),
-                                    sender="system", lang=lang, kind="handoff")
+                await ctx.visitors.say(session_id, Notice(texts.say(texts.LEFT_QUEUE, lang),
+                                                          lang=lang))
         except Rejected:
             return  # claimed or closed meanwhile
         ctx.announced.pop(chat.id, None)
@@ -209,7 +208,7 @@ class EscalationService:
         """The ticket, its audit row and the notice with its number."""
         ctx = self.ctx
         db = ctx.db()
-        lang, script = ctx.visitor_lang(chat)
+        lang = ctx.language(chat).lang
         said = texts.LEFT_QUEUE_TICKET if gone else texts.TICKET_CREATED
         ticket_id = db.add_ticket(chat.session_id, chat.id, chat.queue_id, chat.lang, text)
         ticket = db.ticket(ticket_id)
@@ -217,8 +216,8 @@ class EscalationService:
         ref = ticket["ref"]
         db.audit("system" if gone else "visitor", "ticket", chat.session_id, chat=chat.id,
                  ticket=ticket_id, ref=ref, visitor_gone=gone)
-        await ctx.hub.reply(chat.session_id, texts.say(said, lang, script, ticket=ref),
-                            sender="system", lang=lang, kind="handoff", meta={"ticket": ref})
+        await ctx.visitors.say(chat.session_id, Notice(texts.say(said, lang, ticket=ref),
+                                                       lang=lang, meta={"ticket": ref}))
 
     async def start_leaving_message(self, chat: Chat) -> None:
         """The visitor pressed "Leave a message": their next message becomes a ticket."""
@@ -227,22 +226,23 @@ class EscalationService:
             await ctx.conversations().apply(chat.session_id, LeaveMessage(), about=chat)
         except Rejected:
             return  # claimed or closed meanwhile
-        lang, script = ctx.visitor_lang(chat)
-        await ctx.hub.reply(chat.session_id, texts.say(texts.LEAVE_MESSAGE_PROMPT, lang, script),
-                            sender="system", lang=lang, kind="handoff")
+        lang = ctx.language(chat).lang
+        await ctx.visitors.say(chat.session_id, Notice(texts.say(texts.LEAVE_MESSAGE_PROMPT, lang),
+                                                       lang=lang))
 
 
-def texts_while_queued(events: list[dict]) -> list[str]:
+def texts_while_queued(events: list[Stored]) -> list[str]:
     """What the visitor wrote since the conversation last entered the queue (leave-message
     commands left out)."""
     out: list[str] = []
     queued = False
-    for e in events:
-        if e.get("type") == "state":
-            if e.get("state") != "queued":
-                queued, out = False, []
-            elif not queued:
+    for stored in events:
+        event = stored.event
+        if isinstance(event, Queued):
+            if not queued:
                 queued, out = True, []
-        elif queued and e.get("type") == "visitor" and not texts.is_leave_message(str(e.get("text", ""))):
-            out.append(str(e.get("text", "")))
+        elif isinstance(event, State):
+            queued, out = False, []
+        elif queued and isinstance(event, Visitor) and not texts.is_leave_message(event.text):
+            out.append(event.text)
     return out

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from conversation.events import Reply, Visitor
 from handoff import agent_frames as af
 from handoff.assignment import assign
 from handoff.context import UNAUTHORIZED_CLOSE, AgentConn, HandoffContext
@@ -68,12 +69,10 @@ class Notifier:
                                     agent=username)
                 if chat is not None:
                     await self.open_chat(username, chat)
-            is_online = getattr(ctx.hub, "is_online", None)
             for chat in ctx.db().active_chats():
                 # A visitor already gone when their chat (re)enters a queue (an agent's chats
                 # requeued, a transfer) gets the same grace as one who leaves while waiting.
-                if (chat.status == "queued" and is_online is not None
-                        and not is_online(chat.session_id)):
+                if chat.status == "queued" and not ctx.visitors.is_online(chat.session_id):
                     self.visitor_gone(chat.session_id)
             for chat_id, pos, eta in queue_positions(ctx):
                 if ctx.announced.get(chat_id) != (pos, eta):
@@ -216,15 +215,16 @@ class Notifier:
         """A visitor's message or an agent's reply stored elsewhere, to the consoles here that
         watch its chat (the process that stored it told its own)."""
         chat = self.ctx.db().active_chat(session_id)
-        found = self.ctx.hub.events(session_id, seq - 1)[:1]
-        if chat is None or not found or found[0]["seq"] != seq:
+        found = self.ctx.visitors.transcript(session_id, seq - 1)[:1]
+        if chat is None or not found or found[0].seq != seq:
             return
-        event = found[0]
-        if event["type"] == "reply" and (event.get("meta") or {}).get("kind") == "agent":
-            await self.to_watchers(chat, af.Event(chat=chat.id, event=event))
-        elif event["type"] == "visitor":
-            await self.to_watchers(chat, af.Event(chat=chat.id, event=event))
-            self.views.visitor_wrote(chat.id, str(event.get("text", "")))
+        stored = found[0]
+        event = stored.event
+        if isinstance(event, Reply) and event.meta.get("kind") == "agent":
+            await self.to_watchers(chat, af.Event(chat=chat.id, event=stored.to_wire()))
+        elif isinstance(event, Visitor):
+            await self.to_watchers(chat, af.Event(chat=chat.id, event=stored.to_wire()))
+            self.views.visitor_wrote(chat.id, event.text)
             self.changed_here(chat.id)
             if chat.status == "queued":
                 await self.broadcast()

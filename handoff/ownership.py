@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from conversation.channel import Notice
 from conversation.lifecycle import EndChat, Event, HandBack, Reassign, Requeue, Resolve
 from conversation.owner import Change, Rejected
 from handoff import agent_protocol as ap
@@ -67,7 +68,7 @@ class Ownership:
     async def _to_queue(self, agent: Agent, chat: Chat, target: str, note: str) -> None:
         ctx = self.ctx
         db = ctx.db()
-        lang, script = ctx.visitor_lang(chat)
+        lang = ctx.language(chat).lang
         if target not in ctx.table.queues:
             raise AgentProtocolError("unknown_queue", "No such queue.", "queue")
         async with ctx.lock:
@@ -77,19 +78,23 @@ class Ownership:
                 db.add_note(chat.id, agent.username, "transfer", f"→ {target}: {note}".strip())
                 db.audit(agent.username, "transfer", chat.session_id, chat=chat.id, queue=target,
                          note=note)
-                await ctx.hub.reply(chat.session_id, texts.say(
-                    texts.TRANSFERRED_QUEUE, lang, script, queue=ctx.table.queue(target).name(lang)),
-                    sender="system", lang=lang, kind="handoff")
+                await ctx.visitors.say(chat.session_id, Notice(texts.say(
+                    texts.TRANSFERRED_QUEUE, lang, queue=ctx.table.queue(target).name(lang)),
+                    lang=lang))
             await self.notifier.release(chat, "transferred")
             _remember_place(ctx, chat.id, change)
 
     async def _to_agent(self, agent: Agent, chat: Chat, username: str, note: str) -> None:
         ctx = self.ctx
         db = ctx.db()
-        lang, script = ctx.visitor_lang(chat)
+        lang = ctx.language(chat).lang
         target = db.agent(username)
         if target is None or target.disabled:
             raise AgentProtocolError("unknown_agent", "No such agent.", "agent")
+        if target.username == chat.owner:  # nothing to move: the lifecycle would refuse it
+            raise AgentProtocolError("already_owner", "This chat is already yours." if
+                                     target.username == agent.username else
+                                     "That agent already has this chat.", "agent")
         if not ctx.conns.get(target.username):
             raise AgentProtocolError("agent_offline", "That agent is not online.", "agent")
         if required_skill(chat.lang) not in target.langs:
@@ -103,9 +108,8 @@ class Ownership:
                         f"→ {target.username}: {note}".strip())
             db.audit(agent.username, "transfer", chat.session_id, chat=chat.id,
                      agent=target.username, note=note)
-            await ctx.hub.reply(chat.session_id, texts.say(texts.TRANSFERRED_AGENT, lang, script,
-                                                           agent=target.name),
-                                sender="system", lang=lang, kind="handoff")
+            await ctx.visitors.say(chat.session_id, Notice(
+                texts.say(texts.TRANSFERRED_AGENT, lang, agent=target.name), lang=lang))
         await self.notifier.release(chat, "transferred")
         ctx.last_assigned[target.username] = time.time()
         await self.notifier.open_chat(target.username, ctx.stored_chat(chat.id))
@@ -121,17 +125,16 @@ class Ownership:
         ctx = self.ctx
         db = ctx.db()
         chat = ctx.owned(agent, frame.chat)
-        lang, script = ctx.visitor_lang(chat)
+        lang = ctx.language(chat).lang
         async with _changing(ctx, chat, event) as change:
             if frame.note:
                 db.add_note(chat.id, agent.username, action, frame.note)
             db.audit(agent.username, action, chat.session_id, chat=chat.id, note=frame.note)
             if isinstance(event, HandBack):
-                await ctx.hub.reply(chat.session_id, texts.say(texts.HANDED_BACK, lang, script),
-                                    sender="system", lang=lang, kind="handoff")
+                notice = Notice(texts.say(texts.HANDED_BACK, lang), lang=lang)
             else:
-                await ctx.hub.reply(chat.session_id, texts.say(texts.RESOLVED, lang, script),
-                                    sender="system", lang=lang, kind="notice")
+                notice = Notice(texts.say(texts.RESOLVED, lang), lang=lang, kind="notice")
+            await ctx.visitors.say(chat.session_id, notice)
         ended = next(e for e in change.transition.effects if isinstance(e, EndChat))
         await self.notifier.release(chat, ended.outcome)
         await self.notifier.refresh()
@@ -163,16 +166,15 @@ class Ownership:
         for chat in db.active_chats():
             if chat.status != "agent" or chat.owner != username:
                 continue
-            lang, script = ctx.visitor_lang(chat)
+            lang = ctx.language(chat).lang
             async with ctx.lock:
                 try:
                     async with ctx.conversations().change(chat.session_id, Requeue(chat.queue_id),
                                                           about=chat) as change:
                         db.audit("system", "requeue_agent_offline", chat.session_id,
                                  chat=chat.id, agent=username)
-                        await ctx.hub.reply(chat.session_id, texts.say(
-                            texts.AGENT_DISCONNECTED, lang, script),
-                            sender="system", lang=lang, kind="handoff")
+                        await ctx.visitors.say(chat.session_id, Notice(
+                            texts.say(texts.AGENT_DISCONNECTED, lang), lang=lang))
                 except Rejected:
                     continue  # resolved, handed back or transferred meanwhile
                 await self.notifier.release(chat, "agent_offline")

@@ -4,7 +4,9 @@ The SQLite tables are the only source of truth for queue state and ownership, so
 loses nothing; what lives in memory is only who is connected right now. Every change of who
 holds a chat goes through the conversation owner (conversation/owner.py) this service builds at
 ``start()``: the parts here decide the event, the owner applies it.
-The server constructs ``HandoffService(settings, hub, retriever)``, awaits ``start()``, calls
+The server constructs ``HandoffService(settings, visitors, retriever, database=..., bus=...)``
+(``visitors``: the visitor channel, conversation/channel.py, which bot.hub.Hub implements; the
+handoff reaches visitors through nothing else), awaits ``start()``, calls
 ``escalate()`` and the ``on_visitor_*`` hooks and hands every /agent/ws socket to
 ``handle_agent_connection``. This class only wires the parts together (docs/architecture.md,
 "Handoff"): each hook and frame is handled by the part named for its job.
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from conversation.channel import VisitorChannel
+from conversation.events import Stored
 from conversation.owner import ConversationOwner
 from handoff.auth import Authenticator, LockoutPolicy
 from handoff.chat_work import ChatWork
 from handoff.connection import AgentConnections
-from handoff.context import HandoffContext, HubLike, load_canned
+from handoff.context import HandoffContext, load_canned
 from handoff.desk import Desk
 from handoff.escalation import EscalationService
 from handoff.notifier import Notifier
@@ -31,17 +35,17 @@ from handoff.ticket_lookup import TicketLookup
 from handoff.views import Views
 from handoff.visitors import VisitorEvents
 from runtime.offload import Offload
+from storage.database import Database
 from storage.live import EventBus
 
 
 class HandoffService:
-    def __init__(self, settings: HandoffSettings, hub: HubLike, retriever: Any | None) -> None:
-        self.context = HandoffContext(settings=settings, hub=hub,
+    def __init__(self, settings: HandoffSettings, visitors: VisitorChannel, retriever: Any | None,
+                 *, database: Database | None = None, bus: EventBus | None = None) -> None:
+        self.context = HandoffContext(settings=settings, visitors=visitors,
                                       table=load_table(settings.routing_file),
-                                      canned=load_canned(),
-                                      database=getattr(hub, "database", None),
-                                      retriever=retriever,
-                                      bus=getattr(hub, "bus", None) or EventBus())
+                                      canned=load_canned(), database=database,
+                                      retriever=retriever, bus=bus or EventBus())
         self.views = Views(self.context)
         # The notifier starts the grace timers the escalation service and the ownership
         # commands own; both are built after it, hence the late lookups.
@@ -86,7 +90,7 @@ class HandoffService:
             LockoutPolicy(settings.agent_max_failures, window, settings.agent_lockout_s),
             settings.agent_token_ttl_s,
             Offload("argon2", workers=1, queue=settings.offload_queue))
-        ctx.owner = ConversationOwner(store.database, ctx.hub,
+        ctx.owner = ConversationOwner(store.database, ctx.visitors,
                                       place=lambda chat_id: position_of(ctx, chat_id),
                                       chat_changed=self.notifier.changed)
         self.notifier.listen()
@@ -147,7 +151,7 @@ class HandoffService:
     def on_visitor_offline(self, session_id: str) -> None:
         self.escalation.on_visitor_offline(session_id)
 
-    async def on_visitor_event(self, session_id: str, event: dict) -> None:
+    async def on_visitor_event(self, session_id: str, event: Stored) -> None:
         await self.visitors.on_visitor_event(session_id, event)
 
     async def on_visitor_typing(self, session_id: str, on: bool) -> None:

@@ -1,7 +1,9 @@
 """What the visitor is told during a handoff, in Chinese and English.
 
-Chinese is written once in Simplified script and converted for visitors who write Traditional or
-Cantonese (Hong Kong forms) by the one conversion of answers and bot texts (runtime/language.py).
+Chinese is written once in Simplified script. ``say`` fills a text in and leaves it so: the visitor
+channel (conversation/channel.py, bot.hub.Hub) converts every notice once, with what is filled in
+(a queue's name, an agent's reply), for visitors who write Traditional or Cantonese (Hong Kong
+forms). Converting here as well would convert twice, and OpenCC is not idempotent (准許 → 準許).
 English stays English.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runtime.language import to_script, to_simplified
+from runtime.language import to_simplified
 
 
 @dataclass(frozen=True)
@@ -110,14 +112,10 @@ TICKET_REPLY = Text(zh="关于您的留言（编号 {ticket}）的回复：\n{re
 LEAVE_MESSAGE_WORDS = {"留言", "我要留言", "leave a message", "leave message", "message"}
 
 
-def in_script(text: str, lang: str, script: str | None) -> str:
-    """Simplified Chinese text converted to the visitor's script (zh-Hant or yue)."""
-    return text if lang == "en" else to_script(text, script)
-
-
-def say(text: Text, lang: str, script: str | None = None, **values: object) -> str:
+def say(text: Text, lang: str, **values: object) -> str:
+    """The text in English or Simplified Chinese, filled in (not converted: see above)."""
     template = text.en if lang == "en" else text.zh
-    return in_script(template.format(**values), lang, script)
+    return template.format(**values)
 
 
 def wait_phrase(eta_s: int | None, lang: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from conversation.channel import Notice
 from handoff import texts
 from handoff.context import HandoffContext
 from handoff.store import find_ticket_ref
@@ -31,34 +32,31 @@ class TicketLookup:
         ref = find_ticket_ref(text)
         if ref is None or ctx.store is None:
             return False
-        info = ctx.hub.session(session_id)
-        lang = "en" if getattr(info, "lang", None) == "en" else "zh"
-        script = getattr(info, "script", None)
+        lang = ctx.visitors.language(session_id).lang
         hotline = ctx.table.hotline
         now = time.time()
         misses = [t for t in self.ticket_misses.get(client, []) if now - t < 3600]
         self.ticket_misses[client] = misses
         if len(misses) >= TICKET_MISSES_PER_HOUR:
             ctx.db().audit("visitor", "ticket_query_blocked", session_id, ref=ref)
-            await ctx.hub.reply(session_id, texts.say(texts.TICKET_TOO_MANY, lang, script,
-                                                      hotline=hotline),
-                                sender="system", lang=lang, kind="notice")
+            await ctx.visitors.say(session_id, Notice(
+                texts.say(texts.TICKET_TOO_MANY, lang, hotline=hotline), lang=lang, kind="notice"))
             return True
         ticket = ctx.db().ticket_by_ref(ref)
         ctx.db().audit("visitor", "ticket_query", session_id, ref=ref, found=ticket is not None)
         if ticket is None:
             misses.append(now)
-            said = texts.say(texts.TICKET_UNKNOWN, lang, script, ticket=ref, hotline=hotline)
+            said = texts.say(texts.TICKET_UNKNOWN, lang, ticket=ref, hotline=hotline)
         elif ticket.get("purged_at") is not None:
-            said = texts.say(texts.TICKET_PURGED, lang, script, ticket=ref, hotline=hotline,
+            said = texts.say(texts.TICKET_PURGED, lang, ticket=ref, hotline=hotline,
                              date=day(ticket["purged_at"]))
         elif ticket["status"] == "closed" and ticket.get("reply"):
-            said = texts.say(texts.TICKET_ANSWER, lang, script, ticket=ref,
+            said = texts.say(texts.TICKET_ANSWER, lang, ticket=ref,
                              reply="{reply}").replace("{reply}", ticket["reply"])
         else:
-            said = texts.say(texts.TICKET_PENDING, lang, script, ticket=ref)
-        await ctx.hub.reply(session_id, said, sender="system", lang=lang, kind="notice",
-                            meta={"ticket": ref})
+            said = texts.say(texts.TICKET_PENDING, lang, ticket=ref)
+        await ctx.visitors.say(session_id, Notice(said, lang=lang, kind="notice",
+                                                  meta={"ticket": ref}))
         return True
 
     def forget_stale(self, now: float) -> None:

@@ -8,12 +8,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from conversation.events import Stored
 from handoff import agent_frames as af
 from handoff.context import HandoffContext
 from handoff.positions import agent_states
 from handoff.queueing import Waiting, positions, required_skill, serves
 from handoff.store import Agent, Chat
-from services.privacy import mask_identity, masked_event
+from services.privacy import mask_identity, masked_events
 
 
 class Views:
@@ -38,7 +39,7 @@ class Views:
 
     def chat_info(self, chat: Chat) -> dict[str, Any]:
         ctx = self.ctx
-        info = ctx.hub.session(chat.session_id)
+        told = ctx.language(chat)
         region = next((r for r in ctx.table.regions if r.id == chat.region), None)
         owner = ctx.db().agent(chat.owner) if chat.owner else None
         queue = ctx.table.queues.get(chat.queue_id)
@@ -46,12 +47,13 @@ class Views:
             "id": chat.id, "status": chat.status, "queue": chat.queue_id,
             "queue_zh": queue.zh if queue else chat.queue_id,
             "queue_en": queue.en if queue else chat.queue_id,
-            "lang": chat.lang, "visitor_lang": getattr(info, "lang", None) or chat.lang,
-            "script": getattr(info, "script", None), "channel": getattr(info, "channel", None),
-            "online": bool(getattr(ctx.hub, "is_online", lambda s: False)(chat.session_id)),
+            "lang": chat.lang, "visitor_lang": told.lang, "script": told.script,
+            "channel": ctx.visitors.channel_of(chat.session_id),
+            "online": ctx.visitors.is_online(chat.session_id),
             "business_option": chat.business_option, "region": chat.region,
             "region_zh": region.zh if region else None, "region_en": region.en if region else None,
-            "city": chat.city, "overseas": chat.overseas, "summary": chat.summary,
+            "city": chat.city, "overseas": chat.overseas,
+            "summary": mask_identity(chat.summary) if chat.summary else chat.summary,
             "reason": chat.reason, "rule": chat.rule, "owner": chat.owner,
             "owner_name": owner.name if owner else None, "waiting_since": chat.waiting_since,
             "claimed_at": chat.claimed_at, "leaving_message": chat.leaving_message,
@@ -63,26 +65,35 @@ class Views:
         # The visitor's earlier handoffs in this conversation (same resume token, followed across
         # a phone transfer) and the messages they left.
         history = [{"id": c.id, "status": c.status, "outcome": c.outcome, "queue": c.queue_id,
-                    "owner": c.owner, "summary": c.summary, "waiting_since": c.waiting_since,
+                    "owner": c.owner,
+                    "summary": mask_identity(c.summary) if c.summary else c.summary, "waiting_since": c.waiting_since,
                     "ended_at": c.ended_at, "purged_at": c.purged_at}
                    for c in db.chats_of_session(chat.session_id) if c.id != chat.id]
         tickets = [{"id": t["id"], "ref": t["ref"], "status": t["status"], "text": t["text"],
                     "reply": t["reply"], "created_at": t["created_at"], "purged_at": t["purged_at"]}
                    for t in db.tickets(None) if t["session_id"] == chat.session_id]
-        transcript = self.ctx.hub.events(chat.session_id)
-        if chat.purged_at is not None:
-            # What was said was removed under the retention policy; what is left of the events
-            # (types and times) tells an agent nothing, so none is sent.
-            transcript = []
-        elif chat.status not in ("queued", "agent") and chat.ended_at is not None:
+        # What was said was removed under the retention policy: what is left of the events
+        # (types and times) tells an agent nothing, so none is sent.
+        transcript = [] if chat.purged_at is not None else self.ctx.visitors.transcript(chat.session_id)
+        if chat.status not in ("queued", "agent") and chat.ended_at is not None:
             # A past chat (search, history) shows what was said until it ended, never what the
             # visitor wrote afterwards.
             end = datetime.fromtimestamp(chat.ended_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            transcript = [e for e in transcript if str(e.get("ts", "")) <= end]
-        # Numbers and dates a visitor gave the bot's identity check are shown masked.
-        transcript = [masked_event(e) for e in transcript]
-        return af.OpenChat(chat=self.chat_info(chat), notes=db.notes(chat.session_id),
-                           history=history, tickets=tickets, transcript=transcript)
+            transcript = [e for e in transcript if e.ts <= end]
+        info = {**self.chat_info(chat), "form": self.open_form(chat)}
+        # Numbers and dates a visitor gave the bot's identity check or appointment form are
+        # shown masked.
+        return af.OpenChat(chat=info, notes=db.notes(chat.session_id),
+                           history=history, tickets=tickets,
+                           transcript=masked_events(e.to_wire() for e in transcript))
+
+    def open_form(self, chat: Chat) -> dict[str, Any] | None:
+        """The service form the visitor left for a person (which service, the fields given,
+        masked by the bot: bot/form_summary.py), while the chat waits or is served."""
+        if chat.status not in ("queued", "agent") or chat.purged_at is not None:
+            return None
+        form = self.ctx.visitors.context(chat.session_id).get("form_at_handoff")
+        return form if isinstance(form, dict) else None
 
     def item(self, chat: Chat) -> dict[str, Any]:
         """A chat as the agents' queue lists show it (cached until the chat changes)."""
@@ -90,7 +101,8 @@ class Views:
         if item is None:
             item = self.chat_info(chat)
             if chat.id not in self.last_texts:  # read the history once per chat, not per push
-                self.last_texts[chat.id] = last_visitor_text(self.ctx.hub.events(chat.session_id))
+                self.last_texts[chat.id] = last_visitor_text(
+                    self.ctx.visitors.transcript(chat.session_id))
             item["last_text"] = self.last_texts[chat.id]
             self.items[chat.id] = item
         return item
@@ -183,8 +195,9 @@ class Views:
         return af.Tickets(tickets=self.ctx.db().tickets("open", scope))
 
 
-def last_visitor_text(events: list[dict]) -> str | None:
-    for ev in reversed(events):
-        if ev.get("type") == "visitor" and ev.get("text"):
-            return mask_identity(str(ev["text"]))
+def last_visitor_text(events: list[Stored]) -> str | None:
+    """What the visitor wrote last, masked as agents see it (services/privacy.py)."""
+    for event in reversed(masked_events(e.to_wire() for e in events)):
+        if event.get("type") == "visitor" and event.get("text"):
+            return str(event["text"])
     return None

@@ -3,6 +3,8 @@ as a ticket), typing, closing the chat, and rating it afterwards."""
 
 from __future__ import annotations
 
+from conversation.channel import Notice, QuickReply
+from conversation.events import Stored, Visitor
 from conversation.lifecycle import Close
 from conversation.owner import Rejected
 from handoff import agent_frames as af
@@ -20,30 +22,29 @@ class VisitorEvents:
         self.notifier = notifier
         self.escalation = escalation
 
-    async def on_visitor_event(self, session_id: str, event: dict) -> None:
+    async def on_visitor_event(self, session_id: str, stored: Stored) -> None:
         ctx = self.ctx
         db = ctx.db()
         chat = db.active_chat(session_id)
-        if event.get("type") != "visitor" or chat is None:
+        if not isinstance(stored.event, Visitor) or chat is None:
             return  # a chat that ended just now: the visitor was told the bot has them again
-        text = str(event.get("text", ""))
+        text = stored.event.text
         if chat.status == "queued" and chat.leaving_message:
             await self.escalation.create_ticket(chat, text)
             return
         if chat.status == "queued" and texts.is_leave_message(text):
             await self.escalation.start_leaving_message(chat)
             return
-        await self.notifier.to_watchers(chat, af.Event(chat=chat.id, event=event))
+        await self.notifier.to_watchers(chat, af.Event(chat=chat.id, event=stored.to_wire()))
         self.notifier.views.visitor_wrote(chat.id, text)
         self.notifier.changed(chat.id)
         if chat.status == "queued" and not eligible_online(ctx, chat):
             # Nobody can read it yet: say so and offer "Leave a message" again.
-            lang, script = ctx.visitor_lang(chat)
-            label = texts.say(texts.LEAVE_MESSAGE_BUTTON, lang, script)
-            await ctx.hub.reply(session_id, texts.say(texts.NO_AGENTS_STILL, lang, script,
-                                                      hotline=ctx.table.hotline),
-                                sender="system", lang=lang, kind="handoff",
-                                quick_replies=[{"label": label, "value": label}])
+            lang = ctx.language(chat).lang
+            label = texts.say(texts.LEAVE_MESSAGE_BUTTON, lang)
+            await ctx.visitors.say(session_id, Notice(
+                texts.say(texts.NO_AGENTS_STILL, lang, hotline=ctx.table.hotline), lang=lang,
+                quick_replies=(QuickReply(label, label),)))
         if chat.status == "queued":
             await self.notifier.broadcast()
 

@@ -2,16 +2,17 @@
 protocols share.
 
 A frame is a frozen dataclass whose class names its wire ``type``; ``to_wire()`` gives the JSON
-object that is sent. Fields are written in their declared order, under their own name or the
-wire name given with ``renamed`` (``from`` is a Python keyword); an ``optional()`` field is left
-out while it is None, as frames that carry it only sometimes do. Nested payloads (a reply's
-sources, a chat card) are plain JSON values and go out as they are.
+object that is sent, and ``from_wire()`` reads such an object back (a stored event). Fields are
+written in their declared order, under their own name or the wire name given with ``renamed``
+(``from`` is a Python keyword); an ``optional()`` field is left out while it is None, as frames
+that carry it only sometimes do. Nested payloads (a reply's sources, a chat card) are plain JSON
+values and go out as they are.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 _WIRE_NAME = "wire_name"
 _OMIT_NONE = "omit_none"
@@ -42,6 +43,13 @@ class Frame:
                 continue
             out[f.metadata.get(_WIRE_NAME, f.name)] = value
         return out
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> Self:
+        """The frame whose ``to_wire()`` gave ``wire`` (keys it has no field for are ignored; a
+        missing required one raises TypeError)."""
+        named = {f.metadata.get(_WIRE_NAME, f.name): f.name for f in fields(cls)}
+        return cls(**{name: wire[key] for key, name in named.items() if key in wire})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,6 +17,8 @@ from services.appointments import (
     ServiceList,
 )
 from services.directory import OfficeAnswer
+from services.documents import Verdict
+from services.records import LookupRequest, Record
 
 API_VERSION = "0.1.0"
 
@@ -26,38 +28,43 @@ def openapi_document() -> dict[str, Any]:
         [(OfficeAnswer, "serialization"), (ServiceList, "serialization"),
          (OpenDays, "serialization"), (DayAvailability, "serialization"),
          (Booking, "serialization"), (BookingRequest, "validation"),
-         (Ownership, "validation"), (RescheduleRequest, "validation")],
+         (Ownership, "validation"), (RescheduleRequest, "validation"),
+         (LookupRequest, "validation"), (Record, "serialization"), (Verdict, "serialization")],
         ref_template="#/components/schemas/{model}")
-    error = {"description": "Missing or invalid parameter",
-             "content": {"text/plain": {"schema": {"type": "string"}}}}
+    paths: dict[str, dict[str, Any]] = {
+        "/api/offices": {
+            "get": {
+                "operationId": "findOffices",
+                "summary": "Exit-entry offices of a city or province",
+                "description": "Offices of a city, or of every city of a province, named in "
+                               "Chinese (either script) or English. Unverified fields are null "
+                               "(phone: []); `directory` says where to look them up.",
+                "parameters": [
+                    {"name": "place", "in": "query", "required": True,
+                     "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
+                    {"name": "lang", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["zh", "en"], "default": "zh"}},
+                ],
+                "responses": {
+                    "200": {"description": "The offices found (possibly none)",
+                            "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/OfficeAnswer"}}}},
+                    "400": API_ERROR,
+                },
+            },
+        },
+        **appointment_paths(),
+        **record_paths(),
+    }
+    for path in paths.values():
+        for operation in path.values():
+            # Any request: a target over 2 KiB is refused before it reaches a route.
+            operation["responses"]["414"] = {**API_ERROR, "description": "URI too long"}
     return {
         "openapi": "3.1.0",
         "info": {"title": "12367 ONLINE services", "version": API_VERSION,
                  "description": "The NIA online services behind the 12367 ONLINE chat."},
-        "paths": {
-            "/api/offices": {
-                "get": {
-                    "operationId": "findOffices",
-                    "summary": "Exit-entry offices of a city or province",
-                    "description": "Offices of a city, or of every city of a province, named in "
-                                   "Chinese (either script) or English. Unverified fields are null "
-                                   "(phone: []); `directory` says where to look them up.",
-                    "parameters": [
-                        {"name": "place", "in": "query", "required": True,
-                         "schema": {"type": "string", "minLength": 1, "maxLength": 64}},
-                        {"name": "lang", "in": "query", "required": False,
-                         "schema": {"type": "string", "enum": ["zh", "en"], "default": "zh"}},
-                    ],
-                    "responses": {
-                        "200": {"description": "The offices found (possibly none)",
-                                "content": {"application/json": {
-                                    "schema": {"$ref": "#/components/schemas/OfficeAnswer"}}}},
-                        "400": error,
-                    },
-                },
-            },
-            **appointment_paths(),
-        },
+        "paths": paths,
         "components": {"schemas": schemas["$defs"]},
     }
 
@@ -71,8 +78,9 @@ def _json(description: str, model: str) -> dict[str, Any]:
 
 
 # Refusals are JSON {"error": code, "detail": ...} (bot/http_api.py).
-API_ERROR = {"description": "Refused: `error` says why (invalid, not_json, too_large, "
-                            "unknown_office, not_found, not_bookable, slot_full, cancelled)",
+API_ERROR = {"description": "Refused: `error` says why (invalid, no_body, not_json, not_pdf, "
+                            "too_large, unknown_office, not_found, not_bookable, slot_full, "
+                            "cancelled, not_matched, locked)",
              "content": {"application/json": {"schema": {
                  "type": "object", "required": ["error", "detail"],
                  "properties": {"error": {"type": "string"}, "detail": {}}}}}}
@@ -125,4 +133,33 @@ def appointment_paths() -> dict[str, Any]:
         "/api/appointments/{reference}/reschedule": _post(
             "reschedule", "Move a booking to another slot", "RescheduleRequest", "Booking",
             parameters=[REFERENCE]),
+    }
+
+
+def record_paths() -> dict[str, Any]:
+    """The personal look-ups and the e-document check: identity data in the body only."""
+    refused = {code: API_ERROR for code in ("400", "413", "415")}
+    not_matched = {**API_ERROR, "description": "The details match no record that can be shown "
+                   "(the same for a wrong passport, birth date or number): `detail.attempts_left`"}
+    locked = {**API_ERROR, "description": "Too many failed checks from this conversation or "
+              "address: `detail.until` (Unix time), and Retry-After",
+              "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
+    return {
+        "/api/records/lookup": {"post": {
+            "operationId": "lookUpRecord", "summary": "One's own record, after an identity check",
+            "description": "An application's progress, a visa or residence permit, a permanent-"
+                           "resident ID card, or a PR holder's passport (`kind`), shown when "
+                           "the passport number and birth date match the record's.",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": _ref("LookupRequest")}}},
+            "responses": {"200": _json("The record", "Record"), "404": not_matched,
+                          "429": locked, **refused}}},
+        "/api/documents/verify": {"post": {
+            "operationId": "verifyDocument", "summary": "Check a passport e-document file",
+            "description": "`status`: genuine (our key signed exactly these bytes and they are "
+                           "registered), tampered, revoked, or unknown (no signature of ours). "
+                           "At most 1 MiB.",
+            "requestBody": {"required": True, "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+            "responses": {"200": _json("The verdict", "Verdict"), **refused}}},
     }

@@ -1,5 +1,5 @@
 """The services on a remote system that speaks our contract (/api/offices, /api/appointments...,
-described by /api/openapi.json): a deployment's bridge to the NIA's systems, or another of our
+/api/records/lookup, described by /api/openapi.json): a deployment's bridge to the NIA's systems, or another of our
 servers."""
 
 from __future__ import annotations
@@ -22,6 +22,16 @@ from services.appointments import (
 )
 from services.directory import OfficeAnswer
 from services.offices import Lang
+from services.records import (
+    Identity,
+    Kind,
+    Locked,
+    LookupRequest,
+    LookupResult,
+    NotMatched,
+    Record,
+    Requester,
+)
 
 
 class HttpOfficeDirectory:
@@ -91,6 +101,35 @@ class HttpAppointments:
                                    DayCheck.model_validate(day) if day else None)
         response.raise_for_status()
         return response.json()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class HttpRecords:
+    """`RecordService` on a remote server implementing POST /api/records/lookup. The visitor's
+    conversation goes in the body and their address in X-Forwarded-For: a server that lists this
+    one in CHAT_TRUSTED_PROXIES then counts failures per visitor, not per chat server."""
+
+    def __init__(self, base_url: str, timeout: float = 5.0,
+                 client: httpx.Client | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client = client or httpx.Client(timeout=timeout)
+
+    def look_up(self, kind: Kind, identity: Identity, requester: Requester,
+                now: float) -> LookupResult:
+        body = LookupRequest(kind=kind, number=identity.number, passport=identity.passport,
+                             birth=identity.birth, conversation=requester.session[:64])
+        response = self.client.post(
+            f"{self.base_url}/api/records/lookup", content=body.model_dump_json(),
+            headers={"Connection": "close", "Content-Type": "application/json",
+                     "X-Forwarded-For": requester.ip})
+        if response.status_code == 404:
+            return NotMatched(attempts_left=response.json()["detail"]["attempts_left"])
+        if response.status_code == 429:
+            return Locked(until=float(response.json()["detail"]["until"]))
+        response.raise_for_status()
+        return Record.model_validate(response.json())
 
     def close(self) -> None:
         self.client.close()

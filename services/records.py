@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Kind = Literal["application", "permit", "pr_card", "passport"]
 
@@ -83,6 +83,36 @@ class NotMatched(BaseModel):
 
 
 LookupResult = Record | NotMatched | Locked
+
+
+class LookupRequest(BaseModel):
+    """A look-up over HTTP (POST /api/records/lookup): the record's kind and the identity, in
+    the body, never in a URL. ``conversation`` names the caller's own conversation for the
+    per-conversation limit (a chat server asking for its visitors); without it the client
+    address is the conversation. The per-address limit holds whatever it says."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Kind
+    number: str = Field(min_length=1, max_length=32)
+    passport: str = Field(min_length=1, max_length=20)
+    birth: date
+    conversation: str | None = Field(None, min_length=1, max_length=64,
+                                     pattern=r"^[A-Za-z0-9_:.-]+$")
+
+    @field_validator("number", "passport")
+    @classmethod
+    def _upper(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip().upper()
+        kind = info.data.get("kind")
+        if info.field_name == "number" and kind is not None and not valid_number(kind, value):
+            raise ValueError(f"not the shape of a {kind} number")
+        if info.field_name == "passport" and not PASSPORT_PATTERN.fullmatch(value):
+            raise ValueError("a passport number: 1-2 letters and 7-8 digits")
+        return value
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(number=self.number, passport=self.passport, birth=self.birth)
 
 
 class Requester(BaseModel):

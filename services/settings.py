@@ -16,5 +16,8 @@ class ServiceSettings(ChatSettings):
     lookup_lockout_s: float = Field(900.0, gt=0)
     # How long a passport e-document's download link works after the check.
     document_link_s: float = Field(1800.0, gt=0)
+    # The base URL of a server implementing POST /api/records/lookup: the chat's look-ups ask it
+    # instead of our database (docs/services.md). Our own API keeps serving the embedded records.
+    records_url: str | None = None
     # Load services/demo_records.yaml (fictional people) into the embedded backend at start.
     demo_records: bool = True

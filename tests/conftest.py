@@ -11,8 +11,11 @@ Servers, one way for every test (each in a fresh data dir sharing the built cach
 production) unless ``in_process=True``: then ``bot.server.ChatServer`` runs on its own event loop
 in a thread of the test process without the models (``InProcessServer``), ready in a fraction of
 a second instead of the ~4 s the models take to load; for tests of routes, refusals and limits
-that need no answers. ``wait=False`` returns a process before its models are loaded. The
-ready-made ones:
+that need no answers. The fixture builds the server's parts (store, hub, handoff service) and
+passes them in; with ``stand_in=True`` also the bot's answers: the real pipeline with rules for
+its two models (tests/pipeline_stand_in.py), so a visitor who asks for a person is handed over
+as in production (the handoff tests). ``wait=False`` returns a process before its models are
+loaded. The ready-made ones:
 ``server`` (one test), ``shared_server`` (one module; tests that neither restart nor reconfigure
 it), and ``handoff_server`` (tests/handoff/conftest.py, the whole run).
 """
@@ -169,14 +172,18 @@ def settings_from_env(env: dict[str, str]) -> dict[str, Any]:
 
 
 class InProcessServer(Endpoints):
-    """``bot.server.ChatServer`` on its own event loop in a thread, without the models.
+    """``bot.server.ChatServer`` on its own event loop in a thread, without the models, built
+    from parts made here.
 
     The thread (not the test's loop) lets sync and async tests of any fixture scope use it.
-    /readyz stays 503 and a visitor's message is acked but never answered."""
+    Without ``stand_in`` /readyz stays 503 and a visitor's message is acked but never answered;
+    with it the stand-in pipeline answers (ready at once)."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, **env: str) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, *, stand_in: bool = False,
+                 **env: str) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.stand_in = stand_in
         self.env = env
         self.loop: asyncio.AbstractEventLoop | None = None
         self.stopping: asyncio.Future | None = None
@@ -209,15 +216,24 @@ class InProcessServer(Endpoints):
             self.failure = exc
 
     async def _serve(self) -> None:
+        from bot.hub import Hub
         from bot.server import ChatServer
         from bot.settings import Settings
+        from bot.store import Store
+        from handoff.service import HandoffService
+        from storage.live import open_bus
+        from tests.pipeline_stand_in import StandInWorkers
 
         settings = Settings(**settings_from_env(self.env), host="127.0.0.1", port=self.port,
                             data_dir=self.data_dir)
         self.loop = asyncio.get_running_loop()
         self.stopping = self.loop.create_future()
-        self.chat = ChatServer(settings)
-        await self.chat.run(self.stopping, models=False)
+        store = Store(settings.database, session_ttl_s=settings.session_ttl_s)
+        hub = Hub(store, open_bus(settings.database))
+        handoff = HandoffService(settings, hub, None, database=hub.database, bus=hub.bus)
+        workers = StandInWorkers(handoff.regions()) if self.stand_in else None
+        self.chat = ChatServer(settings, store=store, hub=hub, handoff=handoff, workers=workers)
+        await self.chat.run(self.stopping, models=workers is not None)
 
     async def call(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
         """Await ``work()`` on the server's own loop (its parts are not thread-safe)."""
@@ -242,11 +258,14 @@ class Servers:
         self.tmp_path_factory = tmp_path_factory
         self.started: list[ServerProcess | InProcessServer] = []
 
-    def __call__(self, *, in_process: bool = False, wait: bool = True,
+    def __call__(self, *, in_process: bool = False, stand_in: bool = False, wait: bool = True,
                  **env: str) -> Any:
         data_dir = self.tmp_path_factory.mktemp("server") / "data"
-        kind = InProcessServer if in_process else ServerProcess
-        server = kind(data_dir, **env)
+        server: ServerProcess | InProcessServer
+        if in_process or stand_in:
+            server = InProcessServer(data_dir, stand_in=stand_in, **env)
+        else:
+            server = ServerProcess(data_dir, **env)
         self.started.append(server)
         return server.start(wait=wait)
 

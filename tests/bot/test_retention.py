@@ -38,6 +38,11 @@ DAY = 24 * 3600.0
 POLICY = Policy(retention_s=90 * DAY, audit_retention_s=365 * DAY, login_window_s=900)
 
 
+def append_raw(store: Store, session_id: str, event: dict, client_id: str | None = None) -> dict:
+    """An event object stored as it is given (what a purge must handle, whatever its shape)."""
+    return store.conversations.append_event(session_id, event, client_id=client_id, now=time.time())
+
+
 def file_bytes(data_dir: Path) -> bytes:
     """Everything SQLite keeps on disk for the store: the database, its WAL and shared memory."""
     return b"".join(path.read_bytes() for path in sorted(data_dir.glob("chat.sqlite3*")))
@@ -78,13 +83,13 @@ def conversation(store: Store, handoff: HandoffStore, marker: str) -> tuple[str,
     agent rating, audit note; plus a live continue-on-phone link."""
     session, token = store.create_session(lang="en", locked=False, channel="web")
     sid = session.id
-    store.append_event(sid, {"type": "visitor", "id": "m1", "text": f"{marker} passport E1234567",
+    append_raw(store, sid, {"type": "visitor", "id": "m1", "text": f"{marker} passport E1234567",
                              "ts": "2026-01-01T00:00:00Z"}, client_id="m1")
     store.set_event_meta(sid, 1, {"intent": "lost_passport", "lang": "en",
                                   "entities": [{"type": "name", "value": marker}]})
-    store.append_event(sid, {"type": "reply", "from": "bot", "text": f"About {marker}",
+    append_raw(store, sid, {"type": "reply", "from": "bot", "text": f"About {marker}",
                              "meta": {"kind": "answer"}, "ts": "2026-01-01T00:00:01Z"})
-    store.append_event(sid, {"type": "reply", "from": "agent", "text": f"Agent to {marker}",
+    append_raw(store, sid, {"type": "reply", "from": "agent", "text": f"Agent to {marker}",
                              "meta": {"kind": "agent", "agent": "Li"}})
     store.save_context(sid, {"lang": "en", "last_question": f"{marker} passport"})
     store.add_rating(sid, 2, f"{marker} was slow")
@@ -266,7 +271,7 @@ def test_the_server_keeps_writing_while_a_long_purge_runs(database_target):
     olds = [store.create_session(lang="zh", locked=False, channel="web")[0].id
             for _ in range(2000)]
     for sid in olds:
-        store.append_event(sid, {"type": "visitor", "text": "BATCH-9 我的问题"})
+        append_raw(store, sid, {"type": "visitor", "text": "BATCH-9 我的问题"})
     store.database.execute("UPDATE sessions SET last_seen = ?", (time.time() - 100 * DAY,))
     live, _ = store.create_session(lang="zh", locked=False, channel="web")
     writer = Store(database_target)  # the "server": its own connection
@@ -276,7 +281,7 @@ def test_the_server_keeps_writing_while_a_long_purge_runs(database_target):
     def write() -> None:
         while not done.is_set():
             started = time.perf_counter()
-            writer.append_event(live.id, {"type": "visitor", "text": "still here"})
+            append_raw(writer, live.id, {"type": "visitor", "text": "still here"})
             waits.append((started, time.perf_counter() - started))
 
     server = threading.Thread(target=write)

@@ -3,16 +3,25 @@
 import time
 
 from bot.store import Store
+from conversation.events import Reply, Stored, Visitor
+
+TS = "2026-12-06T23:00:00Z"
 
 
 def test_events_are_numbered_and_deduped(tmp_path):
     store = Store(tmp_path / "s.sqlite3")
     session, token = store.create_session(lang="zh", locked=True, channel="web")
-    a = store.append_event(session.id, {"type": "visitor", "text": "你好"}, client_id="c1")
-    b = store.append_event(session.id, {"type": "reply", "text": "您好"})
-    assert (a["seq"], b["seq"]) == (1, 2)
-    assert store.event_by_client_id(session.id, "c1")["seq"] == 1
-    assert [e["seq"] for e in store.events(session.id, 1)] == [2]
+    asked = Visitor(id="c1", text="你好")
+    answered = Reply(sender="bot", text="您好", lang="zh", script="zh-Hans", sources=[],
+                     quick_replies=[], meta={"kind": "answer"})
+    a = store.append_event(session.id, asked, TS, client_id="c1")
+    b = store.append_event(session.id, answered, TS)
+    assert (a.seq, b.seq) == (1, 2)
+    assert store.event_by_client_id(session.id, "c1") == Stored(asked, seq=1, ts=TS)
+    # Read back typed, as stored, and in the same wire form (a replay sends what was sent).
+    assert store.transcript(session.id) == [a, b]
+    assert [e.to_wire() for e in store.transcript(session.id)] == store.events(session.id)
+    assert [e.seq for e in store.transcript(session.id, 1)] == [2]
     assert store.session_by_token(token).id == session.id
     assert len(token) >= 43  # 32 random bytes, base64
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot.hub import Hub
 from bot.store import Store
+from conversation.channel import Notice
 from conversation.lifecycle import (
     Claim,
     Close,
@@ -141,7 +142,7 @@ async def test_a_failure_in_the_callers_part_undoes_the_whole_change(rig):
     sid = rig.conversation()
     with pytest.raises(RuntimeError, match="audit failed"):
         async with rig.owner.change(sid, Escalate("en-q"), opening=opening()):
-            await rig.hub.reply(sid, "You are in the queue.", sender="system")
+            await rig.hub.say(sid, Notice("You are in the queue."))
             raise RuntimeError("audit failed")
     assert rig.owner.current(sid) == Conversation()
     assert rig.store.events(sid) == [] and rig.changed == []

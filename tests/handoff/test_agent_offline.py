@@ -12,7 +12,8 @@ pytestmark = pytest.mark.timeout(600)
 
 
 async def test_chats_of_an_agent_who_stays_offline_go_back_to_the_queue(start_server, ws_client):
-    server = start_server(CHAT_AGENT_RECONNECT_GRACE_S="10")
+    # No model is needed: the stand-in pipeline hands "Talk to a person" over as the real one does.
+    server = start_server(stand_in=True, CHAT_AGENT_RECONNECT_GRACE_S="10")
     add_agent(server.data_dir, "amy", name="Amy", queues="*", langs="zh,en")
     add_agent(server.data_dir, "bo", name="Bo", queues="*", langs="zh,en")
     amy = await AgentClient.open(server.agent_ws_url)

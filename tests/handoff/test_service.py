@@ -14,10 +14,11 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
-from bot.frames import Visitor
 from bot.hub import Hub
 from bot.settings import Settings
 from bot.store import Store
+from conversation.channel import Notice
+from conversation.events import Visitor
 from conversation.lifecycle import Reopen
 from handoff.service import HandoffService
 from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
@@ -31,7 +32,7 @@ class Rig:
     async def start(self):
         self.store = Store(self.settings.store_path)
         self.hub = Hub(self.store)
-        self.service = HandoffService(self.settings, self.hub, None)
+        self.service = HandoffService(self.settings, self.hub, None, database=self.hub.database)
         await self.service.start()
         self.server = await serve(self.service.handle_agent_connection, "127.0.0.1", 0)
         self.url = f"ws://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/agent/ws"
@@ -294,3 +295,58 @@ async def test_escalations_are_limited_per_conversation(rig):
                                summary="Visa", reason="explicit_request")
     assert rig.service.store.active_chat(sid) is None and rig.store.session(sid).state == "bot"
     assert "too many requests" in rig.seen(sid, "reply")[-1]["text"]
+
+
+async def test_a_transfer_to_the_agent_who_has_the_chat_says_it_is_already_theirs(rig):
+    li = await AgentClient.open(rig.url)
+    await li.login("li")
+    boss = await AgentClient.open(rig.url)
+    await boss.login("boss")
+    sid = rig.visitor(lang="en", script="en")
+    await rig.service.escalate(sid, lang="en", business_option=None, region=None, overseas=True,
+                               summary="visa", reason="explicit_request")
+    cid = rig.service.store.active_chat(sid).id
+    await li.send(type="claim", chat=cid)
+    await li.expect("chat")
+    told = len(rig.seen(sid))
+    await li.send(type="transfer", chat=cid, agent="li", note="to myself")
+    error = await li.expect("error")
+    assert (error["code"], error["message"], error["field"]) == (
+        "already_owner", "This chat is already yours.", "agent")
+    await boss.send(type="transfer", chat=cid, agent="li")
+    error = await boss.expect("error")
+    assert (error["code"], error["message"]) == ("already_owner", "That agent already has this chat.")
+    # Nothing moved and the visitor was told nothing.
+    chat = rig.service.store.active_chat(sid)
+    assert (chat.status, chat.owner) == ("agent", "li") and len(rig.seen(sid)) == told
+    await li.close()
+    await boss.close()
+
+
+@pytest.mark.parametrize("script", ["zh-Hant", "yue"])
+async def test_traditional_visitors_get_agent_and_system_text_converted_once(rig, script):
+    """准 is both a Simplified and a Traditional character; converted twice, 准許 ("permitted")
+    would become 準許. Every text a visitor gets from the handoff is converted exactly once."""
+    li = await AgentClient.open(rig.url)
+    await li.login("li")
+    sid = rig.visitor(lang="zh", script=script)
+    await rig.service.escalate(sid, lang="zh", business_option=None, region=None, overseas=False,
+                               summary="签证延期", reason="explicit_request")
+    cid = rig.service.store.active_chat(sid).id
+    await li.send(type="claim", chat=cid)
+    await li.expect("chat")
+    joined = rig.seen(sid, "reply")[-1]
+    assert joined["text"] == "人工客服 李明 已接入，正在為您服務。" and joined["script"] == script
+    await li.send(type="send", chat=cid, text="您的延期申请已获准许，请于下周一前来领取。", id="a1")
+    await li.expect("sent", id="a1")
+    said = rig.seen(sid, "reply")[-1]
+    assert said["text"] == "您的延期申請已獲准許，請於下週一前來領取。"
+    assert "準" not in said["text"] and said["script"] == script
+    await li.send(type="resolve", chat=cid)
+    await li.expect("released", reason="resolved")
+    resolved = rig.seen(sid, "reply")[-1]["text"]
+    assert resolved.startswith("本次人工服務已結束，感謝您的諮詢。")
+    # A notice with such a word, through the same channel (a queue's or an agent's name would).
+    await rig.hub.say(sid, Notice("已准许"))
+    assert rig.seen(sid, "reply")[-1]["text"] == "已准許"
+    await li.close()

@@ -24,7 +24,9 @@ REF = re.compile(r"T-\d{8}-[0-9A-HJKMNP-TV-Z]{4}")
 
 @pytest.fixture(scope="module")
 def queue_server(start_module_server):
-    return start_module_server(CHAT_VISITOR_GONE_GRACE_S=str(GRACE_S))
+    # In-process with the stand-in pipeline (tests/pipeline_stand_in.py): no answer here needs
+    # the models, asking for a person and the option picker work as in production.
+    return start_module_server(stand_in=True, CHAT_VISITOR_GONE_GRACE_S=str(GRACE_S))
 
 
 def is_state(state: str, **match):

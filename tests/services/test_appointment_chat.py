@@ -5,9 +5,13 @@ cancelling midway, resuming after a reconnect, a holiday refused, and cancel by 
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+
+from tests.handoff.helpers import AgentClient, add_agent
+from tests.handoff.test_server_handoff import chat_id_in
 
 TODAY = "2026-09-21"
 
@@ -160,3 +164,33 @@ def test_no_passport_number_reaches_the_server_log(booking_server):
     assert "serving" in log
     for number in ("E12345678", "G1234567", "K7654321", "M1234567", "P9876543"):
         assert number not in log
+
+
+async def test_an_agent_sees_the_forms_passport_number_masked(booking_server, ws_client):
+    """A passport number typed into the form, in whatever shape, reaches agents masked: in the
+    transcript, the queue list's last message and the chat's summary."""
+    add_agent(booking_server.data_dir, "lan", name="Lan", queues="*", langs="zh,en")
+    agent = await AgentClient.open(booking_server.agent_ws_url)
+    await agent.login("lan")
+    async with ws_client(booking_server.ws_url) as c:
+        await c.hello(lang="en")
+        await c.ask("I need to extend my visa in Chengdu next Tuesday", "k1")
+        await c.ask("10:00", "k2")
+        passport = await c.ask("Kim Park", "k3")
+        assert passport["meta"]["field"] == "passport"
+        confirm = await c.ask("g1234ab", "k4")  # short: no identity-number pattern knows it
+        assert confirm["meta"]["field"] == "confirm"
+        await c.send({"type": "message", "id": "k5",
+                      "text": "Talk to a person, my passport is G1234AB, born 1990-02-03"})
+        await c.until(lambda f: f.get("type") == "state" and f.get("state") == "queued",
+                      timeout=60)
+        cid = await chat_id_in(agent)
+        listed = next(i for q in agent.snapshot["queues"] for i in q["waiting"] if i["id"] == cid)
+        await agent.send(type="claim", chat=cid)
+        opened = await agent.expect("chat")
+    seen = json.dumps([listed, opened], ensure_ascii=False).upper()
+    assert "G1234AB" not in seen and "1990-02-03" not in seen
+    assert "G1***AB" in listed["last_text"] and "[date]" in listed["last_text"]
+    said = [e.get("text", "") for e in opened["transcript"] if e["type"] == "visitor"]
+    assert "g1***ab" in said and "Kim Park" in said and "10:00" in said
+    await agent.close()

@@ -17,6 +17,7 @@ import pytest
 from bot.hub import Hub
 from bot.settings import Settings
 from bot.store import Store
+from conversation.events import Stored
 from handoff.assignment import assign
 from handoff.service import HandoffService
 from handoff.store import Agent
@@ -57,11 +58,11 @@ class RecordingHub(Hub):
         self.reader = open_database(target)  # another connection: sees only committed rows
         self.pushed: list[tuple[dict, int]] = []
 
-    def push_stored(self, session_id: str, frame: dict) -> None:
+    def push_stored(self, session_id: str, stored: Stored) -> None:
         committed = self.reader.value("SELECT count(*) FROM events WHERE session_id = ? AND seq = ?",
-                                      (session_id, frame.get("seq")))
-        self.pushed.append((frame, committed))
-        super().push_stored(session_id, frame)
+                                      (session_id, stored.seq))
+        self.pushed.append((stored.to_wire(), committed))
+        super().push_stored(session_id, stored)
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ async def rig(tmp_path, database_target):
     settings = Settings(data_dir=tmp_path, database_url=url)
     store = Store(settings.database)
     hub = RecordingHub(store, settings.database)
-    service = HandoffService(settings, hub, None)
+    service = HandoffService(settings, hub, None, database=hub.database)
     await service.start()
     yield store, hub, service
     await service.stop()

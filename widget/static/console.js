@@ -287,6 +287,19 @@
     }
   }
 
+  /** The service form the visitor left for a person: the service, what was given (masked by the
+   *  server: bot/form_summary.py) and the question that was pending. */
+  function renderForm(form) {
+    const box = $("form-state");
+    box.hidden = !form;
+    if (!form) return;
+    $("form-service").textContent = `${form.name.zh} · ${form.name.en}`;
+    const list = $("form-fields");
+    clear(list);
+    for (const f of form.fields) list.append(el("dt", { text: `${f.label.zh} · ${f.label.en}` }), el("dd", { text: f.value }));
+    if (form.asking) list.append(el("dt", { text: "正在询问 · Was asking" }), el("dd", { text: `${form.asking.zh} · ${form.asking.en}` }));
+  }
+
   function renderChat() {
     const chat = state.current !== null ? state.chats.get(state.current) : null;
     const overview = state.tab === "supervisor";  // the supervisor tables take the centre
@@ -324,6 +337,7 @@
     $("composer").hidden = !mineNow;
     $("claim-bar").hidden = c.status !== "queued";
     for (const id of ["transfer", "handback", "resolve", "assist"]) $(id).disabled = !mineNow && state.agent.role !== "supervisor";
+    renderForm(c.form);
     const notes = $("notes");
     clear(notes);
     for (const n of chat.notes) {

@@ -94,6 +94,43 @@
     },
   };
 
+  /* The online services' controls (docs/services.md, "In the widget") are labelled in the reply's
+   * own script, like the reply they belong to, not in the panel's language. */
+  const SERVICE_TEXT = {
+    en: {
+      service: 'Choose the application', city: 'Choose the city', office: 'Choose the office',
+      date: 'Choose the day', time: 'Choose a time', confirm: 'Check and confirm',
+      otherDay: 'Another day', pickDay: 'Choose', notBookable: '{d} cannot be booked: choose one of the working days offered.',
+      free: '{n} free', freeLabel: '{t}, {n} seats free', bookable: 'Bookable days: {a} to {b}',
+      booked: 'Appointment booked', rescheduled: 'Appointment rescheduled', cancelled: 'Appointment cancelled',
+      reference: 'Reference', officeName: 'Office', day: 'Date', at: 'Time', applicant: 'Applicant', helper: 'Helper',
+      passport: 'passport', download: 'Download the e-document (PDF)', verify: 'Verify it online', code: 'Verification code',
+      edoc: 'Passport e-document',
+    },
+    'zh-Hans': {
+      service: '请选择办理业务', city: '请选择城市', office: '请选择办证地点',
+      date: '请选择日期', time: '请选择时段', confirm: '请核对并确认',
+      otherDay: '其他日期', pickDay: '选择', notBookable: '{d}不可预约，请选择可预约的工作日。',
+      free: '余 {n}', freeLabel: '{t}，剩余 {n} 个名额', bookable: '可预约日期：{a} 至 {b}',
+      booked: '预约成功', rescheduled: '已改期', cancelled: '预约已取消',
+      reference: '预约号', officeName: '办证地点', day: '日期', at: '时间', applicant: '申请人', helper: '帮办人',
+      passport: '护照', download: '下载电子文书（PDF）', verify: '在线核验', code: '核验码',
+      edoc: '护照信息电子文书',
+    },
+    'zh-Hant': {
+      service: '請選擇辦理業務', city: '請選擇城市', office: '請選擇辦證地點',
+      date: '請選擇日期', time: '請選擇時段', confirm: '請核對並確認',
+      otherDay: '其他日期', pickDay: '選擇', notBookable: '{d}不可預約，請選擇可預約的工作日。',
+      free: '餘 {n}', freeLabel: '{t}，剩餘 {n} 個名額', bookable: '可預約日期：{a} 至 {b}',
+      booked: '預約成功', rescheduled: '已改期', cancelled: '預約已取消',
+      reference: '預約號', officeName: '辦證地點', day: '日期', at: '時間', applicant: '申請人', helper: '幫辦人',
+      passport: '護照', download: '下載電子文書（PDF）', verify: '在線核驗', code: '核驗碼',
+      edoc: '護照信息電子文書',
+    },
+  };
+  const CHOICE_FIELDS = ['service', 'city', 'office', 'date', 'time', 'confirm'];
+  const BOOKING_KINDS = { appointment_booked: 'booked', appointment_rescheduled: 'rescheduled', appointment_cancelled: 'cancelled' };
+
   const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
   const normLang = (l) => (l ? (String(l).toLowerCase().startsWith('zh') ? 'zh' : 'en') : null);
   const charCount = (s) => [...s].length;
@@ -385,6 +422,31 @@ header .retry{text-decoration:underline;min-height:var(--tap);padding:0 6px;colo
 .qr button:hover{background:#eef3f9}
 .qr select{min-height:var(--tap);max-width:70%;border:1px solid #8594a8;border-radius:8px;padding:0 8px;background:#fff}
 .qr .go,.qr .go:hover{background:var(--p);color:var(--on);border-color:var(--p)}
+.choices{display:flex;flex-wrap:wrap;gap:6px;margin:8px 0 0;padding:0;border:0;min-width:0;max-width:100%}
+.choices legend,.datepick label{display:block;width:100%;margin:0 0 4px;padding:0;font-size:13px;font-weight:600;color:#333d4a}
+.choices button{min-height:var(--tap);padding:6px 14px;border-radius:10px;border:1px solid var(--ink);color:var(--ink);background:#fff;font-size:14px;text-align:left;max-width:100%;overflow-wrap:anywhere}
+.choices button:hover,.choices button:focus-visible{background:#eef3f9}
+.form-ctl{align-self:stretch;max-width:100%}
+.choices.slots{display:grid;grid-template-columns:repeat(auto-fill,minmax(76px,1fr))}
+.choices.slots legend{grid-column:1/-1}
+.choices.slots button{text-align:center;padding:4px 6px;line-height:1.25}
+.choices.slots small{display:block;font-size:12px;color:#4a5566}
+.choices .primary{background:var(--p);color:var(--on);border-color:var(--p)}
+.datepick{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin-top:8px;max-width:100%}
+.datepick input{min-height:var(--tap);min-width:0;flex:1 1 150px;border:1px solid #8594a8;border-radius:8px;padding:0 8px;background:#fff}
+.datepick input[aria-invalid=true]{border:2px solid #a00018}
+.datepick .hint,.datepick .err{flex:1 1 100%;margin:0;font-size:12px}
+.datepick .hint{color:#4a5566}
+.bubble .booking,.bubble .edoc{margin:8px 0 0;padding:10px 12px;border:1px solid #9fd3b2;border-left:4px solid #2e7d4f;border-radius:8px;background:#f3faf5;white-space:normal}
+.bubble .booking.cancelled{border-color:#cfd5dd;border-left-color:#6b7685;background:#f4f6f9}
+.booking h4,.edoc h4{margin:0 0 6px;font-size:15px;font-weight:700}
+.booking dl{display:grid;grid-template-columns:auto 1fr;gap:2px 10px;margin:0}
+.booking dt{font-weight:600;color:#333d4a}
+.booking dd{margin:0;overflow-wrap:anywhere}
+.booking .ref{font-family:ui-monospace,monospace;font-size:16px;font-weight:700;letter-spacing:.5px}
+.edoc p{margin:6px 0 0;overflow-wrap:anywhere}
+.edoc a.btn{display:inline-flex;align-items:center;text-decoration:none;max-width:100%}
+.edoc a:not(.btn){color:var(--ink)}
 .divider{align-items:center!important;font-size:13px;color:#4a5566}
 .divider:empty{border-top:1px solid #cfd5dd;margin:6px 24px;padding:0;min-height:0}
 .card{align-self:stretch;background:#fff;border:1px solid #d5dce6;border-radius:12px;padding:12px;align-items:stretch!important}
@@ -1170,8 +1232,11 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         this.qrBar = null;
         const qr = (Array.isArray(ev.quick_replies) ? ev.quick_replies : []).filter((q) => q && q.value != null);
         const asList = qr.length > 16 || (qr.length > QUICK_REPLIES_AS_BUTTONS && kind === 'ask_region');
-        if (qr.length) li.append((this.qrBar = this.quickReplies(qr, asList)));
+        const controls = from === 'bot' && kind === 'appointment_ask' ? this.formControls(ev, qr) : null;
+        if (controls) li.append((this.qrBar = controls));
+        else if (qr.length) li.append((this.qrBar = this.quickReplies(qr, asList)));
       }
+      if (from === 'bot') this.renderServiceResult(bubble, ev);
       if (live) {
         // Screen readers hear what is on screen: the title and short answer of an answer in parts.
         this.announce(`${this.senderLabel(ev)}: ${parts ? [ev.title, ev.short].filter(Boolean).join(' ') : ev.text}`);
@@ -1237,6 +1302,139 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       const go = h('button', { class: 'btn go', type: 'button', onclick: () => select.value !== '' && this.sendText(String(items[+select.value].value)) }, this.t('chooseSend'));
       bar.append(select, go);
       return bar;
+    }
+
+    /** A service control's label in the reply's script. */
+    st(ev, key, vars) {
+      const script = normLang(ev.lang) === 'en' ? 'en' : ev.script === 'zh-Hant' ? 'zh-Hant' : 'zh-Hans';
+      const s = SERVICE_TEXT[script][key];
+      return vars ? fill(s, vars) : s;
+    }
+
+    /** The appointment form's question as proper controls (meta.field; meta.slots, meta.dates,
+     * meta.bookable): a labelled group of choice buttons, a date picker for the time slots' day.
+     * A choice sends the same text a visitor could type; the "cancel" and "person" replies stay
+     * plain quick replies. Null when the question has nothing to choose from (name, passport). */
+    formControls(ev, qr) {
+      const meta = ev.meta || {};
+      const field = meta.field;
+      if (!CHOICE_FIELDS.includes(field) || qr.length < 3) return null;
+      const choices = qr.slice(0, -2);
+      const box = h('div', { class: 'form-ctl' });
+      const group = h('fieldset', { class: 'choices' + (field === 'time' ? ' slots' : ''), 'data-field': field }, h('legend', null, this.st(ev, field)));
+      const slots = Array.isArray(meta.slots) ? meta.slots : [];
+      choices.forEach((q, i) => {
+        const value = String(q.value);
+        const slot = field === 'time' ? slots.find((x) => x && x.time === value) : null;
+        const b = h('button', { type: 'button', class: field === 'confirm' ? 'primary' : null, 'data-value': value, onclick: () => this.sendText(value) });
+        if (slot) {
+          b.append(value, h('small', { 'aria-hidden': 'true' }, this.st(ev, 'free', { n: slot.free })));
+          b.setAttribute('aria-label', this.st(ev, 'freeLabel', { t: value, n: slot.free }));
+        } else b.append(String(q.label ?? value));
+        b.tabIndex = i === 0 ? 0 : -1;
+        group.append(b);
+      });
+      this.rove(group);
+      box.append(group);
+      if (field === 'date') {
+        const picker = this.datePicker(ev);
+        if (picker) box.append(picker);
+      }
+      box.append(this.quickReplies(qr.slice(-2), false));
+      return box;
+    }
+
+    /** One Tab stop per group: the arrow keys, Home and End move between its buttons. */
+    rove(group) {
+      group.addEventListener('keydown', (e) => {
+        const items = [...group.querySelectorAll('button')];
+        const at = items.indexOf(this.root.activeElement);
+        if (at < 0) return;
+        const next = { ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: items.length - 1 }[e.key];
+        if (next === undefined) return;
+        e.preventDefault();
+        const to = items[(next + items.length) % items.length];
+        items.forEach((b) => (b.tabIndex = b === to ? 0 : -1));
+        to.focus();
+      });
+    }
+
+    /** Any bookable day of the window (meta.bookable, else the offered meta.dates): min and max
+     * bound the native picker, and a day between them that is not bookable (a weekend, a holiday)
+     * is refused here with the reason, before anything is sent. */
+    datePicker(ev) {
+      const meta = ev.meta || {};
+      const days = (Array.isArray(meta.bookable) && meta.bookable.length ? meta.bookable : meta.dates || []).map(String).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d));
+      if (!days.length) return null;
+      const id = `nia-part-${++partId}`;
+      const input = h('input', { type: 'date', id, min: days[0], max: days[days.length - 1], 'aria-describedby': id + '-h ' + id + '-e' });
+      const hint = h('p', { class: 'hint', id: id + '-h' }, this.st(ev, 'bookable', { a: days[0], b: days[days.length - 1] }));
+      const err = h('p', { class: 'err', id: id + '-e', role: 'alert' });
+      const pick = () => {
+        const d = input.value;
+        if (!d) return;
+        if (!days.includes(d)) {
+          input.setAttribute('aria-invalid', 'true');
+          err.textContent = this.st(ev, 'notBookable', { d });
+          input.focus();
+          return;
+        }
+        this.sendText(d);
+      };
+      input.addEventListener('input', () => {
+        input.removeAttribute('aria-invalid');
+        err.textContent = '';
+      });
+      input.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          pick();
+        }
+      });
+      const go = h('button', { class: 'btn', type: 'button', onclick: pick }, this.st(ev, 'pickDay'));
+      return h('div', { class: 'datepick' }, h('label', { for: id }, this.st(ev, 'otherDay')), input, go, hint, err);
+    }
+
+    /** A booking's confirmation card (meta.booking, the passport already masked by the server) and
+     * the e-document's download and verify links (meta.download, meta.verify, meta.code). */
+    renderServiceResult(bubble, ev) {
+      const meta = ev.meta || {};
+      const state = BOOKING_KINDS[meta.kind];
+      if (state && meta.booking && typeof meta.booking === 'object') bubble.append(this.bookingCard(ev, meta.booking, state));
+      const download = meta.kind === 'lookup_result' && meta.download ? safeHttpUrl(meta.download, this.httpBase) : null;
+      if (download) bubble.append(this.documentLinks(ev, download));
+    }
+
+    bookingCard(ev, b, state) {
+      const zh = normLang(ev.lang) !== 'en';
+      const office = b.office_name && typeof b.office_name === 'object' ? b.office_name[zh ? 'zh' : 'en'] || b.office_name.zh : b.office_id;
+      const day = String(b.date || '');
+      const date = new Date(day + 'T12:00:00Z');
+      const dayText = isNaN(date) ? day : `${day} (${date.toLocaleDateString(zh ? 'zh-CN' : 'en', { weekday: 'short', timeZone: 'UTC' })})`;
+      const row = (key, value, cls) => [h('dt', null, this.st(ev, key)), h('dd', { class: cls || null }, value)];
+      const passport = `${this.st(ev, 'passport')} ${b.passport_masked || ''}`;
+      const applicant = `${b.applicant_name || ''}${zh ? `（${passport}）` : ` (${passport})`}`;
+      const id = `nia-part-${++partId}`;
+      return h('section', { class: 'booking ' + state, 'aria-labelledby': id },
+        h('h4', { id }, this.st(ev, state)),
+        h('dl', null,
+          row('reference', String(b.reference || ''), 'ref'),
+          row('officeName', String(office || '')),
+          row('day', dayText),
+          row('at', String(b.time || '')),
+          row('applicant', applicant),
+          b.helper_name ? row('helper', String(b.helper_name)) : null));
+    }
+
+    documentLinks(ev, download) {
+      const meta = ev.meta;
+      const verify = meta.verify ? safeHttpUrl(meta.verify, this.httpBase) : null;
+      const id = `nia-part-${++partId}`;
+      return h('section', { class: 'edoc', 'aria-labelledby': id },
+        h('h4', { id }, this.st(ev, 'edoc')),
+        h('a', { class: 'btn', href: download, download: '', target: '_blank', rel: 'noopener noreferrer', type: 'application/pdf' }, this.st(ev, 'download')),
+        meta.code ? h('p', null, `${this.st(ev, 'code')}: `, h('strong', null, String(meta.code))) : null,
+        verify ? h('p', null, h('a', { href: verify, target: '_blank', rel: 'noopener noreferrer' }, this.st(ev, 'verify'))) : null);
     }
 
     renderFeedback(li, seq) {
