@@ -25,10 +25,14 @@ from services.records import NUMBER_PATTERNS, PASSPORT_PATTERN, SERVICE_KINDS, I
 Field = Literal["number", "passport", "birth"]
 FIELDS: tuple[Field, ...] = ("number", "passport", "birth")
 
-# What a typed request names: a look-up word and the visitor's own record ("查询我的永居证信息",
-# "我想查下我嘅簽證", "check the progress of my application A2026…").
-_LOOK = r"(查询|查詢|查下|查一下|查看|看看|查|下载|获取|开具|check|look up|see|show|track|status of|get|download)"
-_MINE = r"(我的|我嘅|我|\bmy\b)"
+# What a typed request names: a look-up verb, then (in the same clause, a few words on) the
+# visitor's own record: "查询我的永居证信息", "我想查下我嘅簽證", "check the progress of my
+# application". A question that only mentions "my visa" ("I arrived on a Z visa, how long do I
+# have to get my residence permit?") is a question, not a look-up.
+_LOOK_ZH = re.compile(r"查询|查詢|查下|查一下|查查|查看|帮我查|幫我查|下载|获取|开具|打印")
+_LOOK_EN = re.compile(r"\b(check|look up|lookup|track|view|show me|download|print)\b", re.IGNORECASE)
+_MY = re.compile(r"\bmy\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[，。？?！!,.;；]")
 _SERVICE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("service_progress", re.compile(r"进度|進度|办到哪|辦到邊|\bprogress\b|application status"
                                     r"|status of my application", re.IGNORECASE)),
@@ -118,9 +122,22 @@ def opened_by(text: str, control: Control | None) -> str | None:
         if not words.search(folded):
             continue
         named = _number(folded.upper(), SERVICE_KINDS[service]) is not None
-        if named or (re.search(_LOOK, folded, re.IGNORECASE) and re.search(_MINE, folded, re.IGNORECASE)):
+        if named or _looks_up(folded, words):
             return service
     return None
+
+
+def _looks_up(folded: str, words: re.Pattern[str]) -> bool:
+    """A look-up verb shortly before the service's word, in the same clause (in English with
+    "my" in that clause too)."""
+    for service in words.finditer(folded):
+        before = _CLAUSE_END.split(folded[:service.start()])[-1]
+        after = _CLAUSE_END.split(folded[service.start():])[0]
+        if _LOOK_ZH.search(before[-12:]):
+            return True
+        if _LOOK_EN.search(before[-40:]) and _MY.search(before + after):
+            return True
+    return False
 
 
 def _leaves_for_person(text: str) -> bool:

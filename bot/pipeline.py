@@ -54,7 +54,10 @@ REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政�
 # A question about the price, and an entry about one ("visa-free" is not "free": no bare "free").
 _ASKS_FEE = re.compile(r"费|钱|錢|how much|\bfees?\b|\bcosts?\b|\bpay\b|\bcharge", re.IGNORECASE)
 _FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE)
-_CODES = re.compile(r"\S*\d\S*")  # a token with a digit in it: a number, a code, a date
+# A number, a code or a date written with a digit ("XA1234567", "1988-04-12"): Latin letters,
+# digits and the punctuation inside such codes, never Chinese (which has no spaces to stop at:
+# "12367半夜打有人接吗" is a Chinese question, not a code).
+_CODES = re.compile(r"[A-Za-z0-9./:-]*\d[A-Za-z0-9./:-]*")
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
 PLEASANTRIES = ("greet", "goodbye", "thanks")
 SURE_PLEASANTRY_AT = 0.9

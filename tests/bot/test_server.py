@@ -340,6 +340,19 @@ async def test_a_question_that_names_a_language_is_answered_and_a_command_locks(
         assert locked["lang"] == "zh" and "240" in locked["text"]
 
 
+async def test_a_question_with_a_number_in_it_is_answered_in_its_own_script(
+        shared_server, ws_client):
+    """A message that is only a number keeps the conversation's language; one with words
+    around a number ("12367", "240") is in the language of those words."""
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="en")
+        await c.until(lambda f: f["type"] == "reply")
+        simplified = await c.ask("12367半夜打有人接吗", "n1")
+        assert simplified["lang"] == "zh" and "12367" in simplified["text"], simplified
+        traditional = await c.ask("請問12367的服務時間是幾點到幾點？", "n2")
+        assert traditional["lang"] == "zh" and "時間" in traditional["text"], traditional
+
+
 async def test_another_countrys_visa_is_pointed_to_its_embassy_and_ours_is_answered(
         shared_server, ws_client):
     async with ws_client(shared_server.ws_url) as c:
