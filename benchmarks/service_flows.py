@@ -30,7 +30,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from benchmarks.load import free_port, raise_fd_limit
+from benchmarks.load_cluster import free_port, raise_fd_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = "2026-09-21"  # a Monday; "next Tuesday" is 2026-09-29

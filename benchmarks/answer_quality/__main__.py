@@ -23,7 +23,7 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection, connect
 
 from benchmarks.answer_quality.cases import SETS_DIR, Case, Turn, Verdict, judge, load_cases, miss_family
-from benchmarks.load import free_port, start_chat_server
+from benchmarks.load_cluster import free_port, start_chat_server
 
 QUIET_S = 0.4  # no more frames for this long after the bot stops typing: the turn is over
 TURN_TIMEOUT_S = 60.0
