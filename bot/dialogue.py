@@ -15,9 +15,9 @@ from pydantic import BaseModel
 from bot.answer_policy import Evidence, alternatives, choose
 from bot.appointment_form import AppointmentForm
 from bot.controls import Control
-from bot.foreign_visa import asks_foreign_visa
+from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
 from bot.form_summary import FormSummary
-from bot.handoff_cues import asks_for_person, sounds_like_complaint
+from bot.handoff_cues import asks_for_person, names_a_person, sounds_like_complaint
 from bot.lookup_form import LookupAction, LookupForm, lookup_step
 from bot.office_form import SERVICE as OFFICE_SERVICE
 from bot.office_form import OfficeForm, ShowOffices, asks_for_offices, cancels, only_a_place, picked
@@ -171,10 +171,17 @@ def _handler(turn: Turn) -> Callable[[Context, Turn, list[str]], list[Action]]:
     return INTENT_HANDLERS.get(turn.intent, _retrieve)
 
 
+# Below this the classifier's "request for a person" of a message that names nobody is a guess:
+# such a message is searched (and asked back when nothing fits) instead of queued.
+UNSURE_REQUEST_BELOW = 0.5
+
+
 def _misread_as_handoff(turn: Turn) -> bool:
     """A request or complaint without its cue words, for a message the retriever can answer:
     a question about the service ("When did the 12367 hotline start?") is answered."""
     if turn.intent == "request_human":
+        if not names_a_person(turn.text) and turn.confidence < UNSURE_REQUEST_BELOW:
+            return turn.search is not None  # "我想續簽，要去邊度辦？": "I want" is not "a person"
         cue = asks_for_person(turn.text)
     elif turn.intent == "complaint":
         cue = sounds_like_complaint(turn.text)
@@ -393,6 +400,8 @@ def _service(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
 def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
     if asks_foreign_visa(turn.text):  # shares every word with our visa entries
         return [Say("foreign_visa", "decline")]
+    if asks_foreign_residence(turn.text):  # "绿卡" is also our permanent residence card
+        return [Say("foreign_residence", "decline")]
     search = turn.search
     choice = choose(_evidence(turn)) if search is not None else "not_found"
     if choice == "answer":

@@ -72,6 +72,26 @@ _TRAVELLER = re.compile(
     r"(?:中国|内地|大陆)(?:护照|公民|籍|人)|\bchin(?:a|ese)\s+(?:passport|citizen|national)s?\b")
 
 
+# "美国绿卡", "Canada PR", "移民澳洲", "US citizenship": residence or nationality another country
+# grants ("绿卡" alone is also what people call our own permanent residence card).
+_COUNTRY_RESIDENCE_ZH = re.compile(
+    rf"(?:{_COUNTRIES_ZH})(?:的|嘅)?\s*(?:绿卡|永居|永久居留|pr\b|公民身份|国籍|入籍|移民)"
+    rf"|移民(?:去|到)?\s*(?:{_COUNTRIES_ZH})")
+_COUNTRY_RESIDENCE_EN = re.compile(
+    rf"(?<![a-z])(?:{_ISSUERS_EN})\s+(?:green card|pr|permanent residen\w*|citizenship)\b"
+    rf"|\b(?:immigrat\w*|emigrat\w*|move permanently)\s+to\s+(?:{_COUNTRIES_EN})\b"
+    rf"|\b(?:green card|pr|permanent residen\w*|citizenship)\s+(?:in|of|for)\s+(?:{_COUNTRIES_EN})\b")
+
+
+def asks_foreign_residence(text: str) -> bool:
+    """The message asks about residence or nationality in another country ("申請美國綠卡要咩條件",
+    "I'm applying for Canada PR"), and names no stay in China."""
+    folded = _TRAVELLER.sub(" ", fold(text))
+    if _CHINA.search(folded) or _FOREIGN_VISITOR.search(folded):
+        return False
+    return bool(_COUNTRY_RESIDENCE_ZH.search(folded) or _COUNTRY_RESIDENCE_EN.search(folded))
+
+
 def asks_foreign_visa(text: str) -> bool:
     """The message asks about a visa for travel to another country ("我想 apply Japan visa",
     "去韓國旅行香港護照使唔使簽證？"), and names no stay in China."""

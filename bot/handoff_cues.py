@@ -50,5 +50,11 @@ def asks_for_person(text: str) -> bool:
     return bare or bool(_REQUEST.search(folded))
 
 
+def names_a_person(text: str) -> bool:
+    """Names someone to talk to ("agent", "职员", "anyone"), or asks to be passed on."""
+    folded = fold(text)
+    return bool(_PASS_ME_ON.search(folded) or _PERSON.search(folded))
+
+
 def sounds_like_complaint(text: str) -> bool:
     return bool(_COMPLAINT.search(fold(text)))

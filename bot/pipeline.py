@@ -59,6 +59,8 @@ _FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE)
 # "12367半夜打有人接吗" is a Chinese question, not a code).
 _CODES = re.compile(r"[A-Za-z0-9./:-]*\d[A-Za-z0-9./:-]*")
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
+PLEASANTRIES = ("greet", "goodbye", "thanks")
+SURE_PLEASANTRY_AT = 0.9
 
 
 @dataclass
@@ -90,7 +92,7 @@ class Pipeline:
         parse = self.nlu.parse(text)
         control = control_of(text)
         nlu_done = time.perf_counter()
-        search = self._search(ctx, text, parse.intent, parse.is_oos, control)
+        search = self._search(ctx, text, parse.intent, parse.confidence, parse.is_oos, control)
         retrieval_done = time.perf_counter()
         entities = {e.type: e.value for e in reversed(parse.entities)}
         region_in_text = self._region_in(text)
@@ -180,7 +182,7 @@ class Pipeline:
             return "zh", "zh-Hant" if to_simplified(text) != text else "zh-Hans"
         return info.lang, info.script
 
-    def _search(self, ctx: Context, text: str, intent: str, is_oos: bool,
+    def _search(self, ctx: Context, text: str, intent: str, confidence: float, is_oos: bool,
                 control: Control | None) -> Search | None:
         if control is not None and control.kind == "service":
             # A menu choice ("网上预约") is answered with its service guide.
@@ -188,6 +190,8 @@ class Pipeline:
         best = self._search_one(text)
         if not ctx.last_question or _handoff_with_cue(text, intent):
             return best
+        if intent in PLEASANTRIES and confidence >= SURE_PLEASANTRY_AT:
+            return best  # "好，多謝晒" after an answer is thanks, not a question on its topic
         explicit = FOLLOW_UP.search(text.strip()) is not None
         if not explicit and (intent in SMALL_INTENTS or not _is_short(text)):
             if is_oos or best.decision != "decline":

@@ -75,6 +75,14 @@ TEXTS: dict[str, dict[str, str]] = {
               "Administration, so please ask the destination's embassy. I can help with Chinese "
               "exit-entry documents such as passports and permits for Hong Kong, Macao and Taiwan.",
     },
+    "foreign_residence": {
+        "zh": "在其他国家或地区长期居留、申请绿卡或入籍，由该国的移民部门决定，请向该国驻华使领馆或其移民部门咨询。"
+              "如需在中国办理的证明材料（例如护照），我可以说明办理方式。",
+        "en": "Permanent residence, a green card or citizenship of another country is decided by that "
+              "country's immigration authorities: please ask its embassy or consulate in China, or "
+              "its immigration department. I can explain how to get documents issued in China, "
+              "such as a passport.",
+    },
     "not_found": {
         "zh": "抱歉，我没有找到可靠的答案。请换个说法，补充一些细节（例如证件类型、所在城市），"
               "或选择转人工客服。",

@@ -6,7 +6,7 @@ import pytest
 
 from bot.answer_policy import Evidence, alternatives, choose, is_vague
 from bot.controls import Control, control_of
-from bot.foreign_visa import asks_foreign_visa
+from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
 
 
@@ -105,3 +105,20 @@ def test_questions_about_another_countrys_visa(text):
 ])
 def test_questions_about_our_visas_and_documents_are_not_foreign(text):
     assert not asks_foreign_visa(text)
+
+
+@pytest.mark.parametrize("text", [
+    "我想申請美國綠卡，需要準備什麼？", "how do I get a US green card", "想移民去澳洲要準備咩文件",
+    "I'm applying for Canadian permanent residence, what's the process?",
+])
+def test_questions_about_residence_in_another_country(text):
+    assert asks_foreign_residence(text)
+
+
+@pytest.mark.parametrize("text", [
+    "申请中国绿卡要什么条件", "绿卡持有人入境中国需要签证吗", "I have a US green card, can I enter China visa-free?",
+    "My 老婆 is Chinese, I want to apply for PR, what are the requirements?", "美国绿卡持有者可以144小时过境吗",
+    "五星卡可以用来买火车票吗",
+])
+def test_questions_about_our_permanent_residence_are_not_foreign(text):
+    assert not asks_foreign_residence(text)
