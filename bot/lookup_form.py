@@ -171,8 +171,12 @@ def lookup_step(form: LookupForm | None, text: str, control: Control | None,
     if not noted and problem is None and opening is None:
         # Nothing for the form: a question asked midway is answered, then the question repeats.
         return Step([LookupAsk(form.service, wanted)], form, answer_first=answerable)
+    # A typed question that opens the form ("how can I check my visa status online?") and that
+    # the corpus answers gets that answer first, as the office directory does: the visitor may
+    # have wanted the how-to, not the look-up.
+    typed_question = opening is not None and control is None and not noted
     return Step([LookupAsk(form.service, wanted, problem, tuple(noted), first=opening is not None)],
-                form)
+                form, answer_first=answerable and typed_question)
 
 
 def _fill(form: LookupForm, text: str) -> tuple[list[Field], str | None]:
