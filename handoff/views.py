@@ -195,6 +195,12 @@ class Views:
         return af.Tickets(tickets=self.ctx.db().tickets("open", scope))
 
 
+def for_agents(stored: Stored) -> dict[str, Any]:
+    """One stored event as a console shows it live: identity numbers and dates masked, as in
+    the transcript (services/privacy.py)."""
+    return masked_events([stored.to_wire()])[0]
+
+
 def last_visitor_text(events: list[Stored]) -> str | None:
     """What the visitor wrote last, masked as agents see it (services/privacy.py)."""
     for event in reversed(masked_events(e.to_wire() for e in events)):

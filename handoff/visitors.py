@@ -13,6 +13,7 @@ from handoff.context import HandoffContext
 from handoff.escalation import EscalationService
 from handoff.notifier import Notifier
 from handoff.positions import eligible_online
+from handoff.views import for_agents
 
 
 class VisitorEvents:
@@ -35,7 +36,7 @@ class VisitorEvents:
         if chat.status == "queued" and texts.is_leave_message(text):
             await self.escalation.start_leaving_message(chat)
             return
-        await self.notifier.to_watchers(chat, af.Event(chat=chat.id, event=stored.to_wire()))
+        await self.notifier.to_watchers(chat, af.Event(chat=chat.id, event=for_agents(stored)))
         self.notifier.views.visitor_wrote(chat.id, text)
         self.notifier.changed(chat.id)
         if chat.status == "queued" and not eligible_online(ctx, chat):

@@ -152,7 +152,13 @@ async def test_an_agent_sees_the_identity_data_masked(lookup_server, ws_client):
         cid = await chat_id_in(agent)
         await agent.send(type="claim", chat=cid)
         opened = await agent.expect("chat")
+        # What the visitor writes while the agent has the chat reaches the console masked too.
+        await c.send({"type": "message", "id": "m4", "text": "my passport is XT7654321"})
+        live = await agent.expect("event", chat=cid)
+        while live["event"].get("type") != "visitor":
+            live = await agent.expect("event", chat=cid)
     said = " ".join(e.get("text", "") for e in opened["transcript"])
     assert "XT*****21" in said and "[date]" in said
     assert "XT7654321" not in said and "1975-11-30" not in said and "A202602110042" not in said
+    assert live["event"]["text"] == "my passport is XT*****21"
     await agent.close()
