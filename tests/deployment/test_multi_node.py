@@ -19,12 +19,17 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.conftest import READY_TIMEOUT_S, WsClient, free_port
 from tests.deployment.nginx import Nginx
 from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
+from tests.services.test_api_contract import CHECKS, NOTHING_TO_NEGATE
 
 pytestmark = pytest.mark.timeout(180)
 MAX_CONNS_PER_IP = 2
@@ -193,6 +198,29 @@ async def test_a_reconnect_flood_spread_over_both_nodes_gets_one_allowance(clust
     assert refused > 0
     # One node's allowance over the flood's time, with a little slack for timing.
     assert opened <= 60 + 20 * elapsed + 5, (opened, elapsed)
+
+
+@pytest.mark.parametrize("mode", list(GenerationMode), ids=lambda m: m.value)
+def test_the_services_api_keeps_its_contract_through_nginx(cluster, mode):
+    """schemathesis, as in tests/services/test_api_contract.py, through nginx and TLS to the
+    nodes on PostgreSQL: no 5xx, every answer as the document says (fewer examples)."""
+    proxy, _ = cluster
+    base = f"https://127.0.0.1:{proxy.port}"
+    schema = schemathesis.openapi.from_url(f"{base}/api/openapi.json", verify=str(proxy.cert))
+    found = [result.ok() for result in schema.get_all_operations()]
+    assert len(found) == 10
+    for operation in found:
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(max_examples=10, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def keeps_contract(case: schemathesis.Case) -> None:
+            case.call_and_validate(base_url=base, checks=CHECKS, verify=str(proxy.cert),
+                                   headers={"Connection": "close"})
+
+        try:
+            keeps_contract()
+        except Unsatisfiable:
+            assert mode is GenerationMode.NEGATIVE and operation.label in NOTHING_TO_NEGATE
 
 
 async def test_an_agent_console_through_nginx_logs_in_and_sees_the_queues(cluster):
