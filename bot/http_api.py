@@ -35,7 +35,7 @@ def body_limit(path: str) -> int:
 @dataclass(frozen=True)
 class ApiAnswer:
     status: HTTPStatus
-    body: str
+    body: str | bytes  # bytes: a PDF (a guide's checklist)
     content_type: str = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
 

@@ -26,6 +26,7 @@ from websockets.http11 import Request, Response
 
 from bot.admission import Admission, Refusal, url_origin
 from bot.appointment_api import add_appointment_routes
+from bot.guides_api import add_guide_routes
 from bot.http_api import ApiAnswer, ApiRequest, ApiRouter
 from bot.metrics import Metrics
 from bot.qr import qr_svg
@@ -40,6 +41,8 @@ from services.api import openapi_document
 from services.appointments import Appointments
 from services.directory import EmbeddedOfficeDirectory, OfficeDirectory
 from services.documents import Documents
+from services.guide_links import GuideLinks
+from services.guide_pdf import GuidePdfs
 from services.record_store import EmbeddedRecords
 from services.signing import signing_key
 
@@ -66,6 +69,7 @@ MAX_PLACE = 64
 JSON_TYPE = "application/json; charset=utf-8"
 # E-document links (43 URL-safe characters) and verification codes (16 base32 characters).
 DOCUMENT_PATH = re.compile(r"/documents/([A-Za-z0-9_-]{20,64})")
+GUIDE_PATH = re.compile(r"/guides/([A-Za-z0-9_-]{20,64})")
 VERIFY_PATH = re.compile(r"/verify/([A-Za-z2-7]{16})")
 
 
@@ -153,6 +157,10 @@ class HttpEdge:
         if settings.demo_records:
             records.load_demo()  # idempotent: the model workers load it too
         add_record_routes(self.api, records, self.documents)
+        # The service guides' checklists, and their download links from the chat.
+        pdfs = GuidePdfs()
+        add_guide_routes(self.api, pdfs)
+        self.guide_links = GuideLinks(store.database, pdfs)
         self.settings, self.store, self.metrics, self.handoff = settings, store, metrics, handoff
         self.admission = admission
         self.qr_offload = qr_offload
@@ -215,6 +223,8 @@ class HttpEdge:
             return await self.qr(request, url.query)
         if url.path.startswith(("/documents/", "/verify/")):
             return self.e_document(url.path)
+        if url.path.startswith("/guides/"):
+            return await self.guide_checklist(url.path)
         return self.static(url.path)
 
     async def api_request(self, connection: ServerConnection, request: Request, path: str,
@@ -303,6 +313,20 @@ class HttpEdge:
         verdict = self.documents.verify_code(code.group(1).upper())
         status = HTTPStatus.NOT_FOUND if verdict.status == "unknown" else HTTPStatus.OK
         return http_response(status, verify_page(verdict), CONTENT_TYPES[".html"])
+
+    async def guide_checklist(self, path: str) -> Response:
+        """A guide's checklist behind a chat's download link (404 for a wrong, expired or purged
+        link); drawn off the event loop, as the first drawing of a guide takes about a second."""
+        link = GUIDE_PATH.fullmatch(path)
+        found = None if link is None else await asyncio.to_thread(
+            self.guide_links.download, link.group(1), time.time())
+        if found is None:
+            return http_response(HTTPStatus.NOT_FOUND, "unknown or expired link\n")
+        guide_id, pdf = found
+        response = http_response(HTTPStatus.OK, pdf, "application/pdf")
+        response.headers["Content-Disposition"] = f'attachment; filename="{guide_id}.pdf"'
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     def static(self, path: str) -> Response:
         name = PAGES.get(path) or (path[len("/static/"):] if path.startswith("/static/") else None)

@@ -18,6 +18,7 @@ from services.appointments import (
 )
 from services.directory import OfficeAnswer
 from services.documents import Verdict
+from services.guides import CATALOGUE, Guide, GuideList
 from services.records import LookupRequest, Record
 
 API_VERSION = "0.1.0"
@@ -29,7 +30,8 @@ def openapi_document() -> dict[str, Any]:
          (OpenDays, "serialization"), (DayAvailability, "serialization"),
          (Booking, "serialization"), (BookingRequest, "validation"),
          (Ownership, "validation"), (RescheduleRequest, "validation"),
-         (LookupRequest, "validation"), (Record, "serialization"), (Verdict, "serialization")],
+         (LookupRequest, "validation"), (Record, "serialization"), (Verdict, "serialization"),
+         (GuideList, "serialization"), (Guide, "serialization")],
         ref_template="#/components/schemas/{model}")
     paths: dict[str, dict[str, Any]] = {
         "/api/offices": {
@@ -55,6 +57,7 @@ def openapi_document() -> dict[str, Any]:
         },
         **appointment_paths(),
         **record_paths(),
+        **guide_paths(),
     }
     for path in paths.values():
         for operation in path.values():
@@ -162,4 +165,38 @@ def record_paths() -> dict[str, Any]:
             "requestBody": {"required": True, "content": {
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
             "responses": {"200": _json("The verdict", "Verdict"), **refused}}},
+    }
+
+
+LANG = {"name": "lang", "in": "query", "required": False,
+        "schema": {"type": "string", "enum": ["zh", "en"], "default": "zh"}}
+SCRIPT = {"name": "script", "in": "query", "required": False,
+          "schema": {"type": "string", "enum": ["zh-Hans", "zh-Hant"]},
+          "description": "The Chinese script (with lang=zh only); Simplified by default"}
+
+
+def guide_paths() -> dict[str, Any]:
+    """The service guides: what the knowledge corpus states of a procedure, as JSON or as a
+    checklist PDF."""
+    return {
+        "/api/guides": {"get": {
+            "operationId": "listGuides", "summary": "The procedures with a service guide",
+            "parameters": [LANG, SCRIPT],
+            "responses": {"200": _json("The guides", "GuideList"), "400": API_ERROR}}},
+        "/api/guides/{guide}": {"get": {
+            "operationId": "getGuide", "summary": "A procedure's materials, requirements, steps and fees",
+            "description": "Taken from the knowledge corpus only, with its official sources and "
+                           "the date it is as of. `format=pdf`: the checklist to print, with a "
+                           "tick box per document.",
+            "parameters": [
+                {"name": "guide", "in": "path", "required": True,
+                 "schema": {"type": "string", "enum": list(CATALOGUE)}},
+                LANG, SCRIPT,
+                {"name": "format", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": ["json", "pdf"], "default": "json"}}],
+            "responses": {
+                "200": {"description": "The guide", "content": {
+                    "application/json": {"schema": _ref("Guide")},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                "400": API_ERROR, "404": API_ERROR}}},
     }

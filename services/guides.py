@@ -1,0 +1,210 @@
+"""Service guides: for one procedure, what to bring, what it requires, how it goes and what it
+costs, taken from the knowledge corpus (knowledge/entries) and nothing else.
+
+A guide is a list of corpus entries (`CATALOGUE`); each entry's details are lines "Label: text"
+(English) or "标签：text" (Chinese), with "- item" lines under a label. The guide keeps every line
+as the corpus states it, with the entry's official sources and its "as of" date; the lines whose
+label names documents become the checklist's tick boxes, one per item. Nothing is added: a
+procedure whose entries state no fee has no fee line.
+
+`services` sits beside `retrieval` (import-linter), so the entries are read here from the same
+YAML files rather than through the retriever."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from runtime.language import Script, to_script, to_simplified
+
+ENTRIES_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "entries"
+Lang = Literal["zh", "en"]
+Kind = Literal["materials", "fees", "procedure", "other"]
+
+# Which entries make each guide: the procedure's own entry first, then its fee table where the
+# corpus has one apart. Names are the entries' own titles.
+CATALOGUE: dict[str, tuple[str, ...]] = {
+    "visa-extension": ("visa-extension", "fees-visa-extension"),
+    "residence-permit-work": ("work-residence-permit", "fees-residence-permit"),
+    "residence-permit-study": ("study-residence-permit", "fees-residence-permit"),
+    "residence-permit-family": ("family-reunion-residence-permit", "fees-residence-permit"),
+    "residence-permit-private": ("private-affairs-residence-permit", "fees-residence-permit"),
+    "residence-permit-renewal": ("residence-permit-renewal", "fees-residence-permit"),
+    "residence-permit-first": ("residence-permit-application", "fees-residence-permit"),
+    "stay-permit": ("stay-permit",),
+    "visa-reissue": ("visa-reissuance", "lost-passport-visa-reissue"),
+    "visa-renewal": ("visa-renewal", "fees-visas-in-china"),
+    "permanent-residence": ("pr-application-procedure", "pr-application-fees"),
+    "port-visa": ("port-visa-how-to-apply", "port-visa-where"),
+    "transit-240h": ("transit-240h-at-the-port", "transit-240h-onward-ticket"),
+}
+
+# A line's label decides its part of the guide ("Documents", "材料", "Have ready", "要准备"...).
+_KINDS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
+    ("fees", re.compile(r"\bfees?\b|收费|费用|申请费|证件费", re.IGNORECASE)),
+    ("materials", re.compile(r"document|have ready|^bring$|材料|要准备|^需要$", re.IGNORECASE)),
+    ("procedure", re.compile(r"where|deadline|procedure|step|at the port|time|processing|"
+                             r"accepted|在哪里|期限|办理|第.步|在口岸|时限|受理", re.IGNORECASE)),
+)
+# A label is short and no sentence: "Fees (Suizhou government table, …):" is one, "… 12367. Then: …" not.
+_LABEL = re.compile(r"^(?P<label>[^:：。]{1,100}?)[:：]\s*(?P<text>.*)$")
+_ITEMS = re.compile(r"[;；]\s*")
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    title: str
+    url: str
+    date: str | None = None
+
+
+class Section(BaseModel):
+    """One labelled line of an entry (with its "- item" lines): checked items for documents."""
+
+    model_config = ConfigDict(frozen=True)
+    entry: str
+    kind: Kind
+    label: str
+    items: list[str]
+
+
+class Guide(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str
+    lang: Lang
+    script: Script
+    title: str
+    entries: list[str]
+    sections: list[Section]
+    sources: list[Source]
+    as_of: date | None = None  # the earliest "as of" of a time-limited entry, if any
+    verified: date | None = None  # when the corpus last checked these entries (the earliest)
+
+
+class GuideSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str
+    title: str
+
+
+class GuideList(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    lang: Lang
+    guides: list[GuideSummary]
+
+
+@cache
+def _entry(entry_id: str) -> dict:
+    found = next(ENTRIES_DIR.glob(f"*/{entry_id}.yaml"), None)
+    if found is None:
+        raise KeyError(entry_id)
+    return yaml.safe_load(found.read_text(encoding="utf-8"))
+
+
+def _kind(label: str) -> Kind:
+    return next((kind for kind, pattern in _KINDS if pattern.search(label)), "other")
+
+
+def _sections(entry_id: str, details: str) -> list[Section]:
+    """The labelled lines of an entry's details, each "- item" line joined to the label above it;
+    a documents line "a; b; c" becomes the items a, b, c."""
+    sections: list[Section] = []
+    for line in (raw.strip() for raw in details.splitlines()):
+        if not line:
+            continue
+        if line.startswith("- ") and sections:
+            last = sections[-1]
+            sections[-1] = last.model_copy(update={"items": [*last.items, line[2:].rstrip("；;。.")]})
+            continue
+        match = _LABEL.match(line)
+        label, text = (match["label"], match["text"]) if match else ("", line)
+        kind = _kind(label)
+        items = [i.rstrip("；;。.") for i in _ITEMS.split(text) if i.strip()] if kind == "materials" else (
+            [text] if text else [])
+        sections.append(Section(entry=entry_id, kind=kind, label=label.strip(), items=items))
+    return sections
+
+
+def _once(sections: list[Section]) -> list[Section]:
+    """A document two entries both list ("a valid passport") is ticked once."""
+    seen: set[str] = set()
+    kept: list[Section] = []
+    for section in sections:
+        if section.kind == "materials":
+            items = [i for i in section.items if i not in seen]
+            seen.update(items)
+            section = section.model_copy(update={"items": items})
+        kept.append(section)
+    return kept
+
+
+def _sources(entries: list[dict]) -> list[Source]:
+    seen: dict[str, Source] = {}
+    for entry in entries:
+        for source in entry.get("sources", []):
+            when = source.get("date")
+            seen.setdefault(source["url"], Source(title=source["title"], url=source["url"],
+                                                   date=str(when) if when else None))
+    return list(seen.values())
+
+
+def _earliest(values: list[date | None]) -> date | None:
+    dates = [v for v in values if v is not None]
+    return min(dates) if dates else None
+
+
+class GuideBook:
+    """The guides of `CATALOGUE`, read from the corpus in the visitor's language and script."""
+
+    def ids(self) -> list[str]:
+        return list(CATALOGUE)
+
+    def title(self, guide_id: str, lang: Lang, script: Script | None = None) -> str:
+        title = _entry(CATALOGUE[guide_id][0])["title"][lang]
+        return to_script(title, script) if script and lang == "zh" else title
+
+    def list(self, lang: Lang, script: Script | None = None) -> GuideList:
+        return GuideList(lang=lang, guides=[GuideSummary(id=g, title=self.title(g, lang, script))
+                                            for g in CATALOGUE])
+
+    def get(self, guide_id: str, lang: Lang, script: Script | None = None) -> Guide | None:
+        if guide_id not in CATALOGUE:
+            return None
+        shown: Script = script if lang == "zh" and script in ("zh-Hans", "zh-Hant") else (
+            "zh-Hans" if lang == "zh" else "en")
+        entries = [_entry(e) for e in CATALOGUE[guide_id]]
+        sections = _once([s for e in entries for s in _sections(e["id"], e["answer"][lang].get("details") or "")])
+        if shown == "zh-Hant":
+            sections = [s.model_copy(update={"label": to_script(s.label, shown),
+                                             "items": [to_script(i, shown) for i in s.items]})
+                        for s in sections]
+        return Guide(
+            id=guide_id, lang=lang, script=shown, title=self.title(guide_id, lang, shown),
+            entries=list(CATALOGUE[guide_id]), sections=sections, sources=_sources(entries),
+            as_of=_earliest([e.get("as_of") for e in entries if e.get("time_limited")]),
+            verified=_earliest([e.get("verified") for e in entries]),
+        )
+
+    def for_entry(self, entry_id: str) -> str | None:
+        """The guide whose procedure this corpus entry describes (its first entry), if any."""
+        return next((g for g, entries in CATALOGUE.items() if entries[0] == entry_id), None)
+
+    def find(self, text: str) -> str | None:
+        """The guide a picked title names ("工作类居留证件（在华工作的外国人）"), in any script or
+        language, or its id."""
+        wanted = _fold(text)
+        for guide_id in CATALOGUE:
+            names = {guide_id, *(_fold(self.title(guide_id, lang)) for lang in ("zh", "en"))}
+            if wanted in names:
+                return guide_id
+        return None
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", " ", to_simplified(text).strip().lower())
