@@ -325,6 +325,7 @@ class HttpEdge:
         guide_id, pdf = found
         response = http_response(HTTPStatus.OK, pdf, "application/pdf")
         response.headers["Content-Disposition"] = f'attachment; filename="{guide_id}.pdf"'
+        del response.headers["Cache-Control"]  # http_response's no-cache: the link is the chat's
         response.headers["Cache-Control"] = "no-store"
         return response
 

@@ -31,6 +31,8 @@ from bot.dialogue import (
 )
 from bot.form_summary import FormSummary, summarise
 from bot.frames import Reply
+from bot.guide_chat import SERVICE as GUIDE_SERVICE
+from bot.guide_chat import GuideChat, GuideTurn, download_button
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
 from bot.lookup_form import LookUp, LookupAction
 from bot.lookup_replies import RENDERED, render_lookup
@@ -75,13 +77,15 @@ class Outcome:
 class Pipeline:
     def __init__(self, nlu: Any, retriever: Any, regions: list[str],
                  offices: OfficeDirectory | None = None, lookups: Lookups | None = None,
-                 appointments: AppointmentFlow | None = None) -> None:
+                 appointments: AppointmentFlow | None = None,
+                 guides: GuideChat | None = None) -> None:
         self.nlu = nlu
         self.lookups = lookups  # None: personal look-ups say they are unavailable
         self.retriever = retriever
         self.regions = regions
         self.offices = offices or EmbeddedOfficeDirectory()
         self.appointments = appointments  # None: the menu choice gets its service guide
+        self.guides = guides  # None: the guides' menu choice gets its corpus entry
 
     # Turns -------------------------------------------------------------------------------------
 
@@ -92,6 +96,9 @@ class Pipeline:
         parse = self.nlu.parse(text)
         control = control_of(text)
         nlu_done = time.perf_counter()
+        guide = self._guide_turn(text, control)
+        if guide is not None:
+            return self._guide_outcome(ctx, guide, lang, script, requester, parse, started)
         search = self._search(ctx, text, parse.intent, parse.confidence, parse.is_oos, control)
         retrieval_done = time.perf_counter()
         entities = {e.type: e.value for e in reversed(parse.entities)}
@@ -142,6 +149,26 @@ class Pipeline:
         left = summarise(before.appointment_form, before.lookup_form, before.lang,
                          office or (lambda office_id, lang: ""))
         return left or before.form_at_handoff
+
+    # The service guides (bot/guide_chat.py) ---------------------------------------------------
+
+    def _guide_turn(self, text: str, control: Control | None) -> GuideTurn | None:
+        if self.guides is None or (control is not None and control.value != GUIDE_SERVICE):
+            return None
+        return self.guides.turn(text, control is not None)
+
+    def _guide_outcome(self, ctx: Context, turn: GuideTurn, lang: str, script: str,
+                       requester: Requester | None, parse: Any, started: float) -> Outcome:
+        """The procedures to pick from, or a guide's checklist and its link; a form in progress
+        is left as it is (its next answer continues it)."""
+        assert self.guides is not None
+        new_ctx = _following(ctx, lang, script, True)
+        reply = self.guides.reply(turn, "en" if new_ctx.lang == "en" else "zh",
+                                  output_script(new_ctx.lang, new_ctx.script),
+                                  requester.session if requester else "")
+        nlu = {"intent": parse.intent, "confidence": round(parse.confidence, 3), "lang": lang,
+               "script": script, "entities": []}
+        return Outcome([reply], None, new_ctx, nlu, {"total": time.perf_counter() - started})
 
     # The appointment form (bot/appointment_flow.py) ------------------------------------------
 
@@ -274,6 +301,10 @@ class Pipeline:
         human = label("human", ctx.lang)
         quick = related + [{"label": to_script(human, script), "value": to_script(human, script)}]
         as_of = str(answer.as_of) if answer.as_of else None
+        book = self.guides.book if self.guides else None
+        guide = book.for_entry(action.entry_id) if book else None
+        if book and guide:  # the procedure's checklist, to download
+            quick.insert(0, download_button(book, guide, "en" if ctx.lang == "en" else "zh", script))
         return Reply(
             sender="bot", text=answer.text, lang=ctx.lang, script=script,
             # The same answer in parts, for clients that show the short answer first and the
@@ -281,7 +312,8 @@ class Pipeline:
             title=answer.title, short=answer.short, details=answer.details,
             sources=list(answer.sources), quick_replies=quick,
             meta={**meta, "kind": "answer", "entry": action.entry_id,
-                  "retrieval_confidence": round(action.confidence, 3), "as_of": as_of},
+                  "retrieval_confidence": round(action.confidence, 3), "as_of": as_of,
+                  **({"guide": guide} if guide else {})},
         )
 
 

@@ -46,6 +46,7 @@ def load_pipeline(settings: Settings, regions: list[str]) -> Pipeline:
 def _load_built(settings: Settings, regions: list[str]) -> Pipeline:
     from bot.appointment_backend import calendar_today, worker_appointments
     from bot.appointment_flow import AppointmentFlow
+    from bot.guide_chat import GuideChat
     from bot.lookups import Lookups
     from bot.nlu import load_engine
     from retrieval import Retriever
@@ -55,8 +56,9 @@ def _load_built(settings: Settings, regions: list[str]) -> Pipeline:
     offices = HttpOfficeDirectory(settings.offices_url) if settings.offices_url else None
     lookups = Lookups.open(settings, settings.public_url or f"http://{settings.host}:{settings.port}")
     appointments = AppointmentFlow(worker_appointments(settings), calendar_today(settings))
+    guides = GuideChat.open(settings, settings.public_url or f"http://{settings.host}:{settings.port}")
     return Pipeline(load_engine(settings, encoder=retriever.embedder, build=False), retriever, regions,
-                    offices, lookups, appointments)
+                    offices, lookups, appointments, guides)
 
 
 def build_models(settings: Settings) -> None:

@@ -108,9 +108,10 @@ def _sources(pdf: FPDF, guide: Guide, heading: str) -> None:
     _line(pdf, 7, heading)
     pdf.set_font("noto", size=8)
     for source in guide.sources:
-        when = f" ({source.date})" if source.date else ""
-        _line(pdf, 4.5, f"{source.title}{when}")
-        _line(pdf, 4.5, source.url)
+        ref = ", ".join(r for r in (source.article, source.date) if r)
+        _line(pdf, 4.5, f"{source.title} ({ref})" if ref else source.title)
+        if source.url:
+            _line(pdf, 4.5, source.url)
 
 
 def _line(pdf: FPDF, height: float, text: str) -> None:

@@ -58,9 +58,13 @@ _ITEMS = re.compile(r"[;；]\s*")
 
 
 class Source(BaseModel):
+    """An official source as the corpus cites it (a law's article, a notice, a local guide)."""
+
     model_config = ConfigDict(frozen=True)
     title: str
-    url: str
+    url: str | None = None  # None: cited by title (and article) only
+    type: str
+    article: str | None = None
     date: str | None = None
 
 
@@ -149,8 +153,9 @@ def _sources(entries: list[dict]) -> list[Source]:
     for entry in entries:
         for source in entry.get("sources", []):
             when = source.get("date")
-            seen.setdefault(source["url"], Source(title=source["title"], url=source["url"],
-                                                   date=str(when) if when else None))
+            seen.setdefault(source.get("url") or source["title"], Source(
+                title=source["title"], url=source.get("url"), type=source.get("type", ""),
+                article=source.get("article"), date=str(when) if when else None))
     return list(seen.values())
 
 
@@ -176,17 +181,19 @@ class GuideBook:
     def get(self, guide_id: str, lang: Lang, script: Script | None = None) -> Guide | None:
         if guide_id not in CATALOGUE:
             return None
-        shown: Script = script if lang == "zh" and script in ("zh-Hans", "zh-Hant") else (
-            "zh-Hans" if lang == "zh" else "en")
+        # Cantonese writers read Traditional characters, as the rest of the bot writes to them.
+        shown: Script = "en" if lang == "en" else "zh-Hant" if script in ("zh-Hant", "yue") else "zh-Hans"
         entries = [_entry(e) for e in CATALOGUE[guide_id]]
         sections = _once([s for e in entries for s in _sections(e["id"], e["answer"][lang].get("details") or "")])
+        sources = _sources(entries)
         if shown == "zh-Hant":
             sections = [s.model_copy(update={"label": to_script(s.label, shown),
                                              "items": [to_script(i, shown) for i in s.items]})
                         for s in sections]
+            sources = [s.model_copy(update={"title": to_script(s.title, shown)}) for s in sources]
         return Guide(
             id=guide_id, lang=lang, script=shown, title=self.title(guide_id, lang, shown),
-            entries=list(CATALOGUE[guide_id]), sections=sections, sources=_sources(entries),
+            entries=list(CATALOGUE[guide_id]), sections=sections, sources=sources,
             as_of=_earliest([e.get("as_of") for e in entries if e.get("time_limited")]),
             verified=_earliest([e.get("verified") for e in entries]),
         )

@@ -50,7 +50,7 @@ def operations(server) -> list[schemathesis.APIOperation]:
 def test_every_operation_keeps_its_contract(contract_server, mode):
     """Each operation in turn (hypothesis shrinks a failure to its smallest request)."""
     found = operations(contract_server)
-    assert len(found) == 10  # offices, appointments (7), the look-up, the document check
+    assert len(found) == 12  # offices, appointments (7), the look-up, the document check, guides (2)
     for operation in found:
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=EXAMPLES, deadline=None, database=None,
