@@ -252,3 +252,37 @@ def test_labels_follow_the_replys_script_and_only_http_links_are_drawn(context, 
     expect(page.locator("nia-chat .log > li[data-seq='4']")).to_be_visible()
     assert page.locator("nia-chat .edoc").count() == 0
     assert chat.visitor_texts() == []
+
+
+def test_a_service_guide_picked_by_keyboard_offers_its_checklist(booking_server, context):
+    page = context.new_page()
+    chat = open_chat(page, booking_server.url + "/?lang=en")
+    chat.type_and_send("Service guides")
+    work = page.locator("nia-chat .qr button", has_text="Work-type residence permit")
+    expect(work).to_be_visible(timeout=30_000)
+    work.focus()
+    page.keyboard.press("Enter")
+    box = page.locator("nia-chat .bubble .edoc")
+    expect(box).to_be_visible(timeout=60_000)
+    expect(box.locator("h4")).to_have_text("Checklist")
+    link = box.locator("a.btn")
+    expect(link).to_have_text("Download the checklist (PDF)")
+    href = link.get_attribute("href") or ""
+    assert href.startswith(booking_server.url + "/guides/"), href
+    expect(page.locator("nia-chat .log > li.m-bot").last).to_contain_text("☐ work permit")
+    pdf = page.request.get(href)
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+
+
+def test_a_guide_link_is_labelled_in_traditional_and_only_http_is_drawn(context, site):
+    from test_widget_scripted import push, scripted
+
+    page, _ = scripted(context, site, "zh")
+    push(page, {"type": "reply", "seq": 2, "from": "bot", "lang": "zh", "script": "zh-Hant",
+                "text": "工作類居留證件", "meta": {"kind": "guide", "guide": "residence-permit-work",
+                                               "download": "https://example.org/guides/abc"}})
+    expect(page.locator("nia-chat .edoc a.btn")).to_have_text("下載材料清單（PDF）")
+    push(page, {"type": "reply", "seq": 3, "from": "bot", "lang": "en", "script": "en",
+                "text": "Checklist", "meta": {"kind": "guide", "download": "javascript:alert(1)"}})
+    expect(page.locator("nia-chat .log > li[data-seq='3']")).to_be_visible()
+    assert page.locator("nia-chat .edoc").count() == 1

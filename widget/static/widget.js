@@ -105,7 +105,7 @@
       booked: 'Appointment booked', rescheduled: 'Appointment rescheduled', cancelled: 'Appointment cancelled',
       reference: 'Reference', officeName: 'Office', day: 'Date', at: 'Time', applicant: 'Applicant', helper: 'Helper',
       passport: 'passport', download: 'Download the e-document (PDF)', verify: 'Verify it online', code: 'Verification code',
-      edoc: 'Passport e-document',
+      edoc: 'Passport e-document', guide: 'Checklist', guideDownload: 'Download the checklist (PDF)',
     },
     'zh-Hans': {
       service: '请选择办理业务', city: '请选择城市', office: '请选择办证地点',
@@ -115,7 +115,7 @@
       booked: '预约成功', rescheduled: '已改期', cancelled: '预约已取消',
       reference: '预约号', officeName: '办证地点', day: '日期', at: '时间', applicant: '申请人', helper: '帮办人',
       passport: '护照', download: '下载电子文书（PDF）', verify: '在线核验', code: '核验码',
-      edoc: '护照信息电子文书',
+      edoc: '护照信息电子文书', guide: '材料清单', guideDownload: '下载材料清单（PDF）',
     },
     'zh-Hant': {
       service: '請選擇辦理業務', city: '請選擇城市', office: '請選擇辦證地點',
@@ -125,7 +125,7 @@
       booked: '預約成功', rescheduled: '已改期', cancelled: '預約已取消',
       reference: '預約號', officeName: '辦證地點', day: '日期', at: '時間', applicant: '申請人', helper: '幫辦人',
       passport: '護照', download: '下載電子文書（PDF）', verify: '在線核驗', code: '核驗碼',
-      edoc: '護照信息電子文書',
+      edoc: '護照信息電子文書', guide: '材料清單', guideDownload: '下載材料清單（PDF）',
     },
   };
   const CHOICE_FIELDS = ['service', 'city', 'office', 'date', 'time', 'confirm'];
@@ -1395,14 +1395,22 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       return h('div', { class: 'datepick' }, h('label', { for: id }, this.st(ev, 'otherDay')), input, go, hint, err);
     }
 
-    /** A booking's confirmation card (meta.booking, the passport already masked by the server) and
-     * the e-document's download and verify links (meta.download, meta.verify, meta.code). */
+    /** A booking's confirmation card (meta.booking, the passport already masked by the server),
+     * the e-document's download and verify links (meta.download, meta.verify, meta.code), and a
+     * service guide's checklist to download (meta.kind 'guide', meta.download). */
     renderServiceResult(bubble, ev) {
       const meta = ev.meta || {};
       const state = BOOKING_KINDS[meta.kind];
       if (state && meta.booking && typeof meta.booking === 'object') bubble.append(this.bookingCard(ev, meta.booking, state));
-      const download = meta.kind === 'lookup_result' && meta.download ? safeHttpUrl(meta.download, this.httpBase) : null;
-      if (download) bubble.append(this.documentLinks(ev, download));
+      const download = (meta.kind === 'lookup_result' || meta.kind === 'guide') && meta.download ? safeHttpUrl(meta.download, this.httpBase) : null;
+      if (download) bubble.append(meta.kind === 'guide' ? this.guideLink(ev, download) : this.documentLinks(ev, download));
+    }
+
+    guideLink(ev, download) {
+      const id = `nia-part-${++partId}`;
+      return h('section', { class: 'edoc', 'aria-labelledby': id },
+        h('h4', { id }, this.st(ev, 'guide')),
+        h('a', { class: 'btn', href: download, download: '', target: '_blank', rel: 'noopener noreferrer', type: 'application/pdf' }, this.st(ev, 'guideDownload')));
     }
 
     bookingCard(ev, b, state) {
