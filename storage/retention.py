@@ -133,7 +133,7 @@ def sweeps(sql: Dialect) -> tuple[Rule, ...]:
              "expires_at < :now AND pdf IS NOT NULL",
              "pdf = NULL, download_token = NULL, expires_at = NULL",
              "PDF removed; verification record kept"),
-        Rule("guide links", "service_guide_links", "expires_at < :now", None, "expired ones deleted"),
+        Rule("expired guide links", "service_guide_links", "expires_at < :now", None, "deleted"),
         # Failed identity checks count within CHAT_LOOKUP_WINDOW_S, far shorter than the retention.
         Rule("look-up failures", "service_lookup_failures", "ts < :cutoff", None, "deleted"),
         Rule("look-up waits", "service_lookup_locks", "locked_until <= :now", None,

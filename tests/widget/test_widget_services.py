@@ -2,7 +2,8 @@
 calendar starts on Monday 21 September 2026: an appointment booked by clicking (service, city,
 day, time, confirm) ending in its confirmation card, the day and time chosen with the keyboard
 only, the date picker refusing a holiday, a phone's 360×640 screen, and a passport look-up's
-e-document link. Takes docs/screenshots/booking-*.png and edocument.png (`make screenshots`)."""
+e-document link, and a service guide's checklist link. Takes docs/screenshots/booking-*.png,
+edocument.png and guide-checklist.png (`make screenshots`)."""
 
 from __future__ import annotations
 
@@ -254,7 +255,8 @@ def test_labels_follow_the_replys_script_and_only_http_links_are_drawn(context, 
     assert chat.visitor_texts() == []
 
 
-def test_a_service_guide_picked_by_keyboard_offers_its_checklist(booking_server, context):
+def test_a_service_guide_picked_by_keyboard_offers_its_checklist(booking_server, context, screenshots,
+                                                                tmp_path: Path):
     page = context.new_page()
     chat = open_chat(page, booking_server.url + "/?lang=en")
     chat.type_and_send("Service guides")
@@ -272,6 +274,11 @@ def test_a_service_guide_picked_by_keyboard_offers_its_checklist(booking_server,
     expect(page.locator("nia-chat .log > li.m-bot").last).to_contain_text("☐ work permit")
     pdf = page.request.get(href)
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+    (tmp_path / "guide.pdf").write_bytes(pdf.body())
+    # The checklist's first page as the README shows it.
+    subprocess.run(["pdftoppm", "-png", "-r", "72", "-f", "1", "-l", "1", "-singlefile",
+                    str(tmp_path / "guide.pdf"), str(screenshots / "guide-checklist")], check=True)
+    assert (screenshots / "guide-checklist.png").stat().st_size > 10_000
 
 
 def test_a_guide_link_is_labelled_in_traditional_and_only_http_is_drawn(context, site):
