@@ -55,6 +55,9 @@ _RELATIONS = (
     ("friend", r"朋友|\bfriend\b"),
 )
 _FOR_SOMEONE = re.compile(r"帮|为|替|给|\bfor my\b|\bon behalf of my\b")
+# Whose record a look-up is ("查询我母亲的签证", "check my son's residence permit"): the relation
+# right after "my" / 我.
+_WHOSE = re.compile(r"(?:\bmy|我嘅|我的|我)\s*(?P<who>[a-z]+|[\u3400-\u9fff]{1,2})")
 
 
 class AppointmentForm(BaseModel):
@@ -139,15 +142,11 @@ def read(text: str, form: AppointmentForm, today: dt.date, book: OfficeBook) -> 
     folded = _folded(text)
     name_match = _NAME.search(text)
     passport = _passport_in(text, form)
-    relationship = None
-    if _FOR_SOMEONE.search(folded):
-        relationship = next((key for key, pattern in _RELATIONS
-                             if re.search(pattern, folded)), None)
     return Said(
         service=service_in(text), city=_city_in(text, book),
         date=parse_date(text, today), part=parse_part(text), time=parse_clock(text),
         name=name_match.group(1).strip() if name_match else None, passport=passport,
-        relationship=relationship, reference=reference_in(text),
+        relationship=relationship_in(text), reference=reference_in(text),
         cancel=bool(_CANCEL.match(folded)), confirm=bool(_YES.match(folded)),
         free_text=text.strip())
 
@@ -181,10 +180,35 @@ def _city_in(text: str, book: OfficeBook) -> str | None:
 def name_answer(said: Said) -> str | None:
     """The reply to "what is the applicant's name?": the name given outright, or the whole
     message when it reads as a name (letters or characters, no digits, no question)."""
-    if said.name:
-        return said.name
-    text = (said.free_text or "").strip().rstrip("。.!！")
+    return said.name or name_in(said.free_text or "")
+
+
+def name_in(text: str) -> str | None:
+    """A name given outright ("my name is Anna Lee", "我叫王小明"), or the whole message when it
+    reads as one."""
+    given = _NAME.search(text)
+    if given:
+        return given.group(1).strip()
+    text = text.strip().rstrip("。.!！")
     return text if _NAME_ONLY.match(text) else None
+
+
+def relationship_in(text: str, whose: bool = False) -> str | None:
+    """Whom the visitor acts for ("帮我妈妈预约", "for my mother"): mother, father, child, spouse
+    or friend. ``whose``: also a record named as theirs ("我母亲的签证", "my son's permit")."""
+    folded = _folded(text)
+    if _FOR_SOMEONE.search(folded):
+        found = next((key for key, pattern in _RELATIONS if re.search(pattern, folded)), None)
+        if found:
+            return found
+    if not whose:
+        return None
+    for match in _WHOSE.finditer(folded):
+        who = match["who"]
+        found = next((key for key, pattern in _RELATIONS if re.match(pattern, who)), None)
+        if found:
+            return found
+    return None
 
 
 def apply(form: AppointmentForm, said: Said) -> AppointmentForm:

@@ -28,6 +28,7 @@ LABELS = {
     "confirm": {"zh": "确认", "en": "Confirmation"},
     "number": {"zh": "证件号码", "en": "Document number"},
     "birth": {"zh": "出生日期", "en": "Date of birth"},
+    "for": {"zh": "代谁查询", "en": "Looking up for"},
 }
 GIVEN = {"zh": "已填写", "en": "given"}
 
@@ -72,7 +73,8 @@ def _appointment(form: AppointmentForm, lang: Lang, office_name: OfficeName) -> 
 def _lookup(form: LookupForm) -> FormSummary:
     shown = {"number": mask(form.number, 3) if form.number else None,
              "passport": mask(form.passport) if form.passport else None,
-             "birth": f"{GIVEN['zh']} / {GIVEN['en']}" if form.birth else None}
+             "birth": f"{GIVEN['zh']} / {GIVEN['en']}" if form.birth else None,
+             "for": form.relationship, "helper": form.helper}
     return FormSummary(service=form.service, name=ONLINE_SERVICES[form.service],
                        asking=LABELS[form.asking], fields=_fields(shown))
 

@@ -16,14 +16,16 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from bot.appointment_form import name_in, relationship_in
 from bot.controls import Control
 from bot.handoff_cues import asks_for_person, sounds_like_complaint
 from bot.office_form import cancels
 from runtime.language import to_simplified
+from services.appointments import Assisted
 from services.records import NUMBER_PATTERNS, PASSPORT_PATTERN, SERVICE_KINDS, Identity, Kind
 
-Field = Literal["number", "passport", "birth"]
-FIELDS: tuple[Field, ...] = ("number", "passport", "birth")
+Field = Literal["number", "passport", "birth", "helper"]
+FIELDS: tuple[Field, ...] = ("number", "passport", "birth")  # the identity: the applicant's
 
 # What a typed request names: a look-up verb, then (in the same clause, a few words on) the
 # visitor's own record: "查询我的永居证信息", "我想查下我嘅簽證", "check the progress of my
@@ -62,6 +64,10 @@ class LookupForm(BaseModel):
     number: str | None = None
     passport: str | None = None
     birth: str | None = None  # ISO date
+    # An assisted look-up: the visitor asks for a family member or friend ("查询我母亲的签证进度"),
+    # whose documents the check is of; the helper's own name is asked last and recorded.
+    relationship: str | None = None
+    helper: str | None = None
     asking: Field = "number"
 
     @property
@@ -69,7 +75,15 @@ class LookupForm(BaseModel):
         return SERVICE_KINDS[self.service]
 
     def missing(self) -> Field | None:
-        return next((f for f in FIELDS if getattr(self, f) is None), None)
+        identity = next((f for f in FIELDS if getattr(self, f) is None), None)
+        if identity is None and self.relationship and self.helper is None:
+            return "helper"
+        return identity
+
+    def assisted(self) -> Assisted | None:
+        if self.relationship and self.helper:
+            return Assisted(relationship=self.relationship, helper_name=self.helper)
+        return None
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,7 @@ class LookupAsk:
     problem: str | None = None
     noted: tuple[Field, ...] = ()
     first: bool = False  # the form just opened: say what the check needs and why
+    relationship: str | None = None  # asking for a family member's or friend's documents
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,7 @@ class LookUp:
 
     service: str
     identity: Identity
+    assisted: Assisted | None = None  # recorded with the inquiry (services/inquiries.py)
 
 
 @dataclass(frozen=True)
@@ -165,17 +181,19 @@ def lookup_step(form: LookupForm | None, text: str, control: Control | None,
         assert form.number and form.passport and form.birth
         identity = Identity(number=form.number, passport=form.passport,
                             birth=date.fromisoformat(form.birth))
-        return Step([LookUp(form.service, identity)], None)
+        return Step([LookUp(form.service, identity, form.assisted())], None)
     wanted = form.missing() or form.asking
     form.asking = wanted
     if not noted and problem is None and opening is None:
         # Nothing for the form: a question asked midway is answered, then the question repeats.
-        return Step([LookupAsk(form.service, wanted)], form, answer_first=answerable)
+        return Step([LookupAsk(form.service, wanted, relationship=form.relationship)], form,
+                    answer_first=answerable)
     # A typed question that opens the form ("how can I check my visa status online?") and that
     # the corpus answers gets that answer first, as the office directory does: the visitor may
     # have wanted the how-to, not the look-up.
     typed_question = opening is not None and control is None and not noted
-    return Step([LookupAsk(form.service, wanted, problem, tuple(noted), first=opening is not None)],
+    return Step([LookupAsk(form.service, wanted, problem, tuple(noted), first=opening is not None,
+                           relationship=form.relationship)],
                 form, answer_first=answerable and typed_question)
 
 
@@ -184,6 +202,13 @@ def _fill(form: LookupForm, text: str) -> tuple[list[Field], str | None]:
     with the field being asked when the message tries but fails to give it."""
     upper = to_simplified(text).upper()
     noted: list[Field] = []
+    form.relationship = relationship_in(text, whose=True) or form.relationship
+    if form.asking == "helper":
+        helper = name_in(text)
+        if helper is None:  # a question midway is answered; anything else is asked again
+            return noted, None if re.search(r"[?？]", text) else "bad_helper"
+        form.helper = helper
+        return ["helper"], None
     number = _number(upper, form.kind)
     if number:
         form.number = number

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.appointment_replies import RELATIONSHIPS
 from bot.frames import Reply
 from bot.lookup_form import LookupAsk, LookupNotice
 from bot.lookups import Looked, Lookups
@@ -39,7 +40,29 @@ PROBLEMS = {
                   "en": "That date does not exist; please check your date of birth."},
     "future_birth": {"zh": "出生日期不能晚于今天，请核对。",
                      "en": "A date of birth cannot be in the future; please check it."},
+    "bad_helper": {"zh": "请只输入您的姓名。", "en": "Please type just your name."},
 }
+# For a family member or friend: the check is of their documents; the helper's name is recorded.
+ASK_FOR = {
+    "number": {"zh": "请输入您{who}的证件号码（{document}）。", "en": "What is your {who}'s {document} number?"},
+    "passport": {"zh": "请输入您{who}的护照号码。", "en": "What is your {who}'s passport number?"},
+    "birth": {"zh": "请输入您{who}的出生日期（例如 1988-04-12）。",
+              "en": "What is your {who}'s date of birth? (for example 1988-04-12 or 12 April 1988)"},
+    "helper": {"zh": "最后，请告诉我您本人的姓名（记录为帮办人）。",
+               "en": "Last, what is your own name? It is recorded as the helper."},
+}
+DOCUMENT = {"service_progress": {"zh": "受理回执上的申请编号", "en": "application"},
+            "service_visa_info": {"zh": "签证或居留许可", "en": "visa or residence permit"},
+            "service_pr_card_info": {"zh": "永久居留身份证，18 位", "en": "permanent resident ID card"},
+            "service_passport_info": {"zh": "永久居留身份证，18 位", "en": "permanent resident ID card"}}
+INTRO_FOR = {"zh": "您是为{who}查询“{name}”：需要核验的是{who}的身份，请提供{who}的证件号码、护照号码和"
+                   "出生日期，最后告诉我您本人的姓名（记录为帮办人）。这些信息只用于本次核验，人工客服只能"
+                   "看到遮盖后的号码。随时输入“取消”可退出。",
+             "en": "You are looking up \"{name}\" for your {who}: the check is of your {who}'s "
+                   "identity, so I need their document number, passport number and date of birth, "
+                   "and then your own name, recorded as the helper. They are used for this check "
+                   "only, and agents see them masked. Type \"cancel\" at any time to stop."}
+DONE_FOR = {"zh": "（{helper}为{who}代为查询）", "en": "(looked up for your {who} by {helper}, helper)"}
 INTRO = {"zh": "查询“{name}”需要核验身份：证件号码、护照号码和出生日期。这些信息只用于本次核验，"
                "人工客服只能看到遮盖后的号码。随时输入“取消”可退出。",
          "en": "To look up \"{name}\" I need to check your identity: the document number, your "
@@ -48,7 +71,8 @@ INTRO = {"zh": "查询“{name}”需要核验身份：证件号码、护照号�
 NOTED = {"zh": "已记下：{items}。", "en": "Noted: {items}."}
 FIELD_NAMES = {"number": {"zh": "证件号码", "en": "document number"},
                "passport": {"zh": "护照号码", "en": "passport number"},
-               "birth": {"zh": "出生日期", "en": "date of birth"}}
+               "birth": {"zh": "出生日期", "en": "date of birth"},
+               "helper": {"zh": "帮办人姓名", "en": "helper's name"}}
 CANCELLED = {"zh": "已取消查询，您填写的信息已清除。还有什么可以帮您？",
              "en": "The look-up is cancelled and what you entered is cleared. What else can I do for you?"}
 NOT_MATCHED = {"zh": "您提供的信息与可查询的记录不符。请核对证件号码、护照号码和出生日期后重试"
@@ -120,13 +144,19 @@ def render_lookup(action: LookupAsk | LookupNotice | Looked, lookups: Lookups | 
 
 def _ask(action: LookupAsk, lang: str) -> str:
     lines = []
+    who = RELATIONSHIPS[action.relationship][lang] if action.relationship else None
     if action.first:
-        lines.append(INTRO[lang].format(name=ONLINE_SERVICES[action.service][lang]))
+        intro = INTRO_FOR[lang] if who else INTRO[lang]
+        lines.append(intro.format(name=ONLINE_SERVICES[action.service][lang], who=who))
     if action.noted:
         sep = "、" if lang == "zh" else ", "
         lines.append(NOTED[lang].format(items=sep.join(FIELD_NAMES[f][lang] for f in action.noted)))
     if action.problem:
         lines.append(PROBLEMS[action.problem][lang])
+    if who or action.field == "helper":
+        document = DOCUMENT[action.service][lang]
+        lines.append(ASK_FOR[action.field][lang].format(who=who or "", document=document))
+        return "\n".join(lines)
     asked = ASK_NUMBER[action.service] if action.field == "number" else ASK[action.field]
     lines.append(asked[lang])
     return "\n".join(lines)
@@ -141,6 +171,10 @@ def _looked(looked: Looked, lookups: Lookups, lang: str) -> tuple[str, str, dict
         return LOCKED[lang].format(until=until), "lookup_locked", {}
     lines = [*_record(result, lang)]
     extra: dict = {}
+    if looked.assisted is not None:
+        who = RELATIONSHIPS.get(looked.assisted.relationship, RELATIONSHIPS["friend"])[lang]
+        lines.append(DONE_FOR[lang].format(who=who, helper=looked.assisted.helper_name))
+        extra["assisted"] = looked.assisted.model_dump()
     if looked.document is not None:
         url = lookups.download_url(looked.document)
         verify = lookups.verify_url(looked.document.code)
@@ -151,7 +185,7 @@ def _looked(looked: Looked, lookups: Lookups, lang: str) -> tuple[str, str, dict
             f"Your e-document (PDF in Chinese and English, digitally signed): {url}\nThe link "
             f"works for {minutes} minutes. Verification code {looked.document.code}: anyone can "
             f"check it at {verify}.")
-        extra = {"download": url, "verify": verify, "code": looked.document.code}
+        extra |= {"download": url, "verify": verify, "code": looked.document.code}
     return "\n".join(lines), "lookup_result", extra
 
 

@@ -11,10 +11,12 @@ import time
 from dataclasses import dataclass
 
 from bot.lookup_form import LookUp
+from services.appointments import Assisted
 from services.documents import Documents, Issued
 from services.http_adapter import HttpRecords
+from services.inquiries import Inquiries, Outcome
 from services.record_store import EmbeddedRecords
-from services.records import SERVICE_KINDS, LookupResult, Record, RecordService, Requester
+from services.records import SERVICE_KINDS, Locked, LookupResult, Record, RecordService, Requester
 from services.settings import ServiceSettings
 from services.signing import signing_key
 from storage.backends import open_database
@@ -29,12 +31,13 @@ class Looked:
     service: str
     result: LookupResult
     document: Issued | None = None
+    assisted: Assisted | None = None  # a family member's or friend's look-up: who helped
 
 
 class Lookups:
     def __init__(self, records: RecordService, documents: Documents, settings: ServiceSettings,
-                 base_url: str) -> None:
-        self.records, self.documents = records, documents
+                 base_url: str, inquiries: Inquiries) -> None:
+        self.records, self.documents, self.inquiries = records, documents, inquiries
         self.settings, self.base_url = settings, base_url.rstrip("/")
 
     @classmethod
@@ -47,17 +50,22 @@ class Lookups:
             records = EmbeddedRecords(db, settings)
             if settings.demo_records:
                 records.load_demo()
-        return cls(records, Documents(db, signing_key(settings.data_dir)), settings, base_url)
+        return cls(records, Documents(db, signing_key(settings.data_dir)), settings, base_url,
+                   Inquiries(db))
 
     def run(self, action: LookUp, requester: Requester) -> Looked:
         now = time.time()
-        result = self.records.look_up(SERVICE_KINDS[action.service], action.identity, requester,
-                                      now)
+        kind = SERVICE_KINDS[action.service]
+        result = self.records.look_up(kind, action.identity, requester, now)
+        outcome: Outcome = "matched" if isinstance(result, Record) else (
+            "locked" if isinstance(result, Locked) else "not_matched")
+        self.inquiries.record(requester.session, kind, action.identity.number, outcome,
+                              action.assisted, now)
+        issued = None
         if action.service == PASSPORT_SERVICE and isinstance(result, Record):
             issued = self.documents.issue(result, requester.session, self.base_url, now,
                                           self.settings.document_link_s)
-            return Looked(action.service, result, issued)
-        return Looked(action.service, result)
+        return Looked(action.service, result, issued, action.assisted)
 
     def download_url(self, issued: Issued) -> str:
         return f"{self.base_url}/documents/{issued.token}"

@@ -116,6 +116,7 @@ def conversation_rules(sql: Dialect) -> tuple[Rule, ...]:
              "pdf = NULL, download_token = NULL, expires_at = NULL",
              "PDF and download link removed; verification record kept"),
         Rule("guide links", "service_guide_links", f"session_id {in_batch}", None, "deleted"),
+        Rule("look-up inquiries", "service_inquiries", f"session_id {in_batch}", None, "deleted"),
     )
 
 
@@ -136,6 +137,7 @@ def sweeps(sql: Dialect) -> tuple[Rule, ...]:
         Rule("expired guide links", "service_guide_links", "expires_at < :now", None, "deleted"),
         # Failed identity checks count within CHAT_LOOKUP_WINDOW_S, far shorter than the retention.
         Rule("look-up failures", "service_lookup_failures", "ts < :cutoff", None, "deleted"),
+        Rule("old look-up inquiries", "service_inquiries", "ts < :cutoff", None, "deleted"),
         Rule("look-up waits", "service_lookup_locks", "locked_until <= :now", None,
              "ended ones deleted"),
         # Rows past the audit retention are deleted below, so they are not counted here too.

@@ -16,7 +16,7 @@ from storage.migrations import (
     m0004_appointments,
     m0005_service_records,
     m0006_client_limits,
-    m0007_guide_links,
+    m0007_guides_inquiries,
 )
 
 
@@ -34,7 +34,7 @@ MIGRATIONS = (
     Migration(4, "appointments", m0004_appointments.apply),
     Migration(5, "service records", m0005_service_records.apply),
     Migration(6, "per-client limits shared by the nodes", m0006_client_limits.apply),
-    Migration(7, "service guide links", m0007_guide_links.apply),
+    Migration(7, "service guide links and look-up inquiries", m0007_guides_inquiries.apply),
 )
 LATEST = MIGRATIONS[-1].version
 
