@@ -219,7 +219,7 @@ def test_an_empty_postgres_database_gets_the_whole_schema_once(postgres_url):
             "handoff_notes", "handoff_tickets", "handoff_audit", "schema_version",
             "service_records", "service_record_history", "service_lookup_failures",
             "service_lookup_locks", "service_documents", "appointments", "client_buckets",
-            "client_sockets", "nodes"} == {table for table, *_ in schema}
+            "client_sockets", "nodes", "service_guide_links", "service_inquiries"} == {table for table, *_ in schema}
     assert [column for table, column, *_ in schema if table == "ratings"] == [
         "id", "session_id", "chat_id", "agent", "queue_id", "score", "comment", "ts"]
     # Times keep their fractions of a second: SQLite's REAL is double precision here.
