@@ -54,6 +54,10 @@ class Context(BaseModel):
     appointment_form: AppointmentForm | None = None  # bot/appointment_flow.py
     # The form left for a person, masked, for the agent (bot/form_summary.py).
     form_at_handoff: FormSummary | None = None
+    # Whether agents may see the visitor's details unmasked (bot/consent.py), and the request for
+    # a person waiting for that answer.
+    agent_consent: bool | None = None
+    consent_for: str | None = None
     # Bookings made in this chat (reference → passport number), so cancelling one here needs
     # no identity check again; purged with the context (storage/retention.py).
     appointments: dict[str, str] = {}

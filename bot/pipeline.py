@@ -14,6 +14,7 @@ from typing import Any
 from bot.appointment_flow import AppointmentFlow, FlowTurn
 from bot.appointment_form import SERVICE as APPOINTMENT_SERVICE
 from bot.appointment_replies import render_step
+from bot.consent import ack_reply, answer_of, ask_reply
 from bot.controls import Control, control_of
 from bot.dialogue import (
     Action,
@@ -90,6 +91,8 @@ class Pipeline:
     # Turns -------------------------------------------------------------------------------------
 
     def respond(self, ctx: Context, text: str, requester: Requester | None = None) -> Outcome:
+        if ctx.consent_for is not None:
+            return self._consent_answer(ctx, text, requester)
         started = time.perf_counter()
         before = ctx
         lang, script = self._language(text, ctx)
@@ -128,6 +131,11 @@ class Pipeline:
         elif escalate is not None:
             new_ctx.appointment_form = None  # a person takes over; the form is not resumed
         new_ctx.form_at_handoff = self._form_at_handoff(before, new_ctx, escalate)
+        if _asks_consent(before, new_ctx, escalate):
+            # A person is asked for midway through a form: first whether they may see its details.
+            replies, escalate = [ask_reply(new_ctx.lang, output_script(new_ctx.lang, new_ctx.script))], None
+            new_ctx = before.model_copy(update={"consent_for": text, "lang": new_ctx.lang,
+                                                "script": new_ctx.script})
         finished = time.perf_counter()
         nlu_meta = {
             "intent": parse.intent, "confidence": round(parse.confidence, 3),
@@ -149,6 +157,20 @@ class Pipeline:
         left = summarise(before.appointment_form, before.lookup_form, before.lang,
                          office or (lambda office_id, lang: ""))
         return left or before.form_at_handoff
+
+    # Consent to unmasked details (bot/consent.py) ------------------------------------------
+
+    def _consent_answer(self, ctx: Context, text: str, requester: Requester | None) -> Outcome:
+        """The answer to "may the agent see your details?": stored, then the request for a
+        person it interrupted goes on; another message is taken as it comes (asked again on the
+        next request for a person)."""
+        agreed, request = answer_of(text), ctx.consent_for or text
+        ctx = ctx.model_copy(update={"consent_for": None, "agent_consent": agreed})
+        if agreed is None:
+            return self.respond(ctx, text, requester)
+        outcome = self.respond(ctx, request, requester)
+        outcome.replies.insert(0, ack_reply(agreed, ctx.lang, output_script(ctx.lang, ctx.script)))
+        return outcome
 
     # The service guides (bot/guide_chat.py) ---------------------------------------------------
 
@@ -315,6 +337,14 @@ class Pipeline:
                   "retrieval_confidence": round(action.confidence, 3), "as_of": as_of,
                   **({"guide": guide} if guide else {})},
         )
+
+
+def _asks_consent(before: Context, after: Context, escalate: Escalate | None) -> bool:
+    """A request for a person (its handoff, or the route's first question) that leaves a booking
+    or a look-up, before the visitor has said whether agents may see the form's details."""
+    handing_over = escalate is not None or (after.pending is not None and before.pending is None)
+    in_form = before.appointment_form is not None or before.lookup_form is not None
+    return handing_over and in_form and before.agent_consent is None
 
 
 def greet(ctx: Context) -> list[Reply]:

@@ -223,7 +223,8 @@ class Notifier:
         if isinstance(event, Reply) and event.meta.get("kind") == "agent":
             await self.to_watchers(chat, af.Event(chat=chat.id, event=stored.to_wire()))
         elif isinstance(event, Visitor):
-            await self.to_watchers(chat, af.Event(chat=chat.id, event=for_agents(stored)))
+            shown = for_agents(stored, self.views.consent(chat) is True)
+            await self.to_watchers(chat, af.Event(chat=chat.id, event=shown))
             self.views.visitor_wrote(chat.id, event.text)
             self.changed_here(chat.id)
             if chat.status == "queued":

@@ -80,12 +80,20 @@ class Views:
             # visitor wrote afterwards.
             end = datetime.fromtimestamp(chat.ended_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             transcript = [e for e in transcript if e.ts <= end]
-        info = {**self.chat_info(chat), "form": self.open_form(chat)}
+        consent = self.consent(chat)
+        info = {**self.chat_info(chat), "form": self.open_form(chat), "consent": consent}
         # Numbers and dates a visitor gave the bot's identity check or appointment form are
-        # shown masked.
+        # shown masked, unless the visitor agreed that agents may see them (bot/consent.py).
+        wire = (e.to_wire() for e in transcript)
         return af.OpenChat(chat=info, notes=db.notes(chat.session_id),
                            history=history, tickets=tickets,
-                           transcript=masked_events(e.to_wire() for e in transcript))
+                           transcript=list(wire) if consent else masked_events(wire))
+
+    def consent(self, chat: Chat) -> bool | None:
+        """Whether the visitor agreed that agents see their details unmasked: True, False, or
+        None (not asked: masked)."""
+        agreed = self.ctx.visitors.context(chat.session_id).get("agent_consent")
+        return agreed if isinstance(agreed, bool) else None
 
     def open_form(self, chat: Chat) -> dict[str, Any] | None:
         """The service form the visitor left for a person (which service, the fields given,
@@ -195,10 +203,10 @@ class Views:
         return af.Tickets(tickets=self.ctx.db().tickets("open", scope))
 
 
-def for_agents(stored: Stored) -> dict[str, Any]:
+def for_agents(stored: Stored, unmasked: bool = False) -> dict[str, Any]:
     """One stored event as a console shows it live: identity numbers and dates masked, as in
-    the transcript (services/privacy.py)."""
-    return masked_events([stored.to_wire()])[0]
+    the transcript (services/privacy.py), unless the visitor agreed (``unmasked``)."""
+    return stored.to_wire() if unmasked else masked_events([stored.to_wire()])[0]
 
 
 def last_visitor_text(events: list[Stored]) -> str | None:

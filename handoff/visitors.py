@@ -36,7 +36,8 @@ class VisitorEvents:
         if chat.status == "queued" and texts.is_leave_message(text):
             await self.escalation.start_leaving_message(chat)
             return
-        await self.notifier.to_watchers(chat, af.Event(chat=chat.id, event=for_agents(stored)))
+        shown = for_agents(stored, self.notifier.views.consent(chat) is True)
+        await self.notifier.to_watchers(chat, af.Event(chat=chat.id, event=shown))
         self.notifier.views.visitor_wrote(chat.id, text)
         self.notifier.changed(chat.id)
         if chat.status == "queued" and not eligible_online(ctx, chat):

@@ -182,6 +182,8 @@ async def test_an_agent_sees_the_forms_passport_number_masked(booking_server, ws
         assert confirm["meta"]["field"] == "confirm"
         await c.send({"type": "message", "id": "k5",
                       "text": "Talk to a person, my passport is G1234AB, born 1990-02-03"})
+        await c.until(lambda f: f.get("type") == "reply" and f["meta"].get("kind") == "consent_ask")
+        await c.send({"type": "message", "id": "k6", "text": "no"})  # the agent sees them masked
         await c.until(lambda f: f.get("type") == "state" and f.get("state") == "queued",
                       timeout=60)
         cid = await chat_id_in(agent)
@@ -190,7 +192,8 @@ async def test_an_agent_sees_the_forms_passport_number_masked(booking_server, ws
         opened = await agent.expect("chat")
     seen = json.dumps([listed, opened], ensure_ascii=False).upper()
     assert "G1234AB" not in seen and "1990-02-03" not in seen
-    assert "G1***AB" in listed["last_text"] and "[date]" in listed["last_text"]
+    assert listed["last_text"] == "no"  # the answer to "may the agent see your details?"
+    assert "G1***AB" in listed["summary"] and "[date]" in listed["summary"]
     said = [e.get("text", "") for e in opened["transcript"] if e["type"] == "visitor"]
     assert "g1***ab" in said and "Kim Park" in said and "10:00" in said
     await agent.close()

@@ -287,6 +287,13 @@
     }
   }
 
+  // Whether the visitor agreed that agents see their numbers and dates unmasked (bot/consent.py).
+  const CONSENT_TEXT = {
+    true: "访客已同意：显示完整信息 · Details shown in full: the visitor agreed",
+    false: "访客未同意：信息已遮盖 · Details masked: the visitor declined",
+    null: "信息已遮盖 · Details masked",
+  };
+
   /** The service form the visitor left for a person: the service, what was given (masked by the
    *  server: bot/form_summary.py) and the question that was pending. */
   function renderForm(form) {
@@ -317,7 +324,8 @@
       el("div", { cls: "meta", text: [OPTION_NAMES[c.business_option], c.city || c.region_zh,
         c.overseas ? "境外 overseas" : null, REASON_NAMES[c.reason] || c.reason,
         c.online ? "在线 online" : "离线 offline"].filter(Boolean).join(" · ") }),
-      el("div", { cls: "meta", text: `摘要 Summary: ${c.summary || "—"}` }));
+      el("div", { cls: "meta", text: `摘要 Summary: ${c.summary || "—"}` }),
+      el("div", { cls: "meta consent", text: CONSENT_TEXT[String(c.consent)] || CONSENT_TEXT.null }));
     const list = $("transcript");
     clear(list);
     if (c.purged_at) list.append(el("li", { cls: "msg system purged", text: removedText(c.purged_at) }));
