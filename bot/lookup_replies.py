@@ -130,6 +130,7 @@ def render_lookup(action: LookupAsk | LookupNotice | Looked, lookups: Lookups | 
     extra: dict = {}
     if isinstance(action, LookupAsk):
         body, kind = _ask(action, lang), "lookup_form"
+        extra = {"field": action.field}  # the question asked: the widget's date field for "birth"
     elif isinstance(action, LookupNotice):
         body, kind, quick = CANCELLED[lang], "lookup_cancelled", [label("human", lang)]
     else:

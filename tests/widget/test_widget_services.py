@@ -293,3 +293,34 @@ def test_a_guide_link_is_labelled_in_traditional_and_only_http_is_drawn(context,
                 "text": "Checklist", "meta": {"kind": "guide", "download": "javascript:alert(1)"}})
     expect(page.locator("nia-chat .log > li[data-seq='3']")).to_be_visible()
     assert page.locator("nia-chat .edoc").count() == 1
+
+
+def test_a_phone_gives_the_date_of_birth_in_the_date_field(booking_server, phone_context, axe_source):
+    """The look-up's "date of birth?" as a date field on a 360×640 phone, by keyboard: a future
+    day is refused before anything is sent, a real one sends its ISO date and gets the record."""
+    page = phone_context.new_page()
+    chat = open_chat(page, booking_server.url + "/m?lang=en")
+    chat.type_and_send("PR holder passport info")
+    expect(page.locator("nia-chat .log > li.m-bot").last).to_contain_text("permanent resident ID card number",
+                                                                           timeout=30_000)
+    chat.type_and_send(f"{PR_CARD} {PASSPORT}")
+    field = page.locator("nia-chat .datepick.birth input")
+    expect(field).to_be_visible(timeout=30_000)
+    expect(page.locator("nia-chat .datepick.birth label")).to_have_text("Date of birth")
+    box = page.evaluate("""() => {
+        const root = document.querySelector('nia-chat').shadowRoot;
+        const r = root.querySelector('.datepick.birth').getBoundingClientRect();
+        return {page: document.documentElement.scrollWidth, left: r.left, right: r.right};
+    }""")
+    assert box["page"] <= 360 and box["left"] >= 0 and box["right"] <= 360, box
+    assert small_touch_targets(page) == []
+    assert axe_violations(page, axe_source) == []
+    field.fill("2999-01-01")
+    field.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("nia-chat .datepick.birth .err")).to_contain_text("not a possible date of birth")
+    assert chat.visitor_texts()[-1] != "2999-01-01"
+    field.fill(BIRTH)
+    page.keyboard.press("Enter")
+    expect(page.locator("nia-chat .bubble .edoc")).to_be_visible(timeout=60_000)
+    assert chat.visitor_texts()[-1] == BIRTH

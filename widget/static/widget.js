@@ -106,6 +106,7 @@
       reference: 'Reference', officeName: 'Office', day: 'Date', at: 'Time', applicant: 'Applicant', helper: 'Helper',
       passport: 'passport', download: 'Download the e-document (PDF)', verify: 'Verify it online', code: 'Verification code',
       edoc: 'Passport e-document', guide: 'Checklist', guideDownload: 'Download the checklist (PDF)',
+      birth: 'Date of birth', sendBirth: 'Send', badBirth: '{d} is not a possible date of birth.',
     },
     'zh-Hans': {
       service: '请选择办理业务', city: '请选择城市', office: '请选择办证地点',
@@ -116,6 +117,7 @@
       reference: '预约号', officeName: '办证地点', day: '日期', at: '时间', applicant: '申请人', helper: '帮办人',
       passport: '护照', download: '下载电子文书（PDF）', verify: '在线核验', code: '核验码',
       edoc: '护照信息电子文书', guide: '材料清单', guideDownload: '下载材料清单（PDF）',
+      birth: '出生日期', sendBirth: '发送', badBirth: '{d}不是有效的出生日期。',
     },
     'zh-Hant': {
       service: '請選擇辦理業務', city: '請選擇城市', office: '請選擇辦證地點',
@@ -126,6 +128,7 @@
       reference: '預約號', officeName: '辦證地點', day: '日期', at: '時間', applicant: '申請人', helper: '幫辦人',
       passport: '護照', download: '下載電子文書（PDF）', verify: '在線核驗', code: '核驗碼',
       edoc: '護照信息電子文書', guide: '材料清單', guideDownload: '下載材料清單（PDF）',
+      birth: '出生日期', sendBirth: '發送', badBirth: '{d}不是有效的出生日期。',
     },
   };
   const CHOICE_FIELDS = ['service', 'city', 'office', 'date', 'time', 'confirm'];
@@ -1232,7 +1235,8 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         this.qrBar = null;
         const qr = (Array.isArray(ev.quick_replies) ? ev.quick_replies : []).filter((q) => q && q.value != null);
         const asList = qr.length > 16 || (qr.length > QUICK_REPLIES_AS_BUTTONS && kind === 'ask_region');
-        const controls = from === 'bot' && kind === 'appointment_ask' ? this.formControls(ev, qr) : null;
+        const controls = from !== 'bot' ? null : kind === 'appointment_ask' ? this.formControls(ev, qr)
+          : kind === 'lookup_form' && ev.meta.field === 'birth' ? this.birthControls(ev, qr) : null;
         if (controls) li.append((this.qrBar = controls));
         else if (qr.length) li.append((this.qrBar = this.quickReplies(qr, asList)));
       }
@@ -1341,6 +1345,42 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         if (picker) box.append(picker);
       }
       box.append(this.quickReplies(qr.slice(-2), false));
+      return box;
+    }
+
+    /** The look-up form's "date of birth?" as a date field (meta.field 'birth'): bounded from
+     * 1900 to yesterday, a later day refused here before anything is sent; it sends the ISO date,
+     * as a visitor could type it. The "cancel" and "person" replies stay plain quick replies. */
+    birthControls(ev, qr) {
+      const id = `nia-part-${++partId}`;
+      const yesterday = new Date(Date.now() - 86400000);
+      const max = `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, '0')}-${String(yesterday.getDate()).padStart(2, '0')}`;
+      const input = h('input', { type: 'date', id, min: '1900-01-01', max, required: '', 'aria-describedby': id + '-e' });
+      const err = h('p', { class: 'err', id: id + '-e', role: 'alert' });
+      const send = () => {
+        const d = input.value;
+        if (!d) return;
+        if (d > max || d < '1900-01-01') {
+          input.setAttribute('aria-invalid', 'true');
+          err.textContent = this.st(ev, 'badBirth', { d });
+          input.focus();
+          return;
+        }
+        this.sendText(d);
+      };
+      input.addEventListener('input', () => {
+        input.removeAttribute('aria-invalid');
+        err.textContent = '';
+      });
+      input.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          send();
+        }
+      });
+      const go = h('button', { class: 'btn', type: 'button', onclick: send }, this.st(ev, 'sendBirth'));
+      const box = h('div', { class: 'form-ctl' }, h('div', { class: 'datepick birth' }, h('label', { for: id }, this.st(ev, 'birth')), input, go, err));
+      if (qr.length) box.append(this.quickReplies(qr, false));
       return box;
     }
 
