@@ -112,3 +112,23 @@ def test_the_guides_api(shared_server):
     for params in ({"lang": "fr"}, {"lang": "en", "script": "zh-Hant"}, {"format": "docx"}):
         bad = httpx.get(f"{base}/api/guides/visa-extension", params=params)
         assert bad.status_code == 400 and bad.json()["error"] == "invalid"
+
+
+def test_expired_links_and_old_inquiries_are_swept(database_target):
+    """Whatever the conversation: an expired guide link, and an inquiry older than the retention."""
+    from services.inquiries import Inquiries
+
+    db = open_database(database_target)
+    links = GuideLinks(db)
+    old = links.issue("stay-permit", "zh", "zh-Hans", "s-2", NOW - 1000, 600)
+    live = links.issue("stay-permit", "zh", "zh-Hans", "s-2", NOW, 600)
+    Inquiries(db).record("s-2", "application", "A202603020017", "matched", None, NOW - 10_000)
+    Inquiries(db).record("s-2", "application", "A202603020017", "not_matched", None, NOW)
+    retention = Retention(db)
+    rules = {r.kind: r for r in retention.sweeps}
+    cutoffs = Cutoffs(now=NOW, cutoff=NOW - 5_000, audit_cutoff=0, login_window_s=0)
+    assert retention.sweep(rules["expired guide links"], cutoffs, 100) == 1
+    assert retention.sweep(rules["old look-up inquiries"], cutoffs, 100) == 1
+    assert links.download(old.token, NOW - 999) is None and links.download(live.token, NOW + 1)
+    assert [i.outcome for i in Inquiries(db).of_session("s-2")] == ["not_matched"]
+    db.close()
