@@ -68,6 +68,12 @@ FLOWS = [
          ("office", "office_list")),
     Flow("office directory, menu button", "Exit-entry office directory",
          ("office", "office_list"), ("Chengdu",)),
+    Flow("look-up for a family member (assisted)", "Can you check my son's residence permit?",
+         ("lookup_result",), ("R202600081 XA1234567 1988-04-12", "Anna Lee")),
+    Flow("service guide: menu button, then a procedure (checklist and its PDF link)",
+         "Service guides", ("guide",), ("Download checklist: Work-type residence permit",)),
+    Flow("service guide: the button under an answer", "Download checklist: Extending your visa "
+         "(stay period) while in China", ("guide",)),
 ]
 
 
