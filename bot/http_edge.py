@@ -43,6 +43,7 @@ from services.directory import EmbeddedOfficeDirectory, OfficeDirectory
 from services.documents import Documents
 from services.guide_links import GuideLinks
 from services.guide_pdf import GuidePdfs
+from services.inquiries import Inquiries
 from services.record_store import EmbeddedRecords
 from services.signing import signing_key
 
@@ -156,7 +157,7 @@ class HttpEdge:
         records = EmbeddedRecords(store.database, settings)
         if settings.demo_records:
             records.load_demo()  # idempotent: the model workers load it too
-        add_record_routes(self.api, records, self.documents)
+        add_record_routes(self.api, records, self.documents, Inquiries(store.database))
         # The service guides' checklists, and their download links from the chat.
         pdfs = GuidePdfs()
         add_guide_routes(self.api, pdfs)

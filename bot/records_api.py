@@ -14,18 +14,20 @@ from http import HTTPStatus
 
 from bot.http_api import ApiAnswer, ApiError, ApiRequest, ApiRouter, json_answer
 from services.documents import Documents
+from services.inquiries import Inquiries, Outcome
 from services.records import Locked, LookupRequest, NotMatched, RecordService, Requester
 
 
-def add_record_routes(router: ApiRouter, records: RecordService, documents: Documents) -> None:
-    api = RecordApi(records, documents)
+def add_record_routes(router: ApiRouter, records: RecordService, documents: Documents,
+                      inquiries: Inquiries) -> None:
+    api = RecordApi(records, documents, inquiries)
     router.add("POST", "/api/records/lookup", api.look_up)
     router.add("POST", "/api/documents/verify", api.verify)
 
 
 class RecordApi:
-    def __init__(self, records: RecordService, documents: Documents) -> None:
-        self.records, self.documents = records, documents
+    def __init__(self, records: RecordService, documents: Documents, inquiries: Inquiries) -> None:
+        self.records, self.documents, self.inquiries = records, documents, inquiries
 
     def look_up(self, request: ApiRequest) -> ApiAnswer:
         asked = request.json(LookupRequest)
@@ -33,6 +35,9 @@ class RecordApi:
                               ip=request.client)
         now = time.time()
         result = self.records.look_up(asked.kind, asked.identity, requester, now)
+        outcome: Outcome = "not_matched" if isinstance(result, NotMatched) else (
+            "locked" if isinstance(result, Locked) else "matched")
+        self.inquiries.record(requester.session, asked.kind, asked.number, outcome, asked.assisted, now)
         if isinstance(result, NotMatched):
             # The same words whether the number exists or not (services/records.py).
             raise ApiError(HTTPStatus.NOT_FOUND, "not_matched",

@@ -14,6 +14,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from services.appointments import Assisted
+
 Kind = Literal["application", "permit", "pr_card", "passport"]
 
 # The menu's services (bot/texts.py ONLINE_SERVICES) and the record each one reads.
@@ -98,6 +100,8 @@ class LookupRequest(BaseModel):
     birth: date
     conversation: str | None = Field(None, min_length=1, max_length=64,
                                      pattern=r"^[A-Za-z0-9_:.-]+$")
+    # Someone asking for a family member or friend: recorded with the inquiry (services/inquiries.py).
+    assisted: Assisted | None = None
 
     @field_validator("number", "passport")
     @classmethod

@@ -195,3 +195,20 @@ def test_the_look_up_api_on_postgresql(postgres_url, start_server):
     assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
     # Without CHAT_TRUSTED_PROXIES a client's own X-Forwarded-For changes nothing: still locked.
     assert look_up(server, PROGRESS, "198.51.100.62").status_code == 429
+
+
+def test_an_assisted_look_up_over_the_api_is_recorded_with_its_helper(records_server):
+    from services.inquiries import Inquiries
+
+    body = {**PROGRESS, "conversation": "bridge-chat-7",
+            "assisted": {"relationship": "mother", "helper_name": "Wang Xiaoming"}}
+    assert look_up(records_server, body, "198.51.100.70").status_code == 200
+    bad = look_up(records_server, {**body, "assisted": {"relationship": ""}}, "198.51.100.70")
+    assert bad.status_code == 400
+    db = open_database(records_server.data_dir / "chat.sqlite3")
+    try:
+        recorded = Inquiries(db).of_session("bridge-chat-7")
+    finally:
+        db.close()
+    assert [(i.outcome, i.number_masked) for i in recorded] == [("matched", "A20*******017")]
+    assert recorded[0].assisted is not None and recorded[0].assisted.helper_name == "Wang Xiaoming"
