@@ -90,3 +90,15 @@ async def test_a_wrong_link_is_not_found(guide_server):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{guide_server.url}/guides/{'x' * 43}", timeout=10)
     assert refused.value.code == 404
+
+
+async def test_the_checklist_link_on_postgresql(postgres_url, start_server, ws_client):
+    # postgres_url first: its database is dropped after the server stopped.
+    server = start_server(CHAT_DATABASE_URL=postgres_url)
+    async with ws_client(server.ws_url) as c:
+        await c.hello(lang="zh")
+        pick = await c.ask("办事指南", "p1")
+        stay = button(pick, "外国人停留证件：什么情况下需要办")
+        checklist = await c.ask(stay["value"], "p2")
+        assert checklist["meta"]["kind"] == "guide" and checklist["meta"]["guide"] == "stay-permit"
+        assert "有效期" in pdf_text(checklist["meta"]["download"])
