@@ -160,6 +160,8 @@ class ChatServer:
     def readiness(self) -> tuple[bool, str]:
         if not self.ready.is_set():
             return False, "loading"
+        if not self.hub.bus.connected():  # the database is away (restarting): live events too
+            return False, "database unavailable"
         try:  # a full disk cannot store messages: not ready (the load balancer moves visitors)
             free = shutil.disk_usage(self.settings.data_dir).free
         except OSError:
