@@ -16,6 +16,7 @@ from storage.migrations import (
     m0004_appointments,
     m0005_service_records,
     m0006_client_limits,
+    m0007_visitor_presence,
 )
 
 
@@ -33,6 +34,7 @@ MIGRATIONS = (
     Migration(4, "appointments", m0004_appointments.apply),
     Migration(5, "service records", m0005_service_records.apply),
     Migration(6, "per-client limits shared by the nodes", m0006_client_limits.apply),
+    Migration(7, "which node holds which conversation's sockets", m0007_visitor_presence.apply),
 )
 LATEST = MIGRATIONS[-1].version
 
