@@ -155,7 +155,8 @@ async def test_a_postgresql_restart_is_survived(cluster, database):
         await asyncio.sleep(1.0)
         await asyncio.to_thread(database.start_again)
         pause = time.monotonic() - started
-        await ready_after(nodes)
+        back_in = await ready_after(nodes)  # a short pause: the nodes reconnect on their own
+        assert back_in < 10
 
         # Live across nodes again (both nodes' LISTEN connections are back), and the bot answers.
         await visitor.send({"type": "message", "id": "v3", "text": "After the restart"})
@@ -186,7 +187,7 @@ async def test_a_postgresql_restart_is_survived(cluster, database):
         for text in ["Acked before", "Agent after the restart"]:
             assert replies.count(text) == 1, (text, replies)
         await agent.send(type="resolve", chat=chat)
-    print(f"PostgreSQL down for {pause:.1f} s")
+    print(f"PostgreSQL down for {pause:.1f} s; both nodes ready {back_in:.2f} s after its start")
 
 
 async def claim_on(visitor, agent: AgentClient) -> int:
@@ -302,7 +303,7 @@ async def test_a_stolen_resume_token_is_useless_after_the_visitor_reconnects_els
         assert welcome["session"] != stolen
         await back.send({"type": "ping"})
         await back.until(lambda f: f["type"] == "pong")
-        assert any("E12345678" in t or "E1234" in t for t in texts_of(back.seen, "visitor"))
+        assert any(t.startswith("My passport is") for t in texts_of(back.seen, "visitor"))
     for node in nodes:
         async with as_nginx_for(node, fresh_ip()) as thief:
             welcome = await thief.hello(session=stolen, last_seq=0)
