@@ -58,10 +58,10 @@ async def as_nginx_for(node, client_ip: str) -> AsyncIterator[WsClient]:
         yield WsClient(ws)
 
 
-def visitor_sockets(node) -> int:
-    """How many visitor websockets the node holds (its /metrics)."""
+def visitor_sockets(node, endpoint: str = "/ws") -> int:
+    """How many visitor (or, for ``/agent/ws``, agent) websockets the node holds (/metrics)."""
     _, body, _ = node.get("/metrics")
-    found = re.search(r'^chat_connections\{endpoint="/ws"\} (\S+)$', body, re.M)
+    found = re.search(rf'^chat_connections\{{endpoint="{endpoint}"\}} (\S+)$', body, re.M)
     return int(float(found.group(1))) if found else 0
 
 
@@ -75,6 +75,23 @@ def holder_and_other(nodes):
 @contextlib.asynccontextmanager
 async def agent_on(node, username: str = "mei") -> AsyncIterator[AgentClient]:
     agent = await AgentClient.open(node.agent_ws_url)
+    await agent.login(username)
+    try:
+        yield agent
+    finally:
+        await agent.close()
+
+
+async def console_through_nginx(proxy: Nginx, client_ip: str = "127.0.0.5") -> AgentClient:
+    """An agent console's websocket over TLS through nginx, not logged in."""
+    return AgentClient(await connect(proxy.ws_url.replace("/ws", "/agent/ws"),
+                                     ssl=proxy.ssl_context(), open_timeout=10,
+                                     local_addr=(client_ip, 0)))
+
+
+@contextlib.asynccontextmanager
+async def agent_through_nginx(proxy: Nginx, username: str) -> AsyncIterator[AgentClient]:
+    agent = await console_through_nginx(proxy)
     await agent.login(username)
     try:
         yield agent

@@ -17,7 +17,6 @@ import json
 import time
 
 import pytest
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests import postgres_server
@@ -25,12 +24,15 @@ from tests.bot.test_abuse import NASTY_AGENT_FRAMES, NASTY_VISITOR_FRAMES, agent
 from tests.deployment.cluster import (
     agent_on,
     agent_sees,
+    agent_through_nginx,
     as_nginx_for,
+    console_through_nginx,
     is_queued,
     is_reply,
     queue_up,
     through_nginx,
     two_nodes,
+    visitor_sockets,
 )
 from tests.handoff.helpers import PASSWORD, AgentClient, waiting_ids
 
@@ -78,35 +80,46 @@ def position_of(snapshot: dict, chat: int) -> int | None:
 
 
 async def test_two_agents_on_different_nodes_claim_the_same_chat_at_once(cluster):
+    """One console through nginx; the other on the node nginx did not pick for it (nginx sends
+    every loopback client to one node)."""
     proxy, nodes = cluster
     async with through_nginx(proxy, "127.0.0.2") as visitor, \
-            agent_on(nodes[0], "mei") as mei, agent_on(nodes[1], "lan") as lan:
-        await visitor.hello(lang="en")
-        await queue_up(visitor)
-        snapshots = [await a.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
-                     for a in (mei, lan)]
-        chat = max(waiting_ids(snapshots[0]))
-        assert chat in waiting_ids(snapshots[1])
-        await asyncio.gather(mei.send(type="claim", chat=chat), lan.send(type="claim", chat=chat))
-        outcomes = [await next_frame(a, "chat", "error") for a in (mei, lan)]
-        winners = [o for o in outcomes if o["type"] == "chat"]
-        losers = [o for o in outcomes if o["type"] == "error"]
-        assert len(winners) == 1 and len(losers) == 1, outcomes
-        assert losers[0]["code"] == "already_claimed"
-        assert "Another agent has taken this chat" in losers[0]["message"]
-        # Both consoles' queues no longer offer the chat; the winner has it as theirs.
-        winner = mei if outcomes[0]["type"] == "chat" else lan
-        for agent in (mei, lan):
-            await agent.queues_until(lambda s: chat not in waiting_ids(s), timeout=10)
-        assert chat in [c["id"] for c in winner.snapshot["mine"]]
-        # The visitor sees one agent join, once.
-        await visitor.until(lambda f: f["type"] == "state" and f["state"] == "agent")
-        await asyncio.sleep(1.0)
-        await visitor.send({"type": "ping"})
-        await visitor.until(lambda f: f["type"] == "pong")
-        joined = [f for f in visitor.seen if f["type"] == "state" and f["state"] == "agent"]
-        assert len(joined) == 1, joined
-        await winner.send(type="resolve", chat=chat)
+            agent_through_nginx(proxy, "mei") as mei:
+        counts = [visitor_sockets(n, "/agent/ws") for n in nodes]
+        assert sorted(counts) == [0, 1], counts
+        other = nodes[counts.index(0)]
+        async with agent_on(other, "lan") as lan:
+            await both_claim(visitor, mei, lan)
+
+
+async def both_claim(visitor, mei: AgentClient, lan: AgentClient) -> None:
+    """The visitor queues; both agents see the chat and claim it at the same moment."""
+    await visitor.hello(lang="en")
+    await queue_up(visitor)
+    snapshots = [await a.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
+                 for a in (mei, lan)]
+    chat = max(waiting_ids(snapshots[0]))
+    assert chat in waiting_ids(snapshots[1])
+    await asyncio.gather(mei.send(type="claim", chat=chat), lan.send(type="claim", chat=chat))
+    outcomes = [await next_frame(a, "chat", "error") for a in (mei, lan)]
+    winners = [o for o in outcomes if o["type"] == "chat"]
+    losers = [o for o in outcomes if o["type"] == "error"]
+    assert len(winners) == 1 and len(losers) == 1, outcomes
+    assert losers[0]["code"] == "already_claimed"
+    assert "Another agent has taken this chat" in losers[0]["message"]
+    # Both consoles' queues no longer offer the chat; the winner has it as theirs.
+    winner = mei if outcomes[0]["type"] == "chat" else lan
+    for agent in (mei, lan):
+        await agent.queues_until(lambda s: chat not in waiting_ids(s), timeout=10)
+    assert chat in [c["id"] for c in winner.snapshot["mine"]]
+    # The visitor sees one agent join, once.
+    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "agent")
+    await asyncio.sleep(1.0)
+    await visitor.send({"type": "ping"})
+    await visitor.until(lambda f: f["type"] == "pong")
+    joined = [f for f in visitor.seen if f["type"] == "state" and f["state"] == "agent"]
+    assert len(joined) == 1, joined
+    await winner.send(type="resolve", chat=chat)
 
 
 async def ready_after(nodes, timeout: float = 30) -> float:
@@ -213,7 +226,7 @@ async def test_malformed_frames_through_nginx_get_clear_refusals(cluster):
             assert frame["code"] == code, (raw[:60], frame)
         await visitor.send({"type": "message", "id": "ok", "text": "hello"})
         await visitor.until(lambda f: f["type"] == "ack" and f["id"] == "ok")
-    console = AgentClient(await connect_agent(proxy))
+    console = await console_through_nginx(proxy)
     try:
         for raw, code in NASTY_AGENT_FRAMES.items():
             await console.ws.send(raw)
@@ -224,11 +237,6 @@ async def test_malformed_frames_through_nginx_get_clear_refusals(cluster):
         await console.close()
     for node in nodes:  # no frame, not even during the database restart, crashed a socket
         assert "connection handler failed" not in node.log.read_text()
-
-
-async def connect_agent(proxy):
-    return await connect(proxy.ws_url.replace("/ws", "/agent/ws"), ssl=proxy.ssl_context(),
-                         open_timeout=10, local_addr=("127.0.0.5", 0))
 
 
 async def test_an_oversized_frame_through_nginx_closes_the_socket_and_loses_nothing(cluster):

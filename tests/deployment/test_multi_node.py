@@ -21,7 +21,6 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.deployment.cluster import (
@@ -29,12 +28,12 @@ from tests.deployment.cluster import (
     agent_sees,
     as_nginx_for,
     claim,
+    console_through_nginx,
     holder_and_other,
     is_reply,
     through_nginx,
     two_nodes,
 )
-from tests.handoff.helpers import AgentClient
 from tests.services.test_api_contract import CHECKS, NOTHING_TO_NEGATE
 
 pytestmark = pytest.mark.timeout(180)
@@ -159,9 +158,7 @@ def test_the_services_api_keeps_its_contract_through_nginx(cluster, mode):
 
 async def test_an_agent_console_through_nginx_logs_in_and_sees_the_queues(cluster):
     proxy, _ = cluster
-    ws = await connect(proxy.ws_url.replace("/ws", "/agent/ws"), ssl=proxy.ssl_context(),
-                       open_timeout=10, local_addr=("127.0.0.5", 0))
-    agent = AgentClient(ws)
+    agent = await console_through_nginx(proxy)
     try:
         assert (await agent.login("mei"))["type"] == "auth_ok"
         await agent.expect("queues")
