@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from websockets.asyncio.server import ServerConnection, broadcast
 
 from bot.frames import Typing
+from bot.presence import SharedPresence
 from bot.protocol import dumps
 from bot.store import SessionInfo, Store
 from conversation.channel import Notice, Told, VisitorLanguage
@@ -65,6 +66,8 @@ class Hub:
         # The client address a session last spoke from (per-IP limits on escalations), newest
         # last, at most MAX_IPS sessions.
         self.ips: dict[str, str] = {}
+        # Several nodes on one database: who holds which visitor's sockets (bot/presence.py).
+        self.presence: SharedPresence | None = None
 
     @property
     def database(self) -> Database:
@@ -76,6 +79,8 @@ class Hub:
     def attach(self, session_id: str, connection: ServerConnection, ip: str | None = None, *,
                seen: int) -> None:
         """A connection that has been sent the session's events up to ``seen``."""
+        if not self.connections.get(session_id) and self.presence is not None:
+            self.presence.arrived(session_id)
         self.connections[session_id].add(connection)
         self.seen[connection] = seen
         if ip is not None:
@@ -93,11 +98,19 @@ class Hub:
         if live is not None:
             live.discard(connection)
             if not live:
-                del self.connections[session_id]
+                self._gone(session_id)
 
     def detach_all(self, session_id: str) -> None:
-        for connection in self.connections.pop(session_id, ()):
+        for connection in self.connections.get(session_id, ()):
             self.seen.pop(connection, None)
+        if session_id in self.connections:
+            self._gone(session_id)
+
+    def _gone(self, session_id: str) -> None:
+        """The session's last connection on this node closed."""
+        del self.connections[session_id]
+        if self.presence is not None:
+            self.presence.left(session_id)
 
     def forget(self, session_id: str) -> None:
         """A purged conversation: no connection stays on it, its client address is dropped."""
@@ -108,7 +121,10 @@ class Hub:
         return connection in self.connections.get(session_id, ())
 
     def is_online(self, session_id: str) -> bool:
-        return bool(self.connections.get(session_id))
+        """A socket of the visitor is open here or, with several nodes, on another node."""
+        if self.connections.get(session_id):
+            return True
+        return self.presence is not None and self.presence.elsewhere(session_id)
 
     def send(self, connection: ServerConnection, frame: Frame) -> None:
         """Write a frame now, in order with every other frame to that connection."""

@@ -31,6 +31,7 @@ from bot.http_bodies import BodyReadingConnection
 from bot.http_edge import HttpEdge, base_url
 from bot.hub import Hub
 from bot.metrics import Metrics
+from bot.presence import SharedPresence
 from bot.retention import Policy, purge
 from bot.settings import Settings
 from bot.shared_limits import SharedIpLimits
@@ -43,6 +44,7 @@ from runtime.ratelimit import IpLimits
 from storage.backends import is_postgres, open_database
 from storage.client_limits import ClientLimits
 from storage.live import open_bus
+from storage.presence import Presence
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,9 @@ class ChatServer:
         self.handoff = handoff if handoff is not None else HandoffService(
             settings, self.hub, None, database=self.hub.database, bus=self.hub.bus)
         self.ip_limits = ip_limits if ip_limits is not None else ip_limits_for(settings)
+        if isinstance(self.ip_limits, SharedIpLimits):  # on the same connection and heartbeat
+            self.hub.presence = SharedPresence(Presence(self.ip_limits.shared.db),
+                                               self.ip_limits.node)
         self.metrics = Metrics()
         self.ready = asyncio.Event()
         self.tasks: set[asyncio.Task] = set()
@@ -160,6 +165,8 @@ class ChatServer:
     def readiness(self) -> tuple[bool, str]:
         if not self.ready.is_set():
             return False, "loading"
+        if not self.hub.bus.connected():  # the database is away (restarting): live events too
+            return False, "database unavailable"
         try:  # a full disk cannot store messages: not ready (the load balancer moves visitors)
             free = shutil.disk_usage(self.settings.data_dir).free
         except OSError:

@@ -135,7 +135,7 @@ class Store:
         return self.conversations.consume_transfer(hash_token(token), time.time())
 
     def rotate_token(self, session_id: str) -> str:
-        """A fresh resume token for a session (used when a phone takes the session over)."""
+        """A fresh resume token for a session (on every resume; the old one stops working)."""
         token = new_token()
         self.conversations.set_token_hash(session_id, hash_token(token))
         return token

@@ -34,9 +34,11 @@ from handoff.service import HandoffService
 from runtime.frames import Frame, Pong
 from runtime.language import output_script
 from runtime.ratelimit import IpLimits, TokenBucket
-from storage.database import OperationalError
+from storage.database import OperationalError, StorageError
 
 log = logging.getLogger(__name__)
+# When a frame's database work failed (PostgreSQL restarting): about when to try again.
+UNAVAILABLE_RETRY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,15 @@ class VisitorParts:
 def expires_at(session: SessionInfo, ttl_s: int) -> str:
     moment = datetime.fromtimestamp(session.last_seen + ttl_s, UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def unavailable(message: p.ClientMessage, exc: StorageError) -> p.ProtocolError:
+    """The database did not answer (restarting, connection lost): the frame is refused with an
+    error naming the message, so the client knows it was not sent; the socket stays open."""
+    log.warning("frame refused: database unavailable", extra={"error": str(exc)[:200]})
+    extra = {"id": message.id} if isinstance(message, p.Message) else {}
+    return p.ProtocolError("unavailable", "The service is briefly unavailable; please try again.",
+                           retry_after=UNAVAILABLE_RETRY_S, **extra)
 
 
 class VisitorConnection:
@@ -93,7 +104,10 @@ class VisitorConnection:
                         self.throttle(now, None)  # invalid frames cost this connection's tokens
                         raise
                     self.throttle(now, message)
-                    await self.dispatch(message)
+                    try:
+                        await self.dispatch(message)
+                    except StorageError as exc:
+                        raise unavailable(message, exc) from exc
                 except p.ProtocolError as err:
                     self.error(err)
                 if self.refused > self.max_refused:
@@ -105,7 +119,13 @@ class VisitorConnection:
             if self.sid is not None:
                 self.parts.hub.detach(self.sid, self.ws)
                 if not self.parts.hub.is_online(self.sid):
-                    self.parts.handoff.on_visitor_offline(self.sid)
+                    self.went_offline(self.sid)
+
+    def went_offline(self, sid: str) -> None:
+        try:
+            self.parts.handoff.on_visitor_offline(sid)
+        except StorageError:  # the database is away: the queue is tidied when it is back
+            log.warning("visitor offline not recorded", extra={"session": sid}, exc_info=True)
 
     def hello_timeout(self) -> None:
         if self.sid is None:
@@ -214,7 +234,9 @@ class VisitorConnection:
                 self.error(p.ProtocolError("unknown_session",
                                            "That conversation has expired; starting a new one."))
                 return None, None
-            return session, hello.session
+            # A new token each time: a copy of the old one (a shared computer, a leaked link)
+            # resumes nothing once the visitor has come back, on whichever node.
+            return session, store.rotate_token(session.id)
         return None, None
 
     async def greet(self, sid: str) -> None:

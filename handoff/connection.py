@@ -20,8 +20,10 @@ from handoff.ownership import Ownership
 from handoff.store import Agent
 from runtime.frames import Error, Pong
 from runtime.ratelimit import TokenBucket
+from storage.database import StorageError
 
 log = logging.getLogger("handoff")
+UNAVAILABLE_RETRY_S = 1.0  # when a frame's database work failed: about when to try again
 
 
 class AgentConnections:
@@ -66,6 +68,11 @@ class AgentConnections:
                         return
                 except ConnectionClosed:
                     raise
+                except StorageError:  # the database is away (a restart): nothing was done
+                    log.warning("agent frame refused: database unavailable", exc_info=True)
+                    await conn.send(Error(code="unavailable", retry_after=UNAVAILABLE_RETRY_S,
+                                          message="The service is briefly unavailable; "
+                                                  "please try again."))
                 except Exception:  # a bug must not cost the agent their connection
                     log.exception("agent frame failed", extra={"agent": conn.username})
                     await conn.send(Error(code="internal",

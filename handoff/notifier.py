@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from conversation.events import Reply, Visitor
+from conversation.events import Reply, Stored, Visitor
 from handoff import agent_frames as af
 from handoff.assignment import assign
 from handoff.context import UNAUTHORIZED_CLOSE, AgentConn, HandoffContext
@@ -30,6 +30,9 @@ from handoff.views import Views, for_agents
 from runtime.frames import Frame
 
 log = logging.getLogger(__name__)
+# After the live-events listener reconnected: how many of a watched chat's last events are sent
+# again (a reconnect takes about 0.5 s; a chat hardly gets more in that time).
+CATCH_UP_EVENTS = 20
 
 
 class Notifier:
@@ -218,7 +221,9 @@ class Notifier:
         found = self.ctx.visitors.transcript(session_id, seq - 1)[:1]
         if chat is None or not found or found[0].seq != seq:
             return
-        stored = found[0]
+        await self._to_consoles(chat, found[0])
+
+    async def _to_consoles(self, chat: Chat, stored: Stored) -> None:
         event = stored.event
         if isinstance(event, Reply) and event.meta.get("kind") == "agent":
             await self.to_watchers(chat, af.Event(chat=chat.id, event=stored.to_wire()))
@@ -232,7 +237,16 @@ class Notifier:
 
     async def catch_up(self) -> None:
         """Announcements were missed while the bus reconnected: every active chat is pushed
-        again as the store has it."""
+        again as the store has it, and the consoles watching one get its last messages again
+        (a console keeps each seq once, so only the missed ones show)."""
         for chat in self.ctx.db().active_chats():
             self.changed_here(chat.id)
+            if self._watched(chat):
+                for stored in self.ctx.visitors.transcript(chat.session_id)[-CATCH_UP_EVENTS:]:
+                    await self._to_consoles(chat, stored)
         await self.broadcast()
+
+    def _watched(self, chat: Chat) -> bool:
+        """Whether a console here has the chat open."""
+        return any((username == chat.owner and chat.status == "agent") or chat.id in conn.viewing
+                   for username, conns in self.ctx.conns.items() for conn in conns)

@@ -58,15 +58,18 @@ class ClientLimits:
                             " DO UPDATE SET seen_at = excluded.seen_at", (node, now))
 
     def leave(self, node: str) -> None:
+        """The node stops: its sockets, per address and per conversation, stop counting."""
         with self.db.transaction():
             self.db.execute("DELETE FROM client_sockets WHERE node = ?", (node,))
+            self.db.execute("DELETE FROM visitor_sockets WHERE node = ?", (node,))
             self.db.execute("DELETE FROM nodes WHERE node = ?", (node,))
 
     def expire(self, dead_before: float, idle_before: float) -> None:
         """Forget dead nodes and their sockets, and buckets not drawn on since ``idle_before``
         (full again by then: the caller passes now - burst / rate)."""
         with self.db.transaction():
-            self.db.execute("DELETE FROM client_sockets WHERE node IN"
-                            " (SELECT node FROM nodes WHERE seen_at < ?)", (dead_before,))
+            for table in ("client_sockets", "visitor_sockets"):  # storage/presence.py's too
+                self.db.execute(f"DELETE FROM {table} WHERE node IN"
+                                " (SELECT node FROM nodes WHERE seen_at < ?)", (dead_before,))
             self.db.execute("DELETE FROM nodes WHERE seen_at < ?", (dead_before,))
             self.db.execute("DELETE FROM client_buckets WHERE updated < ?", (idle_before,))

@@ -50,6 +50,10 @@ class EventBus:
     def announce(self, database: Database, kind: str, ident: str) -> None:
         """Tell the other processes that ``kind`` ``ident`` changed (once committed)."""
 
+    def connected(self) -> bool:
+        """Whether announcements from the other processes reach this one now."""
+        return True
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -66,6 +70,9 @@ class PostgresBus(EventBus):
     def announce(self, database: Database, kind: str, ident: str) -> None:
         # ``?`` parameters: a session id can hold nothing that changes the statement.
         database.execute("SELECT pg_notify(?, ?)", (CHANNEL, f"{self.node}|{kind}|{ident}"))
+
+    def connected(self) -> bool:
+        return self.listening.is_set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen_forever())

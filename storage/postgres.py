@@ -131,13 +131,26 @@ class PostgresDatabase(Database):
             self.connection = self._connect()
         return self.connection
 
+    def _run(self, sql: str, params: Params) -> psycopg.Cursor[Row]:
+        connection = self._live()
+        idle = connection.info.transaction_status == TransactionStatus.IDLE
+        try:
+            return connection.execute(placeholders(sql), params)
+        except psycopg.errors.AdminShutdown:
+            # The server ended this session when it shut down (a restart) and tells us so at the
+            # first statement since, which therefore never ran. With no transaction open it runs
+            # on a new connection; inside one, the transaction fails with its connection.
+            if not idle:
+                raise
+            return self._live().execute(placeholders(sql), params)
+
     def execute(self, sql: str, params: Params = ()) -> int:
         with _translated():
-            return self._live().execute(placeholders(sql), params).rowcount
+            return self._run(sql, params).rowcount
 
     def rows(self, sql: str, params: Params = ()) -> list[Row]:
         with _translated():
-            cursor = self._live().execute(placeholders(sql), params)
+            cursor = self._run(sql, params)
             # A statement that returns nothing has no rows, as in SQLite (psycopg would raise).
             return cursor.fetchall() if cursor.description is not None else []
 

@@ -17,6 +17,7 @@ from storage.migrations import (
     m0005_service_records,
     m0006_client_limits,
     m0007_guides_inquiries,
+    m0008_visitor_presence,
 )
 
 
@@ -35,6 +36,7 @@ MIGRATIONS = (
     Migration(5, "service records", m0005_service_records.apply),
     Migration(6, "per-client limits shared by the nodes", m0006_client_limits.apply),
     Migration(7, "service guide links and look-up inquiries", m0007_guides_inquiries.apply),
+    Migration(8, "which node holds which conversation's sockets", m0008_visitor_presence.apply),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -433,17 +433,26 @@ async def test_a_disabled_agents_idle_console_gets_no_more_pushes(srv):
         await ws.close()
 
 
+# Malformed frames and the error code each gets (also sent through nginx to two nodes).
+NASTY_VISITOR_FRAMES = {
+    '{"type":"hello","last_seq":9223372036854775808}': "bad_field",
+    '{"type":"hello","session":"\\ud800"}': "bad_field",
+    '{"type":"feedback","seq":99999999999999999999,"value":"up"}': "bad_field",
+    '{"type":"message","id":"a","text":"x\\udfff"}': "bad_field",
+    '{"type":' + "[" * 5000 + "]" * 5000 + "}": "bad_json",
+}
+NASTY_AGENT_FRAMES = {
+    '{"type":' + "[" * 5000 + "]" * 5000 + "}": "bad_json",
+    '{"type":["login"]}': "unknown_type",
+    '{"type":"claim","chat":9223372036854775808}': "bad_field",
+    '{"type":"auth","token":"\\ud800"}': "bad_field",
+}
+
+
 async def test_malformed_frames_get_clear_refusals_and_the_socket_stays_usable(srv):
-    nasty = {
-        '{"type":"hello","last_seq":9223372036854775808}': "bad_field",
-        '{"type":"hello","session":"\\ud800"}': "bad_field",
-        '{"type":"feedback","seq":99999999999999999999,"value":"up"}': "bad_field",
-        '{"type":"message","id":"a","text":"x\\udfff"}': "bad_field",
-        '{"type":' + "[" * 5000 + "]" * 5000 + "}": "bad_json",
-    }
     async with connect(srv.ws_url, additional_headers=via(fresh_ip())) as ws:
         await ws.send(json.dumps({"type": "hello", "session": None, "last_seq": 0}))
-        for raw, code in nasty.items():
+        for raw, code in NASTY_VISITOR_FRAMES.items():
             await ws.send(raw)
             while (frame := json.loads(await ws.recv()))["type"] != "error":
                 pass
@@ -452,14 +461,8 @@ async def test_malformed_frames_get_clear_refusals_and_the_socket_stays_usable(s
         while (frame := json.loads(await ws.recv()))["type"] != "visitor":
             pass
         assert frame["text"] == "hello"
-    agent_nasty = {
-        '{"type":' + "[" * 5000 + "]" * 5000 + "}": "bad_json",
-        '{"type":["login"]}': "unknown_type",
-        '{"type":"claim","chat":9223372036854775808}': "bad_field",
-        '{"type":"auth","token":"\\ud800"}': "bad_field",
-    }
     async with connect(srv.agent_ws_url, additional_headers=via(fresh_ip())) as ws:
-        for raw, code in agent_nasty.items():
+        for raw, code in NASTY_AGENT_FRAMES.items():
             await ws.send(raw)
             frame = json.loads(await ws.recv())
             assert frame["type"] == "error" and frame["code"] == code, (raw[:60], frame)

@@ -117,6 +117,22 @@ async def test_events_after_the_listener_was_killed_still_arrive(nodes, ws_clien
     assert [r.message for r in caplog.records].count("live events: listening connection lost") == 2
 
 
+async def test_a_visitor_message_while_the_consoles_node_was_not_listening_reaches_it(
+        nodes, ws_client, postgres_url):
+    a, _, agent = nodes
+    async with ws_client(a.ws_url) as visitor:
+        chat = await claimed_chat(visitor, a, agent)
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                          " WHERE datname = current_database() AND query LIKE 'LISTEN%'")
+        # Stored on A at once, while B (the console's node) reconnects its listener.
+        await visitor.send({"type": "message", "id": "v1", "text": "while B was not listening"})
+        await visitor.until(lambda f: f["type"] == "ack" and f["id"] == "v1")
+        seen = await agent.expect("event", chat=chat)
+        while seen["event"].get("text") != "while B was not listening":
+            seen = await agent.expect("event", chat=chat)
+
+
 async def test_forged_announcements_show_nothing_that_is_not_stored(nodes, ws_client,
                                                                     postgres_url):
     a, _, agent = nodes

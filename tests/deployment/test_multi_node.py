@@ -15,20 +15,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
-import re
-from collections.abc import AsyncIterator
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.conftest import READY_TIMEOUT_S, WsClient, free_port
-from tests.deployment.nginx import Nginx
-from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
+from tests.deployment.cluster import (
+    agent_on,
+    agent_sees,
+    as_nginx_for,
+    claim,
+    console_through_nginx,
+    holder_and_other,
+    is_reply,
+    through_nginx,
+    two_nodes,
+)
 from tests.services.test_api_contract import CHECKS, NOTHING_TO_NEGATE
 
 pytestmark = pytest.mark.timeout(180)
@@ -39,72 +44,9 @@ MAX_CONNS_PER_IP = 2
 def cluster(postgres, start_module_server, tmp_path_factory):
     """Two nodes on one database, an agent account, and nginx in front of both nodes."""
     url = postgres.create_database("deployment")
-    env = {"CHAT_DATABASE_URL": url, "CHAT_TRUSTED_PROXIES": '["127.0.0.1"]',
-           "CHAT_MAX_CONNS_PER_IP": str(MAX_CONNS_PER_IP)}
-    nodes = [start_module_server(wait=False, **env) for _ in range(2)]
-    for node in nodes:
-        node.wait_ready(READY_TIMEOUT_S)  # a cold cache builds the models first
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CHAT_DATABASE_URL", url)  # the accounts CLI's database
-        add_agent(nodes[0].data_dir, "mei", name="Mei", queues="*", langs="zh,en", max_chats=5)
-    tmp = tmp_path_factory.mktemp("nginx")
-    proxy = Nginx(tmp, [n.port for n in nodes], port=free_port(), http_port=free_port()).start()
-    yield proxy, nodes
-    proxy.stop()
-
-
-@contextlib.asynccontextmanager
-async def through_nginx(proxy: Nginx, client_ip: str, **headers: str) -> AsyncIterator[WsClient]:
-    """A visitor's websocket over TLS through nginx, from ``client_ip``."""
-    async with connect(proxy.ws_url, ssl=proxy.ssl_context(), open_timeout=10,
-                       local_addr=(client_ip, 0), additional_headers=headers) as ws:
-        yield WsClient(ws)
-
-
-def visitor_sockets(node) -> int:
-    """How many visitor websockets the node holds (its /metrics)."""
-    _, body, _ = node.get("/metrics")
-    found = re.search(r'^chat_connections\{endpoint="/ws"\} (\S+)$', body, re.M)
-    return int(float(found.group(1))) if found else 0
-
-
-def holder_and_other(nodes):
-    """The node holding the one visitor socket, and the other node."""
-    counts = [visitor_sockets(n) for n in nodes]
-    assert sorted(counts) == [0, 1], counts
-    return (nodes[0], nodes[1]) if counts[0] else (nodes[1], nodes[0])
-
-
-@contextlib.asynccontextmanager
-async def agent_on(node) -> AsyncIterator[AgentClient]:
-    agent = await AgentClient.open(node.agent_ws_url)
-    await agent.login("mei")
-    try:
-        yield agent
-    finally:
-        await agent.close()
-
-
-def is_reply(text: str):
-    return lambda f: f["type"] == "reply" and f.get("text") == text
-
-
-async def claim(visitor: WsClient, agent: AgentClient) -> int:
-    """The visitor asks for a person and the agent claims the chat."""
-    await visitor.send({"type": "message", "id": "p1", "text": "Talk to a person"})
-    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "queued", timeout=60)
-    snapshot = await agent.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
-    chat = max(waiting_ids(snapshot))
-    await agent.send(type="claim", chat=chat)
-    await agent.expect("chat")
-    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "agent")
-    return chat
-
-
-async def agent_sees(agent: AgentClient, chat: int, text: str) -> None:
-    frame = await agent.expect("event", chat=chat)
-    while frame["event"].get("text") != text:
-        frame = await agent.expect("event", chat=chat)
+    with two_nodes(url, start_module_server, tmp_path_factory.mktemp("nginx"),
+                   CHAT_MAX_CONNS_PER_IP=str(MAX_CONNS_PER_IP)) as cluster:
+        yield cluster
 
 
 def test_plain_http_is_redirected_to_https(cluster):
@@ -154,15 +96,6 @@ async def test_per_ip_limits_count_the_client_behind_nginx(cluster):
         # Another client on the same nginx still gets in: nginx is not the one counted.
         async with through_nginx(proxy, "127.0.0.3") as other_client:
             assert (await other_client.hello(lang="en"))["type"] == "welcome"
-
-
-@contextlib.asynccontextmanager
-async def as_nginx_for(node, client_ip: str) -> AsyncIterator[WsClient]:
-    """A socket opened on a node directly from 127.0.0.1, the nodes' trusted proxy, naming
-    ``client_ip`` as nginx would: how an address's sockets land on both nodes."""
-    async with connect(node.ws_url, open_timeout=10,
-                       additional_headers={"X-Forwarded-For": client_ip}) as ws:
-        yield WsClient(ws)
 
 
 async def test_an_address_s_sockets_are_counted_over_both_nodes(cluster):
@@ -225,9 +158,7 @@ def test_the_services_api_keeps_its_contract_through_nginx(cluster, mode):
 
 async def test_an_agent_console_through_nginx_logs_in_and_sees_the_queues(cluster):
     proxy, _ = cluster
-    ws = await connect(proxy.ws_url.replace("/ws", "/agent/ws"), ssl=proxy.ssl_context(),
-                       open_timeout=10, local_addr=("127.0.0.5", 0))
-    agent = AgentClient(ws)
+    agent = await console_through_nginx(proxy)
     try:
         assert (await agent.login("mei"))["type"] == "auth_ok"
         await agent.expect("queues")

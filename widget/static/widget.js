@@ -851,6 +851,10 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
     }
 
     helloFrame() {
+      // Each resume issues a new token (a copied one stops working): another tab of this
+      // conversation may have resumed since, so take the newest token it saved.
+      const saved = store.get(this.storageKey);
+      if (this.convo.session && saved && saved.session) this.convo.session = saved.session;
       // page_lang starts a new chat in the page's language; lang is sent only when the visitor
       // chose one with the switch, because it locks the reply language.
       const hello = { type: 'hello', session: this.convo.session, lang: this.convo.langChosen ? this.uiLang : null, page_lang: this.uiLang, last_seq: this.convo.lastSeq, channel: this.fullscreen ? 'mobile' : 'web' };
