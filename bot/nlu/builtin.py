@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when features, model or entity rules change in a way that invalidates cached models.
-CODE_VERSION = "builtin-6"
+CODE_VERSION = "builtin-7"
 RANKING_SIZE = 5
 
 
