@@ -53,14 +53,16 @@ def char_wb_ngrams(text: str, lo: int, hi: int) -> list[str]:
 
 @dataclass(frozen=True)
 class TfidfTable:
+    """The vocabulary is a sorted array of terms (looked up with a binary search) with each term's
+    column, not a dict: a dict of the index's ~260k n-grams cost a worker ~35 MiB of Python
+    objects, the arrays ~5 MiB, memory-mapped and shared by the workers of a node."""
+
     analyzer: str  # "char" | "char_wb" | "tokens"
     ngram_range: tuple[int, int]
     lowercase: bool
-    terms: list[str]  # column order
-    idf: np.ndarray
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_vocab", {t: j for j, t in enumerate(self.terms)})
+    terms: np.ndarray  # sorted (numpy str_)
+    columns: np.ndarray  # the column of terms[i]
+    idf: np.ndarray  # per column
 
     @classmethod
     def of(cls, vectorizer: Any) -> TfidfTable:  # noqa: ANN401 - a fitted sklearn TfidfVectorizer
@@ -70,13 +72,16 @@ class TfidfTable:
         if (analyzer not in ("char", "char_wb", "tokens") or not params["sublinear_tf"] or params["norm"] != "l2"
                 or not params["use_idf"] or params["strip_accents"] is not None or params["preprocessor"] is not None):
             raise ValueError(f"a vectoriser this table does not reproduce: {params}")
-        terms = [""] * len(vectorizer.vocabulary_)
-        for term, j in vectorizer.vocabulary_.items():
-            terms[j] = term
-        return cls(analyzer, tuple(params["ngram_range"]), bool(params["lowercase"]), terms, vectorizer.idf_)
+        terms = np.array(list(vectorizer.vocabulary_), dtype=np.str_)
+        columns = np.fromiter(vectorizer.vocabulary_.values(), dtype=np.int64, count=len(terms))
+        if any(t.endswith("\0") for t in vectorizer.vocabulary_):
+            raise ValueError("a term ending in NUL: numpy would store it truncated")
+        order = np.argsort(terms, kind="stable")
+        return cls(analyzer, tuple(params["ngram_range"]), bool(params["lowercase"]), terms[order], columns[order],
+                   vectorizer.idf_)
 
     def __len__(self) -> int:
-        return len(self.terms)
+        return len(self.idf)
 
     def analyze(self, doc: Doc) -> list[str]:
         if self.analyzer == "tokens":
@@ -86,15 +91,18 @@ class TfidfTable:
         return grams(text, *self.ngram_range)
 
     def counts(self, doc: Doc) -> tuple[np.ndarray, np.ndarray]:
-        """(column, count) of the document's known terms, in first-seen order."""
-        vocab: dict[str, int] = self._vocab  # type: ignore[attr-defined]
-        found: dict[int, int] = {}
+        """(column, count) of the document's known terms, in first-seen order (the order
+        scikit-learn's callers summed them in, so the sums stay bit for bit the same)."""
+        found: dict[str, int] = {}
         for term in self.analyze(doc):
-            j = vocab.get(term)
-            if j is not None:
-                found[j] = found.get(j, 0) + 1
-        cols = np.fromiter(found, dtype=np.int64, count=len(found))
-        return cols, np.fromiter(found.values(), dtype=np.float64, count=len(found))
+            found[term] = found.get(term, 0) + 1
+        if not found or not len(self.terms):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        grams = np.array(list(found), dtype=np.str_)
+        pos = np.minimum(np.searchsorted(self.terms, grams), len(self.terms) - 1)
+        known = self.terms[pos] == grams
+        tf = np.fromiter(found.values(), dtype=np.float64, count=len(found))
+        return self.columns[pos[known]].astype(np.int64), tf[known]
 
     def row(self, doc: Doc, dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
         """One document's (columns, unit-length weights): a live query, in microseconds."""
@@ -124,13 +132,14 @@ class TfidfTable:
 
     # -- files ---------------------------------------------------------------------------------
     def save(self, folder: Path, name: str) -> None:
-        settings = {"analyzer": self.analyzer, "ngram_range": list(self.ngram_range), "lowercase": self.lowercase,
-                    "terms": self.terms}
-        (folder / f"{name}.json").write_text(json.dumps(settings, ensure_ascii=False), encoding="utf-8")
-        np.save(folder / f"{name}_idf.npy", self.idf)
+        settings = {"analyzer": self.analyzer, "ngram_range": list(self.ngram_range), "lowercase": self.lowercase}
+        (folder / f"{name}.json").write_text(json.dumps(settings), encoding="utf-8")
+        for part in ("terms", "columns", "idf"):
+            np.save(folder / f"{name}_{part}.npy", getattr(self, part))
 
     @classmethod
     def load(cls, folder: Path, name: str) -> TfidfTable:
         settings = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-        return cls(settings["analyzer"], tuple(settings["ngram_range"]), settings["lowercase"], settings["terms"],
-                   np.load(folder / f"{name}_idf.npy"))
+        terms, columns, idf = (np.load(folder / f"{name}_{part}.npy", mmap_mode="r")
+                               for part in ("terms", "columns", "idf"))
+        return cls(settings["analyzer"], tuple(settings["ngram_range"]), settings["lowercase"], terms, columns, idf)
