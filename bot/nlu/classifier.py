@@ -150,7 +150,7 @@ class Featurizer:
     def transform(self, texts: list[str], tokenizer: Tokenizer, embedder: Embedder | None) -> sp.csr_matrix:
         char, word = self._tables()
         folded, words, english = self._prepare(texts, tokenizer)
-        blocks = [char.transform(list(folded)), word.transform(list(words))]
+        blocks = [char.transform(folded), word.transform(words)]
         return self._stack(blocks, texts, english, embedder)
 
     def transform_one(self, text: str, tokenizer: Tokenizer,
@@ -160,7 +160,7 @@ class Featurizer:
         folded, words, english = self._prepare([text], tokenizer)
         cols, vals, offset = [], [], 0
         for table, doc in zip(self._tables(), (folded[0], words[0]), strict=True):
-            c, v = table.row(doc, np.float64)  # float64 then float32: as scikit-learn's float32 transform
+            c, v = table.row(doc, np.float64)  # in float64, kept as float32: the weights served before
             cols.append(c + offset)
             vals.append(v.astype(np.float32))
             offset += len(table)
