@@ -6,7 +6,7 @@
     ans = r.answer(res.hits[0].entry_id, lang="zh", script="zh-Hant")
 
 The names below are imported on first use: the server process imports ``retrieval.settings``
-for its configuration, and importing the search code with it (scikit-learn, faiss, bm25s) cost
+for its configuration, and importing the search code with it (numpy, the encoder's runtime) cost
 it about 100 MiB and a second of start-up for models only its workers load.
 """
 

@@ -35,9 +35,10 @@ log = logging.getLogger(__name__)
 PACKAGE = Path(__file__).resolve().parent
 # Files whose change must rebuild the index (the code that shapes it, and its training data).
 INDEX_CODE = (
-    "build.py", "classifier.py", "corpus.py", "encoder.py", "encoder_export.py", "index.py", "lexicon.py",
-    "ranking.py", "schema.py", "signals.py", "text.py", "out_of_scope_train.yaml",
+    "build.py", "classifier.py", "corpus.py", "encoder.py", "encoder_export.py", "encoder_files.py", "index.py",
+    "lexicon.py", "ranking.py", "schema.py", "signals.py", "text.py", "out_of_scope_train.yaml",
     "../runtime/language.py",  # the Simplified folding that text.py's tokens are made from
+    "../runtime/tfidf.py",  # the served TF-IDF transform and its files
 )
 KEEP_INDEXES = 3
 

@@ -16,20 +16,21 @@ so they are comparable between queries (the fusion model uses the share and its 
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 
 from retrieval.text import Analyzed
+from runtime.softmax import softmax
+from runtime.tfidf import TfidfTable
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 C = 1.0
 
@@ -38,58 +39,29 @@ def _tokens(tokens: list[str]) -> list[str]:
     return tokens
 
 
-class _Block:
-    """One TF-IDF block with a fast single-query path (sklearn's transform validates per call)."""
-
-    def __init__(self, vectorizer: TfidfVectorizer, offset: int) -> None:
-        self.vectorizer = vectorizer
-        self.offset = offset
-        self._analyzer = vectorizer.build_analyzer()
-        self._vocab: dict[str, int] = vectorizer.vocabulary_
-        self._idf = vectorizer.idf_.astype(np.float32)
-
-    def weights(self, doc: str | list[str]) -> tuple[np.ndarray, np.ndarray]:
-        counts: dict[int, int] = {}
-        for gram in self._analyzer(doc):
-            j = self._vocab.get(gram)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        if not counts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        ids = np.fromiter(counts, dtype=np.int64, count=len(counts))
-        w = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) * self._idf[ids]
-        return ids + self.offset, w / np.linalg.norm(w)
-
-
 @dataclass
 class EntryClassifier:
-    char: TfidfVectorizer
-    word: TfidfVectorizer
+    """Served from plain arrays: the TF-IDF tables and the weights (scikit-learn trains them)."""
+
+    char: TfidfTable
+    word: TfidfTable
     coef_t: np.ndarray  # [feature, entry], float32: a query gathers only its own features' rows
     intercept: np.ndarray  # [entry]
     temperature: float
 
-    def __post_init__(self) -> None:
-        self._blocks = (_Block(self.char, 0), _Block(self.word, len(self.char.vocabulary_)))
-
     # -- training ------------------------------------------------------------------------------
     @staticmethod
-    def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    def _vectorizers() -> tuple[Any, Any]:
+        from sklearn.feature_extraction.text import TfidfVectorizer  # build time only
+
         char = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, min_df=2)
         word = TfidfVectorizer(analyzer=_tokens, sublinear_tf=True)
         return char, word
 
     @staticmethod
-    def _matrix(char: TfidfVectorizer, word: TfidfVectorizer, docs: list[Analyzed], fit: bool) -> sp.csr_matrix:
-        normalized, tokens = [d.normalized for d in docs], [d.tokens for d in docs]
-        if fit:
-            blocks = [char.fit_transform(normalized), word.fit_transform(tokens)]
-        else:
-            blocks = [char.transform(normalized), word.transform(tokens)]
-        return sp.hstack(blocks).tocsr()
-
-    @staticmethod
     def _fit_svm(x: sp.csr_matrix, targets: np.ndarray, n_entries: int) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn.svm import LinearSVC
+
         svm = LinearSVC(C=C).fit(x, targets)
         coef = np.zeros((n_entries, x.shape[1]), dtype=np.float32)
         intercept = np.full(n_entries, -10.0, dtype=np.float32)  # an entry with no data never wins
@@ -106,9 +78,12 @@ class EntryClassifier:
         -1, such as titles, are always in training). Rows of other docs are zero. The TF-IDF
         vocabulary and weights come from all docs (no labels in them), so the folds share one
         feature matrix."""
+        import scipy.sparse as sp
+
         y = np.asarray(targets)
         char, word = cls._vectorizers()
-        x = cls._matrix(char, word, docs, fit=True)
+        x = sp.hstack([char.fit_transform([d.normalized for d in docs]),
+                       word.fit_transform([d.tokens for d in docs])]).tocsr()
         oof = np.zeros((len(docs), n_entries), dtype=np.float32)
         tests = [np.nonzero(folds == f)[0] for f in sorted(set(folds[folds >= 0].tolist()))]
         trains = [np.setdiff1d(np.arange(len(docs)), test) for test in tests]
@@ -121,19 +96,23 @@ class EntryClassifier:
             coef, intercept = final.result()
         held = folds >= 0
         temperature = _fit_temperature(oof[held], y[held]) if held.any() else 1.0
-        return cls(char, word, np.ascontiguousarray(coef.T), intercept, temperature), oof
+        tables = TfidfTable.of(char), TfidfTable.of(word)
+        return cls(*tables, np.ascontiguousarray(coef.T), intercept, temperature), oof
 
     # -- scoring -------------------------------------------------------------------------------
     def decisions(self, docs: list[Analyzed]) -> np.ndarray:
         """[doc, entry] decision values (batch path, for training queries)."""
-        x = self._matrix(self.char, self.word, docs, fit=False)
+        import scipy.sparse as sp
+
+        x = sp.hstack([self.char.transform([d.normalized for d in docs]),
+                       self.word.transform([d.tokens for d in docs])]).tocsr()
         return np.asarray(x @ self.coef_t, dtype=np.float32) + self.intercept
 
     def decision(self, doc: Analyzed) -> np.ndarray:
         """[entry] decision values for one query, in tens of microseconds."""
-        inputs: tuple[str | list[str], ...] = (doc.normalized, doc.tokens)
-        ids, weights = zip(*(b.weights(d) for b, d in zip(self._blocks, inputs, strict=True)), strict=True)
-        idx, w = np.concatenate(ids), np.concatenate(weights)
+        char_ids, char_w = self.char.row(doc.normalized)
+        word_ids, word_w = self.word.row(doc.tokens)
+        idx, w = np.concatenate([char_ids, word_ids + len(self.char)]), np.concatenate([char_w, word_w])
         return w @ self.coef_t[idx] + self.intercept
 
     def probabilities(self, decisions: np.ndarray) -> np.ndarray:
@@ -141,22 +120,26 @@ class EntryClassifier:
 
     # -- persistence ---------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        with open(folder / "classifier.pkl", "wb") as fh:
-            pickle.dump((self.char, self.word, self.intercept, self.temperature), fh)
+        self.char.save(folder, "classifier_char")
+        self.word.save(folder, "classifier_word")
+        np.save(folder / "classifier_intercept.npy", self.intercept)
+        (folder / "classifier.json").write_text(json.dumps({"temperature": self.temperature}))
         np.save(folder / "classifier_coef.npy", self.coef_t)
 
     @classmethod
     def load(cls, folder: Path) -> EntryClassifier:
         """The weights (29 MB for the shipped corpus) are memory-mapped: a query reads only its
         own features' rows, and the model workers of a node share the pages."""
-        with open(folder / "classifier.pkl", "rb") as fh:
-            char, word, intercept, temperature = pickle.load(fh)  # our own cache file, written by save()
+        temperature = json.loads((folder / "classifier.json").read_text())["temperature"]
         coef_t = np.load(folder / "classifier_coef.npy", mmap_mode="r")
-        return cls(char, word, coef_t, intercept, temperature)
+        return cls(TfidfTable.load(folder, "classifier_char"), TfidfTable.load(folder, "classifier_word"), coef_t,
+                   np.load(folder / "classifier_intercept.npy"), temperature)
 
 
 def _fit_temperature(decisions: np.ndarray, targets: np.ndarray) -> float:
     """The softmax temperature with the least log loss on out-of-fold decisions."""
+    from scipy.optimize import minimize_scalar
+    from scipy.special import log_softmax
 
     def loss(t: float) -> float:
         return float(-log_softmax(decisions * t, axis=1)[np.arange(len(targets)), targets].mean())

@@ -15,61 +15,34 @@ encoding of the same message is free.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from tokenizers import Tokenizer
 
+from retrieval.encoder_files import (
+    MANIFEST,
+    TOKENIZER,
+    EncoderManifest,
+    fast_tokenizer,
+    file_sha256,
+    mean_pooled,
+    onnx_session,
+)
 from runtime.build_lock import NotBuilt, build_lock
 
 RECENT_TEXTS = 4  # single texts remembered (see SentenceEncoder._encode_one)
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-MANIFEST = "manifest.json"
-TOKENIZER = "tokenizer.json"
 PACKAGE = Path(__file__).resolve().parent
-
-
-@dataclass(frozen=True)
-class EncoderManifest:
-    """What the export made and checked; serving trusts it instead of re-checking."""
-
-    model_name: str
-    model_id: str  # what the vectors depend on: stored vectors and trained models are keyed by it
-    onnx_file: str
-    onnx_sha256: str
-    int8: bool
-    dim: int
-    max_tokens: int
-    pad_id: int
-    pad_token: str
-    pad_type_id: int
-    checks: dict[str, float]  # agreement measured at export (cosines, largest difference)
-
-    def save(self, folder: Path) -> None:
-        (folder / MANIFEST).write_text(json.dumps(asdict(self), indent=1), encoding="utf-8")
-
-    @classmethod
-    def read(cls, folder: Path) -> EncoderManifest:
-        return cls(**json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+# The code that makes and reads an exported folder: a change exports again.
+EXPORT_CODE = ("encoder_export.py", "encoder_files.py")
 
 
 def export_key(model_name: str, int8: bool) -> str:
     """A model folder's files (a hub name stands for itself), the precision and the export code."""
     digest = hashlib.sha256(f"{int8}|".encode())
-    digest.update((PACKAGE / "encoder_export.py").read_bytes())
+    for name in EXPORT_CODE:
+        digest.update((PACKAGE / name).read_bytes())
     folder = Path(model_name)
     if not folder.is_dir():
         digest.update(model_name.encode())
@@ -77,47 +50,6 @@ def export_key(model_name: str, int8: bool) -> str:
         digest.update(str(path.relative_to(folder)).encode())
         digest.update(file_sha256(path).encode())
     return digest.hexdigest()[:16]
-
-
-def onnx_session(path: Path) -> Any:  # noqa: ANN401 - onnxruntime is untyped
-    import onnxruntime as ort
-
-    # One intra-op thread: a single short query is fastest that way, and on a busy machine
-    # several threads spin against each other (measured: 13 ms vs 35-500 ms per query).
-    # Concurrency comes from the server's worker processes instead.
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def fast_tokenizer(path: Path, manifest: EncoderManifest) -> Tokenizer:
-    """Set as transformers sets it for ``padding=True, truncation=True, max_length=...``."""
-    tokenizer = Tokenizer.from_file(str(path))
-    tokenizer.enable_truncation(manifest.max_tokens)
-    tokenizer.enable_padding(pad_id=manifest.pad_id, pad_type_id=manifest.pad_type_id, pad_token=manifest.pad_token)
-    return tokenizer
-
-
-def mean_pooled(session: Any, tokenizer: Tokenizer, texts: list[str], dim: int,  # noqa: ANN401
-                batch_size: int) -> np.ndarray:
-    """Unit vectors of the mean of the last hidden states over real tokens, as sentence-transformers
-    computes them; texts of similar length are batched together (less padding)."""
-    out = np.zeros((len(texts), dim), dtype=np.float32)
-    order = np.argsort([len(t) for t in texts])
-    for start in range(0, len(texts), batch_size):
-        idx = order[start : start + batch_size]
-        encodings = tokenizer.encode_batch([texts[i] for i in idx])
-        feed = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
-        hidden = session.run(None, feed)[0]
-        mask = feed["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-        out[idx] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-    return out
 
 
 class SentenceEncoder:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.encoder import INPUTS, TOKENIZER, EncoderManifest, SentenceEncoder, file_sha256, onnx_session
+from retrieval.encoder_files import INPUTS, TOKENIZER, EncoderManifest, file_sha256, onnx_session, served_vectors
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def _manifest(model: Any, model_name: str, onnx: Path, *, int8: bool,  # noqa: A
 def _served(folder: Path, manifest: EncoderManifest) -> np.ndarray:
     """The probe vectors as a worker will compute them from ``folder`` with ``manifest``."""
     manifest.save(folder)
-    return SentenceEncoder(folder).encode(PROBE)
+    return served_vectors(folder, manifest, PROBE)
 
 
 def _min_cosine(vectors: np.ndarray, reference: np.ndarray) -> float:

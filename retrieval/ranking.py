@@ -13,9 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 
 from retrieval.index import HybridIndex
 from runtime.language import Lang
@@ -84,6 +81,8 @@ class Linear:
 
 
 def fit_linear(x: np.ndarray, y: np.ndarray, standardize: bool, balanced: bool) -> Linear:
+    from sklearn.linear_model import LogisticRegression  # build time only: a worker never fits
+
     mean = x.mean(axis=0) if standardize else np.zeros(x.shape[1])
     scale = x.std(axis=0) if standardize else np.ones(x.shape[1])
     scale[scale < 1e-9] = 1.0
@@ -128,6 +127,7 @@ def _fit_fusion(queries: list[TrainingQuery], l2: float = 1e-3) -> Linear:
     """Listwise fit: softmax over each query's candidates, maximising the right entry's share
     (directly what recall@1 needs). Weights are kept >= 0: a higher similarity never counts
     against an entry, so an exact match of a sample question always wins."""
+    from scipy.optimize import minimize
     labelled = [(q, q.target) for q in queries if q.target is not None]
     if not labelled:
         return Linear([1.0] * candidate_features(queries[0].scores, "en").shape[1])
@@ -172,6 +172,7 @@ def _labels(fused: np.ndarray, target: int | None) -> tuple[int, int]:
 
 def fit_ranker(queries: list[TrainingQuery], folds: int = 5, seed: int = 0) -> Ranker:
     """Fusion weights on all sample questions; calibration on out-of-fold fused scores."""
+    from sklearn.model_selection import StratifiedKFold
     in_scope = [i for i, q in enumerate(queries) if q.target is not None]
     fused_oof: dict[int, np.ndarray] = {}
     k = max(2, min(folds, len(in_scope) // 2))
@@ -206,6 +207,7 @@ def fit_ranker(queries: list[TrainingQuery], folds: int = 5, seed: int = 0) -> R
 
 def _cv_report(x: np.ndarray, y1: np.ndarray, y2: np.ndarray, queries: list[TrainingQuery]) -> dict[str, float]:
     """Held-out quality of the confidence models themselves (for `check` and the build log)."""
+    from sklearn.model_selection import StratifiedKFold
     is_oos = y2 == 0
     p1, p2 = np.zeros(len(queries)), np.zeros(len(queries))
     strata = is_oos.astype(int) * 2 + y1

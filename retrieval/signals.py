@@ -1,11 +1,15 @@
 """The three matching signals of the hybrid index, each scoring every indexed unit.
 
-- ``dense``: sentence-transformers embeddings in a FAISS inner-product index (cosine).
+- ``dense``: sentence-transformers embeddings, cosine to every unit (one matrix product).
 - ``bm25``: bm25s over language-specific tokens, divided by the query's ideal score so that
   values are comparable between queries (unknown words lower the score: useful for declines).
 - ``char``: TF-IDF over character n-grams of the normalised text (typo tolerant).
 
 Lexical signals are per language: a query only meets units of its own language.
+
+bm25s and scikit-learn index at build time; a loaded index is plain arrays (``.npy`` files,
+memory-mapped where the workers can share them) scored with numpy, so a model worker imports
+neither (nor FAISS, which scored every unit no faster than a product of a few thousand vectors).
 """
 
 from __future__ import annotations
@@ -13,18 +17,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
-import bm25s
-import faiss
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from retrieval.encoder import SentenceEncoder
 from retrieval.text import Analyzed
 from runtime.language import Lang
+from runtime.tfidf import TfidfTable
 
 LANGS: tuple[Lang, ...] = ("zh", "en")
 K1, B = 1.2, 0.75
@@ -75,22 +76,14 @@ class EmbeddingCache:
 class DenseSignal:
     name = "dense"
 
-    def __init__(self, index: faiss.Index) -> None:
-        # Every unit's score is needed (views aggregate all of an entry's units), so queries take
-        # one inner product with the vectors FAISS stores instead of a full-length k-NN search,
-        # which would also sort them. Only the vectors are kept: the FAISS index is rebuilt from
-        # them to be saved (a second copy cost each worker 11 MiB).
-        self._vectors = index.reconstruct_n(0, index.ntotal)
+    def __init__(self, vectors: np.ndarray) -> None:
+        # Every unit's score is needed (views aggregate all of an entry's units), so a query
+        # takes one product with all the vectors rather than a k-NN search that would sort them.
+        self._vectors = vectors
 
     @classmethod
     def build(cls, vectors: np.ndarray) -> DenseSignal:
-        return cls(cls._flat(vectors))
-
-    @staticmethod
-    def _flat(vectors: np.ndarray) -> faiss.Index:
-        index = faiss.IndexFlatIP(vectors.shape[1])
-        index.add(vectors)
-        return index
+        return cls(np.ascontiguousarray(vectors, dtype=np.float32))
 
     def batch_scores(self, query_vecs: np.ndarray) -> np.ndarray:
         return np.asarray(query_vecs, dtype=np.float32) @ self._vectors.T
@@ -104,11 +97,52 @@ class DenseSignal:
         return self._vectors
 
     def save(self, folder: Path) -> None:
-        faiss.write_index(self._flat(self._vectors), str(folder / "dense.faiss"))
+        np.save(folder / "dense.npy", self._vectors)
 
     @classmethod
     def load(cls, folder: Path) -> DenseSignal:
-        return cls(faiss.read_index(str(folder / "dense.faiss")))
+        return cls(np.load(folder / "dense.npy", mmap_mode="r"))  # the workers share the pages
+
+
+@dataclass(frozen=True)
+class Bm25Scores:
+    """bm25s's eager index as it saves it: per token, the units it occurs in and their scores
+    (CSC arrays). Scored as bm25s's numpy backend scores, token by token, in float32."""
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    n_docs: int
+    vocab: dict[str, int]
+
+    def scores(self, ids: list[int]) -> np.ndarray:
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        for j in ids:
+            start, end = self.indptr[j], self.indptr[j + 1]
+            np.add.at(out, self.indices[start:end], self.data[start:end])
+        return out
+
+    @classmethod
+    def build(cls, token_lists: list[list[str]]) -> Bm25Scores:
+        import bm25s  # build time only
+
+        bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
+        bm25.index(token_lists, show_progress=False)
+        s = bm25.scores
+        return cls(s["data"], s["indices"], s["indptr"], int(s["num_docs"]), bm25.vocab_dict)
+
+    def save(self, folder: Path) -> None:
+        for name in ("data", "indices", "indptr"):
+            np.save(folder / f"bm25_{name}.npy", getattr(self, name))
+        meta = {"n_docs": self.n_docs, "vocab": self.vocab}
+        (folder / "bm25.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> Bm25Scores:
+        data, indices, indptr = (np.load(folder / f"bm25_{name}.npy", mmap_mode="r")
+                                 for name in ("data", "indices", "indptr"))
+        meta = json.loads((folder / "bm25.json").read_text(encoding="utf-8"))
+        return cls(data, indices, indptr, int(meta["n_docs"]), meta["vocab"])
 
 
 class Bm25Signal:
@@ -116,27 +150,24 @@ class Bm25Signal:
 
     name = "bm25"
 
-    def __init__(self, bm25: bm25s.BM25, idf: dict[str, float], max_idf: float) -> None:
+    def __init__(self, bm25: Bm25Scores, idf: dict[str, float], max_idf: float) -> None:
         self.bm25 = bm25
         self.idf = idf
         self.max_idf = max_idf
-        self.vocab: dict[str, int] = bm25.vocab_dict
 
     @classmethod
     def build(cls, token_lists: list[list[str]]) -> Bm25Signal:
-        bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
-        bm25.index(token_lists, show_progress=False)
         n = len(token_lists)
         df: dict[str, int] = {}
         for tokens in token_lists:
             for tok in set(tokens):
                 df[tok] = df.get(tok, 0) + 1
         idf = {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
-        return cls(bm25, idf, float(np.log(1 + (n + 0.5) / 0.5)))
+        return cls(Bm25Scores.build(token_lists), idf, float(np.log(1 + (n + 0.5) / 0.5)))
 
     def unit_scores(self, tokens: list[str]) -> tuple[np.ndarray, float]:
         """Scores divided by the query's ideal score, and the share of query words we know."""
-        n = self.bm25.scores["num_docs"]
+        n = self.bm25.n_docs
         if not tokens:
             return np.zeros(n, dtype=np.float32), 0.0
         known = [t for t in tokens if t in self.idf]
@@ -144,19 +175,17 @@ class Bm25Signal:
         coverage = len(known) / len(tokens)
         if not known:
             return np.zeros(n, dtype=np.float32), coverage
-        ids = [self.vocab[t] for t in known]
-        scores = self.bm25.get_scores_from_ids(ids)
+        scores = self.bm25.scores([self.bm25.vocab[t] for t in known])
         return (scores / ideal).astype(np.float32), coverage
 
     def save(self, folder: Path) -> None:
-        self.bm25.save(str(folder), show_progress=False)
+        self.bm25.save(folder)
         (folder / "idf.json").write_text(json.dumps({"idf": self.idf, "max_idf": self.max_idf}))
 
     @classmethod
     def load(cls, folder: Path) -> Bm25Signal:
-        bm25 = bm25s.BM25.load(str(folder), show_progress=False)
         data = json.loads((folder / "idf.json").read_text())
-        return cls(bm25, data["idf"], data["max_idf"])
+        return cls(Bm25Scores.load(folder), data["idf"], data["max_idf"])
 
 
 class CharSignal:
@@ -164,69 +193,55 @@ class CharSignal:
 
     name = "char"
 
-    def __init__(self, vectorizer: TfidfVectorizer, matrix, *, keep_matrix: bool = True) -> None:  # noqa: ANN001
-        """``matrix`` (scipy sparse, a row per unit) is kept only where a build scores batches
-        and saves it; a loaded index queries ``matrix_t`` alone (both cost a worker ~15 MiB)."""
-        self.vectorizer = vectorizer
-        self._matrix = matrix.tocsr() if keep_matrix else None
-        self.matrix_t = matrix.T.tocsr()  # row per n-gram: a query touches only its own n-grams
-        self.n_units: int = matrix.shape[0]
-        self._analyzer = vectorizer.build_analyzer()
-        self._vocab: dict[str, int] = vectorizer.vocabulary_
-        self._idf = vectorizer.idf_.astype(np.float32)
+    def __init__(self, table: TfidfTable, t_data: np.ndarray, t_indices: np.ndarray, t_indptr: np.ndarray,
+                 n_units: int) -> None:
+        """The unit matrix transposed, as CSR arrays (a row per n-gram): a query touches only
+        its own n-grams' rows."""
+        self.table = table
+        self._t_data, self._t_indices, self._t_indptr = t_data, t_indices, t_indptr
+        self.n_units = n_units
 
     @classmethod
     def build(cls, lang: Lang, texts: list[str]) -> CharSignal:
+        from sklearn.feature_extraction.text import TfidfVectorizer  # build time only
+
         if lang == "zh":
             vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
         else:
             vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
-        matrix = vec.fit_transform(texts)
-        return cls(vec, matrix)
+        t = vec.fit_transform(texts).T.tocsr()
+        return cls(TfidfTable.of(vec), t.data, t.indices, t.indptr, len(texts))
 
     def unit_scores(self, normalized: str) -> np.ndarray:
-        """Same numbers as ``vectorizer.transform`` + dot product, without sklearn's per-call
-        validation (which costs milliseconds; this costs tens of microseconds)."""
-        counts: dict[int, int] = {}
-        for gram in self._analyzer(normalized):
-            j = self._vocab.get(gram)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        n_units = self.n_units
-        if not counts:
-            return np.zeros(n_units, dtype=np.float32)
-        ids = np.fromiter(counts, dtype=np.int64, count=len(counts))
-        tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))
-        weights = tf * self._idf[ids]
-        weights /= np.linalg.norm(weights)
-        # The n-grams' rows of the transposed matrix, gathered straight from its CSR arrays
-        # (scipy's row indexing validates and copies: several times slower for one query).
-        t = self.matrix_t
-        starts, ends = t.indptr[ids], t.indptr[ids + 1]
+        """Same numbers as scikit-learn's ``transform`` + dot product, in tens of microseconds."""
+        ids, weights = self.table.row(normalized)
+        if not len(ids):
+            return np.zeros(self.n_units, dtype=np.float32)
+        # The n-grams' rows of the transposed matrix, gathered straight from its CSR arrays.
+        starts, ends = self._t_indptr[ids], self._t_indptr[ids + 1]
         lengths = ends - starts
         flat = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        contrib = np.repeat(weights, lengths) * t.data[flat]
-        return np.bincount(t.indices[flat], weights=contrib, minlength=n_units).astype(np.float32)
-
-    @property
-    def matrix(self):  # noqa: ANN201 (scipy sparse)
-        if self._matrix is None:  # a loaded index asked for it: made again from the transpose
-            self._matrix = self.matrix_t.T.tocsr()
-        return self._matrix
+        contrib = np.repeat(weights, lengths) * self._t_data[flat]
+        return np.bincount(self._t_indices[flat], weights=contrib, minlength=self.n_units).astype(np.float32)
 
     def batch_scores(self, normalized: list[str]) -> np.ndarray:
-        q = self.vectorizer.transform(normalized)
-        return np.asarray((q @ self.matrix.T).todense(), dtype=np.float32)
+        import scipy.sparse as sp  # batches are for builds and evaluation
+
+        matrix_t = sp.csr_matrix((self._t_data, self._t_indices, self._t_indptr), shape=(len(self.table), self.n_units))
+        return np.asarray((self.table.transform(normalized) @ matrix_t).todense(), dtype=np.float32)
 
     def save(self, folder: Path) -> None:
-        with open(folder / "char.pkl", "wb") as fh:
-            pickle.dump((self.vectorizer, self.matrix), fh)
+        self.table.save(folder, "char")
+        for name in ("data", "indices", "indptr"):
+            np.save(folder / f"char_t_{name}.npy", getattr(self, f"_t_{name}"))
+        (folder / "char_units.json").write_text(json.dumps({"n_units": self.n_units}))
 
     @classmethod
     def load(cls, folder: Path) -> CharSignal:
-        with open(folder / "char.pkl", "rb") as fh:
-            vectorizer, matrix = pickle.load(fh)  # our own cache file, written by save()
-        return cls(vectorizer, matrix, keep_matrix=False)
+        data, indices, indptr = (np.load(folder / f"char_t_{name}.npy", mmap_mode="r")
+                                 for name in ("data", "indices", "indptr"))
+        n_units = json.loads((folder / "char_units.json").read_text())["n_units"]
+        return cls(TfidfTable.load(folder, "char"), data, indices, indptr, n_units)
 
 
 @dataclass(frozen=True)

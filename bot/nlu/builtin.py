@@ -29,7 +29,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when features, model or entity rules change in a way that invalidates cached models.
-CODE_VERSION = "builtin-6"
+CODE_VERSION = "builtin-7"
+# The pickled model is made of these modules' classes: a change to them trains again (an old
+# model.joblib is never unpickled into classes that no longer match it).
+MODEL_CODE = (Path(__file__).with_name("classifier.py"), Path(__file__).parents[2] / "runtime" / "tfidf.py")
 RANKING_SIZE = 5
 
 
@@ -46,6 +49,7 @@ def data_key(data: TrainingData, config: ClassifierConfig, embedding_model: str 
     """``embedding_model``: the encoder's ``model_id`` (model and precision), None without one."""
     payload = {
         "code": CODE_VERSION,
+        "model_code": [hashlib.sha256(path.read_bytes()).hexdigest() for path in MODEL_CODE],
         "config": config.as_dict(),
         "embedding_model": embedding_model,
         "examples": [(e.text, e.intent, [asdict(x) for x in e.entities]) for e in data.examples],

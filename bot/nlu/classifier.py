@@ -13,6 +13,9 @@ The linear model is scikit-learn's LinearSVC (one-vs-rest, liblinear: seconds to
 150 intents). Confidences are a softmax of its decision scores with a temperature fitted on
 out-of-fold scores (minimum log loss); the out-of-scope threshold is calibrated on the same
 out-of-fold predictions (see ``calibrate``).
+
+scikit-learn and SciPy train; the trained model is plain arrays (TF-IDF tables, weights), so a
+model worker that loads it imports neither.
 """
 
 from __future__ import annotations
@@ -20,23 +23,20 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import minimize_scalar
-from scipy.special import softmax
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedKFold
-from sklearn.svm import LinearSVC
 
 from bot.nlu.entities import EntityExtractor
 from bot.nlu.text import Tokenizer, fold
 from bot.nlu.types import OUT_OF_SCOPE
 from runtime.language import lang_of
+from runtime.softmax import softmax
+from runtime.tfidf import TfidfTable
 
 if TYPE_CHECKING:
+    import scipy.sparse as sp
+
     from retrieval.encoder import SentenceEncoder
 
 
@@ -81,21 +81,6 @@ class Embedder:
         return out
 
 
-def _tfidf_row(vectorizer: TfidfVectorizer, doc) -> tuple[np.ndarray, np.ndarray]:
-    counts: dict[int, int] = {}
-    vocab = vectorizer.vocabulary_
-    for feature in vectorizer.build_analyzer()(doc):
-        j = vocab.get(feature)
-        if j is not None:
-            counts[j] = counts.get(j, 0) + 1
-    if not counts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
-    tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-    vals = (1.0 + np.log(tf)) * vectorizer.idf_[cols]  # sublinear_tf=True, smooth idf
-    return cols, (vals / np.linalg.norm(vals)).astype(np.float32)
-
-
 def _pretokenized(tokens: list[str]) -> list[str]:
     return tokens
 
@@ -108,16 +93,17 @@ _REMAINDER = re.compile(r"[\W_]|省|市|province|city", re.IGNORECASE)
 
 @dataclass
 class Featurizer:
+    """Fitted by ``fit_transform`` (scikit-learn's vectorisers, kept as plain tables)."""
+
     config: ClassifierConfig
     entities: EntityExtractor | None = None
-    char: TfidfVectorizer = field(init=False)
-    word: TfidfVectorizer = field(init=False)
+    char: TfidfTable | None = field(default=None, init=False)
+    word: TfidfTable | None = field(default=None, init=False)
 
-    def __post_init__(self) -> None:
-        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=self.config.char_ngrams,
-                                    sublinear_tf=True, min_df=1, lowercase=False, dtype=np.float32)
-        self.word = TfidfVectorizer(analyzer=_pretokenized, ngram_range=(1, 1),
-                                    sublinear_tf=True, lowercase=False, dtype=np.float32)
+    def _tables(self) -> tuple[TfidfTable, TfidfTable]:
+        if self.char is None or self.word is None:
+            raise ValueError("the featurizer is not fitted")
+        return self.char, self.word
 
     def _words(self, tokenizer: Tokenizer, folded: str, has_han: bool) -> list[str]:
         toks = tokenizer.words(folded, has_han)
@@ -150,13 +136,21 @@ class Featurizer:
         return folded, words, english
 
     def fit_transform(self, texts: list[str], tokenizer: Tokenizer, embedder: Embedder | None) -> sp.csr_matrix:
+        from sklearn.feature_extraction.text import TfidfVectorizer  # training only
+
+        char = TfidfVectorizer(analyzer="char_wb", ngram_range=self.config.char_ngrams,
+                               sublinear_tf=True, min_df=1, lowercase=False, dtype=np.float32)
+        word = TfidfVectorizer(analyzer=_pretokenized, ngram_range=(1, 1),
+                               sublinear_tf=True, lowercase=False, dtype=np.float32)
         folded, words, english = self._prepare(texts, tokenizer)
-        blocks = [self.char.fit_transform(folded), self.word.fit_transform(words)]
+        blocks = [char.fit_transform(folded), word.fit_transform(words)]
+        self.char, self.word = TfidfTable.of(char), TfidfTable.of(word)
         return self._stack(blocks, texts, english, embedder)
 
     def transform(self, texts: list[str], tokenizer: Tokenizer, embedder: Embedder | None) -> sp.csr_matrix:
+        char, word = self._tables()
         folded, words, english = self._prepare(texts, tokenizer)
-        blocks = [self.char.transform(folded), self.word.transform(words)]
+        blocks = [char.transform(folded), word.transform(words)]
         return self._stack(blocks, texts, english, embedder)
 
     def transform_one(self, text: str, tokenizer: Tokenizer,
@@ -165,11 +159,11 @@ class Featurizer:
         input validation (which costs milliseconds); numerically the same as ``transform``."""
         folded, words, english = self._prepare([text], tokenizer)
         cols, vals, offset = [], [], 0
-        for vectorizer, doc in ((self.char, folded[0]), (self.word, words[0])):
-            c, v = _tfidf_row(vectorizer, doc)
+        for table, doc in zip(self._tables(), (folded[0], words[0]), strict=True):
+            c, v = table.row(doc, np.float64)  # in float64, kept as float32: the weights served before
             cols.append(c + offset)
-            vals.append(v)
-            offset += len(vectorizer.vocabulary_)
+            vals.append(v.astype(np.float32))
+            offset += len(table)
         if embedder is not None:
             dense = embedder.encode([text], english)[0] * self.config.embedding_weight
             cols.append(np.arange(offset, offset + len(dense)))
@@ -177,13 +171,17 @@ class Featurizer:
         return np.concatenate(cols), np.concatenate(vals)
 
     def _stack(self, blocks: list, texts: list[str], english: list[bool], embedder: Embedder | None) -> sp.csr_matrix:
+        import scipy.sparse as sp
+
         if embedder is not None:
             dense = embedder.encode(texts, english) * self.config.embedding_weight
             blocks.append(sp.csr_matrix(dense))
         return sp.hstack(blocks, format="csr")
 
 
-def _model(config: ClassifierConfig) -> LinearSVC:
+def _model(config: ClassifierConfig) -> Any:  # noqa: ANN401 - sklearn's LinearSVC
+    from sklearn.svm import LinearSVC  # training only
+
     return LinearSVC(C=config.C)
 
 
@@ -198,6 +196,7 @@ class Calibration:
 
 def _out_of_fold_scores(X: sp.csr_matrix, y: np.ndarray,
                         config: ClassifierConfig) -> tuple[np.ndarray, np.ndarray, int]:
+    from sklearn.model_selection import StratifiedKFold
     classes = np.unique(y)
     _, counts = np.unique(y, return_counts=True)
     folds = max(2, min(config.cv_folds, int(counts.min())))
@@ -210,6 +209,7 @@ def _out_of_fold_scores(X: sp.csr_matrix, y: np.ndarray,
 
 
 def _fit_temperature(scores: np.ndarray, gold: np.ndarray) -> float:
+    from scipy.optimize import minimize_scalar
     def nll(t: float) -> float:
         p = softmax(scores * t, axis=1)[np.arange(len(gold)), gold]
         return float(-np.log(np.clip(p, 1e-12, None)).mean())
@@ -227,6 +227,8 @@ def calibrate(X: sp.csr_matrix, y: np.ndarray, config: ClassifierConfig) -> Cali
     rejecting too much (hurts every in-scope intent's recall) nor too little (hurts OOS recall)
     wins. Without OOS examples the threshold is 0 (reject only by the out_of_scope intent).
     """
+    from sklearn.metrics import f1_score
+
     if len(np.unique(y)) < 2:
         raise ValueError("training data needs at least two intents")
     classes, scores, folds = _out_of_fold_scores(X, y, config)
@@ -256,17 +258,16 @@ def calibrate(X: sp.csr_matrix, y: np.ndarray, config: ClassifierConfig) -> Cali
 
 @dataclass
 class IntentModel:
-    """Everything the trained classifier needs at parse time; pickled into the model cache."""
+    """Everything the trained classifier needs at parse time; pickled into the model cache.
+    ``coef`` [class, feature] and ``intercept`` are LinearSVC's (one row when it had two classes)."""
 
     config: ClassifierConfig
     featurizer: Featurizer
-    model: LinearSVC
+    coef: np.ndarray
+    intercept: np.ndarray
+    classes: list[str]
     calibration: Calibration
     embedding_model: str | None
-
-    @property
-    def classes(self) -> list[str]:
-        return list(self.model.classes_)
 
     @classmethod
     def train(cls, texts: list[str], intents: list[str], config: ClassifierConfig,
@@ -277,18 +278,18 @@ class IntentModel:
         y = np.asarray(intents, dtype=object)
         calibration = calibrate(X, y, config)
         model = _model(config).fit(X, y)
-        return cls(config, featurizer, model, calibration, embedder.model_id if embedder else None)
+        return cls(config, featurizer, model.coef_, model.intercept_, list(model.classes_), calibration,
+                   embedder.model_id if embedder else None)
+
+    def _probabilities(self, scores: np.ndarray) -> np.ndarray:
+        if self.coef.shape[0] == 1:  # a binary LinearSVC has one row: the second class's score
+            scores = np.stack([-scores[..., 0], scores[..., 0]], axis=-1)
+        return softmax(scores * self.calibration.temperature, axis=-1)
 
     def predict(self, texts: list[str], tokenizer: Tokenizer, embedder: Embedder | None) -> np.ndarray:
-        scores = self.model.decision_function(self.featurizer.transform(texts, tokenizer, embedder))
-        if scores.ndim == 1:  # binary LinearSVC returns one column
-            scores = np.column_stack([-scores, scores])
-        return softmax(scores * self.calibration.temperature, axis=1)
+        x = self.featurizer.transform(texts, tokenizer, embedder)
+        return self._probabilities(np.asarray(x @ self.coef.T) + self.intercept)
 
     def predict_one(self, text: str, tokenizer: Tokenizer, embedder: Embedder | None) -> np.ndarray:
         cols, vals = self.featurizer.transform_one(text, tokenizer, embedder)
-        coef = self.model.coef_
-        scores = coef[:, cols] @ vals + self.model.intercept_
-        if coef.shape[0] == 1:
-            scores = np.array([-scores[0], scores[0]])
-        return softmax(scores * self.calibration.temperature)
+        return self._probabilities(self.coef[:, cols] @ vals + self.intercept)

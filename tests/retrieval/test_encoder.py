@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from retrieval import Retriever
-from retrieval.encoder import SentenceEncoder, onnx_session
+from retrieval.encoder import SentenceEncoder
+from retrieval.encoder_files import onnx_session
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["How do I extend my visa?", "Can I bring my dog on the plane?", "ok", "签证快到期了怎么延期",

@@ -121,14 +121,15 @@ def test_index_cache_hit_and_miss(retriever: Retriever, settings, knowledge_copy
     assert not Retriever.load(changed).built_now
 
 
-def test_char_signal_fast_path_matches_sklearn(retriever: Retriever) -> None:
-    """The hand-rolled sparse product scores every unit exactly as TfidfVectorizer would."""
+def test_char_signal_fast_path_matches_batch(retriever: Retriever) -> None:
+    """The single-query sparse product scores every unit as the batch path (scikit-learn's
+    transform, bit for bit: tests/runtime/test_tfidf.py) and a sparse matrix product do."""
     import numpy as np
 
     for query in ("签证快到期了怎么延期", "簽證過期點算", "how do I extend my viza", "zzqx", "visa extension"):
         analyzed = retriever.analyzer.analyze(query)
         char = retriever.index.parts[analyzed.lang].char
-        reference = np.asarray((char.vectorizer.transform([analyzed.normalized]) @ char.matrix.T).todense())[0]
+        reference = char.batch_scores([analyzed.normalized])[0]
         np.testing.assert_allclose(char.unit_scores(analyzed.normalized), reference, atol=1e-5)
 
 
