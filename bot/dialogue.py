@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from bot.answer_policy import Evidence, alternatives, choose
 from bot.appointment_form import AppointmentForm
 from bot.controls import Control
+from bot.errands import runs_errand
 from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
 from bot.form_summary import FormSummary
 from bot.handoff_cues import asks_for_person, names_a_person, sounds_like_complaint
@@ -402,6 +403,8 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
         return [Say("foreign_visa", "decline")]
     if asks_foreign_residence(turn.text):  # "绿卡" is also our permanent residence card
         return [Say("foreign_residence", "decline")]
+    if runs_errand(turn.text):  # "SIM card实名登记可以用passport吗？" names no matter of ours
+        return [Say("decline", "decline")]
     search = turn.search
     choice = choose(_evidence(turn)) if search is not None else "not_found"
     if choice == "answer":
