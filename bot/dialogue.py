@@ -167,6 +167,8 @@ def _handler(turn: Turn) -> Callable[[Context, Turn, list[str]], list[Action]]:
         return CONTROL_HANDLERS[turn.control.kind]
     if turn.intent in CONTROL_INTENTS or _misread_as_handoff(turn):
         return _retrieve
+    if runs_errand(turn.text) and not (asks_for_person(turn.text) or sounds_like_complaint(turn.text)):
+        return _retrieve  # "酒店可唔可以退返啲房錢俾我？" is declined, whatever intent it was given
     if asks_for_person(turn.text) and sounds_like_complaint(turn.text):
         return _request_human  # "this is useless, get me someone who can look at my file"
     return INTENT_HANDLERS.get(turn.intent, _retrieve)

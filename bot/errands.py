@@ -24,14 +24,16 @@ _ERRAND = re.compile(
     r"医院|hospital|牙医|dentist|睇医生|看医生|医疗券|\bclinic\b|诊所|好嘢食|餐厅|restaurant|美食|"
     r"报税|交税|个税|所得税|tax return|income tax|file (?:my )?tax|驾照|驾驶证|车牌|"
     r"driving licen[cs]e|driver'?s licen[cs]e|房东|landlord|好嘈|噪音|呃咗钱|呃钱|骗钱|"
-    r"police clearance|无犯罪记录|annual leave|年假|社保|social insurance",
+    r"police clearance|无犯罪记录|annual leave|年假|社保|social insurance|户口|户籍|hukou|结婚登记|"
+    r"门号|机票|航空公司|哪家航空|订单",
 )
 # An immigration matter named in the same message makes it ours: "bank要我證明PR card同
 # passport係同一個人，NIA有冇得網上出？", "hotel前台说我的visa已经expired".
 _OURS = re.compile(
     r"签证|签注|居留|居住证|停留证|许可|入境|出境|出入境|过境|免签|通行证|回乡证|台胞证|永居|永久居留|"
-    r"五星卡|移民局|12367|逾期|延期|续签|换证|非法就业|黑工|派出所|\bpr\b|\bnia\b|five.?star|"
-    r"overstay|permit|residen|transit|visa(?! ?card)|extend|extension|arrival card|police station|"
+    r"五星卡|移民局|12367|逾期|延期|续签|非法就业|黑工|派出所|\bpr\b|\bnia\b|five.?star|"
+    r"(?:24|72|144|240)\s*(?:小时|个?钟|hours?|h\b)|overstay|permit|residen|transit|visa(?! ?card)|"
+    r"extend|extension|arrival card|police station|"
     r"(?:丢|唔见|不见|偷|补办|换|过期|到期)[^，。？?]{0,6}(?:护照|passport)|"
     r"(?:护照|passport)[^，。？?]{0,6}(?:丢|唔见|不见|偷|过期|到期|补|换)|"
     r"(?:lost|stolen|expired|renew)\w*\s+(?:my\s+)?passport|passport\s+(?:was\s+|is\s+)?(?:lost|stolen|expired)",

@@ -62,6 +62,17 @@ def test_everyday_errands_that_share_our_words_are_declined_even_when_the_retrie
         assert actions == [Say("decline", "decline")], text
 
 
+def test_an_errand_read_as_a_business_option_is_declined_and_a_complaint_about_us_handed_off():
+    actions, _ = decide(Context(), turn("順便問下，酒店可唔可以退返啲房錢俾我？",
+                                        intent="option_comments_suggestions", nlu_confidence=0.2),
+                        REGIONS)
+    assert actions == [Say("decline", "decline")]
+    actions, _ = decide(Context(lang="en", script="en"),
+                        turn("I want to complain, your office's counter still owes me a refund",
+                             intent="complaint", lang="en", script="en"), REGIONS)
+    assert isinstance(actions[0], Escalate)
+
+
 def test_errands_that_name_an_immigration_matter_are_answered():
     for text in ("bank要我證明PR card同passport係同一個人，NIA有冇得網上出？",
                  "hotel前台说我的visa已经expired，不给check in，我现在应该怎么办？",
