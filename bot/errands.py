@@ -25,7 +25,7 @@ _ERRAND = re.compile(
     r"报税|交税|个税|所得税|tax return|income tax|file (?:my )?tax|驾照|驾驶证|车牌|"
     r"driving licen[cs]e|driver'?s licen[cs]e|房东|landlord|好嘈|噪音|呃咗钱|呃钱|骗钱|"
     r"police clearance|无犯罪记录|annual leave|年假|社保|social insurance|户口|户籍|hukou|结婚登记|"
-    r"门号|机票|航空公司|哪家航空|订单",
+    r"门号|机票|航空公司|哪家航空|订单|订酒店|订房|hotel booking|book(?:ing)? (?:a |the )?hotel",
 )
 # An immigration matter named in the same message makes it ours: "bank要我證明PR card同
 # passport係同一個人，NIA有冇得網上出？", "hotel前台说我的visa已经expired".

@@ -57,7 +57,7 @@ def test_everyday_errands_that_share_our_words_are_declined_even_when_the_retrie
     # The retriever and NLU read these as immigration questions (passport, hotel, hotline).
     for text in ("想開bank account，bank要我帶passport，仲要準備咩documents？",
                  "SIM card实名登记可以用passport吗？去哪个营业厅？", "我張Visa card喺內地ATM攞唔到錢，點算？",
-                 "我想 renew 我嘅 driving licence", "Hotel booking网站charge了我两次，怎么refund？"):
+                 "我想 renew 我嘅 driving licence", "點樣 book hotel near 海關？", "Hotel booking网站charge了我两次，怎么refund？"):
         actions, _ = decide(Context(), turn(text), REGIONS)
         assert actions == [Say("decline", "decline")], text
 
