@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from bot.answer_policy import Evidence, alternatives, choose
 from bot.appointment_form import AppointmentForm
 from bot.controls import Control
+from bot.errands import runs_errand
 from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
 from bot.form_summary import FormSummary
 from bot.handoff_cues import asks_for_person, names_a_person, sounds_like_complaint
@@ -170,6 +171,8 @@ def _handler(turn: Turn) -> Callable[[Context, Turn, list[str]], list[Action]]:
         return CONTROL_HANDLERS[turn.control.kind]
     if turn.intent in CONTROL_INTENTS or _misread_as_handoff(turn):
         return _retrieve
+    if runs_errand(turn.text) and not (asks_for_person(turn.text) or sounds_like_complaint(turn.text)):
+        return _retrieve  # "酒店可唔可以退返啲房錢俾我？" is declined, whatever intent it was given
     if asks_for_person(turn.text) and sounds_like_complaint(turn.text):
         return _request_human  # "this is useless, get me someone who can look at my file"
     return INTENT_HANDLERS.get(turn.intent, _retrieve)
@@ -406,6 +409,8 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
         return [Say("foreign_visa", "decline")]
     if asks_foreign_residence(turn.text):  # "绿卡" is also our permanent residence card
         return [Say("foreign_residence", "decline")]
+    if runs_errand(turn.text):  # "SIM card实名登记可以用passport吗？" names no matter of ours
+        return [Say("decline", "decline")]
     search = turn.search
     choice = choose(_evidence(turn)) if search is not None else "not_found"
     if choice == "answer":

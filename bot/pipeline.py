@@ -14,6 +14,7 @@ from typing import Any
 from bot.appointment_flow import AppointmentFlow, FlowTurn
 from bot.appointment_form import SERVICE as APPOINTMENT_SERVICE
 from bot.appointment_replies import render_step
+from bot.cantonese import to_standard
 from bot.consent import ack_reply, answer_of, ask_reply
 from bot.controls import Control, control_of
 from bot.dialogue import (
@@ -281,8 +282,9 @@ class Pipeline:
         return self.offices.find(place, "en" if lang == "en" else "zh")
 
     def _search_one(self, query: str) -> Search:
-        # Ten entries: a follow-up is ranked over both its own and its topic's candidates.
-        result = self.retriever.search(query, k=10)
+        # Ten entries: a follow-up is ranked over both its own and its topic's candidates. The
+        # corpus is standard Chinese; the conversation keeps what the visitor wrote.
+        result = self.retriever.search(to_standard(query), k=10)
         hits = tuple(Hit(h.entry_id, dict(h.title), h.score) for h in result.hits)
         return Search(result.decision if hits else "decline", float(result.confidence), hits, query,
                       float(result.in_scope))

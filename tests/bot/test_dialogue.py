@@ -53,6 +53,35 @@ def test_out_of_scope_is_declined_with_12345():
     assert actions[0].key == "decline"
 
 
+def test_everyday_errands_that_share_our_words_are_declined_even_when_the_retriever_is_sure():
+    # The retriever and NLU read these as immigration questions (passport, hotel, hotline).
+    for text in ("想開bank account，bank要我帶passport，仲要準備咩documents？",
+                 "SIM card实名登记可以用passport吗？去哪个营业厅？", "我張Visa card喺內地ATM攞唔到錢，點算？",
+                 "我想 renew 我嘅 driving licence", "點樣 book hotel near 海關？", "Hotel booking网站charge了我两次，怎么refund？"):
+        actions, _ = decide(Context(), turn(text), REGIONS)
+        assert actions == [Say("decline", "decline")], text
+
+
+def test_an_errand_read_as_a_business_option_is_declined_and_a_complaint_about_us_handed_off():
+    actions, _ = decide(Context(), turn("順便問下，酒店可唔可以退返啲房錢俾我？",
+                                        intent="option_comments_suggestions", nlu_confidence=0.2),
+                        REGIONS)
+    assert actions == [Say("decline", "decline")]
+    actions, _ = decide(Context(lang="en", script="en"),
+                        turn("I want to complain, your office's counter still owes me a refund",
+                             intent="complaint", lang="en", script="en"), REGIONS)
+    assert isinstance(actions[0], Escalate)
+
+
+def test_errands_that_name_an_immigration_matter_are_answered():
+    for text in ("bank要我證明PR card同passport係同一個人，NIA有冇得網上出？",
+                 "hotel前台说我的visa已经expired，不给check in，我现在应该怎么办？",
+                 "luggage連passport一齊俾人偷咗，我仲要趕flight返國，點算？",
+                 "買train ticket可唔可以淨係用five-star card，唔帶passport？"):
+        actions, _ = decide(Context(), turn(text), REGIONS)
+        assert isinstance(actions[0], AnswerEntry), text
+
+
 def test_two_failures_in_a_row_escalate():
     ctx = Context(lang="en", script="en")
     t = Turn("blorp flarn", "en", "en", "immigration_question", 0.4, False, {},
