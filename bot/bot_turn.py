@@ -43,13 +43,13 @@ class BotTurns:
             if not self.ready.is_set():  # an answer is coming, once the models are loaded
                 await self.hub.typing(sid, "bot", True)
             await self.ready.wait()
-            session = self.store.session(sid)
-            if session is None or session.state != "bot":
+            start = self.store.turn_start(sid, event.seq)
+            if start is None or start.session.state != "bot":
                 return  # an agent took the chat meanwhile: the bot stays silent
-            if self.store.replied_after(sid, event.seq):
+            if start.replied:
                 return  # answered already (a resumed session after a restart)
             await self.hub.typing(sid, "bot", True)
-            ctx = Context(**self.store.context(sid))
+            ctx = Context(**start.context)
             assert self.workers is not None
             try:
                 outcome = await self.workers.respond(ctx, event.text or "",

@@ -37,6 +37,15 @@ SESSION_COLUMNS = ("id, lang, script, lang_locked, channel, created_at, last_see
 UPDATABLE = frozenset({"lang", "script", "lang_locked", "channel"})
 
 
+@dataclass(frozen=True)
+class TurnStart:
+    """What the bot's turn reads before it answers a message, in one query."""
+
+    session: SessionInfo
+    context: dict
+    replied: bool  # anyone (bot, agent, system) replied after the message
+
+
 def _session(row: Row | None) -> SessionInfo | None:
     if row is None:
         return None
@@ -85,6 +94,18 @@ class Conversations:
         with self.db.transaction():
             self.db.execute("UPDATE sessions SET token_hash = ? WHERE id = ?", (token_hash, session_id))
 
+    def turn_start(self, session_id: str, seq: int) -> TurnStart | None:
+        row = self.db.row(
+            f"SELECT {SESSION_COLUMNS}, context, EXISTS (SELECT 1 FROM events e"
+            " WHERE e.session_id = sessions.id AND e.seq > ? AND e.type = 'reply') AS replied"
+            " FROM sessions WHERE id = ?", (seq, session_id))
+        if row is None:
+            return None
+        context, replied = row.pop("context"), bool(row.pop("replied"))
+        session = _session(row)
+        assert session is not None
+        return TurnStart(session, json.loads(context) if context is not None else {}, replied)
+
     def context(self, session_id: str) -> dict:
         found = self.db.value("SELECT context FROM sessions WHERE id = ?", (session_id,))
         return json.loads(found) if found is not None else {}
@@ -123,10 +144,6 @@ class Conversations:
             f"UPDATE events SET body = {self.db.dialect.json_set('body', 'meta')}"
             " WHERE session_id = ? AND seq = ?",
             (json.dumps(meta, ensure_ascii=False), session_id, seq))
-
-    def replied_after(self, session_id: str, seq: int) -> bool:
-        return self.db.row("SELECT 1 AS one FROM events WHERE session_id = ? AND seq > ?"
-                           " AND type = 'reply' LIMIT 1", (session_id, seq)) is not None
 
     def events(self, session_id: str, after_seq: int = 0) -> list[dict]:
         rows = self.db.rows("SELECT body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq",
