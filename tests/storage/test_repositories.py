@@ -62,6 +62,21 @@ def test_a_conversation_and_its_events_read_back(db):
         conversations.append_event("nobody", {"type": "visitor"}, client_id=None, now=NOW)
 
 
+def test_a_turns_writes_inside_a_failed_transaction_leave_nothing(db):
+    """The bot's turn writes its context, the session and a reply in one transaction: if it
+    fails, none of them is kept."""
+    conversations = conversation(db)
+    conversations.save_context("s1", {"lang": "en"})
+    with pytest.raises(RuntimeError), db.transaction():
+        conversations.save_context("s1", {"lang": "zh"})
+        conversations.update("s1", {"lang": "zh"}, NOW + 1)
+        conversations.append_event("s1", {"type": "reply", "text": "你好"}, client_id=None, now=NOW)
+        raise RuntimeError("the turn fails")
+    assert conversations.context("s1") == {"lang": "en"}
+    assert (conversations.get("s1").lang, conversations.get("s1").last_seq) == ("en", 0)
+    assert conversations.events("s1") == []
+
+
 def test_context_transfers_and_feedback(db):
     conversations = conversation(db)
     assert conversations.context("s1") == {}
