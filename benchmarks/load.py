@@ -247,7 +247,20 @@ def summary(tally: Tally, elapsed: float, visitors: int, rss: RssSampler, usage:
         "p99_ms": round(q[98] * 1000, 1),
         "p95_from_schedule_ms": round(qs[94] * 1000, 1) if rate else None,
         "rss": rss.peaks(), "cpu_pct": asdict(usage),
+        "cpu_ms_per_msg": cpu_per_message(usage, elapsed, tally.answered),
     }
+
+
+def cpu_per_message(usage: Usage, elapsed: float, answered: int) -> dict[str, float]:
+    """CPU milliseconds per answered message of the nodes' server processes, their model
+    workers and PostgreSQL: on a machine shared with other work this moves far less than the
+    latencies do, so it is what compares two versions of the code."""
+    if not answered:
+        return {"servers": 0.0, "workers": 0.0, "postgres": 0.0}
+    ms = 10 * elapsed / answered  # % of a core over the run -> ms per message
+    return {"servers": round(usage.servers * ms, 2),
+            "workers": round((usage.nodes - usage.servers) * ms, 2),
+            "postgres": round(usage.postgres * ms, 2)}
 
 
 async def guarded(work: Awaitable[None], tally: Tally) -> None:
@@ -436,17 +449,18 @@ async def main(args: argparse.Namespace) -> dict:
 COLUMNS = ("| run | visitors | rate /s | messages | lost | unsent | dup | errors | msg/s | p50 ms "
            "| p95 ms | p99 ms | p95 from schedule ms | peak RSS MiB per node (server / with "
            "workers) | CPU % of a core: client / node servers / nodes with workers / PostgreSQL / "
-           "machine |")
+           "machine | CPU ms per message: node servers / model workers / PostgreSQL |")
 
 
 def row(label: str, r: dict) -> str:
     rss = ", ".join(f"{n['server_mib']} / {n['node_mib']}" for n in r["rss"])
-    cpu = r["cpu_pct"]
+    cpu, per = r["cpu_pct"], r["cpu_ms_per_msg"]
     return (f"| {label} | {r['visitors']} | {r['rate_msg_s'] or 'closed loop'} | {r['sent']} "
             f"| {r['lost']} | {r['unsent']} | {r['duplicated']} | {r['errors']} "
             f"| {r['throughput_msg_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} "
             f"| {r['p95_from_schedule_ms'] or '-'} | {rss} | {cpu['client']} / {cpu['servers']} / "
-            f"{cpu['nodes']} / {cpu['postgres']} / {cpu['machine']} |")
+            f"{cpu['nodes']} / {cpu['postgres']} / {cpu['machine']} | {per['servers']} / "
+            f"{per['workers']} / {per['postgres']} |")
 
 
 def report(results: dict) -> str:

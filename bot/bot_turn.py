@@ -43,13 +43,13 @@ class BotTurns:
             if not self.ready.is_set():  # an answer is coming, once the models are loaded
                 await self.hub.typing(sid, "bot", True)
             await self.ready.wait()
-            session = self.store.session(sid)
-            if session is None or session.state != "bot":
+            start = self.store.turn_start(sid, event.seq)
+            if start is None or start.session.state != "bot":
                 return  # an agent took the chat meanwhile: the bot stays silent
-            if self.store.replied_after(sid, event.seq):
+            if start.replied:
                 return  # answered already (a resumed session after a restart)
             await self.hub.typing(sid, "bot", True)
-            ctx = Context(**self.store.context(sid))
+            ctx = Context(**start.context)
             assert self.workers is not None
             try:
                 outcome = await self.workers.respond(ctx, event.text or "",
@@ -57,8 +57,6 @@ class BotTurns:
             except Exception:  # a broken model must not leave the visitor without an answer
                 log.exception("pipeline failed", extra={"session": sid})
                 outcome = Outcome([say(ctx, "failure")], None, ctx, {})
-            if outcome.nlu:
-                self.store.set_event_meta(sid, event.seq, outcome.nlu)
             for stage, seconds in outcome.timings.items():
                 self.metrics.stage_latency.labels(stage=stage).observe(seconds)
             await self.hub.typing(sid, "bot", False)
@@ -67,16 +65,16 @@ class BotTurns:
                 # "English please" typed or pressed is a choice like the widget's switch: the
                 # client relabels itself and keeps the lock.
                 await self.hub.push(sid, f.Lang(lang=chosen.lang, locked=True))
-            await self.apply(sid, outcome, summary_source=event.text or "")
+            await self.apply(sid, outcome, summary_source=event.text or "", read=event.seq)
 
-    async def apply(self, sid: str, outcome: Outcome, summary_source: str = "") -> None:
-        ctx = outcome.context
-        self.store.save_context(sid, ctx.model_dump(mode="json"))  # dates as ISO text
-        self.store.update_session(sid, lang=ctx.lang, script=ctx.script,
-                                  lang_locked=ctx.lang_locked)
+    async def apply(self, sid: str, outcome: Outcome, summary_source: str = "",
+                    read: int | None = None) -> None:
+        """Store what the turn changed and say its replies, then escalate if it asks to;
+        ``read``: the seq of the visitor's message the outcome's NLU reading is of."""
+        self.record(sid, outcome, read)
         for reply in outcome.replies:
-            await self.hub.emit(sid, reply)
             self.metrics.replies.labels(sender="bot", kind=reply.meta.get("kind", "")).inc()
+        ctx = outcome.context
         if outcome.escalate is not None:
             e = outcome.escalate
             self.metrics.handoffs.labels(reason=e.reason).inc()
@@ -84,6 +82,20 @@ class BotTurns:
                 sid, lang=ctx.lang, business_option=e.business_option, region=e.region,
                 overseas=e.overseas, summary=e.summary or summary_source, reason=e.reason,
             )
+
+    def record(self, sid: str, outcome: Outcome, read: int | None) -> None:
+        """The turn's writes in one transaction (one commit instead of one each, the replies
+        pushed once it has committed), with no ``await`` inside it: another coroutine's
+        statements on the shared connection cannot join it."""
+        ctx = outcome.context
+        with self.store.database.transaction():
+            if read is not None and outcome.nlu:
+                self.store.set_event_meta(sid, read, outcome.nlu)
+            self.store.save_context(sid, ctx.model_dump(mode="json"))  # dates as ISO text
+            self.store.update_session(sid, lang=ctx.lang, script=ctx.script,
+                                      lang_locked=ctx.lang_locked)
+            for reply in outcome.replies:
+                self.hub.emit_now(sid, reply)
 
     async def with_context(self, sid: str, step: Callable[[Context], Outcome]) -> None:
         """Run a context-changing step (feedback, language switch) under the session's lock."""

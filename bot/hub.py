@@ -137,9 +137,15 @@ class Hub:
     # Events -----------------------------------------------------------------------------------
 
     async def emit(self, session_id: str, event: Event, *, client_id: str | None = None) -> Stored:
-        stored = self.store.append_event(session_id, event, now_iso(), client_id=client_id)
-        self.bus.announce(self.database, "event", f"{session_id}:{stored.seq}")
-        self.database.after_commit(lambda: self.push_stored(session_id, stored))
+        return self.emit_now(session_id, event, client_id=client_id)
+
+    def emit_now(self, session_id: str, event: Event, *, client_id: str | None = None) -> Stored:
+        """``emit`` for a caller that writes several things in one transaction of its own: a
+        plain call cannot let another coroutine's statements into that transaction."""
+        with self.database.transaction(join=True):
+            stored = self.store.append_event(session_id, event, now_iso(), client_id=client_id)
+            self.bus.announce(self.database, "event", f"{session_id}:{stored.seq}")
+            self.database.after_commit(lambda: self.push_stored(session_id, stored))
         return stored
 
     def push_stored(self, session_id: str, stored: Stored) -> None:

@@ -17,12 +17,12 @@ from typing import Any
 
 from conversation.events import Event, Stored, parse
 from storage.backends import open_database
-from storage.conversations import Conversations, SessionInfo
+from storage.conversations import Conversations, SessionInfo, TurnStart
 from storage.database import Database
 from storage.ratings import Ratings
 from storage.sqlite import SQLiteDatabase
 
-__all__ = ["SessionInfo", "Store", "hash_token", "new_token"]
+__all__ = ["SessionInfo", "Store", "TurnStart", "hash_token", "new_token"]
 
 
 def hash_token(token: str) -> str:
@@ -83,6 +83,11 @@ class Store:
     def context(self, session_id: str) -> dict:
         return self.conversations.context(session_id)
 
+    def turn_start(self, session_id: str, seq: int) -> TurnStart | None:
+        """The session, its dialogue context and whether event ``seq`` has had a reply, read at
+        once (one round trip where three were)."""
+        return self.conversations.turn_start(session_id, seq)
+
     def save_context(self, session_id: str, context: dict) -> None:
         self.conversations.save_context(session_id, context)
 
@@ -102,10 +107,6 @@ class Store:
     def set_event_meta(self, session_id: str, seq: int, meta: dict) -> None:
         """Attach the bot's reading (NLU) to a stored visitor message, for the agent console."""
         self.conversations.set_event_meta(session_id, seq, meta)
-
-    def replied_after(self, session_id: str, seq: int) -> bool:
-        """Whether anyone (bot, agent, system) replied after event ``seq``."""
-        return self.conversations.replied_after(session_id, seq)
 
     def events(self, session_id: str, after_seq: int = 0) -> list[dict]:
         """The stored objects as they are, purged skeletons included (retention, operators)."""

@@ -37,6 +37,15 @@ SESSION_COLUMNS = ("id, lang, script, lang_locked, channel, created_at, last_see
 UPDATABLE = frozenset({"lang", "script", "lang_locked", "channel"})
 
 
+@dataclass(frozen=True)
+class TurnStart:
+    """What the bot's turn reads before it answers a message, in one query."""
+
+    session: SessionInfo
+    context: dict
+    replied: bool  # anyone (bot, agent, system) replied after the message
+
+
 def _session(row: Row | None) -> SessionInfo | None:
     if row is None:
         return None
@@ -49,13 +58,16 @@ class Conversations:
 
     # Sessions ---------------------------------------------------------------------------------
 
+    # A write of one statement is atomic by itself: outside a transaction it commits alone (no
+    # BEGIN and COMMIT around it, two round trips fewer on PostgreSQL), inside the caller's it is
+    # part of it.
+
     def create(self, session_id: str, token_hash: str, *, lang: str, locked: bool, channel: str,
                now: float) -> None:
-        with self.db.transaction():
-            self.db.execute(
-                "INSERT INTO sessions (id, token_hash, lang, lang_locked, channel, created_at, last_seen)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (session_id, token_hash, lang, int(locked), channel, now, now))
+        self.db.execute(
+            "INSERT INTO sessions (id, token_hash, lang, lang_locked, channel, created_at, last_seen)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (session_id, token_hash, lang, int(locked), channel, now, now))
 
     def get(self, session_id: str) -> SessionInfo | None:
         return _session(self.db.row(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?",
@@ -70,9 +82,8 @@ class Conversations:
             raise ValueError(f"cannot update {sorted(fields.keys() - UPDATABLE)}")
         assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
-        with self.db.transaction():
-            self.db.execute(f"UPDATE sessions SET {assignments}, last_seen = ? WHERE id = ?",
-                            (*values, now, session_id))
+        self.db.execute(f"UPDATE sessions SET {assignments}, last_seen = ? WHERE id = ?",
+                        (*values, now, session_id))
 
     def set_closed(self, session_id: str, closed: bool) -> None:
         """Whether the conversation was ended (by the visitor, or an agent's resolving it)."""
@@ -83,21 +94,33 @@ class Conversations:
         with self.db.transaction():
             self.db.execute("UPDATE sessions SET token_hash = ? WHERE id = ?", (token_hash, session_id))
 
+    def turn_start(self, session_id: str, seq: int) -> TurnStart | None:
+        row = self.db.row(
+            f"SELECT {SESSION_COLUMNS}, context, EXISTS (SELECT 1 FROM events e"
+            " WHERE e.session_id = sessions.id AND e.seq > ? AND e.type = 'reply') AS replied"
+            " FROM sessions WHERE id = ?", (seq, session_id))
+        if row is None:
+            return None
+        context, replied = row.pop("context"), bool(row.pop("replied"))
+        session = _session(row)
+        assert session is not None
+        return TurnStart(session, json.loads(context) if context is not None else {}, replied)
+
     def context(self, session_id: str) -> dict:
         found = self.db.value("SELECT context FROM sessions WHERE id = ?", (session_id,))
         return json.loads(found) if found is not None else {}
 
     def save_context(self, session_id: str, context: dict) -> None:
-        with self.db.transaction():
-            self.db.execute("UPDATE sessions SET context = ? WHERE id = ?",
-                            (json.dumps(context, ensure_ascii=False), session_id))
+        self.db.execute("UPDATE sessions SET context = ? WHERE id = ?",
+                        (json.dumps(context, ensure_ascii=False), session_id))
 
     # Events -----------------------------------------------------------------------------------
 
     def append_event(self, session_id: str, event: dict, *, client_id: str | None,
                      now: float) -> dict:
-        """Number the event with the session's next seq and store it, in one transaction."""
-        with self.db.transaction():
+        """Number the event with the session's next seq and store it, in one transaction (the
+        caller's, when one is open)."""
+        with self.db.transaction(join=True):
             # Counting up first locks the session's row (PostgreSQL), so two writers at once
             # take seqs one after the other instead of the same one.
             seq = self.db.value("UPDATE sessions SET last_seq = last_seq + 1, last_seen = ?"
@@ -117,15 +140,10 @@ class Conversations:
         return json.loads(body) if body is not None else None
 
     def set_event_meta(self, session_id: str, seq: int, meta: dict) -> None:
-        with self.db.transaction():
-            self.db.execute(
-                f"UPDATE events SET body = {self.db.dialect.json_set('body', 'meta')}"
-                " WHERE session_id = ? AND seq = ?",
-                (json.dumps(meta, ensure_ascii=False), session_id, seq))
-
-    def replied_after(self, session_id: str, seq: int) -> bool:
-        return self.db.row("SELECT 1 AS one FROM events WHERE session_id = ? AND seq > ?"
-                           " AND type = 'reply' LIMIT 1", (session_id, seq)) is not None
+        self.db.execute(
+            f"UPDATE events SET body = {self.db.dialect.json_set('body', 'meta')}"
+            " WHERE session_id = ? AND seq = ?",
+            (json.dumps(meta, ensure_ascii=False), session_id, seq))
 
     def events(self, session_id: str, after_seq: int = 0) -> list[dict]:
         rows = self.db.rows("SELECT body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq",

@@ -53,7 +53,8 @@ def test_a_conversation_and_its_events_read_back(db):
     with pytest.raises(IntegrityError):  # the same client message twice
         conversations.append_event("s1", {"type": "visitor", "text": "again"}, client_id="c1", now=NOW)
     assert conversations.event_by_client_id("s1", "c1") == first
-    assert conversations.replied_after("s1", 1) and not conversations.replied_after("s1", 2)
+    assert conversations.turn_start("s1", 1).replied and not conversations.turn_start("s1", 2).replied
+    assert conversations.turn_start("nobody", 1) is None
 
     conversations.set_event_meta("s1", 1, {"feedback": "up", "sources": ["a"]})
     assert conversations.events("s1", after_seq=0)[0] == {**first, "meta": {"feedback": "up", "sources": ["a"]}}
@@ -61,11 +62,28 @@ def test_a_conversation_and_its_events_read_back(db):
         conversations.append_event("nobody", {"type": "visitor"}, client_id=None, now=NOW)
 
 
+def test_a_turns_writes_inside_a_failed_transaction_leave_nothing(db):
+    """The bot's turn writes its context, the session and a reply in one transaction: if it
+    fails, none of them is kept."""
+    conversations = conversation(db)
+    conversations.save_context("s1", {"lang": "en"})
+    with pytest.raises(RuntimeError), db.transaction():
+        conversations.save_context("s1", {"lang": "zh"})
+        conversations.update("s1", {"lang": "zh"}, NOW + 1)
+        conversations.append_event("s1", {"type": "reply", "text": "你好"}, client_id=None, now=NOW)
+        raise RuntimeError("the turn fails")
+    assert conversations.context("s1") == {"lang": "en"}
+    assert (conversations.get("s1").lang, conversations.get("s1").last_seq) == ("en", 0)
+    assert conversations.events("s1") == []
+
+
 def test_context_transfers_and_feedback(db):
     conversations = conversation(db)
     assert conversations.context("s1") == {}
     conversations.save_context("s1", {"slots": {"城市": "北京"}})
     assert conversations.context("s1") == {"slots": {"城市": "北京"}}
+    start = conversations.turn_start("s1", 0)
+    assert (start.session.id, start.context) == ("s1", {"slots": {"城市": "北京"}})
     conversations.add_transfer("t1", "s1", expires_at=NOW + 60)
     assert conversations.transfer_live("t1", NOW)
     assert conversations.consume_transfer("t1", NOW) == "s1"

@@ -48,6 +48,21 @@ def connection_in_transaction(db: Database) -> bool:
     return db.connection.info.transaction_status != TransactionStatus.IDLE
 
 
+def test_a_joined_transaction_commits_and_rolls_back_with_its_caller(db):
+    pushed: list[str] = []
+    with db.transaction(join=True):  # none open: a transaction of its own
+        add_agent(db, "alone")
+        db.after_commit(lambda: pushed.append("alone"))
+    with pytest.raises(RuntimeError), db.transaction():
+        add_agent(db, "outer")
+        with db.transaction(join=True):
+            add_agent(db, "joined")
+            db.after_commit(lambda: pushed.append("joined"))
+        raise RuntimeError("the caller fails after the joined part")
+    assert agents(db) == ["alone"] and pushed == ["alone"]
+    assert not connection_in_transaction(db)
+
+
 def test_a_failed_nested_transaction_undoes_only_its_savepoint(db):
     with db.transaction():
         add_agent(db, "outer")
