@@ -122,11 +122,11 @@ def columns(db: SQLiteDatabase, table: str) -> list[str]:
 
 def test_an_empty_file_gets_the_whole_schema(tmp_path):
     db = open_database(tmp_path / "chat.sqlite3")
-    assert db.schema_version() == LATEST == 8
+    assert db.schema_version() == LATEST == 9
     assert {"sessions", "events", "transfers", "ratings", "feedback", "handoff_agents",
             "handoff_tokens", "handoff_chats", "handoff_notes", "handoff_tickets",
             "handoff_audit", "client_buckets", "client_sockets", "nodes",
-            "visitor_sockets"} <= tables(db)
+            "visitor_sockets", "agent_consoles"} <= tables(db)
     assert "handoff_ratings" not in tables(db)  # folded into `ratings` (0002)
     assert columns(db, "ratings") == ["id", "session_id", "chat_id", "agent", "queue_id", "score",
                                       "comment", "ts"]
