@@ -97,7 +97,7 @@ async def test_chats_of_one_node_are_shared_out_evenly_over_both(two_nodes, agen
         owners = [next(f for f in v.seen if f["type"] == "state" and f["state"] == "agent")["agent"]
                   for v in (v1, v2, v3, v4)]
         assert sorted(owners) == ["li", "li", "wang", "wang"]
-        for username, console in consoles.items():
+        for console in consoles.values():  # each console opened its two chats by itself
             chats = set()
             while len(chats) < 2:
                 chats.add((await console.expect("chat"))["chat"]["id"])
