@@ -286,6 +286,8 @@ class Notifier:
         another node) opens in it."""
         chat = self.ctx.db().chat(chat_id)
         if chat is not None and chat.status == "agent" and chat.owner in self.ctx.conns:
+            # This node's own plans put the agent behind their equals too.
+            self.ctx.last_assigned[chat.owner] = chat.claimed_at or time.time()
             await self._open_here(chat.owner, chat)
 
     async def _event_stored(self, session_id: str, seq: int) -> None:

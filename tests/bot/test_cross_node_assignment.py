@@ -146,6 +146,11 @@ async def test_queue_positions_and_waits_count_the_agents_of_every_node(
         await first.until(is_state("agent"))
         moved = await second.until(lambda f: f["type"] == "state" and f.get("position") == 1)
         assert moved["state"] == "queued"
+        # Whichever node recomputed them, each visitor was told each place once.
+        for visitor in (first, second):
+            told = [(f["position"], f["eta_s"]) for f in visitor.seen
+                    if f["type"] == "state" and f["state"] == "queued"]
+            assert all(one != next_one for one, next_one in zip(told, told[1:], strict=False))
 
 
 async def test_typing_and_the_release_cross_nodes(two_nodes, agents, ws_client):
