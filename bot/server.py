@@ -34,15 +34,17 @@ from bot.metrics import Metrics
 from bot.presence import SharedPresence
 from bot.retention import Policy, purge
 from bot.settings import Settings
-from bot.shared_limits import SharedIpLimits
+from bot.shared_limits import LIVE_S, SharedIpLimits
 from bot.store import Store
 from bot.visitor_connection import VisitorConnection, VisitorParts
 from bot.worker import ModelWorkers, Workers
+from handoff.consoles import SharedConsoles
 from handoff.service import HandoffService
 from runtime.offload import Offload
 from runtime.ratelimit import IpLimits
 from storage.backends import is_postgres, open_database
 from storage.client_limits import ClientLimits
+from storage.consoles import AgentConsoles
 from storage.live import open_bus
 from storage.presence import Presence
 
@@ -79,6 +81,8 @@ class ChatServer:
         if isinstance(self.ip_limits, SharedIpLimits):  # on the same connection and heartbeat
             self.hub.presence = SharedPresence(Presence(self.ip_limits.shared.db),
                                                self.ip_limits.node)
+            self.handoff.context.consoles = SharedConsoles(
+                AgentConsoles(self.ip_limits.shared.db), self.ip_limits.node, live_s=LIVE_S)
         self.metrics = Metrics()
         self.ready = asyncio.Event()
         self.tasks: set[asyncio.Task] = set()

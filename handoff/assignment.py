@@ -14,10 +14,12 @@ from handoff.store import Chat
 
 
 async def assign(ctx: HandoffContext, chat_id: int, username: str, actor: str, action: str,
-                 **detail: Any) -> Chat | None:
+                 *, within_capacity: bool = False, **detail: Any) -> Chat | None:
     """Give a waiting chat to ``username`` if nobody took it first: the owner, the audit row,
     the visitor's notice and the conversation's state in one transaction. The chat as it was
-    claimed, for the caller to open in the agent's console; None when another claim won."""
+    claimed, for the caller to open in the agent's console; None when another claim won.
+    ``within_capacity``: also None when the agent would then hold more chats than they may (the
+    auto-assignment: another node may have given them one since it planned)."""
     waiting = ctx.db().chat(chat_id)
     if waiting is None:
         return None
@@ -26,6 +28,8 @@ async def assign(ctx: HandoffContext, chat_id: int, username: str, actor: str, a
                                               about=waiting) as change:
             chat = change.after
             assert chat is not None  # an agent-held conversation has its chat
+            if within_capacity and not ctx.db().agents_repo.within_capacity(username):
+                raise Rejected("the agent was given a chat elsewhere meanwhile")
             ctx.db().audit(actor, action, chat.session_id, chat=chat_id, **detail)
             agent = ctx.stored_agent(username)
             lang = ctx.language(chat).lang
@@ -33,6 +37,8 @@ async def assign(ctx: HandoffContext, chat_id: int, username: str, actor: str, a
                 texts.say(texts.AGENT_JOINED, lang, agent=agent.name), lang=lang))
     except Rejected:
         return None
-    ctx.last_assigned[username] = time.time()
+    ctx.last_assigned[username] = now = time.time()
+    if ctx.consoles is not None:  # the other nodes' plans put this agent behind their equals
+        ctx.consoles.assigned(username, now)
     ctx.announced.pop(chat_id, None)
     return chat

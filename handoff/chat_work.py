@@ -54,7 +54,7 @@ class ChatWork:
 
     async def typing(self, conn: AgentConn, agent: Agent, frame: ap.Typing) -> None:
         chat = self.ctx.owned(agent, frame.chat)
-        await self.ctx.visitors.typing(chat.session_id, "agent", frame.on)
+        await self.notifier.typing(chat.session_id, "agent", frame.on)  # on the visitor's node
 
     async def note(self, conn: AgentConn, agent: Agent, frame: ap.Note) -> None:
         """A private note on a chat: agents see it with the chat, the visitor never does."""

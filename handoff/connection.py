@@ -113,6 +113,8 @@ class AgentConnections:
             ctx.conns.get(conn.username, set()).discard(conn)
         conn.username, conn.token_hash = agent.username, th
         ctx.conns.setdefault(agent.username, set()).add(conn)
+        if ctx.consoles is not None:  # other nodes may give this agent chats now
+            ctx.consoles.arrived(agent.username, ctx.accepting.get(agent.username, False))
         self.ownership.back_online(agent.username)
         all_queues = [{"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind}
                       for q in ctx.table.queues.values()]
@@ -134,6 +136,8 @@ class AgentConnections:
 
     async def accepting(self, conn: AgentConn, agent: Agent, frame: ap.Accepting) -> None:
         self.ctx.accepting[agent.username] = frame.on
+        if self.ctx.consoles is not None:
+            self.ctx.consoles.accepting(agent.username, frame.on)
         self.ctx.db().audit(agent.username, "accepting", on=frame.on)
         await self.notifier.refresh()
 

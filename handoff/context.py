@@ -20,6 +20,7 @@ from conversation.channel import VisitorChannel, VisitorLanguage
 from conversation.owner import ConversationOwner
 from handoff.agent_protocol import AgentProtocolError
 from handoff.auth import Authenticator
+from handoff.consoles import SharedConsoles
 from handoff.routing import RoutingTable
 from handoff.settings import HandoffSettings
 from handoff.store import Agent, Chat, HandoffStore
@@ -71,6 +72,8 @@ class HandoffContext:
     owner: ConversationOwner | None = None
     # How other processes on the same database hear of chat changes (the server's).
     bus: EventBus = field(default_factory=EventBus)
+    # Several nodes on one database: every node's agents, for the auto-assignment (the server's).
+    consoles: SharedConsoles | None = None
     conns: dict[str, set[AgentConn]] = field(default_factory=dict)
     accepting: dict[str, bool] = field(default_factory=dict)
     last_assigned: dict[str, float] = field(default_factory=dict)

@@ -9,17 +9,20 @@ Several processes on one PostgreSQL database: ``changed()`` also announces the c
 (storage/live.py), and each other process refreshes its own consoles from the store. A chat's
 event stored elsewhere (the visitor's message on their node, an agent's reply on theirs) reaches
 this process's consoles watching the chat the same way: by its session and seq, read from the
-store. These are handled one at a time, in the order announced (``_elsewhere``).
+store. These are handled one at a time, in the order announced (``_elsewhere``). What is not
+stored crosses the same way: a chat given to an agent whose console is on another node
+(``opened``: that node opens it there), typing indicators and the ``released`` notice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from conversation.events import Reply, Stored, Visitor
+from conversation.events import Queued, Reply, Stored, Visitor
 from handoff import agent_frames as af
 from handoff.assignment import assign
 from handoff.context import UNAUTHORIZED_CLOSE, AgentConn, HandoffContext
@@ -33,6 +36,9 @@ log = logging.getLogger(__name__)
 # After the live-events listener reconnected: how many of a watched chat's last events are sent
 # again (a reconnect takes about 0.5 s; a chat hardly gets more in that time).
 CATCH_UP_EVENTS = 20
+# Plans of the auto-assignment in one refresh: a plan only misses what another node took
+# meanwhile, so a second one nearly always suffices.
+ASSIGN_ROUNDS = 3
 
 
 class Notifier:
@@ -67,11 +73,7 @@ class Notifier:
         """Auto-assign, tell queued visitors their new position, push snapshots to agents."""
         ctx = self.ctx
         async with ctx.lock:
-            for chat_id, username in plan_assignments(waiting(ctx), agent_states(ctx)):
-                chat = await assign(ctx, chat_id, username, "system", "auto_assign",
-                                    agent=username)
-                if chat is not None:
-                    await self.open_chat(username, chat)
+            await self._auto_assign()
             for chat in ctx.db().active_chats():
                 # A visitor already gone when their chat (re)enters a queue (an agent's chats
                 # requeued, a transfer) gets the same grace as one who leaves while waiting.
@@ -83,6 +85,23 @@ class Notifier:
                     await ctx.conversations().announce(chat.session_id, pos, eta)
                     ctx.announced[chat_id] = (pos, eta)
             await self.broadcast(tickets_changed=tickets_changed)
+
+    async def _auto_assign(self) -> None:
+        """Give waiting chats to free agents. With several nodes another one may assign at the
+        same time: a chat or an agent's last slot it took first is planned again, from the
+        store as it is then."""
+        ctx = self.ctx
+        for _ in range(ASSIGN_ROUNDS):
+            lost = False
+            for chat_id, username in plan_assignments(waiting(ctx), agent_states(ctx)):
+                chat = await assign(ctx, chat_id, username, "system", "auto_assign",
+                                    within_capacity=True, agent=username)
+                if chat is None:
+                    lost = True
+                else:
+                    await self.open_chat(username, chat)
+            if not lost:
+                return
 
     async def broadcast(self, *, tickets_changed: bool = False) -> None:
         """Push what changed to every console: a connection's first push is the full snapshot,
@@ -122,18 +141,47 @@ class Notifier:
                     await conn.send(frame)
 
     async def open_chat(self, username: str, chat: Chat) -> None:
-        """A chat now the agent's opens in each of their consoles."""
+        """A chat now the agent's opens in each of their consoles, on every node."""
+        await self._open_here(username, chat)
+        self.ctx.bus.announce(self.ctx.db().database, "opened", str(chat.id))
+
+    async def _open_here(self, username: str, chat: Chat) -> None:
         frame = self.views.chat_frame(chat)
         for conn in self.ctx.conns.get(username, ()):
             await conn.send(frame)
 
     async def release(self, chat: Chat, reason: str) -> None:
-        """Tell everyone who had the chat open that it is no longer theirs."""
-        await self.to_watchers(chat, af.Released(chat=chat.id, reason=reason))
-        for conns in self.ctx.conns.values():
-            for conn in conns:
-                conn.viewing.discard(chat.id)
-        self.ctx.announced.pop(chat.id, None)
+        """Tell everyone who had the chat open, on every node, that it is no longer theirs."""
+        owner = chat.owner if chat.status == "agent" else None
+        await self._release_here(chat.id, owner, reason)
+        self.ctx.bus.announce(self.ctx.db().database, "released",
+                              json.dumps({"chat": chat.id, "owner": owner, "reason": reason}))
+
+    async def _release_here(self, chat_id: int, owner: str | None, reason: str) -> None:
+        """``owner``: who had the chat before (their consoles show it without viewing it)."""
+        frame = af.Released(chat=chat_id, reason=reason)
+        now = time.time()
+        for username, conns in list(self.ctx.conns.items()):
+            for conn in list(conns):
+                if (username == owner or chat_id in conn.viewing) and self.still_valid(conn, now):
+                    await conn.send(frame)
+                conn.viewing.discard(chat_id)
+        self.ctx.announced.pop(chat_id, None)
+
+    async def typing(self, session_id: str, sender: str, on: bool) -> None:
+        """A typing indicator, to the other side wherever it is connected: the visitor's (by an
+        agent) or the consoles watching their chat (by the visitor)."""
+        await self._typing_here(session_id, sender, on)
+        self.ctx.bus.announce(self.ctx.db().database, "typing",
+                              json.dumps({"session": session_id, "by": sender, "on": on}))
+
+    async def _typing_here(self, session_id: str, sender: str, on: bool) -> None:
+        if sender == "agent":
+            await self.ctx.visitors.typing(session_id, "agent", on)
+            return
+        chat = self.ctx.db().active_chat(session_id)
+        if chat is not None and chat.status == "agent":
+            await self.to_watchers(chat, af.Typing(chat=chat.id, on=on))
 
     async def to_watchers(self, chat: Chat, frame: Frame) -> None:
         sent: set[int] = set()
@@ -166,6 +214,8 @@ class Notifier:
         if not conns[username]:
             del conns[username]
             self.ctx.accepting.pop(username, None)
+            if self.ctx.consoles is not None:
+                self.ctx.consoles.left(username)
             self.agent_gone(username)
         return username
 
@@ -175,6 +225,9 @@ class Notifier:
         bus = self.ctx.bus
         bus.subscribe("chat", self.chat_elsewhere)
         bus.subscribe("event", self.event_elsewhere)
+        bus.subscribe("opened", self.opened_elsewhere)
+        bus.subscribe("released", self.released_elsewhere)
+        bus.subscribe("typing", self.typing_elsewhere)
         bus.on_reconnect(lambda: self._later(self.catch_up))
 
     async def stop(self) -> None:
@@ -193,6 +246,23 @@ class Notifier:
             number = int(seq)
             self._later(lambda: self._event_stored(session_id, number))
 
+    def opened_elsewhere(self, ident: str, ours: bool) -> None:
+        if not ours:
+            chat_id = int(ident)
+            self._later(lambda: self._opened(chat_id))
+
+    def released_elsewhere(self, ident: str, ours: bool) -> None:
+        said = _announced(ident, {"chat": int, "reason": str})
+        if not ours and said is not None:
+            owner = said.get("owner")
+            self._later(lambda: self._release_here(
+                said["chat"], owner if isinstance(owner, str) else None, said["reason"]))
+
+    def typing_elsewhere(self, ident: str, ours: bool) -> None:
+        said = _announced(ident, {"session": str, "by": str, "on": bool})
+        if not ours and said is not None and said["by"] in ("agent", "visitor"):
+            self._later(lambda: self._typing_here(said["session"], said["by"], said["on"]))
+
     def _later(self, work: Callable[[], Awaitable[None]]) -> None:
         """Queue work for the one worker that does it in order (a push awaits its sockets)."""
         if self._worker is None:
@@ -209,10 +279,16 @@ class Notifier:
 
     async def _chat_changed(self, chat_id: int) -> None:
         self.changed_here(chat_id)
+        await self.broadcast()  # a chat ended elsewhere: its node announced the release too
+
+    async def _opened(self, chat_id: int) -> None:
+        """A chat given elsewhere to an agent with a console here (the auto-assignment of
+        another node) opens in it."""
         chat = self.ctx.db().chat(chat_id)
-        if chat is not None and chat.status not in ("queued", "agent"):
-            await self.release(chat, chat.outcome or "closed")  # ended elsewhere
-        await self.broadcast()
+        if chat is not None and chat.status == "agent" and chat.owner in self.ctx.conns:
+            # This node's own plans put the agent behind their equals too.
+            self.ctx.last_assigned[chat.owner] = chat.claimed_at or time.time()
+            await self._open_here(chat.owner, chat)
 
     async def _event_stored(self, session_id: str, seq: int) -> None:
         """A visitor's message or an agent's reply stored elsewhere, to the consoles here that
@@ -225,7 +301,9 @@ class Notifier:
 
     async def _to_consoles(self, chat: Chat, stored: Stored) -> None:
         event = stored.event
-        if isinstance(event, Reply) and event.meta.get("kind") == "agent":
+        if isinstance(event, Queued):  # told elsewhere: not told again here
+            self.ctx.announced[chat.id] = (event.position, event.eta_s)
+        elif isinstance(event, Reply) and event.meta.get("kind") == "agent":
             await self.to_watchers(chat, af.Event(chat=chat.id, event=stored.to_wire()))
         elif isinstance(event, Visitor):
             shown = for_agents(stored, self.views.consent(chat) is True)
@@ -250,3 +328,16 @@ class Notifier:
         """Whether a console here has the chat open."""
         return any((username == chat.owner and chat.status == "agent") or chat.id in conn.viewing
                    for username, conns in self.ctx.conns.items() for conn in conns)
+
+
+def _announced(ident: str, fields: dict[str, type]) -> dict | None:
+    """An announcement's JSON with the fields it must have, or None (logged) when it has not:
+    only database clients can announce, but a malformed one must not stop the listener."""
+    try:
+        said = json.loads(ident)
+    except ValueError:
+        said = None
+    if isinstance(said, dict) and all(isinstance(said.get(k), t) for k, t in fields.items()):
+        return said
+    log.warning("live events: malformed announcement dropped")
+    return None

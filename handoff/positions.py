@@ -20,18 +20,26 @@ from handoff.store import Chat
 
 
 def agent_states(ctx: HandoffContext) -> list[AgentState]:
+    """Every enabled agent as the auto-assignment sees them: online and accepting on this node
+    or, with several nodes, on any live one (handoff/consoles.py)."""
     loads: dict[str, int] = {}
     for _, owner, _ in ctx.db().owned_rows():
         if owner:
             loads[owner] = loads.get(owner, 0) + 1
-    return [
-        AgentState(username=a.username, role=a.role, queues=tuple(a.queues),
-                   langs=tuple(a.langs), max_chats=a.max_chats, load=loads.get(a.username, 0),
-                   online=online(ctx, a.username),
-                   accepting=ctx.accepting.get(a.username, False),
-                   last_assigned=ctx.last_assigned.get(a.username, 0.0))
-        for a in ctx.db().agents() if not a.disabled
-    ]
+    shared = ctx.consoles.elsewhere() if ctx.consoles is not None else {}
+    states = []
+    for a in ctx.db().agents():
+        if a.disabled:
+            continue
+        there = shared.get(a.username)
+        states.append(AgentState(
+            username=a.username, role=a.role, queues=tuple(a.queues), langs=tuple(a.langs),
+            max_chats=a.max_chats, load=loads.get(a.username, 0),
+            online=online(ctx, a.username) or there is not None,
+            accepting=ctx.accepting.get(a.username, False) or bool(there and there.accepting),
+            last_assigned=max(ctx.last_assigned.get(a.username, 0.0),
+                              there.last_assigned if there else 0.0)))
+    return states
 
 
 def online(ctx: HandoffContext, username: str) -> bool:

@@ -52,8 +52,8 @@ class VisitorEvents:
 
     async def on_visitor_typing(self, session_id: str, on: bool) -> None:
         chat = self.ctx.db().active_chat(session_id)
-        if chat is not None and chat.status == "agent":
-            await self.notifier.to_watchers(chat, af.Typing(chat=chat.id, on=bool(on)))
+        if chat is not None and chat.status == "agent":  # to the consoles, on any node
+            await self.notifier.typing(session_id, "visitor", bool(on))
 
     async def on_rating(self, session_id: str, score: int, comment: str | None) -> None:
         """The visitor's rating: of the agent whose chat ended last (with an audit row), or of

@@ -53,6 +53,16 @@ class Agents:
     def all(self) -> list[Agent]:
         return [_agent(r) for r in self.db.rows("SELECT * FROM handoff_agents ORDER BY username")]
 
+    def within_capacity(self, username: str) -> bool:
+        """Whether the agent owns no more chats than they may hold, with the agent's row locked
+        until the caller's transaction ends: two nodes giving the same agent a chat at once are
+        ordered, and the second sees the first's chat."""
+        limit = self.db.value(f"SELECT max_chats FROM handoff_agents WHERE username = ?"
+                              f"{self.db.dialect.lock_rows}", (username,))
+        owned = self.db.value("SELECT count(*) FROM handoff_chats WHERE owner = ?"
+                              " AND status = 'agent'", (username,))
+        return limit is not None and int(owned) <= int(limit)
+
     def set_disabled(self, username: str, disabled: bool) -> bool:
         """A disabled agent's tokens are revoked with it."""
         with self.db.transaction():

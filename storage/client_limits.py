@@ -62,13 +62,15 @@ class ClientLimits:
         with self.db.transaction():
             self.db.execute("DELETE FROM client_sockets WHERE node = ?", (node,))
             self.db.execute("DELETE FROM visitor_sockets WHERE node = ?", (node,))
+            self.db.execute("DELETE FROM agent_consoles WHERE node = ?", (node,))
             self.db.execute("DELETE FROM nodes WHERE node = ?", (node,))
 
     def expire(self, dead_before: float, idle_before: float) -> None:
         """Forget dead nodes and their sockets, and buckets not drawn on since ``idle_before``
         (full again by then: the caller passes now - burst / rate)."""
         with self.db.transaction():
-            for table in ("client_sockets", "visitor_sockets"):  # storage/presence.py's too
+            # storage/presence.py's and storage/consoles.py's too
+            for table in ("client_sockets", "visitor_sockets", "agent_consoles"):
                 self.db.execute(f"DELETE FROM {table} WHERE node IN"
                                 " (SELECT node FROM nodes WHERE seen_at < ?)", (dead_before,))
             self.db.execute("DELETE FROM nodes WHERE seen_at < ?", (dead_before,))

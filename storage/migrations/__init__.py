@@ -18,6 +18,7 @@ from storage.migrations import (
     m0006_client_limits,
     m0007_guides_inquiries,
     m0008_visitor_presence,
+    m0009_agent_consoles,
 )
 
 
@@ -37,6 +38,7 @@ MIGRATIONS = (
     Migration(6, "per-client limits shared by the nodes", m0006_client_limits.apply),
     Migration(7, "service guide links and look-up inquiries", m0007_guides_inquiries.apply),
     Migration(8, "which node holds which conversation's sockets", m0008_visitor_presence.apply),
+    Migration(9, "which node holds which agent's consoles", m0009_agent_consoles.apply),
 )
 LATEST = MIGRATIONS[-1].version
 

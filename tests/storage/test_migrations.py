@@ -122,11 +122,11 @@ def columns(db: SQLiteDatabase, table: str) -> list[str]:
 
 def test_an_empty_file_gets_the_whole_schema(tmp_path):
     db = open_database(tmp_path / "chat.sqlite3")
-    assert db.schema_version() == LATEST == 8
+    assert db.schema_version() == LATEST == 9
     assert {"sessions", "events", "transfers", "ratings", "feedback", "handoff_agents",
             "handoff_tokens", "handoff_chats", "handoff_notes", "handoff_tickets",
             "handoff_audit", "client_buckets", "client_sockets", "nodes",
-            "visitor_sockets"} <= tables(db)
+            "visitor_sockets", "agent_consoles"} <= tables(db)
     assert "handoff_ratings" not in tables(db)  # folded into `ratings` (0002)
     assert columns(db, "ratings") == ["id", "session_id", "chat_id", "agent", "queue_id", "score",
                                       "comment", "ts"]
@@ -221,7 +221,7 @@ def test_an_empty_postgres_database_gets_the_whole_schema_once(postgres_url):
             "service_records", "service_record_history", "service_lookup_failures",
             "service_lookup_locks", "service_documents", "appointments", "client_buckets",
             "client_sockets", "nodes", "service_guide_links", "service_inquiries",
-            "visitor_sockets"} == {table for table, *_ in schema}
+            "visitor_sockets", "agent_consoles"} == {table for table, *_ in schema}
     assert [column for table, column, *_ in schema if table == "ratings"] == [
         "id", "session_id", "chat_id", "agent", "queue_id", "score", "comment", "ts"]
     # Times keep their fractions of a second: SQLite's REAL is double precision here.
