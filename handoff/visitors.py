@@ -31,14 +31,14 @@ class VisitorEvents:
         if not isinstance(stored.event, Visitor) or chat is None:
             return  # a chat that ended just now: the visitor was told the bot has them again
         text = stored.event.text
+        if withdraws(text):  # whatever else the message does (a ticket, a line to the agent)
+            await self._withhold_details(chat)
         if chat.status == "queued" and chat.leaving_message:
             await self.escalation.create_ticket(chat, text)
             return
         if chat.status == "queued" and texts.is_leave_message(text):
             await self.escalation.start_leaving_message(chat)
             return
-        if withdraws(text):
-            await self._withhold_details(chat)
         shown = self.notifier.views.disclosure(chat).event(stored)
         await self.notifier.to_watchers(chat, af.Event(chat=chat.id, event=shown))
         self.notifier.views.visitor_wrote(chat.id, text)
@@ -62,6 +62,7 @@ class VisitorEvents:
         await ctx.visitors.say(chat.session_id, Notice(ACK[False][lang], lang=lang, kind="consent",
                                                        meta={"agreed": False}))
         await self.notifier.to_watchers(chat, self.notifier.views.chat_frame(chat))
+        self.notifier.changed(chat.id)  # the queue lists' item, masked too
 
     async def on_visitor_typing(self, session_id: str, on: bool) -> None:
         chat = self.ctx.db().active_chat(session_id)

@@ -237,3 +237,38 @@ async def test_the_office_form_after_a_look_up_asks_first(consent_server, ws_cli
         assert (await visitor.until(kind("consent")))["meta"]["agreed"] is False
         await visitor.send({"type": "close"})
         await visitor.until(is_state("closed"))
+
+
+async def test_consent_and_its_withdrawal_on_postgresql(postgres_url, start_server, ws_client):
+    """The same answer and withdrawal, with the conversation's context in PostgreSQL."""
+    server = start_server(CHAT_DATABASE_URL=postgres_url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHAT_DATABASE_URL", postgres_url)  # the accounts CLI's database
+        agent = await logged_in(server, "consent_pg")
+    async with ws_client(server.ws_url) as visitor:
+        await visitor.hello(lang="zh")
+        await visitor.ask("PR holder passport info", "g1")
+        await visitor.send({"type": "message", "id": "g2", "text": f"{PR_CARD} {PASSPORT}"})
+        await visitor.until(kind("lookup_form"))
+        await visitor.send({"type": "message", "id": "g3", "text": "轉人工"})
+        await visitor.until(kind("consent_ask"))
+        await visitor.send({"type": "message", "id": "g4", "text": "好呀"})
+        assert (await visitor.until(kind("consent")))["meta"]["agreed"] is True
+        frame = await visitor.until(lambda f: is_state("queued")(f) or kind("ask_option")(f),
+                                    timeout=60)
+        if frame["type"] == "reply":
+            await visitor.send({"type": "message", "id": "g5", "text": "出入境证件"})
+            await visitor.until(kind("ask_region"))
+            await visitor.send({"type": "message", "id": "g6", "text": "深圳"})
+            await visitor.until(is_state("queued"), timeout=60)
+        snap = await agent.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
+        await agent.send(type="claim", chat=newest(snap)["id"])
+        opened = await agent.expect("chat")
+        assert fields(opened["chat"])["passport"] == PASSPORT
+        await visitor.send({"type": "message", "id": "g7", "text": "唔好俾客服睇我嘅資料"})
+        assert (await visitor.until(kind("consent")))["meta"]["agreed"] is False
+        again = await agent.expect("chat")
+        assert again["chat"]["consent"] is False and PASSPORT not in json.dumps(again)
+        await visitor.send({"type": "close"})
+        await visitor.until(is_state("closed"))
+    await agent.close()
