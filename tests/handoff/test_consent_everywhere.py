@@ -82,9 +82,12 @@ async def test_a_yes_unmasks_every_view_and_hide_my_details_masks_them_again(
         assert fields(chat)["number"] == PR_CARD and fields(chat)["passport"] == PASSPORT
         said = json.dumps(opened["transcript"], ensure_ascii=False)
         assert PASSPORT in said and PR_CARD in said and BIRTH in said
-        # Agent assist shows the visitor's question as written.
+        # Agent assist shows the visitor's question as written, and search the matched text.
         await agent.send(type="assist", chat=chat["id"])
         assert PASSPORT in (await agent.expect("assist"))["query"]
+        await agent.send(type="search", query=PASSPORT)
+        found = await agent.expect("search")
+        assert any(PASSPORT in c["snippet"] for c in found["chats"] if c["id"] == chat["id"])
 
         await visitor.send({"type": "message", "id": "e6", "text": "hide my details"})
         told = await visitor.until(kind("consent"))
@@ -201,6 +204,11 @@ async def test_a_cantonese_no_keeps_everything_masked(consent_server, ws_client)
         assert opened["chat"]["consent"] is False
         assert fields(opened["chat"])["passport"] == "XB*****13"
         assert PASSPORT not in json.dumps(opened) and PR_CARD not in json.dumps(opened)
+        # Search finds the chat by the number, and shows the match masked.
+        await agent.send(type="search", query=PASSPORT)
+        found = await agent.expect("search")
+        assert any(c["id"] == opened["chat"]["id"] for c in found["chats"])
+        assert PASSPORT not in json.dumps(found["chats"])
         await visitor.send({"type": "close"})
         await visitor.until(is_state("closed"))
     await agent.close()
