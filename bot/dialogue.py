@@ -59,6 +59,9 @@ class Context(BaseModel):
     # a person waiting for that answer.
     agent_consent: bool | None = None
     consent_for: str | None = None
+    # Whether the visitor gave identity details anywhere in this chat (a form's fields, a number
+    # or date typed): a request for a person then asks for consent first, in a form or not.
+    gave_details: bool = False
     # Bookings made in this chat (reference → passport number), so cancelling one here needs
     # no identity check again; purged with the context (storage/retention.py).
     appointments: dict[str, str] = {}
@@ -270,6 +273,9 @@ def _office_form(ctx: Context, turn: Turn) -> list[Action] | None:
     if form is not None and not starting and cancels(turn.text):
         ctx.office_form = None
         return [Say("office_cancelled", "notice")]
+    if form is not None and not starting and asks_for_person(turn.text):
+        ctx.office_form = None  # "talk to a person" is no city: the handoff takes it
+        return None
     if form is not None and form.step == "pick" and not starting and turn.offices is not None:
         office = picked(turn.text, turn.offices)
         if office is not None:

@@ -1,8 +1,10 @@
 """What an agent is shown of a service form the visitor left for a person: which service, which
-fields were given (masked) and which was being asked. Kept in the context as
-``Context.form_at_handoff`` from the turn the visitor asks for a person until the bot talks with
-them again; the agent console reads it from there (handoff/views.py). Identity data never leaves
-here in full: passport and document numbers are masked, a date of birth is only "given"."""
+fields were given and which was being asked. Kept in the context as ``Context.form_at_handoff``
+from the turn the visitor asks for a person until the bot talks with them again; the agent
+console reads it from there (handoff/views.py). Each field carries its value and the value
+masked (passport and document numbers partly hidden, a date of birth only "given"); the console
+is sent the masked one unless the visitor agreed (handoff/disclosure.py). The context holds the
+form itself in full already, and is purged with the conversation."""
 
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ class FormField(BaseModel):
     name: str
     label: dict[str, str]  # {"zh", "en"}
     value: str
+    masked: str | None = None  # None: shown as it is (a context stored before masked values)
 
 
 class FormSummary(BaseModel):
@@ -63,21 +66,28 @@ def _appointment(form: AppointmentForm, lang: Lang, office_name: OfficeName) -> 
         "service": service_name(form.service, lang) if form.service else None,
         "city": form.city, "office": office_name(form.office_id, lang) or form.office_id,
         "date": form.date.isoformat() if form.date else None, "time": form.time,
-        "name": form.name, "passport": mask_passport(form.passport) if form.passport else None,
+        "name": form.name, "passport": form.passport,
         "relationship": form.relationship, "helper": form.helper, "reference": form.reference,
     }
     return FormSummary(service=APPOINTMENT_SERVICE, name=ONLINE_SERVICES[APPOINTMENT_SERVICE],
-                       asking=LABELS.get(form.asked or ""), fields=_fields(shown))
+                       asking=LABELS.get(form.asked or ""), fields=_fields(shown, MASK_BOOKING))
 
 
 def _lookup(form: LookupForm) -> FormSummary:
-    shown = {"number": mask(form.number, 3) if form.number else None,
-             "passport": mask(form.passport) if form.passport else None,
-             "birth": f"{GIVEN['zh']} / {GIVEN['en']}" if form.birth else None,
+    shown = {"number": form.number, "passport": form.passport,
+             "birth": form.birth,
              "for": form.relationship, "helper": form.helper}
     return FormSummary(service=form.service, name=ONLINE_SERVICES[form.service],
-                       asking=LABELS[form.asking], fields=_fields(shown))
+                       asking=LABELS[form.asking], fields=_fields(shown, MASK_LOOKUP))
 
 
-def _fields(shown: dict[str, str | None]) -> list[FormField]:
-    return [FormField(name=k, label=LABELS[k], value=v) for k, v in shown.items() if v]
+Masks = dict[str, Callable[[str], str]]
+# The fields agents see masked without the visitor's consent, and how.
+MASK_BOOKING: Masks = {"passport": mask_passport}
+MASK_LOOKUP: Masks = {"number": lambda v: mask(v, 3), "passport": mask,
+                      "birth": lambda v: f"{GIVEN['zh']} / {GIVEN['en']}"}
+
+
+def _fields(shown: dict[str, str | None], masks: Masks) -> list[FormField]:
+    return [FormField(name=k, label=LABELS[k], value=v, masked=masks[k](v) if k in masks else v)
+            for k, v in shown.items() if v]

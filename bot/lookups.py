@@ -56,7 +56,7 @@ class Lookups:
     def run(self, action: LookUp, requester: Requester) -> Looked:
         now = time.time()
         kind = SERVICE_KINDS[action.service]
-        result = self.records.look_up(kind, action.identity, requester, now)
+        result = self.records.look_up(kind, action.identity, requester, now, action.assisted)
         outcome: Outcome = "matched" if isinstance(result, Record) else (
             "locked" if isinstance(result, Locked) else "not_matched")
         self.inquiries.record(requester.session, kind, action.identity.number, outcome,

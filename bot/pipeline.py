@@ -15,7 +15,7 @@ from bot.appointment_flow import AppointmentFlow, FlowTurn
 from bot.appointment_form import SERVICE as APPOINTMENT_SERVICE
 from bot.appointment_replies import render_step
 from bot.cantonese import to_standard
-from bot.consent import ack_reply, answer_of, ask_reply
+from bot.consent import ack_reply, ask_reply, gives_details
 from bot.controls import Control, control_of
 from bot.dialogue import (
     Action,
@@ -44,6 +44,7 @@ from bot.office_form import ShowOffices, asks_for_offices
 from bot.office_replies import render_offices
 from bot.texts import SERVICE_QUERIES, label
 from runtime.language import Script, detect_language, output_script, to_script, to_simplified
+from services.consent import answer_of, withdraws
 from services.directory import EmbeddedOfficeDirectory, OfficeAnswer, OfficeDirectory
 from services.records import Requester
 
@@ -92,6 +93,8 @@ class Pipeline:
     # Turns -------------------------------------------------------------------------------------
 
     def respond(self, ctx: Context, text: str, requester: Requester | None = None) -> Outcome:
+        if withdraws(text):
+            return _withdrawn(_following(ctx, *self._language(text, ctx), True))
         if ctx.consent_for is not None:
             return self._consent_answer(ctx, text, requester)
         started = time.perf_counter()
@@ -132,11 +135,13 @@ class Pipeline:
         elif escalate is not None:
             new_ctx.appointment_form = None  # a person takes over; the form is not resumed
         new_ctx.form_at_handoff = self._form_at_handoff(before, new_ctx, escalate)
+        new_ctx.gave_details = before.gave_details or gives_details(text, new_ctx)
         if _asks_consent(before, new_ctx, escalate):
             # A person is asked for midway through a form: first whether they may see its details.
             replies, escalate = [ask_reply(new_ctx.lang, output_script(new_ctx.lang, new_ctx.script))], None
             new_ctx = before.model_copy(update={"consent_for": text, "lang": new_ctx.lang,
-                                                "script": new_ctx.script})
+                                                "script": new_ctx.script,
+                                                "gave_details": new_ctx.gave_details})
         finished = time.perf_counter()
         nlu_meta = {
             "intent": parse.intent, "confidence": round(parse.confidence, 3),
@@ -343,10 +348,17 @@ class Pipeline:
 
 def _asks_consent(before: Context, after: Context, escalate: Escalate | None) -> bool:
     """A request for a person (its handoff, or the route's first question) that leaves a booking
-    or a look-up, before the visitor has said whether agents may see the form's details."""
+    or a look-up, or follows identity details given earlier in the chat (a finished look-up, a
+    number typed), before the visitor has said whether agents may see them."""
     handing_over = escalate is not None or (after.pending is not None and before.pending is None)
     in_form = before.appointment_form is not None or before.lookup_form is not None
-    return handing_over and in_form and before.agent_consent is None
+    return handing_over and (in_form or after.gave_details) and before.agent_consent is None
+
+
+def _withdrawn(ctx: Context) -> Outcome:
+    """"Hide my details": agents see them masked from now on (a question pending is dropped)."""
+    ctx = ctx.model_copy(update={"agent_consent": False, "consent_for": None})
+    return Outcome([ack_reply(False, ctx.lang, output_script(ctx.lang, ctx.script))], None, ctx, {})
 
 
 def greet(ctx: Context) -> list[Reply]:

@@ -96,3 +96,8 @@ class VisitorChannel(Protocol):
     def ip_of(self, session_id: str) -> str | None:
         """The client address the visitor last spoke from (per-address limits)."""
         ...
+
+    def withhold_details(self, session_id: str) -> None:
+        """The visitor withdrew their consent: agents see their details masked from now on
+        (the context's ``agent_consent`` set to no)."""
+        ...

@@ -88,7 +88,10 @@ class ChatWork:
         answers = await asyncio.to_thread(knowledge_answers, ctx.retriever, query, lang,
                                           answer_script)
         ctx.db().audit(agent.username, "assist", chat.session_id, chat=chat.id, hits=len(answers))
-        await conn.send(af.Assist(chat=chat.id, query=query, lang=lang, script=answer_script,
+        # The knowledge base is asked the visitor's words as written; the agent is shown them as
+        # every other view of the chat shows them (handoff/disclosure.py).
+        shown = self.notifier.views.disclosure(chat).text(query) or query
+        await conn.send(af.Assist(chat=chat.id, query=shown, lang=lang, script=answer_script,
                                   answers=answers))
 
 

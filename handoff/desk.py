@@ -33,8 +33,8 @@ class Desk:
         if status not in ("open", "closed", "all"):
             raise AgentProtocolError("bad_field", "status is open, closed or all.", "status")
         scope = None if agent.role == "supervisor" else agent.queues
-        await conn.send(af.Tickets(status=status, tickets=self.ctx.db().tickets(
-            None if status == "all" else status, scope)))
+        rows = self.ctx.db().tickets(None if status == "all" else status, scope)
+        await conn.send(af.Tickets(status=status, tickets=self.notifier.views.tickets(rows)))
 
     async def ticket_reply(self, conn: AgentConn, agent: Agent, frame: ap.TicketReply) -> None:
         ctx = self.ctx
@@ -61,7 +61,7 @@ class Desk:
         scope = None if agent.role == "supervisor" else agent.queues
         found = self.ctx.db().search(query[:100], scope)
         self.ctx.db().audit(agent.username, "search", None, chars=len(query))
-        await conn.send(af.SearchResults(query=query, chats=found["chats"], tickets=found["tickets"]))
+        await conn.send(self.notifier.views.found(query, found))
 
     async def overview(self, conn: AgentConn, agent: Agent, frame: ap.Overview) -> None:
         if agent.role != "supervisor":

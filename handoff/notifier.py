@@ -29,7 +29,7 @@ from handoff.context import UNAUTHORIZED_CLOSE, AgentConn, HandoffContext
 from handoff.positions import agent_states, queue_positions, waiting
 from handoff.queueing import plan_assignments
 from handoff.store import Chat
-from handoff.views import Views, for_agents
+from handoff.views import Views
 from runtime.frames import Frame
 
 log = logging.getLogger(__name__)
@@ -306,7 +306,7 @@ class Notifier:
         elif isinstance(event, Reply) and event.meta.get("kind") == "agent":
             await self.to_watchers(chat, af.Event(chat=chat.id, event=stored.to_wire()))
         elif isinstance(event, Visitor):
-            shown = for_agents(stored, self.views.consent(chat) is True)
+            shown = self.views.disclosure(chat).event(stored)
             await self.to_watchers(chat, af.Event(chat=chat.id, event=shown))
             self.views.visitor_wrote(chat.id, event.text)
             self.changed_here(chat.id)

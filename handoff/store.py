@@ -145,7 +145,8 @@ class HandoffStore:
         for d in self.chats_repo.search(query):
             if queue_ids is not None and "*" not in queue_ids and d["queue_id"] not in queue_ids:
                 continue
-            chats.append({"id": d["id"], "status": d["status"], "outcome": d["outcome"],
+            chats.append({"id": d["id"], "session_id": d["session_id"], "status": d["status"],
+                          "outcome": d["outcome"],
                           "queue": d["queue_id"], "lang": d["lang"], "summary": d["summary"],
                           "owner": d["owner"], "waiting_since": d["waiting_since"],
                           "ended_at": d["ended_at"], "snippet": snippet(d)[:200]})

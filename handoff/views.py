@@ -11,17 +11,19 @@ from typing import Any
 from conversation.events import Stored
 from handoff import agent_frames as af
 from handoff.context import HandoffContext
+from handoff.disclosure import Disclosure
 from handoff.positions import agent_states
 from handoff.queueing import Waiting, positions, required_skill, serves
 from handoff.store import Agent, Chat
-from services.privacy import mask_identity, masked_events
 
 
 class Views:
     def __init__(self, ctx: HandoffContext) -> None:
         self.ctx = ctx
         # A cache of each active chat's queue-list item (without per-agent fields), and of the
-        # visitor's last message, so a push costs what changed, not the whole queue.
+        # visitor's last message (as written: masked or not when the item is built), so a push
+        # costs what changed, not the whole queue. A consent given or withdrawn changes the chat
+        # (Notifier.changed), which drops its item.
         self.items: dict[int, dict[str, Any]] = {}
         self.last_texts: dict[int, str | None] = {}
 
@@ -30,14 +32,21 @@ class Views:
 
     def visitor_wrote(self, chat_id: int, text: str) -> None:
         """The visitor's newest message: the chat's item shows it without reading the history."""
-        self.last_texts[chat_id] = mask_identity(text)
+        self.last_texts[chat_id] = text
 
     def forget(self, chat_id: int) -> None:
         """The chat is over: nothing cached for it is needed again."""
         self.items.pop(chat_id, None)
         self.last_texts.pop(chat_id, None)
 
-    def chat_info(self, chat: Chat) -> dict[str, Any]:
+    def disclosure(self, chat: Chat) -> Disclosure:
+        """How much of the visitor's details agents see in this chat (handoff/disclosure.py)."""
+        return self.disclosure_of(chat.session_id)
+
+    def disclosure_of(self, session_id: str) -> Disclosure:
+        return Disclosure.of(self.ctx.visitors.context(session_id))
+
+    def chat_info(self, chat: Chat, shown: Disclosure) -> dict[str, Any]:
         ctx = self.ctx
         told = ctx.language(chat)
         region = next((r for r in ctx.table.regions if r.id == chat.region), None)
@@ -53,7 +62,7 @@ class Views:
             "business_option": chat.business_option, "region": chat.region,
             "region_zh": region.zh if region else None, "region_en": region.en if region else None,
             "city": chat.city, "overseas": chat.overseas,
-            "summary": mask_identity(chat.summary) if chat.summary else chat.summary,
+            "summary": shown.text(chat.summary), "consent": shown.agreed,
             "reason": chat.reason, "rule": chat.rule, "owner": chat.owner,
             "owner_name": owner.name if owner else None, "waiting_since": chat.waiting_since,
             "claimed_at": chat.claimed_at, "leaving_message": chat.leaving_message,
@@ -62,15 +71,17 @@ class Views:
 
     def chat_frame(self, chat: Chat) -> af.OpenChat:
         db = self.ctx.db()
+        shown = self.disclosure(chat)
         # The visitor's earlier handoffs in this conversation (same resume token, followed across
         # a phone transfer) and the messages they left.
         history = [{"id": c.id, "status": c.status, "outcome": c.outcome, "queue": c.queue_id,
                     "owner": c.owner,
-                    "summary": mask_identity(c.summary) if c.summary else c.summary, "waiting_since": c.waiting_since,
+                    "summary": shown.text(c.summary), "waiting_since": c.waiting_since,
                     "ended_at": c.ended_at, "purged_at": c.purged_at}
                    for c in db.chats_of_session(chat.session_id) if c.id != chat.id]
-        tickets = [{"id": t["id"], "ref": t["ref"], "status": t["status"], "text": t["text"],
-                    "reply": t["reply"], "created_at": t["created_at"], "purged_at": t["purged_at"]}
+        tickets = [shown.ticket({"id": t["id"], "ref": t["ref"], "status": t["status"],
+                                 "text": t["text"], "reply": t["reply"],
+                                 "created_at": t["created_at"], "purged_at": t["purged_at"]})
                    for t in db.tickets(None) if t["session_id"] == chat.session_id]
         # What was said was removed under the retention policy: what is left of the events
         # (types and times) tells an agent nothing, so none is sent.
@@ -80,38 +91,28 @@ class Views:
             # visitor wrote afterwards.
             end = datetime.fromtimestamp(chat.ended_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             transcript = [e for e in transcript if e.ts <= end]
-        consent = self.consent(chat)
-        info = {**self.chat_info(chat), "form": self.open_form(chat), "consent": consent}
-        # Numbers and dates a visitor gave the bot's identity check or appointment form are
-        # shown masked, unless the visitor agreed that agents may see them (bot/consent.py).
-        wire = (e.to_wire() for e in transcript)
+        info = {**self.chat_info(chat, shown), "form": self.open_form(chat, shown)}
         return af.OpenChat(chat=info, notes=db.notes(chat.session_id),
                            history=history, tickets=tickets,
-                           transcript=list(wire) if consent else masked_events(wire))
+                           transcript=shown.events(e.to_wire() for e in transcript))
 
-    def consent(self, chat: Chat) -> bool | None:
-        """Whether the visitor agreed that agents see their details unmasked: True, False, or
-        None (not asked: masked)."""
-        agreed = self.ctx.visitors.context(chat.session_id).get("agent_consent")
-        return agreed if isinstance(agreed, bool) else None
-
-    def open_form(self, chat: Chat) -> dict[str, Any] | None:
-        """The service form the visitor left for a person (which service, the fields given,
-        masked by the bot: bot/form_summary.py), while the chat waits or is served."""
+    def open_form(self, chat: Chat, shown: Disclosure) -> dict[str, Any] | None:
+        """The service form the visitor left for a person (which service, the fields given:
+        bot/form_summary.py), while the chat waits or is served."""
         if chat.status not in ("queued", "agent") or chat.purged_at is not None:
             return None
-        form = self.ctx.visitors.context(chat.session_id).get("form_at_handoff")
-        return form if isinstance(form, dict) else None
+        return shown.form(self.ctx.visitors.context(chat.session_id).get("form_at_handoff"))
 
     def item(self, chat: Chat) -> dict[str, Any]:
         """A chat as the agents' queue lists show it (cached until the chat changes)."""
         item = self.items.get(chat.id)
         if item is None:
-            item = self.chat_info(chat)
+            shown = self.disclosure(chat)
+            item = self.chat_info(chat, shown)
             if chat.id not in self.last_texts:  # read the history once per chat, not per push
                 self.last_texts[chat.id] = last_visitor_text(
                     self.ctx.visitors.transcript(chat.session_id))
-            item["last_text"] = self.last_texts[chat.id]
+            item["last_text"] = shown.text(self.last_texts[chat.id])
             self.items[chat.id] = item
         return item
 
@@ -200,18 +201,26 @@ class Views:
 
     def tickets_frame(self, agent: Agent) -> af.Tickets:
         scope = None if agent.role == "supervisor" else agent.queues
-        return af.Tickets(tickets=self.ctx.db().tickets("open", scope))
+        return af.Tickets(tickets=self.tickets(self.ctx.db().tickets("open", scope)))
 
+    def tickets(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Tickets as agents see them: each visitor's text as their conversation's consent says."""
+        return [self.disclosure_of(t["session_id"]).ticket(t) for t in rows]
 
-def for_agents(stored: Stored, unmasked: bool = False) -> dict[str, Any]:
-    """One stored event as a console shows it live: identity numbers and dates masked, as in
-    the transcript (services/privacy.py), unless the visitor agreed (``unmasked``)."""
-    return stored.to_wire() if unmasked else masked_events([stored.to_wire()])[0]
+    def found(self, query: str, found: dict[str, list[dict]]) -> af.SearchResults:
+        """Search results as agents see them: each chat's summary and the snippet around the
+        match, and each ticket's text, as their conversation's consent says."""
+        chats = []
+        for c in found["chats"]:
+            shown = self.disclosure_of(c.pop("session_id"))
+            chats.append({**c, "summary": shown.text(c["summary"]), "snippet": shown.text(c["snippet"])})
+        return af.SearchResults(query=query, chats=chats, tickets=self.tickets(found["tickets"]))
 
 
 def last_visitor_text(events: list[Stored]) -> str | None:
-    """What the visitor wrote last, masked as agents see it (services/privacy.py)."""
-    for event in reversed(masked_events(e.to_wire() for e in events)):
+    """What the visitor wrote last, as written (masked or not by ``Views.item``)."""
+    for stored in reversed(events):
+        event = stored.to_wire()
         if event.get("type") == "visitor" and event.get("text"):
             return str(event["text"])
     return None

@@ -13,7 +13,8 @@ from handoff.context import HandoffContext
 from handoff.escalation import EscalationService
 from handoff.notifier import Notifier
 from handoff.positions import eligible_online
-from handoff.views import for_agents
+from handoff.store import Chat
+from services.consent import ACK, withdraws
 
 
 class VisitorEvents:
@@ -30,13 +31,15 @@ class VisitorEvents:
         if not isinstance(stored.event, Visitor) or chat is None:
             return  # a chat that ended just now: the visitor was told the bot has them again
         text = stored.event.text
+        if withdraws(text):  # whatever else the message does (a ticket, a line to the agent)
+            await self._withhold_details(chat)
         if chat.status == "queued" and chat.leaving_message:
             await self.escalation.create_ticket(chat, text)
             return
         if chat.status == "queued" and texts.is_leave_message(text):
             await self.escalation.start_leaving_message(chat)
             return
-        shown = for_agents(stored, self.notifier.views.consent(chat) is True)
+        shown = self.notifier.views.disclosure(chat).event(stored)
         await self.notifier.to_watchers(chat, af.Event(chat=chat.id, event=shown))
         self.notifier.views.visitor_wrote(chat.id, text)
         self.notifier.changed(chat.id)
@@ -49,6 +52,17 @@ class VisitorEvents:
                 quick_replies=(QuickReply(label, label),)))
         if chat.status == "queued":
             await self.notifier.broadcast()
+
+    async def _withhold_details(self, chat: Chat) -> None:
+        """"Hide my details" written to a person: masked from now on, the visitor told so, and
+        the consoles here that have the chat open are sent it again, masked."""
+        ctx = self.ctx
+        ctx.visitors.withhold_details(chat.session_id)
+        lang = ctx.language(chat).lang
+        await ctx.visitors.say(chat.session_id, Notice(ACK[False][lang], lang=lang, kind="consent",
+                                                       meta={"agreed": False}))
+        await self.notifier.to_watchers(chat, self.notifier.views.chat_frame(chat))
+        self.notifier.changed(chat.id)  # the queue lists' item, masked too
 
     async def on_visitor_typing(self, session_id: str, on: bool) -> None:
         chat = self.ctx.db().active_chat(session_id)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from services.appointments import (
     AppointmentError,
+    Assisted,
     Booking,
     BookingRequest,
     DayAvailability,
@@ -117,9 +118,11 @@ class HttpRecords:
         self.client = client or httpx.Client(timeout=timeout)
 
     def look_up(self, kind: Kind, identity: Identity, requester: Requester,
-                now: float) -> LookupResult:
+                now: float, assisted: Assisted | None = None) -> LookupResult:
+        # The relationship and helper go along: the remote system records its own inquiries.
         body = LookupRequest(kind=kind, number=identity.number, passport=identity.passport,
-                             birth=identity.birth, conversation=requester.session[:64])
+                             birth=identity.birth, conversation=requester.session[:64],
+                             assisted=assisted)
         response = self.client.post(
             f"{self.base_url}/api/records/lookup", content=body.model_dump_json(),
             headers={"Connection": "close", "Content-Type": "application/json",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from services.appointments import Assisted
 from services.records import (
     HistoryStep,
     Identity,
@@ -42,7 +43,8 @@ class EmbeddedRecords:
     # Look-ups ------------------------------------------------------------------------------------
 
     def look_up(self, kind: Kind, identity: Identity, requester: Requester,
-                now: float) -> LookupResult:
+                now: float, assisted: Assisted | None = None) -> LookupResult:
+        # ``assisted`` is recorded by the caller, in this database's inquiries (bot/lookups.py).
         scopes = self._scopes(requester)
         with self.db.transaction():
             until = self._locked_until(scopes, now)

@@ -129,8 +129,10 @@ class Requester(BaseModel):
 
 class RecordService(Protocol):
     def look_up(self, kind: Kind, identity: Identity, requester: Requester,
-                now: float) -> LookupResult:
-        """The record of ``kind`` that ``identity`` proves, or why not."""
+                now: float, assisted: Assisted | None = None) -> LookupResult:
+        """The record of ``kind`` that ``identity`` proves, or why not. ``assisted``: someone
+        asking for a family member or friend, which a remote backend records with its inquiry
+        as the chat's own inquiries table does (services/inquiries.py)."""
         ...
 
 

@@ -13,7 +13,7 @@ from services.documents import Documents
 from services.signing import signing_key
 from storage.backends import open_database
 from tests.handoff.helpers import AgentClient, add_agent
-from tests.handoff.test_server_handoff import chat_id_in, escalate_en
+from tests.handoff.test_server_handoff import chat_id_in
 
 LIMITS = {"CHAT_LOOKUP_FAILURES_PER_SESSION": "2", "CHAT_LOOKUP_FAILURES_PER_IP": "50"}
 
@@ -148,7 +148,11 @@ async def test_an_agent_sees_the_identity_data_masked(lookup_server, ws_client):
         await c.hello(lang="en")
         await c.ask("Application progress", "m1")
         await c.ask("A202602110042, passport XT7654321, born 1975-11-30", "m2")
-        await escalate_en(c, "m3")
+        # A person asked for after the look-up: first whether they may see its details.
+        await c.send({"type": "message", "id": "m3", "text": "Talk to a person"})
+        await c.until(lambda f: f["type"] == "reply" and f["meta"].get("kind") == "consent_ask")
+        await c.send({"type": "message", "id": "m3b", "text": "No"})
+        await c.until(lambda f: f["type"] == "state" and f["state"] == "queued", timeout=60)
         cid = await chat_id_in(agent)
         await agent.send(type="claim", chat=cid)
         opened = await agent.expect("chat")

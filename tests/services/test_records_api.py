@@ -212,3 +212,56 @@ def test_an_assisted_look_up_over_the_api_is_recorded_with_its_helper(records_se
         db.close()
     assert [(i.outcome, i.number_masked) for i in recorded] == [("matched", "A20*******017")]
     assert recorded[0].assisted is not None and recorded[0].assisted.helper_name == "Wang Xiaoming"
+
+
+def test_the_http_adapter_forwards_an_assisted_look_up(records_server):
+    """HttpRecords (CHAT_RECORDS_URL) sends the relationship and the helper with the look-up: the
+    remote server records them with its inquiry, as the local backend records its own."""
+    from services.appointments import Assisted
+    from services.inquiries import Inquiries
+
+    remote = HttpRecords(records_server.url)
+    identity = Identity(number=PROGRESS["number"], passport=PROGRESS["passport"],
+                        birth=date(1988, 4, 12))
+    helped = Assisted(relationship="father", helper_name="Li Na")
+    try:
+        found = remote.look_up("application", identity, Requester(session="bridge-chat-8",
+                               ip="198.51.100.80"), time.time(), helped)
+        alone = remote.look_up("application", identity, Requester(session="bridge-chat-9",
+                               ip="198.51.100.81"), time.time())
+    finally:
+        remote.close()
+    assert isinstance(found, Record) and isinstance(alone, Record)
+    db = open_database(records_server.data_dir / "chat.sqlite3")
+    try:
+        inquiries = Inquiries(db)
+        assert [i.assisted for i in inquiries.of_session("bridge-chat-8")] == [helped]
+        assert [i.assisted for i in inquiries.of_session("bridge-chat-9")] == [None]
+    finally:
+        db.close()
+
+
+async def test_a_chat_on_a_remote_records_server_forwards_the_helper(records_server, start_server,
+                                                                     ws_client):
+    """A visitor's assisted look-up in a chat whose records are remote (CHAT_RECORDS_URL): the
+    remote server's inquiries hold the relationship and the helper, as the chat's own do."""
+    from services.inquiries import Inquiries
+
+    chat = start_server(CHAT_RECORDS_URL=records_server.url, CHAT_DEMO_RECORDS="false")
+    async with ws_client(chat.ws_url) as c:
+        await c.hello(lang="zh")
+        await c.ask("查询我母亲的签证进度", "m1")
+        await c.ask("A202603020017 XA1234567 1988-04-12", "m2")
+        result = await c.ask("王小明", "m3")
+        assert result["meta"]["kind"] == "lookup_result", result
+        assert "王小明为母亲代为查询" in result["text"]
+    for target in (records_server.data_dir, chat.data_dir):
+        db = open_database(target / "chat.sqlite3")
+        try:
+            sessions = [r["session_id"] for r in db.rows(
+                "SELECT DISTINCT session_id FROM service_inquiries WHERE helper_name = ?",
+                ("王小明",))]
+            helped = [i.assisted for s in sessions for i in Inquiries(db).of_session(s)]
+        finally:
+            db.close()
+        assert [(a.relationship, a.helper_name) for a in helped if a] == [("mother", "王小明")]
