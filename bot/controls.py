@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 from bot.nlu.text import fold
@@ -58,6 +59,12 @@ _OPTION_ALIASES = {
 _OPTION_FILLER = re.compile(r"^(我要|我选|选|选择|i choose|i pick|option)?\s*|[。.!！]+$")
 
 
+# Each name as a pattern, longest first; ASCII names only as whole words.
+_LANGUAGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(rf"(?<![a-z]){re.escape(name)}(?![a-z])" if name.isascii() else re.escape(name)), script)
+    for name, script in sorted(LANGUAGE_NAMES.items(), key=lambda kv: -len(kv[0])))
+
+
 @dataclass(frozen=True)
 class Control:
     kind: Literal["language", "option", "service"]
@@ -93,11 +100,10 @@ def _command(clause: str) -> str | None:
         return None
     found: list[str] = []
     rest = plain
-    for name, script in sorted(LANGUAGE_NAMES.items(), key=lambda kv: -len(kv[0])):
-        pattern = rf"(?<![a-z]){re.escape(name)}(?![a-z])" if name.isascii() else re.escape(name)
-        if re.search(pattern, rest):
+    for pattern, script in _LANGUAGE_PATTERNS:
+        if pattern.search(rest):
             found.append(script)
-            rest = re.sub(pattern, " ", rest)
+            rest = pattern.sub(" ", rest)
     if len(set(found)) != 1:
         return None  # no language named, or two ("中文还是英文？") which is a question
     return found[0] if all(_is_filler(word) for word in rest.split()) else None
@@ -113,17 +119,30 @@ def _is_filler(word: str) -> bool:
 
 def option_choice(text: str) -> str | None:
     plain = _OPTION_FILLER.sub("", _plain(text)).strip()
-    for option, aliases in _OPTION_ALIASES.items():
-        names = {fold(n) for n in BUSINESS_OPTIONS[option].values()} | {fold(a) for a in aliases}
+    for option, names in _option_names().items():
         if plain in names:
             return option
     return None
 
 
+# The folded names are worked out once per process, not for every message (folding them all
+# cost about 0.8 ms a message); cached functions rather than constants so that importing this
+# module does not load OpenCC.
+@cache
+def _option_names() -> dict[str, frozenset[str]]:
+    return {option: frozenset({fold(n) for n in BUSINESS_OPTIONS[option].values()} | {fold(a) for a in aliases})
+            for option, aliases in _OPTION_ALIASES.items()}
+
+
+@cache
+def _service_names() -> dict[str, frozenset[str]]:
+    return {intent: frozenset(_plain(n) for n in names.values()) for intent, names in ONLINE_SERVICES.items()}
+
+
 def service_choice(text: str) -> str | None:
     plain = _plain(text)
-    for intent, names in ONLINE_SERVICES.items():
-        if plain in {_plain(n) for n in names.values()}:
+    for intent, names in _service_names().items():
+        if plain in names:
             return intent
     return None
 

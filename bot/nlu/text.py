@@ -18,7 +18,8 @@ def _nfkc_char(ch: str) -> str:
 
 
 def fold(text: str) -> str:
-    narrowed = "".join(_nfkc_char(ch) for ch in text)
+    # ASCII is its own NFKC form: most English messages skip the per-character pass.
+    narrowed = text if text.isascii() else "".join(map(_nfkc_char, text))
     simplified = to_simplified(narrowed)
     if len(simplified) != len(narrowed):  # a phrase conversion changed length: go char by char
         simplified = "".join(c if len(c := to_simplified(ch)) == 1 else ch for ch in narrowed)

@@ -80,6 +80,16 @@ def test_answer_in_other_scripts(retriever: Retriever) -> None:
         retriever.answer("no-such-entry")
 
 
+def test_an_answer_asked_again_in_another_script_is_in_that_script(retriever: Retriever) -> None:
+    """Rendered answers are kept per entry, language and script: a reader switching scripts
+    mid-chat gets each script, and asking again gives the same answer."""
+    simplified = retriever.answer("lost-passport", lang="zh", script="zh-Hans")
+    traditional = retriever.answer("lost-passport", lang="zh", script="zh-Hant")
+    again = retriever.answer("lost-passport", lang="zh", script="zh-Hans")
+    assert "护照" in simplified.short and "護照" in traditional.short and "护照" not in traditional.short
+    assert again == simplified and retriever.answer("lost-passport", lang="en").lang == "en"
+
+
 def test_time_limited_answer_says_as_of_in_the_visitors_language(retriever: Retriever) -> None:
     assert retriever.answer("transit-240h", lang="en").short.endswith("(as of 16 Feb 2026)")
     assert retriever.answer("transit-240h", lang="zh").short.endswith("（截至2026年2月16日）")
