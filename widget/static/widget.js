@@ -1356,17 +1356,30 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
      * 1900 to yesterday, a later day refused here before anything is sent; it sends the ISO date,
      * as a visitor could type it. The "cancel" and "person" replies stay plain quick replies. */
     birthControls(ev, qr) {
-      const id = `nia-part-${++partId}`;
       const yesterday = new Date(Date.now() - 86400000);
       const max = `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, '0')}-${String(yesterday.getDate()).padStart(2, '0')}`;
-      const input = h('input', { type: 'date', id, min: '1900-01-01', max, required: '', 'aria-describedby': id + '-e' });
+      const field = this.dateField(ev, {
+        min: '1900-01-01', max, label: 'birth', button: 'sendBirth', cls: 'datepick birth', required: true,
+        refusal: (d) => (d > max || d < '1900-01-01' ? 'badBirth' : null),
+      });
+      const box = h('div', { class: 'form-ctl' }, field);
+      if (qr.length) box.append(this.quickReplies(qr, false));
+      return box;
+    }
+
+    /** A native date field and its button: a day that ``refusal`` names a message key for is
+     * refused here, with that message, before anything is sent; Enter sends as the button does. */
+    dateField(ev, { min, max, label, button, refusal, hint = null, cls = 'datepick', required = false }) {
+      const id = `nia-part-${++partId}`;
+      const input = h('input', { type: 'date', id, min, max, required, 'aria-describedby': (hint ? id + '-h ' : '') + id + '-e' });
       const err = h('p', { class: 'err', id: id + '-e', role: 'alert' });
       const send = () => {
         const d = input.value;
         if (!d) return;
-        if (d > max || d < '1900-01-01') {
+        const refused = refusal(d);
+        if (refused) {
           input.setAttribute('aria-invalid', 'true');
-          err.textContent = this.st(ev, 'badBirth', { d });
+          err.textContent = this.st(ev, refused, { d });
           input.focus();
           return;
         }
@@ -1382,10 +1395,9 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
           send();
         }
       });
-      const go = h('button', { class: 'btn', type: 'button', onclick: send }, this.st(ev, 'sendBirth'));
-      const box = h('div', { class: 'form-ctl' }, h('div', { class: 'datepick birth' }, h('label', { for: id }, this.st(ev, 'birth')), input, go, err));
-      if (qr.length) box.append(this.quickReplies(qr, false));
-      return box;
+      const go = h('button', { class: 'btn', type: 'button', onclick: send }, this.st(ev, button));
+      const note = hint && h('p', { class: 'hint', id: id + '-h' }, hint);
+      return h('div', { class: cls }, h('label', { for: id }, this.st(ev, label)), input, go, note, err);
     }
 
     /** One Tab stop per group: the arrow keys, Home and End move between its buttons. */
@@ -1410,33 +1422,11 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       const meta = ev.meta || {};
       const days = (Array.isArray(meta.bookable) && meta.bookable.length ? meta.bookable : meta.dates || []).map(String).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d));
       if (!days.length) return null;
-      const id = `nia-part-${++partId}`;
-      const input = h('input', { type: 'date', id, min: days[0], max: days[days.length - 1], 'aria-describedby': id + '-h ' + id + '-e' });
-      const hint = h('p', { class: 'hint', id: id + '-h' }, this.st(ev, 'bookable', { a: days[0], b: days[days.length - 1] }));
-      const err = h('p', { class: 'err', id: id + '-e', role: 'alert' });
-      const pick = () => {
-        const d = input.value;
-        if (!d) return;
-        if (!days.includes(d)) {
-          input.setAttribute('aria-invalid', 'true');
-          err.textContent = this.st(ev, 'notBookable', { d });
-          input.focus();
-          return;
-        }
-        this.sendText(d);
-      };
-      input.addEventListener('input', () => {
-        input.removeAttribute('aria-invalid');
-        err.textContent = '';
+      return this.dateField(ev, {
+        min: days[0], max: days[days.length - 1], label: 'otherDay', button: 'pickDay',
+        hint: this.st(ev, 'bookable', { a: days[0], b: days[days.length - 1] }),
+        refusal: (d) => (days.includes(d) ? null : 'notBookable'),
       });
-      input.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter') {
-          e.preventDefault();
-          pick();
-        }
-      });
-      const go = h('button', { class: 'btn', type: 'button', onclick: pick }, this.st(ev, 'pickDay'));
-      return h('div', { class: 'datepick' }, h('label', { for: id }, this.st(ev, 'otherDay')), input, go, hint, err);
     }
 
     /** A booking's confirmation card (meta.booking, the passport already masked by the server),
