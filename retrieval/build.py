@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -178,6 +179,15 @@ def _pack(queries: list[TrainingQuery]) -> dict[str, np.ndarray]:
     }
 
 
+def _save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """What ``np.savez`` writes, with every member dated 1980-01-01 (zip's epoch): np.savez
+    stamps the time of writing, and two builds of one corpus must give the same bytes."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in arrays.items():
+            with archive.open(zipfile.ZipInfo(f"{name}.npy"), "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
 def unpack(training: dict[str, np.ndarray]) -> list[TrainingQuery]:
     return [
         # The file holds what _pack wrote: each lang is one of LANGS.
@@ -247,8 +257,7 @@ def _build(corpus: Corpus, data_dir: Path, analyzer: TextAnalyzer, embedder: Sen
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
     index.save(tmp)
     _save_ranker(ranker, tmp / "ranker.json")
-    # numpy's stub types **kwds as if one could be allow_pickle; these are only arrays.
-    np.savez(tmp / "training.npz", **training)  # type: ignore[arg-type]
+    _save_arrays(tmp / "training.npz", training)
     known = known_questions(index.units, memo)
     (tmp / "known.json").write_text(json.dumps(known, ensure_ascii=False), encoding="utf-8")
     meta = {"key": key, "model": embedder.model_id, "dense_langs": list(dense_langs), "entries": len(entries),

@@ -17,8 +17,6 @@ so they are comparable between queries (the fusion model uses the share and its 
 from __future__ import annotations
 
 import json
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from retrieval.text import Analyzed
+from runtime.mapped import load_shared
 from runtime.softmax import softmax
 from runtime.tfidf import TfidfTable
 
@@ -62,7 +61,8 @@ class EntryClassifier:
     def _fit_svm(x: sp.csr_matrix, targets: np.ndarray, n_entries: int) -> tuple[np.ndarray, np.ndarray]:
         from sklearn.svm import LinearSVC
 
-        svm = LinearSVC(C=C).fit(x, targets)
+        # liblinear shuffles with a seed drawn from numpy's global generator unless given one.
+        svm = LinearSVC(C=C, random_state=0).fit(x, targets)
         coef = np.zeros((n_entries, x.shape[1]), dtype=np.float32)
         intercept = np.full(n_entries, -10.0, dtype=np.float32)  # an entry with no data never wins
         coef[svm.classes_] = svm.coef_
@@ -87,13 +87,13 @@ class EntryClassifier:
         oof = np.zeros((len(docs), n_entries), dtype=np.float32)
         tests = [np.nonzero(folds == f)[0] for f in sorted(set(folds[folds >= 0].tolist()))]
         trains = [np.setdiff1d(np.arange(len(docs)), test) for test in tests]
-        # liblinear releases the GIL: the fold models and the final one train side by side.
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            final = pool.submit(cls._fit_svm, x, y, n_entries)
-            models = pool.map(lambda rows: cls._fit_svm(x[rows], y[rows], n_entries), trains)
-            for test, (coef, intercept) in zip(tests, models, strict=True):
-                oof[test] = x[test] @ coef.T + intercept
-            coef, intercept = final.result()
+        # One after the other, not in threads: liblinear shuffles with one random generator per
+        # process, and fits side by side would draw from it in whatever order the threads run,
+        # so two builds of one corpus would differ.
+        for test, train in zip(tests, trains, strict=True):
+            coef, intercept = cls._fit_svm(x[train], y[train], n_entries)
+            oof[test] = x[test] @ coef.T + intercept
+        coef, intercept = cls._fit_svm(x, y, n_entries)
         held = folds >= 0
         temperature = _fit_temperature(oof[held], y[held]) if held.any() else 1.0
         tables = TfidfTable.of(char), TfidfTable.of(word)
@@ -131,7 +131,7 @@ class EntryClassifier:
         """The weights (29 MB for the shipped corpus) are memory-mapped: a query reads only its
         own features' rows, and the model workers of a node share the pages."""
         temperature = json.loads((folder / "classifier.json").read_text())["temperature"]
-        coef_t = np.load(folder / "classifier_coef.npy", mmap_mode="r")
+        coef_t = load_shared(folder / "classifier_coef.npy")
         return cls(TfidfTable.load(folder, "classifier_char"), TfidfTable.load(folder, "classifier_word"), coef_t,
                    np.load(folder / "classifier_intercept.npy"), temperature)
 

@@ -25,6 +25,7 @@ import numpy as np
 from retrieval.encoder import SentenceEncoder
 from retrieval.text import Analyzed
 from runtime.language import Lang
+from runtime.mapped import load_shared
 from runtime.tfidf import TfidfTable
 
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -90,8 +91,13 @@ class DenseSignal:
 
     def unit_scores(self, query_vec: np.ndarray) -> np.ndarray:
         """Cosine to every unit (position = unit number). einsum, not BLAS: a multi-threaded
-        gemv has a 50x worse p95 when the cores are busy, and this is only ~1M multiply-adds."""
-        return np.einsum("ij,j->i", self._vectors, np.asarray(query_vec, dtype=np.float32))
+        gemv has a 50x worse p95 when the cores are busy, and this is only ~1M multiply-adds.
+        A query in a language the model does not embed has a zero vector: its scores are zeros
+        without the product (~0.65 ms of a Chinese message)."""
+        query = np.asarray(query_vec, dtype=np.float32)
+        if not query.any():
+            return np.zeros(len(self._vectors), dtype=np.float32)
+        return np.einsum("ij,j->i", self._vectors, query)
 
     def vectors(self) -> np.ndarray:
         return self._vectors
@@ -101,7 +107,7 @@ class DenseSignal:
 
     @classmethod
     def load(cls, folder: Path) -> DenseSignal:
-        return cls(np.load(folder / "dense.npy", mmap_mode="r"))  # the workers share the pages
+        return cls(load_shared(folder / "dense.npy"))
 
 
 @dataclass(frozen=True)
@@ -126,8 +132,12 @@ class Bm25Scores:
     def build(cls, token_lists: list[list[str]]) -> Bm25Scores:
         import bm25s  # build time only
 
+        # Our own sorted vocabulary: bm25s numbers tokens in the order of a set, which follows
+        # the process's string hashing (PYTHONHASHSEED), and the stored arrays would differ
+        # between two builds of the same corpus.
+        vocab = {tok: i for i, tok in enumerate(sorted({t for tokens in token_lists for t in tokens}))}
         bm25 = bm25s.BM25(k1=K1, b=B, method="lucene")
-        bm25.index(token_lists, show_progress=False)
+        bm25.index(([[vocab[t] for t in tokens] for tokens in token_lists], vocab), show_progress=False)
         s = bm25.scores
         return cls(s["data"], s["indices"], s["indptr"], int(s["num_docs"]), bm25.vocab_dict)
 
@@ -139,7 +149,7 @@ class Bm25Scores:
 
     @classmethod
     def load(cls, folder: Path) -> Bm25Scores:
-        data, indices, indptr = (np.load(folder / f"bm25_{name}.npy", mmap_mode="r")
+        data, indices, indptr = (load_shared(folder / f"bm25_{name}.npy")
                                  for name in ("data", "indices", "indptr"))
         meta = json.loads((folder / "bm25.json").read_text(encoding="utf-8"))
         return cls(data, indices, indptr, int(meta["n_docs"]), meta["vocab"])
@@ -160,7 +170,7 @@ class Bm25Signal:
         n = len(token_lists)
         df: dict[str, int] = {}
         for tokens in token_lists:
-            for tok in set(tokens):
+            for tok in dict.fromkeys(tokens):  # not a set: idf.json keeps this order
                 df[tok] = df.get(tok, 0) + 1
         idf = {t: float(np.log(1 + (n - d + 0.5) / (d + 0.5))) for t, d in df.items()}
         return cls(Bm25Scores.build(token_lists), idf, float(np.log(1 + (n + 0.5) / 0.5)))
@@ -238,7 +248,7 @@ class CharSignal:
 
     @classmethod
     def load(cls, folder: Path) -> CharSignal:
-        data, indices, indptr = (np.load(folder / f"char_t_{name}.npy", mmap_mode="r")
+        data, indices, indptr = (load_shared(folder / f"char_t_{name}.npy")
                                  for name in ("data", "indices", "indptr"))
         n_units = json.loads((folder / "char_units.json").read_text())["n_units"]
         return cls(TfidfTable.load(folder, "char"), data, indices, indptr, n_units)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from runtime.mapped import load_shared
+
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
@@ -140,6 +142,6 @@ class TfidfTable:
     @classmethod
     def load(cls, folder: Path, name: str) -> TfidfTable:
         settings = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-        terms, columns, idf = (np.load(folder / f"{name}_{part}.npy", mmap_mode="r")
+        terms, columns, idf = (load_shared(folder / f"{name}_{part}.npy")
                                for part in ("terms", "columns", "idf"))
         return cls(settings["analyzer"], tuple(settings["ngram_range"]), settings["lowercase"], terms, columns, idf)

@@ -32,7 +32,7 @@ def _train_data(args: argparse.Namespace, settings: Settings) -> TrainingData:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from bot.nlu.builtin import train_or_load
+    from bot.nlu.builtin import train_or_load, train_seconds
 
     settings = _settings(args)
     data = _train_data(args, settings)
@@ -40,10 +40,10 @@ def cmd_train(args: argparse.Namespace) -> int:
                                     onnx_cache=settings.data_dir / "models",
                                     int8=settings.embedding_int8)
     art = engine.artifact
+    folder = settings.data_dir / "nlu" / art.key
     print(json.dumps({"model": art.key, "trained_now": trained, "examples": art.n_examples,
-                      "intents": len(art.intent_model.classes), "train_seconds": round(art.train_seconds, 2),
-                      "oos_threshold": round(engine.threshold, 4),
-                      "cache": str(settings.data_dir / "nlu" / art.key)}, ensure_ascii=False))
+                      "intents": len(art.intent_model.classes), "train_seconds": train_seconds(folder),
+                      "oos_threshold": round(engine.threshold, 4), "cache": str(folder)}, ensure_ascii=False))
     return 0
 
 

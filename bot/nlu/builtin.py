@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import joblib
 import numpy as np
 
-from bot.nlu.classifier import ClassifierConfig, Embedder, IntentModel
+from bot.nlu.classifier import ClassifierConfig, Embedder, IntentModel, Message
 from bot.nlu.dataset import TrainingData
 from bot.nlu.entities import EntityExtractor
 from bot.nlu.text import Tokenizer, fold
-from bot.nlu.types import OUT_OF_SCOPE, Parse
+from bot.nlu.types import OUT_OF_SCOPE, Entity, Parse
 from runtime.build_lock import NotBuilt, build_lock
 from runtime.language import detect_language
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when features, model or entity rules change in a way that invalidates cached models.
-CODE_VERSION = "builtin-7"
+CODE_VERSION = "builtin-8"
 # The pickled model is made of these modules' classes: a change to them trains again (an old
 # model.joblib is never unpickled into classes that no longer match it).
 MODEL_CODE = (Path(__file__).with_name("classifier.py"), Path(__file__).parents[2] / "runtime" / "tfidf.py")
@@ -41,8 +41,7 @@ class TrainedArtifact:
     intent_model: IntentModel
     entities: EntityExtractor
     key: str
-    train_seconds: float
-    n_examples: int
+    n_examples: int  # no timing here: the pickled model is byte-for-byte the same on every training
 
 
 def data_key(data: TrainingData, config: ClassifierConfig, embedding_model: str | None) -> str:
@@ -77,15 +76,21 @@ class BuiltinEngine:
 
     def parse(self, text: str) -> Parse:
         model = self.artifact.intent_model
-        return self._build(text, model.predict_one(text, self._tokenizer, self._embedder), model.classes)
+        folded = fold(text)
+        entities = self.artifact.entities.extract(text, folded)
+        # The features' extractor is this one (see _train): they reuse what it found.
+        shared = model.featurizer.entities is self.artifact.entities
+        message = Message(text, folded, entities if shared else None)
+        return self._build(text, model.predict_one(message, self._tokenizer, self._embedder), model.classes, entities)
 
     def parse_batch(self, texts: list[str]) -> list[Parse]:
         model = self.artifact.intent_model
         proba = model.predict(texts, self._tokenizer, self._embedder)
         classes = model.classes
-        return [self._build(text, row, classes) for text, row in zip(texts, proba, strict=True)]
+        return [self._build(text, row, classes, self.artifact.entities.extract(text, fold(text)))
+                for text, row in zip(texts, proba, strict=True)]
 
-    def _build(self, text: str, row: np.ndarray, classes: list[str]) -> Parse:
+    def _build(self, text: str, row: np.ndarray, classes: list[str], entities: list[Entity]) -> Parse:
         order = np.argsort(-row)[:RANKING_SIZE]
         ranking = [(classes[i], float(row[i])) for i in order]
         intent, confidence = ranking[0]
@@ -96,7 +101,7 @@ class BuiltinEngine:
             intent=OUT_OF_SCOPE if is_oos else intent,
             confidence=confidence,
             ranking=ranking,
-            entities=self.artifact.entities.extract(text, fold(text)),
+            entities=entities,
             is_oos=is_oos,
         )
 
@@ -137,9 +142,9 @@ def _train(data: TrainingData, config: ClassifierConfig, key: str, path: Path, t
     entities = EntityExtractor(data)
     model = IntentModel.train([e.text for e in data.examples], [e.intent for e in data.examples],
                               config, tokenizer, embedder, entities)
-    artifact = TrainedArtifact(model, entities, key, time.perf_counter() - started, len(data.examples))
+    artifact = TrainedArtifact(model, entities, key, len(data.examples))
     _atomic_dump(artifact, path)
-    _write_meta(artifact, path.parent)
+    _write_meta(artifact, path.parent, time.perf_counter() - started)
     return BuiltinEngine(artifact, tokenizer, embedder)
 
 
@@ -158,14 +163,19 @@ def _atomic_dump(obj: object, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _write_meta(artifact: TrainedArtifact, folder: Path) -> None:
+def train_seconds(model_folder: Path) -> float:
+    """How long the model in ``model_folder`` (``cache_root/<key>``) took to train."""
+    return float(json.loads((model_folder / "meta.json").read_text(encoding="utf-8"))["train_seconds"])
+
+
+def _write_meta(artifact: TrainedArtifact, folder: Path, seconds: float) -> None:
     cal = artifact.intent_model.calibration
     meta = {
         "key": artifact.key,
         "code_version": CODE_VERSION,
         "examples": artifact.n_examples,
         "intents": artifact.intent_model.classes,
-        "train_seconds": round(artifact.train_seconds, 2),
+        "train_seconds": round(seconds, 2),
         "oos_threshold": cal.threshold,
         "threshold_criterion": cal.criterion,
         "cv_in_scope_accuracy": cal.cv_in_scope_accuracy,

@@ -29,7 +29,7 @@ import numpy as np
 
 from bot.nlu.entities import EntityExtractor
 from bot.nlu.text import Tokenizer, fold
-from bot.nlu.types import OUT_OF_SCOPE
+from bot.nlu.types import OUT_OF_SCOPE, Entity
 from runtime.language import lang_of
 from runtime.softmax import softmax
 from runtime.tfidf import TfidfTable
@@ -81,6 +81,17 @@ class Embedder:
         return out
 
 
+@dataclass(frozen=True)
+class Message:
+    """One message read once: folded, and the entities that the model's own extractor found in
+    it (``None``: not looked for yet). The parse reports those entities too, so the features
+    take them from here rather than folding and matching the message a second time."""
+
+    text: str
+    folded: str
+    entities: list[Entity] | None = None
+
+
 def _pretokenized(tokens: list[str]) -> list[str]:
     return tokens
 
@@ -113,14 +124,15 @@ class Featurizer:
             grams += [" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)]
         return grams
 
-    def _entity_tokens(self, text: str, folded: str) -> list[str]:
+    def _entity_tokens(self, text: str, folded: str, found: list[Entity] | None = None) -> list[str]:
         """``<only:province>`` when the message is nothing but entities: the answer "湖南" then
         generalises from "广东" instead of leaning on characters it shares with unrelated words
         (广东 with 广东话, a language choice). A token for every entity found was measured too: it
         lowered accuracy on the nlu_data hold-out, so only whole-message entities count."""
         if self.entities is None:
             return []
-        found = self.entities.extract(text, folded)
+        if found is None:
+            found = self.entities.extract(text, folded)
         rest = list(folded)
         for e in found:
             rest[e.start:e.end] = [" "] * (e.end - e.start)
@@ -134,6 +146,12 @@ class Featurizer:
         words = [self._words(tokenizer, f, not en) + self._entity_tokens(t, f)
                  for t, f, en in zip(texts, folded, english, strict=True)]
         return folded, words, english
+
+    def _prepare_one(self, message: Message, tokenizer: Tokenizer) -> tuple[str, list[str], bool]:
+        english = lang_of(message.text) == "en"
+        words = self._words(tokenizer, message.folded, not english) + self._entity_tokens(
+            message.text, message.folded, message.entities)
+        return message.folded, words, english
 
     def fit_transform(self, texts: list[str], tokenizer: Tokenizer, embedder: Embedder | None) -> sp.csr_matrix:
         from sklearn.feature_extraction.text import TfidfVectorizer  # training only
@@ -153,19 +171,19 @@ class Featurizer:
         blocks = [char.transform(folded), word.transform(words)]
         return self._stack(blocks, texts, english, embedder)
 
-    def transform_one(self, text: str, tokenizer: Tokenizer,
+    def transform_one(self, message: Message, tokenizer: Tokenizer,
                       embedder: Embedder | None) -> tuple[np.ndarray, np.ndarray]:
         """Sparse features of one message as (column indices, values), without sklearn's per-call
         input validation (which costs milliseconds); numerically the same as ``transform``."""
-        folded, words, english = self._prepare([text], tokenizer)
+        folded, words, english = self._prepare_one(message, tokenizer)
         cols, vals, offset = [], [], 0
-        for table, doc in zip(self._tables(), (folded[0], words[0]), strict=True):
+        for table, doc in zip(self._tables(), (folded, words), strict=True):
             c, v = table.row(doc, np.float64)  # in float64, kept as float32: the weights served before
             cols.append(c + offset)
             vals.append(v.astype(np.float32))
             offset += len(table)
         if embedder is not None:
-            dense = embedder.encode([text], english)[0] * self.config.embedding_weight
+            dense = embedder.encode([message.text], [english])[0] * self.config.embedding_weight
             cols.append(np.arange(offset, offset + len(dense)))
             vals.append(dense)
         return np.concatenate(cols), np.concatenate(vals)
@@ -182,7 +200,8 @@ class Featurizer:
 def _model(config: ClassifierConfig) -> Any:  # noqa: ANN401 - sklearn's LinearSVC
     from sklearn.svm import LinearSVC  # training only
 
-    return LinearSVC(C=config.C)
+    # liblinear shuffles with a seed drawn from numpy's global generator unless given one.
+    return LinearSVC(C=config.C, random_state=0)
 
 
 @dataclass(frozen=True)
@@ -290,6 +309,6 @@ class IntentModel:
         x = self.featurizer.transform(texts, tokenizer, embedder)
         return self._probabilities(np.asarray(x @ self.coef.T) + self.intercept)
 
-    def predict_one(self, text: str, tokenizer: Tokenizer, embedder: Embedder | None) -> np.ndarray:
-        cols, vals = self.featurizer.transform_one(text, tokenizer, embedder)
+    def predict_one(self, message: Message, tokenizer: Tokenizer, embedder: Embedder | None) -> np.ndarray:
+        cols, vals = self.featurizer.transform_one(message, tokenizer, embedder)
         return self._probabilities(self.coef[:, cols] @ vals + self.intercept)
