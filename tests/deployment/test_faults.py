@@ -26,6 +26,7 @@ from tests.deployment.cluster import (
     agent_sees,
     agent_through_nginx,
     as_nginx_for,
+    claim,
     console_through_nginx,
     is_queued,
     is_reply,
@@ -152,7 +153,7 @@ async def test_a_postgresql_restart_is_survived(cluster, database):
             as_nginx_for(nodes[1], fresh_ip()) as asker, agent_on(nodes[1], "lan") as agent:
         token = (await visitor.hello(lang="en"))["session"]
         await asker.hello(lang="en")
-        chat = await claim_on(visitor, agent)
+        chat = await claim(visitor, agent)
         await visitor.send({"type": "message", "id": "v1", "text": "Before the restart"})
         await agent_sees(agent, chat, "Before the restart")
         await agent.send(type="send", chat=chat, text="Acked before", id="a1")
@@ -201,17 +202,6 @@ async def test_a_postgresql_restart_is_survived(cluster, database):
             assert replies.count(text) == 1, (text, replies)
         await agent.send(type="resolve", chat=chat)
     print(f"PostgreSQL down for {pause:.1f} s; both nodes ready {back_in:.2f} s after its start")
-
-
-async def claim_on(visitor, agent: AgentClient) -> int:
-    """The visitor asks for a person; the agent (on the other node) claims the chat."""
-    await queue_up(visitor)
-    snapshot = await agent.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
-    chat = max(waiting_ids(snapshot))
-    await agent.send(type="claim", chat=chat)
-    await agent.expect("chat")
-    await visitor.until(lambda f: f["type"] == "state" and f["state"] == "agent")
-    return chat
 
 
 # The single node's abuse cases, on two nodes ----------------------------------------------------

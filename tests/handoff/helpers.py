@@ -111,3 +111,13 @@ def apply_delta(snapshot: dict, delta: dict) -> dict:
     for key in ("now", "accepting", "online_agents"):
         snapshot[key] = delta[key]
     return {**snapshot, "type": "queues"}
+
+
+def is_state(state: str, **match):
+    """A ``state`` frame in ``state`` whose other fields match ``match``."""
+    return lambda f: f["type"] == "state" and f["state"] == state and all(f.get(k) == v for k, v in match.items())
+
+
+def reply_kind(value: str):
+    """A reply of the given ``meta.kind`` (a form's step, the consent question, ...)."""
+    return lambda f: f["type"] == "reply" and f.get("meta", {}).get("kind") == value

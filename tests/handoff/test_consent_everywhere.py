@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
+from tests.handoff.helpers import AgentClient, add_agent, is_state, reply_kind, waiting_ids
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -22,14 +22,6 @@ APPLICATION, APPLICANT_PASSPORT = "A202603020017", "XA1234567"  # demo data, bor
 @pytest.fixture(scope="module")
 def consent_server(start_module_server):
     return start_module_server(CHAT_APPOINTMENTS_TODAY="2026-09-21")
-
-
-def is_state(state: str):
-    return lambda f: f["type"] == "state" and f["state"] == state
-
-
-def kind(value: str):
-    return lambda f: f["type"] == "reply" and f.get("meta", {}).get("kind") == value
 
 
 def newest(snapshot: dict) -> dict:
@@ -62,11 +54,11 @@ async def test_a_yes_unmasks_every_view_and_hide_my_details_masks_them_again(
         await visitor.hello(lang="en")
         await visitor.ask("PR holder passport info", "e1")
         await visitor.send({"type": "message", "id": "e2", "text": f"{PR_CARD} {PASSPORT}"})
-        await visitor.until(kind("lookup_form"))
+        await visitor.until(reply_kind("lookup_form"))
         await visitor.send({"type": "message", "id": "e3", "text": "Talk to a person"})
-        await visitor.until(kind("consent_ask"))
+        await visitor.until(reply_kind("consent_ask"))
         await visitor.send({"type": "message", "id": "e4", "text": "ok"})
-        assert (await visitor.until(kind("consent")))["meta"]["agreed"] is True
+        assert (await visitor.until(reply_kind("consent")))["meta"]["agreed"] is True
         await visitor.until(is_state("queued"), timeout=60)
         written = f"my passport is {PASSPORT}, born {BIRTH}: is it ready?"
         await visitor.send({"type": "message", "id": "e5", "text": written})
@@ -90,7 +82,7 @@ async def test_a_yes_unmasks_every_view_and_hide_my_details_masks_them_again(
         assert any(PASSPORT in c["snippet"] for c in found["chats"] if c["id"] == chat["id"])
 
         await visitor.send({"type": "message", "id": "e6", "text": "hide my details"})
-        told = await visitor.until(kind("consent"))
+        told = await visitor.until(reply_kind("consent"))
         assert told["meta"]["agreed"] is False and "masked" in told["text"]
         # The open chat is sent again, masked: form panel and transcript.
         again = await agent.expect("chat")
@@ -121,15 +113,15 @@ async def test_a_finished_look_up_asks_for_consent_and_a_cantonese_yes_unmasks(
         assert result["meta"]["kind"] == "lookup_result", result
         # The look-up is over: no form is open, but the chat holds the visitor's numbers.
         await visitor.send({"type": "message", "id": "y3", "text": "我想搵人工客服"})
-        ask = await visitor.until(kind("consent_ask"))
+        ask = await visitor.until(reply_kind("consent_ask"))
         assert "是否同意客服查看完整信息" in ask["text"]
         await visitor.send({"type": "message", "id": "y4", "text": "得"})
-        assert (await visitor.until(kind("consent")))["meta"]["agreed"] is True
-        frame = await visitor.until(lambda f: is_state("queued")(f) or kind("ask_option")(f),
+        assert (await visitor.until(reply_kind("consent")))["meta"]["agreed"] is True
+        frame = await visitor.until(lambda f: is_state("queued")(f) or reply_kind("ask_option")(f),
                                     timeout=60)
         if frame["type"] == "reply":  # the route's questions first
             await visitor.send({"type": "message", "id": "y5", "text": "出入境證件"})
-            await visitor.until(kind("ask_region"))
+            await visitor.until(reply_kind("ask_region"))
             await visitor.send({"type": "message", "id": "y6", "text": "深圳"})
             await visitor.until(is_state("queued"), timeout=60)
         snap = await agent.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
@@ -151,18 +143,18 @@ async def test_a_traditional_withdrawal_to_the_bot_keeps_the_handoff_masked(
         await visitor.ask(f"Can you check the progress of my application {APPLICATION}?", "t1")
         await visitor.ask(f"{APPLICANT_PASSPORT} 1988-04-12", "t2")
         await visitor.send({"type": "message", "id": "t3", "text": "轉人工客服"})
-        await visitor.until(kind("consent_ask"))
+        await visitor.until(reply_kind("consent_ask"))
         await visitor.send({"type": "message", "id": "t4", "text": "可以"})
-        assert (await visitor.until(kind("consent")))["meta"]["agreed"] is True
-        frame = await visitor.until(lambda f: is_state("queued")(f) or kind("ask_option")(f),
+        assert (await visitor.until(reply_kind("consent")))["meta"]["agreed"] is True
+        frame = await visitor.until(lambda f: is_state("queued")(f) or reply_kind("ask_option")(f),
                                     timeout=60)
         await visitor.send({"type": "message", "id": "t5", "text": "不要給客服看我的資料"})
-        told = await visitor.until(kind("consent"))
+        told = await visitor.until(reply_kind("consent"))
         # Replies stay in the script the visitor chose (Simplified: hello's "zh" locks it).
         assert told["meta"]["agreed"] is False and "遮盖" in told["text"]
         if frame["type"] == "reply":
             await visitor.send({"type": "message", "id": "t6", "text": "出入境證件"})
-            await visitor.until(kind("ask_region"))
+            await visitor.until(reply_kind("ask_region"))
             await visitor.send({"type": "message", "id": "t7", "text": "深圳"})
             await visitor.until(is_state("queued"), timeout=60)
         snap = await agent.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
@@ -183,16 +175,16 @@ async def test_a_cantonese_no_keeps_everything_masked(consent_server, ws_client)
         await visitor.hello(lang="zh")
         await visitor.ask("PR holder passport info", "n1")
         await visitor.send({"type": "message", "id": "n2", "text": f"{PR_CARD} {PASSPORT}"})
-        await visitor.until(kind("lookup_form"))
+        await visitor.until(reply_kind("lookup_form"))
         await visitor.send({"type": "message", "id": "n3", "text": "轉人工"})
-        await visitor.until(kind("consent_ask"))
+        await visitor.until(reply_kind("consent_ask"))
         await visitor.send({"type": "message", "id": "n4", "text": "唔得"})
-        assert (await visitor.until(kind("consent")))["meta"]["agreed"] is False
-        frame = await visitor.until(lambda f: is_state("queued")(f) or kind("ask_option")(f),
+        assert (await visitor.until(reply_kind("consent")))["meta"]["agreed"] is False
+        frame = await visitor.until(lambda f: is_state("queued")(f) or reply_kind("ask_option")(f),
                                     timeout=60)
         if frame["type"] == "reply":
             await visitor.send({"type": "message", "id": "n5", "text": "出入境證件"})
-            await visitor.until(kind("ask_region"))
+            await visitor.until(reply_kind("ask_region"))
             await visitor.send({"type": "message", "id": "n6", "text": "深圳"})
             await visitor.until(is_state("queued"), timeout=60)
         await visitor.send({"type": "message", "id": "n7", "text": f"護照 {PASSPORT}"})
@@ -221,7 +213,7 @@ async def test_the_office_form_holds_nothing_personal_so_no_question(consent_ser
         await visitor.hello(lang="en")
         await visitor.send({"type": "message", "id": "o1",
                             "text": "Where is the nearest exit-entry office?"})
-        await visitor.until(kind("form"))
+        await visitor.until(reply_kind("form"))
         await visitor.send({"type": "message", "id": "o2", "text": "Talk to a person"})
         frame = await visitor.until(lambda f: is_state("queued")(f) or (
             f["type"] == "reply" and f["meta"].get("kind") in (
@@ -238,11 +230,11 @@ async def test_the_office_form_after_a_look_up_asks_first(consent_server, ws_cli
         await visitor.ask(f"Can you check the progress of my application {APPLICATION}?", "p1")
         await visitor.ask(f"{APPLICANT_PASSPORT} 1988-04-12", "p2")
         await visitor.send({"type": "message", "id": "p3", "text": "附近的出入境办证大厅在哪里"})
-        await visitor.until(kind("form"))
+        await visitor.until(reply_kind("form"))
         await visitor.send({"type": "message", "id": "p4", "text": "转人工"})
-        await visitor.until(kind("consent_ask"))
+        await visitor.until(reply_kind("consent_ask"))
         await visitor.send({"type": "message", "id": "p5", "text": "no thanks"})
-        assert (await visitor.until(kind("consent")))["meta"]["agreed"] is False
+        assert (await visitor.until(reply_kind("consent")))["meta"]["agreed"] is False
         await visitor.send({"type": "close"})
         await visitor.until(is_state("closed"))
 
@@ -257,16 +249,16 @@ async def test_consent_and_its_withdrawal_on_postgresql(postgres_url, start_serv
         await visitor.hello(lang="zh")
         await visitor.ask("PR holder passport info", "g1")
         await visitor.send({"type": "message", "id": "g2", "text": f"{PR_CARD} {PASSPORT}"})
-        await visitor.until(kind("lookup_form"))
+        await visitor.until(reply_kind("lookup_form"))
         await visitor.send({"type": "message", "id": "g3", "text": "轉人工"})
-        await visitor.until(kind("consent_ask"))
+        await visitor.until(reply_kind("consent_ask"))
         await visitor.send({"type": "message", "id": "g4", "text": "好呀"})
-        assert (await visitor.until(kind("consent")))["meta"]["agreed"] is True
-        frame = await visitor.until(lambda f: is_state("queued")(f) or kind("ask_option")(f),
+        assert (await visitor.until(reply_kind("consent")))["meta"]["agreed"] is True
+        frame = await visitor.until(lambda f: is_state("queued")(f) or reply_kind("ask_option")(f),
                                     timeout=60)
         if frame["type"] == "reply":
             await visitor.send({"type": "message", "id": "g5", "text": "出入境证件"})
-            await visitor.until(kind("ask_region"))
+            await visitor.until(reply_kind("ask_region"))
             await visitor.send({"type": "message", "id": "g6", "text": "深圳"})
             await visitor.until(is_state("queued"), timeout=60)
         snap = await agent.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
@@ -274,7 +266,7 @@ async def test_consent_and_its_withdrawal_on_postgresql(postgres_url, start_serv
         opened = await agent.expect("chat")
         assert fields(opened["chat"])["passport"] == PASSPORT
         await visitor.send({"type": "message", "id": "g7", "text": "唔好俾客服睇我嘅資料"})
-        assert (await visitor.until(kind("consent")))["meta"]["agreed"] is False
+        assert (await visitor.until(reply_kind("consent")))["meta"]["agreed"] is False
         again = await agent.expect("chat")
         assert again["chat"]["consent"] is False and PASSPORT not in json.dumps(again)
         await visitor.send({"type": "close"})

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.handoff.helpers import PASSWORD, AgentClient, add_agent, waiting_ids
+from tests.handoff.helpers import PASSWORD, AgentClient, add_agent, is_state, reply_kind, waiting_ids
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -18,14 +18,6 @@ PR_CARD, PASSPORT, BIRTH = "900000198501010017", "XB2468013", "1985-01-01"  # de
 @pytest.fixture(scope="module")
 def form_server(start_module_server):
     return start_module_server(CHAT_APPOINTMENTS_TODAY="2026-09-21")
-
-
-def is_state(state: str):
-    return lambda f: f["type"] == "state" and f["state"] == state
-
-
-def kind(value: str):
-    return lambda f: f["type"] == "reply" and f.get("meta", {}).get("kind") == value
 
 
 async def claimed_chat(agent: AgentClient, after: int = 0) -> dict:
@@ -47,9 +39,9 @@ async def test_a_look_up_left_for_a_person_shows_its_fields_masked(form_server, 
         await visitor.hello(lang="en")
         await visitor.ask("PR holder passport info", "l1")
         await visitor.send({"type": "message", "id": "l2", "text": f"{PR_CARD} {PASSPORT}"})
-        await visitor.until(kind("lookup_form"))
+        await visitor.until(reply_kind("lookup_form"))
         await visitor.send({"type": "message", "id": "l3", "text": "Talk to a person"})
-        await visitor.until(kind("consent_ask"))
+        await visitor.until(reply_kind("consent_ask"))
         await visitor.send({"type": "message", "id": "l4", "text": "No, keep them masked"})
         await visitor.until(is_state("queued"), timeout=60)
         chat = await claimed_chat(agent)
@@ -76,12 +68,12 @@ async def test_a_booking_left_for_a_person_in_chinese_survives_the_route_questio
         times = await visitor.ask("我想预约下周二在成都办签证延期", "z1")
         assert times["meta"]["field"] == "time"
         await visitor.send({"type": "message", "id": "z2", "text": "转人工客服"})
-        consent = await visitor.until(kind("consent_ask"))
+        consent = await visitor.until(reply_kind("consent_ask"))
         assert "是否同意客服查看完整信息" in consent["text"]
         await visitor.send({"type": "message", "id": "z2b", "text": "同意"})
-        await visitor.until(kind("ask_option"))
+        await visitor.until(reply_kind("ask_option"))
         await visitor.send({"type": "message", "id": "z3", "text": "出入境证件"})
-        await visitor.until(kind("ask_region"))
+        await visitor.until(reply_kind("ask_region"))
         await visitor.send({"type": "message", "id": "z4", "text": "深圳"})
         await visitor.until(is_state("queued"), timeout=60)
         chat = await claimed_chat(agent)
@@ -114,9 +106,9 @@ async def test_the_console_shows_the_form_in_the_side_panel(form_server, ws_clie
             await visitor.hello(lang="en")
             await visitor.ask("PR holder passport info", "w1")
             await visitor.send({"type": "message", "id": "w2", "text": f"{PR_CARD} {PASSPORT}"})
-            await visitor.until(kind("lookup_form"))
+            await visitor.until(reply_kind("lookup_form"))
             await visitor.send({"type": "message", "id": "w3", "text": "Talk to a person"})
-            await visitor.until(kind("consent_ask"))
+            await visitor.until(reply_kind("consent_ask"))
             await visitor.send({"type": "message", "id": "w4", "text": "no"})
             await visitor.until(is_state("queued"), timeout=60)
             newest = page.locator("#queues li[data-chat]").last
@@ -146,13 +138,13 @@ async def test_a_visitor_who_agrees_is_shown_unmasked(form_server, ws_client):
         await visitor.hello(lang="en")
         await visitor.ask("PR holder passport info", "y1")
         await visitor.send({"type": "message", "id": "y2", "text": f"{PR_CARD} {PASSPORT}"})
-        await visitor.until(kind("lookup_form"))
+        await visitor.until(reply_kind("lookup_form"))
         await visitor.send({"type": "message", "id": "y3", "text": "Talk to a person"})
-        ask = await visitor.until(kind("consent_ask"))
+        ask = await visitor.until(reply_kind("consent_ask"))
         assert [q["value"] for q in ask["quick_replies"]] == ["Yes, the agent may see them",
                                                              "No, keep them masked"]
         await visitor.send({"type": "message", "id": "y4", "text": "Yes, the agent may see them"})
-        ack = await visitor.until(kind("consent"))
+        ack = await visitor.until(reply_kind("consent"))
         assert ack["meta"]["agreed"] is True
         await visitor.until(is_state("queued"), timeout=60)
         snap = await agent.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)

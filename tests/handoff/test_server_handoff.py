@@ -13,13 +13,9 @@ import sqlite3
 
 import pytest
 
-from tests.handoff.helpers import AgentClient, add_agent, waiting_ids
+from tests.handoff.helpers import AgentClient, add_agent, is_state, waiting_ids
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def is_state(state: str, **match):
-    return lambda f: f["type"] == "state" and f["state"] == state and all(f.get(k) == v for k, v in match.items())
 
 
 async def escalate_en(visitor, msg_id="m1"):

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from tests.handoff.helpers import AgentClient, add_agent
+from tests.handoff.helpers import AgentClient, add_agent, is_state
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -27,10 +27,6 @@ def queue_server(start_module_server):
     # In-process with the stand-in pipeline (tests/pipeline_stand_in.py): no answer here needs
     # the models, asking for a person and the option picker work as in production.
     return start_module_server(stand_in=True, CHAT_VISITOR_GONE_GRACE_S=str(GRACE_S))
-
-
-def is_state(state: str, **match):
-    return lambda f: f["type"] == "state" and f["state"] == state and all(f.get(k) == v for k, v in match.items())
 
 
 def system_reply(needle: str):

@@ -4,10 +4,7 @@ counted in the claim's transaction (storage/agents.py)."""
 
 from __future__ import annotations
 
-import pytest
-
 from storage.agents import Agent, Agents
-from storage.backends import open_database
 from storage.chats import Chats, NewChat
 from storage.client_limits import ClientLimits
 from storage.consoles import AgentConsoles, ConsoleState
@@ -15,13 +12,6 @@ from storage.conversations import Conversations
 
 NOW = 1_780_000_000.0
 LIVE_S = 10.0
-
-
-@pytest.fixture
-def db(database_target):
-    db = open_database(database_target)
-    yield db
-    db.close()
 
 
 def test_an_agent_on_one_node_is_seen_by_the_others_while_it_beats(db):

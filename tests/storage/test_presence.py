@@ -4,21 +4,11 @@ visitor's last socket there closed."""
 
 from __future__ import annotations
 
-import pytest
-
-from storage.backends import open_database
 from storage.client_limits import ClientLimits
 from storage.presence import Presence
 
 NOW = 1_780_000_000.0
 LIVE_S = 10.0
-
-
-@pytest.fixture
-def db(database_target):
-    db = open_database(database_target)
-    yield db
-    db.close()
 
 
 def test_a_visitor_on_one_node_is_online_for_the_others_while_it_beats(db):

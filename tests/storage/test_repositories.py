@@ -22,13 +22,6 @@ from storage.tickets import Tickets
 NOW = 1_780_000_000.25  # a fraction of a second, which a 4-byte float would lose
 
 
-@pytest.fixture
-def db(database_target):
-    database = open_database(database_target)
-    yield database
-    database.close()
-
-
 def opening(queue: str = "en-q", summary: str = "lost passport") -> NewChat:
     return NewChat(queue, "en", "passport", None, None, False, summary, "explicit_request", "r")
 

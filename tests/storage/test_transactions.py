@@ -18,14 +18,6 @@ from storage.sqlite import SQLiteDatabase
 
 
 @pytest.fixture
-def db(database_target):
-    """Once on each backend (tests/conftest.py)."""
-    database = open_database(database_target)
-    yield database
-    database.close()
-
-
-@pytest.fixture
 def sqlite_db(tmp_path):
     database = open_database(tmp_path / "chat.sqlite3")
     yield database
