@@ -56,18 +56,18 @@ DOCUMENT = {"service_progress": {"zh": "受理回执上的申请编号", "en": "
             "service_pr_card_info": {"zh": "永久居留身份证，18 位", "en": "permanent resident ID card"},
             "service_passport_info": {"zh": "永久居留身份证，18 位", "en": "permanent resident ID card"}}
 INTRO_FOR = {"zh": "您是为{who}查询“{name}”：需要核验的是{who}的身份，请提供{who}的证件号码、护照号码和"
-                   "出生日期，最后告诉我您本人的姓名（记录为帮办人）。这些信息只用于本次核验，人工客服只能"
-                   "看到遮盖后的号码。随时输入“取消”可退出。",
+                   "出生日期，最后告诉我您本人的姓名（记录为帮办人）。这些信息只用于本次核验，除非您同意，"
+                   "人工客服只能看到遮盖后的号码。随时输入“取消”可退出。",
              "en": "You are looking up \"{name}\" for your {who}: the check is of your {who}'s "
                    "identity, so I need their document number, passport number and date of birth, "
                    "and then your own name, recorded as the helper. They are used for this check "
-                   "only, and agents see them masked. Type \"cancel\" at any time to stop."}
+                   "only, and agents see them masked unless you agree. Type \"cancel\" at any time to stop."}
 DONE_FOR = {"zh": "（{helper}为{who}代为查询）", "en": "(looked up for your {who} by {helper}, helper)"}
 INTRO = {"zh": "查询“{name}”需要核验身份：证件号码、护照号码和出生日期。这些信息只用于本次核验，"
-               "人工客服只能看到遮盖后的号码。随时输入“取消”可退出。",
+               "除非您同意，人工客服只能看到遮盖后的号码。随时输入“取消”可退出。",
          "en": "To look up \"{name}\" I need to check your identity: the document number, your "
                "passport number and your date of birth. They are used for this check only, and "
-               "agents see them masked. Type \"cancel\" at any time to stop."}
+               "agents see them masked unless you agree. Type \"cancel\" at any time to stop."}
 NOTED = {"zh": "已记下：{items}。", "en": "Noted: {items}."}
 FIELD_NAMES = {"number": {"zh": "证件号码", "en": "document number"},
                "passport": {"zh": "护照号码", "en": "passport number"},
