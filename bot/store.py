@@ -108,10 +108,6 @@ class Store:
         """Attach the bot's reading (NLU) to a stored visitor message, for the agent console."""
         self.conversations.set_event_meta(session_id, seq, meta)
 
-    def events(self, session_id: str, after_seq: int = 0) -> list[dict]:
-        """The stored objects as they are, purged skeletons included (retention, operators)."""
-        return self.conversations.events(session_id, after_seq)
-
     def transcript(self, session_id: str, after_seq: int = 0) -> list[Stored]:
         """The conversation's events, typed; none once its content was purged (what is left of
         them, types and times, is no event anyone is shown)."""

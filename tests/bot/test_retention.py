@@ -146,10 +146,10 @@ def test_an_old_conversation_loses_its_text_and_keeps_its_figures(database_targe
     assert store.session_by_token(old_token) is None
     assert store.session_by_token(recent_token).id == recent
     # What operators count is still there.
-    kept, kept_events = store.session(old), store.events(old)
+    kept, kept_events = store.session(old), store.conversations.events(old)
     assert (kept.last_seq, kept.channel, kept.lang, kept.purged_at is not None) == (3, "web", "en", True)
     assert store.context(old) == {}
-    assert store.events(old) == kept_events == [
+    assert store.conversations.events(old) == kept_events == [
         {"type": "visitor", "seq": 1, "ts": "2026-01-01T00:00:00Z",
          "meta": {"intent": "lost_passport", "lang": "en"}},
         {"type": "reply", "seq": 2, "ts": "2026-01-01T00:00:01Z", "from": "bot",
@@ -173,7 +173,7 @@ def test_an_old_conversation_loses_its_text_and_keeps_its_figures(database_targe
 
     again = purge(database_target, POLICY, now=time.time())
     assert not any(again.counts.values())  # purged once: nothing left to purge
-    assert again.reclaimed is None and store.events(old) == kept_events
+    assert again.reclaimed is None and store.conversations.events(old) == kept_events
 
 
 def test_conversations_still_being_worked_on_are_kept(database_target, stores):

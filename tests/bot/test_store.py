@@ -20,7 +20,7 @@ def test_events_are_numbered_and_deduped(tmp_path):
     assert store.event_by_client_id(session.id, "c1") == Stored(asked, seq=1, ts=TS)
     # Read back typed, as stored, and in the same wire form (a replay sends what was sent).
     assert store.transcript(session.id) == [a, b]
-    assert [e.to_wire() for e in store.transcript(session.id)] == store.events(session.id)
+    assert [e.to_wire() for e in store.transcript(session.id)] == store.conversations.events(session.id)
     assert [e.seq for e in store.transcript(session.id, 1)] == [2]
     assert store.session_by_token(token).id == session.id
     assert len(token) >= 43  # 32 random bytes, base64

@@ -48,7 +48,7 @@ class Rig:
         return session.id
 
     def frames(self, sid: str) -> list[dict]:
-        return [e for e in self.store.events(sid) if e["type"] == "state"]
+        return [e.to_wire() for e in self.store.transcript(sid) if e.event.type == "state"]
 
 
 @pytest.fixture
@@ -121,10 +121,10 @@ async def test_two_processes_claiming_one_chat_one_wins(rig, database_target):
 
 async def test_a_refused_event_changes_nothing_and_says_why(rig):
     sid = rig.conversation()
-    before = rig.store.events(sid)
+    before = rig.store.transcript(sid)
     with pytest.raises(Rejected, match="Resolve does not apply to a bot conversation"):
         await rig.owner.apply(sid, Resolve())
-    assert rig.owner.current(sid) == Conversation() and rig.store.events(sid) == before
+    assert rig.owner.current(sid) == Conversation() and rig.store.transcript(sid) == before
 
 
 async def test_a_change_about_a_chat_that_changed_meanwhile_is_rejected(rig):
@@ -145,7 +145,7 @@ async def test_a_failure_in_the_callers_part_undoes_the_whole_change(rig):
             await rig.hub.say(sid, Notice("You are in the queue."))
             raise RuntimeError("audit failed")
     assert rig.owner.current(sid) == Conversation()
-    assert rig.store.events(sid) == [] and rig.changed == []
+    assert rig.store.transcript(sid) == [] and rig.changed == []
     assert rig.store.database.value("SELECT count(*) FROM handoff_chats") == 0
 
 

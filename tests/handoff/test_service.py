@@ -55,7 +55,7 @@ class Rig:
         return event
 
     def seen(self, sid, type_=None):
-        return [e for e in self.store.events(sid) if type_ is None or e["type"] == type_]
+        return [e.to_wire() for e in self.store.transcript(sid) if type_ in (None, e.event.type)]
 
 
 @pytest.fixture
