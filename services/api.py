@@ -18,7 +18,7 @@ from services.appointments import (
 )
 from services.directory import OfficeAnswer
 from services.documents import Verdict
-from services.guides import CATALOGUE, Guide, GuideList
+from services.guides import Guide, GuideList, default_catalogue
 from services.records import LookupRequest, Record
 
 API_VERSION = "0.1.0"
@@ -190,7 +190,7 @@ def guide_paths() -> dict[str, Any]:
                            "tick box per document.",
             "parameters": [
                 {"name": "guide", "in": "path", "required": True,
-                 "schema": {"type": "string", "enum": list(CATALOGUE)}},
+                 "schema": {"type": "string", "enum": list(default_catalogue())}},
                 LANG, SCRIPT,
                 {"name": "format", "in": "query", "required": False,
                  "schema": {"type": "string", "enum": ["json", "pdf"], "default": "json"}}],

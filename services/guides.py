@@ -1,8 +1,9 @@
 """Service guides: for one procedure, what to bring, what it requires, how it goes and what it
 costs, taken from the knowledge corpus (knowledge/entries) and nothing else.
 
-A guide is a list of corpus entries (`CATALOGUE`); each entry's details are lines "Label: text"
-(English) or "标签：text" (Chinese), with "- item" lines under a label. The guide keeps every line
+A guide is a list of corpus entries (knowledge/guides.yaml, which operators edit); each entry's
+details are lines "Label: text" (English) or "标签：text" (Chinese), with "- item" lines under a
+label. The guide keeps every line
 as the corpus states it, with the entry's official sources and its "as of" date; the lines whose
 label names documents become the checklist's tick boxes, one per item. Nothing is added: a
 procedure whose entries state no fee has no fee line.
@@ -13,9 +14,11 @@ YAML files rather than through the retriever."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 import yaml
@@ -27,23 +30,48 @@ ENTRIES_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "entries"
 Lang = Literal["zh", "en"]
 Kind = Literal["materials", "fees", "procedure", "other"]
 
-# Which entries make each guide: the procedure's own entry first, then its fee table where the
-# corpus has one apart. Names are the entries' own titles.
-CATALOGUE: dict[str, tuple[str, ...]] = {
-    "visa-extension": ("visa-extension", "fees-visa-extension"),
-    "residence-permit-work": ("work-residence-permit", "fees-residence-permit"),
-    "residence-permit-study": ("study-residence-permit", "fees-residence-permit"),
-    "residence-permit-family": ("family-reunion-residence-permit", "fees-residence-permit"),
-    "residence-permit-private": ("private-affairs-residence-permit", "fees-residence-permit"),
-    "residence-permit-renewal": ("residence-permit-renewal", "fees-residence-permit"),
-    "residence-permit-first": ("residence-permit-application", "fees-residence-permit"),
-    "stay-permit": ("stay-permit",),
-    "visa-reissue": ("visa-reissuance", "lost-passport-visa-reissue"),
-    "visa-renewal": ("visa-renewal", "fees-visas-in-china"),
-    "permanent-residence": ("pr-application-procedure", "pr-application-fees"),
-    "port-visa": ("port-visa-how-to-apply", "port-visa-where"),
-    "transit-240h": ("transit-240h-at-the-port", "transit-240h-onward-ticket"),
-}
+GUIDES_FILE = ENTRIES_DIR.parent / "guides.yaml"
+# A guide's id is part of its download path and of the OpenAPI contract: a plain slug.
+_GUIDE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+Catalogue = Mapping[str, tuple[str, ...]]
+
+
+class CatalogueError(ValueError):
+    """knowledge/guides.yaml is not a mapping of guide ids to existing corpus entries."""
+
+
+def load_catalogue(path: Path = GUIDES_FILE) -> Catalogue:
+    """Which entries make each guide (the procedure's own entry first), checked against the
+    corpus so that a mistyped entry stops the start with its guide named, not a visitor's
+    download."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise CatalogueError(f"{path}: cannot be read as YAML ({err})") from None
+    if not isinstance(raw, dict) or not raw:
+        raise CatalogueError(f"{path}: expected a mapping of guide ids to lists of entry ids")
+    catalogue: dict[str, tuple[str, ...]] = {}
+    for guide_id, entries in raw.items():
+        catalogue[str(guide_id)] = _checked(path, guide_id, entries)
+    return MappingProxyType(catalogue)
+
+
+def _checked(path: Path, guide_id: object, entries: object) -> tuple[str, ...]:
+    if not isinstance(guide_id, str) or not _GUIDE_ID.match(guide_id):
+        raise CatalogueError(f"{path}: guide id {guide_id!r} must be lower-case words joined by '-'")
+    if not isinstance(entries, list) or not entries or not all(isinstance(e, str) for e in entries):
+        raise CatalogueError(f"{path}: guide {guide_id!r} must list one or more entry ids")
+    missing = [e for e in entries if _entry_file(e) is None]
+    if missing:
+        raise CatalogueError(f"{path}: guide {guide_id!r} names entries that are not in "
+                             f"{ENTRIES_DIR}: {', '.join(missing)}")
+    return tuple(entries)
+
+
+@cache
+def default_catalogue() -> Catalogue:
+    return load_catalogue()
+
 
 # A line's label decides its part of the guide ("Documents", "材料", "Have ready", "要准备"...).
 _KINDS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
@@ -103,9 +131,13 @@ class GuideList(BaseModel):
     guides: list[GuideSummary]
 
 
+def _entry_file(entry_id: str) -> Path | None:
+    return next(ENTRIES_DIR.glob(f"*/{entry_id}.yaml"), None)
+
+
 @cache
 def _entry(entry_id: str) -> dict:
-    found = next(ENTRIES_DIR.glob(f"*/{entry_id}.yaml"), None)
+    found = _entry_file(entry_id)
     if found is None:
         raise KeyError(entry_id)
     return yaml.safe_load(found.read_text(encoding="utf-8"))
@@ -165,25 +197,29 @@ def _earliest(values: list[date | None]) -> date | None:
 
 
 class GuideBook:
-    """The guides of `CATALOGUE`, read from the corpus in the visitor's language and script."""
+    """The guides of a catalogue (knowledge/guides.yaml unless given), read from the corpus in
+    the visitor's language and script."""
+
+    def __init__(self, catalogue: Catalogue | None = None) -> None:
+        self.catalogue = catalogue if catalogue is not None else default_catalogue()
 
     def ids(self) -> list[str]:
-        return list(CATALOGUE)
+        return list(self.catalogue)
 
     def title(self, guide_id: str, lang: Lang, script: Script | None = None) -> str:
-        title = _entry(CATALOGUE[guide_id][0])["title"][lang]
+        title = _entry(self.catalogue[guide_id][0])["title"][lang]
         return to_script(title, script) if script and lang == "zh" else title
 
     def list(self, lang: Lang, script: Script | None = None) -> GuideList:
         return GuideList(lang=lang, guides=[GuideSummary(id=g, title=self.title(g, lang, script))
-                                            for g in CATALOGUE])
+                                            for g in self.catalogue])
 
     def get(self, guide_id: str, lang: Lang, script: Script | None = None) -> Guide | None:
-        if guide_id not in CATALOGUE:
+        if guide_id not in self.catalogue:
             return None
         # Cantonese writers read Traditional characters, as the rest of the bot writes to them.
         shown: Script = "en" if lang == "en" else "zh-Hant" if script in ("zh-Hant", "yue") else "zh-Hans"
-        entries = [_entry(e) for e in CATALOGUE[guide_id]]
+        entries = [_entry(e) for e in self.catalogue[guide_id]]
         sections = _once([s for e in entries for s in _sections(e["id"], e["answer"][lang].get("details") or "")])
         sources = _sources(entries)
         if shown == "zh-Hant":
@@ -193,20 +229,20 @@ class GuideBook:
             sources = [s.model_copy(update={"title": to_script(s.title, shown)}) for s in sources]
         return Guide(
             id=guide_id, lang=lang, script=shown, title=self.title(guide_id, lang, shown),
-            entries=list(CATALOGUE[guide_id]), sections=sections, sources=sources,
+            entries=list(self.catalogue[guide_id]), sections=sections, sources=sources,
             as_of=_earliest([e.get("as_of") for e in entries if e.get("time_limited")]),
             verified=_earliest([e.get("verified") for e in entries]),
         )
 
     def for_entry(self, entry_id: str) -> str | None:
         """The guide whose procedure this corpus entry describes (its first entry), if any."""
-        return next((g for g, entries in CATALOGUE.items() if entries[0] == entry_id), None)
+        return next((g for g, entries in self.catalogue.items() if entries[0] == entry_id), None)
 
     def find(self, text: str) -> str | None:
         """The guide a picked title names ("工作类居留证件（在华工作的外国人）"), in any script or
         language, or its id."""
         wanted = _fold(text)
-        for guide_id in CATALOGUE:
+        for guide_id in self.catalogue:
             names = {guide_id, *(_fold(self.title(guide_id, lang)) for lang in ("zh", "en"))}
             if wanted in names:
                 return guide_id

@@ -4,6 +4,7 @@ links on both backends (expiry, purge with the conversation), and /api/guides on
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import httpx
@@ -12,7 +13,7 @@ import yaml
 
 from services.guide_links import GuideLinks
 from services.guide_pdf import render_guide
-from services.guides import CATALOGUE, ENTRIES_DIR, GuideBook
+from services.guides import ENTRIES_DIR, CatalogueError, GuideBook, default_catalogue, load_catalogue
 from storage.backends import open_database
 from storage.retention import Cutoffs, Retention
 
@@ -25,7 +26,7 @@ def corpus_text(entry_ids: list[str], lang: str) -> str:
     return "\n".join(yaml.safe_load(f.read_text())["answer"][lang]["details"] for f in files)
 
 
-@pytest.mark.parametrize("guide_id", list(CATALOGUE))
+@pytest.mark.parametrize("guide_id", list(default_catalogue()))
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_line_is_the_corpus_own(guide_id, lang):
     guide = BOOK.get(guide_id, lang)
@@ -132,3 +133,28 @@ def test_expired_links_and_old_inquiries_are_swept(database_target):
     assert links.download(old.token, NOW - 999) is None and links.download(live.token, NOW + 1)
     assert [i.outcome for i in Inquiries(db).of_session("s-2")] == ["not_matched"]
     db.close()
+
+
+def test_an_operator_adds_a_guide_by_editing_the_catalogue(tmp_path):
+    catalogue = tmp_path / "guides.yaml"
+    catalogue.write_text("visa-extension: [visa-extension, fees-visa-extension]\n"
+                         "stay-permit: [stay-permit]\n", encoding="utf-8")
+    book = GuideBook(load_catalogue(catalogue))
+    assert book.ids() == ["visa-extension", "stay-permit"]
+    assert [g.id for g in book.list("en").guides] == ["visa-extension", "stay-permit"]
+    assert book.get("residence-permit-work", "en") is None  # not in this catalogue
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("visa-extension: [visa-extension, fees-visa-extensoin]\n",
+     "guide 'visa-extension' names entries that are not in"),
+    ("Visa Extension: [visa-extension]\n", "guide id 'Visa Extension' must be lower-case words"),
+    ("visa-extension: []\n", "guide 'visa-extension' must list one or more entry ids"),
+    ("visa-extension: [visa-extension\n", "cannot be read as YAML"),
+    ("- visa-extension\n", "expected a mapping of guide ids to lists of entry ids"),
+])
+def test_a_mistaken_catalogue_is_refused_with_what_is_wrong(tmp_path, text, says):
+    catalogue = tmp_path / "guides.yaml"
+    catalogue.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogueError, match=re.escape(says)):
+        load_catalogue(catalogue)
