@@ -4,8 +4,8 @@ A node knows its own consoles (``HandoffContext.conns``). With several nodes, an
 chats on node B would be invisible to node A, whose visitors would wait although someone is free.
 So each node records, per agent, that it holds a console and whether the agent takes chats
 (storage/consoles.py), and reads every live node's rows when it plans the auto-assignment and
-the queue positions. The node id and liveness are the shared limits' (the same heartbeat), given
-by the server.
+the queue positions. The node id and liveness are the shared limits' (the same heartbeat and
+database session, storage/nodes.py), given by the server.
 
 If the database cannot be reached a node counts its own consoles only: assignment and positions
 go on per node for a while rather than stop; but no agent is taken for gone (their chats stay
