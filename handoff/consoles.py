@@ -4,11 +4,12 @@ A node knows its own consoles (``HandoffContext.conns``). With several nodes, an
 chats on node B would be invisible to node A, whose visitors would wait although someone is free.
 So each node records, per agent, that it holds a console and whether the agent takes chats
 (storage/consoles.py), and reads every live node's rows when it plans the auto-assignment and
-the queue positions. The node id and liveness are the shared limits' (the same heartbeat), given
-by the server.
+the queue positions. The node id and liveness are the shared limits' (the same heartbeat and
+database session, storage/nodes.py), given by the server.
 
 If the database cannot be reached a node counts its own consoles only: assignment and positions
-go on per node for a while rather than stop.
+go on per node for a while rather than stop; but no agent is taken for gone (their chats stay
+theirs until the database can say).
 """
 
 from __future__ import annotations
@@ -51,6 +52,17 @@ class SharedConsoles:
         except StorageError:
             log.warning("agent consoles unknown: counting this node's", exc_info=True)
             return {}
+
+    def gone(self, usernames: set[str]) -> set[str]:
+        """Those of ``usernames`` with no console on another live node (an agent whose node died
+        has none at once); none when the database cannot say: an agent's chats are not taken
+        from them on a guess."""
+        try:
+            there = self.consoles.elsewhere(self.node, self.clock() - self.live_s)
+        except StorageError:
+            log.warning("agent consoles unknown: no agent taken for gone", exc_info=True)
+            return set()
+        return usernames - there.keys()
 
     def _write(self, write: Callable[[], None]) -> None:
         try:

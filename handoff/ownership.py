@@ -1,10 +1,16 @@
 """Who has a chat: an agent claims it, transfers it to a queue or another agent, hands it back
 to the bot or resolves it; an agent who stays offline past the grace period gives their chats
-back to the queue. Each change is one transaction, then one ``Notifier.refresh()``."""
+back to the queue. Each change is one transaction, then one ``Notifier.refresh()``.
+
+With several nodes an agent is offline when no live node holds a console of theirs
+(handoff/consoles.py). A node that dies closes no console anywhere: every node looks for owners
+offline everywhere every ``OWNERS_CHECK_S`` and gives them the same grace period; whichever
+node's timer ends first puts the chats back in the queue (the others' changes are refused)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +27,10 @@ from handoff.context import AgentConn, HandoffContext
 from handoff.notifier import Notifier
 from handoff.queueing import required_skill
 from handoff.store import Agent, Chat
+from storage.database import StorageError
+
+log = logging.getLogger(__name__)
+OWNERS_CHECK_S = 2.0  # with several nodes: how often owners gone with their node are looked for
 
 
 class Ownership:
@@ -28,6 +38,7 @@ class Ownership:
         self.ctx = ctx
         self.notifier = notifier
         self.offline_timers: dict[str, asyncio.Task] = {}  # agent -> requeue of their chats
+        self.watcher: asyncio.Task | None = None  # the look for owners gone with their node
 
     def handlers(self) -> dict[str, Handler]:
         return {ap.Claim.type: self.claim, ap.Transfer.type: self.transfer,
@@ -153,6 +164,30 @@ class Ownership:
         for timer in self.offline_timers.values():
             timer.cancel()
         self.offline_timers.clear()
+        if self.watcher is not None:
+            self.watcher.cancel()
+            self.watcher = None
+
+    def watch_other_nodes(self) -> None:
+        """Several nodes: look for owners offline everywhere every ``OWNERS_CHECK_S``."""
+        if self.ctx.consoles is not None and self.watcher is None:
+            self.watcher = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(OWNERS_CHECK_S)
+            try:
+                owners = {owner for _, owner, _ in self.ctx.db().owned_rows() if owner}
+                for username in self._offline(owners):
+                    self.start_offline_timer(username)
+            except StorageError:  # looked for again at the next check
+                log.warning("owners gone with their node not looked for", exc_info=True)
+
+    def _offline(self, usernames: set[str]) -> set[str]:
+        """Those of ``usernames`` with no console here nor on another live node."""
+        ctx = self.ctx
+        gone = {u for u in usernames if not ctx.conns.get(u)}
+        return ctx.consoles.gone(gone) if ctx.consoles is not None and gone else gone
 
     async def _requeue_when_gone(self, username: str) -> None:
         """After the grace period, an agent still offline gives their chats back to the queue,
@@ -160,8 +195,8 @@ class Ownership:
         ctx = self.ctx
         await asyncio.sleep(ctx.settings.agent_reconnect_grace_s)
         self.offline_timers.pop(username, None)
-        if ctx.conns.get(username) or ctx.store is None:
-            return
+        if ctx.store is None or not self._offline({username}):
+            return  # back, here or on another node
         db = ctx.db()
         for chat in db.active_chats():
             if chat.status != "agent" or chat.owner != username:

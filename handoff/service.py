@@ -105,6 +105,8 @@ class HandoffService:
         # Agents who owned chats get the same grace to reconnect after a restart.
         for owner in {c.owner for c in store.active_chats() if c.status == "agent" and c.owner}:
             self.ownership.start_offline_timer(owner)
+        # With several nodes, so do the agents of a node that dies.
+        self.ownership.watch_other_nodes()
 
     async def stop(self) -> None:
         ctx = self.context

@@ -2,14 +2,15 @@
 and how many sockets each live node holds per address.
 
 A bucket is one row, read under a row lock and written back in the same transaction, so two
-nodes taking at once are ordered. A node counts as live while its
-heartbeat is fresh; the sockets of a node that stopped beating (killed) no longer count.
+nodes taking at once are ordered. Only live nodes' sockets count (storage/nodes.py): a node
+beats on its own connection, which the heartbeat names as the node's session.
 """
 
 from __future__ import annotations
 
 from runtime.ratelimit import TokenBucket
 from storage.database import Database
+from storage.nodes import alive
 
 
 class ClientLimits:
@@ -35,7 +36,7 @@ class ClientLimits:
         """The address's sockets on every live node."""
         return int(self.db.value(
             "SELECT coalesce(sum(s.sockets), 0) FROM client_sockets s JOIN nodes n"
-            " ON n.node = s.node WHERE s.ip = ? AND n.seen_at >= ?", (ip, live_since)))
+            f" ON n.node = s.node WHERE s.ip = ? AND {alive(self.db.dialect)}", (ip, live_since)))
 
     def add_socket(self, node: str, ip: str, change: int) -> None:
         with self.db.transaction():
@@ -50,12 +51,16 @@ class ClientLimits:
         """Addresses with sockets on more than one live node."""
         return {row["ip"] for row in self.db.rows(
             "SELECT s.ip FROM client_sockets s JOIN nodes n ON n.node = s.node"
-            " WHERE n.seen_at >= ? GROUP BY s.ip HAVING count(*) > 1", (live_since,))}
+            f" WHERE {alive(self.db.dialect)} GROUP BY s.ip HAVING count(*) > 1", (live_since,))}
 
     def heartbeat(self, node: str, now: float) -> None:
+        """The node is alive, on this connection's session (new after a reconnect)."""
         with self.db.transaction():
-            self.db.execute("INSERT INTO nodes (node, seen_at) VALUES (?, ?) ON CONFLICT (node)"
-                            " DO UPDATE SET seen_at = excluded.seen_at", (node, now))
+            session = self.db.dialect.own_session
+            self.db.execute(
+                f"INSERT INTO nodes (node, seen_at, session) VALUES (?, ?, {session})"
+                " ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at,"
+                " session = excluded.session", (node, now))
 
     def leave(self, node: str) -> None:
         """The node stops: its sockets, per address and per conversation, stop counting."""

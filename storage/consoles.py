@@ -1,13 +1,14 @@
 """Which agents have a console open on which node, shared by the nodes of one database: an
 agent connected to node B is online, and takes chats, for node A too. Rows of a node count while
-its heartbeat (storage/client_limits.py) is fresh, so a killed node's agents stop counting by
-themselves."""
+it is alive (storage/nodes.py), so a killed node's agents stop counting at once: no chat is
+given to an agent whose console is gone with their node."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from storage.database import Database
+from storage.nodes import alive
 
 
 @dataclass(frozen=True)
@@ -49,5 +50,5 @@ class AgentConsoles:
         rows = self.db.rows(
             "SELECT c.username, max(c.accepting) AS accepting, max(c.last_assigned) AS last"
             " FROM agent_consoles c JOIN nodes n ON n.node = c.node WHERE c.node <> ?"
-            " AND n.seen_at >= ? GROUP BY c.username", (node, live_since))
+            f" AND {alive(self.db.dialect)} GROUP BY c.username", (node, live_since))
         return {r["username"]: ConsoleState(bool(r["accepting"]), float(r["last"])) for r in rows}

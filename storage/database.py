@@ -97,6 +97,15 @@ class Dialect(ABC):
     def first_rows(self, table: str, where: str, limit: int) -> str:
         """A condition on ``table`` true for at most ``limit`` of the rows matching ``where``."""
 
+    # A node's database session (storage/nodes.py) ---------------------------------------------
+
+    # One process holds every connection to a SQLite file: its session is open while it runs.
+    own_session = "NULL"
+
+    def session_open(self, column: str) -> str:
+        """A condition: the session ``column`` names (written from ``own_session``) is open."""
+        return "1 = 1"
+
 
 class Database(ABC):
     """One connection and its transaction state. Not shared between threads: a thread that needs

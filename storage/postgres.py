@@ -89,6 +89,16 @@ class PostgresDialect(Dialect):
         # ctid, the row version's place in the table, is what SQLite's rowid is to it here.
         return f"ctid IN (SELECT ctid FROM {table} WHERE {where} LIMIT {int(limit)})"
 
+    # A session is its backend's process id and start (a dead backend's pid may be reused).
+    # PostgreSQL removes a backend's row from pg_stat_activity as soon as it exits, which it does
+    # as soon as its client's socket closes, also when the client was killed.
+    own_session = ("(SELECT pid || '@' || extract(epoch FROM backend_start) FROM pg_stat_activity"
+                   " WHERE pid = pg_backend_pid())")
+
+    def session_open(self, column: str) -> str:
+        return (f"{column} IN (SELECT pid || '@' || extract(epoch FROM backend_start)"
+                " FROM pg_stat_activity)")
+
 
 DIALECT = PostgresDialect()
 

@@ -1,10 +1,11 @@
 """Which conversations have a socket open on which node, shared by the nodes of one database:
-a visitor connected to node A is online for node B too. Rows of a node count while its heartbeat
-(storage/client_limits.py) is fresh, so a killed node's visitors stop counting by themselves."""
+a visitor connected to node A is online for node B too. Rows of a node count while it is alive
+(storage/nodes.py), so a killed node's visitors stop counting by themselves."""
 
 from __future__ import annotations
 
 from storage.database import Database
+from storage.nodes import alive
 
 
 class Presence:
@@ -25,5 +26,5 @@ class Presence:
         """Whether a live node other than ``node`` holds a socket of the conversation."""
         return self.db.row(
             "SELECT 1 AS found FROM visitor_sockets v JOIN nodes n ON n.node = v.node"
-            " WHERE v.session_id = ? AND v.node <> ? AND n.seen_at >= ?",
+            f" WHERE v.session_id = ? AND v.node <> ? AND {alive(self.db.dialect)}",
             (session_id, node, live_since)) is not None

@@ -19,6 +19,7 @@ from storage.migrations import (
     m0007_guides_inquiries,
     m0008_visitor_presence,
     m0009_agent_consoles,
+    m0010_node_sessions,
 )
 
 
@@ -39,6 +40,7 @@ MIGRATIONS = (
     Migration(7, "service guide links and look-up inquiries", m0007_guides_inquiries.apply),
     Migration(8, "which node holds which conversation's sockets", m0008_visitor_presence.apply),
     Migration(9, "which node holds which agent's consoles", m0009_agent_consoles.apply),
+    Migration(10, "each node's database session", m0010_node_sessions.apply),
 )
 LATEST = MIGRATIONS[-1].version
 

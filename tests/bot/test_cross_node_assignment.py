@@ -1,7 +1,8 @@
 """Two server processes on one PostgreSQL database (in process, each on its own port and loop):
 the auto-assignment, the queue positions, typing indicators and the `released` notice are the
 cluster's, not each node's. A visitor queued on node A gets the agent taking chats on node B; two
-nodes assigning at once give each chat to one agent and no agent more than they may hold."""
+nodes assigning at once give each chat to one agent and no agent more than they may hold; a node
+that starts does not take their chats from agents connected to another."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 
 import pytest
 
+from handoff import texts
 from tests.bot.test_cross_node import claimed_chat, escalate
 from tests.handoff.helpers import AgentClient, add_agent
 
@@ -165,3 +167,22 @@ async def test_typing_and_the_release_cross_nodes(two_nodes, agents, ws_client):
         await visitor.until(lambda f: f["type"] == "typing" and f["from"] == "agent" and f["on"])
         await visitor.send({"type": "close"})
         await li.expect("released", chat=chat, reason="visitor_closed")
+
+
+async def test_a_node_started_later_leaves_the_agents_of_the_others_their_chats(
+        two_nodes, agents, ws_client, start_server, postgres_url):
+    """A starting node gives the owners of chats the grace period to reconnect (to it, after a
+    restart); an owner connected to another node all along keeps their chats."""
+    a, b = two_nodes
+    add_agent(b.data_dir, "li")
+    li = await agents(b, "li", accepting=False)
+    async with ws_client(a.ws_url) as visitor:
+        chat = await claimed_chat(visitor, a, li)
+        start_server(in_process=True, CHAT_DATABASE_URL=postgres_url,
+                     CHAT_AGENT_RECONNECT_GRACE_S="0.3")
+        await asyncio.sleep(1.0)  # the new node's grace period is over
+        await li.send(type="send", chat=chat, text="Still with you", id="r1")
+        await visitor.until(lambda f: f["type"] == "reply" and f["text"] == "Still with you")
+        lost = texts.say(texts.AGENT_DISCONNECTED, "en")
+        assert not [f for f in visitor.seen if f.get("text") == lost]
+        assert [f["state"] for f in visitor.seen if f["type"] == "state"][-1] == "agent"

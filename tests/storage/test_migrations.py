@@ -122,7 +122,7 @@ def columns(db: SQLiteDatabase, table: str) -> list[str]:
 
 def test_an_empty_file_gets_the_whole_schema(tmp_path):
     db = open_database(tmp_path / "chat.sqlite3")
-    assert db.schema_version() == LATEST == 9
+    assert db.schema_version() == LATEST == 10
     assert {"sessions", "events", "transfers", "ratings", "feedback", "handoff_agents",
             "handoff_tokens", "handoff_chats", "handoff_notes", "handoff_tickets",
             "handoff_audit", "client_buckets", "client_sockets", "nodes",
