@@ -12,10 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from bot.answer_policy import Evidence, alternatives, choose
+from bot.answer_policy import Evidence, alternatives, choose, code_mixed
 from bot.appointment_form import AppointmentForm
 from bot.controls import Control
-from bot.errands import runs_errand
+from bot.errands import names_our_matter, runs_errand
 from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
 from bot.form_summary import FormSummary
 from bot.handoff_cues import asks_for_person, names_a_person, sounds_like_complaint
@@ -457,7 +457,9 @@ def _evidence(turn: Turn) -> Evidence:
         shares=tuple(h.score for h in search.hits), text=turn.text,
         nlu_immigration=turn.intent == "immigration_question" and turn.confidence >= NLU_SURE,
         # A follow-up's few words ("fee 多少") say little on their own; its topic is in scope.
-        nlu_oos=(turn.is_oos or turn.intent == "out_of_scope") and not search.follow_up,
+        # Code-mixed text that names our matter ("我想 apply PR") is ours whatever NLU read.
+        nlu_oos=(turn.is_oos or turn.intent == "out_of_scope") and not search.follow_up
+        and not (code_mixed(turn.text) and names_our_matter(turn.text)),
         nlu_oos_confidence=turn.confidence if turn.intent == "out_of_scope" else 0.0,
         follow_up=search.follow_up,
     )

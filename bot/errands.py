@@ -53,6 +53,22 @@ _OURS = re.compile(
 )
 
 
+# An immigration matter by its own name, in either language. Narrower than _OURS (no bare
+# "permit", "residen" or "入境": "international driving permit", "non-resident" for tax and "带 cat
+# 入境" are not ours): NLU, fitted on single-language examples, reads "hotel 會唔會幫我做
+# accommodation registration？" or "我想 apply PR" as out of scope, and these names overrule it.
+_NAMED = re.compile(
+    r"accommodation registration|residence permit|stay permit|visa extension|"
+    r"extend (?:my |the |a )?visa|visa.?free|\btransit\b|overstay|arrival card|exit.entry|"
+    r"entry.exit|port visa|five.?star card|\bpr\b|住宿登记|居留|签证|签注|免签|过境|永居|永久居留|出入境",
+)
+
+
+def names_our_matter(text: str) -> bool:
+    """The message names an immigration matter by its name ("apply PR", "住宿登记")."""
+    return _NAMED.search(fold(text)) is not None
+
+
 # Asking whether something is needed, shown or brought: "do I need", "要带", "使唔使".
 _NEEDS = re.compile(
     r"\b(?:need|needs|needed|require[sd]?|must|have to|has to|bring|show|provide|submit)\b|"

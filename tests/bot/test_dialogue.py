@@ -91,6 +91,19 @@ def test_code_mixed_errands_are_declined():
         assert actions == [Say("decline", "decline")], text
 
 
+def test_code_mixed_text_naming_our_matter_is_answered_whatever_nlu_read():
+    # NLU, fitted on single-language examples, reads these as out of scope.
+    for text in ("hotel 會唔會幫我做 accommodation registration？", "我做咗4年deputy GM，可唔可以apply PR？"):
+        actions, _ = decide(Context(), turn(text, intent="out_of_scope", is_oos=True,
+                                            decision="decline", nlu_confidence=0.98), REGIONS)
+        assert isinstance(actions[0], AnswerEntry), text
+    # A permit that is not ours ("international driving permit") leaves NLU's reading standing.
+    actions, _ = decide(Context(), turn("Can you tell me 怎么办 a 驾照 if I only have an international "
+                                        "driving permit?", intent="out_of_scope", is_oos=True,
+                                        decision="decline", nlu_confidence=0.98), REGIONS)
+    assert actions == [Say("decline", "decline")]
+
+
 def test_asking_whether_an_errands_paper_is_needed_is_a_follow_up_after_an_immigration_answer():
     asked = ("do I need a return air ticket?", "要带酒店预订单吗？",
              "do I need to show a hotel booking at the border?")
