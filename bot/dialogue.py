@@ -12,10 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from bot.answer_policy import Evidence, alternatives, choose
+from bot.answer_policy import Evidence, alternatives, choose, code_mixed
 from bot.appointment_form import AppointmentForm
 from bot.controls import Control
-from bot.errands import runs_errand
+from bot.errands import names_our_matter, runs_errand
 from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
 from bot.form_summary import FormSummary
 from bot.handoff_cues import asks_for_person, names_a_person, sounds_like_complaint
@@ -163,10 +163,10 @@ def decide(ctx: Context, turn: Turn, regions: list[str]) -> tuple[list[Action], 
         actions = _resolve_pending(ctx, turn, regions)
         if actions is not None:
             return actions, ctx
-    return _handler(turn)(ctx, turn, regions), ctx
+    return _handler(ctx, turn)(ctx, turn, regions), ctx
 
 
-def _handler(turn: Turn) -> Callable[[Context, Turn, list[str]], list[Action]]:
+def _handler(ctx: Context, turn: Turn) -> Callable[[Context, Turn, list[str]], list[Action]]:
     """Controls by what the message is; everything else by its intent. An intent the
     classifier gave to a question that only mentions a language, an option or a service
     ("is the form in Korean?") is answered as the question it is."""
@@ -174,11 +174,17 @@ def _handler(turn: Turn) -> Callable[[Context, Turn, list[str]], list[Action]]:
         return CONTROL_HANDLERS[turn.control.kind]
     if turn.intent in CONTROL_INTENTS or _misread_as_handoff(turn):
         return _retrieve
-    if runs_errand(turn.text) and not (asks_for_person(turn.text) or sounds_like_complaint(turn.text)):
+    if _errand(ctx, turn) and not (asks_for_person(turn.text) or sounds_like_complaint(turn.text)):
         return _retrieve  # "酒店可唔可以退返啲房錢俾我？" is declined, whatever intent it was given
     if asks_for_person(turn.text) and sounds_like_complaint(turn.text):
         return _request_human  # "this is useless, get me someone who can look at my file"
     return INTENT_HANDLERS.get(turn.intent, _retrieve)
+
+
+def _errand(ctx: Context, turn: Turn) -> bool:
+    """An everyday errand to decline (bot/errands.py). After an immigration answer, asking
+    whether the errand's paper is needed ("do I need a return air ticket?") is a follow-up."""
+    return runs_errand(turn.text, after_answer=ctx.last_entry is not None)
 
 
 # Below this the classifier's "request for a person" of a message that names nobody is a guess:
@@ -415,7 +421,7 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
         return [Say("foreign_visa", "decline")]
     if asks_foreign_residence(turn.text):  # "绿卡" is also our permanent residence card
         return [Say("foreign_residence", "decline")]
-    if runs_errand(turn.text):  # "SIM card实名登记可以用passport吗？" names no matter of ours
+    if _errand(ctx, turn):  # "SIM card实名登记可以用passport吗？" names no matter of ours
         return [Say("decline", "decline")]
     search = turn.search
     choice = choose(_evidence(turn)) if search is not None else "not_found"
@@ -451,7 +457,9 @@ def _evidence(turn: Turn) -> Evidence:
         shares=tuple(h.score for h in search.hits), text=turn.text,
         nlu_immigration=turn.intent == "immigration_question" and turn.confidence >= NLU_SURE,
         # A follow-up's few words ("fee 多少") say little on their own; its topic is in scope.
-        nlu_oos=(turn.is_oos or turn.intent == "out_of_scope") and not search.follow_up,
+        # Code-mixed text that names our matter ("我想 apply PR") is ours whatever NLU read.
+        nlu_oos=(turn.is_oos or turn.intent == "out_of_scope") and not search.follow_up
+        and not (code_mixed(turn.text) and names_our_matter(turn.text)),
         nlu_oos_confidence=turn.confidence if turn.intent == "out_of_scope" else 0.0,
         follow_up=search.follow_up,
     )

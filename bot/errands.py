@@ -7,6 +7,11 @@ corpus's words (passport, hotel, port, hotline) and the retriever answers it wit
 using a passport or PR card as ID. Teaching the NLU classifier such sentences as out of scope was
 tried and declined real questions about stolen passports and transit; what tells them apart is
 narrower: the errand is named, and no immigration matter is.
+
+A follow-up is read with its conversation: right after an answer about a visa or a transit,
+"do I need a return air ticket?" or "要带酒店预订单吗？" asks what that matter requires, and is
+ours; the same words as a first message, or "where can I open a bank account?" after the
+answer, are the errand itself.
 """
 
 from __future__ import annotations
@@ -25,7 +30,15 @@ _ERRAND = re.compile(
     r"报税|交税|个税|所得税|tax return|income tax|file (?:my )?tax|驾照|驾驶证|车牌|"
     r"driving licen[cs]e|driver'?s licen[cs]e|房东|landlord|好嘈|噪音|呃咗钱|呃钱|骗钱|"
     r"police clearance|无犯罪记录|annual leave|年假|社保|social insurance|户口|户籍|hukou|结婚登记|"
-    r"门号|机票|航空公司|哪家航空|订单|订酒店|订房|hotel booking|book(?:ing)? (?:a |the )?hotel",
+    r"门号|机票|air ?tickets?|plane tickets?|flight tickets?|bank ?cards?|航空公司|哪家航空|订单|"
+    r"订酒店|订房|hotel booking|book(?:ing)? (?:a |the )?hotel|"
+    # Code-mixed, the errand half in each language: "where can I 买 SIM卡", "帮我 book 一个
+    # hotel room", "點樣 book 去北京嘅 flight", "邊度可以 exchange 啲 USD 做 RMB".
+    r"sim ?卡|\bbook(?:ing)?\b[^，。？?]{0,12}(?:hotel|flight|酒店|机票)|订[^，。？?]{0,6}酒店|"
+    r"\bexchange\b[^，。？?]{0,10}(?:usd|rmb|money|currency|人民币|美金|港币)|换钱|兑换外币|"
+    r"(?:支付宝|alipay|微信支付|wechat ?pay)[^，。？?]{0,10}(?:绑|bind|link|card|卡)|"
+    r"药店|药房|pharmacy|感冒药|买药|international school|国际学校|\bvpn\b|"
+    r"marriage registration|结婚 ?registration|\btaxi\b|出租车|中介费",
 )
 # An immigration matter named in the same message makes it ours: "bank要我證明PR card同
 # passport係同一個人，NIA有冇得網上出？", "hotel前台说我的visa已经expired".
@@ -40,8 +53,52 @@ _OURS = re.compile(
 )
 
 
-def runs_errand(text: str) -> bool:
+# An immigration matter by its own name, in either language. Narrower than _OURS (no bare
+# "permit", "residen" or "入境": "international driving permit", "non-resident" for tax and "带 cat
+# 入境" are not ours): NLU, fitted on single-language examples, reads "hotel 會唔會幫我做
+# accommodation registration？" or "我想 apply PR" as out of scope, and these names overrule it.
+_NAMED = re.compile(
+    r"accommodation registration|residence permit|stay permit|visa extension|"
+    r"extend (?:my |the |a )?visa|visa.?free|\btransit\b|overstay|arrival card|exit.entry|"
+    r"entry.exit|port visa|five.?star card|\bpr\b|住宿登记|居留|签证|签注|免签|过境|永居|永久居留|出入境",
+)
+
+
+def names_our_matter(text: str) -> bool:
+    """The message names an immigration matter by its name ("apply PR", "住宿登记")."""
+    return _NAMED.search(fold(text)) is not None
+
+
+# Asking whether something is needed, shown or brought: "do I need", "要带", "使唔使".
+_NEEDS = re.compile(
+    r"\b(?:need|needs|needed|require[sd]?|must|have to|has to|bring|show|provide|submit)\b|"
+    r"需要|需|要带|要不要|要唔要|使唔使|使不使|用不用|必须|一定要|出示|提供|准备|带",
+)
+
+
+def runs_errand(text: str, after_answer: bool = False) -> bool:
     """The message asks about an everyday errand ("我張Visa card喺內地ATM攞唔到錢", "luggage
-    allowance 几kg？") and names no immigration matter."""
+    allowance 几kg？") and names no immigration matter. ``after_answer``: the conversation's last
+    answer was an immigration entry, so asking whether the errand's paper is needed ("do I need
+    a return air ticket?") asks about that matter."""
     folded = fold(text)
-    return _ERRAND.search(folded) is not None and _OURS.search(folded) is None
+    errand = _ERRAND.search(folded)
+    if errand is None or _OURS.search(folded) is not None:
+        return False
+    return not (after_answer and _asks_if_needed(folded, errand.start()))
+
+
+def asks_if_errand_needed(text: str) -> bool:
+    """Whether an errand's paper is needed ("do I need a return air ticket?", "要带酒店预订单
+    吗？"), naming no immigration matter: after an immigration answer, a follow-up on it."""
+    folded = fold(text)
+    errand = _ERRAND.search(folded)
+    return errand is not None and _OURS.search(folded) is None \
+        and _asks_if_needed(folded, errand.start())
+
+
+def _asks_if_needed(folded: str, errand_at: int) -> bool:
+    """The errand is what is needed ("要带酒店预订单吗"), not what needs something ("开银行户口
+    要带乜嘢？"): the asking comes before it."""
+    need = _NEEDS.search(folded)
+    return need is not None and need.start() < errand_at

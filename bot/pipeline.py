@@ -31,6 +31,7 @@ from bot.dialogue import (
     on_feedback,
     render_say,
 )
+from bot.errands import asks_if_errand_needed, runs_errand
 from bot.form_summary import FormSummary, summarise
 from bot.frames import Reply
 from bot.guide_chat import SERVICE as GUIDE_SERVICE
@@ -210,6 +211,8 @@ class Pipeline:
         elsewhere = asks_for_person(text) or sounds_like_complaint(text)
         if elsewhere and ctx.appointment_form is None:
             return None  # "the booking site keeps failing, I want to complain" books nothing
+        if ctx.appointment_form is None and runs_errand(text):
+            return None  # "帮我 book 一个 hotel room" is no appointment of ours
         return self.appointments.turn(ctx.appointment_form, text, menu, ctx.appointments,
                                       elsewhere)
 
@@ -247,7 +250,10 @@ class Pipeline:
             return best
         if intent in PLEASANTRIES and confidence >= SURE_PLEASANTRY_AT:
             return best  # "好，多謝晒" after an answer is thanks, not a question on its topic
-        explicit = FOLLOW_UP.search(text.strip()) is not None
+        # "do I need a return air ticket?" after a transit answer asks what the transit needs,
+        # though NLU reads the ticket as an errand (bot/errands.py).
+        needs = ctx.last_entry is not None and asks_if_errand_needed(text)
+        explicit = FOLLOW_UP.search(text.strip()) is not None or needs
         if not explicit and (intent in SMALL_INTENTS or not _is_short(text)):
             if is_oos or best.decision != "decline":
                 return best
@@ -259,7 +265,9 @@ class Pipeline:
         # stands on its own is never rewritten.
         joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)
         if best.decision == "answer" and best.confidence >= joined.confidence:
-            return best  # "那居住證呢？申請條件是什麼" names a new topic of its own
+            # "那居住證呢？申請條件是什麼" names a new topic of its own; a paper the topic needs
+            # ("do I need a medical check from a hospital?") may have an entry, still on the topic.
+            return replace(best, follow_up=True) if needs else best
         if not explicit and is_oos and joined.decision == "decline":
             return best  # "今天天气怎么样" after an answer is not about its topic
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:

@@ -82,6 +82,45 @@ def test_errands_that_name_an_immigration_matter_are_answered():
         assert isinstance(actions[0], AnswerEntry), text
 
 
+def test_code_mixed_errands_are_declined():
+    for text in ("我想 open 一个 bank account，要准备什么 documents？", "where can I 买 SIM卡 near 浦东机场?",
+                 "帮我 book 一个 hotel room in 上海，下周三 check in", "my 驾照 expired 怎么办",
+                 "點樣 book 去北京嘅 flight 平啲？", "邊度可以 exchange 啲 USD 做 RMB 呀？",
+                 "支付宝 绑不了 foreign card，怎么 solve？", "VPN 在中国怎么 set up？"):
+        actions, _ = decide(Context(), turn(text), REGIONS)
+        assert actions == [Say("decline", "decline")], text
+
+
+def test_code_mixed_text_naming_our_matter_is_answered_whatever_nlu_read():
+    # NLU, fitted on single-language examples, reads these as out of scope.
+    for text in ("hotel 會唔會幫我做 accommodation registration？", "我做咗4年deputy GM，可唔可以apply PR？"):
+        actions, _ = decide(Context(), turn(text, intent="out_of_scope", is_oos=True,
+                                            decision="decline", nlu_confidence=0.98), REGIONS)
+        assert isinstance(actions[0], AnswerEntry), text
+    # A permit that is not ours ("international driving permit") leaves NLU's reading standing.
+    actions, _ = decide(Context(), turn("Can you tell me 怎么办 a 驾照 if I only have an international "
+                                        "driving permit?", intent="out_of_scope", is_oos=True,
+                                        decision="decline", nlu_confidence=0.98), REGIONS)
+    assert actions == [Say("decline", "decline")]
+
+
+def test_asking_whether_an_errands_paper_is_needed_is_a_follow_up_after_an_immigration_answer():
+    asked = ("do I need a return air ticket?", "要带酒店预订单吗？",
+             "do I need to show a hotel booking at the border?")
+    after_visa = Context(last_question="过境免签240小时需要什么条件", last_entry="visa-extension")
+    for text in asked:
+        actions, _ = decide(after_visa, turn(text), REGIONS)
+        assert isinstance(actions[0], AnswerEntry), text
+        # The same words opening a conversation are the errand itself.
+        actions, _ = decide(Context(), turn(text), REGIONS)
+        assert actions == [Say("decline", "decline")], text
+    # Running the errand after the answer is still declined.
+    for text in ("also, where can I open a bank account?", "顺便问下，帮我订一个北京的酒店",
+                 "喺內地開銀行戶口要帶乜嘢？"):
+        actions, _ = decide(after_visa, turn(text), REGIONS)
+        assert actions == [Say("decline", "decline")], text
+
+
 def test_two_failures_in_a_row_escalate():
     ctx = Context(lang="en", script="en")
     t = Turn("blorp flarn", "en", "en", "immigration_question", 0.4, False, {},

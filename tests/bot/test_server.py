@@ -382,3 +382,36 @@ async def test_a_follow_up_the_classifier_reads_as_a_request_is_answered_on_its_
         await c.ask("What's the address of the Shanghai exit-entry bureau?", "n1")
         phone = await c.ask("and the phone number?", "n2")  # no person named: not a handoff
         assert phone["meta"]["kind"] == "answer", phone
+
+
+async def test_an_errands_paper_asked_after_an_immigration_answer_is_answered_on_its_topic(
+        shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="en")
+        await c.until(lambda f: f["type"] == "reply")
+        transit = await c.ask("I'm flying London to Beijing to Seoul, can I use the 240-hour "
+                              "visa-free transit?", "e1")
+        assert transit["meta"]["kind"] == "answer", transit
+        ticket = await c.ask("do I need a return air ticket?", "e2")
+        assert ticket["meta"]["kind"] == "answer" and ticket["lang"] == "en", ticket
+        errand = await c.ask("also, where can I open a bank account?", "e3")
+        assert errand["meta"]["kind"] == "decline", errand
+    async with ws_client(shared_server.ws_url) as fresh:  # the same words opening a chat
+        await fresh.hello(page_lang="en")
+        await fresh.until(lambda f: f["type"] == "reply")
+        alone = await fresh.ask("do I need a return air ticket?", "e4")
+        assert alone["meta"]["kind"] == "decline", alone
+
+
+async def test_code_mixed_errands_are_declined_and_code_mixed_immigration_questions_answered(
+        shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="zh")
+        await c.until(lambda f: f["type"] == "reply")
+        for n, text in enumerate(("帮我 book 一个 hotel room in 上海，下周三 check in",
+                                  "where can I 买 SIM卡 near 浦东机场?", "邊度可以 exchange 啲 USD 做 RMB 呀？")):
+            reply = await c.ask(text, f"m{n}")
+            assert reply["meta"]["kind"] == "decline", reply  # no booking form, no entry
+        fee = await c.ask("Extension fee 係幾多錢？", "m9")
+        assert fee["meta"]["kind"] == "answer" and "160" in fee["text"], fee
+        assert fee["script"] in ("zh-Hant", "yue") and "费" not in fee["text"], fee  # Traditional
