@@ -91,9 +91,8 @@ class BotTurns:
         with self.store.database.transaction():
             if read is not None and outcome.nlu:
                 self.store.set_event_meta(sid, read, outcome.nlu)
-            self.store.save_context(sid, ctx.model_dump(mode="json"))  # dates as ISO text
-            self.store.update_session(sid, lang=ctx.lang, script=ctx.script,
-                                      lang_locked=ctx.lang_locked)
+            self.store.update_session(sid, context=ctx.model_dump(mode="json"),  # dates as text
+                                      lang=ctx.lang, script=ctx.script, lang_locked=ctx.lang_locked)
             for reply in outcome.replies:
                 self.hub.emit_now(sid, reply)
 

@@ -10,11 +10,11 @@ shown that is not stored. Inside a caller's transaction (an escalation, a claim)
 connections waits for the commit (``Database.after_commit``): a rolled-back event is never shown.
 
 Several processes on one PostgreSQL database: each stored event is also announced on the
-``EventBus`` (storage/live.py) with its session and seq, and the process holding the session's
-connections reads what follows the last seq it wrote to each of them from the store. Each
-connection remembers that seq (``seen``), so an event reaches it exactly once and in seq order
-whichever process stored it and whichever path (the commit, an announcement, a catch-up after the
-listening connection was lost) brings it first.
+``EventBus`` (storage/live.py) with its session and seq (``Announced``), and the process holding
+the session's connections reads what follows the last seq it wrote to each of them from the
+store. Each connection remembers that seq (``seen``), so an event reaches it exactly once and in
+seq order whichever process stored it and whichever path (the commit, an announcement, a catch-up
+after the listening connection was lost) brings it first.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from bot.presence import SharedPresence
 from bot.protocol import dumps
 from bot.store import SessionInfo, Store
 from conversation.channel import Notice, Told, VisitorLanguage
-from conversation.events import Event, Queued, Reply, State, Stored
+from conversation.events import Announced, Event, Queued, Reply, State, Stored
 from conversation.lifecycle import Holder
 from runtime.frames import Frame
 from runtime.language import Lang, output_script, to_script
@@ -144,7 +144,7 @@ class Hub:
         plain call cannot let another coroutine's statements into that transaction."""
         with self.database.transaction(join=True):
             stored = self.store.append_event(session_id, event, now_iso(), client_id=client_id)
-            self.bus.announce(self.database, "event", f"{session_id}:{stored.seq}")
+            self.bus.announce(self.database, "event", Announced.of(session_id, stored).ident())
             self.database.after_commit(lambda: self.push_stored(session_id, stored))
         return stored
 
@@ -162,9 +162,12 @@ class Hub:
     def stored_elsewhere(self, ident: str, ours: bool) -> None:
         """Another process stored an event of a session: its connections here read it from the
         store (this process's own were written at its commit)."""
-        session_id = ident.rpartition(":")[0]
-        if not ours and session_id in self.connections:
-            self.outside_transactions(lambda: self.deliver(session_id))
+        announced = Announced.read(ident)
+        if announced is None:
+            log.warning("live events: malformed event announcement dropped")
+            return
+        if not ours and announced.session_id in self.connections:
+            self.outside_transactions(lambda: self.deliver(announced.session_id))
 
     def catch_up(self) -> None:
         """Announcements may have been missed: every live session reads what it lacks."""

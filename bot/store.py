@@ -77,8 +77,10 @@ class Store:
             return None
         return session
 
-    def update_session(self, session_id: str, **fields: Any) -> None:
-        self.conversations.update(session_id, fields, time.time())
+    def update_session(self, session_id: str, *, context: dict | None = None,
+                       **fields: Any) -> None:
+        """Set the session's ``fields``, and its dialogue ``context`` when given."""
+        self.conversations.update(session_id, fields, time.time(), context=context)
 
     def context(self, session_id: str) -> dict:
         return self.conversations.context(session_id)
@@ -100,9 +102,14 @@ class Store:
                                                  client_id=client_id, now=time.time())
         return Stored(event, seq=stored["seq"], ts=ts)
 
-    def event_by_client_id(self, session_id: str, client_id: str) -> Stored | None:
-        stored = self.conversations.event_by_client_id(session_id, client_id)
-        return parse(stored) if stored is not None else None
+    def message_start(self, session_id: str,
+                      client_id: str) -> tuple[SessionInfo, Stored | None] | None:
+        """The session, and the event already stored under ``client_id`` (a resend), read at
+        once; None when there is no such session."""
+        start = self.conversations.message_start(session_id, client_id)
+        if start is None:
+            return None
+        return start.session, (parse(start.resent) if start.resent is not None else None)
 
     def set_event_meta(self, session_id: str, seq: int, meta: dict) -> None:
         """Attach the bot's reading (NLU) to a stored visitor message, for the agent console."""

@@ -150,12 +150,14 @@ class VisitorConnection:
             return await self.hello(message)
         if isinstance(message, p.Ping):
             return self.send(Pong())
+        if isinstance(message, p.Message) and self.sid is not None:
+            return await self.message(message)  # reads the session with its resend check
         if self.sid is not None and self.lost():
             self.sid = None
         if self.sid is None:
             raise p.ProtocolError("hello_required", "Send a hello frame first.")
         handlers: dict[type, Callable[[Any], Awaitable[None]]] = {
-            p.Message: self.message, p.Lang: self.lang, p.Feedback: self.feedback,
+            p.Lang: self.lang, p.Feedback: self.feedback,
             p.Rating: self.rating, p.Close: self.close, p.TransferRequest: self.transfer,
             p.Typing: self.typing,
         }
@@ -168,7 +170,11 @@ class VisitorConnection:
         assert self.sid is not None
         if not self.parts.hub.is_attached(self.sid, self.ws):
             return True
-        session = self.parts.store.session(self.sid)
+        return self.gone(self.parts.store.session(self.sid))
+
+    def gone(self, session: SessionInfo | None) -> bool:
+        """``session``, just read, was purged: this tab lets go of it."""
+        assert self.sid is not None
         if session is None or session.purged_at is not None:
             self.parts.hub.detach(self.sid, self.ws)
             return True
@@ -259,16 +265,20 @@ class VisitorConnection:
     async def message(self, message: p.Message) -> None:
         parts, sid = self.parts, self.sid
         assert sid is not None
-        stored = parts.store.event_by_client_id(sid, message.id)
+        start = parts.store.message_start(sid, message.id) if parts.hub.is_attached(
+            sid, self.ws) else None
+        if start is None or self.gone(start[0]):  # as ``lost`` says for the other frames
+            self.sid = None
+            raise p.ProtocolError("hello_required", "Send a hello frame first.")
+        session, stored = start
         if stored is not None:  # a resend: same ack, nothing new
             return self.send(f.Ack(id=message.id, seq=stored.seq))
-        session = parts.store.session(sid)
-        assert session is not None
         if session.state == "closed":  # writing again reopens the conversation
             with contextlib.suppress(Rejected):  # reopened by a message sent at the same time
                 await parts.handoff.conversations.apply(sid, Reopen())
-            session = parts.store.session(sid)
-            assert session is not None
+            reopened = parts.store.session(sid)
+            assert reopened is not None
+            session = reopened
         event = await parts.hub.emit(
             sid, Visitor(id=message.id, text=message.text), client_id=message.id)
         self.send(f.Ack(id=message.id, seq=event.seq))

@@ -113,3 +113,40 @@ def parse(stored: dict[str, Any]) -> Stored:
         return Stored(cls.from_wire(stored), seq=int(stored["seq"]), ts=str(stored["ts"]))
     except (TypeError, KeyError) as missing:
         raise UnknownEvent(f"a stored {kind} event without its fields: {missing}") from missing
+
+
+def for_consoles(event: Event) -> bool:
+    """Whether agents' consoles are shown the event: a visitor's message, an agent's reply, a
+    place in the queue. The bot's and the system's messages and the other state frames are the
+    visitor's alone."""
+    if isinstance(event, Reply):
+        return event.meta.get("kind") == "agent"
+    return isinstance(event, Visitor | Queued)
+
+
+@dataclass(frozen=True)
+class Announced:
+    """What the other server processes are told of a stored event (storage/live.py): its session,
+    its seq, and whether consoles are shown it, so that a process reads it from the store only
+    when one of its sockets may show it (most events are a bot's answers, shown to the visitor's
+    sockets alone)."""
+
+    session_id: str
+    seq: int
+    for_consoles: bool
+
+    @classmethod
+    def of(cls, session_id: str, stored: Stored) -> Announced:
+        return cls(session_id, stored.seq, for_consoles(stored.event))
+
+    def ident(self) -> str:
+        return f"{self.session_id}:{self.seq}:{'c' if self.for_consoles else 'v'}"
+
+    @classmethod
+    def read(cls, ident: str) -> Announced | None:
+        """An announcement's ident, or None when it is not one (only database clients announce,
+        but a malformed one must be dropped, not fail the listener)."""
+        session_id, seq, audience = (ident.rsplit(":", 2) + ["", ""])[:3]
+        if not session_id or not (seq.isascii() and seq.isdigit()) or audience not in ("c", "v"):
+            return None
+        return cls(session_id, int(seq), audience == "c")

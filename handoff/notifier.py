@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from conversation.events import Queued, Reply, Stored, Visitor
+from conversation.events import Announced, Queued, Reply, Stored, Visitor
 from handoff import agent_frames as af
 from handoff.assignment import assign
 from handoff.context import UNAUTHORIZED_CLOSE, AgentConn, HandoffContext
@@ -241,10 +241,11 @@ class Notifier:
             self._later(lambda: self._chat_changed(chat_id))
 
     def event_elsewhere(self, ident: str, ours: bool) -> None:
-        if not ours:
-            session_id, _, seq = ident.rpartition(":")
-            number = int(seq)
-            self._later(lambda: self._event_stored(session_id, number))
+        """Only an event that consoles are shown is read from the store (most are a bot's
+        answers, the visitor's alone)."""
+        announced = Announced.read(ident)
+        if not ours and announced is not None and announced.for_consoles:
+            self._later(lambda: self._event_stored(announced.session_id, announced.seq))
 
     def opened_elsewhere(self, ident: str, ours: bool) -> None:
         if not ours:
@@ -294,10 +295,11 @@ class Notifier:
         """A visitor's message or an agent's reply stored elsewhere, to the consoles here that
         watch its chat (the process that stored it told its own)."""
         chat = self.ctx.db().active_chat(session_id)
-        found = self.ctx.visitors.transcript(session_id, seq - 1)[:1]
-        if chat is None or not found or found[0].seq != seq:
+        if chat is None:  # a conversation with the bot: no console shows it
             return
-        await self._to_consoles(chat, found[0])
+        found = self.ctx.visitors.transcript(session_id, seq - 1)[:1]
+        if found and found[0].seq == seq:
+            await self._to_consoles(chat, found[0])
 
     async def _to_consoles(self, chat: Chat, stored: Stored) -> None:
         event = stored.event

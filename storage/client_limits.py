@@ -1,9 +1,9 @@
 """Per-client limits shared by every node on one database: a token bucket per client address,
 and how many sockets each live node holds per address.
 
-A bucket is one row, read under a row lock and written back in the same transaction, so two
-nodes taking at once are ordered. Only live nodes' sockets count (storage/nodes.py): a node
-beats on its own connection, which the heartbeat names as the node's session.
+A bucket is one row, refilled and drawn on by one upsert that holds the row's lock while it
+runs, so two nodes taking at once are ordered. Only live nodes' sockets count (storage/nodes.py):
+a node beats on its own connection, which the heartbeat names as the node's session.
 """
 
 from __future__ import annotations
@@ -12,25 +12,43 @@ from runtime.ratelimit import TokenBucket
 from storage.database import Database
 from storage.nodes import alive
 
+# The bucket's tokens refilled since its last take, at most its burst (``?``: rate, burst, burst,
+# rate), in SQL both backends read alike.
+_REFILL = ("CASE WHEN client_buckets.tokens + (excluded.updated - client_buckets.updated) * ? > ?"
+           " THEN ? ELSE client_buckets.tokens + (excluded.updated - client_buckets.updated) * ?"
+           " END")
+# A new address's bucket starts full, less the token taken; a known one is refilled, less one,
+# only when that leaves it a token: otherwise no row is returned (and none changed).
+TAKE = ("INSERT INTO client_buckets (ip, tokens, updated) VALUES (?, ?, ?) ON CONFLICT (ip)"
+        f" DO UPDATE SET tokens = {_REFILL} - 1, updated = excluded.updated"
+        f" WHERE {_REFILL} >= 1 RETURNING tokens")
+# A refused take that finds the bucket refilled meanwhile (another node's clock ahead) tries again.
+TAKE_ATTEMPTS = 3
+
 
 class ClientLimits:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def take(self, ip: str, rate: float, burst: int, now: float) -> float:
-        """Take one token from the address's bucket: 0 when allowed, else seconds to wait."""
-        with self.db.transaction():
-            self.db.execute("INSERT INTO client_buckets (ip, tokens, updated) VALUES (?, ?, ?)"
-                            " ON CONFLICT (ip) DO NOTHING", (ip, float(burst), now))
-            row = self.db.row(f"SELECT tokens, updated FROM client_buckets WHERE ip = ?"
-                              f"{self.db.dialect.lock_rows}", (ip,))
-            assert row is not None  # inserted above, in this transaction
+        """Take one token from the address's bucket: 0 when allowed, else seconds to wait.
+
+        One statement when allowed (a visitor's every message may take one): the upsert refills
+        and takes under the row's lock, and changes nothing when the bucket is short of a token.
+        A bucket left as it was refills from the same point, so the wait is read afterwards."""
+        for _ in range(TAKE_ATTEMPTS):
+            if self.db.row(TAKE, (ip, float(burst) - 1, now, rate, float(burst), float(burst),
+                                  rate, rate, float(burst), float(burst), rate)) is not None:
+                return 0.0
+            row = self.db.row("SELECT tokens, updated FROM client_buckets WHERE ip = ?", (ip,))
+            if row is None:  # forgotten (expired) in between: take again
+                continue
             bucket = TokenBucket(rate, burst)
             bucket.tokens, bucket.updated = float(row["tokens"]), float(row["updated"])
             wait = bucket.take(now)
-            self.db.execute("UPDATE client_buckets SET tokens = ?, updated = ? WHERE ip = ?",
-                            (bucket.tokens, bucket.updated, ip))
-        return wait
+            if wait > 0:
+                return wait
+        return 1 / rate  # refilled and drained by others each time: as short a wait as a token
 
     def sockets(self, ip: str, live_since: float) -> int:
         """The address's sockets on every live node."""

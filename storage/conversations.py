@@ -46,6 +46,14 @@ class TurnStart:
     replied: bool  # anyone (bot, agent, system) replied after the message
 
 
+@dataclass(frozen=True)
+class MessageStart:
+    """What a visitor's message reads before it is stored, in one query."""
+
+    session: SessionInfo
+    resent: dict | None  # the event already stored under the message's client id: a resend
+
+
 def _session(row: Row | None) -> SessionInfo | None:
     if row is None:
         return None
@@ -77,11 +85,18 @@ class Conversations:
         return _session(self.db.row(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = ?",
                                     (token_hash,)))
 
-    def update(self, session_id: str, fields: dict[str, Any], now: float) -> None:
+    def update(self, session_id: str, fields: dict[str, Any], now: float, *,
+               context: dict | None = None) -> None:
+        """Set ``fields`` (and ``context``, the dialogue context: the bot's turn writes both, in
+        one statement)."""
         if not fields.keys() <= UPDATABLE:
             raise ValueError(f"cannot update {sorted(fields.keys() - UPDATABLE)}")
-        assignments = ", ".join(f"{name} = ?" for name in fields)
         values = [int(v) if isinstance(v, bool) else v for v in fields.values()]
+        names = list(fields)
+        if context is not None:
+            names.append("context")
+            values.append(json.dumps(context, ensure_ascii=False))
+        assignments = ", ".join(f"{name} = ?" for name in names)
         self.db.execute(f"UPDATE sessions SET {assignments}, last_seen = ? WHERE id = ?",
                         (*values, now, session_id))
 
@@ -134,10 +149,18 @@ class Conversations:
                  json.dumps(stored, ensure_ascii=False)))
         return stored
 
-    def event_by_client_id(self, session_id: str, client_id: str) -> dict | None:
-        body = self.db.value("SELECT body FROM events WHERE session_id = ? AND client_id = ?",
-                             (session_id, client_id))
-        return json.loads(body) if body is not None else None
+    def message_start(self, session_id: str, client_id: str) -> MessageStart | None:
+        """The session and the event stored under a client id, if any (one round trip where
+        there were three: the session as the frame arrived, the resend check, the session)."""
+        row = self.db.row(
+            f"SELECT {SESSION_COLUMNS}, (SELECT body FROM events e WHERE e.session_id = sessions.id"
+            " AND e.client_id = ?) AS resent FROM sessions WHERE id = ?", (client_id, session_id))
+        if row is None:
+            return None
+        resent = row.pop("resent")
+        session = _session(row)
+        assert session is not None
+        return MessageStart(session, json.loads(resent) if resent is not None else None)
 
     def set_event_meta(self, session_id: str, seq: int, meta: dict) -> None:
         self.db.execute(

@@ -6,8 +6,9 @@ processes on one PostgreSQL database each keep a ``PostgresBus``: a change is an
 only once the change has committed (a rolled-back one is never announced). Each process listens
 on a connection of its own and hands every announcement to the handler of its kind.
 
-An announcement names what changed (a session's id and seq, a chat's id), never its content:
-receivers read the store. Only clients of the database can announce, never a visitor; a payload
+An announcement names what changed (a session's id and seq, with whether agents' consoles are
+shown the event; a chat's id), never its content: receivers read the store, and skip what none
+of their sockets would show. Only clients of the database can announce, never a visitor; a payload
 that does not parse is dropped. After the listening connection was lost, the bus reconnects and
 calls the ``on_reconnect`` handlers, which catch up from the store (notifications sent meanwhile
 are gone).

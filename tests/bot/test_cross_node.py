@@ -140,7 +140,8 @@ async def test_forged_announcements_show_nothing_that_is_not_stored(nodes, ws_cl
         chat = await claimed_chat(visitor, a, agent)
         session = await a.call(lambda: _session_of(a, visitor.seen[0]["session"]))
         with psycopg.connect(postgres_url, autocommit=True) as admin:
-            for payload in (f"forged|event|{session}:999", "forged|chat|not a number",
+            for payload in (f"forged|event|{session}:999:c", f"forged|event|{session}:999",
+                            "forged|chat|not a number",
                             "forged|unknown|1", "no separators", f"forged|event|{session}"):
                 admin.execute("SELECT pg_notify('chat_live', %s)", (payload,))
         # The listener survived them, and the visitor's next stored frame is the next event.

@@ -17,7 +17,10 @@ def test_events_are_numbered_and_deduped(tmp_path):
     a = store.append_event(session.id, asked, TS, client_id="c1")
     b = store.append_event(session.id, answered, TS)
     assert (a.seq, b.seq) == (1, 2)
-    assert store.event_by_client_id(session.id, "c1") == Stored(asked, seq=1, ts=TS)
+    assert store.message_start(session.id, "c1") == (store.session(session.id),
+                                                    Stored(asked, seq=1, ts=TS))
+    assert store.message_start(session.id, "c2") == (store.session(session.id), None)
+    assert store.message_start("nobody", "c1") is None
     # Read back typed, as stored, and in the same wire form (a replay sends what was sent).
     assert store.transcript(session.id) == [a, b]
     assert [e.to_wire() for e in store.transcript(session.id)] == store.conversations.events(session.id)

@@ -45,7 +45,10 @@ def test_a_conversation_and_its_events_read_back(db):
     assert first["seq"] == 1 and conversations.get("s1").last_seq == 2
     with pytest.raises(IntegrityError):  # the same client message twice
         conversations.append_event("s1", {"type": "visitor", "text": "again"}, client_id="c1", now=NOW)
-    assert conversations.event_by_client_id("s1", "c1") == first
+    assert conversations.message_start("s1", "c1").resent == first
+    assert conversations.message_start("s1", "c9").resent is None
+    assert conversations.message_start("s1", "c9").session == conversations.get("s1")
+    assert conversations.message_start("nobody", "c1") is None
     assert conversations.turn_start("s1", 1).replied and not conversations.turn_start("s1", 2).replied
     assert conversations.turn_start("nobody", 1) is None
 
