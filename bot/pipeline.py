@@ -213,6 +213,9 @@ class Pipeline:
         reply = self.guides.reply(turn, "en" if new_ctx.lang == "en" else "zh",
                                   output_script(new_ctx.lang, new_ctx.script),
                                   requester.session if requester else "")
+        # The turn's reading on the reply too, as on the other forms' replies.
+        reply = replace(reply, meta={"intent": parse.intent,
+                                     "confidence": round(parse.confidence, 3), **reply.meta})
         nlu = {"intent": parse.intent, "confidence": round(parse.confidence, 3), "lang": lang,
                "script": script, "entities": []}
         return Outcome([reply], None, new_ctx, nlu, {"total": time.perf_counter() - started})

@@ -74,13 +74,13 @@ LOOKUPS = [
            ("Check the progress of my application A202603020017", {"number": NUMBER}),
            "Can you track my application status?",
            ("I want to check my application progress, passport XA1234567", {"passport": PASSPORT})),
-    *cases("service_visa_info", "zh-Hans", "查询我的签证信息", "帮我查一下我的居留许可",
+    *cases("service_visa_info", "zh-Hans", "麻烦帮我查询我现在的签证", "帮我查一下我的居留许可",
            ("查看我的签证，护照号XA1234567", {"passport": PASSPORT})),
     *cases("service_visa_info", "zh-Hant", "查詢我的簽證資料", "幫我查一下我的居留許可",
            ("查看我的簽證，護照號XA1234567", {"passport": PASSPORT})),
     *cases("service_visa_info", "yue", "我想查下我嘅簽證", "幫我查吓我個居留許可",
            ("查下我嘅簽證，護照XA1234567", {"passport": PASSPORT})),
-    *cases("service_visa_info", "en", "Look up my visa", "Please check my residence permit",
+    *cases("service_visa_info", "en", "Please look up my current visa", "Please check my residence permit",
            ("Check my visa, passport number XA1234567", {"passport": PASSPORT})),
     *cases("service_pr_card_info", "zh-Hans", "查询我的永居证信息", "帮我查一下我的永久居留身份证",
            ("查看我的永居身份证 900000198501010017", {"number": PR_CARD})),
@@ -88,17 +88,17 @@ LOOKUPS = [
            ("查看我的永居證 900000198501010017", {"number": PR_CARD})),
     *cases("service_pr_card_info", "yue", "我想查下我張永居證", "幫我查吓我嘅永久居留身份證",
            ("查下我嘅永居證 900000198501010017", {"number": PR_CARD})),
-    *cases("service_pr_card_info", "en", "Check my PR card",
-           "Look up my permanent resident ID card",
+    *cases("service_pr_card_info", "en", "I'd like to check my PR card record",
+           "Look up the details of my permanent resident ID card",
            ("check my permanent resident card 900000198501010017", {"number": PR_CARD})),
-    *cases("service_passport_info", "zh-Hans", "下载我的护照电子文书", "查询我的护照信息",
+    *cases("service_passport_info", "zh-Hans", "下载我的护照电子文书", "帮我查询一下我登记的护照信息",
            "帮我开具护照信息电子文书"),
     *cases("service_passport_info", "zh-Hant", "下載我的護照電子文書", "查詢我的護照資料",
            "幫我開具護照資料電子文書"),
     *cases("service_passport_info", "yue", "我想下載我本護照嘅電子文書", "幫我查下我嘅護照資料",
            "幫我攞我護照資料嘅電子文書"),
     *cases("service_passport_info", "en", "Download my passport e-document",
-           "check my passport info", "I need the e-document for my passport details"),
+           "please check my passport info on file", "I need the e-document for my passport details"),
 ]
 
 OFFICES = [
@@ -115,8 +115,8 @@ OFFICES = [
 ]
 
 GUIDES = [
-    *cases("service_guidance", "zh-Hans", "办事指南", "我想看看各项业务的办事指南", "有没有办理须知可以下载"),
-    *cases("service_guidance", "zh-Hant", "辦事指南", "我想看看各項業務的辦事指南", "有沒有辦理須知可以下載"),
+    *cases("service_guidance", "zh-Hans", "给我一份办事指南", "我想看看各项业务的办事指南", "有没有办理须知可以下载"),
+    *cases("service_guidance", "zh-Hant", "給我一份辦事指南", "我想看看各項業務的辦事指南", "有沒有辦理須知可以下載"),
     *cases("service_guidance", "yue", "我想睇下辦事指南", "有冇辦事指南可以下載", "俾份辦事指南我睇下"),
     *cases("service_guidance", "en", "Service guides", "Show me the service guides",
            "Do you have a checklist of documents I can download?"),
@@ -162,6 +162,11 @@ async def replies_to(services_server, ws_client, case: Case) -> list[dict]:
         return replies
 
 
+def read_as(replies: list[dict]) -> str | None:
+    """The intent the NLU gave the message (the turn's meta, on the wire)."""
+    return next((r["meta"]["intent"] for r in replies if r["meta"].get("intent")), None)
+
+
 def the(kinds: tuple[str, ...], replies: list[dict]) -> dict:
     """The reply of one of ``kinds`` (the form's), failing with what came instead."""
     found = [r for r in replies if r["meta"].get("kind") in kinds]
@@ -172,7 +177,9 @@ def the(kinds: tuple[str, ...], replies: list[dict]) -> dict:
 @pytest.mark.parametrize("case", APPOINTMENT, ids=ids)
 async def test_an_appointment_asked_for_opens_the_booking_with_what_it_said(
         services_server, ws_client, case):
-    reply = the(("appointment_ask",), await replies_to(services_server, ws_client, case))
+    replies = await replies_to(services_server, ws_client, case)
+    reply = the(("appointment_ask",), replies)
+    assert read_as(replies) == case.service, replies[0]["meta"]
     if "time" in case.filled:  # the whole slot was said (a free one): the applicant is asked
         assert reply["meta"]["field"] == "name", reply
         return
@@ -184,8 +191,10 @@ async def test_an_appointment_asked_for_opens_the_booking_with_what_it_said(
 @pytest.mark.parametrize("case", LOOKUPS, ids=ids)
 async def test_a_look_up_asked_for_opens_its_form_with_the_numbers_it_gave(
         services_server, ws_client, case):
-    reply = the(("lookup_form",), await replies_to(services_server, ws_client, case))
+    replies = await replies_to(services_server, ws_client, case)
+    reply = the(("lookup_form",), replies)
     assert reply["meta"]["service"] == case.service, reply
+    assert read_as(replies) == case.service, replies[0]["meta"]
     for name in case.filled:  # given: not asked for
         assert reply["meta"]["field"] != name, reply
     if case.filled:
@@ -194,7 +203,9 @@ async def test_a_look_up_asked_for_opens_its_form_with_the_numbers_it_gave(
 
 @pytest.mark.parametrize("case", OFFICES, ids=ids)
 async def test_an_office_asked_for_shows_the_citys_offices(services_server, ws_client, case):
-    reply = the(OFFICE_KINDS, await replies_to(services_server, ws_client, case))
+    replies = await replies_to(services_server, ws_client, case)
+    reply = the(OFFICE_KINDS, replies)
+    assert read_as(replies) == case.service, replies[0]["meta"]
     assert reply["meta"]["offices"], reply
     assert case.filled["city"] in reply["text"], reply
 
@@ -202,11 +213,16 @@ async def test_an_office_asked_for_shows_the_citys_offices(services_server, ws_c
 @pytest.mark.parametrize("case", GUIDES, ids=ids)
 async def test_the_service_guides_asked_for_offer_their_checklists(services_server, ws_client,
                                                                    case):
-    reply = the(("guide_pick", "guide"), await replies_to(services_server, ws_client, case))
+    replies = await replies_to(services_server, ws_client, case)
+    reply = the(("guide_pick", "guide"), replies)
+    assert read_as(replies) == case.service, replies[0]["meta"]
     assert reply["quick_replies"], reply
 
 
 @pytest.mark.parametrize("case", ASSISTED, ids=ids)
 async def test_a_look_up_for_a_family_member_names_them(services_server, ws_client, case):
-    reply = the(("lookup_form",), await replies_to(services_server, ws_client, case))
+    replies = await replies_to(services_server, ws_client, case)
+    reply = the(("lookup_form",), replies)
+    # Read as acting for someone, or as the look-up it is: either way the form is the same.
+    assert read_as(replies) in (case.service, reply["meta"]["service"]), replies[0]["meta"]
     assert MOTHER[case.script] in reply["text"], reply
