@@ -52,7 +52,9 @@ _WITHDRAW = re.compile(
 _GRANT = re.compile(
     r"(?<![不唔别冇没])(可以|能|同意|允许|准)(让|给|俾|畀)?(客服|人工|工作人员|职员|agent)"
     r"(看|睇|查看|见到|看到)"
-    r"|(?<![不唔别冇没])(可以|同意|允许)(让|给|俾|畀)?(看|睇|查看)(我的|我嘅|我)(个人)?"
+    # Without the agent named, only as the whole point of the message: "在哪里可以查看我的资料"
+    # asks where the visitor can see them.
+    r"|^\s*(好|ok)?[，,\s]*(可以|同意|允许)(让|给|俾|畀)?(看|睇|查看)(我的|我嘅|我)(个人)?"
     r"(资料|信息|证件|详情|号码)"
     r"|\b(you|agents?|the agents?|staff|they) (can|may) (now )?(see|view|have|look at)"
     r"( all| in full| the full)? (my|them|it|everything)\b"

@@ -48,7 +48,7 @@ def test_not_a_withdrawal(text):
 
 @pytest.mark.parametrize("text", [
     "可以给客服看我的资料", "可以給客服看我的資料", "可以俾職員睇", "可以俾客服睇我嘅資料",
-    "我同意讓工作人員查看我的資料", "You can show my details to the agent",
+    "我同意讓工作人員查看我的資料", "可以看我的資料", "You can show my details to the agent",
     "The agent may see them", "ok, you can see everything now", "I agree now"])
 def test_consent_given_unasked(text):
     assert grants(text) and word_of(text) == "grant"
@@ -56,7 +56,7 @@ def test_consent_given_unasked(text):
 
 @pytest.mark.parametrize("text", [
     "可以俾職員睇嗎?", "不可以给客服看我的资料", "唔好俾客服睇我嘅資料", "Can I see my details?",
-    "you can't see my details", "可以帮我查签证吗", "可以", "我想看我的资料"])
+    "you can't see my details", "在哪里可以查看我的资料", "我可以查看我的资料", "可以帮我查签证吗", "可以", "我想看我的资料"])
 def test_not_consent_given(text):
     assert word_of(text) != "grant"
 
