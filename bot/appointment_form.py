@@ -28,10 +28,13 @@ _SERVICES = (
     ("residence_permit", r"居留许可|居留证|residence permit|residence"),
     ("stay_permit", r"停留证|stay permit"),
     ("visa_reissue", r"补发|补办|reissu|replace"),
-    ("visa_renewal", r"换发|renew"),
-    ("visa_extension", r"延期|延长|extend|extension"),
+    ("visa_renewal", r"换发|换签|renew"),
+    ("visa_extension", r"延期|延长|续签|extend|extension"),
 )
 _BOOK = re.compile(r"预约|预订|约|book|appointment|reserv|slot")
+# "帮我查一下我的居留许可", "please check my residence permit": a look-up (bot/lookup_form.py),
+# not a booking, unless it also says book.
+_LOOK_UP = re.compile(r"查|check|look ?up|track|status|progress|download")
 _WANT = re.compile(r"我想|我要|我需要|帮我|想|i need|i want|i'd like|i would like|i have to"
                    r"|i must|can i book|please")
 _QUESTION = re.compile(r"问|怎么|怎样|如何|什么|哪些|吗|呢|多少|几|\?|？|\bhow\b|\bwhat\b|\bwhich\b"
@@ -48,7 +51,7 @@ _NAME = re.compile(r"(?:my name is|name:|我叫|我的名字是|名字是|姓名
 _NAME_ONLY = re.compile(r"^[A-Za-z\u00c0-\u024f][A-Za-z\u00c0-\u024f' .-]{1,40}$"
                         r"|^[\u3400-\u9fff·]{2,12}$")
 _RELATIONS = (
-    ("mother", r"妈妈|母亲|阿妈|老妈|\bmother\b|\bmum\b|\bmom\b"),
+    ("mother", r"妈|阿妈|老妈|母亲|\bmother\b|\bmum\b|\bmom\b"),  # 妈妈, 我妈, 妈咪 too
     ("father", r"爸爸|父亲|阿爸|老豆|\bfather\b|\bdad\b"),
     ("child", r"孩子|儿子|女儿|仔|囡|\bchild\b|\bson\b|\bdaughter\b|\bkid\b"),
     ("spouse", r"老婆|老公|妻子|丈夫|太太|\bwife\b|\bhusband\b|\bspouse\b"),
@@ -132,6 +135,8 @@ def opens(text: str, today: dt.date) -> AppointmentForm | None:
     if _QUESTION.search(folded):
         return None
     service, booking = service_in(text), bool(_BOOK.search(folded))
+    if not booking and _LOOK_UP.search(folded):
+        return None
     wants = bool(_WANT.search(folded)) or parse_date(text, today) is not None
     if (service or booking) and wants:
         return AppointmentForm()

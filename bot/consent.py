@@ -3,12 +3,14 @@ numbers and dates masked (services/privacy.py) unless the visitor agrees: a visi
 a person in the middle of a booking or a look-up, or after giving such details anywhere in the
 chat, is first asked whether the agent may see them; the answer is stored with the conversation
 (`Context.agent_consent`), the handoff then goes on as asked, and every console view follows it
-(handoff/disclosure.py). What counts as a yes, a no or a withdrawal: services/consent.py."""
+(handoff/disclosure.py, whose one rule also turns a later grant or withdrawal into the new state).
+What counts as a yes, a no, a grant or a withdrawal: services/consent.py."""
 
 from __future__ import annotations
 
 from bot.dialogue import Context
 from bot.frames import Reply
+from handoff.disclosure import Consent
 from runtime.language import Script, to_script
 from services.consent import ACK, ASK, NO, YES
 from services.privacy import mask_identity
@@ -25,10 +27,12 @@ def ask_reply(lang: str, script: Script) -> Reply:
                  sources=[], quick_replies=quick, meta={"kind": "consent_ask"})
 
 
-def ack_reply(agreed: bool, lang: str, script: Script) -> Reply:
-    lang = _lang(lang)
+def ack_reply(consent: Consent, lang: str, script: Script) -> Reply:
+    """The consent's new state, said (recorded with the conversation as this reply)."""
+    lang, agreed = _lang(lang), consent == "granted"
     return Reply(sender="bot", text=to_script(ACK[agreed][lang], script), lang=lang, script=script,
-                 sources=[], quick_replies=[], meta={"kind": "consent", "agreed": agreed})
+                 sources=[], quick_replies=[],
+                 meta={"kind": "consent", "agreed": agreed, "consent": consent})
 
 
 def gives_details(text: str, ctx: Context) -> bool:

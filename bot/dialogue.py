@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from bot.answer_policy import Evidence, alternatives, choose, code_mixed
 from bot.appointment_form import AppointmentForm
@@ -23,6 +23,7 @@ from bot.lookup_form import LookupAction, LookupForm, lookup_step
 from bot.office_form import SERVICE as OFFICE_SERVICE
 from bot.office_form import OfficeForm, ShowOffices, asks_for_offices, cancels, only_a_place, picked
 from bot.texts import BUSINESS_OPTIONS, ONLINE_SERVICES, label, text
+from handoff.disclosure import Consent, consent_of
 from runtime.language import output_script
 from services.directory import OfficeAnswer
 
@@ -55,9 +56,9 @@ class Context(BaseModel):
     appointment_form: AppointmentForm | None = None  # bot/appointment_flow.py
     # The form left for a person, masked, for the agent (bot/form_summary.py).
     form_at_handoff: FormSummary | None = None
-    # Whether agents may see the visitor's details unmasked (bot/consent.py), and the request for
-    # a person waiting for that answer.
-    agent_consent: bool | None = None
+    # Whether agents may see the visitor's details unmasked (handoff/disclosure.py: granted,
+    # refused, withdrawn; bot/consent.py), and the request for a person waiting for that answer.
+    agent_consent: Consent | None = None
     consent_for: str | None = None
     # Whether the visitor gave identity details anywhere in this chat (a form's fields, a number
     # or date typed): a request for a person then asks for consent first, in a form or not.
@@ -65,6 +66,11 @@ class Context(BaseModel):
     # Bookings made in this chat (reference → passport number), so cancelling one here needs
     # no identity check again; purged with the context (storage/retention.py).
     appointments: dict[str, str] = {}
+
+    @field_validator("agent_consent", mode="before")
+    @classmethod
+    def _consent(cls, value: object) -> Consent | None:
+        return consent_of(value)  # a context stored as yes / no before there were states
 
 
 @dataclass(frozen=True)

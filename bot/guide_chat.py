@@ -22,6 +22,10 @@ from storage.backends import open_database
 SERVICE = "service_guidance"  # the menu choice (bot/texts.py ONLINE_SERVICES)
 DOWNLOAD = {"zh": "下载材料清单", "en": "Download checklist"}
 _REQUEST = re.compile(r"^\s*(下载材料清单|download checklist)\s*[:：]\s*(?P<guide>.+?)\s*$", re.IGNORECASE)
+# The guides asked for in the visitor's own words ("有冇辦事指南可以下載", "show me the service
+# guides", "a checklist of documents I can download"): the list to pick from, as the menu gives.
+_GUIDES = re.compile(r"办事指南|服务指南|办理须知|办事须知|材料清单|service guides?|checklists?",
+                     re.IGNORECASE)
 _WORDS = {
     "zh": {"pick": "请选择要办理的事项，我把所需材料、办理流程和费用整理成清单（可下载 PDF）：",
            "materials": "需要准备的材料", "fees": "费用", "procedure": "办理",
@@ -66,10 +70,10 @@ class GuideChat:
         return cls(GuideLinks(open_database(settings.database)), settings, base_url)
 
     def turn(self, text: str, menu: bool) -> GuideTurn | None:
-        if menu:
-            return GuideTurn(None)
         guide_id = guide_request(text, self.book)
-        return None if guide_id is None else GuideTurn(guide_id)
+        if guide_id is not None:
+            return GuideTurn(guide_id)
+        return GuideTurn(None) if menu or _GUIDES.search(to_simplified(text)) else None
 
     def reply(self, turn: GuideTurn, lang: Lang, script: Script, session: str) -> Reply:
         if turn.guide_id is None:

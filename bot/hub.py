@@ -263,8 +263,8 @@ class Hub:
         """The bot's stored context of the conversation (bot/dialogue.py's Context, as JSON)."""
         return self.store.context(session_id)
 
-    def withhold_details(self, session_id: str) -> None:
+    def record_consent(self, session_id: str, consent: str) -> None:
         # Only while a person has the conversation: the bot, which writes the context on its
         # turns, is not answering then (bot/bot_turn.py).
         context = self.store.context(session_id)
-        self.store.save_context(session_id, {**context, "agent_consent": False, "consent_for": None})
+        self.store.save_context(session_id, {**context, "agent_consent": consent, "consent_for": None})

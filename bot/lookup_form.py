@@ -31,12 +31,14 @@ FIELDS: tuple[Field, ...] = ("number", "passport", "birth")  # the identity: the
 # visitor's own record: "查询我的永居证信息", "我想查下我嘅簽證", "check the progress of my
 # application". A question that only mentions "my visa" ("I arrived on a Z visa, how long do I
 # have to get my residence permit?") is a question, not a look-up.
-_LOOK_ZH = re.compile(r"查询|查詢|查下|查一下|查查|查看|帮我查|幫我查|下载|获取|开具|打印")
+_LOOK_ZH = re.compile(r"查询|查詢|查下|查吓|查一下|查查|查看|帮我查|幫我查|下载|获取|开具|打印|攞|拎")
 _LOOK_EN = re.compile(r"\b(check|look up|lookup|track|view|show me|download|print)\b", re.IGNORECASE)
 _MY = re.compile(r"\bmy\b", re.IGNORECASE)
+# The e-document is only had by asking for it: "I need the e-document for my passport details".
+_WANTS_DOCUMENT = re.compile(r"\b(need|want|get|obtain)\b.{0,12}\be-?document", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[，。？?！!,.;；]")
 _SERVICE_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("service_progress", re.compile(r"进度|進度|办到哪|辦到邊|\bprogress\b|application status"
+    ("service_progress", re.compile(r"进度|進度|办到哪|办到边|\bprogress\b|application status"
                                     r"|status of my application", re.IGNORECASE)),
     ("service_passport_info", re.compile(r"护照信息|护照资料|电子文书|passport (info|details|e-?doc)"
                                          r"|e-?document", re.IGNORECASE)),
@@ -138,7 +140,8 @@ def opened_by(text: str, control: Control | None) -> str | None:
         if not words.search(folded):
             continue
         named = _number(folded.upper(), SERVICE_KINDS[service]) is not None
-        if named or _looks_up(folded, words):
+        if named or _looks_up(folded, words) or (
+                service == "service_passport_info" and _WANTS_DOCUMENT.search(folded)):
             return service
     return None
 

@@ -22,6 +22,7 @@ SERVICE = "service_office_directory"
 # a where/when/phone word. A question about what to bring to the office is not a directory look-up.
 _OFFICE = re.compile(
     r"(出入境|办证|签证|移民|外国人).{0,6}(大厅|机构|办事处|管理局|管理部门|接待|窗口|地点|网点|办证点|受理点|分局)"
+    r"|出入境处|移民局|出入境(?=\s*(喺|在)?\s*(边度|哪))"
     r"|(exit[- ]?entry|entry[- ]?exit|immigration|visa|psb)\s+(office|bureau|hall|cent(?:re|er)"
     r"|administration|department)",
     re.IGNORECASE)

@@ -44,8 +44,9 @@ from bot.office_form import SERVICE as OFFICE_SERVICE
 from bot.office_form import ShowOffices, asks_for_offices
 from bot.office_replies import render_offices
 from bot.texts import SERVICE_QUERIES, label
+from handoff.disclosure import consent_after
 from runtime.language import Script, detect_language, output_script, to_script, to_simplified
-from services.consent import answer_of, withdraws
+from services.consent import ConsentWord, answer_of, grants, word_of
 from services.directory import EmbeddedOfficeDirectory, OfficeAnswer, OfficeDirectory
 from services.records import Requester
 
@@ -94,10 +95,11 @@ class Pipeline:
     # Turns -------------------------------------------------------------------------------------
 
     def respond(self, ctx: Context, text: str, requester: Requester | None = None) -> Outcome:
-        if withdraws(text):
-            return _withdrawn(_following(ctx, *self._language(text, ctx), True))
-        if ctx.consent_for is not None:
+        word = word_of(text)
+        if ctx.consent_for is not None and word != "withdraw":
             return self._consent_answer(ctx, text, requester)
+        if word is not None:
+            return self._consent_said(ctx, text, word)
         started = time.perf_counter()
         before = ctx
         lang, script = self._language(text, ctx)
@@ -172,12 +174,29 @@ class Pipeline:
         person it interrupted goes on; another message is taken as it comes (asked again on the
         next request for a person)."""
         agreed, request = answer_of(text), ctx.consent_for or text
-        ctx = ctx.model_copy(update={"consent_for": None, "agent_consent": agreed})
+        if agreed is None and grants(text):  # "可以给客服看我的资料": a yes in words of its own
+            agreed = True
         if agreed is None:
-            return self.respond(ctx, text, requester)
+            return self.respond(ctx.model_copy(update={"consent_for": None}), text, requester)
+        consent = consent_after(ctx.agent_consent, "yes" if agreed else "no")
+        ctx = ctx.model_copy(update={"consent_for": None, "agent_consent": consent})
         outcome = self.respond(ctx, request, requester)
-        outcome.replies.insert(0, ack_reply(agreed, ctx.lang, output_script(ctx.lang, ctx.script)))
+        outcome.replies.insert(0, ack_reply(consent, *self._reply_language(text, ctx)))
         return outcome
+
+    def _consent_said(self, ctx: Context, text: str, word: ConsentWord) -> Outcome:
+        """Consent given or withdrawn unasked ("hide my details", "可以俾職員睇"): agents see
+        the details as it now says; a question pending is dropped."""
+        consent = consent_after(ctx.agent_consent, word)
+        ctx = _following(ctx, *self._language(text, ctx), True)
+        ctx = ctx.model_copy(update={"agent_consent": consent, "consent_for": None})
+        return Outcome([ack_reply(consent, *self._reply_language(text, ctx))], None, ctx, {})
+
+    def _reply_language(self, text: str, ctx: Context) -> tuple[str, Script]:
+        """A short answer's reply follows the answer's own script ("可以" on the English
+        widget, "得" in Cantonese), unless the visitor chose a language."""
+        following = _following(ctx, *self._language(text, ctx), True)
+        return following.lang, output_script(following.lang, following.script)
 
     # The service guides (bot/guide_chat.py) ---------------------------------------------------
 
@@ -195,6 +214,9 @@ class Pipeline:
         reply = self.guides.reply(turn, "en" if new_ctx.lang == "en" else "zh",
                                   output_script(new_ctx.lang, new_ctx.script),
                                   requester.session if requester else "")
+        # The turn's reading on the reply too, as on the other forms' replies.
+        reply = replace(reply, meta={"intent": parse.intent,
+                                     "confidence": round(parse.confidence, 3), **reply.meta})
         nlu = {"intent": parse.intent, "confidence": round(parse.confidence, 3), "lang": lang,
                "script": script, "entities": []}
         return Outcome([reply], None, new_ctx, nlu, {"total": time.perf_counter() - started})
@@ -361,12 +383,6 @@ def _asks_consent(before: Context, after: Context, escalate: Escalate | None) ->
     handing_over = escalate is not None or (after.pending is not None and before.pending is None)
     in_form = before.appointment_form is not None or before.lookup_form is not None
     return handing_over and (in_form or after.gave_details) and before.agent_consent is None
-
-
-def _withdrawn(ctx: Context) -> Outcome:
-    """"Hide my details": agents see them masked from now on (a question pending is dropped)."""
-    ctx = ctx.model_copy(update={"agent_consent": False, "consent_for": None})
-    return Outcome([ack_reply(False, ctx.lang, output_script(ctx.lang, ctx.script))], None, ctx, {})
 
 
 def greet(ctx: Context) -> list[Reply]:

@@ -97,7 +97,7 @@ class VisitorChannel(Protocol):
         """The client address the visitor last spoke from (per-address limits)."""
         ...
 
-    def withhold_details(self, session_id: str) -> None:
-        """The visitor withdrew their consent: agents see their details masked from now on
-        (the context's ``agent_consent`` set to no)."""
+    def record_consent(self, session_id: str, consent: str) -> None:
+        """The visitor gave or withdrew their consent: agents see their details as it now says
+        (the context's ``agent_consent``: granted, refused or withdrawn, handoff/disclosure.py)."""
         ...

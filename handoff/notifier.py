@@ -9,8 +9,9 @@ Several processes on one PostgreSQL database: ``changed()`` also announces the c
 (storage/live.py), and each other process refreshes its own consoles from the store. A chat's
 event stored elsewhere (the visitor's message on their node, an agent's reply on theirs) reaches
 this process's consoles watching the chat the same way: by its session and seq, read from the
-store. These are handled one at a time, in the order announced (``_elsewhere``). What is not
-stored crosses the same way: a chat given to an agent whose console is on another node
+store. These are handled one at a time, in the order announced (``_elsewhere``); a consent
+given or withdrawn there (its ``consent`` reply) sends the open chat again, masked as it now
+says. What is not stored crosses the same way: a chat given to an agent whose console is on another node
 (``opened``: that node opens it there), typing indicators and the ``released`` notice.
 """
 
@@ -307,6 +308,13 @@ class Notifier:
             self.ctx.announced[chat.id] = (event.position, event.eta_s)
         elif isinstance(event, Reply) and event.meta.get("kind") == "agent":
             await self.to_watchers(chat, af.Event(chat=chat.id, event=stored.to_wire()))
+        elif isinstance(event, Reply) and event.meta.get("kind") == "consent":
+            # The visitor gave or withdrew consent on another node: what the consoles here
+            # already show of the chat is sent again, as the consent now says.
+            self.changed_here(chat.id)
+            if self._watched(chat):
+                await self.to_watchers(chat, self.views.chat_frame(chat))
+            await self.broadcast()
         elif isinstance(event, Visitor):
             shown = self.views.disclosure(chat).event(stored)
             await self.to_watchers(chat, af.Event(chat=chat.id, event=shown))

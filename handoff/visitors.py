@@ -10,11 +10,13 @@ from conversation.owner import Rejected
 from handoff import agent_frames as af
 from handoff import texts
 from handoff.context import HandoffContext
+from handoff.disclosure import Disclosure, consent_after
 from handoff.escalation import EscalationService
 from handoff.notifier import Notifier
 from handoff.positions import eligible_online
 from handoff.store import Chat
-from services.consent import ACK, withdraws
+from runtime.language import Lang, detect_language
+from services.consent import ACK, ConsentWord, word_of
 
 
 class VisitorEvents:
@@ -31,8 +33,9 @@ class VisitorEvents:
         if not isinstance(stored.event, Visitor) or chat is None:
             return  # a chat that ended just now: the visitor was told the bot has them again
         text = stored.event.text
-        if withdraws(text):  # whatever else the message does (a ticket, a line to the agent)
-            await self._withhold_details(chat)
+        word = word_of(text)
+        if word is not None:  # whatever else the message does (a ticket, a line to the agent)
+            await self._consent_said(chat, word, text)
         if chat.status == "queued" and chat.leaving_message:
             await self.escalation.create_ticket(chat, text)
             return
@@ -53,16 +56,22 @@ class VisitorEvents:
         if chat.status == "queued":
             await self.notifier.broadcast()
 
-    async def _withhold_details(self, chat: Chat) -> None:
-        """"Hide my details" written to a person: masked from now on, the visitor told so, and
-        the consoles here that have the chat open are sent it again, masked."""
+    async def _consent_said(self, chat: Chat, word: ConsentWord, text: str) -> None:
+        """"Hide my details" or "可以俾職員睇" written to a person: agents see the details as the
+        consent now says (handoff/disclosure.py), the visitor is told so in the language they
+        wrote it in, and the consoles here that have the chat open are sent it again. The
+        notice is the change's event: consoles on other nodes re-read the chat on it
+        (Notifier._to_consoles)."""
         ctx = self.ctx
-        ctx.visitors.withhold_details(chat.session_id)
-        lang = ctx.language(chat).lang
-        await ctx.visitors.say(chat.session_id, Notice(ACK[False][lang], lang=lang, kind="consent",
-                                                       meta={"agreed": False}))
+        before = Disclosure.of(ctx.visitors.context(chat.session_id)).consent
+        consent = consent_after(before, word)
+        ctx.visitors.record_consent(chat.session_id, consent)
+        lang: Lang = "en" if detect_language(text).lang == "en" else "zh"
+        agreed = consent == "granted"
+        await ctx.visitors.say(chat.session_id, Notice(
+            ACK[agreed][lang], lang=lang, kind="consent", meta={"agreed": agreed, "consent": consent}))
         await self.notifier.to_watchers(chat, self.notifier.views.chat_frame(chat))
-        self.notifier.changed(chat.id)  # the queue lists' item, masked too
+        self.notifier.changed(chat.id)  # the queue lists' item too
 
     async def on_visitor_typing(self, session_id: str, on: bool) -> None:
         chat = self.ctx.db().active_chat(session_id)

@@ -1,14 +1,20 @@
 """A visitor's word on whether agents may see their personal details unmasked: the question's
 and the answers' texts, and what counts as a yes, a no or a withdrawal, in every script
 (Simplified, Traditional, Cantonese) and English. The bot asks (bot/consent.py); the agent
-console follows the answer (handoff/disclosure.py); a withdrawal is heard by both, as the
-visitor may write it to the bot or to an agent."""
+console follows the answer (handoff/disclosure.py); a withdrawal, or consent given unasked
+("you can show my details to the agent", also after a no), is heard by both, as the visitor may
+write it to the bot or to an agent."""
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from runtime.language import to_simplified
+
+# What a visitor's message says of consent: a yes or a no to the bot's question, or, unasked,
+# a grant or a withdrawal. handoff/disclosure.py turns each into the consent's new state.
+ConsentWord = Literal["yes", "no", "grant", "withdraw"]
 
 YES = {"zh": "同意，客服可以查看", "en": "Yes, the agent may see them"}
 NO = {"zh": "不同意，保持遮盖", "en": "No, keep them masked"}
@@ -40,6 +46,23 @@ _WITHDRAW = re.compile(
     r"|\bdon'?t (show|let) (the )?agents? (see )?my (details|data|info|information|numbers)\b"
     r"|\b(withdraw|revoke) (my )?(consent|agreement)\b", re.IGNORECASE)
 
+# "You can show my details to the agent", "可以给客服看我的资料", "可以俾職員睇": consent given
+# without being asked (after a no too). Checked after a withdrawal, on the Simplified text; a
+# question ("可以俾職員睇嗎?", "can the agent see my details?") is not consent.
+_GRANT = re.compile(
+    r"(?<![不唔别冇没])(可以|能|同意|允许|准)(让|给|俾|畀)?(客服|人工|工作人员|职员|agent)"
+    r"(看|睇|查看|见到|看到)"
+    # Without the agent named, only as the whole point of the message: "在哪里可以查看我的资料"
+    # asks where the visitor can see them.
+    r"|^\s*(好|ok)?[，,\s]*(可以|同意|允许)(让|给|俾|畀)?(看|睇|查看)(我的|我嘅|我)(个人)?"
+    r"(资料|信息|证件|详情|号码)"
+    r"|\b(you|agents?|the agents?|staff|they) (can|may) (now )?(see|view|have|look at)"
+    r"( all| in full| the full)? (my|them|it|everything)\b"
+    r"|\b(show|unmask|reveal)( all)? my (details|data|info|information|numbers)\b"
+    r"|\bi (now )?(agree|consent)( now)?\b(?! to (hide|mask))", re.IGNORECASE)
+_NEGATED = re.compile(r"\b(not|never|cannot|dont|cant)\b|n['’]t\b", re.IGNORECASE)
+_QUESTION = re.compile(r"[?？]|[吗嗎咩][\s。.!！]*$")
+
 
 def _folded(text: str) -> str:
     folded = _TAIL.sub("", to_simplified(text).strip().lower())
@@ -61,3 +84,15 @@ def answer_of(text: str) -> bool | None:
 def withdraws(text: str) -> bool:
     """The visitor takes back (or refuses ahead) agents seeing their details."""
     return bool(_WITHDRAW.search(to_simplified(text)))
+
+
+def grants(text: str) -> bool:
+    """The visitor lets agents see their details, unasked: after a no or a withdrawal too."""
+    simplified = to_simplified(text)
+    return (not withdraws(text) and not _QUESTION.search(simplified.strip())
+            and not _NEGATED.search(simplified) and bool(_GRANT.search(simplified)))
+
+
+def word_of(text: str) -> ConsentWord | None:
+    """What a message says of consent unasked: a withdrawal, a grant, or nothing."""
+    return "withdraw" if withdraws(text) else "grant" if grants(text) else None

@@ -206,6 +206,76 @@ async def test_a_cantonese_no_keeps_everything_masked(consent_server, ws_client)
     await agent.close()
 
 
+async def consented(visitor, msg_id: str, text: str, after: int = 0) -> dict:
+    """The consent notice that answers ``text`` (the bot's, or the handoff's while queued)."""
+    await visitor.send({"type": "message", "id": msg_id, "text": text})
+    return await visitor.until(lambda f: reply_kind("consent")(f) and f["seq"] > after)
+
+
+async def test_after_a_no_consent_given_later_unmasks_and_is_withdrawn_again(
+        consent_server, ws_client):
+    """A visitor who said no can still agree later, in words of their own, and withdraw again:
+    the newest word holds (handoff/disclosure.py)."""
+    agent = await logged_in(consent_server, "consent_again")
+    async with ws_client(consent_server.ws_url) as visitor:
+        await visitor.hello(page_lang="en")
+        await visitor.ask("PR holder passport info", "a1")
+        await visitor.send({"type": "message", "id": "a2", "text": f"{PR_CARD} {PASSPORT}"})
+        await visitor.until(reply_kind("lookup_form"))
+        await visitor.send({"type": "message", "id": "a3", "text": "Talk to a person"})
+        await visitor.until(reply_kind("consent_ask"))
+        told = await consented(visitor, "a4", "no")
+        assert told["meta"]["agreed"] is False
+        frame = await visitor.until(lambda f: is_state("queued")(f) or reply_kind("ask_option")(f),
+                                    timeout=60)
+        # Said to the bot (the route's question waits) or to the queue: agreed now.
+        told = await consented(visitor, "a5", "You can show my details to the agent", told["seq"])
+        assert told["meta"]["agreed"] is True and "in full" in told["text"]
+        if frame["type"] == "reply":
+            await visitor.send({"type": "message", "id": "a6", "text": "Entry-exit documents"})
+            await visitor.until(reply_kind("ask_region"))
+            await visitor.send({"type": "message", "id": "a7", "text": "Shenzhen"})
+            await visitor.until(is_state("queued"), timeout=60)
+        told = await consented(visitor, "a8", "唔好俾客服睇我嘅資料", told["seq"])
+        assert told["meta"]["agreed"] is False and told["lang"] == "zh"
+        told = await consented(visitor, "a9", "可以俾職員睇", told["seq"])  # after a withdrawal
+        assert told["meta"]["agreed"] is True and told["lang"] == "zh"
+        snap = await agent.queues_until(
+            lambda s: bool(waiting_ids(s)) and newest(s).get("consent") is True, timeout=30)
+        await agent.send(type="claim", chat=newest(snap)["id"])
+        opened = await agent.expect("chat")
+        assert PASSPORT in json.dumps(opened["transcript"], ensure_ascii=False)
+        assert fields(opened["chat"])["passport"] == PASSPORT
+        await consented(visitor, "a10", "hide my details", told["seq"])
+        opened = await agent.expect("chat")  # what the console shows, sent again masked
+        assert opened["chat"]["consent"] is False
+        assert PASSPORT not in json.dumps(opened, ensure_ascii=False)
+        await visitor.send({"type": "close"})
+        await visitor.until(is_state("closed"))
+    await agent.close()
+
+
+@pytest.mark.parametrize(("answer", "script", "said"), [
+    ("可以", "zh-Hans", "客服可以查看您填写的完整信息"),
+    ("可以給客服看我的資料", "zh-Hant", "客服可以查看"),
+    ("OK", "en", "the agent may see your details in full")])
+async def test_the_acknowledgement_follows_the_answers_script(
+        consent_server, ws_client, answer, script, said):
+    """On the English page, "可以" is acknowledged in Chinese, in the answer's own script."""
+    async with ws_client(consent_server.ws_url) as visitor:
+        await visitor.hello(page_lang="en")
+        await visitor.ask("PR holder passport info", "s1")
+        await visitor.send({"type": "message", "id": "s2", "text": f"{PR_CARD} {PASSPORT}"})
+        await visitor.until(reply_kind("lookup_form"))
+        await visitor.send({"type": "message", "id": "s3", "text": "Talk to a person"})
+        assert (await visitor.until(reply_kind("consent_ask")))["lang"] == "en"
+        told = await consented(visitor, "s4", answer)
+        assert told["meta"]["agreed"] is True
+        assert told["script"] == script and said in told["text"], told
+        await visitor.send({"type": "close"})
+        await visitor.until(is_state("closed"))
+
+
 async def test_the_office_form_holds_nothing_personal_so_no_question(consent_server, ws_client):
     """A person asked for while the office directory asks for a city: the form holds a place
     only, so the request goes on without the consent question."""

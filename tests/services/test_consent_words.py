@@ -1,11 +1,14 @@
 """What counts as a visitor's yes, no or withdrawal of consent (services/consent.py), in every
-script: short answers only; anything else is a normal message, which the bot takes as it comes."""
+script: short answers only; anything else is a normal message, which the bot takes as it comes.
+Consent given unasked ("可以俾職員睇") and the one rule that turns each word into the consent's
+state (handoff/disclosure.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.consent import answer_of, withdraws
+from handoff.disclosure import consent_after
+from services.consent import answer_of, grants, withdraws, word_of
 
 
 @pytest.mark.parametrize("text", [
@@ -41,3 +44,27 @@ def test_a_withdrawal(text):
 @pytest.mark.parametrize("text", ["我想看我的资料", "show me my details", "护照资料要带吗"])
 def test_not_a_withdrawal(text):
     assert not withdraws(text)
+
+
+@pytest.mark.parametrize("text", [
+    "可以给客服看我的资料", "可以給客服看我的資料", "可以俾職員睇", "可以俾客服睇我嘅資料",
+    "我同意讓工作人員查看我的資料", "可以看我的資料", "You can show my details to the agent",
+    "The agent may see them", "ok, you can see everything now", "I agree now"])
+def test_consent_given_unasked(text):
+    assert grants(text) and word_of(text) == "grant"
+
+
+@pytest.mark.parametrize("text", [
+    "可以俾職員睇嗎?", "不可以给客服看我的资料", "唔好俾客服睇我嘅資料", "Can I see my details?",
+    "you can't see my details", "在哪里可以查看我的资料", "我可以查看我的资料", "可以帮我查签证吗", "可以", "我想看我的资料"])
+def test_not_consent_given(text):
+    assert word_of(text) != "grant"
+
+
+@pytest.mark.parametrize(("before", "word", "after"), [
+    (None, "yes", "granted"), (None, "no", "refused"), (None, "withdraw", "refused"),
+    (None, "grant", "granted"), ("refused", "grant", "granted"), ("refused", "yes", "granted"),
+    ("granted", "withdraw", "withdrawn"), ("withdrawn", "grant", "granted"),
+    ("withdrawn", "withdraw", "withdrawn"), ("granted", "no", "refused")])
+def test_the_newest_word_holds(before, word, after):
+    assert consent_after(before, word) == after
