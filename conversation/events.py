@@ -117,10 +117,11 @@ def parse(stored: dict[str, Any]) -> Stored:
 
 def for_consoles(event: Event) -> bool:
     """Whether agents' consoles are shown the event: a visitor's message, an agent's reply, a
-    place in the queue. The bot's and the system's messages and the other state frames are the
-    visitor's alone."""
+    place in the queue, and the visitor's consent given or withdrawn (it changes what consoles
+    may show of the chat). The bot's other messages, the system's and the other state frames
+    are the visitor's alone."""
     if isinstance(event, Reply):
-        return event.meta.get("kind") == "agent"
+        return event.meta.get("kind") in ("agent", "consent")
     return isinstance(event, Visitor | Queued)
 
 
