@@ -16,6 +16,7 @@ from __future__ import annotations
 import array
 import hashlib
 import json
+import logging
 import mmap
 import os
 from collections.abc import Iterator, Mapping
@@ -25,6 +26,8 @@ import jieba
 import marisa_trie
 
 from runtime.build_lock import NotBuilt, build_lock
+
+log = logging.getLogger(__name__)
 
 FORMAT = 1  # the files' layout below; a change builds again
 TRIE, FREQS, META = "words.marisa", "freqs.u32", "meta.json"
@@ -81,6 +84,7 @@ def build_dictionary(folder: Path) -> None:
     (tmp / FREQS).write_bytes(array.array("I", freqs).tobytes())
     (tmp / META).write_text(json.dumps({"total": total, "words": len(freq)}), encoding="utf-8")
     os.replace(tmp, folder)
+    log.info("built jieba's dictionary as a trie in %s: %d words and prefixes", folder, len(trie))
 
 
 def serve_dictionary(models_dir: Path, *, build: bool = True) -> None:
