@@ -1,14 +1,15 @@
 """jieba's default dictionary served from a memory-mapped trie instead of a Python dict.
 
-jieba keeps its ~350k words and their prefixes (498k keys) in a dict, ``jieba.dt.FREQ``: about
+jieba keeps its 349k words and their prefixes (498k keys) in a dict, ``jieba.dt.FREQ``: about
 63 MiB of Python objects in every process that segments Chinese, loaded from its cache at each
 start. A model worker only looks words up in it (``in``, ``[]``, ``get``), so the same keys and
 frequencies are written once, at build time, to ``<models_dir>/jieba-<key>/``: a MARISA trie of
 the keys (``marisa-trie``) and their frequencies as 32-bit integers in the trie's key order.
-Served memory-mapped, the files take about 6 MiB that the workers of a node share, and jieba
+Served memory-mapped, the files (3.3 MB) are shared by the workers of a node, and jieba
 segments exactly as before (same keys, same frequencies, same total).
 
-``key`` hashes jieba's dictionary file and ``FORMAT``: another jieba version builds again.
+``key`` hashes jieba's dictionary file and ``FORMAT``: a jieba release with another dictionary
+builds again.
 """
 
 from __future__ import annotations
