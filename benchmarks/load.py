@@ -20,11 +20,11 @@ duplicated or refused; the knee is the last rate that held. ``--soak S`` holds R
 reading each node's memory every 10 s, and reports the series and its slope.
 
 Reported: p50/p95/p99, throughput, lost (never acked or answered by the end plus ``--grace``),
-duplicated (an event ``seq`` seen twice), errors, peak RSS of each node (its server process, and
-with its model workers), and CPU in % of one core of the client, the nodes, PostgreSQL and the
-whole machine. Nodes: ``--nodes N`` on ``--backend postgres`` share one database; visitors and
-``--agents`` (logged in, idle: the queue broadcasts reach them) go round-robin over the nodes'
-ports directly, with no load balancer in between.
+duplicated (an event ``seq`` seen twice), errors, peak RSS of each node (its server process,
+with its model workers, and its largest model worker), and CPU in % of one core of the client,
+the nodes, PostgreSQL and the whole machine. Nodes: ``--nodes N`` on ``--backend postgres`` share
+one database; visitors and ``--agents`` (logged in, idle: the queue broadcasts reach them) go
+round-robin over the nodes' ports directly, with no load balancer in between.
 """
 
 from __future__ import annotations
@@ -196,6 +196,7 @@ class RssSampler:
         self.probes, self.every = probes, every
         self.peak_own = [0] * len(probes)
         self.peak_total = [0] * len(probes)
+        self.peak_child = [0] * len(probes)  # a node's largest model worker
         self.series: list[tuple[float, list[float]]] = []  # (seconds in, MiB per probe)
         self.task: asyncio.Task | None = None
 
@@ -206,6 +207,7 @@ class RssSampler:
             for i, (own, total) in enumerate(readings):
                 self.peak_own[i] = max(self.peak_own[i], own)
                 self.peak_total[i] = max(self.peak_total[i], total)
+                self.peak_child[i] = max(self.peak_child[i], self.probes[i].largest_child_rss())
             self.series.append((round(time.monotonic() - started, 1),
                                 [round(total / MIB, 1) for _, total in readings]))
             await asyncio.sleep(self.every)
@@ -219,8 +221,9 @@ class RssSampler:
         self.task.cancel()
 
     def peaks(self) -> list[dict[str, float]]:
-        return [{"server_mib": round(own / MIB, 1), "node_mib": round(total / MIB, 1)}
-                for own, total in zip(self.peak_own, self.peak_total, strict=True)]
+        return [{"server_mib": round(own / MIB, 1), "node_mib": round(total / MIB, 1),
+                 "worker_mib": round(child / MIB, 1)}
+                for own, total, child in zip(self.peak_own, self.peak_total, self.peak_child, strict=True)]
 
 
 @contextlib.contextmanager
@@ -448,12 +451,12 @@ async def main(args: argparse.Namespace) -> dict:
 
 COLUMNS = ("| run | visitors | rate /s | messages | lost | unsent | dup | errors | msg/s | p50 ms "
            "| p95 ms | p99 ms | p95 from schedule ms | peak RSS MiB per node (server / with "
-           "workers) | CPU % of a core: client / node servers / nodes with workers / PostgreSQL / "
+           "workers / largest worker) | CPU % of a core: client / node servers / nodes with workers / PostgreSQL / "
            "machine | CPU ms per message: node servers / model workers / PostgreSQL |")
 
 
 def row(label: str, r: dict) -> str:
-    rss = ", ".join(f"{n['server_mib']} / {n['node_mib']}" for n in r["rss"])
+    rss = ", ".join(f"{n['server_mib']} / {n['node_mib']} / {n['worker_mib']}" for n in r["rss"])
     cpu, per = r["cpu_pct"], r["cpu_ms_per_msg"]
     return (f"| {label} | {r['visitors']} | {r['rate_msg_s'] or 'closed loop'} | {r['sent']} "
             f"| {r['lost']} | {r['unsent']} | {r['duplicated']} | {r['errors']} "

@@ -72,6 +72,14 @@ class Probe:
                 own = rss if proc is self.proc else own
         return own, total
 
+    def largest_child_rss(self) -> int:
+        """The RSS of the largest descendant (a node's busiest model worker), bytes."""
+        sizes = [0]
+        for proc in self._tree()[1:]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                sizes.append(proc.memory_info().rss)
+        return max(sizes)
+
     def cpu_seconds(self) -> tuple[float, float]:
         """(the process's own CPU time, the whole tree's), seconds."""
         own, total = 0.0, 0.0

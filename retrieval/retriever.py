@@ -18,6 +18,7 @@ from retrieval.ranking import ANSWER_AT, IN_SCOPE_AT, Ranker, query_features
 from retrieval.schema import Entry
 from retrieval.settings import RetrievalSettings
 from retrieval.text import TextAnalyzer
+from runtime.jieba_dict import serve_dictionary
 from runtime.language import Lang, Script, lang_of
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,9 @@ class Retriever:
     # -- loading -------------------------------------------------------------------------------
     @classmethod
     def load(cls, settings: RetrievalSettings, force_rebuild: bool = False, *, build: bool = True) -> Retriever:
-        """Load the cached index for this corpus and model, building it (and exporting the encoder)
-        first if needed, once under the build lock; ``build=False`` raises ``NotBuilt`` instead.
+        """Load the cached index for this corpus and model, building it (and exporting the encoder,
+        and writing jieba's dictionary as a trie: runtime/jieba_dict.py) first if needed, once
+        under the build lock; ``build=False`` raises ``NotBuilt`` instead.
 
         Raises ``CorpusError`` (every problem with file and line) if an entry file is invalid.
         Unresolved ``related`` links are only logged here; ``python -m retrieval check`` fails on them.
@@ -103,8 +105,10 @@ class Retriever:
             raise CorpusError(file_errors)
         for issue in corpus.errors:
             log.warning("%s", issue)
+        models = Path(settings.data_dir) / "models"
+        serve_dictionary(models, build=build)  # before the analyser's jieba loads it as a dict
         analyzer = TextAnalyzer()
-        embedder = SentenceEncoder.load(resolve_model(settings.embedding_model), Path(settings.data_dir) / "models",
+        embedder = SentenceEncoder.load(resolve_model(settings.embedding_model), models,
                                         int8=settings.embedding_int8, build=build)
         built = build_or_load(corpus, Path(settings.data_dir), analyzer, embedder,
                               tuple(settings.embedding_languages), force_rebuild, build=build)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qrcode
-from fpdf import FPDF
-from fpdf.enums import Align, XPos, YPos
 
 from services.records import Record
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 FONT_SC = 2  # the collection's Simplified Chinese face (JP, KR, SC, TC, HK)
@@ -27,6 +29,10 @@ class DocumentFace:
 
 
 def render_pdf(face: DocumentFace) -> bytes:
+    # fpdf2 (with fontTools) is about 28 MiB: imported by a process when it first draws a PDF, so
+    # model workers that never issue an e-document do not carry it.
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_title("Passport information e-document")
     pdf.set_subject(f"verification code {face.code}")
@@ -36,7 +42,7 @@ def render_pdf(face: DocumentFace) -> bytes:
     pdf.add_font("noto", fname=str(FONT), collection_font_number=FONT_SC)
     pdf.set_font("noto", size=16)
     _block(pdf, 9, "永久居留人员护照信息电子文书\nPassport information of a permanent resident",
-           Align.C)
+           centred=True)
     pdf.ln(4)
     pdf.set_font("noto", size=11)
     for zh, en, value in _lines(face):
@@ -52,9 +58,12 @@ def render_pdf(face: DocumentFace) -> bytes:
     return bytes(pdf.output())
 
 
-def _block(pdf: FPDF, height: float, text: str, align: Align = Align.L) -> None:
+def _block(pdf: FPDF, height: float, text: str, *, centred: bool = False) -> None:
     """A paragraph of its own: the next one starts under it at the left margin."""
-    pdf.multi_cell(0, height, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    from fpdf.enums import Align, XPos, YPos
+
+    pdf.multi_cell(0, height, text, align=Align.C if centred else Align.L, new_x=XPos.LMARGIN,
+                   new_y=YPos.NEXT)
 
 
 def _lines(face: DocumentFace) -> list[tuple[str, str, str]]:

@@ -4,12 +4,14 @@ the corpus states them, its official sources and the "as of" date, in the guide'
 
 from __future__ import annotations
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
+from typing import TYPE_CHECKING
 
 from runtime.language import Script, to_script
 from services.edocument_pdf import FONT
 from services.guides import Guide, GuideBook, Lang, Section
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 # The collection's faces: 0 JP, 1 KR, 2 SC, 3 TC, 4 HK; English is set in the SC face's Latin.
 _FACE = {"zh-Hant": 3}
@@ -51,6 +53,8 @@ def headings(guide: Guide) -> dict[str, str]:
 
 
 def render_guide(guide: Guide) -> bytes:
+    from fpdf import FPDF  # imported when a process first draws a PDF (services/edocument_pdf.py)
+
     words = headings(guide)
     pdf = FPDF(format="A4")
     pdf.set_title(guide.title)
@@ -99,7 +103,7 @@ def _ticked(pdf: FPDF, item: str) -> None:
     top = pdf.get_y() + 1
     pdf.rect(pdf.l_margin, top, _BOX, _BOX)
     pdf.set_x(pdf.l_margin + _BOX + 2)
-    pdf.multi_cell(0, 6, item, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 6, item, new_x="LMARGIN", new_y="NEXT")
 
 
 def _sources(pdf: FPDF, guide: Guide, heading: str) -> None:
@@ -115,4 +119,4 @@ def _sources(pdf: FPDF, guide: Guide, heading: str) -> None:
 
 
 def _line(pdf: FPDF, height: float, text: str) -> None:
-    pdf.multi_cell(0, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")

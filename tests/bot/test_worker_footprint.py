@@ -1,6 +1,8 @@
 """A model worker serves from the built artefacts alone: no PyTorch, transformers or
-sentence-transformers in its process (they cost ~700 MiB and seconds of start-up), and no
-scikit-learn, SciPy, FAISS or bm25s (the index and the NLU model are plain arrays; ~90 MiB)."""
+sentence-transformers in its process (they cost ~700 MiB and seconds of start-up), no
+scikit-learn, SciPy, FAISS or bm25s (the index and the NLU model are plain arrays; ~90 MiB), no
+PDF library before it draws a PDF (~28 MiB), and jieba's dictionary read from the built trie
+(not a 63 MiB dict)."""
 
 from __future__ import annotations
 
@@ -16,12 +18,14 @@ FIXTURE_KNOWLEDGE = ROOT / "tests" / "retrieval" / "fixtures" / "knowledge"
 INIT = """
 import json, sys
 from pathlib import Path
+import jieba
 from bot.settings import Settings
 from bot import worker
 worker._init(Settings(data_dir=Path(sys.argv[1])), ["广东"])
-heavy = ("torch", "transformers", "sentence_transformers", "sklearn", "scipy", "faiss", "bm25s")
+heavy = ("torch", "transformers", "sentence_transformers", "sklearn", "scipy", "faiss", "bm25s", "fpdf")
 print(json.dumps({"loaded": [m for m in heavy if m in sys.modules],
-                  "answer": worker._search("How do I extend my visa?", 1).hits[0].entry_id}))
+                  "jieba": type(jieba.dt.FREQ).__name__,
+                  "answer": worker._search("签证过期了怎么办", 1).hits[0].entry_id}))
 """
 
 
@@ -31,7 +35,7 @@ def test_worker_loads_models_without_torch_or_training_libraries(tmp_path: Path)
                           text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["loaded"] == [] and result["answer"]
+    assert result["loaded"] == [] and result["jieba"] == "TrieFreq" and result["answer"]
 
 
 FRESH = """

@@ -76,5 +76,7 @@ def test_two_processes_on_a_fresh_data_dir_build_once(settings, tmp_path: Path) 
     assert logs.count("exported encoder") == 1 and logs.count("built index") == 1
     assert {r["backend"] for r in results} == {"onnxruntime-int8"}
     assert len({r["index"] for r in results}) == 1 and sorted(r["built_now"] for r in results) == [False, True]
-    exported = [p.name for p in (tmp_path / "models").iterdir() if p.name != ".build.lock"]
-    assert len(exported) == 1 and not exported[0].startswith(".")  # no half-made folder left
+    assert logs.count("built jieba's dictionary") == 1
+    made = sorted(p.name for p in (tmp_path / "models").iterdir() if p.name != ".build.lock")
+    # the encoder and jieba's dictionary (runtime/jieba_dict.py), no half-made folder left
+    assert len(made) == 2 and made[1].startswith("jieba-") and not made[0].startswith(".")
