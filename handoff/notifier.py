@@ -115,7 +115,7 @@ class Notifier:
         cost grows with the changes, not with the queue). A changed tickets list is pushed by the
         other nodes too."""
         if tickets_changed:
-            self.ctx.bus.announce(self.ctx.db().database, "tickets", "")
+            self.ctx.bus.announce(self.ctx.db().database, "tickets", "open")  # the open list
         await self._push(tickets_changed=tickets_changed)
 
     async def _push(self, *, tickets_changed: bool = False) -> None:

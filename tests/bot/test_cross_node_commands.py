@@ -200,3 +200,30 @@ async def test_a_supervisor_on_one_node_watches_and_notes_a_chat_held_on_the_oth
         notes = await wang.expect("notes", chat=chat, timeout=3)
         assert notes["notes"][-1]["text"] == "Mention the online status check"
         assert not [f for f in visitor.seen if "online status check" in str(f.get("text"))]
+
+
+async def tickets_until(console: AgentClient, predicate, timeout: float = 3) -> list[dict]:
+    """The console's next tickets list that satisfies ``predicate``."""
+    async def loop() -> list[dict]:
+        while not predicate(tickets := (await console.expect("tickets", timeout))["tickets"]):
+            pass
+        return tickets
+    return await asyncio.wait_for(loop(), timeout)
+
+
+async def test_a_message_left_on_one_node_and_answered_on_the_other_leaves_every_list(
+        two_nodes, agents, ws_client):  # noqa: F811
+    a, b = two_nodes
+    add_agent(a.data_dir, "li", name="Li")
+    add_agent(a.data_dir, "wang", name="Wang")
+    li = await agents(a, "li", accepting=False)
+    wang = await agents(b, "wang", accepting=False)
+    async with ws_client(a.ws_url) as visitor:
+        await queued_visitor(visitor, a)
+
+        await visitor.send({"type": "message", "id": "l1", "text": "leave a message"})
+        await visitor.send({"type": "message", "id": "l2", "text": "Please call me back"})
+        left = await tickets_until(wang, bool)  # in the list of the agent on the other node
+        await li.send(type="ticket_reply", ticket=left[0]["id"], text="We will call you today.")
+        await li.expect("ticket_done")
+        await tickets_until(wang, lambda tickets: not tickets)
