@@ -34,6 +34,7 @@ from handoff.queueing import plan_assignments
 from handoff.store import Chat
 from handoff.views import Views
 from runtime.frames import Frame
+from storage.database import StorageError
 
 log = logging.getLogger(__name__)
 # After the live-events listener reconnected: how many of a watched chat's last events are sent
@@ -181,7 +182,11 @@ class Notifier:
         said: dict[str, str | bool] = {"agent": username}
         if accepting is not None:
             said["accepting"] = accepting
-        self.ctx.bus.announce(self.ctx.db().database, "agent", json.dumps(said))
+        try:
+            self.ctx.bus.announce(self.ctx.db().database, "agent", json.dumps(said))
+        except StorageError:  # a console closing while the database is away still closes; the
+            # other nodes see the change at their next look at the agents (``agents_elsewhere``)
+            log.warning("agent change not announced", exc_info=True)
 
     async def _agent_changed_here(self, username: str, accepting: bool | None) -> None:
         ctx = self.ctx

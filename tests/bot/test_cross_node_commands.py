@@ -1,9 +1,10 @@
 """Two server processes on one PostgreSQL database (in process, each on its own port and loop):
 the agents' commands and views are the cluster's, not each node's. A chat transferred to an
 agent connected to the other node opens there (a transfer to an agent offline everywhere or full
-is refused as on one node, and two transfers of one chat at once give it once); the agents
-online, a supervisor's overview, taking chats, a chat's notes and a supervisor watching a chat
-cross the nodes."""
+is refused as on one node, and two transfers of one chat at once give it once), one transferred
+to a queue goes to an agent taking chats on the other; the agents online, a supervisor's
+overview, taking chats, a chat's notes, a supervisor watching a chat and the tickets list cross
+the nodes."""
 
 from __future__ import annotations
 
@@ -227,3 +228,21 @@ async def test_a_message_left_on_one_node_and_answered_on_the_other_leaves_every
         await li.send(type="ticket_reply", ticket=left[0]["id"], text="We will call you today.")
         await li.expect("ticket_done")
         await tickets_until(wang, lambda tickets: not tickets)
+
+
+async def test_a_chat_transferred_to_a_queue_goes_to_the_agent_taking_chats_on_the_other_node(
+        two_nodes, agents, ws_client):  # noqa: F811
+    a, b = two_nodes
+    add_agent(a.data_dir, "li", name="Li")
+    add_agent(a.data_dir, "wang", name="Wang", queues="border:national")
+    li = await agents(a, "li", accepting=False)
+    wang = await agents(b, "wang")  # takes chats, of that queue only
+    async with ws_client(a.ws_url) as visitor:
+        chat = await claimed_chat(visitor, a, li)
+        await li.send(type="transfer", chat=chat, queue="border:national")
+        await li.expect("released", chat=chat, reason="transferred")
+        given = await wang.expect("chat", timeout=5)
+        assert (given["chat"]["id"], given["chat"]["queue"]) == (chat, "border:national")
+        await visitor.until(is_state("agent", agent="Wang"))
+        await wang.send(type="send", chat=chat, text="Border desk here", id="w1")
+        await visitor.until(is_reply("Border desk here"))
