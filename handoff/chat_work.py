@@ -70,7 +70,7 @@ class ChatWork:
         db.audit(agent.username, "note", chat.session_id, chat=chat.id, chars=len(frame.text))
         notes = af.Notes(chat=chat.id, notes=db.notes(chat.session_id))
         await conn.send(notes)
-        await self.notifier.to_watchers(chat, notes)
+        await self.notifier.notes(chat, notes)
 
     async def assist(self, conn: AgentConn, agent: Agent, frame: ap.Assist) -> None:
         ctx = self.ctx

@@ -114,7 +114,9 @@ class AgentConnections:
         conn.username, conn.token_hash = agent.username, th
         ctx.conns.setdefault(agent.username, set()).add(conn)
         if ctx.consoles is not None:  # other nodes may give this agent chats now
+            self._take_chats_as_elsewhere(agent.username)
             ctx.consoles.arrived(agent.username, ctx.accepting.get(agent.username, False))
+            self.notifier.agent_changed(agent.username)
         self.ownership.back_online(agent.username)
         all_queues = [{"id": q.id, "zh": q.zh, "en": q.en, "kind": q.kind}
                       for q in ctx.table.queues.values()]
@@ -128,6 +130,15 @@ class AgentConnections:
                 await conn.send(views.chat_frame(chat))
         await self.notifier.refresh()
 
+    def _take_chats_as_elsewhere(self, username: str) -> None:
+        """An agent's first console on this node takes chats if their console on another node
+        does: taking chats is the agent's, wherever nginx put each of their consoles."""
+        ctx = self.ctx
+        if ctx.consoles is not None and username not in ctx.accepting:
+            there = ctx.consoles.elsewhere().get(username)
+            if there is not None:
+                ctx.accepting[username] = there.accepting
+
     async def logout(self, conn: AgentConn, agent: Agent, frame: ap.Logout) -> None:
         if conn.token_hash is not None:  # always set: _dispatch admits only logged-in sockets
             self.ctx.authenticator().logout(conn.token_hash, agent.username)
@@ -138,6 +149,7 @@ class AgentConnections:
         self.ctx.accepting[agent.username] = frame.on
         if self.ctx.consoles is not None:
             self.ctx.consoles.accepting(agent.username, frame.on)
+            self.notifier.agent_changed(agent.username, frame.on)
         self.ctx.db().audit(agent.username, "accepting", on=frame.on)
         await self.notifier.refresh()
 

@@ -11,8 +11,11 @@ event stored elsewhere (the visitor's message on their node, an agent's reply on
 this process's consoles watching the chat the same way: by its session and seq, read from the
 store. These are handled one at a time, in the order announced (``_elsewhere``); a consent
 given or withdrawn there (its ``consent`` reply) sends the open chat again, masked as it now
-says. What is not stored crosses the same way: a chat given to an agent whose console is on another node
-(``opened``: that node opens it there), typing indicators and the ``released`` notice.
+says. What is not stored crosses the same way: a chat given to an agent whose console is on
+another node (``opened``: that node opens it there), typing indicators and the ``released``
+notice. So do what consoles show outside any one chat: an agent's console come or gone and
+whether they take chats (``agent``: the online lists, a supervisor's overview and the agent's
+other consoles), a chat's notes and the tickets list.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from handoff.queueing import plan_assignments
 from handoff.store import Chat
 from handoff.views import Views
 from runtime.frames import Frame
+from storage.database import StorageError
 
 log = logging.getLogger(__name__)
 # After the live-events listener reconnected: how many of a watched chat's last events are sent
@@ -55,6 +59,9 @@ class Notifier:
         self._tasks: set[asyncio.Task] = set()
         self._elsewhere: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
         self._worker: asyncio.Task | None = None
+        # Several nodes: the agents last seen on the others (and whether they take chats), so a
+        # node that died, announcing nothing, still leaves the online lists (``agents_elsewhere``).
+        self._agents_there: dict[str, bool] | None = None
 
     def changed(self, chat_id: int) -> None:
         self.changed_here(chat_id)
@@ -107,7 +114,13 @@ class Notifier:
     async def broadcast(self, *, tickets_changed: bool = False) -> None:
         """Push what changed to every console: a connection's first push is the full snapshot,
         every later one a `queues_delta` with only the chats changed since the last push (its
-        cost grows with the changes, not with the queue)."""
+        cost grows with the changes, not with the queue). A changed tickets list is pushed by the
+        other nodes too."""
+        if tickets_changed:
+            self.ctx.bus.announce(self.ctx.db().database, "tickets", "open")  # the open list
+        await self._push(tickets_changed=tickets_changed)
+
+    async def _push(self, *, tickets_changed: bool = False) -> None:
         db = self.ctx.db()
         changed_ids, self.dirty = self.dirty, set()
         changed = {cid: db.chat(cid) for cid in sorted(changed_ids)}
@@ -150,6 +163,49 @@ class Notifier:
         frame = self.views.chat_frame(chat)
         for conn in self.ctx.conns.get(username, ()):
             await conn.send(frame)
+
+    async def notes(self, chat: Chat, frame: af.Notes) -> None:
+        """A chat's notes changed: to the consoles watching it, on every node (a supervisor's
+        note reaches the agent who has the chat wherever they are connected)."""
+        await self.to_watchers(chat, frame)
+        self.ctx.bus.announce(self.ctx.db().database, "notes", str(chat.id))
+
+    async def _notes_here(self, chat_id: int) -> None:
+        chat = self.ctx.db().chat(chat_id)
+        if chat is not None:
+            await self.to_watchers(chat, af.Notes(chat=chat.id,
+                                                  notes=self.ctx.db().notes(chat.session_id)))
+
+    def agent_changed(self, username: str, accepting: bool | None = None) -> None:
+        """An agent's console came or went on this node, or (``accepting``) they started or
+        stopped taking chats: the other nodes push their consoles' online lists and overviews,
+        and the agent's consoles there take chats as they do here."""
+        said: dict[str, str | bool] = {"agent": username}
+        if accepting is not None:
+            said["accepting"] = accepting
+        try:
+            self.ctx.bus.announce(self.ctx.db().database, "agent", json.dumps(said))
+        except StorageError:  # a console closing while the database is away still closes; the
+            # other nodes see the change at their next look at the agents (``agents_elsewhere``)
+            log.warning("agent change not announced", exc_info=True)
+
+    async def _agent_changed_here(self, username: str, accepting: bool | None) -> None:
+        ctx = self.ctx
+        if accepting is not None and username in ctx.conns:
+            ctx.accepting[username] = accepting
+            if ctx.consoles is not None:
+                ctx.consoles.accepting(username, accepting)
+        await self._push()
+
+    async def agents_elsewhere(self) -> None:
+        """Several nodes: push the online lists when the agents of the other nodes changed
+        without a word (their node died; PostgreSQL ended its session: storage/nodes.py)."""
+        if self.ctx.consoles is None:
+            return
+        there = {u: s.accepting for u, s in self.ctx.consoles.elsewhere().items()}
+        known, self._agents_there = self._agents_there, there
+        if known is not None and known != there:
+            await self._push()
 
     async def release(self, chat: Chat, reason: str) -> None:
         """Tell everyone who had the chat open, on every node, that it is no longer theirs."""
@@ -217,6 +273,7 @@ class Notifier:
             self.ctx.accepting.pop(username, None)
             if self.ctx.consoles is not None:
                 self.ctx.consoles.left(username)
+                self.agent_changed(username)
             self.agent_gone(username)
         return username
 
@@ -229,6 +286,9 @@ class Notifier:
         bus.subscribe("opened", self.opened_elsewhere)
         bus.subscribe("released", self.released_elsewhere)
         bus.subscribe("typing", self.typing_elsewhere)
+        bus.subscribe("notes", self.notes_elsewhere)
+        bus.subscribe("agent", self.agent_elsewhere)
+        bus.subscribe("tickets", self.tickets_elsewhere)
         bus.on_reconnect(lambda: self._later(self.catch_up))
 
     async def stop(self) -> None:
@@ -264,6 +324,22 @@ class Notifier:
         said = _announced(ident, {"session": str, "by": str, "on": bool})
         if not ours and said is not None and said["by"] in ("agent", "visitor"):
             self._later(lambda: self._typing_here(said["session"], said["by"], said["on"]))
+
+    def notes_elsewhere(self, ident: str, ours: bool) -> None:
+        if not ours and ident.isdigit():
+            chat_id = int(ident)
+            self._later(lambda: self._notes_here(chat_id))
+
+    def agent_elsewhere(self, ident: str, ours: bool) -> None:
+        said = _announced(ident, {"agent": str})
+        if not ours and said is not None:
+            on = said.get("accepting")
+            self._later(lambda: self._agent_changed_here(
+                said["agent"], on if isinstance(on, bool) else None))
+
+    def tickets_elsewhere(self, ident: str, ours: bool) -> None:
+        if not ours:
+            self._later(lambda: self._push(tickets_changed=True))
 
     def _later(self, work: Callable[[], Awaitable[None]]) -> None:
         """Queue work for the one worker that does it in order (a push awaits its sockets)."""

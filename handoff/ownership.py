@@ -25,6 +25,7 @@ from handoff.assignment import assign
 from handoff.commands import Handler
 from handoff.context import AgentConn, HandoffContext
 from handoff.notifier import Notifier
+from handoff.positions import reachable
 from handoff.queueing import required_skill
 from handoff.store import Agent, Chat
 from storage.database import StorageError
@@ -106,15 +107,20 @@ class Ownership:
             raise AgentProtocolError("already_owner", "This chat is already yours." if
                                      target.username == agent.username else
                                      "That agent already has this chat.", "agent")
-        if not ctx.conns.get(target.username):
+        if not reachable(ctx, target.username):  # a console on this node or another live one
             raise AgentProtocolError("agent_offline", "That agent is not online.", "agent")
         if required_skill(chat.lang) not in target.langs:
             raise AgentProtocolError("wrong_language", "That agent lacks the chat's language.", "agent")
+        full = AgentProtocolError("at_capacity", "That agent has no free chat slot.", "agent")
         load = sum(1 for c in db.active_chats() if c.owner == target.username and c.status == "agent")
         if load >= target.max_chats:
-            raise AgentProtocolError("at_capacity", "That agent has no free chat slot.", "agent")
+            raise full
         # One transaction: the new owner, the note, the audit row, the visitor's notice and state.
         async with _changing(ctx, chat, Reassign(target.username)):
+            # Another node may have given the target a chat since the count above: their row
+            # locked, the chats counted again, and the transfer undone if one too many.
+            if not db.agents_repo.within_capacity(target.username):
+                raise full
             db.add_note(chat.id, agent.username, "transfer",
                         f"→ {target.username}: {note}".strip())
             db.audit(agent.username, "transfer", chat.session_id, chat=chat.id,
@@ -122,7 +128,9 @@ class Ownership:
             await ctx.visitors.say(chat.session_id, Notice(
                 texts.say(texts.TRANSFERRED_AGENT, lang, agent=target.name), lang=lang))
         await self.notifier.release(chat, "transferred")
-        ctx.last_assigned[target.username] = time.time()
+        ctx.last_assigned[target.username] = now = time.time()
+        if ctx.consoles is not None:  # the other nodes' plans put the target behind their equals
+            ctx.consoles.assigned(target.username, now)
         await self.notifier.open_chat(target.username, ctx.stored_chat(chat.id))
 
     async def handback(self, conn: AgentConn, agent: Agent, frame: ap.Handback) -> None:
@@ -180,6 +188,7 @@ class Ownership:
                 owners = {owner for _, owner, _ in self.ctx.db().owned_rows() if owner}
                 for username in self._offline(owners):
                     self.start_offline_timer(username)
+                await self.notifier.agents_elsewhere()
             except StorageError:  # looked for again at the next check
                 log.warning("owners gone with their node not looked for", exc_info=True)
 

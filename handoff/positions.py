@@ -49,6 +49,14 @@ def online(ctx: HandoffContext, username: str) -> bool:
                for c in ctx.conns.get(username, ()))
 
 
+def reachable(ctx: HandoffContext, username: str) -> bool:
+    """With a console on this node or, with several nodes, on another live one: where a chat
+    given to them opens (an agent does not know which node nginx put them on)."""
+    if ctx.conns.get(username):
+        return True
+    return ctx.consoles is not None and username in ctx.consoles.elsewhere()
+
+
 def waiting(ctx: HandoffContext) -> list[Waiting]:
     # The script plays no part in positions or assignment.
     return [Waiting(cid, queue, lang, None, since)

@@ -127,8 +127,13 @@ class Views:
         return None
 
     def online_agents(self) -> list[dict[str, Any]]:
+        """Who a chat can be transferred to: agents with a console on this node or, with several
+        nodes, on another live one."""
+        ctx = self.ctx
+        elsewhere = ctx.consoles.elsewhere() if ctx.consoles is not None else {}
         return [{"username": a.username, "name": a.name, "langs": a.langs}
-                for a in self.ctx.db().agents() if self.ctx.conns.get(a.username) and not a.disabled]
+                for a in ctx.db().agents()
+                if (ctx.conns.get(a.username) or a.username in elsewhere) and not a.disabled]
 
     def snapshot(self, agent: Agent, chats: list[Chat] | None = None) -> af.Queues:
         """Everything the agent sees: sent once per connection (then `queues_delta`)."""

@@ -4,6 +4,9 @@ as on the other, counted with the agents of both; their chat goes by itself to t
 taking chats, on the other node; typing shows both ways; and when the agent's node is killed,
 its agents are offline at once (no chat is given to them), and the visitor, told their agent lost
 the connection, is back at the front of the queue and served by another agent, nothing lost.
+An agent whose console nginx put on one node transfers a chat to an agent on the other: it opens
+there with its transcript, and the visitor is told once; a transfer to an agent offline on every
+node is refused as on one node.
 
 Visitors come through nginx, which sends every loopback client to one node (the "visitor's
 node"); the agents' consoles are opened on a chosen node from 127.0.0.1, the nodes' trusted
@@ -21,7 +24,9 @@ from handoff import texts
 from tests.deployment.cluster import (
     agent_on,
     agent_sees,
+    agent_through_nginx,
     as_nginx_for,
+    claim,
     holder_and_other,
     is_queued,
     is_reply,
@@ -40,7 +45,7 @@ _addresses = (f"198.51.100.{i}" for i in itertools.count(1))
 def cluster(postgres, start_module_server, tmp_path_factory):
     url = postgres.create_database("agents_across_nodes")
     with two_nodes(url, start_module_server, tmp_path_factory.mktemp("nginx"),
-                   agents=("mei", "lan"),
+                   agents=("mei", "lan", "zhao"),
                    CHAT_AGENT_RECONNECT_GRACE_S=str(AGENT_GRACE_S)) as cluster:
         yield cluster
 
@@ -69,6 +74,10 @@ async def opened(agent: AgentClient, session_text: str) -> dict:
         chat = await agent.expect("chat", timeout=15)
         if any(e.get("text") == session_text for e in chat["transcript"]):
             return chat
+
+
+def online_names(snapshot: dict | None) -> set[str]:
+    return {a["username"] for a in (snapshot or {}).get("online_agents", [])}
 
 
 async def test_the_queue_is_one_over_both_nodes_and_its_chat_goes_to_the_agent_elsewhere(
@@ -123,6 +132,37 @@ async def test_the_queue_is_one_over_both_nodes_and_its_chat_goes_to_the_agent_e
             assert {f["chat"] for f in released} == chats
 
 
+async def test_a_chat_is_transferred_to_an_agent_whose_console_is_on_the_other_node(cluster):
+    proxy, nodes = cluster
+    async with through_nginx(proxy, "127.0.0.6") as visitor:
+        await visitor.hello(lang="en")
+        _, other = holder_and_other(nodes)
+        # Mei's console goes where nginx sends it (the visitor's node), Lan's to the other.
+        async with agent_through_nginx(proxy, "mei") as mei, agent_on(other, "lan") as lan:
+            chat = await claim(visitor, mei)
+            await visitor.send({"type": "message", "id": "v1", "text": "About my residence permit"})
+            await agent_sees(mei, chat, "About my residence permit")
+            await mei.send(type="transfer", chat=chat, agent="zhao")  # offline on every node
+            refused = await mei.expect("error")
+            assert (refused["code"], refused["message"]) == ("agent_offline",
+                                                             "That agent is not online.")
+            await mei.send(type="transfer", chat=chat, agent="lan", note="residence permit")
+            await mei.expect("released", chat=chat, reason="transferred")
+            given = await lan.expect("chat", timeout=10)
+            assert given["chat"]["id"] == chat and given["chat"]["owner"] == "lan"
+            said = [e.get("text") for e in given["transcript"]]
+            assert said.count("About my residence permit") == 1
+            await visitor.until(is_state("agent", agent="Lan"), timeout=10)
+            await lan.send(type="send", chat=chat, text="Lan here, about your permit", id="l1")
+            await visitor.until(is_reply("Lan here, about your permit"))
+            passed = texts.say(texts.TRANSFERRED_AGENT, "en", agent="Lan")
+            assert [f.get("text") for f in visitor.seen].count(passed) == 1
+            await visitor.send({"type": "message", "id": "v2", "text": "Thanks Lan"})
+            await agent_sees(lan, chat, "Thanks Lan")
+            await visitor.send({"type": "close"})
+            await lan.expect("released", chat=chat, reason="visitor_closed")
+
+
 # Last: a node is killed -------------------------------------------------------------------------
 
 async def test_when_the_agent_s_node_dies_the_visitor_goes_back_to_the_queue_and_to_another(
@@ -143,10 +183,13 @@ async def test_when_the_agent_s_node_dies_the_visitor_goes_back_to_the_queue_and
             await lan.send(type="send", chat=chat, text="Lan here", id="l1")
             await visitor.until(is_reply("Lan here"))
 
+            await mei.queues_until(lambda s: "lan" in online_names(s), timeout=10)
             before = len(visitor.seen)
             doomed.kill()
             with pytest.raises(ConnectionClosed):
                 await lan.expect("never", timeout=10)
+            # Lan leaves the agents online that Mei's console lists (their node said nothing).
+            await mei.queues_until(lambda s: "lan" not in online_names(s), timeout=10)
             await visitor.send({"type": "message", "id": "v1", "text": "Are you there?"})
             await visitor.until(lambda f: f["type"] == "ack" and f["id"] == "v1")
             # At once, Lan is offline: a visitor asking for a person now waits for an agent
