@@ -107,6 +107,8 @@
       passport: 'passport', download: 'Download the e-document (PDF)', verify: 'Verify it online', code: 'Verification code',
       edoc: 'Passport e-document', guide: 'Checklist', guideDownload: 'Download the checklist (PDF)',
       birth: 'Date of birth', sendBirth: 'Send', badBirth: '{d} is not a possible date of birth.',
+      badDate: 'This date is not complete or does not exist: enter the day, month and year of a real date.',
+      guidePick: 'Choose a procedure', consentPick: 'May the agent see your details in full?',
     },
     'zh-Hans': {
       service: '请选择办理业务', city: '请选择城市', office: '请选择办证地点',
@@ -118,6 +120,8 @@
       passport: '护照', download: '下载电子文书（PDF）', verify: '在线核验', code: '核验码',
       edoc: '护照信息电子文书', guide: '材料清单', guideDownload: '下载材料清单（PDF）',
       birth: '出生日期', sendBirth: '发送', badBirth: '{d}不是有效的出生日期。',
+      badDate: '日期不完整或不存在：请填写真实日期的年、月、日。',
+      guidePick: '请选择办理事项', consentPick: '是否同意客服查看完整信息？',
     },
     'zh-Hant': {
       service: '請選擇辦理業務', city: '請選擇城市', office: '請選擇辦證地點',
@@ -129,9 +133,14 @@
       passport: '護照', download: '下載電子文書（PDF）', verify: '在線核驗', code: '核驗碼',
       edoc: '護照信息電子文書', guide: '材料清單', guideDownload: '下載材料清單（PDF）',
       birth: '出生日期', sendBirth: '發送', badBirth: '{d}不是有效的出生日期。',
+      badDate: '日期不完整或不存在：請填寫真實日期的年、月、日。',
+      guidePick: '請選擇辦理事項', consentPick: '是否同意客服查看完整信息？',
     },
   };
   const CHOICE_FIELDS = ['service', 'city', 'office', 'date', 'time', 'confirm'];
+  // Replies whose quick replies are all answers to one question: drawn as a labelled group.
+  const PICK_KINDS = { guide_pick: 'guide', consent_ask: 'consent' };
+  const PICK_LEGENDS = { guide: 'guidePick', consent: 'consentPick' };
   const BOOKING_KINDS = { appointment_booked: 'booked', appointment_rescheduled: 'rescheduled', appointment_cancelled: 'cancelled' };
 
   const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ''));
@@ -1240,7 +1249,8 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
         const qr = (Array.isArray(ev.quick_replies) ? ev.quick_replies : []).filter((q) => q && q.value != null);
         const asList = qr.length > 16 || (qr.length > QUICK_REPLIES_AS_BUTTONS && kind === 'ask_region');
         const controls = from !== 'bot' ? null : kind === 'appointment_ask' ? this.formControls(ev, qr)
-          : kind === 'lookup_form' && ev.meta.field === 'birth' ? this.birthControls(ev, qr) : null;
+          : kind === 'lookup_form' && ev.meta.field === 'birth' ? this.birthControls(ev, qr)
+          : PICK_KINDS[kind] && qr.length ? this.pickControls(ev, qr, PICK_KINDS[kind]) : null;
         if (controls) li.append((this.qrBar = controls));
         else if (qr.length) li.append((this.qrBar = this.quickReplies(qr, asList)));
       }
@@ -1329,20 +1339,16 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       if (!CHOICE_FIELDS.includes(field) || qr.length < 3) return null;
       const choices = qr.slice(0, -2);
       const box = h('div', { class: 'form-ctl' });
-      const group = h('fieldset', { class: 'choices' + (field === 'time' ? ' slots' : ''), 'data-field': field }, h('legend', null, this.st(ev, field)));
       const slots = Array.isArray(meta.slots) ? meta.slots : [];
-      choices.forEach((q, i) => {
+      const group = this.choiceGroup(ev, field, field, choices, (b, q) => {
         const value = String(q.value);
         const slot = field === 'time' ? slots.find((x) => x && x.time === value) : null;
-        const b = h('button', { type: 'button', class: field === 'confirm' ? 'primary' : null, 'data-value': value, onclick: () => this.sendText(value) });
-        if (slot) {
-          b.append(value, h('small', { 'aria-hidden': 'true' }, this.st(ev, 'free', { n: slot.free })));
-          b.setAttribute('aria-label', this.st(ev, 'freeLabel', { t: value, n: slot.free }));
-        } else b.append(String(q.label ?? value));
-        b.tabIndex = i === 0 ? 0 : -1;
-        group.append(b);
+        if (field === 'confirm') b.classList.add('primary');
+        if (!slot) return;
+        b.replaceChildren(value, h('small', { 'aria-hidden': 'true' }, this.st(ev, 'free', { n: slot.free })));
+        b.setAttribute('aria-label', this.st(ev, 'freeLabel', { t: value, n: slot.free }));
       });
-      this.rove(group);
+      if (field === 'time') group.classList.add('slots');
       box.append(group);
       if (field === 'date') {
         const picker = this.datePicker(ev);
@@ -1350,6 +1356,28 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       }
       box.append(this.quickReplies(qr.slice(-2), false));
       return box;
+    }
+
+    /** A labelled group of choice buttons (a fieldset, the question as its legend), one Tab stop
+     * (rove); each button sends its value, the same text a visitor could type. ``dress`` adjusts
+     * a button (a time slot's free seats). */
+    choiceGroup(ev, field, legendKey, items, dress) {
+      const group = h('fieldset', { class: 'choices', 'data-field': field }, h('legend', null, this.st(ev, legendKey)));
+      items.forEach((q, i) => {
+        const value = String(q.value);
+        const b = h('button', { type: 'button', 'data-value': value, onclick: () => this.sendText(value) }, String(q.label ?? value));
+        if (dress) dress(b, q);
+        b.tabIndex = i === 0 ? 0 : -1;
+        group.append(b);
+      });
+      this.rove(group);
+      return group;
+    }
+
+    /** A reply whose quick replies all answer its one question (the service guides' "which
+     * procedure?", the consent's yes / no) as a labelled group of choice buttons. */
+    pickControls(ev, qr, field) {
+      return h('div', { class: 'form-ctl' }, this.choiceGroup(ev, field, PICK_LEGENDS[field], qr));
     }
 
     /** The look-up form's "date of birth?" as a date field (meta.field 'birth'): bounded from
@@ -1373,16 +1401,18 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       const id = `nia-part-${++partId}`;
       const input = h('input', { type: 'date', id, min, max, required, 'aria-describedby': (hint ? id + '-h ' : '') + id + '-e' });
       const err = h('p', { class: 'err', id: id + '-e', role: 'alert' });
+      const refuse = (key, d) => {
+        input.setAttribute('aria-invalid', 'true');
+        err.textContent = this.st(ev, key, { d });
+        input.focus();
+      };
       const send = () => {
         const d = input.value;
-        if (!d) return;
+        // A half-typed or impossible day (31 April) leaves the value empty and badInput set:
+        // say so, rather than a button that silently does nothing.
+        if (!d) return input.validity.badInput ? refuse('badDate') : undefined;
         const refused = refusal(d);
-        if (refused) {
-          input.setAttribute('aria-invalid', 'true');
-          err.textContent = this.st(ev, refused, { d });
-          input.focus();
-          return;
-        }
+        if (refused) return refuse(refused, d);
         this.sendText(d);
       };
       input.addEventListener('input', () => {
@@ -1437,7 +1467,18 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       const state = BOOKING_KINDS[meta.kind];
       if (state && meta.booking && typeof meta.booking === 'object') bubble.append(this.bookingCard(ev, meta.booking, state));
       const download = (meta.kind === 'lookup_result' || meta.kind === 'guide') && meta.download ? safeHttpUrl(meta.download, this.httpBase) : null;
-      if (download) bubble.append(meta.kind === 'guide' ? this.guideLink(ev, download) : this.documentLinks(ev, download));
+      if (!download) return;
+      this.dropAddress(bubble, String(meta.download));
+      bubble.append(meta.kind === 'guide' ? this.guideLink(ev, download) : this.documentLinks(ev, download));
+    }
+
+    /** The reply's text without the address the control below links to: "Download the checklist
+     * (PDF): http://…/guides/<43-character token>" wrapped over four lines of a phone becomes
+     * "Download the checklist (PDF)" above its button. The transcript keeps the address. */
+    dropAddress(bubble, url) {
+      const text = bubble.firstChild;
+      if (!text || text.nodeType !== Node.TEXT_NODE) return;
+      text.data = text.data.split(url).map((part, i, all) => (i < all.length - 1 ? part.replace(/\s*[:：]\s*$/, '') : part)).join('');
     }
 
     guideLink(ev, download) {
