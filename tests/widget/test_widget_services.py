@@ -260,7 +260,7 @@ def test_a_service_guide_picked_by_keyboard_offers_its_checklist(booking_server,
     page = context.new_page()
     chat = open_chat(page, booking_server.url + "/?lang=en")
     chat.type_and_send("Service guides")
-    work = page.locator("nia-chat .qr button", has_text="Work-type residence permit")
+    work = group(page, "guide").locator("button", has_text="Work-type residence permit")
     expect(work).to_be_visible(timeout=30_000)
     work.focus()
     page.keyboard.press("Enter")
