@@ -104,6 +104,7 @@ def pick_by_keyboard(page: Page, chat: Chat, who: Visitor, key: str, shot: Path 
     if shot:
         page.screenshot(path=shot)
     page.keyboard.press(key)
+    expect(chat.input).to_be_focused()  # not lost with the group: one Shift+Tab from what follows
 
 
 def download_by_keyboard(page: Page, chat: Chat, who: Visitor, tmp_path: Path) -> str:
@@ -196,6 +197,7 @@ def test_a_date_of_birth_that_does_not_exist_gets_a_clear_error(live_server, pho
     expect(field).to_have_value(BIRTH)
     expect(error).to_have_text("")
     page.keyboard.press("Enter")
+    expect(chat.input).to_be_focused()
     expect(page.locator("nia-chat .bubble .edoc")).to_be_visible(timeout=60_000)
     assert chat.visitor_texts()[-1] == BIRTH
 
@@ -226,7 +228,39 @@ def test_a_request_for_a_person_mid_form_gets_the_consent_buttons_on_a_phone(
     now = focused(page)
     assert now and now["text"] == "No, keep them masked" and now["ring"], now
     page.keyboard.press("Space")
+    expect(chat.input).to_be_focused()
     expect(page.locator("nia-chat .log > li.m-bot", has_text="OK: the agent sees your details masked.")
            ).to_be_visible(timeout=30_000)
     assert chat.visitor_texts()[-1] == "No, keep them masked"
     expect(group).to_have_count(0)
+
+
+def test_the_groups_are_labelled_in_the_replys_script_and_a_link_left_as_text_when_not_drawn(
+        context, site):
+    """Scripted frames (no server): the consent question in Traditional and the procedures in
+    Simplified get their group's legend in that script; a download the widget does not draw (not
+    http(s)) leaves the reply's text as it came."""
+    from test_widget_scripted import push, scripted
+
+    page, chat = scripted(context, site, "zh")
+    yes_no = [{"label": t, "value": t} for t in ("同意，客服可以查看", "不同意，保持遮蓋")]
+    push(page, {"type": "reply", "seq": 2, "from": "bot", "lang": "zh", "script": "zh-Hant",
+                "text": "是否同意客服查看完整信息？", "quick_replies": yes_no,
+                "meta": {"kind": "consent_ask"}})
+    expect(page.get_by_role("group", name="是否同意客服查看完整信息？")).to_be_visible()
+    expect(page.locator("nia-chat fieldset[data-field=consent] button")).to_have_text(
+        ["同意，客服可以查看", "不同意，保持遮蓋"])
+    work = {"label": "工作类居留证件", "value": "下载材料清单：工作类居留证件"}
+    push(page, {"type": "reply", "seq": 3, "from": "bot", "lang": "zh", "script": "zh-Hans",
+                "text": "请选择要办理的事项：", "quick_replies": [work],
+                "meta": {"kind": "guide_pick", "guides": ["residence-permit-work"]}})
+    expect(page.get_by_role("group", name="请选择办理事项")).to_be_visible()
+    expect(page.locator("nia-chat fieldset[data-field=consent]")).to_have_count(0)
+    page.locator("nia-chat fieldset[data-field=guide] button").click()
+    assert chat.visitor_texts() == ["下载材料清单：工作类居留证件"]  # the value, as typed
+    push(page, {"type": "reply", "seq": 5, "from": "bot", "lang": "en", "script": "en",
+                "text": "Download the checklist (PDF): ftp://example.org/guides/abc",
+                "meta": {"kind": "guide", "download": "ftp://example.org/guides/abc"}})
+    expect(page.locator("nia-chat .log > li[data-seq='5'] .bubble")).to_have_text(
+        "Download the checklist (PDF): ftp://example.org/guides/abc")
+    assert page.locator("nia-chat .edoc").count() == 0

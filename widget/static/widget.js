@@ -1706,8 +1706,13 @@ form textarea[aria-invalid=true]{border-color:#a00018;border-width:2px}
       this.renderPending(m);
       this.scrollDown();
       if (this.qrBar) {
+        // A choice made from the keyboard would leave the focus on a removed button, outside
+        // the panel: it goes to the message box, one Shift+Tab from the next question's choices.
+        // (A tap matches no :focus-visible and leaves a phone's keyboard closed.)
+        const byKeyboard = !!this.qrBar.querySelector(':focus-visible');
         this.qrBar.remove();
         this.qrBar = null;
+        if (byKeyboard) this.input.focus();
       }
       if (!this.send({ type: 'message', id: m.id, text })) this.connect();
       this.showError('');
