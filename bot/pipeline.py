@@ -45,7 +45,7 @@ from bot.office_form import ShowOffices, asks_for_offices
 from bot.office_replies import render_offices
 from bot.texts import SERVICE_QUERIES, label
 from handoff.disclosure import consent_after
-from runtime.language import Script, detect_language, output_script, to_script, to_simplified
+from runtime.language import Script, converter, detect_language, output_script, to_script, to_simplified
 from services.consent import ConsentWord, answer_of, grants, word_of
 from services.directory import EmbeddedOfficeDirectory, OfficeAnswer, OfficeDirectory
 from services.records import Requester
@@ -65,6 +65,7 @@ _FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE)
 # digits and the punctuation inside such codes, never Chinese (which has no spaces to stop at:
 # "12367半夜打有人接吗" is a Chinese question, not a code).
 _CODES = re.compile(r"[A-Za-z0-9./:-]*\d[A-Za-z0-9./:-]*")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
 PLEASANTRIES = ("greet", "goodbye", "thanks")
 SURE_PLEASANTRY_AT = 0.9
@@ -256,9 +257,14 @@ class Pipeline:
             # Digits, emoji, punctuation, or only numbers such as "XA1234567" (a look-up form's
             # answer): keep the conversation's language.
             return ctx.lang, ctx.script
+        if info.script == "mixed" and _mostly_english(text):
+            return "en", "en"  # "Can I 用 PR card 买火车票 without my passport?"
+        if info.lang == "zh" and ctx.lang == "zh" and info.script != "yue" \
+                and _script_undecided(text):
+            # "有效期呢？", "我有 PR card 呢？" after Traditional or Cantonese: written the same in
+            # either script, so the conversation's script goes on.
+            return "zh", ctx.script
         if info.script == "mixed":
-            if _mostly_english(text):  # "Can I 用 PR card 买火车票 without my passport?"
-                return "en", "en"
             return "zh", "zh-Hant" if to_simplified(text) != text else "zh-Hans"
         return info.lang, info.script
 
@@ -281,19 +287,24 @@ class Pipeline:
                 return best
             # "since when?", "收唔收錢？", "sorry I meant Ireland not the UK": alone they say
             # too little to search; with the topic they are a question, if that finds an answer.
-            joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)
+            joined = replace(self._search_one(_on_topic(ctx.last_question, text)), follow_up=True)
             return _fee_first(_rerank(joined, best), text) if joined.decision != "decline" else best
         # "And how much does it cost?" is about the conversation's topic; a question that
         # stands on its own is never rewritten.
-        joined = replace(self._search_one(f"{ctx.last_question} {text}"), follow_up=True)
+        joined = replace(self._search_one(_on_topic(ctx.last_question, text)), follow_up=True)
         if best.decision == "answer" and best.confidence >= joined.confidence:
             # "那居住證呢？申請條件是什麼" names a new topic of its own; a paper the topic needs
             # ("do I need a medical check from a hospital?") may have an entry, still on the topic.
-            return replace(best, follow_up=True) if needs else best
+            # Either way it narrows the topic rather than replacing it: "每年要住多久？" after
+            # permanent residence for a spouse, then "费用呢？", asks the residence's fee.
+            return replace(best, follow_up=True) if needs else replace(best, query=joined.query)
         if not explicit and is_oos and joined.decision == "decline":
             return best  # "今天天气怎么样" after an answer is not about its topic
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
-            return _fee_first(_not_again(_rerank(joined, best), best, ctx.last_entry), text)
+            ranked = _not_again(_rerank(joined, best), best, ctx.last_entry)
+            if _asks_anew(text):
+                ranked = _next_fact(ranked, joined, best, ctx.last_entry)
+            return _fee_first(ranked, text)
         return best
 
     def _offices(self, ctx: Context, text: str, control: Control | None, named: str | None,
@@ -418,6 +429,16 @@ def _following(ctx: Context, lang: str, script: str, opening: bool) -> Context:
     return new
 
 
+# A topic that follow-ups keep narrowing is kept to its latest characters: enough for a few
+# questions, never the whole chat.
+TOPIC_CHARS = 240
+
+
+def _on_topic(topic: str, text: str) -> str:
+    """A follow-up searched with the conversation's topic."""
+    return f"{topic} {text}"[-TOPIC_CHARS:]
+
+
 def _rerank(joined: Search, alone: Search) -> Search:
     """A follow-up's entry should fit both the topic and what the follow-up asks: "how long
     does it take?" after a visa extension is the processing time, not the extension again.
@@ -439,9 +460,52 @@ def _not_again(ranked: Search, alone: Search, shown: str | None) -> Search:
     if own == shown:
         return ranked
     first = next((h for h in ranked.hits if h.entry_id == own), alone.hits[0])
-    # It has a topic of its own now: later follow-ups ("辦好要多久") lean on this question.
+    # It narrows the topic: later follow-ups ("辦好要多久", "费用呢？") lean on the topic and this
+    # question together (the joined query), not on this question alone, which names no matter.
     return replace(ranked, hits=(first, *(h for h in ranked.hits if h.entry_id != own)),
-                   query=alone.query, follow_up=False)
+                   follow_up=False)
+
+
+# A follow-up's next fact is an entry that both its searches find: with its topic (at least this
+# share) and alone (at least this). Below the second, the follow-up alone does not ask for it.
+TOPIC_FITS_AT = 0.01
+OWN_FITS_AT = 0.1
+
+
+def _next_fact(ranked: Search, joined: Search, alone: Search, shown: str | None) -> Search:
+    """A follow-up rarely asks for the answer just shown again ("审批要等多久？" after the route to
+    permanent residence, "从什么时候开始的？" after the K visa's conditions): the topic's words in
+    the joined query pull that entry up. When the follow-up alone does not ask for it and another
+    entry fits both the topic and the follow-up, the best fitting one leads, and the one shown
+    is offered under it."""
+    own = {h.entry_id: h.score for h in alone.hits}
+    if not ranked.hits or ranked.hits[0].entry_id != shown or own.get(shown, 0.0) >= OWN_FITS_AT:
+        return ranked
+    topic = {h.entry_id: h.score for h in joined.hits}
+    fitting = [h for h in ranked.hits[1:] if topic.get(h.entry_id, 0.0) >= TOPIC_FITS_AT
+               and own.get(h.entry_id, 0.0) >= OWN_FITS_AT]
+    if not fitting:
+        return ranked
+    fits = max(fitting, key=lambda h: topic[h.entry_id] * own[h.entry_id])
+    # It leads with the leader's share, as _fee_first's fee entry does (no tie read as vague).
+    first = replace(fits, score=ranked.hits[0].score)
+    return replace(ranked, hits=(first, *(h for h in ranked.hits if h is not fits)))
+
+
+# A question word: the follow-up asks something new about the topic ("how long does it take?",
+# "从什么时候开始的？", "幾時開始？"). "What about" / "how about" only name another value.
+_QUESTION_WORD = re.compile(
+    r"\b(?!what about|how about)(?:how|what|when|where|which|who|why)\b"
+    r"|多久|多长|多長|多少|几|幾|什么|什麼|甚麼|咩|乜|怎|点样|點樣|哪|边度|邊度|何时|何時|时候|時候",
+    re.IGNORECASE,
+)
+
+
+def _asks_anew(text: str) -> bool:
+    """A follow-up that asks a new question wants the topic's next fact; one that only names
+    another value ("and for HK residents?", "那香港人呢？", "報完警之後呢？") asks the same question
+    again about it, which the answer just shown may well answer."""
+    return _QUESTION_WORD.search(text) is not None
 
 
 def _handoff_with_cue(text: str, intent: str) -> bool:
@@ -479,6 +543,16 @@ def _is_short(text: str) -> bool:
     if re.search(r"[A-Za-z]{3}", text):
         return len(text.split()) <= 7
     return len(text) <= 14
+
+
+def _script_undecided(text: str) -> bool:
+    """Its Han characters do not tell Simplified from Traditional: none belongs to one script
+    only ("有效期呢？", "最多呢？"), or as many to each ("多謝晒": 謝 is Traditional, and s2t
+    changes 晒), where detect_language says Simplified by default. (Here, not in
+    runtime/language.py, whose source is part of the retrieval index's key.)"""
+    han = "".join(_HAN.findall(text))
+    to_simple, to_trad = converter("t2s").convert(han), converter("s2t").convert(han)
+    return sum(map(str.__ne__, han, to_simple)) == sum(map(str.__ne__, han, to_trad))
 
 
 def _mostly_english(text: str) -> bool:

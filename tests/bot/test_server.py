@@ -326,6 +326,45 @@ async def test_a_follow_up_too_short_to_search_alone_is_answered_on_the_topic(
         assert since["meta"]["entry"] == topic["meta"]["entry"]
 
 
+async def test_a_follow_up_written_alike_in_both_scripts_is_answered_in_the_chats_script(
+        shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="zh")
+        await c.until(lambda f: f["type"] == "reply")
+        first = await c.ask("港澳台居民居住證要在大陸住多久才能申請？", "s1")
+        assert first["script"] == "zh-Hant", first
+        validity = await c.ask("有效期呢？", "s2")  # no character of one script only
+        assert validity["meta"]["kind"] == "answer" and validity["script"] == "zh-Hant", validity
+        assert "5年" in validity["text"] and "证" not in validity["text"], validity
+        thanks = await c.ask("好，多謝晒", "s3")  # as many Traditional as Simplified-looking
+        assert thanks["script"] in ("zh-Hant", "yue") and "还" not in thanks["text"], thanks
+
+
+async def test_a_follow_up_asking_something_new_gets_the_next_fact_not_the_answer_again(
+        shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="zh")
+        await c.until(lambda f: f["type"] == "reply")
+        route = await c.ask("我老公是日本人，我们结婚五年多了，一直住在杭州，他能申请永久居留吗？", "x1")
+        assert route["meta"]["kind"] == "answer", route
+        wait = await c.ask("审批一般要等多久？", "x2")
+        assert wait["meta"]["kind"] == "answer" and wait["meta"]["entry"] != route["meta"]["entry"]
+        assert "6个月" in wait["text"], wait
+        # Offered under it, in case the visitor did mean the route again.
+        assert route["title"] in [q["label"] for q in wait["quick_replies"]], wait
+
+
+async def test_a_short_question_narrows_the_topic_and_the_next_follow_up_keeps_both(
+        shared_server, ws_client):
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="zh")
+        await c.until(lambda f: f["type"] == "reply")
+        await c.ask("我丈夫是外国人，想申请永久居留，结婚要满多少年？", "t1")
+        await c.ask("每年要住多久？", "t2")  # names no matter: still permanent residence
+        fee = await c.ask("费用呢？", "t3")  # the residence's fee, not a visa extension's
+        assert fee["meta"]["kind"] == "answer" and "1500" in fee["text"], fee
+
+
 async def test_a_question_that_names_a_language_is_answered_and_a_command_locks(
         shared_server, ws_client):
     async with ws_client(shared_server.ws_url) as c:
