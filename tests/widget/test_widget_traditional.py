@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from runtime.language import detect_language
 from widget.labels import WIDGET_JS, regenerate, traditional
+
 from widget_pages import Chat
 
 ROOT_JS = "document.querySelector('nia-chat').shadowRoot"
