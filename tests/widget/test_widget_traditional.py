@@ -104,3 +104,35 @@ def test_the_labels_follow_a_cantonese_writer_and_back_on_a_simplified_page(live
     expect(page.locator("nia-chat .send")).to_have_text(SIMPLIFIED["send"])
     assert chrome(page) == SIMPLIFIED
     page.context.close()
+
+
+# A third-party page on the server's own origin (so its websocket is allowed), with the one-tag
+# embed: the widget takes the page's language or its own data-lang.
+EMBED_PAGE = """<!doctype html><html lang="{html}"><head><meta charset="utf-8"><title>page</title>
+</head><body><p>…</p><script src="/widget.js" {data} async></script></body></html>"""
+
+
+@pytest.mark.parametrize("html, data", [("zh-TW", ""), ("en", 'data-lang="zh-MO"')],
+                         ids=["html-lang-zh-TW", "data-lang-zh-MO"])
+def test_an_embedding_page_in_traditional_gets_the_widget_in_traditional(
+        live_server, browser, html, data):
+    # Chromium counts a page the test fulfils as a public one and blocks its websocket to
+    # 127.0.0.1 (Local Network Access): this browser lets it through.
+    lenient = browser.browser_type.launch(
+        executable_path="/usr/bin/chromium", headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-features=LocalNetworkAccessChecks"])
+    page = lenient.new_page(locale="zh-CN")
+    body = EMBED_PAGE.format(html=html, data=data)
+    page.route(live_server.url + "/embed.html", lambda route: route.fulfill(
+        status=200, content_type="text/html; charset=utf-8", body=body))
+    page.goto(live_server.url + "/embed.html")
+    expect(page.locator("nia-chat .launcher")).to_contain_text("在線諮詢")
+    chat = Chat(page).open()
+    chat.wait_online()
+    greeting = last_bot(page)
+    expect(greeting.locator(".bubble")).to_contain_text("歡迎使用")
+    expect(greeting.locator(".qr button").filter(has_text="辦事指南")).to_have_count(1)
+    assert chrome(page) == TRADITIONAL
+    stored = chat.stored()
+    assert stored and stored["script"] is None and not stored["langChosen"]  # nothing locked
+    lenient.close()
