@@ -135,4 +135,8 @@ def test_an_embedding_page_in_traditional_gets_the_widget_in_traditional(
     assert chrome(page) == TRADITIONAL
     stored = chat.stored()
     assert stored and stored["script"] is None and not stored["langChosen"]  # nothing locked
+    # The menu's "中文" is written alike in both scripts: the visitor's Traditional stays.
+    greeting.locator(".qr button", has_text="中文").click()
+    expect(last_bot(page).locator(".bubble")).to_have_text("好的，接下來我用中文回答。")
+    assert chrome(page) == TRADITIONAL
     lenient.close()
