@@ -266,6 +266,11 @@ class Pipeline:
             return "zh", ctx.script
         if info.script == "mixed":
             return "zh", "zh-Hant" if to_simplified(text) != text else "zh-Hans"
+        if info.lang == "zh" == ctx.lang and ctx.script in ("zh-Hant", "yue") and (
+                to_simplified(text) == text == to_script(text, "zh-Hant")):
+            # Written the same in both scripts ("你好", the menu's "中文"): the Traditional
+            # writer's script stays (detection alone would say Simplified).
+            return "zh", ctx.script
         return info.lang, info.script
 
     def _search(self, ctx: Context, text: str, intent: str, confidence: float, is_oos: bool,

@@ -15,6 +15,7 @@ from runtime.frames import Error
 from runtime.text_cleaning import clean_text, has_lone_surrogate
 
 LANGS = ("zh", "en")
+PAGE_SCRIPTS = ("zh-Hans", "zh-Hant", "yue")
 CHANNELS = ("web", "mobile")
 # seq numbers and other integers stay below 2**53 (the largest a JavaScript number holds exactly,
 # and far below SQLite's 2**63).
@@ -43,6 +44,7 @@ class Hello:
     last_seq: int
     channel: str
     transfer: str | None
+    page_script: str | None = None  # the page's Chinese script: the greeting's, not a lock
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ def _hello(f: _Fields, limits: Limits) -> Hello:
         session=f.get("session", str, optional=True),
         lang=f.choice("lang", LANGS, optional=True),
         page_lang=f.choice("page_lang", LANGS, optional=True),
+        page_script=f.choice("page_script", PAGE_SCRIPTS, optional=True),
         last_seq=last_seq,
         channel=f.choice("channel", CHANNELS, optional=True, default="web"),
         transfer=f.get("transfer", str, optional=True),

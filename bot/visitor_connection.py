@@ -193,7 +193,7 @@ class VisitorConnection:
             session, token = store.create_session(lang=start, locked=hello.lang is not None,
                                                   channel=hello.channel)
             store.save_context(session.id, Context(
-                lang=start, script=output_script(start, None),
+                lang=start, script=output_script(start, hello.page_script),
                 lang_locked=hello.lang is not None).model_dump())
             session = store.session(session.id)
         else:

@@ -114,7 +114,7 @@ def reply_script(text: str) -> str:
 
 
 @pytest.mark.parametrize("page_lang", ["zh", "en"])
-def test_the_bot_answers_in_the_visitors_language_and_the_labels_follow_only_a_choice(
+def test_the_bot_answers_in_the_visitors_language_and_the_labels_change_language_only_by_choice(
         live_server, context, page_lang):
     page = context.new_page()
     chat = open_portal(page, live_server.url + f"/?lang={page_lang}")
@@ -125,8 +125,10 @@ def test_the_bot_answers_in_the_visitors_language_and_the_labels_follow_only_a_c
                          ("我個簽證就快到期，點樣續簽呀？", "zh-Hant")):
         reply = chat.ask_for_answer(text)
         assert reply["from"] == "bot" and reply_script(reply["text"]) == script, (text, reply)
-    # Answers followed the visitor; the panel's own labels stayed in the page's language.
-    expect(chat.input).to_have_attribute("placeholder", placeholder)
+    # Answers followed the visitor; the panel's own labels stayed in the page's language, in the
+    # script of the last (Cantonese, so Traditional) answer.
+    expect(chat.input).to_have_attribute(
+        "placeholder", "請輸入您的問題" if page_lang == "zh" else placeholder)
     command = "English please" if page_lang == "zh" else "请用中文"
     chat.type_and_send(command)
     wanted = "Type your question" if page_lang == "zh" else placeholder
