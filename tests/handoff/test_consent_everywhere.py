@@ -46,6 +46,24 @@ async def visitor_line(agent: AgentClient, chat_id: int) -> str:
 def fields(chat: dict) -> dict[str, str]:
     return {f["name"]: f["value"] for f in chat["form"]["fields"]}
 
+async def queued_or_routed(visitor) -> dict:
+    """After the consent answer: the queue at once, or first the route's question (which
+    business, which region) when the visitor has not said."""
+    return await visitor.until(lambda f: is_state("queued")(f) or reply_kind("ask_option")(f),
+                               timeout=60)
+
+
+async def answer_the_route(visitor, frame: dict, option: tuple[str, str], region: tuple[str, str]) -> None:
+    """Answer the route's two questions, if ``frame`` was the first of them, and reach the queue.
+    ``option`` and ``region`` are (message id, text)."""
+    if frame["type"] != "reply":
+        return
+    await visitor.send({"type": "message", "id": option[0], "text": option[1]})
+    await visitor.until(reply_kind("ask_region"))
+    await visitor.send({"type": "message", "id": region[0], "text": region[1]})
+    await visitor.until(is_state("queued"), timeout=60)
+
+
 
 async def test_a_yes_unmasks_every_view_and_hide_my_details_masks_them_again(
         consent_server, ws_client):
@@ -117,13 +135,8 @@ async def test_a_finished_look_up_asks_for_consent_and_a_cantonese_yes_unmasks(
         assert "是否同意客服查看完整信息" in ask["text"]
         await visitor.send({"type": "message", "id": "y4", "text": "得"})
         assert (await visitor.until(reply_kind("consent")))["meta"]["agreed"] is True
-        frame = await visitor.until(lambda f: is_state("queued")(f) or reply_kind("ask_option")(f),
-                                    timeout=60)
-        if frame["type"] == "reply":  # the route's questions first
-            await visitor.send({"type": "message", "id": "y5", "text": "出入境證件"})
-            await visitor.until(reply_kind("ask_region"))
-            await visitor.send({"type": "message", "id": "y6", "text": "深圳"})
-            await visitor.until(is_state("queued"), timeout=60)
+        frame = await queued_or_routed(visitor)
+        await answer_the_route(visitor, frame, ("y5", "出入境證件"), ("y6", "深圳"))
         snap = await agent.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
         await agent.send(type="claim", chat=newest(snap)["id"])
         opened = await agent.expect("chat")
@@ -146,17 +159,12 @@ async def test_a_traditional_withdrawal_to_the_bot_keeps_the_handoff_masked(
         await visitor.until(reply_kind("consent_ask"))
         await visitor.send({"type": "message", "id": "t4", "text": "可以"})
         assert (await visitor.until(reply_kind("consent")))["meta"]["agreed"] is True
-        frame = await visitor.until(lambda f: is_state("queued")(f) or reply_kind("ask_option")(f),
-                                    timeout=60)
+        frame = await queued_or_routed(visitor)
         await visitor.send({"type": "message", "id": "t5", "text": "不要給客服看我的資料"})
         told = await visitor.until(reply_kind("consent"))
         # Replies stay in the script the visitor chose (Simplified: hello's "zh" locks it).
         assert told["meta"]["agreed"] is False and "遮盖" in told["text"]
-        if frame["type"] == "reply":
-            await visitor.send({"type": "message", "id": "t6", "text": "出入境證件"})
-            await visitor.until(reply_kind("ask_region"))
-            await visitor.send({"type": "message", "id": "t7", "text": "深圳"})
-            await visitor.until(is_state("queued"), timeout=60)
+        await answer_the_route(visitor, frame, ("t6", "出入境證件"), ("t7", "深圳"))
         snap = await agent.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
         assert newest(snap)["consent"] is False
         await agent.send(type="claim", chat=newest(snap)["id"])
@@ -180,13 +188,8 @@ async def test_a_cantonese_no_keeps_everything_masked(consent_server, ws_client)
         await visitor.until(reply_kind("consent_ask"))
         await visitor.send({"type": "message", "id": "n4", "text": "唔得"})
         assert (await visitor.until(reply_kind("consent")))["meta"]["agreed"] is False
-        frame = await visitor.until(lambda f: is_state("queued")(f) or reply_kind("ask_option")(f),
-                                    timeout=60)
-        if frame["type"] == "reply":
-            await visitor.send({"type": "message", "id": "n5", "text": "出入境證件"})
-            await visitor.until(reply_kind("ask_region"))
-            await visitor.send({"type": "message", "id": "n6", "text": "深圳"})
-            await visitor.until(is_state("queued"), timeout=60)
+        frame = await queued_or_routed(visitor)
+        await answer_the_route(visitor, frame, ("n5", "出入境證件"), ("n6", "深圳"))
         await visitor.send({"type": "message", "id": "n7", "text": f"護照 {PASSPORT}"})
         snap = await agent.queues_until(
             lambda s: bool(waiting_ids(s)) and newest(s).get("last_text") == "護照 XB*****13",
@@ -226,16 +229,11 @@ async def test_after_a_no_consent_given_later_unmasks_and_is_withdrawn_again(
         await visitor.until(reply_kind("consent_ask"))
         told = await consented(visitor, "a4", "no")
         assert told["meta"]["agreed"] is False
-        frame = await visitor.until(lambda f: is_state("queued")(f) or reply_kind("ask_option")(f),
-                                    timeout=60)
+        frame = await queued_or_routed(visitor)
         # Said to the bot (the route's question waits) or to the queue: agreed now.
         told = await consented(visitor, "a5", "You can show my details to the agent", told["seq"])
         assert told["meta"]["agreed"] is True and "in full" in told["text"]
-        if frame["type"] == "reply":
-            await visitor.send({"type": "message", "id": "a6", "text": "Entry-exit documents"})
-            await visitor.until(reply_kind("ask_region"))
-            await visitor.send({"type": "message", "id": "a7", "text": "Shenzhen"})
-            await visitor.until(is_state("queued"), timeout=60)
+        await answer_the_route(visitor, frame, ("a6", "Entry-exit documents"), ("a7", "Shenzhen"))
         told = await consented(visitor, "a8", "唔好俾客服睇我嘅資料", told["seq"])
         assert told["meta"]["agreed"] is False and told["lang"] == "zh"
         told = await consented(visitor, "a9", "可以俾職員睇", told["seq"])  # after a withdrawal
@@ -324,13 +322,8 @@ async def test_consent_and_its_withdrawal_on_postgresql(postgres_url, start_serv
         await visitor.until(reply_kind("consent_ask"))
         await visitor.send({"type": "message", "id": "g4", "text": "好呀"})
         assert (await visitor.until(reply_kind("consent")))["meta"]["agreed"] is True
-        frame = await visitor.until(lambda f: is_state("queued")(f) or reply_kind("ask_option")(f),
-                                    timeout=60)
-        if frame["type"] == "reply":
-            await visitor.send({"type": "message", "id": "g5", "text": "出入境证件"})
-            await visitor.until(reply_kind("ask_region"))
-            await visitor.send({"type": "message", "id": "g6", "text": "深圳"})
-            await visitor.until(is_state("queued"), timeout=60)
+        frame = await queued_or_routed(visitor)
+        await answer_the_route(visitor, frame, ("g5", "出入境证件"), ("g6", "深圳"))
         snap = await agent.queues_until(lambda s: bool(waiting_ids(s)), timeout=30)
         await agent.send(type="claim", chat=newest(snap)["id"])
         opened = await agent.expect("chat")
