@@ -252,6 +252,15 @@ class Pipeline:
     # Stages ------------------------------------------------------------------------------------
 
     def _language(self, text: str, ctx: Context) -> tuple[str, str]:
+        lang, script = self._message_language(text, ctx)
+        if script == "zh-Hant" and ctx.script == "yue":
+            # Traditional after Hong Kong characters (a Hong Kong or Macao page's visitor, a
+            # Cantonese writer) is written standard Chinese from Hong Kong: its reader keeps
+            # Hong Kong characters, not Taiwan's.
+            return lang, "yue"
+        return lang, script
+
+    def _message_language(self, text: str, ctx: Context) -> tuple[str, str]:
         info = detect_language(text)
         if not re.search(r"[A-Za-z\u3400-\u9fff]", _CODES.sub("", text)):
             # Digits, emoji, punctuation, or only numbers such as "XA1234567" (a look-up form's

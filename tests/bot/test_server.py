@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from runtime.language import detect_language, to_script
+
 
 async def test_round_trip_greeting_message_ack_and_cited_reply(shared_server, ws_client):
     async with ws_client(shared_server.ws_url) as c:
@@ -132,6 +134,23 @@ async def test_traditional_and_cantonese_get_traditional_characters(shared_serve
         assert "护照" not in reply["text"] and "证" not in reply["text"]
         parts = reply.get("title", "") + reply.get("short", "") + reply.get("details", "")
         assert "护照" not in parts and "证" not in parts
+
+
+@pytest.mark.parametrize("page_script", ["yue", "zh-Hant"], ids=["hong-kong-page", "taiwan-page"])
+async def test_a_traditional_question_keeps_the_pages_standard(shared_server, ws_client, page_script):
+    """A Hong Kong page (page_script yue: Hong Kong characters) greets in Hong Kong characters and
+    keeps them when its visitor writes standard Chinese in Traditional (not Cantonese); a Taiwan
+    page (zh-Hant) keeps Taiwan's."""
+    question = "簽證到期了怎麼延期？"
+    assert detect_language(question).script == "zh-Hant"
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(page_lang="zh", page_script=page_script)
+        greeting = await c.until(lambda f: f["type"] == "reply")
+        assert greeting["script"] == page_script
+        reply = await c.ask(question, "hk1")
+        assert reply["script"] == page_script, reply
+        # Already in the page's standard: converting it to that standard changes nothing.
+        assert to_script(reply["text"], page_script) == reply["text"], reply["text"]
 
 
 async def test_continue_on_phone_transfers_the_conversation_once(shared_server, ws_client):
