@@ -171,7 +171,7 @@ PORTAL = {"zh-Hant": {"h1": "12367 移民管理服務平臺", "nav": "在線諮�
                                               ("zh-MO", "zh-HK")],
                          ids=["taiwan-browser", "hong-kong-browser", "macao-browser"])
 def test_the_portal_in_traditional_from_its_menu_and_from_the_browser(
-        live_server, browser, locale, standard):
+        live_server, browser, screenshots, locale, standard):
     labels = {"zh-Hant": TRADITIONAL, "zh-HK": HONG_KONG}[standard]
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale)
     page = context.new_page()
@@ -185,6 +185,9 @@ def test_the_portal_in_traditional_from_its_menu_and_from_the_browser(
     expect(page.locator(".langs a[aria-current=true]")).to_have_text("繁體")
     assert page.title() == traditional("12367 移民管理服务平台（演示）", standard)
     expect(page.locator("nia-chat .launcher")).to_contain_text("在線諮詢")
+    if locale == "zh-HK":
+        page.wait_for_function("() => document.querySelector('footer img').naturalWidth > 0")
+        page.screenshot(path=screenshots / "portal-zh-hk.png", full_page=True)
 
     # The widget on that page starts in the same standard and keeps it for a question in
     # standard written Chinese (not Cantonese); a service card asks in it too.
