@@ -205,6 +205,14 @@ def test_the_portal_in_traditional_from_its_menu_and_from_the_browser(
     assert chat.visitor_texts()[-1] == question
     assert chrome(page) == labels
 
+    # 简体 turns the page and the chat Simplified, keeping its history.
+    page.locator(".langs a", has_text="简体").click()
+    page.wait_for_url("**/?lang=zh")
+    expect(page.locator("h1")).to_have_text("12367 移民管理服务平台")
+    Chat(page).open().wait_online()
+    assert chrome(page) == SIMPLIFIED
+    assert chat.visitor_texts()[-1] == question
+
     # A new visit without ?lang= takes the browser's language: the same Traditional page.
     fresh = context.new_page()
     fresh.goto(live_server.url + "/")

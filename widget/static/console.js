@@ -63,8 +63,11 @@
     return `内容已按数据保留规定于 ${day} 删除 · Content removed on ${day} under the retention policy`;
   }
   function langTag(lang, script) {
-    const name = lang === "en" ? "EN" : script === "yue" ? "粤" : script === "zh-Hant" ? "繁" : "中";
-    return el("span", { cls: `tag lang-${lang}`, text: name, title: script || lang });
+    // yue is the script replies are written in (Hong Kong characters): the visitor writes
+    // Cantonese, or standard Chinese from a Hong Kong or Macao page; the transcript tells which.
+    const name = lang === "en" ? "EN" : script === "yue" ? "繁(港)" : script === "zh-Hant" ? "繁" : "中";
+    const title = script === "yue" ? "yue: Hong Kong characters" : script || lang;
+    return el("span", { cls: `tag lang-${lang}`, text: name, title });
   }
   const queueName = (id) => {
     const q = state.allQueues.find((x) => x.id === id);

@@ -195,9 +195,11 @@ function portalReady() {
         a.setAttribute('href', '?lang=' + standard);
       }
       a.setAttribute('aria-current', String(choice === current));
-      // Switching the page language switches an open chat too, keeping its history.
+      // Switching the page language switches an open chat too, keeping its history; 简体 names
+      // its script, so a chat that followed Traditional replies turns Simplified with the page.
       a.addEventListener('click', function () {
-        if (chat() && chat().setLang) chat().setLang(a.getAttribute('data-lang'));
+        var tag = a.getAttribute('data-lang');
+        if (chat() && chat().setLang) chat().setLang(tag === 'zh' ? 'zh-CN' : tag);
       });
     });
     document.getElementById('open-chat').addEventListener('click', function () {
