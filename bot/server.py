@@ -157,6 +157,11 @@ class ChatServer:
         if isinstance(self.ip_limits, SharedIpLimits):
             self.ip_limits.close()  # its sockets stop counting at once, not after LIVE_S
         if self.tasks:
+            if not self.ready.is_set():
+                # Turns still waiting for models that will not load now: their messages are
+                # stored, and a resumed session is answered on the next start (VisitorConnection).
+                for task in self.tasks:
+                    task.cancel()
             await asyncio.wait(self.tasks, timeout=10)
         if self.turns.workers is not None:
             await asyncio.to_thread(self.turns.workers.shutdown)

@@ -9,6 +9,8 @@ import urllib.request
 
 import pytest
 
+from tests.conftest import InProcessServer
+
 pytestmark = pytest.mark.timeout(600)
 
 
@@ -42,3 +44,26 @@ async def test_a_visitor_during_model_loading_sees_an_answer_is_coming(start_ser
         assert reply["from"] == "bot"
     async with ws_client(proc.ws_url) as later:
         assert "starting" not in await later.hello(lang="en")
+
+
+async def test_a_stop_while_the_models_load_is_prompt_and_the_message_is_answered_after(
+        tmp_path, ws_client):
+    """SIGTERM before the models are loaded does not wait for turns that cannot run: the
+    server stops at once, and the visitor's stored message is answered after the restart."""
+    data_dir = tmp_path / "data"
+    loading = InProcessServer(data_dir).start()  # no models: they never finish loading
+    async with ws_client(loading.ws_url) as visitor:
+        token = (await visitor.hello(lang="en"))["session"]
+        await visitor.send({"type": "message", "id": "s1", "text": "How do I extend my visa?"})
+        await visitor.until(lambda f: f["type"] == "ack")
+    started = time.monotonic()
+    loading.stop()
+    assert time.monotonic() - started < 5
+    restarted = InProcessServer(data_dir, stand_in=True).start()
+    try:
+        async with ws_client(restarted.ws_url) as visitor:
+            await visitor.hello(session=token, last_seq=0)
+            reply = await visitor.until(lambda f: f["type"] == "reply" and f["from"] == "bot")
+            assert reply["text"]
+    finally:
+        restarted.stop()
