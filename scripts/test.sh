@@ -9,4 +9,5 @@ $PY -m ruff check .
 "$(dirname "$PY")/lint-imports"
 $PY -m mypy
 $PY -m retrieval check
-$PY -m pytest "$@"
+# One test process per core (pytest-xdist); TEST_WORKERS=0 runs them in this one process.
+$PY -m pytest --numprocesses "${TEST_WORKERS:-auto}" "$@"
