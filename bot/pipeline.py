@@ -49,8 +49,10 @@ from bot.topic_asks import (
     Ask,
     past_the_limit,
     processing_first,
+    staying_on_first,
     the_office_again,
     topic_ask,
+    wants_past_visa_free,
 )
 from handoff.disclosure import consent_after
 from runtime.language import Script, converter, detect_language, output_script, to_script, to_simplified
@@ -289,6 +291,9 @@ class Pipeline:
             # A menu choice ("网上预约") is answered with its service guide.
             return self._search_one(SERVICE_QUERIES[control.value])
         best = self._search_one(text)
+        if wants_past_visa_free(text):
+            best = staying_on_first(replace(self._search_one(f"{text} {STAY_LONGER_QUERY}"),
+                                            query=text))
         if not ctx.last_question or _handoff_with_cue(text, intent):
             return best
         if intent in PLEASANTRIES and confidence >= SURE_PLEASANTRY_AT:

@@ -69,6 +69,22 @@ def topic_ask(text: str) -> Ask | None:
     return None
 
 
+# Visa-free entry named, and a longer stay than it allows wanted: "visa-free只有30天，想多stay两个礼拜，
+# 可以延长吗？", "免签来了一个月快到期了，还想多待几周". Not an overstay already, nor the policy's
+# own end date ("免签政策延长到什么时候": no stay in it).
+_VISA_FREE = re.compile(r"免签|免办签证|visa.?free|visa.?exempt")
+_OVERSTAYED = re.compile(r"overstay|逾期|超期|过期")
+_MORE = re.compile(r"延长|延期|\bextend|longer|不够|not enough|多待|多留|多stay|再留|留耐|几周|两周", _A)
+
+
+def wants_past_visa_free(text: str) -> bool:
+    """A first question that asks to stay past visa-free entry's days: searched with the
+    corpus's words for staying on, since alone "extend" finds the visa extension."""
+    folded = fold(text)
+    return bool(_VISA_FREE.search(folded) and _STAY.search(folded) and _MORE.search(folded)
+                and not _OVERSTAYED.search(folded))
+
+
 def _short(folded: str) -> bool:
     if re.search(r"[a-z]{3}", folded) and not re.search(r"[\u3400-\u9fff]", folded):
         return len(folded.split()) <= ASK_WORDS
@@ -89,9 +105,20 @@ def past_the_limit(joined: Search, shown: str | None) -> Search:
     entry of the topic's search (asked with the corpus's words for staying on) leads."""
     if len(joined.hits) < 2 or joined.hits[0].entry_id != shown:
         return joined
-    if any(_STAYING_ON_TITLE.search(t) for t in joined.hits[0].title.values()):
+    if _staying_on(joined.hits[0]):
         return joined  # "and 3 months instead of one?" after the extension limits: still them
     return lead_with(joined, joined.hits[1])
+
+
+def staying_on_first(search: Search) -> Search:
+    """A stay past visa-free entry's days: the first entry on staying on (the stay permit)
+    leads, not the country's visa-free entry, which gave the days and nothing beyond them."""
+    on = next((h for h in search.hits[:3] if _staying_on(h)), None)
+    return lead_with(search, on) if on is not None else search
+
+
+def _staying_on(hit: Hit) -> bool:
+    return any(_STAYING_ON_TITLE.search(t) for t in hit.title.values())
 
 
 def processing_first(joined: Search, linked: tuple[Hit, ...]) -> Search | None:

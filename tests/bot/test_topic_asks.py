@@ -5,7 +5,7 @@ in the language of its grammar (issue 11)."""
 
 import pytest
 
-from bot.topic_asks import topic_ask
+from bot.topic_asks import topic_ask, wants_past_visa_free
 
 
 @pytest.mark.parametrize(("text", "ask"), [
@@ -28,6 +28,17 @@ def test_which_particular_a_follow_up_asks(text: str, ask: str | None) -> None:
     assert topic_ask(text) == ask
 
 
+@pytest.mark.parametrize(("text", "wants"), [
+    ("I entered visa-free three weeks ago and want to stay another month, can I extend?", True),
+    ("我免签入境的，想再多留一个月，可以延长吗？", True),
+    ("单方面免签政策延长到什么时候？", False),  # the policy's end date: nobody's stay
+    ("免簽入境，已經overstay咗兩日，會點罰？", False),  # past it already: the penalties
+    ("I'm French, how long can I stay visa-free?", False),
+])
+def test_a_first_question_that_wants_to_stay_past_visa_free_entry(text: str, wants: bool) -> None:
+    assert wants_past_visa_free(text) is wants
+
+
 async def _chat(ws_client, url: str, *texts: str, page_lang: str = "en") -> list[dict]:
     async with ws_client(url) as c:
         await c.hello(page_lang=page_lang)
@@ -48,6 +59,14 @@ async def test_a_longer_stay_than_visa_free_entry_allows_is_the_stay_permit(
     # The next follow-up leans on the stay permit, not on visa-free entry again.
     assert where["meta"]["kind"] == "answer" and "exit-entry" in where["text"].lower(), where
     assert where["meta"]["entry"] != limit["meta"]["entry"], where
+
+
+async def test_extending_a_visa_free_stay_is_the_stay_permit_not_a_visa_extension(
+        shared_server, ws_client):
+    reply, = await _chat(ws_client, shared_server.ws_url,
+                         "I entered visa-free three weeks ago and want to stay another month, "
+                         "can I extend?")
+    assert reply["meta"]["kind"] == "answer" and reply["meta"]["entry"] == "stay-permit", reply
 
 
 async def test_a_longer_stay_asked_in_cantonese_is_answered_in_traditional(
