@@ -41,12 +41,13 @@ from bot.lookup_form import LookUp, LookupAction
 from bot.lookup_replies import RENDERED, render_lookup
 from bot.lookups import Lookups
 from bot.office_form import SERVICE as OFFICE_SERVICE
-from bot.office_form import ShowOffices, asks_for_offices
+from bot.office_form import ShowOffices, asks_for_offices, mentions_an_office
 from bot.office_replies import render_offices
 from bot.texts import SERVICE_QUERIES, label
 from bot.topic_asks import (
     STAY_LONGER_QUERY,
     Ask,
+    lead_with,
     past_the_limit,
     processing_first,
     staying_on_first,
@@ -290,7 +291,7 @@ class Pipeline:
         if control is not None and control.kind == "service":
             # A menu choice ("网上预约") is answered with its service guide.
             return self._search_one(SERVICE_QUERIES[control.value])
-        best = self._search_one(text)
+        best = self._not_the_office(self._search_one(text), text)
         if wants_past_visa_free(text):
             best = staying_on_first(replace(self._search_one(f"{text} {STAY_LONGER_QUERY}"),
                                             query=text))
@@ -348,11 +349,24 @@ class Pipeline:
             # about to expire) must not lead the next follow-up astray.
             anchors = [h.entry_id for h in joined.hits[:1]] + [ctx.last_entry]
             return processing_first(joined, self._related(anchors))
-        if self.retriever.entry(ctx.last_entry).section == "offices":
+        if ctx.last_entry is not None and self._is_office(ctx.last_entry):
             return the_office_again(joined, ctx.last_entry)
         # "is there a number I can ring for help?" after a lost passport: the number its own
         # words find (the topic's 12367 entry), read as the follow-up it is, not out of scope.
         return replace(alone, follow_up=True) if alone.hits else joined
+
+    def _not_the_office(self, search: Search, text: str) -> Search:
+        """An office's entry answers where an office is, its hours or phone. A question that
+        only names the city ("do I need a visa for a two-week trip to Chengdu?", "能在成都办延期
+        吗") matches it by the city's name: the first entry of another section leads."""
+        hits = search.hits
+        if not hits or mentions_an_office(text) or not self._is_office(hits[0].entry_id):
+            return search
+        other = next((h for h in hits[1:3] if not self._is_office(h.entry_id)), None)
+        return lead_with(search, other) if other is not None else search
+
+    def _is_office(self, entry_id: str) -> bool:
+        return self.retriever.entry(entry_id).section == "offices"
 
     def _related(self, entry_ids: list[str | None]) -> tuple[Hit, ...]:
         """The entries these link to as related (their topics' other facts), in order. One link

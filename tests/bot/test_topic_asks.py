@@ -1,7 +1,8 @@
 """Follow-ups that ask one particular of the topic just answered (bot/topic_asks.py), over a real
 server and websocket as a visitor meets them: a longer stay than the answer allowed, how long the
-procedure takes, the office's hours or phone after its address; and code-mixed Cantonese answered
-in the language of its grammar (issue 11)."""
+procedure takes, the office's hours or phone after its address; a stay past visa-free entry asked
+first; a city named without its office; and code-mixed Cantonese answered in the language of its
+grammar (issue 11)."""
 
 import pytest
 
@@ -104,6 +105,16 @@ async def test_an_offices_hours_and_phone_asked_after_its_address_are_that_offic
     # where its hours are published.
     assert hours["meta"]["kind"] == "answer", hours
     assert hours["meta"]["entry"] == address["meta"]["entry"] == "office-shanghai", hours
+
+
+async def test_a_question_that_only_names_a_city_is_not_answered_with_its_office(
+        shared_server, ws_client):
+    trip, = await _chat(ws_client, shared_server.ws_url,
+                        "I'm Dutch, do I need a visa for ten days in Chengdu?")
+    assert trip["meta"]["kind"] == "answer" and trip["meta"]["entry"] != "office-chengdu", trip
+    assert "30" in trip["text"], trip  # visa-free entry's days
+    office, = await _chat(ws_client, shared_server.ws_url, "Chengdu exit-entry office address?")
+    assert office["meta"]["entry"] == "office-chengdu", office
 
 
 async def test_code_mixed_cantonese_is_answered_in_the_language_of_its_grammar(
