@@ -90,6 +90,9 @@ class Search:
     query: str
     in_scope: float = 1.0
     follow_up: bool = False  # query is the conversation's topic joined with a follow-up
+    # The follow-up narrows its topic ("and if I want to stay 3 months?" after visa-free entry):
+    # the next follow-up ("where do I apply for that?") leans on the query, topic and all.
+    narrows: bool = False
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,9 @@ def _misread_as_handoff(turn: Turn) -> bool:
         if not names_a_person(turn.text) and turn.confidence < UNSURE_REQUEST_BELOW:
             return turn.search is not None  # "我想續簽，要去邊度辦？": "I want" is not "a person"
         cue = asks_for_person(turn.text)
-    elif turn.intent == "complaint":
+    elif turn.intent == "complaint" or (turn.intent == "option_comments_suggestions"
+                                        and turn.confidence < UNSURE_REQUEST_BELOW):
+        # "如果我想stay 3个月呢？" read, unsure, as a suggestion to make: no cue, a question.
         cue = sounds_like_complaint(turn.text)
     else:
         return False
@@ -434,7 +439,7 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
     if choice == "answer":
         assert search is not None
         ctx.low_confidence = 0
-        if not search.follow_up:  # the topic stays that of the question the follow-up leans on
+        if not search.follow_up or search.narrows:  # else the topic stays the one leaned on
             ctx.last_question = search.query
         hits = search.hits
         ctx.last_entry = hits[0].entry_id

@@ -57,6 +57,18 @@ def asks_for_offices(text: str) -> bool:
     return bool(_OFFICE.search(folded) and _WHERE.search(folded))
 
 
+# Any word of an office or of finding one: "成都出入境管理局", "Chengdu exit-entry", "上班时间".
+_ANY_OFFICE = re.compile(r"出入境|移民局|管理局|公安局|大厅|办证|exit[- ]?entry|entry[- ]?exit|immigration"
+                         r"|bureau|\bpsb\b|\boffices?\b|\bhall\b", re.IGNORECASE | re.ASCII)
+
+
+def mentions_an_office(text: str) -> bool:
+    """The message is about an office (its name, where it is, its hours or phone), not only a
+    city: "do I need a visa for a trip to Chengdu?" is not about Chengdu's office."""
+    folded = to_simplified(text)
+    return bool(_ANY_OFFICE.search(folded) or _WHERE.search(folded))
+
+
 def cancels(text: str) -> bool:
     return bool(_CANCEL.match(to_simplified(text)))
 

@@ -41,9 +41,20 @@ from bot.lookup_form import LookUp, LookupAction
 from bot.lookup_replies import RENDERED, render_lookup
 from bot.lookups import Lookups
 from bot.office_form import SERVICE as OFFICE_SERVICE
-from bot.office_form import ShowOffices, asks_for_offices
+from bot.office_form import ShowOffices, asks_for_offices, mentions_an_office
 from bot.office_replies import render_offices
 from bot.texts import SERVICE_QUERIES, label
+from bot.topic_asks import (
+    STAY_LONGER_QUERY,
+    Ask,
+    lead_with,
+    past_the_limit,
+    processing_first,
+    staying_on_first,
+    the_office_again,
+    topic_ask,
+    wants_past_visa_free,
+)
 from handoff.disclosure import consent_after
 from runtime.language import Script, converter, detect_language, output_script, to_script, to_simplified
 from services.consent import ConsentWord, answer_of, grants, word_of
@@ -266,8 +277,10 @@ class Pipeline:
             # Digits, emoji, punctuation, or only numbers such as "XA1234567" (a look-up form's
             # answer): keep the conversation's language.
             return ctx.lang, ctx.script
-        if info.script == "mixed" and _mostly_english(text):
-            return "en", "en"  # "Can I 用 PR card 买火车票 without my passport?"
+        if info.script in ("mixed", "yue") and _mostly_english(text):
+            # "Can I 用 PR card 买火车票 without my passport?", and with Cantonese inside: "How
+            # long does the 居留許可 take to process? 我交咗材料一個禮拜喇".
+            return "en", "en"
         if info.lang == "zh" and ctx.lang == "zh" and info.script != "yue" \
                 and _script_undecided(text):
             # "有效期呢？", "我有 PR card 呢？" after Traditional or Cantonese: written the same in
@@ -287,11 +300,18 @@ class Pipeline:
         if control is not None and control.kind == "service":
             # A menu choice ("网上预约") is answered with its service guide.
             return self._search_one(SERVICE_QUERIES[control.value])
-        best = self._search_one(text)
+        best = self._not_the_office(self._search_one(text), text)
+        if wants_past_visa_free(text):
+            best = staying_on_first(replace(self._search_one(f"{text} {STAY_LONGER_QUERY}"),
+                                            query=text))
         if not ctx.last_question or _handoff_with_cue(text, intent):
             return best
         if intent in PLEASANTRIES and confidence >= SURE_PLEASANTRY_AT:
             return best  # "好，多謝晒" after an answer is thanks, not a question on its topic
+        ask = topic_ask(text) if ctx.last_entry is not None else None
+        asked = self._topic_ask(ctx, text, best, ask) if ask is not None else None
+        if asked is not None:
+            return asked
         # "do I need a return air ticket?" after a transit answer asks what the transit needs,
         # though NLU reads the ticket as an errand (bot/errands.py).
         needs = ctx.last_entry is not None and asks_if_errand_needed(text)
@@ -320,6 +340,51 @@ class Pipeline:
                 ranked = _next_fact(ranked, joined, best, ctx.last_entry)
             return _fee_first(ranked, text)
         return best
+
+    def _topic_ask(self, ctx: Context, text: str, alone: Search, ask: Ask) -> Search | None:
+        """A longer stay, the processing time, or the office's hours or phone, asked of the
+        topic just answered (bot/topic_asks.py): searched with the topic, whatever the words
+        alone match or NLU reads ("what are its opening hours?" is no out-of-scope question)."""
+        assert ctx.last_question is not None
+        topic = _on_topic(ctx.last_question, text)
+        if ask == "stay_longer":
+            said = f"{topic} {STAY_LONGER_QUERY}"[-TOPIC_CHARS:]
+            longer = replace(self._search_one(said), query=said, follow_up=True, narrows=True)
+            return past_the_limit(longer, ctx.last_entry)
+        joined = replace(self._search_one(topic), follow_up=True)
+        if ask == "time":
+            # The topic's entry as the joined search reads it, then the one just shown: an answer
+            # beside the point ("fee多少？" answered with permanent residence's fees after a visa
+            # about to expire) must not lead the next follow-up astray.
+            anchors = [h.entry_id for h in joined.hits[:1]] + [ctx.last_entry]
+            return processing_first(joined, self._related(anchors))
+        if ctx.last_entry is not None and self._is_office(ctx.last_entry):
+            return the_office_again(joined, ctx.last_entry)
+        # "is there a number I can ring for help?" after a lost passport: the number its own
+        # words find (the topic's 12367 entry), read as the follow-up it is, not out of scope.
+        return replace(alone, follow_up=True) if alone.hits else joined
+
+    def _not_the_office(self, search: Search, text: str) -> Search:
+        """An office's entry answers where an office is, its hours or phone. A question that
+        only names the city ("do I need a visa for a two-week trip to Chengdu?", "能在成都办延期
+        吗") matches it by the city's name: the first entry of another section leads."""
+        hits = search.hits
+        if not hits or mentions_an_office(text) or not self._is_office(hits[0].entry_id):
+            return search
+        other = next((h for h in hits[1:3] if not self._is_office(h.entry_id)), None)
+        return lead_with(search, other) if other is not None else search
+
+    def _is_office(self, entry_id: str) -> bool:
+        return self.retriever.entry(entry_id).section == "offices"
+
+    def _related(self, entry_ids: list[str | None]) -> tuple[Hit, ...]:
+        """The entries these link to as related (their topics' other facts), in order. One link
+        only: two already reach other procedures' entries (a residence permit's fees link a visa
+        extension's, whose processing time is not the permit's)."""
+        ids = dict.fromkeys(r for i in entry_ids if i is not None
+                            for r in self.retriever.entry(i).related)
+        entries = (self.retriever.entry(i) for i in ids)
+        return tuple(Hit(e.id, {"zh": e.title.zh, "en": e.title.en}) for e in entries)
 
     def _offices(self, ctx: Context, text: str, control: Control | None, named: str | None,
                  lang: str) -> OfficeAnswer | None:
@@ -575,7 +640,7 @@ def _mostly_english(text: str) -> bool:
     Function words of each language are counted; a sentence-final particle counts twice."""
     folded = to_simplified(text).lower()
     english = sum(w in _EN_FUNCTION for w in re.findall(r"[a-z']+", folded))
-    chinese = sum(ch in _ZH_FUNCTION for ch in folded) + sum(ch in "吗呢吧嘛" for ch in folded)
+    chinese = sum(ch in _ZH_FUNCTION for ch in folded) + sum(ch in "吗呢吧嘛喇啦㗎" for ch in folded)
     return english > chinese
 
 
@@ -584,4 +649,6 @@ _EN_FUNCTION = set(
     "should must may might the a an to of in on at for with without from by about what how when "
     "where which who why if and or but not no need have has it this that there any much many "
     "long still".split())
-_ZH_FUNCTION = set("我你他她的了吗呢吧嘛要能可以怎么什么多少几哪在是有没不会去想请问该需得把被给和就都还也")
+# Cantonese ones too, in their Simplified form: "my landlord 唔肯退 deposit 點算" is Cantonese.
+_ZH_FUNCTION = set("我你他她的了吗呢吧嘛要能可以怎么什么多少几哪在是有没不会去想请问该需得把被给和就都还也"
+                   "唔咗嘅系喺点咩啲佢哋冇嚟")

@@ -1,0 +1,144 @@
+"""Follow-ups that ask one particular thing about the topic just answered.
+
+Three kinds recur in visitors' chats, and each is answered by a *different* entry than the one
+just shown, or by that one again when the visitor's own words would lead elsewhere:
+
+- a longer stay than the answer allowed ("and if I want to stay 3 months instead?", "如果想留耐
+  啲，住四個月呢？"): the answer that gave the limit cannot answer what goes beyond it; the entry
+  on staying past the permitted period (a stay permit after visa-free entry, the extension limits
+  on a visa) does. Alone the words match the permanent residents' yearly minimum stay.
+- how long the procedure takes ("how long does it take?", "办下来大概多久", "processing要幾耐？"):
+  the topic's processing-time entry. Alone the words match any entry with a duration in it.
+- the office's hours or phone right after its address ("what are its opening hours?", "电话是多
+  少？"): the office just shown (which says what is known of them). Alone the words match the
+  12367 hotline's hours, and NLU reads them as out of scope.
+
+Pure: the pipeline searches, these read the messages and reorder what it found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Literal
+
+from bot.dialogue import Hit, Search
+from bot.nlu.text import fold
+
+Ask = Literal["stay_longer", "time", "contact"]
+
+# Matched on folded text (Simplified, lower case); ASCII word boundaries, so that an English word
+# inside Chinese ("如果我想stay 3个月呢？") is still a word.
+_A = re.ASCII
+_WISH = re.compile(r"\bif\b|\binstead\b|\bwant|\blonger\b|如果|要是|假如|想|耐啲|更久|更长|久一?[点些]", _A)
+_STAY = re.compile(r"\bstay|留|待|住", _A)
+_LONGER = re.compile(
+    r"\d+\s*(?:months?|weeks?|days?)|\b(?:a|one|two|three|four|five|six)\s+(?:more\s+)?(?:months?|weeks?)"
+    r"|\blonger\b|个?月|星期|礼拜|半年|一年|耐啲|更久|更长|久一?[点些]", _A)
+_HOW_LONG = re.compile(r"多久|多长时间|几耐|几多日|几天|how long|how many days|processing")
+# "how long can I stay", "有效期多久", "每年要住多久", "提前多久": a duration, not the procedure's.
+# "how long can they give me?", "最長可以給多久？": the longest allowed, not the procedure's.
+_NOT_PROCESSING = re.compile(
+    r"\bstay|\bvalid|有效|住|留|待|每年|each year|提前|before|advance|\bgive|给|最长|最多|\bmax", _A)
+_CONTACT = re.compile(
+    r"\bphone\b|\bnumber\b|\bcall\b|\bring\b|\bhours\b|\bopen\b|\bclose\b|\bsaturday|\bweekend"
+    r"|电话|号码|几点|开门|关门|办公时间|上班|开唔开|开不开|周六|礼拜六|星期六|周末", _A)
+# Names something of its own: the hotline, or an office or a place (a new look-up, not "its").
+_OWN_SUBJECT = re.compile(r"12367|12345|出入境|移民局|exit.?entry|immigration|bureau|office")
+# A processing-time entry, by its title in either language.
+_PROCESSING_TITLE = re.compile(r"办理时限|需要多长时间|多久出结果|processing time|\btakes\b", re.I | _A)
+# An entry on staying on: a longer stay asked after it is still its question.
+_STAYING_ON_TITLE = re.compile(r"延期|延长|停留证|\bextend|extension|stay permit", re.I | _A)
+# Said to the retriever with the topic for a longer stay: the corpus's own words for it.
+STAY_LONGER_QUERY = "需要超过停留期限继续停留"
+ASK_CHARS = 16  # Chinese characters: a follow-up longer than this states a question of its own
+ASK_WORDS = 10
+
+
+def topic_ask(text: str) -> Ask | None:
+    """Which particular the follow-up asks about its topic, if one of the three."""
+    folded = fold(text)
+    if not _short(folded):
+        return None
+    if _WISH.search(folded) and _STAY.search(folded) and _LONGER.search(folded):
+        return "stay_longer"
+    if _HOW_LONG.search(folded) and not _NOT_PROCESSING.search(folded):
+        return "time"
+    if _CONTACT.search(folded) and not _OWN_SUBJECT.search(folded):
+        return "contact"
+    return None
+
+
+# Visa-free entry named, and a longer stay than it allows wanted: "visa-free只有30天，想多stay两个礼拜，
+# 可以延长吗？", "免签来了一个月快到期了，还想多待几周". Not an overstay already, nor the policy's
+# own end date ("免签政策延长到什么时候": no stay in it).
+_VISA_FREE = re.compile(r"免签|免办签证|visa.?free|visa.?exempt")
+_OVERSTAYED = re.compile(r"overstay|逾期|超期|过期")
+_MORE = re.compile(r"延长|延期|\bextend|longer|不够|not enough|多待|多留|多stay|再留|留耐|几周|两周", _A)
+
+
+def wants_past_visa_free(text: str) -> bool:
+    """A first question that asks to stay past visa-free entry's days: searched with the
+    corpus's words for staying on, since alone "extend" finds the visa extension."""
+    folded = fold(text)
+    return bool(_VISA_FREE.search(folded) and _STAY.search(folded) and _MORE.search(folded)
+                and not _OVERSTAYED.search(folded))
+
+
+def _short(folded: str) -> bool:
+    if re.search(r"[a-z]{3}", folded) and not re.search(r"[\u3400-\u9fff]", folded):
+        return len(folded.split()) <= ASK_WORDS
+    return len(folded) <= ASK_CHARS + len(" ".join(re.findall(r"[a-z]+", folded)))
+
+
+def lead_with(ranked: Search, hit: Hit) -> Search:
+    """``hit`` first, with the leader's share: a first entry outscored by its runner-up reads as
+    a tie and would be asked back instead of answered (as pipeline._fee_first does)."""
+    if not ranked.hits or hit.entry_id == ranked.hits[0].entry_id:
+        return ranked
+    first = replace(hit, score=ranked.hits[0].score)
+    return replace(ranked, hits=(first, *(h for h in ranked.hits if h.entry_id != hit.entry_id)))
+
+
+def past_the_limit(joined: Search, shown: str | None) -> Search:
+    """A longer stay than the answer just shown allowed: that answer gave the limit, so the next
+    entry of the topic's search (asked with the corpus's words for staying on) leads."""
+    if len(joined.hits) < 2 or joined.hits[0].entry_id != shown:
+        return joined
+    if _staying_on(joined.hits[0]):
+        return joined  # "and 3 months instead of one?" after the extension limits: still them
+    return lead_with(joined, joined.hits[1])
+
+
+def staying_on_first(search: Search) -> Search:
+    """A stay past visa-free entry's days: the first entry on staying on (the stay permit)
+    leads, not the country's visa-free entry, which gave the days and nothing beyond them."""
+    on = next((h for h in search.hits[:3] if _staying_on(h)), None)
+    return lead_with(search, on) if on is not None else search
+
+
+def _staying_on(hit: Hit) -> bool:
+    return any(_STAYING_ON_TITLE.search(t) for t in hit.title.values())
+
+
+def processing_first(joined: Search, linked: tuple[Hit, ...]) -> Search | None:
+    """The topic's processing-time entry. One the topic's entry links to as related (``linked``)
+    is the topic's own: a visa extension's, not a residence permit's. Else the processing-time
+    entry (by its title) that the topic's search ranks first: the follow-up's own words ("how
+    long does it take?") fit every one of them alike. None when the topic has none (the usual
+    search decides)."""
+    own = [h for h in linked if _is_processing(h)]
+    found = [h for h in joined.hits if _is_processing(h)]
+    timed = own or found
+    return lead_with(joined, timed[0]) if timed else None
+
+
+def _is_processing(hit: Hit) -> bool:
+    return any(_PROCESSING_TITLE.search(t) for t in hit.title.values())
+
+
+def the_office_again(joined: Search, shown: str | None) -> Search:
+    """The hours or phone of the office just shown: that entry (what is known of them, or where
+    to look them up) leads when the topic's search found it."""
+    again = next((h for h in joined.hits if h.entry_id == shown), None)
+    return lead_with(joined, again) if again is not None else joined

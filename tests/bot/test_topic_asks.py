@@ -1,0 +1,128 @@
+"""Follow-ups that ask one particular of the topic just answered (bot/topic_asks.py), over a real
+server and websocket as a visitor meets them: a longer stay than the answer allowed, how long the
+procedure takes, the office's hours or phone after its address; a stay past visa-free entry asked
+first; a city named without its office; and code-mixed Cantonese answered in the language of its
+grammar (issue 11)."""
+
+import pytest
+
+from bot.topic_asks import topic_ask, wants_past_visa_free
+
+
+@pytest.mark.parametrize(("text", "ask"), [
+    ("what if I'd like to stay six weeks?", "stay_longer"),
+    ("如果想留兩個月呢？", "stay_longer"),
+    ("如果我想stay 3个月呢？", "stay_longer"),
+    ("大概要等多久？", "time"),
+    ("how long does it take to get it?", "time"),
+    ("processing要幾耐？", "time"),
+    ("and their phone number?", "contact"),
+    ("周六开门吗？", "contact"),
+    # Not these: the longest allowed, a yearly minimum, the hotline named, a question of its own.
+    ("how long can they give me?", None),
+    ("每年要住多久？", None),
+    ("12367电话几点有人接？", None),
+    ("I have been living in Shanghai for three years on a work permit and now my employer wants "
+     "to know how long the permanent residence application takes", None),
+])
+def test_which_particular_a_follow_up_asks(text: str, ask: str | None) -> None:
+    assert topic_ask(text) == ask
+
+
+@pytest.mark.parametrize(("text", "wants"), [
+    ("I entered visa-free three weeks ago and want to stay another month, can I extend?", True),
+    ("我免签入境的，想再多留一个月，可以延长吗？", True),
+    ("单方面免签政策延长到什么时候？", False),  # the policy's end date: nobody's stay
+    ("免簽入境，已經overstay咗兩日，會點罰？", False),  # past it already: the penalties
+    ("I'm French, how long can I stay visa-free?", False),
+])
+def test_a_first_question_that_wants_to_stay_past_visa_free_entry(text: str, wants: bool) -> None:
+    assert wants_past_visa_free(text) is wants
+
+
+async def _chat(ws_client, url: str, *texts: str, page_lang: str = "en") -> list[dict]:
+    async with ws_client(url) as c:
+        await c.hello(page_lang=page_lang)
+        await c.until(lambda f: f["type"] == "reply")
+        return [await c.ask(text, f"m{n}") for n, text in enumerate(texts)]
+
+
+async def test_a_longer_stay_than_visa_free_entry_allows_is_the_stay_permit(
+        shared_server, ws_client):
+    limit, longer, where = await _chat(
+        ws_client, shared_server.ws_url,
+        "I hold a Dutch passport, how many days can I spend in China without a visa?",
+        "what if I'd like to stay six weeks?", "where do I apply for that?")
+    assert limit["meta"]["kind"] == "answer" and "30" in limit["text"], limit
+    # The answer that gave the 30 days is not shown again: staying past them is the stay permit.
+    assert longer["meta"]["kind"] == "answer" and longer["meta"]["entry"] != limit["meta"]["entry"]
+    assert "stay permit" in longer["text"].lower(), longer
+    # The next follow-up leans on the stay permit, not on visa-free entry again.
+    assert where["meta"]["kind"] == "answer" and "exit-entry" in where["text"].lower(), where
+    assert where["meta"]["entry"] != limit["meta"]["entry"], where
+
+
+async def test_extending_a_visa_free_stay_is_the_stay_permit_not_a_visa_extension(
+        shared_server, ws_client):
+    reply, = await _chat(ws_client, shared_server.ws_url,
+                         "I entered visa-free three weeks ago and want to stay another month, "
+                         "can I extend?")
+    assert reply["meta"]["kind"] == "answer" and reply["meta"]["entry"] == "stay-permit", reply
+
+
+async def test_a_longer_stay_asked_in_cantonese_is_answered_in_traditional(
+        shared_server, ws_client):
+    limit, longer = await _chat(ws_client, shared_server.ws_url,
+                                "我係韓國人，免簽可以留幾耐？", "如果想留兩個月呢？", page_lang="zh")
+    assert limit["meta"]["kind"] == "answer", limit
+    assert longer["meta"]["kind"] == "answer" and "停留證" in longer["text"], longer
+    assert longer["script"] == "zh-Hant", longer
+
+
+async def test_how_long_it_takes_is_the_topics_own_processing_time(shared_server, ws_client):
+    extension, wait = await _chat(ws_client, shared_server.ws_url,
+                                  "我的签证还有十天到期，在哪里办延期？", "大概要等多久？", page_lang="zh")
+    assert extension["meta"]["kind"] == "answer", extension
+    # A visa extension's processing time (7 working days), not a residence permit's.
+    assert wait["meta"]["kind"] == "answer" and "7个工作日" in wait["text"], wait
+    conditions, decision = await _chat(ws_client, shared_server.ws_url,
+                                       "外籍丈夫想申请永久居留，需要满足什么条件？", "多久能有结果？",
+                                       page_lang="zh")
+    assert conditions["meta"]["kind"] == "answer", conditions
+    assert decision["meta"]["kind"] == "answer" and "6个月" in decision["text"], decision
+
+
+async def test_an_offices_hours_and_phone_asked_after_its_address_are_that_office(
+        shared_server, ws_client):
+    address, phone = await _chat(ws_client, shared_server.ws_url,
+                                 "Where is the Chengdu exit-entry administration?",
+                                 "and their phone number?")
+    assert address["meta"]["entry"] == "office-chengdu", address
+    assert phone["meta"]["kind"] == "answer" and "86407067" in phone["text"], phone
+    address, hours = await _chat(ws_client, shared_server.ws_url,
+                                 "上海出入境管理局地址在哪？", "周六开门吗？", page_lang="zh")
+    # Not declined as out of scope, and not the 12367 hotline's hours: the office, which says
+    # where its hours are published.
+    assert hours["meta"]["kind"] == "answer", hours
+    assert hours["meta"]["entry"] == address["meta"]["entry"] == "office-shanghai", hours
+
+
+async def test_a_question_that_only_names_a_city_is_not_answered_with_its_office(
+        shared_server, ws_client):
+    trip, = await _chat(ws_client, shared_server.ws_url,
+                        "I'm Dutch, do I need a visa for ten days in Chengdu?")
+    assert trip["meta"]["kind"] == "answer" and trip["meta"]["entry"] != "office-chengdu", trip
+    assert "30" in trip["text"], trip  # visa-free entry's days
+    office, = await _chat(ws_client, shared_server.ws_url, "Chengdu exit-entry office address?")
+    assert office["meta"]["entry"] == "office-chengdu", office
+
+
+async def test_code_mixed_cantonese_is_answered_in_the_language_of_its_grammar(
+        shared_server, ws_client):
+    english, = await _chat(ws_client, shared_server.ws_url,
+                           "How long does the 居留許可 take to process? 我交咗材料一個禮拜喇",
+                           page_lang="zh")
+    assert english["lang"] == "en" and english["meta"]["kind"] == "answer", english
+    cantonese, = await _chat(ws_client, shared_server.ws_url, "my landlord 唔肯退 deposit 點算")
+    assert cantonese["lang"] == "zh" and cantonese["script"] in ("zh-Hant", "yue"), cantonese
+    assert cantonese["meta"]["kind"] == "decline", cantonese
