@@ -59,9 +59,12 @@ TEXTS: dict[str, dict[str, str]] = {
              "en": "{date} is today or past; the earliest day is tomorrow."},
     "too_far": {"zh": "{date}超出了可预约的范围（{ahead}天内）。",
                 "en": "{date} is more than {ahead} days ahead."},
-    "no_calendar": {"zh": "{year}年的节假日安排尚未公布，暂时不能预约{date}。",
-                    "en": "The official holiday calendar for {year} is not out yet, so {date} "
-                          "cannot be booked yet."},
+    # The State Council's notice may be out while the calendar library has yet to carry it: the
+    # reply says what we lack, not what the State Council has or has not done.
+    "no_calendar": {"zh": "我们的预约日历还没有收录{year}年的法定节假日安排，暂时不能预约{date}，"
+                          "请选择更早的日期。",
+                    "en": "Our booking calendar does not have the official {year} public holidays "
+                          "yet, so {date} cannot be booked here yet; please choose an earlier day."},
     "day_full": {"zh": "{date}已约满。", "en": "{date} is fully booked."},
     "slot_full": {"zh": "{value}这个时段刚刚约满了。", "en": "{value} has just been fully booked."},
     "no_such_time": {"zh": "没有{value}这个预约时段。", "en": "There is no appointment slot at {value}."},

@@ -55,6 +55,18 @@ def test_working_days_only(tmp_path):
     assert refused.value.code == "not_bookable"
 
 
+def test_a_year_without_the_official_holidays_is_not_bookable(tmp_path):
+    """A day in a year the calendar library does not cover yet is refused, never guessed."""
+    last_day = dt.date(2099, 12, 28)
+    s = EmbeddedAppointments(open_database(tmp_path / "chat.sqlite3"), Schedule(),
+                             today=lambda: last_day)
+    beyond = s.availability(OFFICE, dt.date(2100, 1, 5))
+    assert beyond.day.status == "no_calendar" and beyond.slots == ()
+    with pytest.raises(AppointmentError) as refused:
+        s.book(request(day=dt.date(2100, 1, 5)))
+    assert refused.value.code == "not_bookable"
+
+
 def test_book_cancel_reschedule(database_target):
     s = service(database_target)
     helper = Assisted(relationship="mother", helper_name="Child Person")
