@@ -50,6 +50,7 @@ from bot.topic_asks import (
     Ask,
     answers_a_particular,
     lead_with,
+    linked_fee,
     past_the_limit,
     processing_first,
     states_its_time,
@@ -367,6 +368,8 @@ class Pipeline:
             return processing_first(joined, linked, stating)
         if ask == "where":
             return self._where(ctx.last_entry, topic)
+        if ask == "fee":
+            return self._linked_fee(ctx.last_entry, joined)
         if ctx.last_entry is not None and self._is_office(ctx.last_entry):
             return the_office_again(joined, ctx.last_entry)
         # "is there a number I can ring for help?" after a lost passport: the number its own
@@ -384,6 +387,14 @@ class Pipeline:
         section = self.retriever.entry(shown).section
         same = [self.retriever.entry(h.entry_id).section == section for h in searched.hits]
         return where_first(searched, shown, same)
+
+    def _linked_fee(self, shown: str | None, joined: Search) -> Search | None:
+        """What it costs, after an entry that links to its fee entry ("fee多少？" after a visa
+        extension): that fee entry leads. Else the usual search decides (None)."""
+        if shown is None:
+            return None
+        fee = linked_fee(self._as_hits([shown])[0], self._related([shown]))
+        return lead_with(joined, fee) if fee is not None else None
 
     def _states_its_time(self, entry_id: str) -> bool:
         return states_its_time(self.retriever.entry(entry_id).answer.zh.details)

@@ -29,7 +29,7 @@ from typing import Literal
 from bot.dialogue import Hit, Search
 from bot.nlu.text import fold
 
-Ask = Literal["stay_longer", "time", "where", "contact"]
+Ask = Literal["stay_longer", "time", "where", "fee", "contact"]
 
 # Matched on folded text (Simplified, lower case); ASCII word boundaries, so that an English word
 # inside Chinese ("如果我想stay 3个月呢？") is still a word.
@@ -50,6 +50,8 @@ _CONTACT = re.compile(
 # Where to go or apply ("where do I go for that?", "去哪里办？", "喺邊度辦？"); "where is the office"
 # names its own subject (_OWN_SUBJECT) and is a look-up of its own.
 _WHERE = re.compile(r"\bwhere\b|去哪|哪里|哪儿|哪裡|在哪|边度|邊度|何处", _A)
+# What it costs ("fee多少？", "要幾多錢？", "这个证多少钱？"); "visa-free" is not "free".
+_FEE = re.compile(r"费|钱|how much|\bfees?\b|\bcosts?\b|\bpay\b|\bcharge", _A)
 # Names something of its own: the hotline, or an office or a place (a new look-up, not "its").
 _OWN_SUBJECT = re.compile(r"12367|12345|出入境|移民局|exit.?entry|immigration|bureau|office")
 # A fee entry, and a processing-time entry, by its title in either language.
@@ -80,6 +82,8 @@ def topic_ask(text: str) -> Ask | None:
         return "time"
     if _WHERE.search(folded) and not _OWN_SUBJECT.search(folded):
         return "where"
+    if _FEE.search(folded):
+        return "fee"
     if _CONTACT.search(folded) and not _OWN_SUBJECT.search(folded):
         return "contact"
     return None
@@ -174,6 +178,15 @@ def where_first(searched: Search, shown: str, same_section: list[bool]) -> Searc
         if same and hit.entry_id != shown and not answers_a_particular(hit):
             return lead_with(searched, hit)
     return None
+
+
+def linked_fee(shown: Hit, linked: tuple[Hit, ...]) -> Hit | None:
+    """What it costs, asked after an entry that links to its fee entry (a visa extension's
+    fees): that fee, not the one the follow-up's words alone find first. None after a fee entry
+    (the question narrows that fee: another table's is no answer) or an entry that links none."""
+    if _is_fee(shown):
+        return None
+    return next((h for h in linked if _is_fee(h)), None)
 
 
 def _is_fee(hit: Hit) -> bool:

@@ -22,6 +22,8 @@ from bot.topic_asks import states_its_time, topic_ask, wants_past_visa_free
     ("where do I go for that?", "where"),
     ("喺邊度辦？", "where"),
     ("去哪里办？", "where"),
+    ("fee多少？", "fee"),
+    ("要幾多錢？", "fee"),
     # Not these: the longest allowed, a yearly minimum, the hotline named, a question of its own.
     ("how long can they give me?", None),
     ("每年要住多久？", None),
@@ -158,6 +160,14 @@ async def test_where_to_apply_after_a_fee_is_the_topics_application_not_the_fee_
     # Not an office nor a route to residence: the entry on where an application is made.
     assert where["meta"]["entry"] == "pr-application-procedure", where
     assert "出入境" in where["text"], where
+
+
+async def test_what_it_costs_after_an_entry_is_the_fee_it_links_to(shared_server, ws_client):
+    extension, fee = await _chat(ws_client, shared_server.ws_url,
+                                 "我的visa下周就到期了", "fee要多少？", page_lang="zh")
+    assert extension["meta"]["entry"] == "visa-extension", extension
+    # The extension's fee (160), not permanent residence's, which the words alone find first.
+    assert fee["meta"]["entry"] == "fees-visa-extension" and "160" in fee["text"], fee
 
 
 async def test_how_long_it_takes_is_the_time_the_topics_own_entries_state(
