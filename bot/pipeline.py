@@ -49,10 +49,12 @@ from bot.topic_asks import (
     WHERE_QUERY,
     Ask,
     answers_a_particular,
+    is_fee,
     lead_with,
     linked_fee,
     past_the_limit,
     processing_first,
+    states_its_fee,
     states_its_time,
     staying_on_first,
     the_office_again,
@@ -390,10 +392,15 @@ class Pipeline:
 
     def _linked_fee(self, shown: str | None, joined: Search) -> Search | None:
         """What it costs, after an entry that links to its fee entry ("fee多少？" after a visa
-        extension): that fee entry leads. Else the usual search decides (None)."""
+        extension): that fee entry leads; after one that states its own fee, that one again.
+        Else the usual search decides (None)."""
         if shown is None:
             return None
-        fee = linked_fee(self._as_hits([shown])[0], self._related([shown]))
+        entry = self.retriever.entry(shown)
+        section_has_fee = any(is_fee(h) and self.retriever.entry(h.entry_id).section == entry.section
+                              for h in joined.hits[:5])
+        fee = linked_fee(self._as_hits([shown])[0], self._related([shown]),
+                         states_its_fee(entry.answer.zh.details), section_has_fee)
         return lead_with(joined, fee) if fee is not None else None
 
     def _states_its_time(self, entry_id: str) -> bool:

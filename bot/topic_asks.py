@@ -67,6 +67,7 @@ WHERE_QUERY = "去哪里申请办理"
 # An entry's details that state the procedure's own time ("办理时间：……30分钟内办结", "办理时限：法律
 # 规定15日内"), not that the sources leave it open ("材料、办理时限：资料中没有说明").
 _STATES_TIME = re.compile(r"^办理时[间限]：[^\n]*\d", re.M)
+_STATES_FEE = re.compile(r"^费用：[^\n]*(?:\d|免费)", re.M)
 ASK_CHARS = 16  # Chinese characters: a follow-up longer than this states a question of its own
 ASK_WORDS = 10
 
@@ -166,7 +167,7 @@ def answers_a_particular(hit: Hit) -> bool:
     """A fee or processing-time entry: it answers one particular of a procedure, not where to
     apply for it (unless its title says so too: "永久居留申请在哪里受理、怎么审批、多久出结果")."""
     titles = hit.title.values()
-    particular = _is_processing(hit) or _is_fee(hit)
+    particular = _is_processing(hit) or is_fee(hit)
     return particular and not any(_WHERE.search(t.lower()) for t in titles)
 
 
@@ -180,16 +181,32 @@ def where_first(searched: Search, shown: str, same_section: list[bool]) -> Searc
     return None
 
 
-def linked_fee(shown: Hit, linked: tuple[Hit, ...]) -> Hit | None:
+def linked_fee(shown: Hit, linked: tuple[Hit, ...], states_fee: bool, section_has_fee: bool
+               ) -> Hit | None:
     """What it costs, asked after an entry that links to its fee entry (a visa extension's
-    fees): that fee, not the one the follow-up's words alone find first. None after a fee entry
-    (the question narrows that fee: another table's is no answer) or an entry that links none."""
-    if _is_fee(shown):
+    fees): that fee, not the one the follow-up's words alone find first. Else, when the entry
+    shown states its own fee (``states_fee``: the Exit-Entry Permit's 100 yuan, a study residence
+    permit's table) and the topic's search finds no fee entry of its section
+    (``section_has_fee``: a residence permit's fees after its renewal), that entry again: the
+    fee the words find is another procedure's (a visa fee table after a residence permit). None
+    after a fee entry (the question narrows that fee: another table's is no answer), or where the
+    usual search decides."""
+    if is_fee(shown):
         return None
-    return next((h for h in linked if _is_fee(h)), None)
+    fee = next((h for h in linked if is_fee(h)), None)
+    if fee is None and states_fee and not section_has_fee:
+        return shown
+    return fee
 
 
-def _is_fee(hit: Hit) -> bool:
+def states_its_fee(details_zh: str) -> bool:
+    """An entry's (Chinese) details give the fee itself ("费用：100元", "费用：免费"), not only where
+    it is published ("费用：以当地公布的收费标准为准。")."""
+    return _STATES_FEE.search(details_zh) is not None
+
+
+def is_fee(hit: Hit) -> bool:
+    """A fee entry, by its title."""
     return any(_FEE_TITLE.search(t) for t in hit.title.values())
 
 

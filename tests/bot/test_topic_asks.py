@@ -7,7 +7,7 @@ in the language of its grammar (issue 11)."""
 import pytest
 
 from bot.pipeline import _mostly_english
-from bot.topic_asks import states_its_time, topic_ask, wants_past_visa_free
+from bot.topic_asks import states_its_fee, states_its_time, topic_ask, wants_past_visa_free
 
 
 @pytest.mark.parametrize(("text", "ask"), [
@@ -168,6 +168,26 @@ async def test_what_it_costs_after_an_entry_is_the_fee_it_links_to(shared_server
     assert extension["meta"]["entry"] == "visa-extension", extension
     # The extension's fee (160), not permanent residence's, which the words alone find first.
     assert fee["meta"]["entry"] == "fees-visa-extension" and "160" in fee["text"], fee
+
+
+@pytest.mark.parametrize(("details", "states"), [
+    ("费用：100元（地方政府公布）。", True),
+    ("费用：免费，官方不收取任何费用。", True),
+    ("费用：以当地公布的收费标准为准。", False),  # only where it is published
+    ("费用：见“台胞证费用”条目。", False),
+])
+def test_an_entry_that_states_its_own_fee(details: str, states: bool) -> None:
+    assert states_its_fee(details) is states
+
+
+async def test_what_it_costs_after_an_entry_that_states_its_fee_is_that_entry(
+        shared_server, ws_client):
+    permit, fee = await _chat(ws_client, shared_server.ws_url,
+                              "我的护照丢了，大使馆说来不及补发新护照，我怎么离境？", "这个证要多少钱？",
+                              page_lang="zh")
+    assert permit["meta"]["entry"] == "foreigner-exit-entry-permit", permit
+    # Its own 100 yuan, not the fee table of visas issued in China, which the words find first.
+    assert fee["meta"]["entry"] == "foreigner-exit-entry-permit" and "100元" in fee["text"], fee
 
 
 async def test_how_long_it_takes_is_the_time_the_topics_own_entries_state(
