@@ -46,6 +46,7 @@ from bot.office_replies import render_offices
 from bot.texts import SERVICE_QUERIES, label
 from bot.topic_asks import (
     STAY_LONGER_QUERY,
+    WHEN_QUERY,
     WHERE_QUERY,
     Ask,
     answers_a_particular,
@@ -368,8 +369,8 @@ class Pipeline:
             shown = self._as_hits([ctx.last_entry] if ctx.last_entry is not None else [])
             stating = tuple(h for h in (*shown, *linked) if self._states_its_time(h.entry_id))
             return processing_first(joined, linked, stating)
-        if ask == "where":
-            return self._where(ctx.last_entry, topic)
+        if ask in ("where", "when"):
+            return self._where(ctx.last_entry, topic, WHERE_QUERY if ask == "where" else WHEN_QUERY)
         if ask == "fee":
             return self._linked_fee(ctx.last_entry, joined)
         if ctx.last_entry is not None and self._is_office(ctx.last_entry):
@@ -378,13 +379,14 @@ class Pipeline:
         # words find (the topic's 12367 entry), read as the follow-up it is, not out of scope.
         return replace(alone, follow_up=True) if alone.hits else joined
 
-    def _where(self, shown: str | None, topic: str) -> Search | None:
-        """Where to apply, after a fee or a processing time ("where do I go for that?" after a
-        permit's fees): that entry answers only its particular, so the topic's entry on applying,
-        in the same section, leads. After any other entry the usual search decides (None)."""
+    def _where(self, shown: str | None, topic: str, words: str) -> Search | None:
+        """Where or when to apply, after a fee or a processing time ("where do I go for that?"
+        after a permit's fees): that entry answers only its particular, so the topic's entry on
+        applying (searched with the corpus's ``words`` for the ask), in the same section, leads.
+        After any other entry the usual search decides (None)."""
         if shown is None or not answers_a_particular(self._as_hits([shown])[0]):
             return None
-        said = f"{topic} {WHERE_QUERY}"[-TOPIC_CHARS:]
+        said = f"{topic} {words}"[-TOPIC_CHARS:]
         searched = replace(self._search_one(said), query=topic, follow_up=True)
         section = self.retriever.entry(shown).section
         same = [self.retriever.entry(h.entry_id).section == section for h in searched.hits]

@@ -1,6 +1,6 @@
 """Follow-ups that ask one particular thing about the topic just answered.
 
-Four kinds recur in visitors' chats, and each is answered by a *different* entry than the one
+Five kinds recur in visitors' chats, and each is answered by a *different* entry than the one
 just shown, or by that one again when the visitor's own words would lead elsewhere:
 
 - a longer stay than the answer allowed ("and if I want to stay 3 months instead?", "如果想留耐
@@ -13,9 +13,9 @@ just shown, or by that one again when the visitor's own words would lead elsewhe
 - the office's hours or phone right after its address ("what are its opening hours?", "电话是多
   少？"): the office just shown (which says what is known of them). Alone the words match the
   12367 hotline's hours, and NLU reads them as out of scope.
-- where to apply, after a fee or a processing time ("where do I go for that?", "喺邊度辦？"): the
-  topic's entry on applying. With the topic the words find the fee entry again, alone the office
-  directory.
+- where or when to apply, after a fee or a processing time ("where do I go for that?", "喺邊度
+  辦？", "how many days before expiry should I apply?"): the topic's entry on applying. With the
+  topic the words find the fee entry again; alone, the office directory or another procedure.
 
 Pure: the pipeline searches, these read the messages and reorder what it found.
 """
@@ -29,7 +29,7 @@ from typing import Literal
 from bot.dialogue import Hit, Search
 from bot.nlu.text import fold
 
-Ask = Literal["stay_longer", "time", "where", "fee", "contact"]
+Ask = Literal["stay_longer", "time", "where", "when", "fee", "contact"]
 
 # Matched on folded text (Simplified, lower case); ASCII word boundaries, so that an English word
 # inside Chinese ("如果我想stay 3个月呢？") is still a word.
@@ -52,6 +52,10 @@ _CONTACT = re.compile(
 _WHERE = re.compile(r"\bwhere\b|去哪|哪里|哪儿|哪裡|在哪|边度|邊度|何处", _A)
 # What it costs ("fee多少？", "要幾多錢？", "这个证多少钱？"); "visa-free" is not "free".
 _FEE = re.compile(r"费|钱|how much|\bfees?\b|\bcosts?\b|\bpay\b|\bcharge", _A)
+# When to apply ("how many days before expiry should I apply?", "要提前几天申请？", "幾時要申請？").
+_WHEN = re.compile(r"\bbefore\b.*\b(?:apply|expir|ends?\b|runs? out)|\bapply\b.*\bbefore\b"
+                   r"|\bhow (?:early|soon)\b|\bwhen (?:should|do|must|can|to)\b|提前"
+                   r"|(?:几时|什么时候|何时)要?去?(?:申请|办)", _A)
 # Names something of its own: the hotline, or an office or a place (a new look-up, not "its").
 _OWN_SUBJECT = re.compile(r"12367|12345|出入境|移民局|exit.?entry|immigration|bureau|office")
 # A fee entry, and a processing-time entry, by its title in either language.
@@ -64,6 +68,7 @@ STAY_LONGER_QUERY = "需要超过停留期限继续停留"
 # Said with the topic for where to apply: the corpus's words for it ("where do I go" alone finds
 # the office directory, and with a fee question the fee entry again).
 WHERE_QUERY = "去哪里申请办理"
+WHEN_QUERY = "什么时候申请"  # and when to apply
 # An entry's details that state the procedure's own time ("办理时间：……30分钟内办结", "办理时限：法律
 # 规定15日内"), not that the sources leave it open ("材料、办理时限：资料中没有说明").
 _STATES_TIME = re.compile(r"^办理时[间限]：[^\n]*\d", re.M)
@@ -83,6 +88,8 @@ def topic_ask(text: str) -> Ask | None:
         return "time"
     if _WHERE.search(folded) and not _OWN_SUBJECT.search(folded):
         return "where"
+    if _WHEN.search(folded):
+        return "when"
     if _FEE.search(folded):
         return "fee"
     if _CONTACT.search(folded) and not _OWN_SUBJECT.search(folded):

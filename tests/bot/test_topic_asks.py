@@ -22,6 +22,8 @@ from bot.topic_asks import states_its_fee, states_its_time, topic_ask, wants_pas
     ("where do I go for that?", "where"),
     ("喺邊度辦？", "where"),
     ("去哪里办？", "where"),
+    ("要提前几天申请？", "when"),
+    ("how many days before it expires should I apply?", "when"),
     ("fee多少？", "fee"),
     ("要幾多錢？", "fee"),
     # Not these: the longest allowed, a yearly minimum, the hotline named, a question of its own.
@@ -29,6 +31,7 @@ from bot.topic_asks import states_its_fee, states_its_time, topic_ask, wants_pas
     ("每年要住多久？", None),
     ("12367电话几点有人接？", None),
     ("where is the Shanghai exit-entry bureau?", None),  # a look-up of its own
+    ("what should I do before I leave?", None),  # no application in it
     ("I have been living in Shanghai for three years on a work permit and now my employer wants "
      "to know how long the permanent residence application takes", None),
 ])
@@ -160,6 +163,14 @@ async def test_where_to_apply_after_a_fee_is_the_topics_application_not_the_fee_
     # Not an office nor a route to residence: the entry on where an application is made.
     assert where["meta"]["entry"] == "pr-application-procedure", where
     assert "出入境" in where["text"], where
+
+
+async def test_when_to_apply_after_a_fee_is_the_procedures_own_deadline(shared_server, ws_client):
+    fee, when = await _chat(ws_client, shared_server.ws_url, "签证延期要交多少钱？", "要提前几天申请？",
+                            page_lang="zh")
+    assert fee["meta"]["entry"] == "fees-visa-extension", fee
+    # The extension's 7 days before the stay ends, not a residence permit's 30 (the words alone).
+    assert when["meta"]["entry"] == "visa-extension" and "7天" in when["text"], when
 
 
 async def test_what_it_costs_after_an_entry_is_the_fee_it_links_to(shared_server, ws_client):
