@@ -46,14 +46,22 @@ from bot.office_replies import render_offices
 from bot.texts import SERVICE_QUERIES, label
 from bot.topic_asks import (
     STAY_LONGER_QUERY,
+    WHEN_QUERY,
+    WHERE_QUERY,
     Ask,
+    answers_a_particular,
+    is_fee,
     lead_with,
+    linked_fee,
     past_the_limit,
     processing_first,
+    states_its_fee,
+    states_its_time,
     staying_on_first,
     the_office_again,
     topic_ask,
     wants_past_visa_free,
+    where_first,
 )
 from handoff.disclosure import consent_after
 from runtime.language import Script, converter, detect_language, output_script, to_script, to_simplified
@@ -357,12 +365,48 @@ class Pipeline:
             # beside the point ("fee多少？" answered with permanent residence's fees after a visa
             # about to expire) must not lead the next follow-up astray.
             anchors = [h.entry_id for h in joined.hits[:1]] + [ctx.last_entry]
-            return processing_first(joined, self._related(anchors))
+            linked = self._related(anchors)
+            shown = self._as_hits([ctx.last_entry] if ctx.last_entry is not None else [])
+            stating = tuple(h for h in (*shown, *linked) if self._states_its_time(h.entry_id))
+            return processing_first(joined, linked, stating)
+        if ask in ("where", "when"):
+            return self._where(ctx.last_entry, topic, WHERE_QUERY if ask == "where" else WHEN_QUERY)
+        if ask == "fee":
+            return self._linked_fee(ctx.last_entry, joined)
         if ctx.last_entry is not None and self._is_office(ctx.last_entry):
             return the_office_again(joined, ctx.last_entry)
         # "is there a number I can ring for help?" after a lost passport: the number its own
         # words find (the topic's 12367 entry), read as the follow-up it is, not out of scope.
         return replace(alone, follow_up=True) if alone.hits else joined
+
+    def _where(self, shown: str | None, topic: str, words: str) -> Search | None:
+        """Where or when to apply, after a fee or a processing time ("where do I go for that?"
+        after a permit's fees): that entry answers only its particular, so the topic's entry on
+        applying (searched with the corpus's ``words`` for the ask), in the same section, leads.
+        After any other entry the usual search decides (None)."""
+        if shown is None or not answers_a_particular(self._as_hits([shown])[0]):
+            return None
+        said = f"{topic} {words}"[-TOPIC_CHARS:]
+        searched = replace(self._search_one(said), query=topic, follow_up=True)
+        section = self.retriever.entry(shown).section
+        same = [self.retriever.entry(h.entry_id).section == section for h in searched.hits]
+        return where_first(searched, shown, same)
+
+    def _linked_fee(self, shown: str | None, joined: Search) -> Search | None:
+        """What it costs, after an entry that links to its fee entry ("fee多少？" after a visa
+        extension): that fee entry leads; after one that states its own fee, that one again.
+        Else the usual search decides (None)."""
+        if shown is None:
+            return None
+        entry = self.retriever.entry(shown)
+        section_has_fee = any(is_fee(h) and self.retriever.entry(h.entry_id).section == entry.section
+                              for h in joined.hits[:5])
+        fee = linked_fee(self._as_hits([shown])[0], self._related([shown]),
+                         states_its_fee(entry.answer.zh.details), section_has_fee)
+        return lead_with(joined, fee) if fee is not None else None
+
+    def _states_its_time(self, entry_id: str) -> bool:
+        return states_its_time(self.retriever.entry(entry_id).answer.zh.details)
 
     def _not_the_office(self, search: Search, text: str) -> Search:
         """An office's entry answers where an office is, its hours or phone. A question that
@@ -381,9 +425,12 @@ class Pipeline:
         """The entries these link to as related (their topics' other facts), in order. One link
         only: two already reach other procedures' entries (a residence permit's fees link a visa
         extension's, whose processing time is not the permit's)."""
-        ids = dict.fromkeys(r for i in entry_ids if i is not None
-                            for r in self.retriever.entry(i).related)
-        entries = (self.retriever.entry(i) for i in ids)
+        return self._as_hits([r for i in entry_ids if i is not None
+                                   for r in self.retriever.entry(i).related])
+
+    def _as_hits(self, entry_ids: list[str]) -> tuple[Hit, ...]:
+        """These entries as hits (titles only), once each, in order."""
+        entries = (self.retriever.entry(i) for i in dict.fromkeys(entry_ids))
         return tuple(Hit(e.id, {"zh": e.title.zh, "en": e.title.en}) for e in entries)
 
     def _offices(self, ctx: Context, text: str, control: Control | None, named: str | None,
@@ -637,11 +684,16 @@ def _script_undecided(text: str) -> bool:
 def _mostly_english(text: str) -> bool:
     """Code-mixed text is answered in the language of its grammar, not of its nouns: "Can I 用
     PR card 买火车票 without my passport?" is English, "K visa 有没有 age limit？" Chinese.
-    Function words of each language are counted; a sentence-final particle counts twice."""
+    Function words of each language are counted; a sentence-final particle counts twice. As
+    many of each ("transit 北京 10 hours, 不出机场, need visa?"): the language the message ends
+    in, where a code-mixed question is asked ("居住證 can use to cross border 嗎？" is Chinese)."""
     folded = to_simplified(text).lower()
     english = sum(w in _EN_FUNCTION for w in re.findall(r"[a-z']+", folded))
     chinese = sum(ch in _ZH_FUNCTION for ch in folded) + sum(ch in "吗呢吧嘛喇啦㗎" for ch in folded)
-    return english > chinese
+    if english != chinese or not english:
+        return english > chinese
+    words = re.findall(r"[a-z]+|[\u3400-\u9fff]", folded)
+    return words[-1].isascii()
 
 
 _EN_FUNCTION = set(

@@ -1,6 +1,6 @@
 """Follow-ups that ask one particular thing about the topic just answered.
 
-Three kinds recur in visitors' chats, and each is answered by a *different* entry than the one
+Five kinds recur in visitors' chats, and each is answered by a *different* entry than the one
 just shown, or by that one again when the visitor's own words would lead elsewhere:
 
 - a longer stay than the answer allowed ("and if I want to stay 3 months instead?", "如果想留耐
@@ -8,10 +8,14 @@ just shown, or by that one again when the visitor's own words would lead elsewhe
   on staying past the permitted period (a stay permit after visa-free entry, the extension limits
   on a visa) does. Alone the words match the permanent residents' yearly minimum stay.
 - how long the procedure takes ("how long does it take?", "办下来大概多久", "processing要幾耐？"):
-  the topic's processing-time entry. Alone the words match any entry with a duration in it.
+  the topic's processing-time entry, or the topic's own entry that states the time (a port
+  visa's). Alone the words match any entry with a duration in it.
 - the office's hours or phone right after its address ("what are its opening hours?", "电话是多
   少？"): the office just shown (which says what is known of them). Alone the words match the
   12367 hotline's hours, and NLU reads them as out of scope.
+- where or when to apply, after a fee or a processing time ("where do I go for that?", "喺邊度
+  辦？", "how many days before expiry should I apply?"): the topic's entry on applying. With the
+  topic the words find the fee entry again; alone, the office directory or another procedure.
 
 Pure: the pipeline searches, these read the messages and reorder what it found.
 """
@@ -25,7 +29,7 @@ from typing import Literal
 from bot.dialogue import Hit, Search
 from bot.nlu.text import fold
 
-Ask = Literal["stay_longer", "time", "contact"]
+Ask = Literal["stay_longer", "time", "where", "when", "fee", "contact"]
 
 # Matched on folded text (Simplified, lower case); ASCII word boundaries, so that an English word
 # inside Chinese ("如果我想stay 3个月呢？") is still a word.
@@ -43,14 +47,32 @@ _NOT_PROCESSING = re.compile(
 _CONTACT = re.compile(
     r"\bphone\b|\bnumber\b|\bcall\b|\bring\b|\bhours\b|\bopen\b|\bclose\b|\bsaturday|\bweekend"
     r"|电话|号码|几点|开门|关门|办公时间|上班|开唔开|开不开|周六|礼拜六|星期六|周末", _A)
+# Where to go or apply ("where do I go for that?", "去哪里办？", "喺邊度辦？"); "where is the office"
+# names its own subject (_OWN_SUBJECT) and is a look-up of its own.
+_WHERE = re.compile(r"\bwhere\b|去哪|哪里|哪儿|哪裡|在哪|边度|邊度|何处", _A)
+# What it costs ("fee多少？", "要幾多錢？", "这个证多少钱？"); "visa-free" is not "free".
+_FEE = re.compile(r"费|钱|how much|\bfees?\b|\bcosts?\b|\bpay\b|\bcharge", _A)
+# When to apply ("how many days before expiry should I apply?", "要提前几天申请？", "幾時要申請？").
+_WHEN = re.compile(r"\bbefore\b.*\b(?:apply|expir|ends?\b|runs? out)|\bapply\b.*\bbefore\b"
+                   r"|\bhow (?:early|soon)\b|\bwhen (?:should|do|must|can|to)\b|提前"
+                   r"|(?:几时|什么时候|何时)要?去?(?:申请|办)", _A)
 # Names something of its own: the hotline, or an office or a place (a new look-up, not "its").
 _OWN_SUBJECT = re.compile(r"12367|12345|出入境|移民局|exit.?entry|immigration|bureau|office")
-# A processing-time entry, by its title in either language.
+# A fee entry, and a processing-time entry, by its title in either language.
+_FEE_TITLE = re.compile(r"\bfees?\b|费用|收费", re.I | _A)
 _PROCESSING_TITLE = re.compile(r"办理时限|需要多长时间|多久出结果|processing time|\btakes\b", re.I | _A)
 # An entry on staying on: a longer stay asked after it is still its question.
 _STAYING_ON_TITLE = re.compile(r"延期|延长|停留证|\bextend|extension|stay permit", re.I | _A)
 # Said to the retriever with the topic for a longer stay: the corpus's own words for it.
 STAY_LONGER_QUERY = "需要超过停留期限继续停留"
+# Said with the topic for where to apply: the corpus's words for it ("where do I go" alone finds
+# the office directory, and with a fee question the fee entry again).
+WHERE_QUERY = "去哪里申请办理"
+WHEN_QUERY = "什么时候申请"  # and when to apply
+# An entry's details that state the procedure's own time ("办理时间：……30分钟内办结", "办理时限：法律
+# 规定15日内"), not that the sources leave it open ("材料、办理时限：资料中没有说明").
+_STATES_TIME = re.compile(r"^办理时[间限]：[^\n]*\d", re.M)
+_STATES_FEE = re.compile(r"^费用：[^\n]*(?:\d|免费)", re.M)
 ASK_CHARS = 16  # Chinese characters: a follow-up longer than this states a question of its own
 ASK_WORDS = 10
 
@@ -64,6 +86,12 @@ def topic_ask(text: str) -> Ask | None:
         return "stay_longer"
     if _HOW_LONG.search(folded) and not _NOT_PROCESSING.search(folded):
         return "time"
+    if _WHERE.search(folded) and not _OWN_SUBJECT.search(folded):
+        return "where"
+    if _WHEN.search(folded):
+        return "when"
+    if _FEE.search(folded):
+        return "fee"
     if _CONTACT.search(folded) and not _OWN_SUBJECT.search(folded):
         return "contact"
     return None
@@ -121,16 +149,72 @@ def _staying_on(hit: Hit) -> bool:
     return any(_STAYING_ON_TITLE.search(t) for t in hit.title.values())
 
 
-def processing_first(joined: Search, linked: tuple[Hit, ...]) -> Search | None:
+def processing_first(joined: Search, linked: tuple[Hit, ...], stating: tuple[Hit, ...] = ()
+                     ) -> Search | None:
     """The topic's processing-time entry. One the topic's entry links to as related (``linked``)
-    is the topic's own: a visa extension's, not a residence permit's. Else the processing-time
+    is the topic's own: a visa extension's, not a residence permit's. Else an entry that states
+    the procedure's time itself (``stating``: the one shown, then those it links to): a port
+    visa's ports, the study residence permit an X1 visa leads to. Else the processing-time
     entry (by its title) that the topic's search ranks first: the follow-up's own words ("how
     long does it take?") fit every one of them alike. None when the topic has none (the usual
     search decides)."""
     own = [h for h in linked if _is_processing(h)]
     found = [h for h in joined.hits if _is_processing(h)]
-    timed = own or found
+    timed = own or list(stating) or found
     return lead_with(joined, timed[0]) if timed else None
+
+
+def states_its_time(details_zh: str) -> bool:
+    """An entry's (Chinese) details give the procedure's time: a port visa's "30 minutes" is in
+    the entry on its ports, a study residence permit's 15 days in that permit's entry."""
+    return _STATES_TIME.search(details_zh) is not None
+
+
+def answers_a_particular(hit: Hit) -> bool:
+    """A fee or processing-time entry: it answers one particular of a procedure, not where to
+    apply for it (unless its title says so too: "永久居留申请在哪里受理、怎么审批、多久出结果")."""
+    titles = hit.title.values()
+    particular = _is_processing(hit) or is_fee(hit)
+    return particular and not any(_WHERE.search(t.lower()) for t in titles)
+
+
+def where_first(searched: Search, shown: str, same_section: list[bool]) -> Search | None:
+    """Where to apply, asked after a fee or processing time: the first entry of the topic's
+    search (with the corpus's words for applying) in the shown entry's section that is not a
+    particular (``same_section`` is per hit). None when there is none among the first five."""
+    for hit, same in list(zip(searched.hits, same_section, strict=True))[:5]:
+        if same and hit.entry_id != shown and not answers_a_particular(hit):
+            return lead_with(searched, hit)
+    return None
+
+
+def linked_fee(shown: Hit, linked: tuple[Hit, ...], states_fee: bool, section_has_fee: bool
+               ) -> Hit | None:
+    """What it costs, asked after an entry that links to its fee entry (a visa extension's
+    fees): that fee, not the one the follow-up's words alone find first. Else, when the entry
+    shown states its own fee (``states_fee``: the Exit-Entry Permit's 100 yuan, a study residence
+    permit's table) and the topic's search finds no fee entry of its section
+    (``section_has_fee``: a residence permit's fees after its renewal), that entry again: the
+    fee the words find is another procedure's (a visa fee table after a residence permit). None
+    after a fee entry (the question narrows that fee: another table's is no answer), or where the
+    usual search decides."""
+    if is_fee(shown):
+        return None
+    fee = next((h for h in linked if is_fee(h)), None)
+    if fee is None and states_fee and not section_has_fee:
+        return shown
+    return fee
+
+
+def states_its_fee(details_zh: str) -> bool:
+    """An entry's (Chinese) details give the fee itself ("费用：100元", "费用：免费"), not only where
+    it is published ("费用：以当地公布的收费标准为准。")."""
+    return _STATES_FEE.search(details_zh) is not None
+
+
+def is_fee(hit: Hit) -> bool:
+    """A fee entry, by its title."""
+    return any(_FEE_TITLE.search(t) for t in hit.title.values())
 
 
 def _is_processing(hit: Hit) -> bool:

@@ -1,12 +1,13 @@
 """Follow-ups that ask one particular of the topic just answered (bot/topic_asks.py), over a real
 server and websocket as a visitor meets them: a longer stay than the answer allowed, how long the
-procedure takes, the office's hours or phone after its address; a stay past visa-free entry asked
-first; a city named without its office; and code-mixed Cantonese answered in the language of its
-grammar (issue 11)."""
+procedure takes, the office's hours or phone after its address, where to apply after a fee; a stay
+past visa-free entry asked first; a city named without its office; and code-mixed Cantonese answered
+in the language of its grammar (issue 11)."""
 
 import pytest
 
-from bot.topic_asks import topic_ask, wants_past_visa_free
+from bot.pipeline import _mostly_english
+from bot.topic_asks import states_its_fee, states_its_time, topic_ask, wants_past_visa_free
 
 
 @pytest.mark.parametrize(("text", "ask"), [
@@ -18,10 +19,19 @@ from bot.topic_asks import topic_ask, wants_past_visa_free
     ("processing要幾耐？", "time"),
     ("and their phone number?", "contact"),
     ("周六开门吗？", "contact"),
+    ("where do I go for that?", "where"),
+    ("喺邊度辦？", "where"),
+    ("去哪里办？", "where"),
+    ("要提前几天申请？", "when"),
+    ("how many days before it expires should I apply?", "when"),
+    ("fee多少？", "fee"),
+    ("要幾多錢？", "fee"),
     # Not these: the longest allowed, a yearly minimum, the hotline named, a question of its own.
     ("how long can they give me?", None),
     ("每年要住多久？", None),
     ("12367电话几点有人接？", None),
+    ("where is the Shanghai exit-entry bureau?", None),  # a look-up of its own
+    ("what should I do before I leave?", None),  # no application in it
     ("I have been living in Shanghai for three years on a work permit and now my employer wants "
      "to know how long the permanent residence application takes", None),
 ])
@@ -38,6 +48,13 @@ def test_which_particular_a_follow_up_asks(text: str, ask: str | None) -> None:
 ])
 def test_a_first_question_that_wants_to_stay_past_visa_free_entry(text: str, wants: bool) -> None:
     assert wants_past_visa_free(text) is wants
+
+
+@pytest.fixture(scope="module")
+def shared_server(start_module_server):
+    """The module's server, with an IP allowance for its many chats from one address in a few
+    seconds (the default's burst is spent, and a hello then waits past the client's timeout)."""
+    return start_module_server(CHAT_IP_RATE="1000", CHAT_IP_BURST="1000")
 
 
 async def _chat(ws_client, url: str, *texts: str, page_lang: str = "en") -> list[dict]:
@@ -119,10 +136,99 @@ async def test_a_question_that_only_names_a_city_is_not_answered_with_its_office
 
 async def test_code_mixed_cantonese_is_answered_in_the_language_of_its_grammar(
         shared_server, ws_client):
-    english, = await _chat(ws_client, shared_server.ws_url,
-                           "How long does the 居留許可 take to process? 我交咗材料一個禮拜喇",
-                           page_lang="zh")
+    english, transit = await _chat(ws_client, shared_server.ws_url,
+                                   "How long does the 居留許可 take to process? 我交咗材料一個禮拜喇",
+                                   "transit 上海 8 hours, 不出机场, need visa?", page_lang="zh")
     assert english["lang"] == "en" and english["meta"]["kind"] == "answer", english
+    # As many English as Chinese function words: the language it ends in, where it asks.
+    assert transit["lang"] == "en" and transit["meta"]["entry"] == "transit-24h-direct", transit
     cantonese, = await _chat(ws_client, shared_server.ws_url, "my landlord 唔肯退 deposit 點算")
     assert cantonese["lang"] == "zh" and cantonese["script"] in ("zh-Hant", "yue"), cantonese
     assert cantonese["meta"]["kind"] == "decline", cantonese
+
+
+@pytest.mark.parametrize(("details", "states"), [
+    ("办理时间：深圳自2025年1月1日起力争30分钟内办结。", True),
+    ("依据：……\n办理时限：法律规定15日内作出决定。", True),
+    ("材料、办理时限：资料中没有说明，请向当地出入境管理机构咨询。", False),  # left open
+    ("费用、办理时间、有效期：没有官方资料确认", False),
+])
+def test_an_entry_that_states_its_procedures_time(details: str, states: bool) -> None:
+    assert states_its_time(details) is states
+
+
+async def test_where_to_apply_after_a_fee_is_the_topics_application_not_the_fee_again(
+        shared_server, ws_client):
+    _, fee, where = await _chat(ws_client, shared_server.ws_url,
+                                "I came in on a Z visa, what do I have to do now?",
+                                "how much for a one-year permit?", "where do I apply for it?")
+    assert fee["meta"]["entry"] == "fees-residence-permit", fee
+    assert where["meta"]["kind"] == "answer", where
+    assert where["meta"]["entry"] == "residence-permit-application", where
+    assert "exit-entry" in where["text"].lower(), where
+    fee, where = await _chat(ws_client, shared_server.ws_url, "申请永久居留要交多少钱？", "去哪里办？",
+                             page_lang="zh")
+    assert fee["meta"]["entry"] == "pr-application-fees", fee
+    # Not an office nor a route to residence: the entry on where an application is made.
+    assert where["meta"]["entry"] == "pr-application-procedure", where
+    assert "出入境" in where["text"], where
+
+
+async def test_when_to_apply_after_a_fee_is_the_procedures_own_deadline(shared_server, ws_client):
+    fee, when = await _chat(ws_client, shared_server.ws_url, "签证延期要交多少钱？", "要提前几天申请？",
+                            page_lang="zh")
+    assert fee["meta"]["entry"] == "fees-visa-extension", fee
+    # The extension's 7 days before the stay ends, not a residence permit's 30 (the words alone).
+    assert when["meta"]["entry"] == "visa-extension" and "7天" in when["text"], when
+
+
+async def test_what_it_costs_after_an_entry_is_the_fee_it_links_to(shared_server, ws_client):
+    extension, fee = await _chat(ws_client, shared_server.ws_url,
+                                 "我的visa下周就到期了", "fee要多少？", page_lang="zh")
+    assert extension["meta"]["entry"] == "visa-extension", extension
+    # The extension's fee (160), not permanent residence's, which the words alone find first.
+    assert fee["meta"]["entry"] == "fees-visa-extension" and "160" in fee["text"], fee
+
+
+@pytest.mark.parametrize(("details", "states"), [
+    ("费用：100元（地方政府公布）。", True),
+    ("费用：免费，官方不收取任何费用。", True),
+    ("费用：以当地公布的收费标准为准。", False),  # only where it is published
+    ("费用：见“台胞证费用”条目。", False),
+])
+def test_an_entry_that_states_its_own_fee(details: str, states: bool) -> None:
+    assert states_its_fee(details) is states
+
+
+async def test_what_it_costs_after_an_entry_that_states_its_fee_is_that_entry(
+        shared_server, ws_client):
+    permit, fee = await _chat(ws_client, shared_server.ws_url,
+                              "我的护照丢了，大使馆说来不及补发新护照，我怎么离境？", "这个证要多少钱？",
+                              page_lang="zh")
+    assert permit["meta"]["entry"] == "foreigner-exit-entry-permit", permit
+    # Its own 100 yuan, not the fee table of visas issued in China, which the words find first.
+    assert fee["meta"]["entry"] == "foreigner-exit-entry-permit" and "100元" in fee["text"], fee
+
+
+async def test_how_long_it_takes_is_the_time_the_topics_own_entries_state(
+        shared_server, ws_client):
+    _, wait = await _chat(ws_client, shared_server.ws_url,
+                          "深圳哪些口岸可以办口岸签证？", "办下来要多久？", page_lang="zh")
+    # A port visa's 30 minutes (in the entry on its ports), not a residence permit's 15 days.
+    assert wait["meta"]["kind"] == "answer" and "30分钟" in wait["text"], wait
+    _, wait = await _chat(ws_client, shared_server.ws_url,
+                          "I'm coming on an X1 visa to study, what must I do after I arrive?",
+                          "how long does it take?")
+    # The study residence permit the X1 visa leads to (15 days), not a visa extension's.
+    assert wait["meta"]["entry"] == "study-residence-permit" and "15 days" in wait["text"], wait
+
+
+@pytest.mark.parametrize(("text", "english"), [
+    ("transit 上海 8 hours, 不出机场, need visa?", True),  # as many of each: it ends in English
+    ("居住證 can use to cross border 嗎？", False),  # and this in Chinese
+    ("转人工 please", False),  # none of either: not English
+    ("Can I 用 PR card 买火车票 without my passport?", True),
+    ("K visa 有没有 age limit？", False),
+])
+def test_code_mixed_text_is_read_in_the_language_of_its_grammar(text: str, english: bool) -> None:
+    assert _mostly_english(text) is english
