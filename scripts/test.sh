@@ -9,5 +9,7 @@ $PY -m ruff check .
 "$(dirname "$PY")/lint-imports"
 $PY -m mypy
 $PY -m retrieval check
-# One test process per core (pytest-xdist); TEST_WORKERS=0 runs them in this one process.
-$PY -m pytest --numprocesses "${TEST_WORKERS:-auto}" "$@"
+# One test process per core, at most 4 (pytest-xdist): each starts its own servers, browsers and
+# PostgreSQL, so more would trade memory for little. TEST_WORKERS=0 runs them in this one process.
+cores=$(nproc)
+$PY -m pytest --numprocesses "${TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}" "$@"
