@@ -115,20 +115,30 @@ class Layout:
             self.starts[kind] = np.searchsorted(owner, entries)
         owner_q = np.array([units[i].entry for i in self.pos["question"]], dtype=np.int64)
         self.q_count = np.bincount(owner_q, minlength=n_entries).astype(np.float32)
+        self.q_divisor = np.maximum(self.q_count, 1.0)
 
     def views(self, scores: np.ndarray, hidden_entry: np.ndarray) -> np.ndarray:
         """[query, view, entry]; ``hidden_entry[r]`` is the entry whose question row r hides (-1)."""
+        out = np.zeros((scores.shape[0], len(UNIT_VIEWS), len(self.q_count)), dtype=np.float32)
+        if not scores.any():  # a Chinese query's dense signal, a query of unknown words: all 0
+            return out
         q = scores[:, self.pos["question"]]
-        out = np.empty((scores.shape[0], len(UNIT_VIEWS), len(self.q_count)), dtype=np.float32)
         out[:, 0] = np.maximum.reduceat(q, self.starts["question"], axis=1)
-        counts = np.broadcast_to(self.q_count, (scores.shape[0], len(self.q_count))).copy()
-        rows = np.nonzero(hidden_entry >= 0)[0]
-        counts[rows, hidden_entry[rows]] -= 1
         sums = np.add.reduceat(np.maximum(q, 0.0), self.starts["question"], axis=1)
-        out[:, 1] = sums / np.maximum(counts, 1.0)
+        out[:, 1] = sums / self._divisors(hidden_entry)
         out[:, 2] = np.maximum.reduceat(scores[:, self.pos["title"]], self.starts["title"], axis=1)
         out[:, 3] = np.maximum.reduceat(scores[:, self.pos["answer"]], self.starts["answer"], axis=1)
         return np.maximum(out, 0.0)
+
+    def _divisors(self, hidden_entry: np.ndarray) -> np.ndarray:
+        """Sample questions per entry (at least 1) that row r sees: [query, entry], or [entry]
+        for all rows when none hides a question (a live query)."""
+        rows = np.nonzero(hidden_entry >= 0)[0]
+        if not len(rows):
+            return self.q_divisor
+        counts = np.broadcast_to(self.q_count, (len(hidden_entry), len(self.q_count))).copy()
+        counts[rows, hidden_entry[rows]] -= 1
+        return np.maximum(counts, 1.0)
 
 
 @dataclass

@@ -123,7 +123,7 @@ class Retriever:
 
     def query_vectors(self, queries: list[str]) -> np.ndarray:
         """Embeddings of queries in the model's languages; zeros for the others (not computed)."""
-        out = np.zeros((len(queries), self.index.dense.vectors().shape[1]), dtype=np.float32)
+        out = np.zeros((len(queries), self.index.dense.dim), dtype=np.float32)
         rows = [i for i, q in enumerate(queries) if lang_of(q) in self.index.dense_langs]
         if rows:
             out[rows] = self.embedder.encode([queries[i] for i in rows])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jieba
@@ -30,6 +30,26 @@ def _replace_all(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
     return text
 
 
+class FreqOverlay(dict[str, int]):
+    """Word frequencies: the domain words (and their prefixes) in this dict, the default
+    dictionary behind it. What a ``ChainMap`` of the two does for jieba's lookups (``in``, ``[]``,
+    ``get``), without its generator per lookup: a third of a Chinese query's segmentation."""
+
+    def __init__(self, base: Mapping[str, int]) -> None:
+        super().__init__()
+        self.base = base
+
+    def __missing__(self, word: str) -> int:
+        return self.base[word]
+
+    def __contains__(self, word: object) -> bool:
+        return dict.__contains__(self, word) or word in self.base
+
+    def get(self, word: str, default: int | None = None) -> int | None:  # type: ignore[override]
+        found = dict.get(self, word)
+        return found if found is not None else self.base.get(word, default)
+
+
 def domain_jieba() -> jieba.Tokenizer:
     """jieba with the domain words, reading the default dictionary through an overlay: the NLU's
     spaCy Chinese tokenizer uses that dictionary (``jieba.dt``) as it is, and a second copy of its
@@ -37,7 +57,7 @@ def domain_jieba() -> jieba.Tokenizer:
     prefixes jieba adds with them go into the overlay, so the default dictionary is unchanged."""
     jieba.initialize()
     tokenizer = jieba.Tokenizer()
-    tokenizer.FREQ = ChainMap({}, jieba.dt.FREQ)
+    tokenizer.FREQ = FreqOverlay(jieba.dt.FREQ)
     tokenizer.total = jieba.dt.total
     tokenizer.initialized = True  # what initialize() would have loaded is in place
     for word in lexicon.JIEBA_WORDS:

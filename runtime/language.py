@@ -96,6 +96,12 @@ def fix_phrases(text: str) -> str:
     return text
 
 
+# Remembered: one message is converted by a dozen readers of the pipeline (NLU folding, the
+# controls, the forms' cues, consent words), about 30 OpenCC calls per message otherwise.
+RECENT_CONVERSIONS = 256
+
+
+@lru_cache(maxsize=RECENT_CONVERSIONS)
 def to_simplified(text: str) -> str:
     """Traditional (Taiwan or Hong Kong) characters to Simplified, for matching."""
     return converter("t2s").convert(text)

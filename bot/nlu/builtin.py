@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bump when features, model or entity rules change in a way that invalidates cached models.
-CODE_VERSION = "builtin-8"
+CODE_VERSION = "builtin-9"
 # The pickled model is made of these modules' classes: a change to them trains again (an old
 # model.joblib is never unpickled into classes that no longer match it).
 MODEL_CODE = (Path(__file__).with_name("classifier.py"), Path(__file__).parents[2] / "runtime" / "tfidf.py")

@@ -95,12 +95,7 @@ class EntityExtractor:
                     if ent.value != ent.text:
                         self._synonyms.setdefault(fold(ent.text), ent.value)
         self._types = surface
-        # Longest alternatives first so 乌鲁木齐市 beats 乌鲁木齐; ASCII forms need word boundaries.
-        alts = sorted(surface, key=len, reverse=True)
-        parts = [
-            rf"(?<![a-z]){re.escape(a)}(?![a-z])" if a.isascii() else re.escape(a) for a in alts if a
-        ]
-        self._lookup = re.compile("|".join(parts)) if parts else None
+        self._lengths = _lengths_by_first_char(surface)
 
     def extract(self, text: str, folded: str | None = None) -> list[Entity]:
         folded = fold(text) if folded is None else folded
@@ -112,14 +107,54 @@ class EntityExtractor:
                     continue
                 found.append(Entity(pattern.type, _normalise(pattern.type, m.group(pattern.group or 0)),
                                     text[start:end], start, end))
-        if self._lookup is not None:
-            for m in self._lookup.finditer(folded):
-                key = m.group(0)
-                type_ = self._types[key]
-                original = text[m.start():m.end()]
-                value = self._synonyms.get(key) or (original if key.isascii() else key)
-                found.append(Entity(type_, value, original, m.start(), m.end()))
+        for start, end in self._lookup_spans(folded):
+            key = folded[start:end]
+            original = text[start:end]
+            value = self._synonyms.get(key) or (original if key.isascii() else key)
+            found.append(Entity(self._types[key], value, original, start, end))
         return _resolve_overlaps(found)
+
+    def _lookup_spans(self, folded: str) -> list[tuple[int, int]]:
+        """Where the lookup tables' forms occur, left to right without overlaps, the longest form
+        at each place (乌鲁木齐市 beats 乌鲁木齐); an ASCII form only between non-letters ("uk",
+        not the "uk" of "ukraine"). What one regex alternating all ~570 forms found, without
+        trying each of them at every character (a tenth of a millisecond per message)."""
+        spans: list[tuple[int, int]] = []
+        i = 0
+        while i < len(folded):
+            end = self._form_end(folded, i)
+            if end is None:
+                i += 1
+            else:
+                spans.append((i, end))
+                i = end
+        return spans
+
+    def _form_end(self, folded: str, start: int) -> int | None:
+        """The end of the longest form that starts at ``start``, if any."""
+        for length in self._lengths.get(folded[start], ()):
+            end = start + length
+            form = folded[start:end]
+            if len(form) == length and form in self._types and (not form.isascii() or _bounded(folded, start, end)):
+                return end
+        return None
+
+
+_ASCII_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+
+
+def _bounded(text: str, start: int, end: int) -> bool:
+    """No lower-case ASCII letter right before ``start`` or at ``end`` (the text is folded)."""
+    return (start == 0 or text[start - 1] not in _ASCII_LOWER) and (end == len(text) or text[end] not in _ASCII_LOWER)
+
+
+def _lengths_by_first_char(forms: dict[str, str]) -> dict[str, tuple[int, ...]]:
+    """First character -> the lengths of the forms that start with it, longest first."""
+    lengths: dict[str, set[int]] = {}
+    for form in forms:
+        if form:
+            lengths.setdefault(form[0], set()).add(len(form))
+    return {ch: tuple(sorted(ls, reverse=True)) for ch, ls in lengths.items()}
 
 
 def _resolve_overlaps(entities: list[Entity]) -> list[Entity]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from functools import lru_cache
 
-from runtime.language import to_simplified
+from runtime.language import RECENT_CONVERSIONS, to_simplified
 
 
 def _nfkc_char(ch: str) -> str:
@@ -17,6 +18,7 @@ def _nfkc_char(ch: str) -> str:
     return folded if len(folded) == 1 else ch
 
 
+@lru_cache(maxsize=RECENT_CONVERSIONS)  # the pipeline's readers fold one message ~16 times
 def fold(text: str) -> str:
     # ASCII is its own NFKC form: most English messages skip the per-character pass.
     narrowed = text if text.isascii() else "".join(map(_nfkc_char, text))

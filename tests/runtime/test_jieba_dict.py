@@ -13,6 +13,7 @@ import pytest
 
 from retrieval.evaluate import load_dev
 from retrieval.lexicon import JIEBA_WORDS
+from retrieval.text import FreqOverlay
 from runtime.jieba_dict import TrieFreq, build_dictionary, dictionary_key
 from tests.conftest import ROOT
 
@@ -46,8 +47,9 @@ def test_segmentation_is_the_same_with_domain_words_too(built: Path) -> None:
     texts = [row.q for row in load_dev()] + [
         path.read_text(encoding="utf-8") for path in sorted((ROOT / "knowledge").rglob("*.yaml"))[:60]]
     as_dict, as_trie = _tokenizers(built)
-    for tokenizer in (as_dict, as_trie):  # the analyser's overlay of domain words (retrieval/text.py)
-        tokenizer.FREQ = ChainMap({}, tokenizer.FREQ)
+    # The analyser's overlay of domain words (retrieval/text.py) on the trie, a ChainMap on the dict.
+    as_dict.FREQ, as_trie.FREQ = ChainMap({}, as_dict.FREQ), FreqOverlay(as_trie.FREQ)
+    for tokenizer in (as_dict, as_trie):
         for word in JIEBA_WORDS:
             tokenizer.add_word(word, freq=20000)
     for text in texts:

@@ -47,3 +47,17 @@ def test_settings_it_cannot_reproduce_are_refused() -> None:
     fitted = TfidfVectorizer(analyzer="word").fit(TEXTS)
     with pytest.raises(ValueError, match="does not reproduce"):
         TfidfTable.of(fitted)
+
+
+def test_terms_the_trie_cannot_hold_are_unknown(tmp_path) -> None:  # noqa: ANN001
+    fitted = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True).fit(["ab", "bc"])
+    table = TfidfTable.of(fitted)
+    table.save(tmp_path, "char")
+    loaded = TfidfTable.load(tmp_path, "char")  # memory-mapped, as a model worker reads it
+    vocabulary = fitted.vocabulary_
+    for served in (table, loaded):
+        # A trie's key ends at a NUL ("a\0" must not be read as "a"); a lone surrogate has no UTF-8.
+        for text in ("a\0b", "a\ud800b", "a\0\ud800b"):
+            cols, tf = served.counts(text)
+            assert cols.tolist() == [vocabulary["a"], vocabulary["b"]] and tf.tolist() == [1.0, 1.0]
+        assert served.counts("ab")[0].tolist() == [vocabulary[t] for t in ("a", "b", "ab")]

@@ -90,6 +90,13 @@ def test_entities(engine):
     assert [(e.text, e.start, e.end) for e in spans] == [("廣州", 2, 4)]
 
 
+def test_lookup_forms_longest_first_and_whole_words(engine):
+    spans = [(e.text, e.start, e.end) for e in engine.parse("乌鲁木齐市和Urumqi的出入境").entities]
+    assert spans == [("乌鲁木齐市", 0, 5), ("Urumqi", 6, 12)]  # not 乌鲁木齐 alone
+    assert not _entities(engine, "shanghaied in ukraine")  # no "shanghai", no "uk" inside words
+    assert ("city", "上海") in _entities(engine, "to shanghai, then beijing.")
+
+
 @pytest.mark.parametrize("text", ["Which cities are covered by the 240-hour visa-free transit?",
                                   "240小时过境免签适用哪些城市", "240小時過境免簽可以去邊度"])
 def test_visa_free_transit_is_not_a_visa_letter(engine, text):
