@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.answer_policy import THRESHOLDS
 from bot.appointment_flow import AppointmentFlow, FlowTurn
 from bot.appointment_form import SERVICE as APPOINTMENT_SERVICE
 from bot.appointment_replies import render_step
@@ -348,8 +349,14 @@ class Pipeline:
             # Either way it narrows the topic rather than replacing it: "每年要住多久？" after
             # permanent residence for a spouse, then "费用呢？", asks the residence's fee.
             return replace(best, follow_up=True) if needs else replace(best, query=joined.query)
-        if not explicit and is_oos and joined.decision == "decline":
-            return best  # "今天天气怎么样" after an answer is not about its topic
+        # NLU sure of "out of scope", for a message that points back at nothing ("where can I
+        # get one?" does).
+        sure_oos = intent == "out_of_scope" and confidence >= THRESHOLDS.oos_sure_at \
+            and _REFERS_BACK.search(to_simplified(text)) is None
+        if not explicit and is_oos and (joined.decision == "decline" or sure_oos):
+            # "今天天气怎么样" after an answer is not about its topic, nor is an errand NLU is sure
+            # of ("what's the weather like tomorrow?"), whatever the topic's words find with it.
+            return best
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
             ranked = _not_again(_rerank(joined, best), best, ctx.last_entry)
             if _asks_anew(text):
@@ -644,6 +651,14 @@ def _next_fact(ranked: Search, joined: Search, alone: Search, shown: str | None)
 _QUESTION_WORD = re.compile(
     r"\b(?!what about|how about)(?:how|what|when|where|which|who|why)\b"
     r"|多久|多长|多長|多少|几|幾|什么|什麼|甚麼|咩|乜|怎|点样|點樣|哪|边度|邊度|何时|何時|时候|時候",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+# Words that point back at the topic ("where can I get one?", "那个要多久", "佢可唔可以一齐办？").
+_REFERS_BACK = re.compile(
+    r"\b(?:it|its|that|this|these|those|them|they|one|same)\b|它|这个|那个|这种|那种|这样|那样|"
+    r"呢个|嗰个|嗰|佢|该",
     re.IGNORECASE | re.ASCII,
 )
 

@@ -1,8 +1,9 @@
 """English words inside Chinese and follow-ups about someone else (issue 11), over a real server
 and websocket as a visitor meets them: cue words that touch Chinese characters ("搵real person",
 "有咗PR card") are words, another country's PR is no matter of ours, a complaint about an
-errand's party is declined while one about us is handed over, and "what about my wife? she's
-Japanese" asks the topic's question again for a Japanese visitor."""
+errand's party is declined while one about us is handed over, "what about my wife? she's
+Japanese" asks the topic's question again for a Japanese visitor, and a message NLU is sure is off
+topic is declined after an answer instead of being searched with that answer's topic."""
 
 import pytest
 
@@ -127,3 +128,12 @@ async def test_a_follow_up_about_someone_else_asks_the_topics_question_for_them(
                                     "咁我個仔呢？佢係巴西人", page_lang="zh")
     assert brazilian["meta"]["entry"] == "visa-free-unilateral-americas", brazilian
     assert brazilian["script"] in ("zh-Hant", "yue"), brazilian
+
+
+async def test_an_off_topic_message_after_an_answer_is_declined_not_joined_to_the_topic(
+        shared_server, ws_client):
+    extend, weather = await _chat(ws_client, shared_server.ws_url, "How do I extend my visa?",
+                                  "what's the weather in Beijing tomorrow")
+    assert extend["meta"]["kind"] == "answer", extend
+    # With the topic's words the retriever found Beijing's office; NLU is sure it is off topic.
+    assert weather["meta"]["kind"] == "decline", weather
