@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from bot.follow_values import stands_for_the_matter
 from bot.foreign_visa import without_foreign_matters
 from bot.nlu.text import fold
 
@@ -89,20 +90,28 @@ def runs_errand(text: str, after_answer: bool = False) -> bool:
     """The message asks about an everyday errand ("我張Visa card喺內地ATM攞唔到錢", "luggage
     allowance 几kg？") and names no immigration matter. ``after_answer``: the conversation's last
     answer was an immigration entry, so asking whether the errand's paper is needed ("do I need
-    a return air ticket?") asks about that matter."""
+    a return air ticket?") asks about that matter, and so does a message that points back at it
+    ("can my brother do it for me? I'm in hospital" after a visa extension, not "my wallet was
+    in the same bag, can you block my bank cards?")."""
     folded = fold(text)
     errand = _ERRAND.search(folded)
     if errand is None or _ours(folded):
         return False
-    return not (after_answer and _asks_if_needed(folded, errand.start()))
+    return not (after_answer and _on_the_matter(folded, errand.start(), text))
 
 
 def asks_if_errand_needed(text: str) -> bool:
     """Whether an errand's paper is needed ("do I need a return air ticket?", "要带酒店预订单
-    吗？"), naming no immigration matter: after an immigration answer, a follow-up on it."""
+    吗？"), or the errand is named beside a word pointing back ("can my brother do it for me?
+    I'm in hospital"), naming no immigration matter: after an immigration answer, a follow-up
+    on it."""
     folded = fold(text)
     errand = _ERRAND.search(folded)
-    return errand is not None and not _ours(folded) and _asks_if_needed(folded, errand.start())
+    return errand is not None and not _ours(folded) and _on_the_matter(folded, errand.start(), text)
+
+
+def _on_the_matter(folded: str, errand_at: int, text: str) -> bool:
+    return _asks_if_needed(folded, errand_at) or stands_for_the_matter(text)
 
 
 def _ours(folded: str) -> bool:

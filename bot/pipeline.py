@@ -34,7 +34,7 @@ from bot.dialogue import (
     render_say,
 )
 from bot.errands import asks_if_errand_needed, runs_errand
-from bot.follow_values import about_another
+from bot.follow_values import about_another, refers_back
 from bot.form_summary import FormSummary, summarise
 from bot.frames import Reply
 from bot.guide_chat import SERVICE as GUIDE_SERVICE
@@ -352,7 +352,7 @@ class Pipeline:
         # NLU sure of "out of scope", for a message that points back at nothing ("where can I
         # get one?" does).
         sure_oos = intent == "out_of_scope" and confidence >= THRESHOLDS.oos_sure_at \
-            and _REFERS_BACK.search(to_simplified(text)) is None
+            and not refers_back(text)
         if not explicit and is_oos and (joined.decision == "decline" or sure_oos):
             # "今天天气怎么样" after an answer is not about its topic, nor is an errand NLU is sure
             # of ("what's the weather like tomorrow?"), whatever the topic's words find with it.
@@ -651,14 +651,6 @@ def _next_fact(ranked: Search, joined: Search, alone: Search, shown: str | None)
 _QUESTION_WORD = re.compile(
     r"\b(?!what about|how about)(?:how|what|when|where|which|who|why)\b"
     r"|多久|多长|多長|多少|几|幾|什么|什麼|甚麼|咩|乜|怎|点样|點樣|哪|边度|邊度|何时|何時|时候|時候",
-    re.IGNORECASE | re.ASCII,
-)
-
-
-# Words that point back at the topic ("where can I get one?", "那个要多久", "佢可唔可以一齐办？").
-_REFERS_BACK = re.compile(
-    r"\b(?:it|its|that|this|these|those|them|they|one|same)\b|它|这个|那个|这种|那种|这样|那样|"
-    r"呢个|嗰个|嗰|佢|该",
     re.IGNORECASE | re.ASCII,
 )
 

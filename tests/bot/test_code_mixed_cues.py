@@ -9,7 +9,7 @@ import pytest
 
 from bot.dialogue import AnswerEntry, Context, Hit, Search, Turn, decide, reads_as_ours
 from bot.errands import runs_errand
-from bot.follow_values import about_another
+from bot.follow_values import about_another, refers_back
 from bot.foreign_visa import without_foreign_matters
 from bot.handoff_cues import addresses_us, asks_for_person, sounds_like_complaint
 from bot.nlu.types import Entity
@@ -24,6 +24,15 @@ from bot.nlu.types import Entity
 ])
 def test_english_words_touching_chinese_are_words(text: str, errand: bool) -> None:
     assert runs_errand(text) is errand
+
+
+def test_an_errand_beside_a_word_pointing_back_is_a_follow_up_only_after_an_answer() -> None:
+    text = "I'm stuck in hospital, can my brother do it for me?"
+    assert runs_errand(text) and not runs_errand(text, after_answer=True)
+    assert runs_errand("also, where can I open a bank account?", after_answer=True)
+    assert runs_errand("my wallet was in that bag too, can you block my bank cards?", after_answer=True)
+    assert refers_back("咁嗰個要幾耐？") and refers_back("where can I get one?")
+    assert not refers_back("where can I open a bank account?")
 
 
 def test_another_countrys_residence_and_visa_are_blanked_out() -> None:
@@ -137,3 +146,15 @@ async def test_an_off_topic_message_after_an_answer_is_declined_not_joined_to_th
     assert extend["meta"]["kind"] == "answer", extend
     # With the topic's words the retriever found Beijing's office; NLU is sure it is off topic.
     assert weather["meta"]["kind"] == "decline", weather
+
+
+async def test_an_errand_named_beside_a_word_pointing_back_is_a_follow_up_on_the_answer(
+        shared_server, ws_client):
+    extend, proxy, bank = await _chat(ws_client, shared_server.ws_url, "How do I extend my visa?",
+                                      "I'm stuck in hospital, can my brother do it for me?",
+                                      "also, where can I open a bank account?")
+    assert extend["meta"]["kind"] == "answer", extend
+    # "it" is the extension: whether someone else may apply, though a hospital is named.
+    assert proxy["meta"]["kind"] == "answer", proxy
+    assert proxy["meta"]["entry"] == "apply-in-person-or-by-proxy", proxy
+    assert bank["meta"]["kind"] == "decline", bank  # the errand itself, after the answer
