@@ -18,7 +18,7 @@ from bot.controls import Control
 from bot.errands import names_our_matter, runs_errand
 from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
 from bot.form_summary import FormSummary
-from bot.handoff_cues import asks_for_person, names_a_person, sounds_like_complaint
+from bot.handoff_cues import addresses_us, asks_for_person, names_a_person, sounds_like_complaint
 from bot.lookup_form import LookupAction, LookupForm, lookup_step
 from bot.office_form import SERVICE as OFFICE_SERVICE
 from bot.office_form import OfficeForm, ShowOffices, asks_for_offices, cancels, only_a_place, picked
@@ -183,7 +183,8 @@ def _handler(ctx: Context, turn: Turn) -> Callable[[Context, Turn, list[str]], l
         return CONTROL_HANDLERS[turn.control.kind]
     if turn.intent in CONTROL_INTENTS or _misread_as_handoff(turn):
         return _retrieve
-    if _errand(ctx, turn) and not (asks_for_person(turn.text) or sounds_like_complaint(turn.text)):
+    if _errand(ctx, turn) and not (asks_for_person(turn.text) or (
+            sounds_like_complaint(turn.text) and addresses_us(turn.text))):
         return _retrieve  # "酒店可唔可以退返啲房錢俾我？" is declined, whatever intent it was given
     if asks_for_person(turn.text) and sounds_like_complaint(turn.text):
         return _request_human  # "this is useless, get me someone who can look at my file"
@@ -460,13 +461,20 @@ def _retrieve(ctx: Context, turn: Turn, regions: list[str]) -> list[Action]:
     return [Say("not_found", "not_found", (_human(ctx.lang),))]
 
 
+def reads_as_ours(intent: str, confidence: float) -> bool:
+    """NLU is sure the message is an immigration matter: a question, or one of our online
+    services about the visitor's own visa or permit ("我個簽證仲有幾日到期" read as the visa-info
+    service is as much ours as a question about it)."""
+    return (intent == "immigration_question" or intent in ONLINE_SERVICES) and confidence >= NLU_SURE
+
+
 def _evidence(turn: Turn) -> Evidence:
     search = turn.search
     assert search is not None
     return Evidence(
         decision=search.decision, confidence=search.confidence, in_scope=search.in_scope,
         shares=tuple(h.score for h in search.hits), text=turn.text,
-        nlu_immigration=turn.intent == "immigration_question" and turn.confidence >= NLU_SURE,
+        nlu_immigration=reads_as_ours(turn.intent, turn.confidence),
         # A follow-up's few words ("fee 多少") say little on their own; its topic is in scope.
         # Code-mixed text that names our matter ("我想 apply PR") is ours whatever NLU read.
         nlu_oos=(turn.is_oos or turn.intent == "out_of_scope") and not search.follow_up

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import re
 
+from bot.follow_values import stands_for_the_matter
+from bot.foreign_visa import without_foreign_matters
 from bot.nlu.text import fold
+
+# Word boundaries of ASCII words only: in "有了PR card" or "我想book酒店" the English word touches a
+# Chinese character, which Unicode counts as a word character (no \b between 了 and P).
+_ASCII_WORDS = re.ASCII
 
 # Matched on folded text (Simplified, lower case). Each alternative names the errand itself, not
 # a word it shares with us: "hotel" alone is our accommodation registration, "refund" is not.
@@ -39,6 +45,7 @@ _ERRAND = re.compile(
     r"(?:支付宝|alipay|微信支付|wechat ?pay)[^，。？?]{0,10}(?:绑|bind|link|card|卡)|"
     r"药店|药房|pharmacy|感冒药|买药|international school|国际学校|\bvpn\b|"
     r"marriage registration|结婚 ?registration|\btaxi\b|出租车|中介费",
+    _ASCII_WORDS,
 )
 # An immigration matter named in the same message makes it ours: "bank要我證明PR card同
 # passport係同一個人，NIA有冇得網上出？", "hotel前台说我的visa已经expired".
@@ -50,6 +57,7 @@ _OURS = re.compile(
     r"(?:丢|唔见|不见|偷|补办|换|过期|到期)[^，。？?]{0,6}(?:护照|passport)|"
     r"(?:护照|passport)[^，。？?]{0,6}(?:丢|唔见|不见|偷|过期|到期|补|换)|"
     r"(?:lost|stolen|expired|renew)\w*\s+(?:my\s+)?passport|passport\s+(?:was\s+|is\s+)?(?:lost|stolen|expired)",
+    _ASCII_WORDS,
 )
 
 
@@ -61,6 +69,7 @@ _NAMED = re.compile(
     r"accommodation registration|residence permit|stay permit|visa extension|"
     r"extend (?:my |the |a )?visa|visa.?free|\btransit\b|overstay|arrival card|exit.entry|"
     r"entry.exit|port visa|five.?star card|\bpr\b|住宿登记|居留|签证|签注|免签|过境|永居|永久居留|出入境",
+    _ASCII_WORDS,
 )
 
 
@@ -73,6 +82,7 @@ def names_our_matter(text: str) -> bool:
 _NEEDS = re.compile(
     r"\b(?:need|needs|needed|require[sd]?|must|have to|has to|bring|show|provide|submit)\b|"
     r"需要|需|要带|要不要|要唔要|使唔使|使不使|用不用|必须|一定要|出示|提供|准备|带",
+    _ASCII_WORDS,
 )
 
 
@@ -80,21 +90,36 @@ def runs_errand(text: str, after_answer: bool = False) -> bool:
     """The message asks about an everyday errand ("我張Visa card喺內地ATM攞唔到錢", "luggage
     allowance 几kg？") and names no immigration matter. ``after_answer``: the conversation's last
     answer was an immigration entry, so asking whether the errand's paper is needed ("do I need
-    a return air ticket?") asks about that matter."""
+    a return air ticket?") asks about that matter, and so does a message that points back at it
+    ("can my brother do it for me? I'm in hospital" after a visa extension, not "my wallet was
+    in the same bag, can you block my bank cards?")."""
     folded = fold(text)
     errand = _ERRAND.search(folded)
-    if errand is None or _OURS.search(folded) is not None:
+    if errand is None or _ours(folded):
         return False
-    return not (after_answer and _asks_if_needed(folded, errand.start()))
+    return not (after_answer and _on_the_matter(folded, errand.start(), text))
 
 
 def asks_if_errand_needed(text: str) -> bool:
     """Whether an errand's paper is needed ("do I need a return air ticket?", "要带酒店预订单
-    吗？"), naming no immigration matter: after an immigration answer, a follow-up on it."""
+    吗？"), or the errand is named beside a word pointing back ("can my brother do it for me?
+    I'm in hospital"), naming no immigration matter: after an immigration answer, a follow-up
+    on it."""
     folded = fold(text)
     errand = _ERRAND.search(folded)
-    return errand is not None and _OURS.search(folded) is None \
-        and _asks_if_needed(folded, errand.start())
+    return errand is not None and not _ours(folded) and _on_the_matter(folded, errand.start(), text)
+
+
+def _on_the_matter(folded: str, errand_at: int, text: str) -> bool:
+    return _asks_if_needed(folded, errand_at) or stands_for_the_matter(text)
+
+
+def _ours(folded: str) -> bool:
+    """An immigration matter is named: by the words around it (_OURS) or by its own name
+    (_NAMED: "landlord说我不用做住宿登记" asks about accommodation registration, not the landlord);
+    another country's ("申请Canada PR要police clearance") is not ours."""
+    ours = without_foreign_matters(folded)
+    return _OURS.search(ours) is not None or _NAMED.search(ours) is not None
 
 
 def _asks_if_needed(folded: str, errand_at: int) -> bool:

@@ -46,41 +46,45 @@ _TO_COUNTRY_ZH = re.compile(rf"(?:去|到|飞|赴|前往|出国去)\s*(?:{_COUNT
 _COUNTRY_VISA_ZH = re.compile(
     rf"(?:{_COUNTRIES_ZH})(?:的|嘅)?(?:旅游|工作假期|工作|学生|留学|商务|探亲|电子|面试)?"
     r"(?:签证|签(?![发到])|visa)|美签|日签|韩签|英签|申根签")
+# ASCII word boundaries here and below: an English word touching Chinese ("来china") has no
+# Unicode \b before it.
 _TO_COUNTRY_EN = re.compile(
-    rf"\b(?:to|visit|visiting|into|enter|entering|for)\s+(?:{_COUNTRIES_EN})\b")
+    rf"\b(?:to|visit|visiting|into|enter|entering|for)\s+(?:{_COUNTRIES_EN})\b", re.ASCII)
 # "(?<![a-z])", not "\b": "我有一张Japan visa" has no word boundary between 张 and J.
 _COUNTRY_VISA_EN = re.compile(rf"(?<![a-z])(?:{_ISSUERS_EN})\s+(?:[a-z0-9/-]{{1,12}}\s+)?{_VISA_EN}")
 _VISA_WORD = re.compile(_VISA)
 # "I hold a US visa, can I ...": a visa the visitor already has is a condition of ours
 # (transit, visa on arrival), not the question.
 _HOLDER = re.compile(r"\b(?:have|has|hold|holds|holding|holder|holders|got|with)\b[^.?!]{0,25}visa"
-                     r"|持有?[^，。？?]{0,8}签|我有[^，。？?]{0,8}签")
+                     r"|持有?[^，。？?]{0,8}签|我有[^，。？?]{0,8}签", re.ASCII)
 
 # Anything that makes China the destination or the place of stay keeps the question ours:
 # "I'm Japanese, do I need a visa for China?", "飞日本途经上海过境免签", "泰国人去中国要签证吗".
 _CHINA = re.compile(
     r"中国|中國|内地|大陆|国内|来华|入境中|过境|转机|中转|口岸|出入境|护照过期|办护照|返嚟|回来|再入境|"
-    r"\b(?:china|chinese visa|mainland|transit|layover|stopover|144|240|72|come back|coming back|re-?enter)\b"
+    r"\b(?:china|chinese visa|mainland|transit|layover|stopover|144|240|72|come back|coming back|re-?enter)\b",
+    re.ASCII,
 )
 
 # "我是美國人" / "I'm American": a foreign visitor asks about coming here, wherever else the trip goes.
 _FOREIGN_VISITOR = re.compile(
     r"我(?:是|係)[^，。？?、\s]{1,6}人(?!员)|\bi'?m (?:an? )?(?:american|british|canadian|french|german|"
-    r"italian|spanish|japanese|korean|thai|singaporean|malaysian|australian|russian|indian)\b")
+    r"italian|spanish|japanese|korean|thai|singaporean|malaysian|australian|russian|indian)\b", re.ASCII)
 # "我係內地護照", "I'm a Chinese citizen": the traveller's own passport, not where they go.
 _TRAVELLER = re.compile(
-    r"(?:中国|内地|大陆)(?:护照|公民|籍|人)|\bchin(?:a|ese)\s+(?:passport|citizen|national)s?\b")
+    r"(?:中国|内地|大陆)(?:护照|公民|籍|人)|\bchin(?:a|ese)\s+(?:passport|citizen|national)s?\b", re.ASCII)
 
 
 # "美国绿卡", "Canada PR", "移民澳洲", "US citizenship": residence or nationality another country
 # grants ("绿卡" alone is also what people call our own permanent residence card).
 _COUNTRY_RESIDENCE_ZH = re.compile(
     rf"(?:{_COUNTRIES_ZH})(?:的|嘅)?\s*(?:绿卡|永居|永久居留|pr\b|公民身份|国籍|入籍|移民)"
-    rf"|移民(?:去|到)?\s*(?:{_COUNTRIES_ZH})")
+    rf"|移民(?:去|到)?\s*(?:{_COUNTRIES_ZH})", re.ASCII)
 _COUNTRY_RESIDENCE_EN = re.compile(
     rf"(?<![a-z])(?:{_ISSUERS_EN})\s+(?:green card|pr|permanent residen\w*|citizenship)\b"
     rf"|\b(?:immigrat\w*|emigrat\w*|move permanently)\s+to\s+(?:{_COUNTRIES_EN})\b"
-    rf"|\b(?:green card|pr|permanent residen\w*|citizenship)\s+(?:in|of|for)\s+(?:{_COUNTRIES_EN})\b")
+    rf"|\b(?:green card|pr|permanent residen\w*|citizenship)\s+(?:in|of|for)\s+(?:{_COUNTRIES_EN})\b",
+    re.ASCII)
 
 
 def asks_foreign_residence(text: str) -> bool:
@@ -102,3 +106,11 @@ def asks_foreign_visa(text: str) -> bool:
         return True
     destination = _TO_COUNTRY_ZH.search(folded) or _TO_COUNTRY_EN.search(folded)
     return destination is not None and _VISA_WORD.search(folded) is not None
+
+
+def without_foreign_matters(folded: str) -> str:
+    """Folded text with another country's visa, residence or nationality blanked out: "Canada
+    PR" names permanent residence, but not ours (bot/errands.py asks what is left)."""
+    for pattern in (_COUNTRY_RESIDENCE_ZH, _COUNTRY_RESIDENCE_EN, _COUNTRY_VISA_ZH, _COUNTRY_VISA_EN):
+        folded = pattern.sub(" ", folded)
+    return folded

@@ -12,15 +12,21 @@ import re
 
 from bot.nlu.text import fold
 
+# ASCII word boundaries: an English word inside Chinese ("搵real person", "我要complain") touches
+# characters that Unicode counts as word characters, so \b would never fall before it.
+_ASCII_WORDS = re.ASCII
+
 _PERSON = re.compile(
     r"\b(human|humans|real person|a person|someone|somebody|anyone|anybody|agent|agents|officer|"
     r"officers|staff|operator|representative|customer service|live chat|people)\b"
-    r"|人工|真人|客服|专人|工作人员|职员|接线员|坐席|搵人|找人|有冇人|有没有人|有人吗|揾人|个人|人手"
+    r"|人工|真人|客服|专人|工作人员|职员|接线员|坐席|搵人|找人|有冇人|有没有人|有人吗|揾人|个人|人手",
+    _ASCII_WORDS,
 )
 _REQUEST = re.compile(
     r"\b(talk|speak|chat|connect|transfer|put me through|get me|give me|let me|want|need|"
     r"i'd like|i would like|help me|can i|could i|is there|is anyone|anyone there|please|call me)\b"
-    r"|转|找|搵|揾|要|想|帮我|同我|跟我|和我|接|唔该|麻烦|请|畀|俾|有冇|有没有"
+    r"|转|找|搵|揾|要|想|帮我|同我|跟我|和我|接|唔该|麻烦|请|畀|俾|有冇|有没有",
+    _ASCII_WORDS,
 )
 _COMPLAINT = re.compile(
     r"\b(complain|complaint|rude|terrible|awful|horrible|unacceptable|ridiculous|useless|"
@@ -29,12 +35,13 @@ _COMPLAINT = re.compile(
     r"bad service|poor service|waste|busy|on hold|no answer|no reply|pending for|still waiting)\b"
     r"|投诉|举报|反映|不满|太差|差劲|态度|太慢|离谱|垃圾|生气|嬲|乱七八糟|推诿|推来推去|扯皮|"
     r"打不通|打唔通|没人接|没有人接|没有人听|冇人听|没人理|冇人理|没人回|冇人覆|占线|崩溃|坏咗|"
-    r"坏了|弄丢|搞丢|浪费|失望|恶|烂|怎么回事|搞乜"
+    r"坏了|弄丢|搞丢|浪费|失望|恶|烂|怎么回事|搞乜",
+    _ASCII_WORDS,
 )
 
 
 # "connect me to one of them", "put me through", "转接": in a chat, asking to be passed on.
-_PASS_ME_ON = re.compile(r"\b(connect me|put me through|transfer me|pass me)\b|转接")
+_PASS_ME_ON = re.compile(r"\b(connect me|put me through|transfer me|pass me)\b|转接", _ASCII_WORDS)
 
 
 def asks_for_person(text: str) -> bool:
@@ -58,3 +65,19 @@ def names_a_person(text: str) -> bool:
 
 def sounds_like_complaint(text: str) -> bool:
     return bool(_COMPLAINT.search(fold(text)))
+
+
+# The complaint is about us: it addresses the service ("your office", "你哋", "this bot") or
+# names it (12367, the exit-entry administration).
+_ABOUT_US = re.compile(
+    r"\b(you|your|yours|bot|chatbot|this chat|this service|12367|nia|immigration|exit.?entry)\b"
+    r"|你们|你哋|您|贵|机器人|客服|12367|移民局|移民管理|出入境",
+    _ASCII_WORDS,
+)
+
+
+def addresses_us(text: str) -> bool:
+    """A complaint that names an everyday errand ("the landlord won't return my deposit, I want to
+    complain") is about that errand's party, for 12345; one that addresses or names us ("your
+    counter still owes me a refund") is ours to hand to a person."""
+    return _ABOUT_US.search(fold(text)) is not None

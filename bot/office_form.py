@@ -25,11 +25,11 @@ _OFFICE = re.compile(
     r"|出入境处|移民局|出入境(?=\s*(喺|在)?\s*(边度|哪))"
     r"|(exit[- ]?entry|entry[- ]?exit|immigration|visa|psb)\s+(office|bureau|hall|cent(?:re|er)"
     r"|administration|department)",
-    re.IGNORECASE)
+    re.IGNORECASE | re.ASCII)
 _WHERE = re.compile(
     r"在哪|哪里|哪儿|哪度|喺边|边度|边间|地址|位置|电话|几点|开门|办公时间|怎么去|点去"
     r"|\bwhere\b|\baddress|\blocation|\bphone|\bhours\b|\bopen\b|\bfind\b|\bdirectory\b|\bget to\b",
-    re.IGNORECASE)
+    re.IGNORECASE | re.ASCII)
 _CANCEL = re.compile(r"^\s*(取消|算了|不用了|不要了|退出|唔使喇?|唔要|cancel|quit|stop|never ?mind|"
                      r"forget it|exit)\s*[。.!！]*\s*$", re.IGNORECASE)
 # A reply to "which city?" that is only a place name: a few letters or characters, no question.

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.answer_policy import THRESHOLDS
 from bot.appointment_flow import AppointmentFlow, FlowTurn
 from bot.appointment_form import SERVICE as APPOINTMENT_SERVICE
 from bot.appointment_replies import render_step
@@ -32,6 +34,7 @@ from bot.dialogue import (
     render_say,
 )
 from bot.errands import asks_if_errand_needed, runs_errand
+from bot.follow_values import about_another, refers_back
 from bot.form_summary import FormSummary, summarise
 from bot.frames import Reply
 from bot.guide_chat import SERVICE as GUIDE_SERVICE
@@ -40,6 +43,7 @@ from bot.handoff_cues import asks_for_person, sounds_like_complaint
 from bot.lookup_form import LookUp, LookupAction
 from bot.lookup_replies import RENDERED, render_lookup
 from bot.lookups import Lookups
+from bot.nlu.types import Entity
 from bot.office_form import SERVICE as OFFICE_SERVICE
 from bot.office_form import ShowOffices, asks_for_offices, mentions_an_office
 from bot.office_replies import render_offices
@@ -74,12 +78,13 @@ from services.records import Requester
 FOLLOW_UP = re.compile(
     r"^(and|also|what about|how about|what if|then|but what if|same for)\b"
     r"|^(那|还有|另外|那么|咁|噉|如果是)|呢[？?]?$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政区|省|市)$")
 # A question about the price, and an entry about one ("visa-free" is not "free": no bare "free").
-_ASKS_FEE = re.compile(r"费|钱|錢|how much|\bfees?\b|\bcosts?\b|\bpay\b|\bcharge", re.IGNORECASE)
-_FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE)
+# ASCII word boundaries throughout: "fee多少" has no Unicode \b between "fee" and "多".
+_ASKS_FEE = re.compile(r"费|钱|錢|how much|\bfees?\b|\bcosts?\b|\bpay\b|\bcharge", re.IGNORECASE | re.ASCII)
+_FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE | re.ASCII)
 # A number, a code or a date written with a digit ("XA1234567", "1988-04-12"): Latin letters,
 # digits and the punctuation inside such codes, never Chinese (which has no spaces to stop at:
 # "12367半夜打有人接吗" is a Chinese question, not a code).
@@ -129,7 +134,7 @@ class Pipeline:
         guide = self._guide_turn(text, control)
         if guide is not None:
             return self._guide_outcome(ctx, guide, lang, script, requester, parse, started)
-        search = self._search(ctx, text, parse.intent, parse.confidence, parse.is_oos, control)
+        search = self._search(ctx, text, parse, control)
         retrieval_done = time.perf_counter()
         entities = {e.type: e.value for e in reversed(parse.entities)}
         region_in_text = self._region_in(text)
@@ -303,8 +308,9 @@ class Pipeline:
             return "zh", ctx.script
         return info.lang, info.script
 
-    def _search(self, ctx: Context, text: str, intent: str, confidence: float, is_oos: bool,
-                control: Control | None) -> Search | None:
+    def _search(self, ctx: Context, text: str, parse: Any, control: Control | None
+                ) -> Search | None:
+        intent, confidence, is_oos = parse.intent, parse.confidence, parse.is_oos
         if control is not None and control.kind == "service":
             # A menu choice ("网上预约") is answered with its service guide.
             return self._search_one(SERVICE_QUERIES[control.value])
@@ -320,6 +326,9 @@ class Pipeline:
         asked = self._topic_ask(ctx, text, best, ask) if ask is not None else None
         if asked is not None:
             return asked
+        another = self._about_another(ctx.last_question, text, parse.entities)
+        if another is not None:
+            return another
         # "do I need a return air ticket?" after a transit answer asks what the transit needs,
         # though NLU reads the ticket as an errand (bot/errands.py).
         needs = ctx.last_entry is not None and asks_if_errand_needed(text)
@@ -340,14 +349,33 @@ class Pipeline:
             # Either way it narrows the topic rather than replacing it: "每年要住多久？" after
             # permanent residence for a spouse, then "费用呢？", asks the residence's fee.
             return replace(best, follow_up=True) if needs else replace(best, query=joined.query)
-        if not explicit and is_oos and joined.decision == "decline":
-            return best  # "今天天气怎么样" after an answer is not about its topic
+        # NLU sure of "out of scope", for a message that points back at nothing ("where can I
+        # get one?" does).
+        sure_oos = intent == "out_of_scope" and confidence >= THRESHOLDS.oos_sure_at \
+            and not refers_back(text)
+        if not explicit and is_oos and (joined.decision == "decline" or sure_oos):
+            # "今天天气怎么样" after an answer is not about its topic, nor is an errand NLU is sure
+            # of ("what's the weather like tomorrow?"), whatever the topic's words find with it.
+            return best
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
             ranked = _not_again(_rerank(joined, best), best, ctx.last_entry)
             if _asks_anew(text):
                 ranked = _next_fact(ranked, joined, best, ctx.last_entry)
             return _fee_first(ranked, text)
         return best
+
+    def _about_another(self, topic: str, text: str, entities: Sequence[Entity]) -> Search | None:
+        """The topic's question asked of another nationality or home region ("what about my
+        husband? he's American", "那台湾人呢？"; bot/follow_values.py): the topic with that value
+        replaced is searched, and becomes the topic later follow-ups lean on. A follow-up that
+        asks something new about them ("how long can Americans stay?") is searched as usual."""
+        if not _is_short(text) or _asks_anew(text):
+            return None
+        swapped = about_another(topic, self.nlu.parse(topic).entities, entities)
+        if swapped is None:
+            return None
+        found = self._search_one(swapped)
+        return replace(found, follow_up=True, narrows=True) if found.hits else None
 
     def _topic_ask(self, ctx: Context, text: str, alone: Search, ask: Ask) -> Search | None:
         """A longer stay, the processing time, or the office's hours or phone, asked of the
@@ -623,7 +651,7 @@ def _next_fact(ranked: Search, joined: Search, alone: Search, shown: str | None)
 _QUESTION_WORD = re.compile(
     r"\b(?!what about|how about)(?:how|what|when|where|which|who|why)\b"
     r"|多久|多长|多長|多少|几|幾|什么|什麼|甚麼|咩|乜|怎|点样|點樣|哪|边度|邊度|何时|何時|时候|時候",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 
 

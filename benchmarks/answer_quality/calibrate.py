@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 from benchmarks.answer_quality.cases import SETS_DIR, Turn, has_fact, load_cases
 from bot.answer_policy import THRESHOLDS, Evidence, Thresholds, alternatives, choose
-from bot.dialogue import NLU_SURE
+from bot.dialogue import reads_as_ours
 from bot.settings import Settings
 
 GRID = {
@@ -68,7 +68,7 @@ def label_cases(data_dir: str) -> list[Labelled]:
         evidence = Evidence(
             decision=result.decision, confidence=result.confidence, in_scope=result.in_scope,
             shares=tuple(h.score for h in result.hits), text=turn.text,
-            nlu_immigration=parse.intent == "immigration_question" and parse.confidence >= NLU_SURE,
+            nlu_immigration=reads_as_ours(parse.intent, parse.confidence),
             nlu_oos=parse.is_oos or parse.intent == "out_of_scope",
             nlu_oos_confidence=parse.confidence if parse.intent == "out_of_scope" else 0.0)
         out.append(Labelled(turn, evidence, right))

@@ -1,0 +1,78 @@
+"""Follow-ups: the topic's question asked again about someone else ("what about my husband?
+he's American" after "I'm German, do I need a visa?", "咁我老婆呢？佢係美國人", "那台湾人呢？" after
+a Hong Kong resident's residence permit), and messages that point back at the topic.
+
+Joined with its topic, such a follow-up names two nationalities (or two home regions) and the
+retriever weighs both, often landing on an entry about neither ("my husband" finds the family
+residence permit). The question has not changed, only one of its values: the topic with that
+value replaced is the question the visitor now asks.
+
+A message that points back ("can my brother do it for me?", "where can I get one?") is about the
+topic whatever else it names.
+
+Pure: the NLU's entities in, the rewritten topic out; the pipeline searches it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.nlu.text import fold
+from bot.nlu.types import Entity
+
+# Where a Chinese resident outside the mainland lives decides their permits as a nationality
+# decides a foreigner's visa: "那台湾人呢？" after Hong Kong asks Taiwan's rule. Other places are
+# where the visitor is, not who they are ("and in Shanghai?" is the office form's).
+_HOME_REGIONS = frozenset({"香港", "澳门", "台湾"})
+
+
+def _kind(entity: Entity) -> str | None:
+    if entity.type == "nationality":
+        return "nationality"
+    if entity.type in ("city", "province") and entity.value in _HOME_REGIONS:
+        return "home"
+    return None
+
+
+def about_another(topic: str, topic_entities: Sequence[Entity],
+                  entities: Sequence[Entity]) -> str | None:
+    """The topic with its one nationality or home region replaced by the one the follow-up
+    names, in the follow-up's own words; None when the follow-up names none, or the topic has
+    none (or several) of that kind, or the same one."""
+    for kind in ("nationality", "home"):
+        said = [e for e in entities if _kind(e) == kind]
+        before = [e for e in topic_entities if _kind(e) == kind]
+        if len(said) != 1 or len({e.value for e in before}) != 1:
+            continue
+        if said[0].value == before[0].value:
+            return None
+        out = topic
+        for old in sorted(before, key=lambda e: -e.start):  # from the end: spans stay valid
+            out = out[:old.start] + said[0].text + out[old.end:]
+        return out
+    return None
+
+
+# Words that point back at the topic ("where can I get one?", "can my brother do it for me?",
+# "那个要多久", "佢可唔可以一齐办？"), on folded text (where OpenCC writes Cantonese 嗰 as 𠮶).
+_REFERS_BACK = re.compile(
+    r"\b(?:it|its|that|this|these|those|them|they|one|same)\b|它|这个|那个|这种|那种|这样|那样|"
+    r"呢个|嗰|𠮶|佢",
+    re.ASCII,
+)
+
+
+def refers_back(text: str) -> bool:
+    """The message points back at what was said before: after an answer, it is about that."""
+    return _REFERS_BACK.search(fold(text)) is not None
+
+
+# Narrower: a pronoun standing for the matter itself ("can my brother do it for me?"), not a
+# determiner of something else ("my wallet was in the same bag, can you block my cards?").
+_STANDS_FOR_IT = re.compile(r"\b(?:it|them)\b|它", re.ASCII)
+
+
+def stands_for_the_matter(text: str) -> bool:
+    """The message names the matter just answered by a pronoun ("do it", "apply for them")."""
+    return _STANDS_FOR_IT.search(fold(text)) is not None
