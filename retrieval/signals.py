@@ -8,7 +8,8 @@
 Lexical signals are per language: a query only meets units of its own language.
 
 bm25s and scikit-learn index at build time; a loaded index is plain arrays (``.npy`` files,
-memory-mapped where the workers can share them) scored with numpy, so a model worker imports
+memory-mapped where the workers can share them) scored with numpy, and its TF-IDF vocabularies
+are MARISA tries (runtime/tfidf.py), so a model worker imports
 neither (nor FAISS, which scored every unit no faster than a product of a few thousand vectors).
 """
 
