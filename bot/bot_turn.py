@@ -24,6 +24,8 @@ from services.records import Requester
 
 log = logging.getLogger(__name__)
 
+TYPING_AFTER_S = 0.3  # a slower answer shows the bot typing until it comes
+
 
 class BotTurns:
     """Answers visitor messages once ``ready`` is set; ``workers`` is the pool that answers them
@@ -40,32 +42,53 @@ class BotTurns:
         """Run the pipeline for one visitor message and emit what the bot says; ``ip`` (the
         visitor's address) counts failed identity checks of the look-ups."""
         async with self.locks.hold(sid):
-            if not self.ready.is_set():  # an answer is coming, once the models are loaded
+            waited = not self.ready.is_set()
+            if waited:  # an answer is coming, once the models are loaded
                 await self.hub.typing(sid, "bot", True)
             await self.ready.wait()
             start = self.store.turn_start(sid, event.seq)
-            if start is None or start.session.state != "bot":
-                return  # an agent took the chat meanwhile: the bot stays silent
-            if start.replied:
-                return  # answered already (a resumed session after a restart)
-            await self.hub.typing(sid, "bot", True)
+            # Silent when an agent took the chat meanwhile, or when it was answered already (a
+            # resumed session after a restart).
+            if start is None or start.session.state != "bot" or start.replied:
+                if waited:
+                    await self.hub.typing(sid, "bot", False)
+                return
             ctx = Context(**start.context)
-            assert self.workers is not None
             try:
-                outcome = await self.workers.respond(ctx, event.text or "",
-                                                     Requester(session=sid, ip=ip))
+                outcome = await self._respond(sid, ctx, event.text or "", Requester(session=sid, ip=ip),
+                                              typing=waited)
             except Exception:  # a broken model must not leave the visitor without an answer
                 log.exception("pipeline failed", extra={"session": sid})
                 outcome = Outcome([say(ctx, "failure")], None, ctx, {})
             for stage, seconds in outcome.timings.items():
                 self.metrics.stage_latency.labels(stage=stage).observe(seconds)
-            await self.hub.typing(sid, "bot", False)
             chosen = outcome.context
             if chosen.lang_locked and (not ctx.lang_locked or chosen.lang != ctx.lang):
                 # "English please" typed or pressed is a choice like the widget's switch: the
                 # client relabels itself and keeps the lock.
                 await self.hub.push(sid, f.Lang(lang=chosen.lang, locked=True))
             await self.apply(sid, outcome, summary_source=event.text or "", read=event.seq)
+
+    async def _respond(self, sid: str, ctx: Context, text: str, requester: Requester,
+                       typing: bool) -> Outcome:
+        """The pipeline's outcome. The bot's typing indicator shows only while an answer takes
+        longer than ``TYPING_AFTER_S`` (``typing``: it shows already): on a quick one the dots
+        would only flicker, and the two frames cost the server and every client their work."""
+        assert self.workers is not None
+        pending = asyncio.ensure_future(self.workers.respond(ctx, text, requester))
+        try:
+            if not typing:
+                done, _ = await asyncio.wait({pending}, timeout=TYPING_AFTER_S)
+                if done:
+                    return pending.result()
+                await self.hub.typing(sid, "bot", True)
+            try:
+                return await pending
+            finally:
+                await self.hub.typing(sid, "bot", False)
+        except asyncio.CancelledError:  # asyncio.wait leaves the turn's pipeline call running
+            pending.cancel()
+            raise
 
     async def apply(self, sid: str, outcome: Outcome, summary_source: str = "",
                     read: int | None = None) -> None:

@@ -33,6 +33,26 @@ async def test_round_trip_greeting_message_ack_and_cited_reply(shared_server, ws
             [f for f in c.seen if "seq" in f and f["type"] != "ack"]))
 
 
+async def test_the_bot_shows_typing_only_while_an_answer_is_slow(shared_server, ws_client):
+    """A quick answer comes without the typing dots (they would only flicker); a slow one shows
+    them from 0.3 s until it comes, and never leaves them on."""
+    loop = asyncio.get_running_loop()
+    async with ws_client(shared_server.ws_url) as c:
+        await c.hello(lang="en")
+        await c.until(lambda f: f["type"] == "reply")
+        for n, text in enumerate(["How do I extend my visa?", "240-hour transit ports?", "thanks"]):
+            sent = loop.time()
+            await c.send({"type": "message", "id": f"t{n}", "text": text})
+            typing: list[bool] = []
+            while (frame := await c.recv())["type"] != "reply" or frame["from"] != "bot":
+                if frame["type"] == "typing":
+                    typing.append(frame["from"] == "bot" and frame["on"])
+            took = loop.time() - sent
+            assert typing in ([], [True, False]), typing
+            if took < 0.25:  # under the threshold, whatever the machine's load
+                assert typing == [], f"typing shown for an answer in {took:.3f} s"
+
+
 async def test_replay_after_reconnect_and_idempotent_resend(shared_server, ws_client):
     async with ws_client(shared_server.ws_url) as c:
         token = (await c.hello())["session"]
