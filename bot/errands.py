@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from bot.answer_policy import told_at_length
 from bot.follow_values import stands_for_the_matter
 from bot.foreign_visa import without_foreign_matters
 from bot.nlu.text import fold
@@ -93,11 +94,24 @@ def runs_errand(text: str, after_answer: bool = False) -> bool:
     a return air ticket?") asks about that matter, and so does a message that points back at it
     ("can my brother do it for me? I'm in hospital" after a visa extension, not "my wallet was
     in the same bag, can you block my bank cards?")."""
+    if told_at_length(text) and _errand_asked(_last_sentence(text), after_answer):
+        # A situation told at length names its papers as context ("my residence permit is sorted,
+        # … is three months' deposit normal?"): its question, the last sentence, asks the errand.
+        return True
+    return _errand_asked(text, after_answer)
+
+
+def _errand_asked(text: str, after_answer: bool) -> bool:
     folded = fold(text)
     errand = _ERRAND.search(folded)
     if errand is None or _ours(folded):
         return False
     return not (after_answer and _on_the_matter(folded, errand.start(), text))
+
+
+def _last_sentence(text: str) -> str:
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    return sentences[-1] if sentences else text
 
 
 def asks_if_errand_needed(text: str) -> bool:

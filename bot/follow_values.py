@@ -68,6 +68,18 @@ def refers_back(text: str) -> bool:
     return _REFERS_BACK.search(fold(text)) is not None
 
 
+# Narrower: a demonstrative pointing at what was just said ("how much is that", "during those
+# days", "那个要多久"), not a pronoun that may stand for nothing ("is it going to rain?").
+_POINTS_AT = re.compile(
+    r"\b(?:that|this|these|those|same)\b|这个|那个|这种|那种|这样|那样|呢个|嗰|𠮶", re.ASCII)
+
+
+def points_at_it(text: str) -> bool:
+    """The message points at the matter just answered with a demonstrative: after an answer it
+    is a follow-up on it, whatever NLU reads in its own words."""
+    return _POINTS_AT.search(fold(text)) is not None
+
+
 # Narrower: a pronoun standing for the matter itself ("can my brother do it for me?"), not a
 # determiner of something else ("my wallet was in the same bag, can you block my cards?").
 _STANDS_FOR_IT = re.compile(r"\b(?:it|them)\b|它", re.ASCII)

@@ -34,7 +34,7 @@ from bot.dialogue import (
     render_say,
 )
 from bot.errands import asks_if_errand_needed, runs_errand
-from bot.follow_values import about_another, refers_back
+from bot.follow_values import about_another, points_at_it, refers_back
 from bot.form_summary import FormSummary, summarise
 from bot.frames import Reply
 from bot.guide_chat import SERVICE as GUIDE_SERVICE
@@ -333,7 +333,12 @@ class Pipeline:
         # though NLU reads the ticket as an errand (bot/errands.py).
         needs = ctx.last_entry is not None and asks_if_errand_needed(text)
         explicit = FOLLOW_UP.search(text.strip()) is not None or needs
-        if not explicit and (intent in SMALL_INTENTS or not _is_short(text)):
+        # "how much is that", "can we take a train to another province during those days?":
+        # a message pointing back at the answer just shown is about it, long or short, whatever
+        # NLU reads in its own few words (it names no matter of ours by itself).
+        points_back = ctx.last_entry is not None and intent not in SMALL_INTENTS \
+            and points_at_it(text)
+        if not explicit and not points_back and (intent in SMALL_INTENTS or not _is_short(text)):
             if is_oos or best.decision != "decline":
                 return best
             # "since when?", "收唔收錢？", "sorry I meant Ireland not the UK": alone they say
@@ -348,12 +353,15 @@ class Pipeline:
             # ("do I need a medical check from a hospital?") may have an entry, still on the topic.
             # Either way it narrows the topic rather than replacing it: "每年要住多久？" after
             # permanent residence for a spouse, then "费用呢？", asks the residence's fee.
-            return replace(best, follow_up=True) if needs else replace(best, query=joined.query)
+            if needs:
+                return replace(best, follow_up=True)
+            # Pointing back, it is read as the follow-up it is (not declined for its own words).
+            return replace(best, query=joined.query, follow_up=points_back, narrows=points_back)
         # NLU sure of "out of scope", for a message that points back at nothing ("where can I
         # get one?" does).
         sure_oos = intent == "out_of_scope" and confidence >= THRESHOLDS.oos_sure_at \
             and not refers_back(text)
-        if not explicit and is_oos and (joined.decision == "decline" or sure_oos):
+        if not explicit and not points_back and is_oos and (joined.decision == "decline" or sure_oos):
             # "今天天气怎么样" after an answer is not about its topic, nor is an errand NLU is sure
             # of ("what's the weather like tomorrow?"), whatever the topic's words find with it.
             return best
