@@ -13,6 +13,7 @@ from bot.follow_values import about_another, refers_back
 from bot.foreign_visa import without_foreign_matters
 from bot.handoff_cues import addresses_us, asks_for_person, sounds_like_complaint
 from bot.nlu.types import Entity
+from tests.bot.conversations import converse
 
 
 @pytest.mark.parametrize(("text", "errand"), [
@@ -90,27 +91,20 @@ def shared_server(start_module_server):
     return start_module_server(CHAT_IP_RATE="1000", CHAT_IP_BURST="1000")
 
 
-async def _chat(ws_client, url: str, *texts: str, page_lang: str = "en") -> list[dict]:
-    async with ws_client(url) as c:
-        await c.hello(page_lang=page_lang)
-        await c.until(lambda f: f["type"] == "reply")
-        return [await c.ask(text, f"m{n}") for n, text in enumerate(texts)]
-
-
 async def test_code_mixed_cues_are_read_where_english_touches_chinese(shared_server, ws_client):
-    person, = await _chat(ws_client, shared_server.ws_url, "我想搵real person幫手", page_lang="zh")
+    person, = await converse(ws_client, shared_server.ws_url, "我想搵real person幫手", page_lang="zh")
     assert person["meta"]["kind"] in ("ask_option", "handoff"), person  # on the way to a person
-    card, = await _chat(ws_client, shared_server.ws_url, "有咗PR card，住hotel仲使唔使帶passport？",
+    card, = await converse(ws_client, shared_server.ws_url, "有咗PR card，住hotel仲使唔使帶passport？",
                         page_lang="zh")
     assert card["meta"]["kind"] == "answer" and card["meta"]["entry"] == "pr-card-use-as-id", card
-    foreign, = await _chat(ws_client, shared_server.ws_url,
+    foreign, = await converse(ws_client, shared_server.ws_url,
                            "我申請Australia PR要開police clearance，喺邊度開？", page_lang="zh")
     assert foreign["meta"]["kind"] == "decline", foreign
 
 
 async def test_a_complaint_about_an_errand_is_declined_and_one_about_us_handed_over(
         shared_server, ws_client):
-    landlord, = await _chat(ws_client, shared_server.ws_url,
+    landlord, = await converse(ws_client, shared_server.ws_url,
                             "個landlord唔肯退按金，我想complain，打咩電話？", page_lang="zh")
     assert landlord["meta"]["kind"] == "decline" and "12345" in landlord["text"], landlord
     async with ws_client(shared_server.ws_url) as c:
@@ -123,17 +117,17 @@ async def test_a_complaint_about_an_errand_is_declined_and_one_about_us_handed_o
 
 async def test_a_follow_up_about_someone_else_asks_the_topics_question_for_them(
         shared_server, ws_client):
-    german, japanese = await _chat(ws_client, shared_server.ws_url,
+    german, japanese = await converse(ws_client, shared_server.ws_url,
                                    "I'm German, how long can I stay in China without a visa?",
                                    "what about my wife? she's Japanese")
     assert german["meta"]["entry"] == "visa-free-unilateral-western-europe", german
     assert japanese["meta"]["kind"] == "answer", japanese
     assert japanese["meta"]["entry"] == "visa-free-unilateral-asia-pacific", japanese
-    macao, taiwan = await _chat(ws_client, shared_server.ws_url, "澳门居民来内地要用什么证件？",
+    macao, taiwan = await converse(ws_client, shared_server.ws_url, "澳门居民来内地要用什么证件？",
                                 "那台湾人呢？", page_lang="zh")
     assert macao["meta"]["kind"] == "answer", macao
     assert taiwan["meta"]["entry"] == "taiwan-compatriot-permit", taiwan
-    french, brazilian = await _chat(ws_client, shared_server.ws_url, "我係法國人，免簽可以留幾耐？",
+    french, brazilian = await converse(ws_client, shared_server.ws_url, "我係法國人，免簽可以留幾耐？",
                                     "咁我個仔呢？佢係巴西人", page_lang="zh")
     assert brazilian["meta"]["entry"] == "visa-free-unilateral-americas", brazilian
     assert brazilian["script"] in ("zh-Hant", "yue"), brazilian
@@ -141,7 +135,7 @@ async def test_a_follow_up_about_someone_else_asks_the_topics_question_for_them(
 
 async def test_an_off_topic_message_after_an_answer_is_declined_not_joined_to_the_topic(
         shared_server, ws_client):
-    extend, weather = await _chat(ws_client, shared_server.ws_url, "How do I extend my visa?",
+    extend, weather = await converse(ws_client, shared_server.ws_url, "How do I extend my visa?",
                                   "what's the weather in Beijing tomorrow")
     assert extend["meta"]["kind"] == "answer", extend
     # With the topic's words the retriever found Beijing's office; NLU is sure it is off topic.
@@ -150,7 +144,7 @@ async def test_an_off_topic_message_after_an_answer_is_declined_not_joined_to_th
 
 async def test_an_errand_named_beside_a_word_pointing_back_is_a_follow_up_on_the_answer(
         shared_server, ws_client):
-    extend, proxy, bank = await _chat(ws_client, shared_server.ws_url, "How do I extend my visa?",
+    extend, proxy, bank = await converse(ws_client, shared_server.ws_url, "How do I extend my visa?",
                                       "I'm stuck in hospital, can my brother do it for me?",
                                       "also, where can I open a bank account?")
     assert extend["meta"]["kind"] == "answer", extend

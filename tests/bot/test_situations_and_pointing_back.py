@@ -10,6 +10,7 @@ import pytest
 from bot.answer_policy import Evidence, choose, told_at_length
 from bot.errands import runs_errand
 from bot.follow_values import points_at_it
+from tests.bot.conversations import converse
 
 SITUATION = ("We've just arrived from Lisbon and my in-laws put us up in their flat in Xi'an for "
              "the holidays; my wife asks whether anyone has to tell the police that we are "
@@ -58,26 +59,19 @@ def shared_server(start_module_server):
     return start_module_server(CHAT_IP_RATE="1000", CHAT_IP_BURST="1000")
 
 
-async def _chat(ws_client, url: str, *texts: str, page_lang: str = "en") -> list[dict]:
-    async with ws_client(url) as c:
-        await c.hello(page_lang=page_lang)
-        await c.until(lambda f: f["type"] == "reply")
-        return [await c.ask(text, f"m{n}") for n, text in enumerate(texts)]
-
-
 async def test_a_situation_told_at_length_is_answered(shared_server, ws_client):
-    answer, = await _chat(ws_client, shared_server.ws_url, SITUATION)
+    answer, = await converse(ws_client, shared_server.ws_url, SITUATION)
     assert answer["meta"]["kind"] == "answer", answer
     assert answer["meta"]["entry"] == "accommodation-registration-private-home", answer
 
 
 async def test_an_errand_asked_after_a_situation_is_declined(shared_server, ws_client):
-    errand, = await _chat(ws_client, shared_server.ws_url, ERRAND_TOLD)
+    errand, = await converse(ws_client, shared_server.ws_url, ERRAND_TOLD)
     assert errand["meta"]["kind"] == "decline", errand
 
 
 async def test_a_follow_up_pointing_back_is_answered_on_its_topic(shared_server, ws_client):
-    transit, train, rain = await _chat(
+    transit, train, rain = await converse(
         ws_client, shared_server.ws_url,
         "Can I leave the airport during a 240-hour visa-free transit in Beijing?",
         "could we take a high-speed train to another province during those days?",

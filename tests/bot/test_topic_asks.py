@@ -8,6 +8,7 @@ import pytest
 
 from bot.pipeline import _mostly_english
 from bot.topic_asks import states_its_fee, states_its_time, topic_ask, wants_past_visa_free
+from tests.bot.conversations import converse
 
 
 @pytest.mark.parametrize(("text", "ask"), [
@@ -57,16 +58,9 @@ def shared_server(start_module_server):
     return start_module_server(CHAT_IP_RATE="1000", CHAT_IP_BURST="1000")
 
 
-async def _chat(ws_client, url: str, *texts: str, page_lang: str = "en") -> list[dict]:
-    async with ws_client(url) as c:
-        await c.hello(page_lang=page_lang)
-        await c.until(lambda f: f["type"] == "reply")
-        return [await c.ask(text, f"m{n}") for n, text in enumerate(texts)]
-
-
 async def test_a_longer_stay_than_visa_free_entry_allows_is_the_stay_permit(
         shared_server, ws_client):
-    limit, longer, where = await _chat(
+    limit, longer, where = await converse(
         ws_client, shared_server.ws_url,
         "I hold a Dutch passport, how many days can I spend in China without a visa?",
         "what if I'd like to stay six weeks?", "where do I apply for that?")
@@ -81,7 +75,7 @@ async def test_a_longer_stay_than_visa_free_entry_allows_is_the_stay_permit(
 
 async def test_extending_a_visa_free_stay_is_the_stay_permit_not_a_visa_extension(
         shared_server, ws_client):
-    reply, = await _chat(ws_client, shared_server.ws_url,
+    reply, = await converse(ws_client, shared_server.ws_url,
                          "I entered visa-free three weeks ago and want to stay another month, "
                          "can I extend?")
     assert reply["meta"]["kind"] == "answer" and reply["meta"]["entry"] == "stay-permit", reply
@@ -89,7 +83,7 @@ async def test_extending_a_visa_free_stay_is_the_stay_permit_not_a_visa_extensio
 
 async def test_a_longer_stay_asked_in_cantonese_is_answered_in_traditional(
         shared_server, ws_client):
-    limit, longer = await _chat(ws_client, shared_server.ws_url,
+    limit, longer = await converse(ws_client, shared_server.ws_url,
                                 "我係韓國人，免簽可以留幾耐？", "如果想留兩個月呢？", page_lang="zh")
     assert limit["meta"]["kind"] == "answer", limit
     assert longer["meta"]["kind"] == "answer" and "停留證" in longer["text"], longer
@@ -97,12 +91,12 @@ async def test_a_longer_stay_asked_in_cantonese_is_answered_in_traditional(
 
 
 async def test_how_long_it_takes_is_the_topics_own_processing_time(shared_server, ws_client):
-    extension, wait = await _chat(ws_client, shared_server.ws_url,
+    extension, wait = await converse(ws_client, shared_server.ws_url,
                                   "我的签证还有十天到期，在哪里办延期？", "大概要等多久？", page_lang="zh")
     assert extension["meta"]["kind"] == "answer", extension
     # A visa extension's processing time (7 working days), not a residence permit's.
     assert wait["meta"]["kind"] == "answer" and "7个工作日" in wait["text"], wait
-    conditions, decision = await _chat(ws_client, shared_server.ws_url,
+    conditions, decision = await converse(ws_client, shared_server.ws_url,
                                        "外籍丈夫想申请永久居留，需要满足什么条件？", "多久能有结果？",
                                        page_lang="zh")
     assert conditions["meta"]["kind"] == "answer", conditions
@@ -111,12 +105,12 @@ async def test_how_long_it_takes_is_the_topics_own_processing_time(shared_server
 
 async def test_an_offices_hours_and_phone_asked_after_its_address_are_that_office(
         shared_server, ws_client):
-    address, phone = await _chat(ws_client, shared_server.ws_url,
+    address, phone = await converse(ws_client, shared_server.ws_url,
                                  "Where is the Chengdu exit-entry administration?",
                                  "and their phone number?")
     assert address["meta"]["entry"] == "office-chengdu", address
     assert phone["meta"]["kind"] == "answer" and "86407067" in phone["text"], phone
-    address, hours = await _chat(ws_client, shared_server.ws_url,
+    address, hours = await converse(ws_client, shared_server.ws_url,
                                  "上海出入境管理局地址在哪？", "周六开门吗？", page_lang="zh")
     # Not declined as out of scope, and not the 12367 hotline's hours: the office, which says
     # where its hours are published.
@@ -126,23 +120,23 @@ async def test_an_offices_hours_and_phone_asked_after_its_address_are_that_offic
 
 async def test_a_question_that_only_names_a_city_is_not_answered_with_its_office(
         shared_server, ws_client):
-    trip, = await _chat(ws_client, shared_server.ws_url,
+    trip, = await converse(ws_client, shared_server.ws_url,
                         "I'm Dutch, do I need a visa for ten days in Chengdu?")
     assert trip["meta"]["kind"] == "answer" and trip["meta"]["entry"] != "office-chengdu", trip
     assert "30" in trip["text"], trip  # visa-free entry's days
-    office, = await _chat(ws_client, shared_server.ws_url, "Chengdu exit-entry office address?")
+    office, = await converse(ws_client, shared_server.ws_url, "Chengdu exit-entry office address?")
     assert office["meta"]["entry"] == "office-chengdu", office
 
 
 async def test_code_mixed_cantonese_is_answered_in_the_language_of_its_grammar(
         shared_server, ws_client):
-    english, transit = await _chat(ws_client, shared_server.ws_url,
+    english, transit = await converse(ws_client, shared_server.ws_url,
                                    "How long does the 居留許可 take to process? 我交咗材料一個禮拜喇",
                                    "transit 上海 8 hours, 不出机场, need visa?", page_lang="zh")
     assert english["lang"] == "en" and english["meta"]["kind"] == "answer", english
     # As many English as Chinese function words: the language it ends in, where it asks.
     assert transit["lang"] == "en" and transit["meta"]["entry"] == "transit-24h-direct", transit
-    cantonese, = await _chat(ws_client, shared_server.ws_url, "my landlord 唔肯退 deposit 點算")
+    cantonese, = await converse(ws_client, shared_server.ws_url, "my landlord 唔肯退 deposit 點算")
     assert cantonese["lang"] == "zh" and cantonese["script"] in ("zh-Hant", "yue"), cantonese
     assert cantonese["meta"]["kind"] == "decline", cantonese
 
@@ -159,14 +153,14 @@ def test_an_entry_that_states_its_procedures_time(details: str, states: bool) ->
 
 async def test_where_to_apply_after_a_fee_is_the_topics_application_not_the_fee_again(
         shared_server, ws_client):
-    _, fee, where = await _chat(ws_client, shared_server.ws_url,
+    _, fee, where = await converse(ws_client, shared_server.ws_url,
                                 "I came in on a Z visa, what do I have to do now?",
                                 "how much for a one-year permit?", "where do I apply for it?")
     assert fee["meta"]["entry"] == "fees-residence-permit", fee
     assert where["meta"]["kind"] == "answer", where
     assert where["meta"]["entry"] == "residence-permit-application", where
     assert "exit-entry" in where["text"].lower(), where
-    fee, where = await _chat(ws_client, shared_server.ws_url, "申请永久居留要交多少钱？", "去哪里办？",
+    fee, where = await converse(ws_client, shared_server.ws_url, "申请永久居留要交多少钱？", "去哪里办？",
                              page_lang="zh")
     assert fee["meta"]["entry"] == "pr-application-fees", fee
     # Not an office nor a route to residence: the entry on where an application is made.
@@ -175,7 +169,7 @@ async def test_where_to_apply_after_a_fee_is_the_topics_application_not_the_fee_
 
 
 async def test_when_to_apply_after_a_fee_is_the_procedures_own_deadline(shared_server, ws_client):
-    fee, when = await _chat(ws_client, shared_server.ws_url, "签证延期要交多少钱？", "要提前几天申请？",
+    fee, when = await converse(ws_client, shared_server.ws_url, "签证延期要交多少钱？", "要提前几天申请？",
                             page_lang="zh")
     assert fee["meta"]["entry"] == "fees-visa-extension", fee
     # The extension's 7 days before the stay ends, not a residence permit's 30 (the words alone).
@@ -183,7 +177,7 @@ async def test_when_to_apply_after_a_fee_is_the_procedures_own_deadline(shared_s
 
 
 async def test_what_it_costs_after_an_entry_is_the_fee_it_links_to(shared_server, ws_client):
-    extension, fee = await _chat(ws_client, shared_server.ws_url,
+    extension, fee = await converse(ws_client, shared_server.ws_url,
                                  "我的visa下周就到期了", "fee要多少？", page_lang="zh")
     assert extension["meta"]["entry"] == "visa-extension", extension
     # The extension's fee (160), not permanent residence's, which the words alone find first.
@@ -202,7 +196,7 @@ def test_an_entry_that_states_its_own_fee(details: str, states: bool) -> None:
 
 async def test_what_it_costs_after_an_entry_that_states_its_fee_is_that_entry(
         shared_server, ws_client):
-    permit, fee = await _chat(ws_client, shared_server.ws_url,
+    permit, fee = await converse(ws_client, shared_server.ws_url,
                               "我的护照丢了，大使馆说来不及补发新护照，我怎么离境？", "这个证要多少钱？",
                               page_lang="zh")
     assert permit["meta"]["entry"] == "foreigner-exit-entry-permit", permit
@@ -212,11 +206,11 @@ async def test_what_it_costs_after_an_entry_that_states_its_fee_is_that_entry(
 
 async def test_how_long_it_takes_is_the_time_the_topics_own_entries_state(
         shared_server, ws_client):
-    _, wait = await _chat(ws_client, shared_server.ws_url,
+    _, wait = await converse(ws_client, shared_server.ws_url,
                           "深圳哪些口岸可以办口岸签证？", "办下来要多久？", page_lang="zh")
     # A port visa's 30 minutes (in the entry on its ports), not a residence permit's 15 days.
     assert wait["meta"]["kind"] == "answer" and "30分钟" in wait["text"], wait
-    _, wait = await _chat(ws_client, shared_server.ws_url,
+    _, wait = await converse(ws_client, shared_server.ws_url,
                           "I'm coming on an X1 visa to study, what must I do after I arrive?",
                           "how long does it take?")
     # The study residence permit the X1 visa leads to (15 days), not a visa extension's.
