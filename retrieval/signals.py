@@ -248,10 +248,16 @@ class CharSignal:
         if not len(ids):
             return np.zeros(self.n_units, dtype=np.float32)
         # The n-grams' rows of the transposed matrix, gathered straight from its CSR arrays.
-        starts, ends = self._t_indptr[ids], self._t_indptr[ids + 1]
-        lengths = ends - starts
-        flat = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
-        contrib = np.repeat(weights, lengths) * self._t_data[flat]
+        # Each temporary is as long as the rows together (~20k for an English query), so they
+        # are made in place and in float64 throughout (a float32 times float64 product is a
+        # slower loop): the products and sums are the same, in the same order.
+        starts = self._t_indptr[ids]
+        lengths = self._t_indptr[ids + 1] - starts
+        gathered_before = np.cumsum(lengths) - lengths  # where each n-gram's row starts in `flat`
+        flat = np.arange(gathered_before[-1] + lengths[-1])
+        flat += np.repeat(starts - gathered_before, lengths)
+        contrib = self._t_data[flat]
+        contrib *= np.repeat(weights.astype(np.float64), lengths)
         return np.bincount(self._t_indices[flat], weights=contrib, minlength=self.n_units).astype(np.float32)
 
     def batch_scores(self, normalized: list[str]) -> np.ndarray:

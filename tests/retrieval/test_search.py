@@ -143,6 +143,22 @@ def test_char_signal_fast_path_matches_batch(retriever: Retriever) -> None:
         np.testing.assert_allclose(char.unit_scores(analyzed.normalized), reference, atol=1e-5)
 
 
+def test_char_signal_sums_each_unit_in_query_order(retriever: Retriever) -> None:
+    """Bit for bit what adding each n-gram's row in turn gives (float64, the query's n-gram
+    order), the order the ranker's features were computed in."""
+    import numpy as np
+
+    for query in ("签证快到期了怎么延期", "簽證過期點算", "how do I extend my viza", "zzqx", "visa extension"):
+        analyzed = retriever.analyzer.analyze(query)
+        part = retriever.index.parts[analyzed.lang]
+        for char in (part.char, part.docs.char):
+            expected = np.zeros(char.n_units)
+            for gram, weight in zip(*char.table.row(analyzed.normalized), strict=True):
+                start, end = char._t_indptr[gram], char._t_indptr[gram + 1]
+                expected[char._t_indices[start:end]] += np.float64(weight) * char._t_data[start:end]
+            assert char.unit_scores(analyzed.normalized).tobytes() == expected.astype(np.float32).tobytes()
+
+
 def test_classifier_fast_path_matches_batch(retriever: Retriever) -> None:
     import numpy as np
 

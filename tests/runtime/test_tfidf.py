@@ -3,6 +3,8 @@ with scikit-learn and served without it, so any difference would change answers.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -61,3 +63,32 @@ def test_terms_the_trie_cannot_hold_are_unknown(tmp_path) -> None:  # noqa: ANN0
             cols, tf = served.counts(text)
             assert cols.tolist() == [vocabulary["a"], vocabulary["b"]] and tf.tolist() == [1.0, 1.0]
         assert served.counts("ab")[0].tolist() == [vocabulary[t] for t in ("a", "b", "ab")]
+
+
+def _reference_row(fitted: TfidfVectorizer, text: str, dtype: type) -> tuple[list[int], np.ndarray]:
+    """A live query's row as the served code first computed it: the known n-grams in first-seen
+    order, each looked up in scikit-learn's vocabulary one by one, then np.linalg.norm."""
+    analyze = fitted.build_analyzer()
+    counts = Counter(analyze(text))
+    known = [(fitted.vocabulary_[g], n) for g, n in counts.items() if g in fitted.vocabulary_]
+    cols = [c for c, _ in known]
+    tf = np.array([n for _, n in known], dtype=np.float64)
+    if not cols:
+        return cols, np.zeros(0, dtype=dtype)
+    weights = (1.0 + np.log(tf.astype(dtype))) * fitted.idf_[cols].astype(dtype)
+    return cols, (weights / np.linalg.norm(weights)).astype(dtype)
+
+
+@pytest.mark.parametrize("settings", SETTINGS)
+def test_a_live_row_is_the_reference_bit_for_bit(settings: dict, tmp_path) -> None:  # noqa: ANN001
+    """The row a live query gets (its columns, their order and its weights' every bit) is what
+    the plain per-n-gram code gives: the retrieval and NLU scores are summed in this order."""
+    fitted = TfidfVectorizer(sublinear_tf=True, **settings).fit(TEXTS[::2])
+    TfidfTable.of(fitted).save(tmp_path, "t")
+    table = TfidfTable.load(tmp_path, "t")
+    for text in [*TEXTS, *TEXTS]:  # twice: the second reads the remembered n-gram counts
+        for dtype in (np.float32, np.float64):
+            cols, weights = table.row(text, dtype)
+            ref_cols, ref_weights = _reference_row(fitted, text, dtype)
+            assert cols.tolist() == ref_cols
+            assert weights.dtype == ref_weights.dtype and weights.tobytes() == ref_weights.tobytes()
