@@ -34,7 +34,7 @@ from bot.dialogue import (
     render_say,
 )
 from bot.errands import asks_if_errand_needed, runs_errand
-from bot.follow_values import about_another, points_at_it, refers_back
+from bot.follow_values import about_another, party_of, points_at_it, refers_back, speaks_of
 from bot.form_summary import FormSummary, summarise
 from bot.frames import Reply
 from bot.guide_chat import SERVICE as GUIDE_SERVICE
@@ -329,6 +329,9 @@ class Pipeline:
         another = self._about_another(ctx.last_question, text, parse.entities)
         if another is not None:
             return another
+        party = self._about_party(ctx, text)
+        if party is not None:
+            return party
         # "do I need a return air ticket?" after a transit answer asks what the transit needs,
         # though NLU reads the ticket as an errand (bot/errands.py).
         needs = ctx.last_entry is not None and asks_if_errand_needed(text)
@@ -384,6 +387,47 @@ class Pipeline:
             return None
         found = self._search_one(swapped)
         return replace(found, follow_up=True, narrows=True) if found.hits else None
+
+    def _about_party(self, ctx: Context, text: str) -> Search | None:
+        """The topic's question asked of another party ("what about my kids?", "and for the
+        company?", "咁我屋企人呢？"; bot/follow_values.py): the answer just shown was about the
+        visitor, and the joined search finds it again. It stays when it speaks of that party
+        itself (the PR card's validity for those under 18); else the first entry of its section
+        that does, among those it links to and then the joined search's, leads (dependants'
+        permits after a renewal, the employer's fine after the worker's). None: no such entry,
+        or the follow-up asks something new or names no party, or its topic already did."""
+        shown = ctx.last_entry
+        # Its first clause names the party; what follows may say who they are ("they're on
+        # family permits", "佢16歲").
+        said = re.split(r"[?？,，。]", text.strip())[0]
+        if shown is None or ctx.last_question is None or not _is_short(said) \
+                or _asks_anew(text) or not _only_names(text):
+            return None
+        party = party_of(text)
+        if party is None or party_of(ctx.last_question) == party:
+            return None
+        joined = replace(self._search_one(_on_topic(ctx.last_question, text)), follow_up=True)
+        if not joined.hits:
+            return None
+        entry = self.retriever.entry(shown)
+        if speaks_of(party, f"{entry.title.zh}\n{entry.answer.zh.short}"):
+            # Its short answer already says it for them ("未满18周岁的为5年").
+            return lead_with(joined, self._as_hits([shown])[0])
+        section = entry.section
+        # The entries the one shown links to first, then the joined search's; in each, one
+        # about that party by its title (the employer's fine) before one that mentions them in
+        # its text (dependants' permits inside a permit's validity).
+        for hits in (self._related([shown]), joined.hits):
+            same = [h for h in hits if self.retriever.entry(h.entry_id).section == section]
+            fits = next((h for h in same if speaks_of(party, h.title["zh"])), None) or next(
+                (h for h in same if speaks_of(party, self._entry_text(h.entry_id))), None)
+            if fits is not None:
+                return lead_with(joined, fits)
+        return None
+
+    def _entry_text(self, entry_id: str) -> str:
+        entry = self.retriever.entry(entry_id)
+        return f"{entry.title.zh}\n{entry.answer.zh.short}\n{entry.answer.zh.details}"
 
     def _topic_ask(self, ctx: Context, text: str, alone: Search, ask: Ask) -> Search | None:
         """A longer stay, the processing time, or the office's hours or phone, asked of the
@@ -668,6 +712,15 @@ def _asks_anew(text: str) -> bool:
     another value ("and for HK residents?", "那香港人呢？", "報完警之後呢？") asks the same question
     again about it, which the answer just shown may well answer."""
     return _QUESTION_WORD.search(text) is not None
+
+
+# Names a value and asks nothing more: "what about ...", "and for ...", "...呢？" (anywhere: "我個仔嘅
+# card呢？佢16歲" names the son, then says his age).
+_NAMES_ONLY = re.compile(r"^(?:and|what about|how about|same for)\b|呢[？?]|^(?:那|咁|噉)", re.IGNORECASE | re.ASCII)
+
+
+def _only_names(text: str) -> bool:
+    return _NAMES_ONLY.search(text.strip()) is not None
 
 
 def _handoff_with_cue(text: str, intent: str) -> bool:
