@@ -41,7 +41,7 @@ _ERRAND = re.compile(
     r"订酒店|订房|hotel booking|book(?:ing)? (?:a |the )?hotel|"
     # Code-mixed, the errand half in each language: "where can I 买 SIM卡", "帮我 book 一个
     # hotel room", "點樣 book 去北京嘅 flight", "邊度可以 exchange 啲 USD 做 RMB".
-    r"sim ?卡|\bbook(?:ing)?\b[^，。？?]{0,12}(?:hotel|flight|酒店|机票)|订[^，。？?]{0,6}酒店|"
+    r"sim ?卡|\bbook(?:ing)?\b[^，。？?]{0,24}(?:hotel|flight|酒店|机票)|订[^，。？?]{0,6}酒店|"
     r"\bexchange\b[^，。？?]{0,10}(?:usd|rmb|money|currency|人民币|美金|港币)|换钱|兑换外币|"
     r"(?:支付宝|alipay|微信支付|wechat ?pay)[^，。？?]{0,10}(?:绑|bind|link|card|卡)|"
     r"药店|药房|pharmacy|感冒药|买药|international school|国际学校|\bvpn\b|"
