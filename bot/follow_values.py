@@ -35,6 +35,12 @@ def _kind(entity: Entity) -> str | None:
     return None
 
 
+def names_who(entities: Sequence[Entity]) -> bool:
+    """The message names a nationality or a home region: who someone is, not only who they are
+    to the visitor ("那我太太是台灣人呢？" asks Taiwan's rule, not the spouse's)."""
+    return any(_kind(e) is not None for e in entities)
+
+
 def about_another(topic: str, topic_entities: Sequence[Entity],
                   entities: Sequence[Entity]) -> str | None:
     """The topic with its one nationality or home region replaced by the one the follow-up
@@ -78,6 +84,20 @@ def points_at_it(text: str) -> bool:
     """The message points at the matter just answered with a demonstrative: after an answer it
     is a follow-up on it, whatever NLU reads in its own words."""
     return _POINTS_AT.search(fold(text)) is not None
+
+
+# "it" or "them" as what is done or used ("can I take a job with it?", "can I renew it online?",
+# "where do I get them?"): the matter just answered. Not the subject "it" that stands for nothing
+# ("is it going to rain tomorrow?", "will it be sunny?"): an object ends its clause or is followed
+# by a preposition or an adverb.
+_USES_IT = re.compile(
+    r"\b(?:it|them)\s*(?:[?.!,;]|$|(?:for|to|with|in|at|on|by|before|after|from|now|again|online|"
+    r"myself|yourself|there|here|instead|too|as well)\b)", re.ASCII)
+
+
+def uses_it(text: str) -> bool:
+    """The message does something with the matter just answered, named by a pronoun."""
+    return _USES_IT.search(fold(text)) is not None
 
 
 # Narrower: a pronoun standing for the matter itself ("can my brother do it for me?"), not a

@@ -34,7 +34,15 @@ from bot.dialogue import (
     render_say,
 )
 from bot.errands import asks_if_errand_needed, runs_errand
-from bot.follow_values import about_another, party_of, points_at_it, refers_back, speaks_of
+from bot.follow_values import (
+    about_another,
+    names_who,
+    party_of,
+    points_at_it,
+    refers_back,
+    speaks_of,
+    uses_it,
+)
 from bot.form_summary import FormSummary, summarise
 from bot.frames import Reply
 from bot.guide_chat import SERVICE as GUIDE_SERVICE
@@ -59,6 +67,7 @@ from bot.topic_asks import (
     linked_fee,
     past_the_limit,
     processing_first,
+    purpose_query,
     states_its_fee,
     states_its_time,
     staying_on_first,
@@ -315,6 +324,7 @@ class Pipeline:
             # A menu choice ("网上预约") is answered with its service guide.
             return self._search_one(SERVICE_QUERIES[control.value])
         best = self._not_the_office(self._search_one(text), text)
+        best = self._for_its_purpose(best, text)
         if wants_past_visa_free(text):
             best = staying_on_first(replace(self._search_one(f"{text} {STAY_LONGER_QUERY}"),
                                             query=text))
@@ -329,7 +339,7 @@ class Pipeline:
         another = self._about_another(ctx.last_question, text, parse.entities)
         if another is not None:
             return another
-        party = self._about_party(ctx, text)
+        party = None if names_who(parse.entities) else self._about_party(ctx, text)
         if party is not None:
             return party
         # "do I need a return air ticket?" after a transit answer asks what the transit needs,
@@ -340,7 +350,7 @@ class Pipeline:
         # a message pointing back at the answer just shown is about it, long or short, whatever
         # NLU reads in its own few words (it names no matter of ours by itself).
         points_back = ctx.last_entry is not None and intent not in SMALL_INTENTS \
-            and points_at_it(text)
+            and (points_at_it(text) or uses_it(text))
         if not explicit and not points_back and (intent in SMALL_INTENTS or not _is_short(text)):
             if is_oos or best.decision != "decline":
                 return best
@@ -358,8 +368,11 @@ class Pipeline:
             # permanent residence for a spouse, then "费用呢？", asks the residence's fee.
             if needs:
                 return replace(best, follow_up=True)
-            # Pointing back, it is read as the follow-up it is (not declined for its own words).
-            return replace(best, query=joined.query, follow_up=points_back, narrows=points_back)
+            # Pointing back, or short enough to lean on the topic ("被查到的话怎么罚？" after
+            # working on a student visa), it is read as the follow-up it is: not declined for
+            # NLU's reading of its own few words, which the retriever answers with confidence.
+            leans = points_back or _is_short(text)
+            return replace(best, query=joined.query, follow_up=leans, narrows=leans)
         # NLU sure of "out of scope", for a message that points back at nothing ("where can I
         # get one?" does).
         sure_oos = intent == "out_of_scope" and confidence >= THRESHOLDS.oos_sure_at \
@@ -374,6 +387,20 @@ class Pipeline:
                 ranked = _next_fact(ranked, joined, best, ctx.last_entry)
             return _fee_first(ranked, text)
         return best
+
+    def _for_its_purpose(self, found: Search, text: str) -> Search:
+        """Visa-free entry first, for a message that names a purpose it does not cover (work,
+        study, living with family: bot/topic_asks.py): the message is searched again with the
+        corpus's words for that purpose's visa, and the first visa entry it finds leads."""
+        words = purpose_query(text)
+        if words is None or not found.hits or \
+                self.retriever.entry(found.hits[0].entry_id).section != "visa-free":
+            return found
+        again = self._search_one(f"{text} {words}")
+        visa = next((h for h in again.hits[:5] if self.retriever.entry(h.entry_id).section == "visas"),
+                    None)
+        # As sure of it as of the question itself: the added words are ours, not the visitor's.
+        return replace(lead_with(found, visa), query=text) if visa is not None else found
 
     def _about_another(self, topic: str, text: str, entities: Sequence[Entity]) -> Search | None:
         """The topic's question asked of another nationality or home region ("what about my

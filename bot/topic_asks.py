@@ -226,3 +226,30 @@ def the_office_again(joined: Search, shown: str | None) -> Search:
     to look them up) leads when the topic's search found it."""
     again = next((h for h in joined.hits if h.entry_id == shown), None)
     return lead_with(joined, again) if again is not None else joined
+
+
+# A purpose that visa-free entry does not cover (it is for tourism, business, visits and transit):
+# work, study, or living with one's family for good. Asked with one of them, "I'm Japanese and
+# coming to work, which visa?" asks for that purpose's visa, not the visa-free entry its
+# nationality finds. Said to the retriever with the question: the corpus's words for that visa.
+_PURPOSES = (
+    (re.compile(r"\bwork|\bjobs?\b|\bemploy|工作|上班|打工|返工|就业|搵工|找工", _A), "Z字工作签证 工作许可"),
+    (re.compile(r"\bstudy|\bstudies|\bcourse\b|\bschool\b|\buniversity|\bsemester|\bdegree\b|"
+                r"读书|读大学|留学|上学|学习|一个学期|课程", _A), "X字学习签证"),
+    (re.compile(r"团聚|定居|长住|长期住|长期在|\blong.?term\b|\bsettle|\breunion\b|\bjoin (?:my|her|his)", _A),
+     "Q字团聚签证"),
+)
+# Asks which visa to get ("what visa does she need?", "办什么签证？", "要辦咩簽證"), not whether
+# visa-free entry allows something ("过境免签期间可以打工吗", which the visa-free entry answers).
+_WHICH_VISA = re.compile(r"\b(?:what|which)\s+(?:kind of\s+|type of\s+)?visa|(?:什么|哪种|哪类|哪一种|哪个|咩|乜)"
+                         r"(?:类型?的?)?签证", _A)
+
+
+def purpose_query(text: str) -> str | None:
+    """The corpus's words for the visa of the one purpose beyond visa-free entry that a message
+    asking which visa names (none, or more than one: None)."""
+    folded = fold(text)
+    if not _WHICH_VISA.search(folded):
+        return None
+    named = [words for pattern, words in _PURPOSES if pattern.search(folded)]
+    return named[0] if len(named) == 1 else None
