@@ -2,11 +2,12 @@
 (issue 11), over a real server and websocket as a visitor meets them: a short follow-up that the
 retriever answers with confidence ("被查到怎么罚？" after working on a student visa) or that does
 something with the matter ("who can I ring about it?") is not declined for NLU's reading of its
-own words; "which visa, to come and work?" from a visa-free nationality gets the work visa, not
+own words; a request for a person read as a greeting is handed over; "which visa, to come and work?" from a visa-free nationality gets the work visa, not
 the visa-free entry; customs, duty-free goods, company and marriage registration are declined."""
 
 import pytest
 
+from bot.dialogue import Context, Escalate, Say, Turn, decide
 from bot.errands import runs_errand
 from bot.follow_values import names_who, uses_it
 from bot.nlu.types import Entity
@@ -85,3 +86,11 @@ async def test_goods_at_the_border_are_declined(shared_server, ws_client):
     goods, = await converse(ws_client, shared_server.ws_url, "入境时可以带几瓶酒？免税额度是多少？",
                             page_lang="zh")
     assert goods["meta"]["kind"] == "decline", goods
+
+
+@pytest.mark.parametrize("text", ["hello? is anyone there?", "喂，有冇人喺度呀？"])
+def test_a_request_for_a_person_read_as_small_talk_is_handed_over(text: str) -> None:
+    turn = Turn(text, "en", "en", "greet", 0.8, False, {}, None)
+    actions, _ = decide(Context(lang="en", script="en"), turn, ["北京"])
+    assert isinstance(actions[0], Escalate | Say), actions
+    assert isinstance(actions[0], Escalate) or actions[0].kind in ("ask_option", "ask_region"), actions
