@@ -319,6 +319,15 @@ class Pipeline:
 
     def _search(self, ctx: Context, text: str, parse: Any, control: Control | None
                 ) -> Search | None:
+        found = self._search_turn(ctx, text, parse, control)
+        if found is not None and found.follow_up and ctx.last_question is not None \
+                and _FOLLOW_ON.search(text.strip()):
+            # "要是我弟弟想来这边工作呢？" after visa-free entry: which visa, for that purpose.
+            return self._for_its_purpose(found, text, _on_topic(ctx.last_question, text), False)
+        return found
+
+    def _search_turn(self, ctx: Context, text: str, parse: Any, control: Control | None
+                     ) -> Search | None:
         intent, confidence, is_oos = parse.intent, parse.confidence, parse.is_oos
         if control is not None and control.kind == "service":
             # A menu choice ("网上预约") is answered with its service guide.
@@ -388,15 +397,18 @@ class Pipeline:
             return _fee_first(ranked, text)
         return best
 
-    def _for_its_purpose(self, found: Search, text: str) -> Search:
+    def _for_its_purpose(self, found: Search, text: str, said: str | None = None,
+                         which: bool = True) -> Search:
         """Visa-free entry first, for a message that names a purpose it does not cover (work,
-        study, living with family: bot/topic_asks.py): the message is searched again with the
-        corpus's words for that purpose's visa, and the first visa entry it finds leads."""
-        words = purpose_query(text)
+        study, living with family: bot/topic_asks.py), asking which visa (``which``), or as a
+        follow-up on visa-free entry ("如果我想来读书呢？"): the message (``said``: with its topic)
+        is searched again with the corpus's words for that purpose's visa, and the first visa
+        entry it finds leads."""
+        words = purpose_query(text, which)
         if words is None or not found.hits or \
                 self.retriever.entry(found.hits[0].entry_id).section != "visa-free":
             return found
-        again = self._search_one(f"{text} {words}")
+        again = self._search_one(f"{said or text} {words}")
         visa = next((h for h in again.hits[:5] if self.retriever.entry(h.entry_id).section == "visas"),
                     None)
         # As sure of it as of the question itself: the added words are ours, not the visitor's.
@@ -740,6 +752,11 @@ def _asks_anew(text: str) -> bool:
     again about it, which the answer just shown may well answer."""
     return _QUESTION_WORD.search(text) is not None
 
+
+# A follow-up that goes on from the answer with a wish or another value ("要是我弟弟想来工作呢？",
+# "如果我想来读书呢？", "what if she wants to study?").
+_FOLLOW_ON = re.compile(r"^(?:and|what if|what about|how about|but|then)\b|^(?:如果|要是|假如|那|咁|噉)|呢[？?]?$",
+                        re.IGNORECASE | re.ASCII)
 
 # Names a value and asks nothing more: "what about ...", "and for ...", "...呢？" (anywhere: "我個仔嘅
 # card呢？佢16歲" names the son, then says his age).

@@ -245,11 +245,20 @@ _WHICH_VISA = re.compile(r"\b(?:what|which)\s+(?:kind of\s+|type of\s+)?visa|(?:
                          r"(?:类型?的?)?签证", _A)
 
 
-def purpose_query(text: str) -> str | None:
+# Else, as a follow-up, a wish ("要是我弟弟想来这边工作呢？", "如果想長住呢？"), not whether visa-free
+# entry allows it ("那过境期间能不能打工", which the visa-free entry answers).
+_WISHES = re.compile(r"想|打算|要是|如果|假如|\bwants?\b|\bplans?\b|\bif\b", _A)
+_WHETHER = re.compile(r"能不能|可不可以|可唔可以|得唔得|可以[^，。？?]*吗|\bcan (?:i|we|he|she|they)\b|"
+                      r"\b(?:is|are) (?:i|we|he|she|they) allowed", _A)
+
+
+def purpose_query(text: str, which: bool = True) -> str | None:
     """The corpus's words for the visa of the one purpose beyond visa-free entry that a message
-    asking which visa names (none, or more than one: None)."""
+    names, asking which visa where ``which``, else wishing it (none, or more than one: None)."""
     folded = fold(text)
-    if not _WHICH_VISA.search(folded):
+    if which and not _WHICH_VISA.search(folded):
+        return None
+    if not which and (not _WISHES.search(folded) or _WHETHER.search(folded)):
         return None
     named = [words for pattern, words in _PURPOSES if pattern.search(folded)]
     return named[0] if len(named) == 1 else None

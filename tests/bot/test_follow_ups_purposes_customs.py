@@ -42,6 +42,12 @@ def test_the_purpose_a_which_visa_question_names(text: str, purpose: str | None)
     assert (words[0] if words else None) == purpose
 
 
+def test_a_follow_up_wishes_a_purpose_or_asks_whether_it_is_allowed() -> None:
+    assert (purpose_query("要是我弟弟想来这边工作呢？", which=False) or "")[:1] == "Z"
+    assert purpose_query("那过境期间能不能打工", which=False) is None
+    assert purpose_query("要是我弟弟想来这边工作呢？") is None  # no "which visa": a first question
+
+
 @pytest.mark.parametrize(("text", "errand"), [
     ("入境时可以带几瓶酒？免税额度是多少？", True),  # customs, though 入境 is named
     ("my parcel from Japan is stuck at customs, how do I track it?", True),
@@ -80,6 +86,12 @@ async def test_a_purpose_beyond_visa_free_entry_gets_its_visa(shared_server, ws_
     assert work["meta"]["kind"] == "answer" and work["meta"]["entry"] == "visa-z-work", work
     stay, = await converse(ws_client, shared_server.ws_url, "I'm Italian, how long can I stay without a visa?")
     assert stay["meta"]["entry"] == "visa-free-unilateral-western-europe", stay
+    # As a follow-up on visa-free entry, the wish is enough; asking whether it allows is not.
+    free, study, work = await converse(ws_client, shared_server.ws_url, "我是新加坡人，来中国免签可以待多久？",
+                                       "如果我想来这边读大学呢？", "那过境期间能不能打工", page_lang="zh")
+    assert free["meta"]["entry"] == "mutual-visa-exemption-singapore", free
+    assert study["meta"]["entry"] == "visa-x1-long-study", study
+    assert work["meta"]["entry"] != "visa-z-work", work
 
 
 async def test_goods_at_the_border_are_declined(shared_server, ws_client):
