@@ -11,6 +11,7 @@ from bot.dialogue import Context, Escalate, Say, Turn, decide
 from bot.errands import runs_errand
 from bot.follow_values import names_who, uses_it
 from bot.nlu.types import Entity
+from bot.office_form import mentions_an_office
 from bot.topic_asks import purpose_query
 from tests.bot.conversations import converse
 
@@ -106,3 +107,11 @@ def test_a_request_for_a_person_read_as_small_talk_is_handed_over(text: str) -> 
     actions, _ = decide(Context(lang="en", script="en"), turn, ["北京"])
     assert isinstance(actions[0], Escalate | Say), actions
     assert isinstance(actions[0], Escalate) or actions[0].kind in ("ask_option", "ask_region"), actions
+
+
+def test_where_after_a_places_name_asks_nothing_about_an_office() -> None:
+    assert not mentions_an_office("We're moving to Hangzhou where I'll be working. Which visa does my wife need?")
+    assert not mentions_an_office("do I have to go back to Chengdu where I got registered?")
+    assert mentions_an_office("I'm in Shanghai, where is the exit-entry bureau?")
+    assert mentions_an_office("where can I apply in Chengdu?")
+    assert mentions_an_office("Chengdu where is the office")
