@@ -434,7 +434,7 @@ class Pipeline:
         itself (the PR card's validity for those under 18); else the first entry of its section
         that does, among those it links to and then the joined search's, leads (dependants'
         permits after a renewal, the employer's fine after the worker's). None: no such entry,
-        or the follow-up asks something new or names no party, or its topic already did."""
+        or the follow-up asks something new or names no party."""
         shown = ctx.last_entry
         # Its first clause names the party; what follows may say who they are ("they're on
         # family permits", "佢16歲").
@@ -443,7 +443,7 @@ class Pipeline:
                 or _asks_anew(text) or not _only_names(text):
             return None
         party = party_of(text)
-        if party is None or party_of(ctx.last_question) == party:
+        if party is None:
             return None
         joined = replace(self._search_one(_on_topic(ctx.last_question, text)), follow_up=True)
         if not joined.hits:
