@@ -391,7 +391,11 @@ class Pipeline:
             # of ("what's the weather like tomorrow?"), whatever the topic's words find with it.
             return best
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
-            ranked = _not_again(_rerank(joined, best), best, ctx.last_entry)
+            ranked = _rerank(joined, best)
+            if not points_back:
+                # One pointing back ("can we visit Beijing during that time?" after cruise
+                # groups' visa-free stay) is about the matter shown, whatever its words find alone.
+                ranked = _not_again(ranked, best, ctx.last_entry)
             if _asks_anew(text):
                 ranked = _next_fact(ranked, joined, best, ctx.last_entry)
             return _fee_first(ranked, text)

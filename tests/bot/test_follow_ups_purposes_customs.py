@@ -115,3 +115,12 @@ def test_where_after_a_places_name_asks_nothing_about_an_office() -> None:
     assert mentions_an_office("I'm in Shanghai, where is the exit-entry bureau?")
     assert mentions_an_office("where can I apply in Chengdu?")
     assert mentions_an_office("Chengdu where is the office")
+
+
+async def test_a_follow_up_pointing_back_stays_on_the_matter_shown(shared_server, ws_client):
+    cruise, beijing = await converse(ws_client, shared_server.ws_url,
+                                     "We're on a cruise that stops in Tianjin, can our tour group go "
+                                     "ashore without visas?", "can we go to Beijing during that time?")
+    assert cruise["meta"]["entry"] == "regional-cruise-groups", cruise
+    # Alone its words find the 240-hour transit's activities; "that time" is the cruise stay.
+    assert beijing["meta"]["entry"] == "regional-cruise-groups", beijing
