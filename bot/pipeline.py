@@ -436,9 +436,11 @@ class Pipeline:
         company?", "咁我屋企人呢？"; bot/follow_values.py): the answer just shown was about the
         visitor, and the joined search finds it again. It stays when it speaks of that party
         itself (the PR card's validity for those under 18); else the first entry of its section
-        that does, among those it links to and then the joined search's, leads (dependants'
-        permits after a renewal, the employer's fine after the worker's). None: no such entry,
-        or the follow-up asks something new or names no party."""
+        that does, among those it links to (its topic's other facts), leads (dependants' permits
+        after a renewal, the employer's fine after the worker's). The joined search's other
+        entries are not read: one naming children there is as often another matter (a child's
+        overstay after a visa extension). None: no such entry, or the follow-up asks something
+        new or names no party."""
         shown = ctx.last_entry
         # Its first clause names the party; what follows may say who they are ("they're on
         # family permits", "佢16歲").
@@ -456,17 +458,13 @@ class Pipeline:
         if speaks_of(party, f"{entry.title.zh}\n{entry.answer.zh.short}"):
             # Its short answer already says it for them ("未满18周岁的为5年").
             return lead_with(joined, self._as_hits([shown])[0])
-        section = entry.section
-        # The entries the one shown links to first, then the joined search's; in each, one
-        # about that party by its title (the employer's fine) before one that mentions them in
-        # its text (dependants' permits inside a permit's validity).
-        for hits in (self._related([shown]), joined.hits):
-            same = [h for h in hits if self.retriever.entry(h.entry_id).section == section]
-            fits = next((h for h in same if speaks_of(party, h.title["zh"])), None) or next(
-                (h for h in same if speaks_of(party, self._entry_text(h.entry_id))), None)
-            if fits is not None:
-                return lead_with(joined, fits)
-        return None
+        # One about that party by its title (the employer's fine) before one that mentions them
+        # in its text (dependants' permits inside a permit's validity).
+        same = [h for h in self._related([shown])
+                if self.retriever.entry(h.entry_id).section == entry.section]
+        fits = next((h for h in same if speaks_of(party, h.title["zh"])), None) or next(
+            (h for h in same if speaks_of(party, self._entry_text(h.entry_id))), None)
+        return lead_with(joined, fits) if fits is not None else None
 
     def _entry_text(self, entry_id: str) -> str:
         entry = self.retriever.entry(entry_id)

@@ -68,3 +68,11 @@ async def test_the_entry_shown_stays_when_it_already_says_it_for_them(shared_ser
     assert valid["meta"]["entry"] == "pr-card-validity", valid
     assert teen["meta"]["entry"] == "pr-card-validity", teen
     assert "5 years" in teen["text"], teen
+
+
+async def test_an_entry_naming_the_party_elsewhere_in_the_search_does_not_lead(shared_server, ws_client):
+    extend, kids = await converse(ws_client, shared_server.ws_url, "How do I extend my visa?",
+                                  "and for my kids?")
+    # The extension links to no entry about children; the joined search's child overstay entry
+    # names children but is another matter.
+    assert kids["meta"]["entry"] == extend["meta"]["entry"], (extend, kids)
