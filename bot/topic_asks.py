@@ -98,9 +98,10 @@ def topic_ask(text: str) -> Ask | None:
 
 
 # Visa-free entry named, and a longer stay than it allows wanted: "visa-free只有30天，想多stay两个礼拜，
-# 可以延长吗？", "免签来了一个月快到期了，还想多待几周". Not an overstay already, nor the policy's
-# own end date ("免签政策延长到什么时候": no stay in it).
-_VISA_FREE = re.compile(r"免签|免办签证|visa.?free|visa.?exempt")
+# 可以延长吗？", "免签来了一个月快到期了，还想多待几周", and the visa-free transit's ("240小时transit快到了
+# 还想多留"). Not an overstay already, nor the policy's own end date ("免签政策延长到什么时候": no
+# stay in it).
+_VISA_FREE = re.compile(r"免签|免办签证|visa.?free|visa.?exempt|\btransit\b|过境", _A)
 _OVERSTAYED = re.compile(r"overstay|逾期|超期|过期")
 _MORE = re.compile(r"延长|延期|\bextend|longer|不够|not enough|多待|多留|多stay|再留|留耐|几周|两周", _A)
 

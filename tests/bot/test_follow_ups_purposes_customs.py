@@ -12,7 +12,7 @@ from bot.errands import runs_errand
 from bot.follow_values import names_who, uses_it
 from bot.nlu.types import Entity
 from bot.office_form import mentions_an_office
-from bot.topic_asks import purpose_query
+from bot.topic_asks import purpose_query, wants_past_visa_free
 from tests.bot.conversations import converse
 
 
@@ -124,3 +124,9 @@ async def test_a_follow_up_pointing_back_stays_on_the_matter_shown(shared_server
     assert cruise["meta"]["entry"] == "regional-cruise-groups", cruise
     # Alone its words find the 240-hour transit's activities; "that time" is the cruise stay.
     assert beijing["meta"]["entry"] == "regional-cruise-groups", beijing
+
+
+def test_staying_past_the_visa_free_transit_is_staying_past_visa_free_entry() -> None:
+    assert wants_past_visa_free("my 240-hour transit ends on Friday but I want to stay longer")
+    assert wants_past_visa_free("过境免签的10天快到了，还想多留几天怎么办？")
+    assert not wants_past_visa_free("how long can I stay on the 240-hour transit?")  # no more wanted
