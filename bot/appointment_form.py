@@ -137,8 +137,12 @@ def opens(text: str, today: dt.date) -> AppointmentForm | None:
     service, booking = service_in(text), bool(_BOOK.search(folded))
     if not booking and _LOOK_UP.search(folded):
         return None
-    wants = bool(_WANT.search(folded)) or parse_date(text, today) is not None
-    if (service or booking) and wants:
+    dated = parse_date(text, today) is not None
+    wants = bool(_WANT.search(folded)) or dated
+    # A procedure wished for without a booking word or a day ("我的L visa快到期，想extend一下",
+    # "I want to extend my visa") asks how it is done: the corpus answers it. A day makes it a
+    # booking ("I need to extend my visa in Chengdu next Tuesday").
+    if (booking or (service and dated)) and wants:
         return AppointmentForm()
     return None
 

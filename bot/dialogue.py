@@ -186,8 +186,10 @@ def _handler(ctx: Context, turn: Turn) -> Callable[[Context, Turn, list[str]], l
     if _errand(ctx, turn) and not (asks_for_person(turn.text) or (
             sounds_like_complaint(turn.text) and addresses_us(turn.text))):
         return _retrieve  # "酒店可唔可以退返啲房錢俾我？" is declined, whatever intent it was given
-    if asks_for_person(turn.text) and sounds_like_complaint(turn.text):
-        return _request_human  # "this is useless, get me someone who can look at my file"
+    if asks_for_person(turn.text) and (sounds_like_complaint(turn.text) or turn.intent in SMALL_TALK):
+        # "this is useless, get me someone who can look at my file"; "講極都唔明，有冇人喺度㗎？"
+        # read as a greeting: its cue words ask for a person.
+        return _request_human
     return INTENT_HANDLERS.get(turn.intent, _retrieve)
 
 
@@ -196,6 +198,9 @@ def _errand(ctx: Context, turn: Turn) -> bool:
     whether the errand's paper is needed ("do I need a return air ticket?") is a follow-up."""
     return runs_errand(turn.text, after_answer=ctx.last_entry is not None)
 
+
+# Intents of small talk: a message NLU gives one of them is no question to search.
+SMALL_TALK = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "smalltalk"})
 
 # Below this the classifier's "request for a person" of a message that names nobody is a guess:
 # such a message is searched (and asked back when nothing fits) instead of queued.

@@ -37,17 +37,24 @@ _ERRAND = re.compile(
     r"报税|交税|个税|所得税|tax return|income tax|file (?:my )?tax|驾照|驾驶证|车牌|"
     r"driving licen[cs]e|driver'?s licen[cs]e|房东|landlord|好嘈|噪音|呃咗钱|呃钱|骗钱|"
     r"police clearance|无犯罪记录|annual leave|年假|社保|social insurance|户口|户籍|hukou|结婚登记|"
+    r"登记结婚|结婚证|民政局|注册[^，。？?]{0,6}公司|开公司|营业执照|company registration|"
+    r"register (?:a |my |our )?(?:company|business)|business licen[cs]e|汇率|exchange rate|换 ?money|"
     r"门号|机票|air ?tickets?|plane tickets?|flight tickets?|bank ?cards?|航空公司|哪家航空|订单|"
     r"订酒店|订房|hotel booking|book(?:ing)? (?:a |the )?hotel|"
     # Code-mixed, the errand half in each language: "where can I 买 SIM卡", "帮我 book 一个
     # hotel room", "點樣 book 去北京嘅 flight", "邊度可以 exchange 啲 USD 做 RMB".
-    r"sim ?卡|\bbook(?:ing)?\b[^，。？?]{0,12}(?:hotel|flight|酒店|机票)|订[^，。？?]{0,6}酒店|"
+    r"sim ?卡|\bbook(?:ing)?\b[^，。？?]{0,24}(?:hotel|flight|酒店|机票)|订[^，。？?]{0,10}(?:酒店|饭店|宾馆|民宿)|"
     r"\bexchange\b[^，。？?]{0,10}(?:usd|rmb|money|currency|人民币|美金|港币)|换钱|兑换外币|"
     r"(?:支付宝|alipay|微信支付|wechat ?pay)[^，。？?]{0,10}(?:绑|bind|link|card|卡)|"
     r"药店|药房|pharmacy|感冒药|买药|international school|国际学校|\bvpn\b|"
     r"marriage registration|结婚 ?registration|\btaxi\b|出租车|中介费",
     _ASCII_WORDS,
 )
+# Goods crossing the border (customs, duty-free allowances, parcels) are customs' errands. They name
+# entry as their setting ("入境的時候duty-free allowance有幾多？"), so only an immigration matter
+# named by its own name (_NAMED) makes such a message ours.
+_CUSTOMS = re.compile(r"海关|customs|免税|duty.?free|烟酒|包裹|快递|parcel", _ASCII_WORDS)
+
 # An immigration matter named in the same message makes it ours: "bank要我證明PR card同
 # passport係同一個人，NIA有冇得網上出？", "hotel前台说我的visa已经expired".
 _OURS = re.compile(
@@ -105,7 +112,9 @@ def _errand_asked(text: str, after_answer: bool) -> bool:
     folded = fold(text)
     errand = _ERRAND.search(folded)
     if errand is None or _ours(folded):
-        return False
+        errand = _CUSTOMS.search(folded)
+        if errand is None or _NAMED.search(without_foreign_matters(folded)):
+            return False
     return not (after_answer and _on_the_matter(folded, errand.start(), text))
 
 

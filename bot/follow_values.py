@@ -35,6 +35,12 @@ def _kind(entity: Entity) -> str | None:
     return None
 
 
+def names_who(entities: Sequence[Entity]) -> bool:
+    """The message names a nationality or a home region: who someone is, not only who they are
+    to the visitor ("那我太太是台灣人呢？" asks Taiwan's rule, not the spouse's)."""
+    return any(_kind(e) is not None for e in entities)
+
+
 def about_another(topic: str, topic_entities: Sequence[Entity],
                   entities: Sequence[Entity]) -> str | None:
     """The topic with its one nationality or home region replaced by the one the follow-up
@@ -80,6 +86,20 @@ def points_at_it(text: str) -> bool:
     return _POINTS_AT.search(fold(text)) is not None
 
 
+# "it" or "them" as what is done or used ("can I take a job with it?", "can I renew it online?",
+# "where do I get them?"): the matter just answered. Not the subject "it" that stands for nothing
+# ("is it going to rain tomorrow?", "will it be sunny?"): an object ends its clause or is followed
+# by a preposition or an adverb.
+_USES_IT = re.compile(
+    r"\b(?:it|them)\s*(?:[?.!,;]|$|(?:for|to|with|in|at|on|by|before|after|from|now|again|online|"
+    r"myself|yourself|there|here|instead|too|as well)\b)", re.ASCII)
+
+
+def uses_it(text: str) -> bool:
+    """The message does something with the matter just answered, named by a pronoun."""
+    return _USES_IT.search(fold(text)) is not None
+
+
 # Narrower: a pronoun standing for the matter itself ("can my brother do it for me?"), not a
 # determiner of something else ("my wallet was in the same bag, can you block my cards?").
 _STANDS_FOR_IT = re.compile(r"\b(?:it|them)\b|它", re.ASCII)
@@ -88,3 +108,34 @@ _STANDS_FOR_IT = re.compile(r"\b(?:it|them)\b|它", re.ASCII)
 def stands_for_the_matter(text: str) -> bool:
     """The message names the matter just answered by a pronoun ("do it", "apply for them")."""
     return _STANDS_FOR_IT.search(fold(text)) is not None
+
+
+# Another party than the visitor ("what about my kids?", "and for the company?", "咁我屋企人呢？"):
+# their relatives (children and family together: "my kids, they're on family permits") or their
+# employer. Matched on folded text (Simplified, lower case), ASCII word boundaries.
+Party = str  # "relatives" | "employer"
+_PARTY_NAMED = {
+    "relatives": re.compile(
+        r"\b(?:kids?|children|child|son|sons|daughters?|baby|family|wife|husband|spouse|parents|"
+        r"dependants?|dependents?)\b|\d+\s*(?:-| )?(?:years?|yrs?)(?:-| )old|"
+        r"孩子|小孩|子女|儿子|女儿|细路|小朋友|宝宝|个仔|个女|家人|家属|屋企人|老婆|老公|太太|丈夫|妻子|"
+        r"父母|爸妈|爸爸|妈妈|阿爸|阿妈", re.ASCII),
+    "employer": re.compile(r"\b(?:company|employer|boss|firm)\b|公司|单位|雇主|老板|老细", re.ASCII),
+}
+# How the corpus speaks of that party in an entry's text (its Chinese, folded the same way).
+_PARTY_IN_ENTRY = {
+    "relatives": re.compile(r"子女|儿童|未成年|周岁|家属|家庭成员|配偶|亲属|随行"),
+    "employer": re.compile(r"单位|雇主|用人|聘用|雇佣"),
+}
+
+
+def party_of(text: str) -> Party | None:
+    """The other party a follow-up names, or None (none, or both kinds)."""
+    folded = fold(text)
+    named = [p for p, words in _PARTY_NAMED.items() if words.search(folded)]
+    return named[0] if len(named) == 1 else None
+
+
+def speaks_of(party: Party, entry_text: str) -> bool:
+    """The entry's text speaks of that party (its dependants' permits, the employer's fine)."""
+    return _PARTY_IN_ENTRY[party].search(fold(entry_text)) is not None

@@ -66,7 +66,12 @@ def mentions_an_office(text: str) -> bool:
     """The message is about an office (its name, where it is, its hours or phone), not only a
     city: "do I need a visa for a trip to Chengdu?" is not about Chengdu's office."""
     folded = to_simplified(text)
-    return bool(_ANY_OFFICE.search(folded) or _WHERE.search(folded))
+    return bool(_ANY_OFFICE.search(folded) or _WHERE.search(_RELATIVE_WHERE.sub(r"\1", folded)))
+
+
+# "where" after a place's name relates a clause to it ("moving to Hangzhou where I'll be working"):
+# it asks nothing about where anything is.
+_RELATIVE_WHERE = re.compile(r"\b([A-Z][a-z]+) where\b(?! (?:is|are|can|do|does|should)\b)", re.ASCII)
 
 
 def cancels(text: str) -> bool:

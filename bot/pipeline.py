@@ -34,7 +34,15 @@ from bot.dialogue import (
     render_say,
 )
 from bot.errands import asks_if_errand_needed, runs_errand
-from bot.follow_values import about_another, points_at_it, refers_back
+from bot.follow_values import (
+    about_another,
+    names_who,
+    party_of,
+    points_at_it,
+    refers_back,
+    speaks_of,
+    uses_it,
+)
 from bot.form_summary import FormSummary, summarise
 from bot.frames import Reply
 from bot.guide_chat import SERVICE as GUIDE_SERVICE
@@ -59,6 +67,7 @@ from bot.topic_asks import (
     linked_fee,
     past_the_limit,
     processing_first,
+    purpose_query,
     states_its_fee,
     states_its_time,
     staying_on_first,
@@ -310,11 +319,21 @@ class Pipeline:
 
     def _search(self, ctx: Context, text: str, parse: Any, control: Control | None
                 ) -> Search | None:
+        found = self._search_turn(ctx, text, parse, control)
+        if found is not None and found.follow_up and ctx.last_question is not None \
+                and _FOLLOW_ON.search(text.strip()):
+            # "要是我弟弟想来这边工作呢？" after visa-free entry: which visa, for that purpose.
+            return self._for_its_purpose(found, text, _on_topic(ctx.last_question, text), False)
+        return found
+
+    def _search_turn(self, ctx: Context, text: str, parse: Any, control: Control | None
+                     ) -> Search | None:
         intent, confidence, is_oos = parse.intent, parse.confidence, parse.is_oos
         if control is not None and control.kind == "service":
             # A menu choice ("网上预约") is answered with its service guide.
             return self._search_one(SERVICE_QUERIES[control.value])
         best = self._not_the_office(self._search_one(text), text)
+        best = self._for_its_purpose(best, text)
         if wants_past_visa_free(text):
             best = staying_on_first(replace(self._search_one(f"{text} {STAY_LONGER_QUERY}"),
                                             query=text))
@@ -329,6 +348,9 @@ class Pipeline:
         another = self._about_another(ctx.last_question, text, parse.entities)
         if another is not None:
             return another
+        party = None if names_who(parse.entities) else self._about_party(ctx, text)
+        if party is not None:
+            return party
         # "do I need a return air ticket?" after a transit answer asks what the transit needs,
         # though NLU reads the ticket as an errand (bot/errands.py).
         needs = ctx.last_entry is not None and asks_if_errand_needed(text)
@@ -337,7 +359,7 @@ class Pipeline:
         # a message pointing back at the answer just shown is about it, long or short, whatever
         # NLU reads in its own few words (it names no matter of ours by itself).
         points_back = ctx.last_entry is not None and intent not in SMALL_INTENTS \
-            and points_at_it(text)
+            and (points_at_it(text) or uses_it(text))
         if not explicit and not points_back and (intent in SMALL_INTENTS or not _is_short(text)):
             if is_oos or best.decision != "decline":
                 return best
@@ -355,8 +377,11 @@ class Pipeline:
             # permanent residence for a spouse, then "费用呢？", asks the residence's fee.
             if needs:
                 return replace(best, follow_up=True)
-            # Pointing back, it is read as the follow-up it is (not declined for its own words).
-            return replace(best, query=joined.query, follow_up=points_back, narrows=points_back)
+            # Pointing back, or short enough to lean on the topic ("被查到的话怎么罚？" after
+            # working on a student visa), it is read as the follow-up it is: not declined for
+            # NLU's reading of its own few words, which the retriever answers with confidence.
+            leans = points_back or _is_short(text)
+            return replace(best, query=joined.query, follow_up=leans, narrows=leans)
         # NLU sure of "out of scope", for a message that points back at nothing ("where can I
         # get one?" does).
         sure_oos = intent == "out_of_scope" and confidence >= THRESHOLDS.oos_sure_at \
@@ -366,11 +391,32 @@ class Pipeline:
             # of ("what's the weather like tomorrow?"), whatever the topic's words find with it.
             return best
         if explicit or best.decision == "decline" or joined.confidence > best.confidence:
-            ranked = _not_again(_rerank(joined, best), best, ctx.last_entry)
+            ranked = _rerank(joined, best)
+            if not points_back:
+                # One pointing back ("can we visit Beijing during that time?" after cruise
+                # groups' visa-free stay) is about the matter shown, whatever its words find alone.
+                ranked = _not_again(ranked, best, ctx.last_entry)
             if _asks_anew(text):
                 ranked = _next_fact(ranked, joined, best, ctx.last_entry)
             return _fee_first(ranked, text)
         return best
+
+    def _for_its_purpose(self, found: Search, text: str, said: str | None = None,
+                         which: bool = True) -> Search:
+        """Visa-free entry first, for a message that names a purpose it does not cover (work,
+        study, living with family: bot/topic_asks.py), asking which visa (``which``), or as a
+        follow-up on visa-free entry ("如果我想来读书呢？"): the message (``said``: with its topic)
+        is searched again with the corpus's words for that purpose's visa, and the first visa
+        entry it finds leads."""
+        words = purpose_query(text, which)
+        if words is None or not found.hits or \
+                self.retriever.entry(found.hits[0].entry_id).section != "visa-free":
+            return found
+        again = self._search_one(f"{said or text} {words}")
+        visa = next((h for h in again.hits[:5] if self.retriever.entry(h.entry_id).section == "visas"),
+                    None)
+        # As sure of it as of the question itself: the added words are ours, not the visitor's.
+        return replace(lead_with(found, visa), query=text) if visa is not None else found
 
     def _about_another(self, topic: str, text: str, entities: Sequence[Entity]) -> Search | None:
         """The topic's question asked of another nationality or home region ("what about my
@@ -384,6 +430,45 @@ class Pipeline:
             return None
         found = self._search_one(swapped)
         return replace(found, follow_up=True, narrows=True) if found.hits else None
+
+    def _about_party(self, ctx: Context, text: str) -> Search | None:
+        """The topic's question asked of another party ("what about my kids?", "and for the
+        company?", "咁我屋企人呢？"; bot/follow_values.py): the answer just shown was about the
+        visitor, and the joined search finds it again. It stays when it speaks of that party
+        itself (the PR card's validity for those under 18); else the first entry of its section
+        that does, among those it links to (its topic's other facts), leads (dependants' permits
+        after a renewal, the employer's fine after the worker's). The joined search's other
+        entries are not read: one naming children there is as often another matter (a child's
+        overstay after a visa extension). None: no such entry, or the follow-up asks something
+        new or names no party."""
+        shown = ctx.last_entry
+        # Its first clause names the party; what follows may say who they are ("they're on
+        # family permits", "佢16歲").
+        said = re.split(r"[?？,，。]", text.strip())[0]
+        if shown is None or ctx.last_question is None or not _is_short(said) \
+                or _asks_anew(text) or not _only_names(text):
+            return None
+        party = party_of(text)
+        if party is None:
+            return None
+        joined = replace(self._search_one(_on_topic(ctx.last_question, text)), follow_up=True)
+        if not joined.hits:
+            return None
+        entry = self.retriever.entry(shown)
+        if speaks_of(party, f"{entry.title.zh}\n{entry.answer.zh.short}"):
+            # Its short answer already says it for them ("未满18周岁的为5年").
+            return lead_with(joined, self._as_hits([shown])[0])
+        # One about that party by its title (the employer's fine) before one that mentions them
+        # in its text (dependants' permits inside a permit's validity).
+        same = [h for h in self._related([shown])
+                if self.retriever.entry(h.entry_id).section == entry.section]
+        fits = next((h for h in same if speaks_of(party, h.title["zh"])), None) or next(
+            (h for h in same if speaks_of(party, self._entry_text(h.entry_id))), None)
+        return lead_with(joined, fits) if fits is not None else None
+
+    def _entry_text(self, entry_id: str) -> str:
+        entry = self.retriever.entry(entry_id)
+        return f"{entry.title.zh}\n{entry.answer.zh.short}\n{entry.answer.zh.details}"
 
     def _topic_ask(self, ctx: Context, text: str, alone: Search, ask: Ask) -> Search | None:
         """A longer stay, the processing time, or the office's hours or phone, asked of the
@@ -668,6 +753,20 @@ def _asks_anew(text: str) -> bool:
     another value ("and for HK residents?", "那香港人呢？", "報完警之後呢？") asks the same question
     again about it, which the answer just shown may well answer."""
     return _QUESTION_WORD.search(text) is not None
+
+
+# A follow-up that goes on from the answer with a wish or another value ("要是我弟弟想来工作呢？",
+# "如果我想来读书呢？", "what if she wants to study?").
+_FOLLOW_ON = re.compile(r"^(?:and|what if|what about|how about|but|then)\b|^(?:如果|要是|假如|那|咁|噉)|呢[？?]?$",
+                        re.IGNORECASE | re.ASCII)
+
+# Names a value and asks nothing more: "what about ...", "and for ...", "...呢？" (anywhere: "我個仔嘅
+# card呢？佢16歲" names the son, then says his age).
+_NAMES_ONLY = re.compile(r"^(?:and|what about|how about|same for)\b|呢[？?]|^(?:那|咁|噉)", re.IGNORECASE | re.ASCII)
+
+
+def _only_names(text: str) -> bool:
+    return _NAMES_ONLY.search(text.strip()) is not None
 
 
 def _handoff_with_cue(text: str, intent: str) -> bool:

@@ -98,9 +98,10 @@ def topic_ask(text: str) -> Ask | None:
 
 
 # Visa-free entry named, and a longer stay than it allows wanted: "visa-free只有30天，想多stay两个礼拜，
-# 可以延长吗？", "免签来了一个月快到期了，还想多待几周". Not an overstay already, nor the policy's
-# own end date ("免签政策延长到什么时候": no stay in it).
-_VISA_FREE = re.compile(r"免签|免办签证|visa.?free|visa.?exempt")
+# 可以延长吗？", "免签来了一个月快到期了，还想多待几周", and the visa-free transit's ("240小时transit快到了
+# 还想多留"). Not an overstay already, nor the policy's own end date ("免签政策延长到什么时候": no
+# stay in it).
+_VISA_FREE = re.compile(r"免签|免办签证|visa.?free|visa.?exempt|\btransit\b|过境", _A)
 _OVERSTAYED = re.compile(r"overstay|逾期|超期|过期")
 _MORE = re.compile(r"延长|延期|\bextend|longer|不够|not enough|多待|多留|多stay|再留|留耐|几周|两周", _A)
 
@@ -226,3 +227,39 @@ def the_office_again(joined: Search, shown: str | None) -> Search:
     to look them up) leads when the topic's search found it."""
     again = next((h for h in joined.hits if h.entry_id == shown), None)
     return lead_with(joined, again) if again is not None else joined
+
+
+# A purpose that visa-free entry does not cover (it is for tourism, business, visits and transit):
+# work, study, or living with one's family for good. Asked with one of them, "I'm Japanese and
+# coming to work, which visa?" asks for that purpose's visa, not the visa-free entry its
+# nationality finds. Said to the retriever with the question: the corpus's words for that visa.
+_PURPOSES = (
+    (re.compile(r"\bwork|\bjobs?\b|\bemploy|工作|上班|打工|返工|就业|搵工|找工", _A), "Z字工作签证 工作许可"),
+    (re.compile(r"\bstudy|\bstudies|\bcourse\b|\bschool\b|\buniversity|\bsemester|\bdegree\b|"
+                r"读书|读大学|留学|上学|学习|一个学期|课程", _A), "X字学习签证"),
+    (re.compile(r"团聚|定居|长住|长期住|长期在|\blong.?term\b|\bsettle|\breunion\b|\bjoin (?:my|her|his)", _A),
+     "Q字团聚签证"),
+)
+# Asks which visa to get ("what visa does she need?", "办什么签证？", "要辦咩簽證"), not whether
+# visa-free entry allows something ("过境免签期间可以打工吗", which the visa-free entry answers).
+_WHICH_VISA = re.compile(r"\b(?:what|which)\s+(?:kind of\s+|type of\s+)?visa|(?:什么|哪种|哪类|哪一种|哪个|咩|乜)"
+                         r"(?:类型?的?)?签证", _A)
+
+
+# Else, as a follow-up, a wish ("要是我弟弟想来这边工作呢？", "如果想長住呢？"), not whether visa-free
+# entry allows it ("那过境期间能不能打工", which the visa-free entry answers).
+_WISHES = re.compile(r"想|打算|要是|如果|假如|\bwants?\b|\bplans?\b|\bif\b", _A)
+_WHETHER = re.compile(r"能不能|可不可以|可唔可以|得唔得|可以[^，。？?]*吗|\bcan (?:i|we|he|she|they)\b|"
+                      r"\b(?:is|are) (?:i|we|he|she|they) allowed", _A)
+
+
+def purpose_query(text: str, which: bool = True) -> str | None:
+    """The corpus's words for the visa of the one purpose beyond visa-free entry that a message
+    names, asking which visa where ``which``, else wishing it (none, or more than one: None)."""
+    folded = fold(text)
+    if which and not _WHICH_VISA.search(folded):
+        return None
+    if not which and (not _WISHES.search(folded) or _WHETHER.search(folded)):
+        return None
+    named = [words for pattern, words in _PURPOSES if pattern.search(folded)]
+    return named[0] if len(named) == 1 else None
