@@ -102,8 +102,15 @@ def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
             os._exit(0)
 
 
+# How much lower than the server's event loop a worker runs: a visitor's message waits on the loop
+# for a few short steps (frames, the store) and on a worker for one long one, so on a busy machine
+# the loop is served first, and the workers take the CPU it leaves.
+WORKER_NICENESS = 5
+
+
 def _init(settings: Settings, regions: list[str]) -> None:
     global _pipeline
+    os.nice(WORKER_NICENESS)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True, name="orphan-watch").start()
     _pipeline = load_pipeline(settings, regions)
 
