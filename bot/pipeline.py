@@ -99,6 +99,9 @@ _FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE | re.AS
 # "12367半夜打有人接吗" is a Chinese question, not a code).
 _CODES = re.compile(r"[A-Za-z0-9./:-]*\d[A-Za-z0-9./:-]*")
 _HAN = re.compile(r"[\u3400-\u9fff]")
+# Cantonese words that Mandarin does not use, in Simplified form, which detect_language does not
+# know (its lists are part of the retrieval index's key): how long, how much, which one.
+_YUE_WORDS = re.compile(r"几耐|几钱|边间")
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
 PLEASANTRIES = ("greet", "goodbye", "thanks")
 SURE_PLEASANTRY_AT = 0.9
@@ -295,6 +298,10 @@ class Pipeline:
 
     def _message_language(self, text: str, ctx: Context) -> tuple[str, str]:
         info = detect_language(text)
+        if info.script in ("zh-Hans", "mixed") and _YUE_WORDS.search(to_simplified(text)):
+            # Cantonese written in Simplified characters ("要结婚几耐？", "residence permit 两年的
+            # 要几钱？") is a Cantonese writer's: answered in Hong Kong characters.
+            info = replace(info, script="yue")
         if not re.search(r"[A-Za-z\u3400-\u9fff]", _CODES.sub("", text)):
             # Digits, emoji, punctuation, or only numbers such as "XA1234567" (a look-up form's
             # answer): keep the conversation's language.
