@@ -842,7 +842,10 @@ _EN_FUNCTION = set(
     "i you he she we they my your our is are am was were be do does did can could will would "
     "should must may might the a an to of in on at for with without from by about what how when "
     "where which who why if and or but not no need have has it this that there any much many "
-    "long still".split())
+    "long still "
+    # Contractions are one word to the count ("I'm Brazilian, 巴西 passport免签几多天?").
+    "i'm i've i'll i'd it's that's what's there's we're you're they're he's she's don't doesn't "
+    "didn't can't won't isn't aren't".split())
 # Cantonese ones too, in their Simplified form: "my landlord 唔肯退 deposit 點算" is Cantonese.
 _ZH_FUNCTION = set("我你他她的了吗呢吧嘛要能可以怎么什么多少几哪在是有没不会去想请问该需得把被给和就都还也"
                    "唔咗嘅系喺点咩啲佢哋冇嚟")
