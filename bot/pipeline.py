@@ -358,6 +358,9 @@ class Pipeline:
         party = None if names_who(parse.entities) else self._about_party(ctx, text)
         if party is not None:
             return party
+        listed = self._place_it_lists(ctx, text, parse.entities)
+        if listed is not None:
+            return listed
         # "do I need a return air ticket?" after a transit answer asks what the transit needs,
         # though NLU reads the ticket as an errand (bot/errands.py).
         needs = ctx.last_entry is not None and asks_if_errand_needed(text)
@@ -472,6 +475,22 @@ class Pipeline:
         fits = next((h for h in same if speaks_of(party, h.title["zh"])), None) or next(
             (h for h in same if speaks_of(party, self._entry_text(h.entry_id))), None)
         return lead_with(joined, fits) if fits is not None else None
+
+    def _place_it_lists(self, ctx: Context, text: str, entities: Sequence[Entity]) -> Search | None:
+        """The same question asked of another place ("what if my layover is in Tianjin?" after
+        the airports of the 24-hour transit without inspection) that the answer just shown names
+        (its list of airports or ports): that answer leads again, whatever entry the topic's
+        words with the place's find first. Not a follow-up that asks something new of it."""
+        # "what if" puts the same question again, as "what about" does.
+        if ctx.last_entry is None or not _is_short(text) \
+                or _asks_anew(re.sub(r"^(?:and )?what if\b", "", text.strip(), flags=re.I)):
+            return None
+        places = [e.value for e in entities if e.type in ("city", "province")]
+        if not places or not all(p in self._entry_text(ctx.last_entry) for p in places):
+            return None
+        assert ctx.last_question is not None
+        joined = replace(self._search_one(_on_topic(ctx.last_question, text)), follow_up=True)
+        return lead_with(joined, self._as_hits([ctx.last_entry])[0]) if joined.hits else None
 
     def _entry_text(self, entry_id: str) -> str:
         entry = self.retriever.entry(entry_id)

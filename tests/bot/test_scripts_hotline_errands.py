@@ -4,7 +4,7 @@ server and websocket as a visitor meets them: Cantonese written in Simplified ch
 towards English; "有没有人接？" asks whether the hotline answers and is answered, while "没有人接"
 is still a complaint; a fee asked after the arrival card's exemptions is its cost (free); a train
 ticket's refund, an Octopus card and a web domain are declined, buying a ticket with the PR card
-is not."""
+is not; the same question of a place the answer just shown lists keeps that answer."""
 
 import pytest
 
@@ -71,3 +71,12 @@ async def test_the_arrival_cards_cost_after_its_exemptions(shared_server, ws_cli
 async def test_an_octopus_card_is_declined(shared_server, ws_client):
     card, = await converse(ws_client, shared_server.ws_url, "在罗湖口岸哪里可以买八达通？", page_lang="zh")
     assert card["meta"]["kind"] == "decline", card
+
+
+async def test_the_same_question_of_a_place_the_answer_lists_keeps_that_answer(
+        shared_server, ws_client):
+    airports, nanjing = await converse(ws_client, shared_server.ws_url,
+                                       "transit 上海浦东 only 4 hours, 要不要过边检?",
+                                       "what if my layover is in Nanjing?")
+    assert airports["meta"]["entry"] == "transit-24h-no-inspection-airports", airports
+    assert nanjing["meta"]["entry"] == "transit-24h-no-inspection-airports", nanjing
