@@ -47,7 +47,11 @@ _ERRAND = re.compile(
     r"\bexchange\b[^，。？?]{0,10}(?:usd|rmb|money|currency|人民币|美金|港币)|换钱|兑换外币|"
     r"(?:支付宝|alipay|微信支付|wechat ?pay)[^，。？?]{0,10}(?:绑|bind|link|card|卡)|"
     r"药店|药房|pharmacy|感冒药|买药|international school|国际学校|\bvpn\b|"
-    r"marriage registration|结婚 ?registration|\btaxi\b|出租车|中介费",
+    r"marriage registration|结婚 ?registration|\btaxi\b|出租车|中介费|"
+    # A train ticket refunded or changed ("高铁票怎么退", Cantonese 飞 for a ticket; buying one
+    # with a PR card as ID is ours), a transport card, a web domain: errands done elsewhere.
+    r"(?:高铁|火车|动车|车)(?:票|飞)[^，。？?]{0,6}(?:退|改签|改期)|退(?:高铁|火车|动车|车)?(?:票|飞)|"
+    r"八达通|octopus card|domain name|域名",
     _ASCII_WORDS,
 )
 # Goods crossing the border (customs, duty-free allowances, parcels) are customs' errands. They name

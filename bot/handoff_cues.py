@@ -34,7 +34,9 @@ _COMPLAINT = re.compile(
     r"nobody answer\w*|no one answer\w*|no one pick\w*|nobody pick\w*|disgrace\w*|scam|"
     r"bad service|poor service|waste|busy|on hold|no answer|no reply|pending for|still waiting)\b"
     r"|投诉|举报|反映|不满|太差|差劲|态度|太慢|离谱|垃圾|生气|嬲|乱七八糟|推诿|推来推去|扯皮|"
-    r"打不通|打唔通|没人接|没有人接|没有人听|冇人听|没人理|冇人理|没人回|冇人覆|占线|崩溃|坏咗|"
+    # "没有人接" is a complaint, "有没有人接？" / "有冇人听？" asks whether anyone answers.
+    r"打不通|打唔通|(?<!有)(?:没人接|没有人接|没有人听|冇人听|冇人接)|没人理|冇人理|没人回|冇人覆|占线|"
+    r"崩溃|坏咗|"
     r"坏了|弄丢|搞丢|浪费|失望|恶|烂|怎么回事|搞乜",
     _ASCII_WORDS,
 )

@@ -99,6 +99,9 @@ _FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE | re.AS
 # "12367半夜打有人接吗" is a Chinese question, not a code).
 _CODES = re.compile(r"[A-Za-z0-9./:-]*\d[A-Za-z0-9./:-]*")
 _HAN = re.compile(r"[\u3400-\u9fff]")
+# Cantonese words that Mandarin does not use, in Simplified form, which detect_language does not
+# know (its lists are part of the retrieval index's key): how long, how much, which one.
+_YUE_WORDS = re.compile(r"几耐|几钱|边间")
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
 PLEASANTRIES = ("greet", "goodbye", "thanks")
 SURE_PLEASANTRY_AT = 0.9
@@ -295,6 +298,10 @@ class Pipeline:
 
     def _message_language(self, text: str, ctx: Context) -> tuple[str, str]:
         info = detect_language(text)
+        if info.script in ("zh-Hans", "mixed") and _YUE_WORDS.search(to_simplified(text)):
+            # Cantonese written in Simplified characters ("要结婚几耐？", "residence permit 两年的
+            # 要几钱？") is a Cantonese writer's: answered in Hong Kong characters.
+            info = replace(info, script="yue")
         if not re.search(r"[A-Za-z\u3400-\u9fff]", _CODES.sub("", text)):
             # Digits, emoji, punctuation, or only numbers such as "XA1234567" (a look-up form's
             # answer): keep the conversation's language.
@@ -351,6 +358,9 @@ class Pipeline:
         party = None if names_who(parse.entities) else self._about_party(ctx, text)
         if party is not None:
             return party
+        listed = self._place_it_lists(ctx, text, parse.entities)
+        if listed is not None:
+            return listed
         # "do I need a return air ticket?" after a transit answer asks what the transit needs,
         # though NLU reads the ticket as an errand (bot/errands.py).
         needs = ctx.last_entry is not None and asks_if_errand_needed(text)
@@ -465,6 +475,22 @@ class Pipeline:
         fits = next((h for h in same if speaks_of(party, h.title["zh"])), None) or next(
             (h for h in same if speaks_of(party, self._entry_text(h.entry_id))), None)
         return lead_with(joined, fits) if fits is not None else None
+
+    def _place_it_lists(self, ctx: Context, text: str, entities: Sequence[Entity]) -> Search | None:
+        """The same question asked of another place ("what if my layover is in Tianjin?" after
+        the airports of the 24-hour transit without inspection) that the answer just shown names
+        (its list of airports or ports): that answer leads again, whatever entry the topic's
+        words with the place's find first. Not a follow-up that asks something new of it."""
+        # "what if" puts the same question again, as "what about" does.
+        if ctx.last_entry is None or not _is_short(text) \
+                or _asks_anew(re.sub(r"^(?:and )?what if\b", "", text.strip(), flags=re.I)):
+            return None
+        places = [e.value for e in entities if e.type in ("city", "province")]
+        if not places or not all(p in self._entry_text(ctx.last_entry) for p in places):
+            return None
+        assert ctx.last_question is not None
+        joined = replace(self._search_one(_on_topic(ctx.last_question, text)), follow_up=True)
+        return lead_with(joined, self._as_hits([ctx.last_entry])[0]) if joined.hits else None
 
     def _entry_text(self, entry_id: str) -> str:
         entry = self.retriever.entry(entry_id)
@@ -835,7 +861,10 @@ _EN_FUNCTION = set(
     "i you he she we they my your our is are am was were be do does did can could will would "
     "should must may might the a an to of in on at for with without from by about what how when "
     "where which who why if and or but not no need have has it this that there any much many "
-    "long still".split())
+    "long still "
+    # Contractions are one word to the count ("I'm Brazilian, 巴西 passport免签几多天?").
+    "i'm i've i'll i'd it's that's what's there's we're you're they're he's she's don't doesn't "
+    "didn't can't won't isn't aren't".split())
 # Cantonese ones too, in their Simplified form: "my landlord 唔肯退 deposit 點算" is Cantonese.
 _ZH_FUNCTION = set("我你他她的了吗呢吧嘛要能可以怎么什么多少几哪在是有没不会去想请问该需得把被给和就都还也"
                    "唔咗嘅系喺点咩啲佢哋冇嚟")
