@@ -77,7 +77,8 @@ from bot.topic_asks import (
     where_first,
 )
 from handoff.disclosure import consent_after
-from runtime.language import Script, converter, detect_language, output_script, to_script, to_simplified
+from runtime.language import Script, output_script, to_script, to_simplified
+from runtime.language_id import detect_language, grammar_is_english, script_undecided
 from services.consent import ConsentWord, answer_of, grants, word_of
 from services.directory import EmbeddedOfficeDirectory, OfficeAnswer, OfficeDirectory
 from services.records import Requester
@@ -98,10 +99,6 @@ _FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE | re.AS
 # digits and the punctuation inside such codes, never Chinese (which has no spaces to stop at:
 # "12367半夜打有人接吗" is a Chinese question, not a code).
 _CODES = re.compile(r"[A-Za-z0-9./:-]*\d[A-Za-z0-9./:-]*")
-_HAN = re.compile(r"[\u3400-\u9fff]")
-# Cantonese words that Mandarin does not use, in Simplified form, which detect_language does not
-# know (its lists are part of the retrieval index's key): how long, how much, which one.
-_YUE_WORDS = re.compile(r"几耐|几钱|边间")
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
 PLEASANTRIES = ("greet", "goodbye", "thanks")
 SURE_PLEASANTRY_AT = 0.9
@@ -298,20 +295,16 @@ class Pipeline:
 
     def _message_language(self, text: str, ctx: Context) -> tuple[str, str]:
         info = detect_language(text)
-        if info.script in ("zh-Hans", "mixed") and _YUE_WORDS.search(to_simplified(text)):
-            # Cantonese written in Simplified characters ("要结婚几耐？", "residence permit 两年的
-            # 要几钱？") is a Cantonese writer's: answered in Hong Kong characters.
-            info = replace(info, script="yue")
         if not re.search(r"[A-Za-z\u3400-\u9fff]", _CODES.sub("", text)):
             # Digits, emoji, punctuation, or only numbers such as "XA1234567" (a look-up form's
             # answer): keep the conversation's language.
             return ctx.lang, ctx.script
-        if info.script in ("mixed", "yue") and _mostly_english(text):
+        if info.script in ("mixed", "yue") and grammar_is_english(text):
             # "Can I 用 PR card 买火车票 without my passport?", and with Cantonese inside: "How
             # long does the 居留許可 take to process? 我交咗材料一個禮拜喇".
             return "en", "en"
         if info.lang == "zh" and ctx.lang == "zh" and info.script != "yue" \
-                and _script_undecided(text):
+                and script_undecided(text):
             # "有效期呢？", "我有 PR card 呢？" after Traditional or Cantonese: written the same in
             # either script, so the conversation's script goes on.
             return "zh", ctx.script
@@ -830,41 +823,3 @@ def _is_short(text: str) -> bool:
     if re.search(r"[A-Za-z]{3}", text):
         return len(text.split()) <= 7
     return len(text) <= 14
-
-
-def _script_undecided(text: str) -> bool:
-    """Its Han characters do not tell Simplified from Traditional: none belongs to one script
-    only ("有效期呢？", "最多呢？"), or as many to each ("多謝晒": 謝 is Traditional, and s2t
-    changes 晒), where detect_language says Simplified by default. (Here, not in
-    runtime/language.py, whose source is part of the retrieval index's key.)"""
-    han = "".join(_HAN.findall(text))
-    to_simple, to_trad = converter("t2s").convert(han), converter("s2t").convert(han)
-    return sum(map(str.__ne__, han, to_simple)) == sum(map(str.__ne__, han, to_trad))
-
-
-def _mostly_english(text: str) -> bool:
-    """Code-mixed text is answered in the language of its grammar, not of its nouns: "Can I 用
-    PR card 买火车票 without my passport?" is English, "K visa 有没有 age limit？" Chinese.
-    Function words of each language are counted; a sentence-final particle counts twice. As
-    many of each ("transit 北京 10 hours, 不出机场, need visa?"): the language the message ends
-    in, where a code-mixed question is asked ("居住證 can use to cross border 嗎？" is Chinese)."""
-    folded = to_simplified(text).lower()
-    english = sum(w in _EN_FUNCTION for w in re.findall(r"[a-z']+", folded))
-    chinese = sum(ch in _ZH_FUNCTION for ch in folded) + sum(ch in "吗呢吧嘛喇啦㗎" for ch in folded)
-    if english != chinese or not english:
-        return english > chinese
-    words = re.findall(r"[a-z]+|[\u3400-\u9fff]", folded)
-    return words[-1].isascii()
-
-
-_EN_FUNCTION = set(
-    "i you he she we they my your our is are am was were be do does did can could will would "
-    "should must may might the a an to of in on at for with without from by about what how when "
-    "where which who why if and or but not no need have has it this that there any much many "
-    "long still "
-    # Contractions are one word to the count ("I'm Brazilian, 巴西 passport免签几多天?").
-    "i'm i've i'll i'd it's that's what's there's we're you're they're he's she's don't doesn't "
-    "didn't can't won't isn't aren't".split())
-# Cantonese ones too, in their Simplified form: "my landlord 唔肯退 deposit 點算" is Cantonese.
-_ZH_FUNCTION = set("我你他她的了吗呢吧嘛要能可以怎么什么多少几哪在是有没不会去想请问该需得把被给和就都还也"
-                   "唔咗嘅系喺点咩啲佢哋冇嚟")

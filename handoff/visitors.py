@@ -15,7 +15,8 @@ from handoff.escalation import EscalationService
 from handoff.notifier import Notifier
 from handoff.positions import eligible_online
 from handoff.store import Chat
-from runtime.language import Lang, detect_language
+from runtime.language import Lang
+from runtime.language_id import detect_language
 from services.consent import ACK, ConsentWord, word_of
 
 

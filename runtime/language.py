@@ -1,5 +1,6 @@
-"""Languages and scripts: what a message is written in, what a reply is written in, and the one
-OpenCC set-up that converts between Simplified and Traditional characters.
+"""Languages and scripts: what a reply is written in, and the one OpenCC set-up that converts
+between Simplified and Traditional characters. (Which language a message is written in:
+``runtime.language_id``.)
 
 Replies are Chinese (zh) or English (en). Chinese replies are written in Simplified (zh-Hans),
 Taiwan-standard Traditional (zh-Hant) or Hong Kong-standard Traditional for Cantonese writers
@@ -13,23 +14,12 @@ same mistakes here, so a short reviewed list of fixes runs after OpenCC. Every p
 by converting the whole corpus and the bot texts and reading each ambiguous character in context
 (tests/retrieval/test_traditional.py keeps it so).
 
-Language identification (``detect_language``) has no model: a message is short and this runs on
-every one in well under 1 ms. Rules, in order:
-1. No Han characters -> English (``lang_of``; the retriever uses this rule alone).
-2. Written-Cantonese markers (嘅 咗 喺 冇 點樣 ...) -> "yue" (Cantonese wins over code-mixing,
-   because it decides how the answer is written).
-3. Substantial English inside Chinese (a real English word, not an acronym or a visa letter, and
-   Latin letters making up at least a quarter of the letters) -> "mixed".
-4. Traditional vs Simplified: OpenCC's t2s and s2t conversions each change the characters that
-   belong only to the other script; whichever direction changes more tells the script.
-
 This module is light on purpose (OpenCC only): every floor above imports it, at start-up too.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
@@ -37,13 +27,6 @@ import opencc
 
 Lang = Literal["zh", "en"]
 Script = Literal["zh-Hans", "zh-Hant", "yue", "en"]  # what a reply is written in
-MessageScript = Literal["zh-Hans", "zh-Hant", "yue", "en", "mixed"]  # what a message is written in
-
-
-@dataclass(frozen=True, slots=True)
-class LangInfo:
-    lang: Lang
-    script: MessageScript
 
 
 # Conversion ------------------------------------------------------------------------------------
@@ -107,47 +90,10 @@ def to_simplified(text: str) -> str:
     return converter("t2s").convert(text)
 
 
-# Identification --------------------------------------------------------------------------------
-
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
-# Characters and words that appear in written Cantonese and (almost) never in Mandarin text.
-_YUE_CHARS = frozenset("嘅咗喺嘢睇冇佢哋乜嚟啲畀俾嗰噉冚搵攞諗咁囉喎嘞啱嚿唞瞓攰揸閂闩㗎")
-_YUE_WORDS = ("點樣", "点样", "係咪", "系咪", "唔該", "唔该", "唔係", "唔系", "唔使", "唔駛",
-              "唔好意思", "唔知", "唔見", "唔见", "幾時", "几时", "邊度", "边度", "邊個", "边个",
-              "乜嘢", "咩嘢", "係唔係", "有冇", "點算", "点算", "點搞", "点搞", "幾多", "几多",
-              "呢個", "呢个", "呢度", "呢啲", "呢條", "呢间", "呢間", "唔", "咩")
-# 傾 means "to chat" in Cantonese unless it starts a Mandarin word (傾向, 傾聽, 傾斜 ...).
-_YUE_QING = re.compile(r"[傾倾](?![向听聽斜倒诉訴销銷家盆城覆注心慕囊泻瀉])")
 
 
 def lang_of(text: str) -> Lang:
-    """Any Han character makes a message Chinese: code-mixed questions are Chinese sentences."""
+    """Any Han character makes a message Chinese: code-mixed questions are Chinese sentences.
+    (The retriever's one rule; ``runtime.language_id`` tells scripts apart.)"""
     return "zh" if _HAN.search(text) else "en"
-
-
-def _is_english_word(word: str) -> bool:
-    # Upper-case acronyms (PR, HK, Z, J1) and single letters are names/codes inside Chinese text.
-    return len(word) >= 2 and not word.isupper()
-
-
-def detect_language(text: str) -> LangInfo:
-    """The language and script one message is written in (rules in the module docstring)."""
-    han = _HAN.findall(text)
-    if not han:
-        return LangInfo("en", "en")
-    han_text = "".join(han)
-    if (any(ch in _YUE_CHARS for ch in han_text) or any(w in text for w in _YUE_WORDS)
-            or _YUE_QING.search(text)):
-        return LangInfo("zh", "yue")
-    words = _LATIN_WORD.findall(text)
-    latin_letters = sum(len(w) for w in words)
-    if any(_is_english_word(w) for w in words) and latin_letters * 3 >= len(han):
-        return LangInfo("zh", "mixed")
-    traditional_only = _changed(han_text, converter("t2s").convert(han_text))
-    simplified_only = _changed(han_text, converter("s2t").convert(han_text))
-    return LangInfo("zh", "zh-Hant" if traditional_only > simplified_only else "zh-Hans")
-
-
-def _changed(text: str, converted: str) -> int:
-    return sum(a != b for a, b in zip(text, converted, strict=False))

@@ -18,7 +18,7 @@ from bot.handoff_cues import asks_for_person
 from bot.nlu.types import Parse
 from bot.pipeline import Outcome, Pipeline
 from retrieval.retriever import SearchResult
-from runtime.language import detect_language
+from runtime.language_id import detect_language
 from services.records import Requester
 
 

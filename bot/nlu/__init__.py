@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.nlu.dataset import NLUDataError, TrainingData, load_training_data
 from bot.nlu.types import ENTITY_TYPES, INTENTS, OUT_OF_SCOPE, Entity, Example, Parse
-from runtime.language import LangInfo, detect_language
+from runtime.language_id import LangInfo, detect_language
 
 if TYPE_CHECKING:
     from bot.nlu.builtin import BuiltinEngine

@@ -21,7 +21,7 @@ from bot.nlu.entities import EntityExtractor
 from bot.nlu.text import Tokenizer, fold
 from bot.nlu.types import OUT_OF_SCOPE, Entity, Parse
 from runtime.build_lock import NotBuilt, build_lock
-from runtime.language import detect_language
+from runtime.language_id import detect_language
 
 if TYPE_CHECKING:
     from retrieval.encoder import SentenceEncoder

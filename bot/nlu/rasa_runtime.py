@@ -23,7 +23,7 @@ import httpx
 
 from bot.nlu.dataset import TrainingData
 from bot.nlu.types import OUT_OF_SCOPE, Entity, Parse
-from runtime.language import detect_language
+from runtime.language_id import detect_language
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_VENV = ROOT / ".venv-rasa"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from runtime.language import LangInfo
+from runtime.language_id import LangInfo
 
 OUT_OF_SCOPE = "out_of_scope"
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from runtime.language import detect_language, to_script
+from runtime.language import to_script
+from runtime.language_id import detect_language
 
 
 async def test_round_trip_greeting_message_ack_and_cited_reply(shared_server, ws_client):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from runtime.language import detect_language
+from runtime.language_id import detect_language
 from widget.labels import generated_files, traditional
 
 from widget_pages import Chat

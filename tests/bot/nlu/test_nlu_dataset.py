@@ -6,7 +6,7 @@ import pytest
 from bot.nlu import ENTITY_TYPES, INTENTS, Example, NLUDataError, TrainingData, load_training_data
 from bot.nlu.dataset import parse_annotated
 from bot.nlu.rasa_runtime import to_rasa_yaml
-from runtime.language import detect_language
+from runtime.language_id import detect_language
 
 
 def test_nlu_data_has_every_fixed_intent_in_every_script(nlu_data):

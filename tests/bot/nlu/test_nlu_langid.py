@@ -22,6 +22,9 @@ def test_dev_set_accuracy_is_at_least_99_percent():
         ("我的签证过期了怎么办", "zh", "zh-Hans"),
         ("我的簽證過期了怎麼辦", "zh", "zh-Hant"),
         ("我嘅护照唔见咗", "zh", "yue"),  # Cantonese written with simplified characters
+        ("要结婚几耐先可以申请？", "zh", "yue"),  # how long, how much, which one: Cantonese words
+        ("residence permit 两年的要几钱？", "zh", "yue"),
+        ("去边间办好？", "zh", "yue"),
         ("我的passport丢了怎么办", "zh", "mixed"),
         ("我想办Z字签证", "zh", "zh-Hans"),  # a visa letter is not English
         ("办理PR卡", "zh", "zh-Hans"),
