@@ -35,13 +35,19 @@ def _pipeline(settings: Settings):
 def serve(args: argparse.Namespace) -> int:
     from bot import logs
     from bot.server import ChatServer
+    from services.holiday_calendar import CalendarError
 
     settings = _settings(args)
     logs.configure(settings.log_level)
     # Every visitor holds a socket: allow as many as the system's hard limit.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    asyncio.run(ChatServer(settings).run())
+    try:
+        server = ChatServer(settings)
+    except CalendarError as error:  # an operator's entry: say which, rather than a traceback
+        print(f"cannot start: {error}", file=sys.stderr)
+        return 2
+    asyncio.run(server.run())
     return 0
 
 

@@ -78,6 +78,9 @@ class Settings(RetrievalSettings, HandoffSettings, ServiceSettings):
     # The day the appointment calendar counts from (China time); unset, today. A demo or a test
     # fixes it so that "next Tuesday" and the holidays ahead are the same on every run.
     appointments_today: dt.date | None = None
+    # Public holidays and adjusted working days of years the calendar library lacks yet, entered
+    # by operators from the State Council's notice (services/holiday_calendar.py).
+    holiday_calendar: Path = ROOT / "knowledge" / "holiday_calendar.yaml"
 
     # Retention (docs/security.md, "Data retention"). A conversation inactive this long loses its
     # personal data: what the visitor, the bot and agents wrote, the context, summaries, notes,

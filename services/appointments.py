@@ -2,8 +2,8 @@
 
 `Appointments` is what the chat and `/api/appointments...` call; `services.booking_store` is the
 embedded backend on our database, `services.http_adapter.HttpAppointments` the same operations
-on a remote system. Bookable days are Chinese working days (`chinese_calendar`: public holidays
-and the weekends turned into working days), inside a window after today; each office's day is
+on a remote system. Bookable days are Chinese working days (`services.holiday_calendar`: public
+holidays and the weekends turned into working days), inside a window after today; each office's day is
 cut into slots of the `Schedule`, each with a fixed number of seats.
 """
 
@@ -13,9 +13,9 @@ import datetime as dt
 import re
 from typing import Literal, Protocol
 
-import chinese_calendar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.holiday_calendar import HolidayCalendar
 from services.offices import Lang, Texts
 
 ServiceId = Literal["visa_extension", "visa_renewal", "visa_reissue", "stay_permit",
@@ -81,19 +81,19 @@ class DayCheck(BaseModel):
         return self.status == "open"
 
 
-def check_day(day: dt.date, today: dt.date, schedule: Schedule) -> DayCheck:
+def check_day(day: dt.date, today: dt.date, schedule: Schedule,
+              calendar: HolidayCalendar) -> DayCheck:
     if day <= today:
         return DayCheck(date=day, status="past")
     if (day - today).days > schedule.days_ahead:
         return DayCheck(date=day, status="too_far")
     try:
-        on_holiday, holiday = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:  # the State Council has not published that year's calendar
+        closed, holiday = calendar.closed(day)
+    except NotImplementedError:  # neither the library nor our operators have that year yet
         return DayCheck(date=day, status="no_calendar")
-    if on_holiday and holiday is not None:  # the library names it in English; its enum has both
-        named = next(h for h in chinese_calendar.Holiday if h.value == holiday)
-        return DayCheck(date=day, status="holiday", holiday=Texts(zh=named.chinese, en=holiday))
-    return DayCheck(date=day, status="weekend" if on_holiday else "open")
+    if holiday is not None:
+        return DayCheck(date=day, status="holiday", holiday=holiday)
+    return DayCheck(date=day, status="weekend" if closed else "open")
 
 
 class Assisted(BaseModel):

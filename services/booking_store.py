@@ -29,6 +29,7 @@ from services.appointments import (
     check_day,
     mask_passport,
 )
+from services.holiday_calendar import HolidayCalendar, load_holiday_calendar
 from services.offices import OfficeBook, load_offices
 from storage.database import Database, IntegrityError
 
@@ -50,9 +51,10 @@ class EmbeddedAppointments:
 
     def __init__(self, db: Database, schedule: Schedule | None = None,
                  today: Callable[[], dt.date] = china_today,
-                 book: OfficeBook | None = None) -> None:
+                 book: OfficeBook | None = None, calendar: HolidayCalendar | None = None) -> None:
         self.db = db
         self.schedule = schedule or Schedule()
+        self.calendar = calendar or load_holiday_calendar()
         self.today = today
         self.offices = {o.id: o for o in (book or load_offices()).offices}
 
@@ -60,7 +62,7 @@ class EmbeddedAppointments:
 
     def availability(self, office_id: str, day: dt.date) -> DayAvailability:
         self._office(office_id)
-        check = check_day(day, self.today(), self.schedule)
+        check = check_day(day, self.today(), self.schedule, self.calendar)
         if not check.bookable:
             return DayAvailability(office_id=office_id, day=check)
         taken = {row["slot"]: int(row["n"]) for row in self.db.rows(
@@ -76,7 +78,7 @@ class EmbeddedAppointments:
         today, days = self.today(), []
         for ahead in range(1, self.schedule.days_ahead + 1):
             day = today + dt.timedelta(days=ahead)
-            if check_day(day, today, self.schedule).bookable:
+            if check_day(day, today, self.schedule, self.calendar).bookable:
                 days.append(day)
             if len(days) == count:
                 break
@@ -147,7 +149,7 @@ class EmbeddedAppointments:
 
     def _bookable(self, office_id: str, day: dt.date, slot: str) -> None:
         self._office(office_id)
-        check = check_day(day, self.today(), self.schedule)
+        check = check_day(day, self.today(), self.schedule, self.calendar)
         if not check.bookable:
             raise AppointmentError("not_bookable", f"{day.isoformat()}: {check.status}", check)
         if slot not in self.schedule.slot_times():
