@@ -48,4 +48,23 @@ def test_the_corpus_states_its_fees_and_validity() -> None:
     assert "fee" in entry_particulars(entries["taiwan-permit-fees"])
     assert "validity" in entry_particulars(entries["hmt-residence-permit-validity"])
     assert "count" in entry_particulars(entries["transit-240h-ports"])
-    assert not entry_particulars(entries["hmt-residence-permit-eligibility"]) & {"validity"}
+    assert not entry_particulars(entries["lost-passport-visa-reissue"])
+
+
+def test_a_close_runner_up_that_states_it_leads(retriever) -> None:  # noqa: ANN001
+    """The rule itself on the fixture index: asked how long something is valid, a leader that
+    states no validity gives way to the runner-up that does when it is close enough, and the
+    two swap their shares so the shares keep the order."""
+    import numpy as np
+
+    ids = [e.id for e in retriever._entries]
+    lead, states = ids.index("visa-extension"), ids.index("pr-card-validity")
+    others = [i for i in range(len(ids)) if i not in (lead, states)]
+    order = np.array([lead, states, *others])
+    share = np.zeros(len(ids))
+    share[lead], share[states] = 0.6, 0.3
+    moved = retriever._particular_first(order, share.copy(), ("validity",))
+    assert [int(i) for i in moved[:2]] == [states, lead]
+    assert (retriever._particular_first(order, share.copy(), ("fee",)) == order).all()  # nobody states it
+    share[states] = 0.05  # too far behind
+    assert (retriever._particular_first(order, share.copy(), ("validity",)) == order).all()
