@@ -39,3 +39,17 @@ async def test_an_entry_about_the_matter_carries_the_asked_particular(shared_ser
                                "Can a mainland Chinese citizen get a new passport online now?")
     assert online["meta"]["entry"] == "chinese-citizens-online-document-renewal", online
     assert "50 pilot cities" in online["text"], online
+
+
+async def test_the_rule_entries_state_the_numbers_asked_with_them(shared_server, ws_client):
+    """What counts as an overstay is told with its fine, and the cap on extensions with the
+    deadline to apply (knowledge/, Exit and Entry Administration Law arts. 29 and 78)."""
+    (overstay,) = await converse(ws_client, shared_server.ws_url,
+                                 "Is staying a couple of days past my permitted stay treated as illegal "
+                                 "residence, and what happens?")
+    assert overstay["meta"]["entry"] == "overstay-definition", overstay
+    assert "RMB 500 per day" in overstay["text"], overstay
+    (cap,) = await converse(ws_client, shared_server.ws_url,
+                            "签证停留期30天的，最多能延多久？什么时候之前要去申请？", page_lang="zh")
+    assert cap["meta"]["entry"] == "visa-extension-limits", cap
+    assert "7日前" in cap["text"], cap
