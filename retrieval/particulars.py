@@ -1,4 +1,5 @@
-"""The particular a question asks for (a fee, a length of time, a count), and which entries state one.
+"""The particular a question asks for (a fee, how long a document is valid, a number of places,
+how long the procedure takes), and which entries state one.
 
 Why: a visitor who asks "会罚多少？", "有效期多久？" or "how many ports take it?" wants the number,
 and the matter's words alone often rank first an entry about the same matter that does not state
@@ -15,8 +16,8 @@ from typing import Literal
 
 from retrieval.schema import Entry
 
-Particular = Literal["fee", "validity", "count"]
-PARTICULARS: tuple[Particular, ...] = ("fee", "validity", "count")
+Particular = Literal["fee", "validity", "count", "processing"]
+PARTICULARS: tuple[Particular, ...] = ("fee", "validity", "count", "processing")
 
 # Asked, on the analyser's normalised text (Cantonese already read as Mandarin: 几多钱 → 多少钱;
 # English "how much" → "fee").
@@ -27,10 +28,12 @@ _ASKS: dict[Particular, re.Pattern[str]] = {
     "validity": re.compile(r"有效期|有效多久|多少年有效|几年有效|\b(?:valid|validity)\b"),
     "count": re.compile(r"(?:几|多少)个?(?:口岸|城市|国家|机场|省|地方)|"
                         r"\bhow many (?:entry )?(?:ports|cities|countries|airports|checkpoints|places)\b"),
+    "processing": re.compile(r"等多久|出结果|审批.{0,6}多久|多久.{0,4}(?:批|办好|下来|拿到|审批)|"
+                             r"\b(?:how long|duration) (?:does|will|would) (?:it|the \w+) take\b|\bprocessing time\b"),
 }
 
 # Stated, on an entry's answer (Simplified or English): a sum of money, how long a document is
-# valid, a number of places.
+# valid, a number of places, the time the office takes to decide.
 _NUM = r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万半]+)"
 _STATES: dict[Particular, re.Pattern[str]] = {
     "fee": re.compile(
@@ -42,6 +45,8 @@ _STATES: dict[Particular, re.Pattern[str]] = {
         rf"{_NUM}\s*个?(?:口岸|城市|国家|机场|省)|\b\d+\s+(?:\w+\s+)?(?:ports?|cities|countries|airports|"
         r"checkpoints|provinces)\b",
         re.IGNORECASE),
+    "processing": re.compile(rf"{_NUM}\s*个?工作日|\b\d+ working days\b|作出(?:审批)?决定|办结|"
+                             r"\bdecides? within\b|\bdecision within\b", re.IGNORECASE),
 }
 
 

@@ -1,5 +1,5 @@
-"""The particular a question asks for (a fee, how long a document is valid, a number of places)
-and which entries state one: retrieval/particulars.py."""
+"""The particular a question asks for (a fee, how long a document is valid, a number of places,
+how long the procedure takes) and which entries state one: retrieval/particulars.py."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ def analyzer() -> TextAnalyzer:
     ("how long is the card valid for?", ("validity",)),
     ("过境免签有多少个口岸？", ("count",)),
     ("how many ports take the transit?", ("count",)),
+    ("交了材料之后审批要多久？", ("processing",)),
+    ("遞咗申請要等幾耐？", ("processing",)),
+    ("how long does it take to process?", ("processing",)),
     ("how many days can I stay?", ()),  # a stay, not a count of places
     ("我的签证丢了怎么办？", ()),
 ])
@@ -40,6 +43,8 @@ def test_what_an_answer_states() -> None:
     assert stated(["有效期为5年。"]) == {"validity"}
     assert stated(["It is valid for five years."]) == {"validity"}
     assert stated(["65 ports in 24 provinces"]) == {"count"}
+    assert stated(["一般在7个工作日内作出决定。"]) == {"processing"}
+    assert stated(["The office decides within 15 days."]) == {"processing"}
     assert stated(["请向当地出入境管理机构申请。"]) == frozenset()
 
 
