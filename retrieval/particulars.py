@@ -28,7 +28,7 @@ _ASKS: dict[Particular, re.Pattern[str]] = {
     "validity": re.compile(r"有效期|有效多久|多少年有效|几年有效|\b(?:valid|validity)\b"),
     "count": re.compile(r"(?:几|多少)个?(?:口岸|城市|国家|机场|省|地方)|"
                         r"\bhow many (?:entry )?(?:ports|cities|countries|airports|checkpoints|places)\b"),
-    "processing": re.compile(r"等多久|出结果|审批.{0,6}多久|多久.{0,4}(?:批|办好|下来|拿到|审批)|"
+    "processing": re.compile(r"等多久|出结果|要(?:几天|多久)|审批.{0,6}多久|多久.{0,4}(?:批|办好|下来|拿到|审批)|"
                              r"\b(?:how long|duration) (?:does|will|would) (?:it|the \w+) take\b|\bprocessing time\b"),
 }
 

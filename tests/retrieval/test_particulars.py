@@ -29,6 +29,8 @@ def analyzer() -> TextAnalyzer:
     ("how many ports take the transit?", ("count",)),
     ("交了材料之后审批要多久？", ("processing",)),
     ("遞咗申請要等幾耐？", ("processing",)),
+    ("居留许可办下来大概要几天？", ("processing",)),
+    ("免签可以待多久？", ()),  # a stay, not the office's time
     ("how long does it take to process?", ("processing",)),
     ("how many days can I stay?", ()),  # a stay, not a count of places
     ("我的签证丢了怎么办？", ()),
