@@ -1,5 +1,5 @@
 """The particular a question asks for (a fee, how long a document is valid, a number of places,
-how long the procedure takes), and which entries state one.
+how long the procedure takes, since when a rule applies), and which entries state one.
 
 Why: a visitor who asks "会罚多少？", "有效期多久？" or "how many ports take it?" wants the number,
 and the matter's words alone often rank first an entry about the same matter that does not state
@@ -16,8 +16,8 @@ from typing import Literal
 
 from retrieval.schema import Entry
 
-Particular = Literal["fee", "validity", "count", "processing"]
-PARTICULARS: tuple[Particular, ...] = ("fee", "validity", "count", "processing")
+Particular = Literal["fee", "validity", "count", "processing", "start"]
+PARTICULARS: tuple[Particular, ...] = ("fee", "validity", "count", "processing", "start")
 
 # Asked, on the analyser's normalised text (Cantonese already read as Mandarin: 几多钱 → 多少钱;
 # English "how much" → "fee").
@@ -30,10 +30,12 @@ _ASKS: dict[Particular, re.Pattern[str]] = {
                         r"\bhow many (?:entry )?(?:ports|cities|countries|airports|checkpoints|places)\b"),
     "processing": re.compile(r"等多久|出结果|要(?:几天|多久)|审批.{0,6}多久|多久.{0,4}(?:批|办好|下来|拿到|审批)|"
                              r"\b(?:how long|duration) (?:does|will|would) (?:it|the \w+) take\b|\bprocessing time\b"),
+    "start": re.compile(r"什么时候开始|几时开始|从什么时候|什么时候起|哪天开始|"
+                        r"\bsince when\b|\bwhen did (?:it|this|that|the \w+) (?:start|begin)\b"),
 }
 
 # Stated, on an entry's answer (Simplified or English): a sum of money, how long a document is
-# valid, a number of places, the time the office takes to decide.
+# valid, a number of places, the time the office takes to decide, the date a rule starts.
 _NUM = r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万半]+)"
 _STATES: dict[Particular, re.Pattern[str]] = {
     "fee": re.compile(
@@ -47,6 +49,8 @@ _STATES: dict[Particular, re.Pattern[str]] = {
         re.IGNORECASE),
     "processing": re.compile(rf"{_NUM}\s*个?工作日|\b\d+ working days\b|作出(?:审批)?决定|办结|"
                              r"\bdecides? within\b|\bdecision within\b", re.IGNORECASE),
+    "start": re.compile(r"\d{4}年\d{1,2}月(?:\d{1,2}日)?(?:起|开始|施行|实施|生效)|"
+                        r"\b(?:from|since|effective|in force from) \d{1,2} [A-Z][a-z]+ \d{4}\b"),
 }
 
 

@@ -1,5 +1,5 @@
 """The particular a question asks for (a fee, how long a document is valid, a number of places,
-how long the procedure takes) and which entries state one: retrieval/particulars.py."""
+how long the procedure takes, since when a rule applies) and which entries state one: retrieval/particulars.py."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def analyzer() -> TextAnalyzer:
     ("遞咗申請要等幾耐？", ("processing",)),
     ("居留许可办下来大概要几天？", ("processing",)),
     ("免签可以待多久？", ()),  # a stay, not the office's time
+    ("这个政策从什么时候开始的？", ("start",)),
+    ("since when is that possible?", ("start",)),
     ("how long does it take to process?", ("processing",)),
     ("how many days can I stay?", ()),  # a stay, not a count of places
     ("我的签证丢了怎么办？", ()),
@@ -47,6 +49,8 @@ def test_what_an_answer_states() -> None:
     assert stated(["65 ports in 24 provinces"]) == {"count"}
     assert stated(["一般在7个工作日内作出决定。"]) == {"processing"}
     assert stated(["The office decides within 15 days."]) == {"processing"}
+    assert stated(["自2025年10月1日起施行。"]) == {"start"}
+    assert stated(["In force from 1 October 2025."]) == {"start"}
     assert stated(["请向当地出入境管理机构申请。"]) == frozenset()
 
 
