@@ -14,6 +14,7 @@ from retrieval.build import Built, build_or_load, load_training, resolve_model
 from retrieval.corpus import Corpus, CorpusError, Issue, load_corpus
 from retrieval.encoder import SentenceEncoder
 from retrieval.index import SIGNALS
+from retrieval.particulars import Particular, asked, entry_particulars
 from retrieval.ranking import ANSWER_AT, IN_SCOPE_AT, Ranker, query_features
 from retrieval.schema import Entry
 from retrieval.settings import RetrievalSettings
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 500  # longer messages are cut: the question is at the start
 KNOWN_QUESTION_BOOST = 5.0  # logit margin that puts a verbatim sample question's entry first
 KNOWN_QUESTION_CONFIDENCE = 0.99
+# A runner-up that states the particular a question asks for (a fee, a length of time, a count)
+# leads instead of a leader that states none, when it is among the first this many and has at
+# least this share of the leader's.
+PARTICULAR_WITHIN = 3
+PARTICULAR_SHARE_AT = 0.2
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class Retriever:
         self.embedder = embedder
         self._entries = [corpus.entries[i] for i in self.index.entry_ids]
         self._known = built.known
+        self._states = [entry_particulars(e) for e in self._entries]
         # Rendered answers by (entry, language, script): an entry's answer never changes after
         # load, and rendering it (script conversion of the whole text, sentence splitting) took
         # about half a millisecond of every answered message. At most entries x 4 scripts.
@@ -150,9 +157,30 @@ class Retriever:
         signals = self.index.per_signal(scores)
         share = np.exp(fused - fused.max())
         share /= share.sum()
+        if known is None:
+            order = self._particular_first(order, share, asked(qs.analyzed.normalized))
         hits = [self._hit(int(i), float(share[i]), signals[:, i]) for i in order]
         decision, reason = decide(p1, p2, hits, ranker.answer_at)
         return SearchResult(hits, p1, decision, reason, p2)
+
+    def _particular_first(self, order: np.ndarray, share: np.ndarray, wants: tuple[Particular, ...]
+                          ) -> np.ndarray:
+        """The first entries, with a close runner-up that states what the question asks for
+        ahead of a leader that states none of it (retrieval/particulars.py). The two swap their
+        shares too, so that the order of the shares stays the order of the entries."""
+        if not wants or len(order) < 2:
+            return order
+        lead = int(order[0])
+        if any(p in self._states[lead] for p in wants):
+            return order
+        for pos in range(1, min(PARTICULAR_WITHIN, len(order))):
+            i = int(order[pos])
+            if share[i] >= PARTICULAR_SHARE_AT * share[lead] and any(p in self._states[i] for p in wants):
+                order = order.copy()
+                order[0], order[pos] = i, lead
+                share[lead], share[i] = share[i], share[lead]
+                return order
+        return order
 
     def _hit(self, i: int, share: float, signal_scores: np.ndarray) -> Hit:
         entry = self._entries[i]
