@@ -51,7 +51,25 @@ _ERRAND = re.compile(
     # A train ticket refunded or changed ("高铁票怎么退", Cantonese 飞 for a ticket; buying one
     # with a PR card as ID is ours), a transport card, a web domain: errands done elsewhere.
     r"(?:高铁|火车|动车|车)(?:票|飞)[^，。？?]{0,6}(?:退|改签|改期)|退(?:高铁|火车|动车|车)?(?:票|飞)|"
-    r"八达通|octopus card|domain name|域名",
+    r"八达通|octopus card|domain name|域名|"
+    # Bookings made for the visitor, a ticket or a flight changed: a travel agent's or an
+    # airline's errand ("帮我订一张高铁票", "can you rebook my flight?").
+    r"\brebook|改签|订[^，。？?]{0,10}(?:票|飞)|\bbook(?:ing)?\b[^，。？?]{0,24}(?:tickets?|train|tour)|"
+    # Other offices' matters, by office: vehicles (车管所), housing (the provident fund, buying a
+    # home), animals crossing with their owners (quarantine), vaccinations, health cover.
+    r"车管所|车辆登记|register (?:my |a |the |our )?(?:car|vehicle)|驾考|driving test|theory (?:test|exam)|"
+    r"公积金|housing fund|provident fund|买房|购房|房产证|buy(?:ing)? (?:a |an )?(?:house|flat|home|apartment|property)|"
+    r"宠物|\bpets?\b|\bdogs?\b|\bcats?\b|检疫|quarantine|疫苗|vaccin|医保|急诊",
+    _ASCII_WORDS,
+)
+# Which business to use ("邊間銀行最方便？", "边间旅行社抵啲", "which hotel is cheapest?"): a
+# recommendation, never an immigration matter, even when our card is what it is used with.
+_RECOMMEND = re.compile(
+    r"(?:哪家|哪间|哪个|边间|边家|边个|which)\s*[^，。？?]{0,8}"
+    r"(?:银行|旅行社|医院|酒店|餐厅|学校|诊所|航空|bank|agency|hospital|hotel|restaurant|school|clinic|airline)"
+    r"[^，。？?]{0,16}(?:最方便|最好|最平|最便宜|抵|便宜|好啲|推荐|best|cheap|recommend)|"
+    r"(?:推荐|recommend)[^，。？?]{0,10}(?:银行|旅行社|医院|酒店|餐厅|学校|诊所|bank|agency|hospital|hotel|"
+    r"restaurant|school|clinic)",
     _ASCII_WORDS,
 )
 # Goods crossing the border (customs, duty-free allowances, parcels) are customs' errands. They name
@@ -114,6 +132,8 @@ def runs_errand(text: str, after_answer: bool = False) -> bool:
 
 def _errand_asked(text: str, after_answer: bool) -> bool:
     folded = fold(text)
+    if _RECOMMEND.search(folded):
+        return True
     errand = _ERRAND.search(folded)
     if errand is None or _ours(folded):
         errand = _CUSTOMS.search(folded)

@@ -1,0 +1,58 @@
+"""Other offices' errands and follow-ups that open with an acknowledgement (issue 11), over a
+real server and websocket as a visitor meets them: bookings made for the visitor (a ticket, a
+rebooked flight), vehicles, housing, animals' quarantine and a business recommended are declined,
+even after an immigration answer; a follow-up opened by "ok," or "好的，" keeps the thread, while
+NLU's sure out-of-scope reading of a longer one that names its own matter still declines it."""
+
+import pytest
+
+from bot.errands import runs_errand
+from tests.bot.conversations import converse
+
+
+@pytest.mark.parametrize(("text", "errand"), [
+    ("能帮我订两张明天去杭州的动车票吗？", True),
+    ("I need to rebook my flight home, who do I call?", True),
+    ("How do I register a car I bought in Beijing?", True),
+    ("车管所周末上班吗", True),
+    ("外国人可以提取住房公积金吗？", True),
+    ("Can a foreigner buy an apartment in Shenzhen?", True),
+    ("我想带我的猫去上海，要检疫多久？", True),
+    ("Which bank in Chengdu is best for foreigners?", True),
+    ("我想用护照开户，边间银行最方便？", True),  # a recommendation, whatever card it is used with
+    ("永居证可以当身份证用来开银行账户吗？", False),  # the PR card as ID: ours
+    ("香港旅行社组的团入境海南可以免签吗？", False),  # a tour group's visa-free entry: ours
+])
+def test_other_offices_errands(text: str, errand: bool) -> None:
+    assert runs_errand(text) is errand
+
+
+@pytest.fixture(scope="module")
+def shared_server(start_module_server):
+    """The module's server, with an IP allowance for its several chats from one address."""
+    return start_module_server(CHAT_IP_RATE="1000", CHAT_IP_BURST="1000")
+
+
+async def test_a_follow_up_opened_by_an_acknowledgement_keeps_the_thread(shared_server, ws_client):
+    stay, onward = await converse(
+        ws_client, shared_server.ws_url,
+        "I'm Canadian flying Vancouver - Shanghai - Seoul, can I stay in Shanghai a week visa-free?",
+        "ok, and would Singapore as the next stop work as well?")
+    assert stay["meta"]["kind"] == "answer", stay
+    assert onward["meta"]["kind"] == "answer", onward
+
+
+async def test_an_acknowledged_question_of_its_own_is_still_declined(shared_server, ws_client):
+    stay, weather = await converse(ws_client, shared_server.ws_url,
+                                   "how long can Germans stay in China without a visa?",
+                                   "ok, and what's the weather going to be in Shanghai tomorrow?")
+    assert stay["meta"]["kind"] == "answer", stay
+    assert weather["meta"]["kind"] == "decline", weather
+
+
+async def test_a_ticket_booked_after_an_answer_is_declined(shared_server, ws_client):
+    transit, ticket = await converse(ws_client, shared_server.ws_url,
+                                     "240小时过境免签可以从广州入境吗？", "那顺便帮我订一张去深圳的高铁票吧",
+                                     page_lang="zh")
+    assert transit["meta"]["kind"] == "answer", transit
+    assert ticket["meta"]["kind"] == "decline", ticket
