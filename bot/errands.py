@@ -58,7 +58,8 @@ _ERRAND = re.compile(
     # Other offices' matters, by office: vehicles (车管所), housing (the provident fund, buying a
     # home), animals crossing with their owners (quarantine), vaccinations, health cover.
     r"车管所|车辆登记|register (?:my |a |the |our )?(?:car|vehicle)|驾考|driving test|theory (?:test|exam)|"
-    r"公积金|housing fund|provident fund|买房|购房|房产证|buy(?:ing)? (?:a |an )?(?:house|flat|home|apartment|property)|"
+    r"公积金|housing fund|provident fund|买房|购房|房产证|"
+    r"buy(?:ing)? (?:a |an )?(?:house|flat|home|apartment|property)|"
     r"宠物|\bpets?\b|\bdogs?\b|\bcats?\b|检疫|quarantine|疫苗|vaccin|医保|急诊",
     _ASCII_WORDS,
 )
@@ -167,6 +168,32 @@ def _ours(folded: str) -> bool:
     another country's ("申请Canada PR要police clearance") is not ours."""
     ours = without_foreign_matters(folded)
     return _OURS.search(ours) is not None or _NAMED.search(ours) is not None
+
+
+def speaks_of_our_matter(text: str) -> bool:
+    """The message names an immigration matter by its name (_NAMED) or a trouble with one of
+    our papers (_TROUBLE: "my passport expired", "个护照唔见咗", "超咗期"), and no errand. NLU's
+    out-of-scope reading, unless sure, and the coverage floor do not decline it
+    (bot/answer_policy.py): both were fitted on a line or two of one language, and read "我个护照
+    喺广州唔见咗，报完警仲要去边度攞张证明？" as uncovered."""
+    folded = fold(text)
+    if _ERRAND.search(folded) or _CUSTOMS.search(folded):
+        return False
+    ours = without_foreign_matters(folded)
+    return _NAMED.search(ours) is not None or _TROUBLE.search(ours) is not None
+
+
+# Narrower than _OURS: a passport lost, stolen or expired (not one merely brought along: "物业说要带
+# 护照去补" a door card), an overstay in its Chinese words, the permits of Hong Kong, Macao and
+# Taiwan residents by name.
+_TROUBLE = re.compile(
+    r"(?:丢|唔见|不见|偷|补办|过期|到期)[^，。？?]{0,6}(?:护照|passport)|"
+    r"(?:护照|passport)[^，。？?]{0,4}(?:丢|唔见|不见|被偷|过期|到期)|"
+    r"(?:lost|stolen|expired)\w*\s+(?:my\s+)?passport|"
+    r"passport\s+(?:was\s+|is\s+|has\s+)?(?:lost|stolen|expired)|"
+    r"hong kong permit|macao permit|台胞证|回乡证|通行证|超(?:咗|了)?期|逾期",
+    _ASCII_WORDS,
+)
 
 
 def _asks_if_needed(folded: str, errand_at: int) -> bool:

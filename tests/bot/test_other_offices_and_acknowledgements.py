@@ -1,12 +1,14 @@
-"""Other offices' errands and follow-ups that open with an acknowledgement (issue 11), over a
-real server and websocket as a visitor meets them: bookings made for the visitor (a ticket, a
-rebooked flight), vehicles, housing, animals' quarantine and a business recommended are declined,
-even after an immigration answer; a follow-up opened by "ok," or "好的，" keeps the thread, while
-NLU's sure out-of-scope reading of a longer one that names its own matter still declines it."""
+"""Other offices' errands, matters of ours named, and follow-ups (issue 11), over a real server
+and websocket as a visitor meets them: bookings made for the visitor (a ticket, a rebooked
+flight), vehicles, housing, animals' quarantine and a business recommended are declined, even
+after an immigration answer; a lost passport or a Hong Kong permit named is answered whatever
+NLU's unsure out-of-scope reading; a follow-up opened by "ok," or "好的，" keeps the thread, while
+NLU's sure out-of-scope reading of a longer one that names its own matter still declines it; a
+follow-up naming no paper or procedure leans on the topic however long it is."""
 
 import pytest
 
-from bot.errands import runs_errand
+from bot.errands import runs_errand, speaks_of_our_matter
 from tests.bot.conversations import converse
 
 
@@ -27,10 +29,28 @@ def test_other_offices_errands(text: str, errand: bool) -> None:
     assert runs_errand(text) is errand
 
 
+@pytest.mark.parametrize(("text", "ours"), [
+    ("我本護照喺深圳唔見咗，報咗警之後仲要去邊度？", True),
+    ("my son's passport has expired while we're in Xi'an", True),
+    ("Can non-Chinese residents of Hong Kong get a Hong Kong permit for the mainland?", True),
+    ("如果我超咗期兩日會點？", True),
+    ("小区门禁卡丢了，物业说要带护照去补", False),  # the passport is brought, the card is lost
+    ("我的护照丢了，银行卡也一起丢了，怎么挂失银行卡？", False),  # the errand asked
+])
+def test_matters_of_ours_named(text: str, ours: bool) -> None:
+    assert speaks_of_our_matter(text) is ours
+
+
 @pytest.fixture(scope="module")
 def shared_server(start_module_server):
     """The module's server, with an IP allowance for its several chats from one address."""
     return start_module_server(CHAT_IP_RATE="1000", CHAT_IP_BURST="1000")
+
+
+async def test_a_lost_passport_named_is_answered_whatever_nlu_read(shared_server, ws_client):
+    lost, = await converse(ws_client, shared_server.ws_url, "我本護照喺深圳唔見咗，報咗警之後仲要去邊度？",
+                           page_lang="zh")
+    assert lost["meta"]["kind"] == "answer", lost
 
 
 async def test_a_follow_up_opened_by_an_acknowledgement_keeps_the_thread(shared_server, ws_client):
