@@ -377,7 +377,11 @@ class Pipeline:
         # NLU reads in its own few words (it names no matter of ours by itself).
         points_back = ctx.last_entry is not None and intent not in SMALL_INTENTS \
             and (points_at_it(text) or uses_it(text))
-        if not explicit and not points_back and (intent in SMALL_INTENTS or not _is_short(text)):
+        # A longer one leans on the topic too when it names no paper or procedure of its own
+        # ("What's the fine for the company if we do it anyway?", "如果公司沒幫他辦手續就讓他
+        # 上班，公司會怎樣？"): the matter is the conversation's.
+        if not explicit and not points_back and (
+                intent in SMALL_INTENTS or not (_is_short(text) or _names_no_matter(text))):
             if is_oos or best.decision != "decline":
                 return best
             # "since when?", "收唔收錢？", "sorry I meant Ireland not the UK": alone they say
@@ -836,6 +840,30 @@ def _fee_first(ranked: Search, text: str) -> Search:
 def short_region(name: str) -> str:
     """广西壮族自治区 → 广西, 上海市 → 上海: how people name a province in a sentence."""
     return REGION_SUFFIX.sub("", name) or name
+
+
+# The papers and procedures a question is about, by their common names. A question naming none
+# ("how many days before expiry do I have to apply?", "要提前几天申请？") leaves its matter to the
+# conversation, however long it is.
+_MATTER = re.compile(
+    r"visa|permit|passport|\bcards?\b|transit|registration|register|residen|\bpr\b|extension|"
+    r"overstay|entry|exit|border|\bports?\b|签证|签注|居留|护照|证|卡|过境|免签|登记|永居|延期|入境|出境|"
+    r"口岸|逾期|超期|超咗期|停留",
+    re.IGNORECASE | re.ASCII)
+
+
+# Asking us to find, book or recommend something ("can you also book me a flat viewing?", "附近有
+# 冇好嘅點心舖介紹？"): a new errand, not the topic's next question.
+_FIND_ME = re.compile(
+    r"\b(?:book|reserve|order|recommend|suggest|find)\b[^?？]{0,12}\bme\b|\brecommend|"
+    r"介绍|推荐|帮我(?:订|买|找|book)|帮我哋(?:订|买|找)",
+    re.IGNORECASE | re.ASCII)
+
+
+def _names_no_matter(text: str) -> bool:
+    """A question that names no paper or procedure of ours and asks us to find nothing."""
+    plain = to_simplified(text)
+    return _MATTER.search(plain) is None and _FIND_ME.search(plain) is None
 
 
 def _is_short(text: str) -> bool:

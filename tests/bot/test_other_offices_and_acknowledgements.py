@@ -76,3 +76,14 @@ async def test_a_ticket_booked_after_an_answer_is_declined(shared_server, ws_cli
                                      page_lang="zh")
     assert transit["meta"]["kind"] == "answer", transit
     assert ticket["meta"]["kind"] == "decline", ticket
+
+
+async def test_a_follow_up_naming_no_matter_leans_on_the_topic(shared_server, ws_client):
+    work, fine = await converse(
+        ws_client, shared_server.ws_url,
+        "My company wants to take on a foreign student as an intern, she only has a study visa. "
+        "Can she work for us?",
+        "How much would we be fined if we let her start anyway?")
+    assert work["meta"]["kind"] == "answer", work
+    assert fine["meta"]["kind"] == "answer", fine
+    assert fine["meta"]["entry"] == "illegal-employment-penalties-employer", fine
