@@ -32,7 +32,7 @@ _ASCII_WORDS = re.ASCII
 _ERRAND = re.compile(
     r"银行开户|开户|bank account|\batm\b|取钱|攞钱|提款|visa card|master ?card|信用卡|credit card|"
     r"银行卡|refund|退款|退钱|退返|房钱|押金|按金|deposit|"
-    r"sim ?card|电话卡|手机卡|营业厅|滴滴|\bdidi\b|12306|train ticket|luggage|baggage|行李|"
+    r"sim ?card|电话卡|手机卡|手机号|营业厅|滴滴|\bdidi\b|12306|train ticket|luggage|baggage|行李|"
     r"医院|hospital|牙医|dentist|睇医生|看医生|医疗券|\bclinic\b|诊所|好嘢食|餐厅|restaurant|美食|"
     r"报税|交税|个税|所得税|tax return|income tax|file (?:my )?tax|驾照|驾驶证|车牌|"
     r"driving licen[cs]e|driver'?s licen[cs]e|房东|landlord|好嘈|噪音|呃咗钱|呃钱|骗钱|"
@@ -185,13 +185,14 @@ def speaks_of_our_matter(text: str) -> bool:
 
 # Narrower than _OURS: a passport lost, stolen or expired (not one merely brought along: "物业说要带
 # 护照去补" a door card), an overstay in its Chinese words, the permits of Hong Kong, Macao and
-# Taiwan residents by name.
+# Taiwan residents by name, registering a guest at the police station, a stopover or layover.
 _TROUBLE = re.compile(
     r"(?:丢|唔见|不见|偷|补办|过期|到期)[^，。？?]{0,6}(?:护照|passport)|"
     r"(?:护照|passport)[^，。？?]{0,4}(?:丢|唔见|不见|被偷|过期|到期)|"
     r"(?:lost|stolen|expired)\w*\s+(?:my\s+)?passport|"
     r"passport\s+(?:was\s+|is\s+|has\s+)?(?:lost|stolen|expired)|"
-    r"hong kong permit|macao permit|台胞证|回乡证|通行证|超(?:咗|了)?期|逾期",
+    r"hong kong permit|macao permit|台胞证|回乡证|通行证|超(?:咗|了)?期|逾期|"
+    r"派出所[^，。？?]{0,4}登记|登记[^，。？?]{0,4}派出所|\bstopover|\blayover",
     _ASCII_WORDS,
 )
 
