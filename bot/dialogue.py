@@ -18,7 +18,13 @@ from bot.controls import Control
 from bot.errands import names_our_matter, runs_errand, speaks_of_our_matter
 from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
 from bot.form_summary import FormSummary
-from bot.handoff_cues import addresses_us, asks_for_person, names_a_person, sounds_like_complaint
+from bot.handoff_cues import (
+    addresses_us,
+    asks_for_person,
+    files_complaint_about_us,
+    names_a_person,
+    sounds_like_complaint,
+)
 from bot.lookup_form import LookupAction, LookupForm, lookup_step
 from bot.office_form import SERVICE as OFFICE_SERVICE
 from bot.office_form import OfficeForm, ShowOffices, asks_for_offices, cancels, only_a_place, picked
@@ -181,6 +187,16 @@ def _handler(ctx: Context, turn: Turn) -> Callable[[Context, Turn, list[str]], l
     ("is the form in Korean?") is answered as the question it is."""
     if turn.control is not None:
         return CONTROL_HANDLERS[turn.control.kind]
+    if turn.intent not in ("complaint", "request_human") \
+            and (addresses_us(turn.text) or not _errand(ctx, turn)):
+        # A complaint in so many words about us ("this chatbot is useless, I want to file a 投诉",
+        # "我要投訴某口岸的邊檢人員刁難"), or a request for a person in displeasure ("pending for 5
+        # weeks … I need someone to look into this"), read as out of scope or as an option or
+        # service: the handoff path, whatever the intent.
+        if files_complaint_about_us(turn.text):
+            return _complaint
+        if asks_for_person(turn.text) and sounds_like_complaint(turn.text):
+            return _request_human
     if turn.intent in CONTROL_INTENTS or _misread_as_handoff(turn):
         return _retrieve
     if _errand(ctx, turn) and not (asks_for_person(turn.text) or (
