@@ -380,8 +380,14 @@ class Pipeline:
         # A longer one leans on the topic too when it names no paper or procedure of its own
         # ("What's the fine for the company if we do it anyway?", "如果公司沒幫他辦手續就讓他
         # 上班，公司會怎樣？"): the matter is the conversation's.
+        # NLU sure it is out of scope, it leans only when it speaks of someone already spoken of
+        # ("she", "他", the company): "is it going to rain in Beijing tomorrow?" names no matter
+        # either, and is not the topic's.
+        sure_elsewhere = intent == "out_of_scope" and confidence >= THRESHOLDS.oos_sure_at \
+            and party_of(text) is None and not _SOMEONE_SPOKEN_OF.search(to_simplified(text).lower())
+        leans_whole = _names_no_matter(text) and not sure_elsewhere
         if not explicit and not points_back and (
-                intent in SMALL_INTENTS or not (_is_short(text) or _names_no_matter(text))):
+                intent in SMALL_INTENTS or not (_is_short(text) or leans_whole)):
             if is_oos or best.decision != "decline":
                 return best
             # "since when?", "收唔收錢？", "sorry I meant Ireland not the UK": alone they say
@@ -858,6 +864,10 @@ _FIND_ME = re.compile(
     r"\b(?:book|reserve|order|recommend|suggest|find)\b[^?？]{0,12}\bme\b|\brecommend|"
     r"介绍|推荐|帮我(?:订|买|找|book)|帮我哋(?:订|买|找)",
     re.IGNORECASE | re.ASCII)
+
+
+# A person already spoken of, by a pronoun ("she's flying on to Seoul", "让他上班").
+_SOMEONE_SPOKEN_OF = re.compile(r"\b(?:she|he|her|him|his|they|them|their)\b|他|她|佢", re.ASCII)
 
 
 def _names_no_matter(text: str) -> bool:
