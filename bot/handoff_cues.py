@@ -19,7 +19,7 @@ _ASCII_WORDS = re.ASCII
 _PERSON = re.compile(
     r"\b(human|humans|real person|a person|someone|somebody|anyone|anybody|agent|agents|officer|"
     r"officers|staff|operator|representative|customer service|live chat|people)\b"
-    r"|人工|真人|客服|专人|工作人员|职员|接线员|坐席|搵人|找人|有冇人|有没有人|有人吗|揾人|个人|人手",
+    r"|人工|真人|客服|专人|工作人员|职员|接线员|坐席|搵人|找人|有冇人|有没有人|有人吗|揾人|(?:搵|找|揾|叫)个人|人手",
     _ASCII_WORDS,
 )
 _REQUEST = re.compile(
