@@ -15,7 +15,7 @@ from pydantic import BaseModel, field_validator
 from bot.answer_policy import THRESHOLDS, Evidence, alternatives, choose, code_mixed
 from bot.appointment_form import AppointmentForm
 from bot.controls import Control
-from bot.errands import names_our_matter, runs_errand, speaks_of_our_matter
+from bot.errands import loses_a_passport, names_our_matter, runs_errand, speaks_of_our_matter
 from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
 from bot.form_summary import FormSummary
 from bot.handoff_cues import (
@@ -504,7 +504,7 @@ def _evidence(turn: Turn) -> Evidence:
         # Code-mixed text that names our matter ("我想 apply PR") is ours whatever NLU read.
         nlu_oos=(turn.is_oos or turn.intent == "out_of_scope") and not search.follow_up
         and not (code_mixed(turn.text) and names_our_matter(turn.text))
-        and not (names_ours and not sure_oos),
+        and not (names_ours and not sure_oos) and not loses_a_passport(turn.text),
         names_ours=names_ours,
         nlu_oos_confidence=turn.confidence if turn.intent == "out_of_scope" else 0.0,
         follow_up=search.follow_up,

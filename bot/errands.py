@@ -66,10 +66,10 @@ _ERRAND = re.compile(
 # Which business to use ("邊間銀行最方便？", "边间旅行社抵啲", "which hotel is cheapest?"): a
 # recommendation, never an immigration matter, even when our card is what it is used with.
 _RECOMMEND = re.compile(
-    r"(?:哪家|哪间|哪个|边间|边家|边个|which)\s*[^，。？?]{0,8}"
+    r"(?:哪家|哪间|哪个|边间|边家|边个|which)\s*[^,.?!，。？！]{0,8}"
     r"(?:银行|旅行社|医院|酒店|餐厅|学校|诊所|航空|bank|agency|hospital|hotel|restaurant|school|clinic|airline)"
-    r"[^，。？?]{0,16}(?:最方便|最好|最平|最便宜|抵|便宜|好啲|推荐|best|cheap|recommend)|"
-    r"(?:推荐|recommend)[^，。？?]{0,10}(?:银行|旅行社|医院|酒店|餐厅|学校|诊所|bank|agency|hospital|hotel|"
+    r"[^,.?!，。？！]{0,16}(?:最方便|最好|最平|最便宜|抵|便宜|好啲|推荐|best|cheap|recommend)|"
+    r"(?:推荐|recommend)[^,.?!，。？！]{0,10}(?:银行|旅行社|医院|酒店|餐厅|学校|诊所|bank|agency|hospital|hotel|"
     r"restaurant|school|clinic)",
     _ASCII_WORDS,
 )
@@ -170,6 +170,22 @@ def _ours(folded: str) -> bool:
     return _OURS.search(ours) is not None or _NAMED.search(ours) is not None
 
 
+# A passport lost or stolen, told in a sentence ("someone stole my bag with my passport in it",
+# "they took my bag, my passport was in it"): always ours (the police report, the exit permit).
+_PASSPORT_GONE = re.compile(
+    r"\b(?:lost|stole|stolen|took|taken|missing|pickpocketed)\b[^.?!。？！]{0,30}\bpassport|"
+    r"\bpassport\b[^.?!。？！]{0,20}\b(?:lost|stolen|missing|gone|taken)\b|"
+    r"(?:丢|唔见|不见|偷|抢)[^,，。？?]{0,4}护照|护照[^,，。？?]{0,4}(?:丢|唔见|不见|被偷|被抢)",
+    _ASCII_WORDS,
+)
+
+
+def loses_a_passport(text: str) -> bool:
+    """A passport lost or stolen, and no errand asked."""
+    folded = fold(text)
+    return _PASSPORT_GONE.search(folded) is not None and _ERRAND.search(folded) is None
+
+
 def speaks_of_our_matter(text: str) -> bool:
     """The message names an immigration matter by its name (_NAMED) or a trouble with one of
     our papers (_TROUBLE: "my passport expired", "个护照唔见咗", "超咗期"), and no errand. NLU's
@@ -187,12 +203,12 @@ def speaks_of_our_matter(text: str) -> bool:
 # 护照去补" a door card), an overstay in its Chinese words, the permits of Hong Kong, Macao and
 # Taiwan residents by name, registering a guest at the police station, a stopover or layover.
 _TROUBLE = re.compile(
-    r"(?:丢|唔见|不见|偷|补办|过期|到期)[^，。？?]{0,6}(?:护照|passport)|"
-    r"(?:护照|passport)[^，。？?]{0,4}(?:丢|唔见|不见|被偷|过期|到期)|"
+    r"(?:丢|唔见|不见|偷|补办|过期|到期)[^,.?!，。？！]{0,6}(?:护照|passport)|"
+    r"(?:护照|passport)[^,.?!，。？！]{0,4}(?:丢|唔见|不见|被偷|过期|到期)|"
     r"(?:lost|stolen|expired)\w*\s+(?:my\s+)?passport|"
     r"passport\s+(?:was\s+|is\s+|has\s+)?(?:lost|stolen|expired)|"
     r"hong kong permit|macao permit|台胞证|回乡证|通行证|超(?:咗|了)?期|逾期|"
-    r"派出所[^，。？?]{0,4}登记|登记[^，。？?]{0,4}派出所|\bstopover|\blayover",
+    r"派出所[^,.?!，。？！]{0,4}登记|登记[^,.?!，。？！]{0,4}派出所|\bstopover|\blayover",
     _ASCII_WORDS,
 )
 

@@ -82,6 +82,14 @@ async def test_a_lost_passport_named_is_answered_whatever_nlu_read(shared_server
     assert lost["meta"]["kind"] == "answer", lost
 
 
+async def test_a_stolen_passport_told_at_length_is_answered(shared_server, ws_client):
+    # NLU is sure this is out of scope (0.97): a passport taken is ours whatever it read.
+    stolen, = await converse(ws_client, shared_server.ws_url,
+                             "A pickpocket took my wallet and my passport on the metro in Shanghai "
+                             "this morning. Tell me what I should do now.")
+    assert stolen["meta"]["kind"] == "answer", stolen
+
+
 async def test_a_follow_up_opened_by_an_acknowledgement_keeps_the_thread(shared_server, ws_client):
     stay, onward = await converse(
         ws_client, shared_server.ws_url,
