@@ -66,6 +66,10 @@ class Evidence:
     nlu_oos_confidence: float  # how sure NLU is of that (0 when it is not out of scope)
     text: str
     follow_up: bool = False  # searched joined with the conversation's topic
+    # It speaks of a matter of ours by name ("超咗期", "passport expired", "Hong Kong permit")
+    # and names no errand: NLU's unsure out-of-scope reading and the coverage floor, both fitted
+    # on a line or two of one language, do not decline it (bot/errands.speaks_of_our_matter).
+    names_ours: bool = False
 
 
 def code_mixed(text: str) -> bool:
@@ -108,7 +112,7 @@ def choose(e: Evidence, t: Thresholds = THRESHOLDS) -> Choice:
         return "decline"
     # A bare "visa?" is covered by everything and nothing: asked back, not declined.
     if (e.in_scope < t.decline_scope_below and not e.nlu_immigration and not e.follow_up
-            and not code_mixed(e.text) and not told_at_length(e.text) and not is_vague(e.text)):
+            and not e.names_ours and not code_mixed(e.text) and not told_at_length(e.text) and not is_vague(e.text)):
         return "decline"
     if e.decision == "answer":
         return "answer"

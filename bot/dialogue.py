@@ -12,13 +12,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, field_validator
 
-from bot.answer_policy import Evidence, alternatives, choose, code_mixed
+from bot.answer_policy import THRESHOLDS, Evidence, alternatives, choose, code_mixed
 from bot.appointment_form import AppointmentForm
 from bot.controls import Control
-from bot.errands import names_our_matter, runs_errand
+from bot.errands import loses_a_passport, names_our_matter, runs_errand, speaks_of_our_matter
 from bot.foreign_visa import asks_foreign_residence, asks_foreign_visa
 from bot.form_summary import FormSummary
-from bot.handoff_cues import addresses_us, asks_for_person, names_a_person, sounds_like_complaint
+from bot.handoff_cues import (
+    addresses_us,
+    asks_for_person,
+    files_complaint_about_us,
+    names_a_person,
+    sounds_like_complaint,
+)
 from bot.lookup_form import LookupAction, LookupForm, lookup_step
 from bot.office_form import SERVICE as OFFICE_SERVICE
 from bot.office_form import OfficeForm, ShowOffices, asks_for_offices, cancels, only_a_place, picked
@@ -181,6 +187,16 @@ def _handler(ctx: Context, turn: Turn) -> Callable[[Context, Turn, list[str]], l
     ("is the form in Korean?") is answered as the question it is."""
     if turn.control is not None:
         return CONTROL_HANDLERS[turn.control.kind]
+    if turn.intent not in ("complaint", "request_human") \
+            and (addresses_us(turn.text) or not _errand(ctx, turn)):
+        # A complaint in so many words about us ("this chatbot is useless, I want to file a 投诉",
+        # "我要投訴某口岸的邊檢人員刁難"), or a request for a person in displeasure ("pending for 5
+        # weeks … I need someone to look into this"), read as out of scope or as an option or
+        # service: the handoff path, whatever the intent.
+        if files_complaint_about_us(turn.text):
+            return _complaint
+        if asks_for_person(turn.text) and sounds_like_complaint(turn.text):
+            return _request_human
     if turn.intent in CONTROL_INTENTS or _misread_as_handoff(turn):
         return _retrieve
     if _errand(ctx, turn) and not (asks_for_person(turn.text) or (
@@ -476,6 +492,10 @@ def reads_as_ours(intent: str, confidence: float) -> bool:
 def _evidence(turn: Turn) -> Evidence:
     search = turn.search
     assert search is not None
+    # A matter of ours named and no errand ("Does the 非中国籍 Hong Kong permit let me take a
+    # job?"): NLU's out-of-scope reading counts only when sure.
+    names_ours = speaks_of_our_matter(turn.text)
+    sure_oos = turn.intent == "out_of_scope" and turn.confidence >= THRESHOLDS.oos_sure_at
     return Evidence(
         decision=search.decision, confidence=search.confidence, in_scope=search.in_scope,
         shares=tuple(h.score for h in search.hits), text=turn.text,
@@ -483,7 +503,9 @@ def _evidence(turn: Turn) -> Evidence:
         # A follow-up's few words ("fee 多少") say little on their own; its topic is in scope.
         # Code-mixed text that names our matter ("我想 apply PR") is ours whatever NLU read.
         nlu_oos=(turn.is_oos or turn.intent == "out_of_scope") and not search.follow_up
-        and not (code_mixed(turn.text) and names_our_matter(turn.text)),
+        and not (code_mixed(turn.text) and names_our_matter(turn.text))
+        and not (names_ours and not sure_oos) and not loses_a_passport(turn.text),
+        names_ours=names_ours,
         nlu_oos_confidence=turn.confidence if turn.intent == "out_of_scope" else 0.0,
         follow_up=search.follow_up,
     )

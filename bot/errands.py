@@ -32,7 +32,7 @@ _ASCII_WORDS = re.ASCII
 _ERRAND = re.compile(
     r"银行开户|开户|bank account|\batm\b|取钱|攞钱|提款|visa card|master ?card|信用卡|credit card|"
     r"银行卡|refund|退款|退钱|退返|房钱|押金|按金|deposit|"
-    r"sim ?card|电话卡|手机卡|营业厅|滴滴|\bdidi\b|12306|train ticket|luggage|baggage|行李|"
+    r"sim ?card|电话卡|手机卡|手机号|营业厅|滴滴|\bdidi\b|12306|train ticket|luggage|baggage|行李|"
     r"医院|hospital|牙医|dentist|睇医生|看医生|医疗券|\bclinic\b|诊所|好嘢食|餐厅|restaurant|美食|"
     r"报税|交税|个税|所得税|tax return|income tax|file (?:my )?tax|驾照|驾驶证|车牌|"
     r"driving licen[cs]e|driver'?s licen[cs]e|房东|landlord|好嘈|噪音|呃咗钱|呃钱|骗钱|"
@@ -51,7 +51,26 @@ _ERRAND = re.compile(
     # A train ticket refunded or changed ("高铁票怎么退", Cantonese 飞 for a ticket; buying one
     # with a PR card as ID is ours), a transport card, a web domain: errands done elsewhere.
     r"(?:高铁|火车|动车|车)(?:票|飞)[^，。？?]{0,6}(?:退|改签|改期)|退(?:高铁|火车|动车|车)?(?:票|飞)|"
-    r"八达通|octopus card|domain name|域名",
+    r"八达通|octopus card|domain name|域名|"
+    # Bookings made for the visitor, a ticket or a flight changed: a travel agent's or an
+    # airline's errand ("帮我订一张高铁票", "can you rebook my flight?").
+    r"\brebook|改签|订[^，。？?]{0,10}(?:票|飞)|\bbook(?:ing)?\b[^，。？?]{0,24}(?:tickets?|train|tour)|"
+    # Other offices' matters, by office: vehicles (车管所), housing (the provident fund, buying a
+    # home), animals crossing with their owners (quarantine), vaccinations, health cover.
+    r"车管所|车辆登记|register (?:my |a |the |our )?(?:car|vehicle)|驾考|driving test|theory (?:test|exam)|"
+    r"公积金|housing fund|provident fund|买房|购房|房产证|"
+    r"buy(?:ing)? (?:a |an )?(?:house|flat|home|apartment|property)|"
+    r"宠物|\bpets?\b|\bdogs?\b|\bcats?\b|检疫|quarantine|疫苗|vaccin|医保|急诊",
+    _ASCII_WORDS,
+)
+# Which business to use ("邊間銀行最方便？", "边间旅行社抵啲", "which hotel is cheapest?"): a
+# recommendation, never an immigration matter, even when our card is what it is used with.
+_RECOMMEND = re.compile(
+    r"(?:哪家|哪间|哪个|边间|边家|边个|which)\s*[^,.?!，。？！]{0,8}"
+    r"(?:银行|旅行社|医院|酒店|餐厅|学校|诊所|航空|bank|agency|hospital|hotel|restaurant|school|clinic|airline)"
+    r"[^,.?!，。？！]{0,16}(?:最方便|最好|最平|最便宜|抵|便宜|好啲|推荐|best|cheap|recommend)|"
+    r"(?:推荐|recommend)[^,.?!，。？！]{0,10}(?:银行|旅行社|医院|酒店|餐厅|学校|诊所|bank|agency|hospital|hotel|"
+    r"restaurant|school|clinic)",
     _ASCII_WORDS,
 )
 # Goods crossing the border (customs, duty-free allowances, parcels) are customs' errands. They name
@@ -114,6 +133,8 @@ def runs_errand(text: str, after_answer: bool = False) -> bool:
 
 def _errand_asked(text: str, after_answer: bool) -> bool:
     folded = fold(text)
+    if _RECOMMEND.search(folded):
+        return True
     errand = _ERRAND.search(folded)
     if errand is None or _ours(folded):
         errand = _CUSTOMS.search(folded)
@@ -147,6 +168,49 @@ def _ours(folded: str) -> bool:
     another country's ("申请Canada PR要police clearance") is not ours."""
     ours = without_foreign_matters(folded)
     return _OURS.search(ours) is not None or _NAMED.search(ours) is not None
+
+
+# A passport lost or stolen, told in a sentence ("someone stole my bag with my passport in it",
+# "they took my bag, my passport was in it"): always ours (the police report, the exit permit).
+_PASSPORT_GONE = re.compile(
+    r"\b(?:lost|stole|stolen|took|taken|missing|pickpocketed)\b[^.?!。？！]{0,30}\bpassport|"
+    r"\bpassport\b[^.?!。？！]{0,20}\b(?:lost|stolen|missing|gone|taken)\b|"
+    r"(?:丢|唔见|不见|偷|抢)[^,，。？?]{0,4}护照|护照[^,，。？?]{0,4}(?:丢|唔见|不见|被偷|被抢)",
+    _ASCII_WORDS,
+)
+
+
+def loses_a_passport(text: str) -> bool:
+    """A passport lost or stolen, and no errand asked."""
+    folded = fold(text)
+    return _PASSPORT_GONE.search(folded) is not None and _ERRAND.search(folded) is None
+
+
+def speaks_of_our_matter(text: str) -> bool:
+    """The message names an immigration matter by its name (_NAMED) or a trouble with one of
+    our papers (_TROUBLE: "my passport expired", "个护照唔见咗", "超咗期"), and no errand. NLU's
+    out-of-scope reading, unless sure, and the coverage floor do not decline it
+    (bot/answer_policy.py): both were fitted on a line or two of one language, and read "我个护照
+    喺广州唔见咗，报完警仲要去边度攞张证明？" as uncovered."""
+    folded = fold(text)
+    if _ERRAND.search(folded) or _CUSTOMS.search(folded):
+        return False
+    ours = without_foreign_matters(folded)
+    return _NAMED.search(ours) is not None or _TROUBLE.search(ours) is not None
+
+
+# Narrower than _OURS: a passport lost, stolen or expired (not one merely brought along: "物业说要带
+# 护照去补" a door card), an overstay in its Chinese words, the permits of Hong Kong, Macao and
+# Taiwan residents by name, registering a guest at the police station, a stopover or layover.
+_TROUBLE = re.compile(
+    r"(?:丢|唔见|不见|偷|补办|过期|到期)[^,.?!，。？！]{0,6}(?:护照|passport)|"
+    r"(?:护照|passport)[^,.?!，。？！]{0,4}(?:丢|唔见|不见|被偷|过期|到期)|"
+    r"(?:lost|stolen|expired)\w*\s+(?:my\s+)?passport|"
+    r"passport\s+(?:was\s+|is\s+|has\s+)?(?:lost|stolen|expired)|"
+    r"hong kong permit|macao permit|台胞证|回乡证|通行证|超(?:咗|了)?期|逾期|"
+    r"派出所[^,.?!，。？！]{0,4}登记|登记[^,.?!，。？！]{0,4}派出所|\bstopover|\blayover",
+    _ASCII_WORDS,
+)
 
 
 def _asks_if_needed(folded: str, errand_at: int) -> bool:

@@ -19,7 +19,7 @@ _ASCII_WORDS = re.ASCII
 _PERSON = re.compile(
     r"\b(human|humans|real person|a person|someone|somebody|anyone|anybody|agent|agents|officer|"
     r"officers|staff|operator|representative|customer service|live chat|people)\b"
-    r"|人工|真人|客服|专人|工作人员|职员|接线员|坐席|搵人|找人|有冇人|有没有人|有人吗|揾人|个人|人手",
+    r"|人工|真人|客服|专人|工作人员|职员|接线员|坐席|搵人|找人|有冇人|有没有人|有人吗|揾人|(?:搵|找|揾|叫)个人|人手",
     _ASCII_WORDS,
 )
 _REQUEST = re.compile(
@@ -83,3 +83,22 @@ def addresses_us(text: str) -> bool:
     complain") is about that errand's party, for 12345; one that addresses or names us ("your
     counter still owes me a refund") is ours to hand to a person."""
     return _ABOUT_US.search(fold(text)) is not None
+
+
+# A complaint in so many words ("I want to file a complaint", "我要投訴"), not a word of
+# displeasure that a question may hold ("busy", "态度").
+_FILES_COMPLAINT = re.compile(r"\b(complain|complaint|complaints)\b|投诉|举报", _ASCII_WORDS)
+# Our officers and places, beside the service itself (_ABOUT_US): "某口岸的邊檢人員".
+_OUR_OFFICERS = re.compile(
+    r"\b(border (?:officers?|police|control|staff)|immigration (?:officers?|staff|counter)|"
+    r"exit.?entry (?:office|bureau|staff))\b|边检|边防|口岸|出入境大厅|窗口",
+    _ASCII_WORDS,
+)
+
+
+def files_complaint_about_us(text: str) -> bool:
+    """Files a complaint in so many words about the service, its officers or its offices: the
+    handoff path, whatever intent the classifier read."""
+    folded = fold(text)
+    return _FILES_COMPLAINT.search(folded) is not None and (
+        addresses_us(text) or _OUR_OFFICERS.search(folded) is not None)

@@ -90,6 +90,20 @@ FOLLOW_UP = re.compile(
     r"|^(那|还有|另外|那么|咁|噉|如果是)|呢[？?]?$",
     re.IGNORECASE | re.ASCII,
 )
+# An acknowledgement of the answer before the follow-up proper ("ok, and Hong Kong as the next
+# stop?", "好的，那小孩呢？", "thanks! what if I stay longer?"): it says nothing of its own, and the
+# follow-up's opening word comes after it.
+_ACKNOWLEDGED = re.compile(
+    r"^(?:(?:ok(?:ay)?|alright|all right|right|sure|i see|got it|cool|great|thanks|thank you|"
+    r"understood)\b|好的|嗯+|哦+|噢|明白了?|了解|知道了|收到|谢谢|謝謝|多谢|多謝)"
+    r"\s*[,，.。!！~]+\s*|^(?:ok(?:ay)?|alright|嗯+|哦+)\s+",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def _after_acknowledgement(text: str) -> str:
+    """The message without an acknowledgement that opens it (_ACKNOWLEDGED)."""
+    return _ACKNOWLEDGED.sub("", text.strip(), count=1)
 REGION_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政区|省|市)$")
 # A question about the price, and an entry about one ("visa-free" is not "free": no bare "free").
 # ASCII word boundaries throughout: "fee多少" has no Unicode \b between "fee" and "多".
@@ -321,7 +335,7 @@ class Pipeline:
                 ) -> Search | None:
         found = self._search_turn(ctx, text, parse, control)
         if found is not None and found.follow_up and ctx.last_question is not None \
-                and _FOLLOW_ON.search(text.strip()):
+                and _FOLLOW_ON.search(_after_acknowledgement(text)):
             # "要是我弟弟想来这边工作呢？" after visa-free entry: which visa, for that purpose.
             return self._for_its_purpose(found, text, _on_topic(ctx.last_question, text), False)
         return found
@@ -357,13 +371,23 @@ class Pipeline:
         # "do I need a return air ticket?" after a transit answer asks what the transit needs,
         # though NLU reads the ticket as an errand (bot/errands.py).
         needs = ctx.last_entry is not None and asks_if_errand_needed(text)
-        explicit = FOLLOW_UP.search(text.strip()) is not None or needs
+        explicit = FOLLOW_UP.search(_after_acknowledgement(text)) is not None or needs
         # "how much is that", "can we take a train to another province during those days?":
         # a message pointing back at the answer just shown is about it, long or short, whatever
         # NLU reads in its own few words (it names no matter of ours by itself).
         points_back = ctx.last_entry is not None and intent not in SMALL_INTENTS \
             and (points_at_it(text) or uses_it(text))
-        if not explicit and not points_back and (intent in SMALL_INTENTS or not _is_short(text)):
+        # A longer one leans on the topic too when it names no paper or procedure of its own
+        # ("What's the fine for the company if we do it anyway?", "如果公司沒幫他辦手續就讓他
+        # 上班，公司會怎樣？"): the matter is the conversation's.
+        # NLU sure it is out of scope, it leans only when it speaks of someone already spoken of
+        # ("she", "他", the company): "is it going to rain in Beijing tomorrow?" names no matter
+        # either, and is not the topic's.
+        sure_elsewhere = intent == "out_of_scope" and confidence >= THRESHOLDS.oos_sure_at \
+            and party_of(text) is None and not _SOMEONE_SPOKEN_OF.search(to_simplified(text).lower())
+        leans_whole = _names_no_matter(text) and not sure_elsewhere
+        if not explicit and not points_back and (
+                intent in SMALL_INTENTS or not (_is_short(text) or leans_whole)):
             if is_oos or best.decision != "decline":
                 return best
             # "since when?", "收唔收錢？", "sorry I meant Ireland not the UK": alone they say
@@ -389,7 +413,13 @@ class Pipeline:
         # get one?" does).
         sure_oos = intent == "out_of_scope" and confidence >= THRESHOLDS.oos_sure_at \
             and not refers_back(text)
-        if not explicit and not points_back and is_oos and (joined.decision == "decline" or sure_oos):
+        # An explicit follow-up ("and ...", "那...") long enough to name a matter of its own,
+        # which the topic's words do not answer with confidence either, is no more about the
+        # topic than one without it ("ok, and what's the weather in Beijing tomorrow?",
+        # "那顺便帮我订一张高铁票？"); a short one leans on the topic ("what if we forget").
+        names_its_own = explicit and not _is_short(text) and joined.decision != "answer"
+        if not points_back and is_oos and (sure_oos and (not explicit or names_its_own)
+                                           or not explicit and joined.decision == "decline"):
             # "今天天气怎么样" after an answer is not about its topic, nor is an errand NLU is sure
             # of ("what's the weather like tomorrow?"), whatever the topic's words find with it.
             return best
@@ -785,7 +815,7 @@ _NAMES_ONLY = re.compile(r"^(?:and|what about|how about|same for)\b|呢[？?]|^(
 
 
 def _only_names(text: str) -> bool:
-    return _NAMES_ONLY.search(text.strip()) is not None
+    return _NAMES_ONLY.search(_after_acknowledgement(text)) is not None
 
 
 def _handoff_with_cue(text: str, intent: str) -> bool:
@@ -816,6 +846,34 @@ def _fee_first(ranked: Search, text: str) -> Search:
 def short_region(name: str) -> str:
     """广西壮族自治区 → 广西, 上海市 → 上海: how people name a province in a sentence."""
     return REGION_SUFFIX.sub("", name) or name
+
+
+# The papers and procedures a question is about, by their common names. A question naming none
+# ("how many days before expiry do I have to apply?", "要提前几天申请？") leaves its matter to the
+# conversation, however long it is.
+_MATTER = re.compile(
+    r"visa|permit|passport|\bcards?\b|transit|registration|register|residen|\bpr\b|extension|"
+    r"overstay|entry|exit|border|\bports?\b|签证|签注|居留|护照|证|卡|过境|免签|登记|永居|延期|入境|出境|"
+    r"口岸|逾期|超期|超咗期|停留",
+    re.IGNORECASE | re.ASCII)
+
+
+# Asking us to find, book or recommend something ("can you also book me a flat viewing?", "附近有
+# 冇好嘅點心舖介紹？"): a new errand, not the topic's next question.
+_FIND_ME = re.compile(
+    r"\b(?:book|reserve|order|recommend|suggest|find)\b[^?？]{0,12}\bme\b|\brecommend|"
+    r"介绍|推荐|帮我(?:订|买|找|book)|帮我哋(?:订|买|找)",
+    re.IGNORECASE | re.ASCII)
+
+
+# A person already spoken of, by a pronoun ("she's flying on to Seoul", "让他上班").
+_SOMEONE_SPOKEN_OF = re.compile(r"\b(?:she|he|her|him|his|they|them|their)\b|他|她|佢", re.ASCII)
+
+
+def _names_no_matter(text: str) -> bool:
+    """A question that names no paper or procedure of ours and asks us to find nothing."""
+    plain = to_simplified(text)
+    return _MATTER.search(plain) is None and _FIND_ME.search(plain) is None
 
 
 def _is_short(text: str) -> bool:

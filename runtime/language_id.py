@@ -70,8 +70,13 @@ def detect_language(text: str) -> LangInfo:
     if any(_is_english_word(w) for w in words) and latin_letters * 3 >= len(han):
         return LangInfo("zh", "mixed")
     traditional_only = _changed(han_text, converter("t2s").convert(han_text))
-    simplified_only = _changed(han_text, converter("s2t").convert(han_text))
+    simplified_only = _changed(han_text, converter(_TO_TRADITIONAL).convert(han_text))
     return LangInfo("zh", "zh-Hant" if traditional_only > simplified_only else "zh-Hans")
+
+
+# What a Simplified character becomes in Traditional, as Hong Kong writes it: 台 stays 台 (OpenCC's
+# s2t makes it 臺, which few Traditional writers use), so "台胞證" counts as Traditional only.
+_TO_TRADITIONAL = "s2hk"
 
 
 def _changed(text: str, converted: str) -> int:
@@ -83,7 +88,7 @@ def script_undecided(text: str) -> bool:
     only ("有效期呢？", "最多呢？"), or as many to each ("多謝晒": 謝 is Traditional, and s2t
     changes 晒), where detect_language says Simplified by default."""
     han = "".join(_HAN.findall(text))
-    to_simple, to_trad = converter("t2s").convert(han), converter("s2t").convert(han)
+    to_simple, to_trad = converter("t2s").convert(han), converter(_TO_TRADITIONAL).convert(han)
     return sum(map(str.__ne__, han, to_simple)) == sum(map(str.__ne__, han, to_trad))
 
 
