@@ -33,8 +33,10 @@ async def test_chinese_helper_checks_a_mothers_application(backend, ws_client):
     server, target = backend
     async with ws_client(server.ws_url) as c:
         await c.hello(lang="zh")
-        ask = await c.ask("查询我母亲的签证进度", "a1")
-        assert ask["meta"]["kind"] == "lookup_form"
+        first = await c.ask("查询我母亲的签证进度", "a1")
+        # A typed wish the corpus also answers may get the how-to first, then the form.
+        ask = first if first["meta"]["kind"] == "lookup_form" else await c.until(
+            lambda f: f["type"] == "reply" and f["meta"].get("kind") == "lookup_form")
         assert "需要核验的是母亲的身份" in ask["text"] and "您母亲的证件号码" in ask["text"]
         ask = await c.ask("A202603020017", "a2")
         assert "您母亲的护照号码" in ask["text"]
