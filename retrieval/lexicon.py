@@ -95,6 +95,11 @@ MANDARIN_SYNONYMS: tuple[tuple[str, str], ...] = (
     ("可不可以", "可以"),
     ("能否", "可以"),
     ("是否", "是不是"),
+    # 超期 / 过期 / 到期 are separable: a visitor says 超咗期 / 过了期 (咗 is already 了 here),
+    # which jieba keeps as one unknown word that matches nothing.
+    ("超了期", "超期"),
+    ("过了期", "过期"),
+    ("到了期", "到期"),
     ("不见了", "丢了"),
     ("弄丢", "丢"),
     ("遗失", "丢失"),

@@ -38,3 +38,14 @@ def test_default_dictionary_is_untouched() -> None:
     before = (jieba.dt.total, len(jieba.dt.FREQ), [jieba.dt.FREQ.get(w) for w in lexicon.JIEBA_WORDS])
     domain_jieba()
     assert (jieba.dt.total, len(jieba.dt.FREQ), [jieba.dt.FREQ.get(w) for w in lexicon.JIEBA_WORDS]) == before
+
+
+def test_a_separated_expiry_word_is_read_as_the_word() -> None:
+    """超咗期 / 過咗期 / 到了期 split 超期, 过期, 到期 with 了; the analyser joins them again so
+    that a Cantonese overstay meets the entries' 超期 rather than an unknown word."""
+    from retrieval.text import TextAnalyzer
+
+    analyzer = TextAnalyzer()
+    assert "超期" in analyzer.analyze("超咗期留喺大陆会唔会俾人拉？", "zh").tokens
+    assert "过期" in analyzer.analyze("簽證過咗期五日", "zh").tokens
+    assert "到期" in analyzer.analyze("签证到了期怎么办", "zh").tokens
