@@ -862,7 +862,9 @@ _FOLLOW_ON = re.compile(r"^(?:and|what if|what about|how about|but|then)\b|^(?:�
 
 # Names a value and asks nothing more: "what about ...", "and for ...", "...呢？" (anywhere: "我個仔嘅
 # card呢？佢16歲" names the son, then says his age).
-_NAMES_ONLY = re.compile(r"^(?:and|what about|how about|same for)\b|呢[？?]|^(?:那|咁|噉)", re.IGNORECASE | re.ASCII)
+# "X又點？", "X又怎样？" is "what about X?" (in Cantonese and Mandarin alike), like "X呢？".
+_NAMES_ONLY = re.compile(r"^(?:and|what about|how about|same for)\b|呢[？?]|^(?:那|咁|噉)"
+                         r"|又(?:点|點|如何|怎样|怎樣|怎么样|怎麼樣)[？?]?$", re.IGNORECASE | re.ASCII)
 
 
 def _only_names(text: str) -> bool:
