@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -62,12 +62,16 @@ from bot.topic_asks import (
     WHERE_QUERY,
     Ask,
     answers_a_particular,
+    asks_within,
     is_fee,
+    is_penalty,
     lead_with,
     linked_fee,
     past_the_limit,
     processing_first,
     purpose_query,
+    states_a_deadline,
+    states_a_fine,
     states_its_fee,
     states_its_time,
     staying_on_first,
@@ -530,6 +534,13 @@ class Pipeline:
             longer = replace(self._search_one(said), query=said, follow_up=True, narrows=True)
             return past_the_limit(longer, ctx.last_entry)
         joined = replace(self._search_one(topic), follow_up=True)
+        if ask == "time" and asks_within(text):
+            # "幾多日內要搞掂？" after registering a guest at home: the limit the entry shown
+            # states (24 hours), not a processing time the topic's words find.
+            limit = self._stated_by(joined, self._as_hits([ctx.last_entry] if ctx.last_entry
+                                                          else []), states_a_deadline)
+            if limit is not None:
+                return limit
         if ask == "time":
             # The topic's entry as the joined search reads it, then the one just shown: an answer
             # beside the point ("fee多少？" answered with permanent residence's fees after a visa
@@ -538,7 +549,15 @@ class Pipeline:
             linked = self._related(anchors)
             shown = self._as_hits([ctx.last_entry] if ctx.last_entry is not None else [])
             stating = tuple(h for h in (*shown, *linked) if self._states_its_time(h.entry_id))
-            return processing_first(joined, linked, stating)
+            timed = processing_first(joined, linked, stating)
+            if timed is not None:
+                return timed
+            # No processing time of its own: "幾多日內要搞掂？" after registering a guest at home
+            # asks its time limit (24 hours), which that entry or one it links to states, not
+            # another procedure's that the words alone find (a study permit's 30 days).
+            return self._stated_by(joined, (*shown, *linked), states_a_deadline)
+        if ask == "penalty":
+            return self._its_penalty(joined, ctx.last_entry)
         if ask in ("where", "when"):
             return self._where(ctx.last_entry, topic, WHERE_QUERY if ask == "where" else WHEN_QUERY)
         if ask == "fee":
@@ -548,6 +567,38 @@ class Pipeline:
         # "is there a number I can ring for help?" after a lost passport: the number its own
         # words find (the topic's 12367 entry), read as the follow-up it is, not out of scope.
         return replace(alone, follow_up=True) if alone.hits else joined
+
+    def _its_penalty(self, joined: Search, shown: str | None) -> Search | None:
+        """"罰幾多？" after working on a tourist visa: the fine for that matter, not the overstay
+        fine the words alone find first. The entry shown when it is a penalty entry (by its
+        title: "max fine?" narrows it); else one it links to that is, or that states a fine (not
+        registering a guest links what follows from it); else one linked from those that is a
+        penalty entry (work on a tourist visa links the definition of illegal employment, which
+        links the worker's fine and then the employer's); else the entry shown, if it states a
+        fine. A second link is followed only to a penalty entry: the offence's definition
+        stands between the matter and its fines."""
+        if shown is None:
+            return None
+        itself = self._as_hits([shown])
+        near = self._related([shown])
+        further = self._related([h.entry_id for h in near])
+        penalty = next((h for h in (*itself, *near) if is_penalty(h)), None) \
+            or next((h for h in near if self._states(h, states_a_fine)), None) \
+            or next((h for h in further if is_penalty(h)), None) \
+            or next((h for h in itself if self._states(h, states_a_fine)), None)
+        return lead_with(joined, penalty) if penalty is not None else None
+
+    def _states(self, hit: Hit, states: Callable[[str], bool]) -> bool:
+        answer = self.retriever.entry(hit.entry_id).answer.zh
+        return states(f"{answer.short}\n{answer.details}")
+
+    def _stated_by(self, joined: Search, hits: tuple[Hit, ...], states: Callable[[str], bool]
+                   ) -> Search | None:
+        """The first of the topic's entries (``hits``: the one shown, then those it links to)
+        whose text ``states`` the particular asked, leading the topic's search. None: none
+        does, and the usual search decides."""
+        stating = next((h for h in hits if self._states(h, states)), None)
+        return lead_with(joined, stating) if stating is not None else None
 
     def _where(self, shown: str | None, topic: str, words: str) -> Search | None:
         """Where or when to apply, after a fee or a processing time ("where do I go for that?"
@@ -811,7 +862,9 @@ _FOLLOW_ON = re.compile(r"^(?:and|what if|what about|how about|but|then)\b|^(?:�
 
 # Names a value and asks nothing more: "what about ...", "and for ...", "...呢？" (anywhere: "我個仔嘅
 # card呢？佢16歲" names the son, then says his age).
-_NAMES_ONLY = re.compile(r"^(?:and|what about|how about|same for)\b|呢[？?]|^(?:那|咁|噉)", re.IGNORECASE | re.ASCII)
+# "X又點？", "X又怎样？" is "what about X?" (in Cantonese and Mandarin alike), like "X呢？".
+_NAMES_ONLY = re.compile(r"^(?:and|what about|how about|same for)\b|呢[？?]|^(?:那|咁|噉)"
+                         r"|又(?:点|點|如何|怎样|怎樣|怎么样|怎麼樣)[？?]?$", re.IGNORECASE | re.ASCII)
 
 
 def _only_names(text: str) -> bool:

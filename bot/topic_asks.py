@@ -29,7 +29,7 @@ from typing import Literal
 from bot.dialogue import Hit, Search
 from bot.nlu.text import fold
 
-Ask = Literal["stay_longer", "time", "where", "when", "fee", "contact"]
+Ask = Literal["stay_longer", "time", "where", "when", "penalty", "fee", "contact"]
 
 # Matched on folded text (Simplified, lower case); ASCII word boundaries, so that an English word
 # inside Chinese ("如果我想stay 3个月呢？") is still a word.
@@ -52,6 +52,9 @@ _CONTACT = re.compile(
 _WHERE = re.compile(r"\bwhere\b|去哪|哪里|哪儿|哪裡|在哪|边度|邊度|何处", _A)
 # What it costs ("fee多少？", "要幾多錢？", "这个证多少钱？"); "visa-free" is not "free".
 _FEE = re.compile(r"费|钱|how much|\bfees?\b|\bcosts?\b|\bpay\b|\bcharge", _A)
+# What the penalty is ("罰幾多？", "what's the fine?", "会被罚吗"): before the fee, which "罚款多少钱"
+# also names.
+_PENALTY = re.compile(r"罚|\bfined?\b|\bfines\b|\bpenalt", _A)
 # When to apply ("how many days before expiry should I apply?", "要提前几天申请？", "幾時要申請？").
 _WHEN = re.compile(r"\bbefore\b.*\b(?:apply|expir|ends?\b|runs? out)|\bapply\b.*\bbefore\b"
                    r"|\bhow (?:early|soon)\b|\bwhen (?:should|do|must|can|to)\b|提前"
@@ -60,6 +63,7 @@ _WHEN = re.compile(r"\bbefore\b.*\b(?:apply|expir|ends?\b|runs? out)|\bapply\b.*
 _OWN_SUBJECT = re.compile(r"12367|12345|出入境|移民局|exit.?entry|immigration|bureau|office")
 # A fee entry, and a processing-time entry, by its title in either language.
 _FEE_TITLE = re.compile(r"\bfees?\b|费用|收费", re.I | _A)
+_PENALTY_TITLE = re.compile(r"处罚|罚款|\bpenalt|\bfines?\b", re.I | _A)
 _PROCESSING_TITLE = re.compile(r"办理时限|需要多长时间|多久出结果|processing time|\btakes\b", re.I | _A)
 # An entry on staying on: a longer stay asked after it is still its question.
 _STAYING_ON_TITLE = re.compile(r"延期|延长|停留证|\bextend|extension|stay permit", re.I | _A)
@@ -72,6 +76,10 @@ WHEN_QUERY = "什么时候申请"  # and when to apply
 # An entry's details that state the procedure's own time ("办理时间：……30分钟内办结", "办理时限：法律
 # 规定15日内"), not that the sources leave it open ("材料、办理时限：资料中没有说明").
 _STATES_TIME = re.compile(r"^办理时[间限]：[^\n]*\d", re.M)
+# An entry that states a time limit of its own ("入住后24小时内", "入境之日起30日内") or a fine with
+# its amount ("罚款5000元至2万元", "每日500元"): either in its short answer or its details.
+_STATES_DEADLINE = re.compile(r"\d+\s*(?:个)?(?:小时|工作日|日|天)(?:之?内|以内)")
+_STATES_FINE = re.compile(r"罚[^\n。]*\d[^\n。]*元|\d[^\n。]*元[^\n。]*罚")
 _STATES_FEE = re.compile(r"^费用：[^\n]*(?:\d|免费)", re.M)
 ASK_CHARS = 16  # Chinese characters: a follow-up longer than this states a question of its own
 ASK_WORDS = 10
@@ -90,6 +98,8 @@ def topic_ask(text: str) -> Ask | None:
         return "where"
     if _WHEN.search(folded):
         return "when"
+    if _PENALTY.search(folded):
+        return "penalty"
     if _FEE.search(folded):
         return "fee"
     if _CONTACT.search(folded) and not _OWN_SUBJECT.search(folded):
@@ -171,6 +181,26 @@ def states_its_time(details_zh: str) -> bool:
     return _STATES_TIME.search(details_zh) is not None
 
 
+def asks_within(text: str) -> bool:
+    """A time asked as a limit to meet ("幾多日內要搞掂？", "within how many days?", "最晚几时"),
+    not how long the procedure takes."""
+    return _WITHIN.search(fold(text)) is not None
+
+
+_WITHIN = re.compile(r"内|\bwithin\b|\bdeadline|\bby when\b|最[迟晚]", _A)
+
+
+def states_a_deadline(zh: str) -> bool:
+    """An entry's (Chinese) text sets a time limit of its own: registering a guest "within 24
+    hours", applying for a residence permit "within 30 days" of entry."""
+    return _STATES_DEADLINE.search(zh) is not None
+
+
+def states_a_fine(zh: str) -> bool:
+    """An entry's (Chinese) text states a fine with its amount."""
+    return _STATES_FINE.search(zh) is not None
+
+
 def answers_a_particular(hit: Hit) -> bool:
     """A fee or processing-time entry: it answers one particular of a procedure, not where to
     apply for it (unless its title says so too: "永久居留申请在哪里受理、怎么审批、多久出结果")."""
@@ -218,6 +248,11 @@ def is_fee(hit: Hit) -> bool:
     return any(_FEE_TITLE.search(t) for t in hit.title.values())
 
 
+def is_penalty(hit: Hit) -> bool:
+    """A penalty entry, by its title ("非法就业的外国人会受到什么处罚", "Penalties for overstaying")."""
+    return any(_PENALTY_TITLE.search(t) for t in hit.title.values())
+
+
 def _is_processing(hit: Hit) -> bool:
     return any(_PROCESSING_TITLE.search(t) for t in hit.title.values())
 
@@ -233,10 +268,15 @@ def the_office_again(joined: Search, shown: str | None) -> Search:
 # work, study, or living with one's family for good. Asked with one of them, "I'm Japanese and
 # coming to work, which visa?" asks for that purpose's visa, not the visa-free entry its
 # nationality finds. Said to the retriever with the question: the corpus's words for that visa.
+_STUDY_WORDS = "X字学习签证"
+_LONG_STUDY_WORDS = "X1字学习签证 超过180日"
+# A year or more ("读一年", "一年以上", "a year", "two years", "school year").
+_A_YEAR = re.compile(r"(?<![每\d])(?:\d|[一两二三四五])\s*年(?!级)|学年|school year|"
+                     r"\b(?:a|one|two|three|four|\d)[ -]years?\b(?!\s*-?\s*old)", _A)
 _PURPOSES = (
     (re.compile(r"\bwork|\bjobs?\b|\bemploy|工作|上班|打工|返工|就业|搵工|找工", _A), "Z字工作签证 工作许可"),
     (re.compile(r"\bstudy|\bstudies|\bcourse\b|\bschool\b|\buniversity|\bsemester|\bdegree\b|"
-                r"读书|读大学|留学|上学|学习|一个学期|课程", _A), "X字学习签证"),
+                r"读书|读.{0,3}(?:书|年|学期)|读[高初中小大]|留学|上学|学习|一个学期|课程", _A), _STUDY_WORDS),
     (re.compile(r"团聚|定居|长住|长期住|长期在|\blong.?term\b|\bsettle|\breunion\b|\bjoin (?:my|her|his)", _A),
      "Q字团聚签证"),
 )
@@ -253,13 +293,49 @@ _WHETHER = re.compile(r"能不能|可不可以|可唔可以|得唔得|可以[^�
                       r"\b(?:is|are) (?:i|we|he|she|they) allowed", _A)
 
 
+# A visit to family is visa-free entry's own purpose, up to its 30 days; a longer one ("my parents
+# want to stay two months with us", "父母想来看我住两个月") needs a family visit visa, Q or S by
+# whom they visit: the entry that tells them apart.
+_VISITS_FAMILY = re.compile(
+    r"探亲|探望|探我|看我|陪我|住我|跟我住|同我住|我家|我屋企|\b(?:my|our) (?:home|place|flat|house)\b"
+    r"|\bvisit|\bstay (?:with|at) (?:me|us|my|our)\b"
+    r"|\bwith (?:me|us)\b|\bsee (?:me|us|their|his|her)\b", _A)
+_FAMILY_VISIT_WORDS = "探亲应该办Q字还是S字签证"
+# A stay longer than visa-free entry's 30 days: months (two or more), half a year, a year or more,
+# a semester or school year, or over 30 days. Not a calendar year ("2025年"), nor one a year ("每年").
+_NUMBER = r"(?:\d{1,2}|[两二三四五六七八九十]+|a|one|two|three|four|five|six|seven|eight|nine|ten|twelve)"
+_PAST_30_DAYS = re.compile(
+    r"(?:\d{1,2}|[两二三四五六七八九十]+)\s*(?:个|個)多?月|半年|(?<![每\d])(?:\d|[一两二三四五])\s*年(?!级)"
+    r"|学期|school year|semester|\b(?:\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|twelve)"
+    r"[ -]months?\b|\b(?:a|one|two|three|\d)[ -]years?\b(?!\s*-?\s*old)|half a year|\blong.?term\b"
+    r"|\b(?:[3-9]\d|\d{3})\s*days\b|(?:[3-9]\d|\d{3})\s*[天日]", _A)
+
+
+def stays_past_visa_free(text: str) -> bool:
+    """A stay longer than visa-free entry allows: two months, a semester, a year, 40 days. One
+    month is within its 30 days."""
+    return any(not _ONE_MONTH.fullmatch(m.group()) for m in _PAST_30_DAYS.finditer(fold(text)))
+
+
+_ONE_MONTH = re.compile(r"(?:1|一)\s*(?:个|個)?月|30\s*[天日]|30\s*days", _A)
+
+
 def purpose_query(text: str, which: bool = True) -> str | None:
     """The corpus's words for the visa of the one purpose beyond visa-free entry that a message
-    names, asking which visa where ``which``, else wishing it (none, or more than one: None)."""
+    names, asking which visa where ``which``, else wishing it (none, or more than one: None).
+    Asked with a stay longer than visa-free entry allows, any question of it is the purpose's
+    ("我係澳洲人，想嚟大陸讀一年書，可唔可以直接用免簽入境？": not whether visa-free entry allows it,
+    which it does not for that long), and a visit to family that long is a purpose of its own."""
     folded = fold(text)
-    if which and not _WHICH_VISA.search(folded):
+    longer = stays_past_visa_free(text)
+    if which and not _WHICH_VISA.search(folded) and not longer:
         return None
-    if not which and (not _WISHES.search(folded) or _WHETHER.search(folded)):
+    if not which and (not _WISHES.search(folded) or _WHETHER.search(folded) and not longer):
         return None
     named = [words for pattern, words in _PURPOSES if pattern.search(folded)]
+    if not named and longer and _VISITS_FAMILY.search(folded):
+        return _FAMILY_VISIT_WORDS
+    if named == [_STUDY_WORDS] and _A_YEAR.search(folded):
+        # A year or more of study is X1's (over 180 days), not X2's.
+        return _LONG_STUDY_WORDS
     return named[0] if len(named) == 1 else None

@@ -12,7 +12,7 @@ from bot.errands import runs_errand
 from bot.follow_values import names_who, uses_it
 from bot.nlu.types import Entity
 from bot.office_form import mentions_an_office
-from bot.topic_asks import purpose_query, wants_past_visa_free
+from bot.topic_asks import purpose_query, stays_past_visa_free, wants_past_visa_free
 from tests.bot.conversations import converse
 
 
@@ -37,10 +37,25 @@ def test_a_nationality_or_home_region_names_who_someone_is() -> None:
     ("我係意大利人，想嚟大陸讀書，要辦咩簽證？", "X"),
     ("我是法国人，来中国工作可以免签吗？", None),  # asks whether, not which visa
     ("I'm French, which visa do I need?", None),  # no purpose named
+    # Longer than visa-free entry's 30 days, any question of the purpose is its visa's.
+    ("I'm Brazilian and would like to spend a semester studying in Shanghai, is visa-free ok?", "X"),
+    ("我是新西兰人，打算来中国读两年硕士，能免签入境吗？", "X"),
+    ("我是法国人，想来中国工作半年，可以免签吗？", "Z"),
 ])
 def test_the_purpose_a_which_visa_question_names(text: str, purpose: str | None) -> None:
     words = purpose_query(text)
     assert (words[0] if words else None) == purpose
+
+
+def test_a_stay_past_visa_free_entry_and_a_family_visit_that_long() -> None:
+    assert stays_past_visa_free("我们想住三个月")
+    assert stays_past_visa_free("for a semester")
+    assert not stays_past_visa_free("住一个月")  # within the 30 days
+    assert not stays_past_visa_free("my 5 year old daughter")
+    assert not stays_past_visa_free("2025年来过")
+    assert purpose_query("我爸妈是德国人，想来我家住三个月，需要签证吗？") == "探亲应该办Q字还是S字签证"
+    assert purpose_query("我爸妈是德国人，想来我家住三周，需要签证吗？") is None  # visa-free will do
+    assert (purpose_query("我是新西兰人，打算来中国读两年硕士，能免签入境吗？") or "")[:2] == "X1"
 
 
 def test_a_follow_up_wishes_a_purpose_or_asks_whether_it_is_allowed() -> None:
@@ -73,7 +88,11 @@ async def test_short_follow_ups_nlu_reads_as_off_topic_are_answered(shared_serve
                                 "被查到怎么罚？", page_lang="zh")
     assert work["meta"]["kind"] == "answer", work
     assert fine["meta"]["kind"] == "answer", fine  # NLU: out of scope at 0.95
-    assert fine["meta"]["entry"] == "illegal-employment-penalties-foreigner", fine
+    # The fine for a student's illegal work, as the entry the X1 visa links to states it (bot/
+    # pipeline.py _its_penalty), or the worker's own penalty entry: the same 5,000 to 20,000 yuan.
+    assert fine["meta"]["entry"] in ("illegal-employment-penalties-foreigner",
+                                     "student-part-time-work"), fine
+    assert "5000" in fine["text"], fine
     lost, ring = await converse(ws_client, shared_server.ws_url,
                                 "I lost my passport in Shanghai today. What should I do?",
                                 "is there a phone number in Shanghai I can ring about it?")
@@ -130,3 +149,14 @@ def test_staying_past_the_visa_free_transit_is_staying_past_visa_free_entry() ->
     assert wants_past_visa_free("my 240-hour transit ends on Friday but I want to stay longer")
     assert wants_past_visa_free("过境免签的10天快到了，还想多留几天怎么办？")
     assert not wants_past_visa_free("how long can I stay on the 240-hour transit?")  # no more wanted
+
+
+async def test_a_purpose_with_a_stay_past_visa_free_entry_gets_its_visa(shared_server, ws_client):
+    (study,) = await converse(ws_client, shared_server.ws_url,
+                              "I'm Brazilian and would like to spend a semester studying at a "
+                              "university in Shanghai, can I come visa-free?")
+    assert study["meta"]["entry"].startswith("visa-x"), study  # not Brazil's visa-free entry
+    (visit,) = await converse(ws_client, shared_server.ws_url,
+                              "我爸妈是德国人，想来我家住三个月，需要签证吗？", page_lang="zh")
+    # Three months is past visa-free entry's 30 days: a family visit visa, Q or S.
+    assert visit["meta"]["entry"] == "visa-q-vs-s-family-visas", visit

@@ -60,6 +60,16 @@ async def test_a_follow_up_about_the_company_gets_the_employers_fine(shared_serv
     assert "10,000" in company["text"], company
 
 
+async def test_the_company_asked_with_you_dim_after_the_workers_fine(shared_server, ws_client):
+    # "請佢間公司又點？" is "and the company that hired him?", as "...呢？" would be; the fine asked
+    # first is illegal employment's (linked through its definition), not overstaying's.
+    *_, fine, company = await converse(ws_client, shared_server.ws_url,
+                                       "我朋友用旅遊簽證喺深圳返工，會有咩後果？", "罰幾多錢？",
+                                       "請佢間公司又點？", page_lang="zh")
+    assert fine["meta"]["entry"] == "illegal-employment-penalties-foreigner", fine
+    assert company["meta"]["entry"] == "illegal-employment-penalties-employer", company
+
+
 async def test_the_entry_shown_stays_when_it_already_says_it_for_them(shared_server, ws_client):
     *_, valid, teen = await converse(ws_client, shared_server.ws_url,
                                      "my PR card got damaged in the wash",

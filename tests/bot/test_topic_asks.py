@@ -6,7 +6,15 @@ in the language of its grammar (issue 11)."""
 
 import pytest
 
-from bot.topic_asks import states_its_fee, states_its_time, topic_ask, wants_past_visa_free
+from bot.topic_asks import (
+    asks_within,
+    states_a_deadline,
+    states_a_fine,
+    states_its_fee,
+    states_its_time,
+    topic_ask,
+    wants_past_visa_free,
+)
 from runtime.language_id import grammar_is_english
 from tests.bot.conversations import converse
 
@@ -26,6 +34,9 @@ from tests.bot.conversations import converse
     ("要提前几天申请？", "when"),
     ("how many days before it expires should I apply?", "when"),
     ("fee多少？", "fee"),
+    ("会罚多少钱？", "penalty"),  # a fine, though it names money too
+    ("and what's the fine?", "penalty"),
+    ("要几天之内办好？", "time"),
     ("要幾多錢？", "fee"),
     # Not these: the longest allowed, a yearly minimum, the hotline named, a question of its own.
     ("how long can they give me?", None),
@@ -226,3 +237,39 @@ async def test_how_long_it_takes_is_the_time_the_topics_own_entries_state(
 ])
 def test_code_mixed_text_is_read_in_the_language_of_its_grammar(text: str, english: bool) -> None:
     assert grammar_is_english(text) is english
+
+
+def test_a_time_asked_as_a_limit_to_meet() -> None:
+    assert asks_within("要几天之内办好？")
+    assert asks_within("within how many days?")
+    assert not asks_within("how long does it take?")
+
+
+@pytest.mark.parametrize(("text", "deadline", "fine"), [
+    ("访客须在到达后24小时内登记。", True, False),
+    ("入境之日起30日内申请居留证件。", True, False),
+    ("逾期的，处每日500元罚款。", False, True),
+    ("处罚：对本人和聘用者均有罚款，详见相关条目。", False, False),  # no amount
+])
+def test_an_entry_that_states_a_time_limit_or_a_fine(text: str, deadline: bool, fine: bool) -> None:
+    assert states_a_deadline(text) is deadline
+    assert states_a_fine(text) is fine
+
+
+async def test_a_time_limit_asked_after_registering_a_guest_is_that_entrys(
+        shared_server, ws_client):
+    _, limit = await converse(ws_client, shared_server.ws_url,
+                              "My friend is staying at my flat in Beijing, does she have to register "
+                              "with the police?", "within how many days?")
+    # The guest's 24 hours, not another procedure's processing time that the words find.
+    assert limit["meta"]["entry"] == "accommodation-registration-private-home", limit
+    assert "24 hours" in limit["text"], limit
+
+
+async def test_the_fine_asked_after_working_on_a_tourist_visa_is_illegal_employments(
+        shared_server, ws_client):
+    _, fine = await converse(ws_client, shared_server.ws_url,
+                             "Can I do some paid work while I'm here on a tourist visa?",
+                             "how much is the fine?")
+    # The worker's fine for illegal employment (linked through its definition), not overstaying's.
+    assert fine["meta"]["entry"] == "illegal-employment-penalties-foreigner", fine
