@@ -21,6 +21,7 @@ from conversation.events import Stored
 from conversation.locks import SessionLocks
 from handoff.service import HandoffService
 from services.records import Requester
+from storage.conversations import TurnWrites
 
 log = logging.getLogger(__name__)
 
@@ -107,17 +108,13 @@ class BotTurns:
             )
 
     def record(self, sid: str, outcome: Outcome, read: int | None) -> None:
-        """The turn's writes in one transaction (one commit instead of one each, the replies
-        pushed once it has committed), with no ``await`` inside it: another coroutine's
-        statements on the shared connection cannot join it."""
+        """The turn's writes and replies at once (one statement on PostgreSQL, one transaction on
+        SQLite), the replies pushed once committed."""
         ctx = outcome.context
-        with self.store.database.transaction():
-            if read is not None and outcome.nlu:
-                self.store.set_event_meta(sid, read, outcome.nlu)
-            self.store.update_session(sid, context=ctx.model_dump(mode="json"),  # dates as text
-                                      lang=ctx.lang, script=ctx.script, lang_locked=ctx.lang_locked)
-            for reply in outcome.replies:
-                self.hub.emit_now(sid, reply)
+        turn = TurnWrites(lang=ctx.lang, script=ctx.script, lang_locked=ctx.lang_locked,
+                          context=ctx.model_dump(mode="json"),  # dates as text
+                          read_seq=read, reading=outcome.nlu or None)
+        self.hub.emit_turn(sid, turn, outcome.replies)
 
     async def with_context(self, sid: str, step: Callable[[Context], Outcome]) -> None:
         """Run a context-changing step (feedback, language switch) under the session's lock."""

@@ -22,8 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 from websockets.asyncio.server import ServerConnection, broadcast
 
@@ -32,11 +33,12 @@ from bot.presence import SharedPresence
 from bot.protocol import dumps
 from bot.store import SessionInfo, Store
 from conversation.channel import Notice, Told, VisitorLanguage
-from conversation.events import Announced, Event, Queued, Reply, State, Stored
+from conversation.events import Announced, Event, Queued, Reply, State, Stored, for_consoles
 from conversation.lifecycle import Holder
 from runtime.frames import Frame
 from runtime.language import Lang, output_script, to_script
-from storage.database import Database
+from storage.conversations import TurnWrites
+from storage.database import Database, SeqNotice
 from storage.live import EventBus
 
 log = logging.getLogger(__name__)
@@ -142,11 +144,27 @@ class Hub:
     def emit_now(self, session_id: str, event: Event, *, client_id: str | None = None) -> Stored:
         """``emit`` for a caller that writes several things in one transaction of its own: a
         plain call cannot let another coroutine's statements into that transaction."""
-        with self.database.transaction(join=True):
-            stored = self.store.append_event(session_id, event, now_iso(), client_id=client_id)
-            self.bus.announce(self.database, "event", Announced.of(session_id, stored).ident())
-            self.database.after_commit(lambda: self.push_stored(session_id, stored))
+        stored = self.store.append_event(session_id, event, now_iso(), client_id=client_id,
+                                         notice=self._notice(session_id, event))
+        self._push_once_committed(session_id, [stored])
         return stored
+
+    def emit_turn(self, session_id: str, turn: TurnWrites, events: Sequence[Event]) -> list[Stored]:
+        """The bot's turn: its writes to the conversation (``turn``) and its replies stored at
+        once (one statement on PostgreSQL), then the replies pushed as ``emit`` does."""
+        stored = self.store.record_turn(session_id, turn, events, now_iso(),
+                                        notices=[self._notice(session_id, e) for e in events])
+        self._push_once_committed(session_id, stored)
+        return stored
+
+    def _notice(self, session_id: str, event: Event) -> SeqNotice | None:
+        """How the statement storing ``event`` announces it to the other processes."""
+        return self.bus.notice("event", *Announced.around_seq(session_id, for_consoles(event)))
+
+    def _push_once_committed(self, session_id: str, events: list[Stored]) -> None:
+        # At once when no transaction is open: the statement storing them committed alone.
+        for stored in events:
+            self.database.after_commit(partial(self.push_stored, session_id, stored))
 
     def push_stored(self, session_id: str, stored: Stored) -> None:
         """Write a stored event to every live connection (once its transaction committed), with

@@ -12,13 +12,14 @@ import hashlib
 import secrets
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from conversation.events import Event, Stored, parse
 from storage.backends import open_database
-from storage.conversations import Conversations, SessionInfo, TurnStart
-from storage.database import Database
+from storage.conversations import Conversations, SessionInfo, TurnStart, TurnWrites
+from storage.database import Database, SeqNotice
 from storage.ratings import Ratings
 from storage.sqlite import SQLiteDatabase
 
@@ -96,11 +97,22 @@ class Store:
     # Events -----------------------------------------------------------------------------------
 
     def append_event(self, session_id: str, event: Event, ts: str, *,
-                     client_id: str | None = None) -> Stored:
-        """Number the event with the session's next seq and store it in one transaction."""
+                     client_id: str | None = None, notice: SeqNotice | None = None) -> Stored:
+        """Number the event with the session's next seq and store it in one transaction, with
+        its ``notice`` to the other server processes."""
         stored = self.conversations.append_event(session_id, {**event.to_wire(), "ts": ts},
-                                                 client_id=client_id, now=time.time())
+                                                 client_id=client_id, now=time.time(),
+                                                 notice=notice)
         return Stored(event, seq=stored["seq"], ts=ts)
+
+    def record_turn(self, session_id: str, turn: TurnWrites, events: Sequence[Event], ts: str, *,
+                    notices: list[SeqNotice | None]) -> list[Stored]:
+        """The bot's turn at once: ``turn``'s writes and its replies, stored (each with its
+        notice) in one transaction."""
+        stored = self.conversations.record_turn(
+            session_id, turn, [{**event.to_wire(), "ts": ts} for event in events], time.time(),
+            notices)
+        return [Stored(event, seq=s["seq"], ts=ts) for event, s in zip(events, stored, strict=True)]
 
     def message_start(self, session_id: str,
                       client_id: str) -> tuple[SessionInfo, Stored | None] | None:

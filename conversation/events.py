@@ -141,7 +141,14 @@ class Announced:
         return cls(session_id, stored.seq, for_consoles(stored.event))
 
     def ident(self) -> str:
-        return f"{self.session_id}:{self.seq}:{'c' if self.for_consoles else 'v'}"
+        head, tail = self.around_seq(self.session_id, self.for_consoles)
+        return f"{head}{self.seq}{tail}"
+
+    @staticmethod
+    def around_seq(session_id: str, for_consoles: bool) -> tuple[str, str]:
+        """The ident before and after the seq: what a statement that numbers the event and
+        announces it at once is given (the seq is the database's)."""
+        return f"{session_id}:", f":{'c' if for_consoles else 'v'}"
 
     @classmethod
     def read(cls, ident: str) -> Announced | None:

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from storage.database import Database, Row
+from storage.database import Database, Row, SeqNotice
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,27 @@ class MessageStart:
 
     session: SessionInfo
     resent: dict | None  # the event already stored under the message's client id: a resend
+
+
+def _body_head(event: dict) -> str:
+    """An event's stored JSON up to its seq (the database's to give), which comes last:
+    the body is this, the seq, and ``}``."""
+    head = json.dumps({**event, "seq": 0}, ensure_ascii=False)
+    assert "seq" not in event and head.endswith('"seq": 0}'), "an event has no seq yet"
+    return head[:-2]
+
+
+@dataclass(frozen=True)
+class TurnWrites:
+    """What the bot's turn changes besides its replies: the session's language and dialogue
+    context, and its reading (NLU) attached to the visitor's message it answered."""
+
+    lang: str
+    script: str
+    lang_locked: bool
+    context: dict
+    read_seq: int | None = None
+    reading: dict | None = None
 
 
 def _session(row: Row | None) -> SessionInfo | None:
@@ -132,9 +153,18 @@ class Conversations:
     # Events -----------------------------------------------------------------------------------
 
     def append_event(self, session_id: str, event: dict, *, client_id: str | None,
-                     now: float) -> dict:
+                     now: float, notice: SeqNotice | None = None) -> dict:
         """Number the event with the session's next seq and store it, in one transaction (the
-        caller's, when one is open)."""
+        caller's, when one is open); ``notice``: announce it, in that transaction, with its seq.
+        On PostgreSQL all of it is one statement (one round trip where there were five)."""
+        if self.db.dialect.writable_ctes:
+            seq = self._append_at_once(session_id, event, client_id, now, notice)
+        else:
+            assert notice is None, "only a database server announces"
+            seq = self._append(session_id, event, client_id, now)
+        return {**event, "seq": seq}
+
+    def _append(self, session_id: str, event: dict, client_id: str | None, now: float) -> int:
         with self.db.transaction(join=True):
             # Counting up first locks the session's row (PostgreSQL), so two writers at once
             # take seqs one after the other instead of the same one.
@@ -142,12 +172,86 @@ class Conversations:
                                 " WHERE id = ? RETURNING last_seq", (now, session_id))
             if seq is None:
                 raise LookupError(f"no session {session_id!r}")
-            stored = {**event, "seq": seq}
             self.db.execute(
                 "INSERT INTO events (session_id, seq, type, client_id, body) VALUES (?, ?, ?, ?, ?)",
-                (session_id, stored["seq"], stored["type"], client_id,
-                 json.dumps(stored, ensure_ascii=False)))
-        return stored
+                (session_id, seq, event["type"], client_id, f"{_body_head(event)}{seq}}}"))
+        return seq
+
+    def _append_at_once(self, session_id: str, event: dict, client_id: str | None, now: float,
+                        notice: SeqNotice | None) -> int:
+        # ``_append``'s steps (the session's row locked by counting up first) as one statement:
+        # atomic alone, so it needs no BEGIN/COMMIT outside a transaction.
+        announce = f", {self._notify('CAST(? AS text)')}" if notice else ""
+        seq = self.db.value(
+            "WITH numbered AS (UPDATE sessions SET last_seq = last_seq + 1, last_seen = ?"
+            " WHERE id = ? RETURNING id, last_seq AS seq),"
+            " stored AS (INSERT INTO events (session_id, seq, type, client_id, body)"
+            " SELECT id, seq, ?, ?, CAST(? AS text) || seq || '}' FROM numbered)"
+            f" SELECT seq{announce} FROM numbered",
+            (now, session_id, event["type"], client_id, _body_head(event),
+             *((notice.channel, notice.head, notice.tail) if notice else ())))
+        if seq is None:
+            raise LookupError(f"no session {session_id!r}")
+        return seq
+
+    def _notify(self, tail: str) -> str:
+        """The announcement of the event numbered ``seq``: its channel and head are the next two
+        parameters, ``tail`` the expression of what follows the seq."""
+        return self.db.dialect.notify("CAST(? AS text)", f"CAST(? AS text) || seq || {tail}")
+
+    def record_turn(self, session_id: str, turn: TurnWrites, events: list[dict], now: float,
+                    notices: list[SeqNotice | None]) -> list[dict]:
+        """The bot's turn in one transaction: ``turn``'s writes, then ``events`` (its replies)
+        numbered in order and stored, each announced with its notice. On PostgreSQL one
+        statement, whatever the number of replies (seven round trips or more where there were)."""
+        if not self.db.dialect.writable_ctes:
+            assert not any(notices), "only a database server announces"
+            with self.db.transaction(join=True):
+                if turn.read_seq is not None and turn.reading:
+                    self.set_event_meta(session_id, turn.read_seq, turn.reading)
+                self.update(session_id, {"lang": turn.lang, "script": turn.script,
+                                         "lang_locked": turn.lang_locked}, now, context=turn.context)
+                return [self.append_event(session_id, e, client_id=None, now=now) for e in events]
+        first = self._record_at_once(session_id, turn, events, now, notices)
+        return [{**event, "seq": first + i} for i, event in enumerate(events)]
+
+    def _record_at_once(self, session_id: str, turn: TurnWrites, events: list[dict], now: float,
+                        notices: list[SeqNotice | None]) -> int:
+        """``record_turn`` as one statement; the seq the first reply has (or would have)."""
+        reading_params: tuple[object, ...]
+        reading, reading_params = "", ()
+        if turn.read_seq is not None and turn.reading:
+            reading = (f"reading AS (UPDATE events SET body = {self.db.dialect.json_set('body', 'meta')}"
+                       " WHERE session_id = ? AND seq = ?), ")
+            reading_params = (json.dumps(turn.reading, ensure_ascii=False), session_id, turn.read_seq)
+        notice = notices[0] if notices else None
+        assert all((n is None) == (notice is None) for n in notices), "one bus announces them all"
+        numbered = (
+            f"WITH {reading}numbered AS (UPDATE sessions SET lang = ?, script = ?, lang_locked = ?,"
+            " context = ?, last_seen = ?, last_seq = last_seq + ? WHERE id = ?"
+            " RETURNING id, last_seq - ? + 1 AS first)")
+        params = (*reading_params, turn.lang, turn.script, int(turn.lang_locked),
+                  json.dumps(turn.context, ensure_ascii=False), now, len(events), session_id,
+                  len(events))
+        if not events:
+            first = self.db.value(f"{numbered} SELECT first FROM numbered", params)
+        else:
+            # The replies, numbered from ``first`` in order, each row with its body and tail.
+            announce = f", {self._notify('tail')}" if notice else ""
+            found = self.db.rows(
+                f"{numbered}, replies AS (SELECT id, first + i - 1 AS seq, kind, head, tail"
+                " FROM numbered, unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]))"
+                " WITH ORDINALITY AS r(kind, head, tail, i)),"
+                " stored AS (INSERT INTO events (session_id, seq, type, client_id, body)"
+                " SELECT id, seq, kind, NULL, head || seq || '}' FROM replies)"
+                f" SELECT seq{announce} FROM replies ORDER BY seq",
+                (*params, [e["type"] for e in events], [_body_head(e) for e in events],
+                 [n.tail if n else "" for n in notices],
+                 *((notice.channel, notice.head) if notice else ())))
+            first = found[0]["seq"] if found else None
+        if first is None:
+            raise LookupError(f"no session {session_id!r}")
+        return first
 
     def message_start(self, session_id: str, client_id: str) -> MessageStart | None:
         """The session and the event stored under a client id, if any (one round trip where

@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 Row = dict[str, Any]
@@ -48,11 +49,24 @@ def translated_errors(integrity: type[Exception], operational: type[Exception],
         raise StorageError(str(exc)) from exc
 
 
+@dataclass(frozen=True)
+class SeqNotice:
+    """A notification a numbering statement sends itself (``pg_notify`` on PostgreSQL, delivered
+    once it commits), its payload ``head``, the number it gave, ``tail``."""
+
+    channel: str
+    head: str
+    tail: str
+
+
 class Dialect(ABC):
     """The SQL that differs between backends, as fragments repositories put into statements."""
 
     # The pattern match that ignores the case of (at least) ASCII letters: SQLite's LIKE does.
     like = "LIKE"
+    # Whether INSERT/UPDATE may sit in a WITH clause, so that one statement can number a row,
+    # store it and announce it (PostgreSQL): on a database server each statement is a round trip.
+    writable_ctes = False
 
     @abstractmethod
     def json_get(self, column: str, key: str) -> str:
@@ -61,6 +75,10 @@ class Dialect(ABC):
     @abstractmethod
     def json_set(self, column: str, key: str) -> str:
         """An expression for the JSON column with ``key`` set to the JSON of the next parameter."""
+
+    def notify(self, channel: str, payload: str) -> str:
+        """An expression that sends ``payload`` on ``channel`` once the transaction commits."""
+        raise NotImplementedError("only a database server sends notifications")
 
     def ddl(self, statement: str) -> str:
         """A migration's DDL, written in SQLite's types, in this backend's."""

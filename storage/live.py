@@ -26,7 +26,7 @@ from pathlib import Path
 import psycopg
 
 from storage.backends import is_postgres
-from storage.database import Database
+from storage.database import Database, SeqNotice
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,11 @@ class EventBus:
     def announce(self, database: Database, kind: str, ident: str) -> None:
         """Tell the other processes that ``kind`` ``ident`` changed (once committed)."""
 
+    def notice(self, kind: str, head: str, tail: str) -> SeqNotice | None:
+        """The announcement of ``kind`` ``head<seq>tail`` for the statement that numbers the row
+        to send itself (storage/conversations.py), or None when there is no one to tell."""
+        return None
+
     def connected(self) -> bool:
         """Whether announcements from the other processes reach this one now."""
         return True
@@ -71,6 +76,9 @@ class PostgresBus(EventBus):
     def announce(self, database: Database, kind: str, ident: str) -> None:
         # ``?`` parameters: a session id can hold nothing that changes the statement.
         database.execute("SELECT pg_notify(?, ?)", (CHANNEL, f"{self.node}|{kind}|{ident}"))
+
+    def notice(self, kind: str, head: str, tail: str) -> SeqNotice | None:
+        return SeqNotice(CHANNEL, f"{self.node}|{kind}|{head}", tail)
 
     def connected(self) -> bool:
         return self.listening.is_set()

@@ -52,12 +52,16 @@ def _path(key: str) -> str:
 
 class PostgresDialect(Dialect):
     like = "ILIKE"
+    writable_ctes = True
 
     def json_get(self, column: str, key: str) -> str:
         return f"({column}::jsonb #>> {_path(key)})"
 
     def json_set(self, column: str, key: str) -> str:
         return f"jsonb_set({column}::jsonb, {_path(key)}, ?::jsonb)::text"
+
+    def notify(self, channel: str, payload: str) -> str:
+        return f"pg_notify({channel}, {payload})"
 
     def ddl(self, statement: str) -> str:
         for pattern, replacement in DDL_TYPES:

@@ -14,7 +14,7 @@ from storage.agents import Agent, Agents
 from storage.audit import Audit
 from storage.backends import open_database
 from storage.chats import Chats, NewChat, snippet
-from storage.conversations import Conversations
+from storage.conversations import Conversations, TurnWrites
 from storage.database import Database, IntegrityError
 from storage.ratings import Rated, Ratings
 from storage.tickets import Tickets
@@ -218,3 +218,51 @@ def test_simultaneous_events_of_one_conversation_get_consecutive_seqs(db, databa
 
     seqs = sorted(seq for batch in race(database_target, 3, append) for seq in batch)
     assert seqs == list(range(1, 31))
+
+
+def test_a_bot_turn_stored_at_once_reads_back_as_its_steps_would(db):
+    """The turn's writes and replies in one call (one statement on PostgreSQL): the session, its
+    context, the reading on the visitor's message and the numbered replies, as the separate
+    statements write them."""
+    conversations = conversation(db)
+    asked = conversations.append_event("s1", {"type": "visitor", "text": "签证"}, client_id="c1", now=NOW)
+    turn = TurnWrites(lang="zh", script="zh-Hant", lang_locked=False, context={"topic": "签证"},
+                      read_seq=asked["seq"], reading={"intent": "visa", "confidence": 0.9})
+    replies = [{"type": "reply", "text": "一", "meta": {"kind": "answer"}},
+               {"type": "reply", "text": "二 \"quoted\" }", "quick_replies": []}]
+    stored = conversations.record_turn("s1", turn, replies, NOW + 1, [None, None])
+    assert [s["seq"] for s in stored] == [2, 3]
+    assert conversations.events("s1") == [{**asked, "meta": turn.reading}, *stored]
+    session = conversations.get("s1")
+    assert (session.lang, session.script, session.lang_locked, session.last_seq, session.last_seen) == (
+        "zh", "zh-Hant", False, 3, NOW + 1)
+    assert conversations.context("s1") == {"topic": "签证"}
+
+    quiet = TurnWrites(lang="en", script="en", lang_locked=True, context={})
+    assert conversations.record_turn("s1", quiet, [], NOW + 2, []) == []
+    assert (conversations.get("s1").lang, conversations.get("s1").last_seq) == ("en", 3)
+    assert conversations.events("s1", after_seq=3) == []
+    with pytest.raises(LookupError):
+        conversations.record_turn("nobody", quiet, replies, NOW, [None, None])
+    with pytest.raises(RuntimeError), db.transaction():  # inside a failed transaction: nothing kept
+        conversations.record_turn("s1", turn, replies, NOW + 3, [None, None])
+        raise RuntimeError("the caller fails")
+    assert (conversations.get("s1").lang, conversations.get("s1").last_seq) == ("en", 3)
+
+
+def test_turns_and_messages_at_once_get_consecutive_seqs(db, database_target):
+    conversation(db)
+    turn = TurnWrites(lang="en", script="en", lang_locked=False, context={})
+
+    def write(connection: Database) -> object:
+        conversations = Conversations(connection)
+        seqs = []
+        for _ in range(5):
+            seqs.append(conversations.append_event("s1", {"type": "visitor"}, client_id=None, now=NOW)["seq"])
+            two = [{"type": "reply", "text": "a"}, {"type": "reply", "text": "b"}]
+            seqs += [s["seq"] for s in conversations.record_turn("s1", turn, two, NOW, [None, None])]
+        return seqs
+
+    seqs = sorted(seq for batch in race(database_target, 3, write) for seq in batch)
+    assert seqs == list(range(1, 46))
+    assert [e["seq"] for e in Conversations(db).events("s1")] == seqs
