@@ -172,10 +172,13 @@ def _ours(folded: str) -> bool:
 
 # A passport lost or stolen, told in a sentence ("someone stole my bag with my passport in it",
 # "they took my bag, my passport was in it"): always ours (the police report, the exit permit).
+# A passport gone, in Chinese: the words before 护照 ("丢了护照") and after it ("护照被偷").
+_ZH_GONE_BEFORE = "丢|唔见|不见|偷"
+_ZH_GONE_AFTER = "丢|唔见|不见|被偷"
 _PASSPORT_GONE = re.compile(
     r"\b(?:lost|stole|stolen|took|taken|missing|pickpocketed)\b[^.?!。？！]{0,30}\bpassport|"
     r"\bpassport\b[^.?!。？！]{0,20}\b(?:lost|stolen|missing|gone|taken)\b|"
-    r"(?:丢|唔见|不见|偷|抢)[^,，。？?]{0,4}护照|护照[^,，。？?]{0,4}(?:丢|唔见|不见|被偷|被抢)",
+    rf"(?:{_ZH_GONE_BEFORE}|抢)[^,，。？?]{{0,4}}护照|护照[^,，。？?]{{0,4}}(?:{_ZH_GONE_AFTER}|被抢)",
     _ASCII_WORDS,
 )
 
@@ -203,8 +206,8 @@ def speaks_of_our_matter(text: str) -> bool:
 # 护照去补" a door card), an overstay in its Chinese words, the permits of Hong Kong, Macao and
 # Taiwan residents by name, registering a guest at the police station, a stopover or layover.
 _TROUBLE = re.compile(
-    r"(?:丢|唔见|不见|偷|补办|过期|到期)[^,.?!，。？！]{0,6}(?:护照|passport)|"
-    r"(?:护照|passport)[^,.?!，。？！]{0,4}(?:丢|唔见|不见|被偷|过期|到期)|"
+    rf"(?:{_ZH_GONE_BEFORE}|补办|过期|到期)[^,.?!，。？！]{{0,6}}(?:护照|passport)|"
+    rf"(?:护照|passport)[^,.?!，。？！]{{0,4}}(?:{_ZH_GONE_AFTER}|过期|到期)|"
     r"(?:lost|stolen|expired)\w*\s+(?:my\s+)?passport|"
     r"passport\s+(?:was\s+|is\s+|has\s+)?(?:lost|stolen|expired)|"
     r"hong kong permit|macao permit|台胞证|回乡证|通行证|超(?:咗|了)?期|逾期|"
