@@ -225,7 +225,9 @@ class Conversations:
                        " WHERE session_id = ? AND seq = ?), ")
             reading_params = (json.dumps(turn.reading, ensure_ascii=False), session_id, turn.read_seq)
         notice = notices[0] if notices else None
-        assert all((n is None) == (notice is None) for n in notices), "one bus announces them all"
+        # One channel and head (this node, this session) for every reply; only the tails differ.
+        assert len({(n.channel, n.head) if n else None for n in notices}) <= 1, \
+            "one bus announces them all, for one session"
         numbered = (
             f"WITH {reading}numbered AS (UPDATE sessions SET lang = ?, script = ?, lang_locked = ?,"
             " context = ?, last_seen = ?, last_seq = last_seq + ? WHERE id = ?"
