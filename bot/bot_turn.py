@@ -16,7 +16,7 @@ from bot.hub import Hub
 from bot.metrics import Metrics
 from bot.pipeline import Outcome, say
 from bot.store import Store
-from bot.worker import Workers
+from bot.worker import Workers, WorkersLost
 from conversation.events import Stored
 from conversation.locks import SessionLocks
 from handoff.service import HandoffService
@@ -30,13 +30,16 @@ TYPING_AFTER_S = 0.3  # a slower answer shows the bot typing until it comes
 
 class BotTurns:
     """Answers visitor messages once ``ready`` is set; ``workers`` is the pool that answers them
-    (given, or set by the server once it has started one)."""
+    (given, or set by the server once it has started one). ``workers_lost`` is told when the
+    pool's processes died, and clears ``ready`` until new ones have loaded (ChatServer)."""
 
     def __init__(self, store: Store, hub: Hub, metrics: Metrics, handoff: HandoffService,
-                 ready: asyncio.Event, workers: Workers | None = None) -> None:
+                 ready: asyncio.Event, workers: Workers | None = None,
+                 workers_lost: Callable[[WorkersLost], None] | None = None) -> None:
         self.store, self.hub, self.metrics, self.handoff = store, hub, metrics, handoff
         self.ready = ready
         self.workers = workers
+        self.workers_lost = workers_lost
         self.locks = SessionLocks()
 
     async def answer(self, sid: str, event: Stored, ip: str = "") -> None:
@@ -55,12 +58,8 @@ class BotTurns:
                     await self.hub.typing(sid, "bot", False)
                 return
             ctx = Context(**start.context)
-            try:
-                outcome = await self._respond(sid, ctx, event.text or "", Requester(session=sid, ip=ip),
-                                              typing=waited)
-            except Exception:  # a broken model must not leave the visitor without an answer
-                log.exception("pipeline failed", extra={"session": sid})
-                outcome = Outcome([say(ctx, "failure")], None, ctx, {})
+            outcome = await self._outcome(sid, ctx, event.text or "", Requester(session=sid, ip=ip),
+                                          typing=waited)
             for stage, seconds in outcome.timings.items():
                 self.metrics.stage_latency.labels(stage=stage).observe(seconds)
             chosen = outcome.context
@@ -69,6 +68,29 @@ class BotTurns:
                 # client relabels itself and keeps the lock.
                 await self.hub.push(sid, f.Lang(lang=chosen.lang, locked=True))
             await self.apply(sid, outcome, summary_source=event.text or "", read=event.seq)
+
+    async def _outcome(self, sid: str, ctx: Context, text: str, requester: Requester,
+                       typing: bool) -> Outcome:
+        """The pipeline's outcome, or an apology: a broken model must not leave the visitor
+        without an answer. A message that found the model workers dead before it reached one
+        waits for their replacement and is answered then; one that a worker was running when it
+        died gets the apology, as it may have done part of its work (booked a slot)."""
+        for attempt in (1, 2):
+            try:
+                return await self._respond(sid, ctx, text, requester, typing=typing)
+            except WorkersLost as lost:
+                log.error("model workers lost", extra={"session": sid, "pool": lost.pool})
+                if self.workers_lost is not None:
+                    self.workers_lost(lost)
+                if lost.may_have_run or attempt == 2:
+                    break
+                await self.hub.typing(sid, "bot", True)
+                typing = True
+                await self.ready.wait()
+            except Exception:
+                log.exception("pipeline failed", extra={"session": sid})
+                break
+        return Outcome([say(ctx, "failure")], None, ctx, {})
 
     async def _respond(self, sid: str, ctx: Context, text: str, requester: Requester,
                        typing: bool) -> Outcome:

@@ -27,6 +27,8 @@ class Metrics:
                                        ["stage"], buckets=_LATENCY_BUCKETS, registry=r)
         self.handoffs = Counter("chat_handoffs_total", "Chats escalated to a human", ["reason"],
                                 registry=r)
+        self.workers_lost = Counter("chat_model_workers_lost_total",
+                                    "Model worker pools replaced after a worker died", registry=r)
         self.queue_length = Gauge("chat_queue_length", "Chats waiting per queue", ["queue"],
                                   registry=r)
 

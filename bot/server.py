@@ -37,7 +37,7 @@ from bot.settings import Settings
 from bot.shared_limits import LIVE_S, SharedIpLimits
 from bot.store import Store
 from bot.visitor_connection import VisitorConnection, VisitorParts
-from bot.worker import ModelWorkers, Workers
+from bot.worker import ModelWorkers, Workers, WorkersLost
 from handoff.consoles import SharedConsoles
 from handoff.service import HandoffService
 from runtime.offload import Offload
@@ -87,7 +87,7 @@ class ChatServer:
         self.ready = asyncio.Event()
         self.tasks: set[asyncio.Task] = set()
         self.turns = BotTurns(self.store, self.hub, self.metrics, self.handoff, self.ready,
-                              workers)
+                              workers, self.workers_lost)
         self.admission = Admission(settings, self.ip_limits)
         self.qr_offload = Offload("qr", workers=1, queue=settings.offload_queue, processes=True)
         self.edge = HttpEdge(settings, self.store, self.metrics, self.handoff, self.admission,
@@ -102,17 +102,39 @@ class ChatServer:
     # Start-up and shutdown ---------------------------------------------------------------------
 
     async def load_models(self) -> None:
-        """Start the model workers (building the index or NLU model when stale) off the loop."""
+        """Start the model workers (building the index or NLU model when stale) off the loop. A
+        pool that loses a worker while loading (memory short) is replaced after a pause that
+        doubles each time, up to a minute."""
         started = time.perf_counter()
         workers = self.turns.workers or ModelWorkers(self.settings, self.handoff.regions(),
-                                                     self.settings.model_workers)
+                                                     self.settings.model_workers, self.workers_lost)
         self.turns.workers = workers
-        await workers.warm_up()
+        pause_s = 1.0
+        while True:
+            try:
+                await workers.warm_up()
+                break
+            except WorkersLost as lost:
+                log.error("model workers lost while loading", extra={"pool": lost.pool})
+                await asyncio.sleep(pause_s)
+                pause_s = min(pause_s * 2, 60.0)
+                if workers.replace(lost):
+                    self.metrics.workers_lost.inc()
         self.handoff.retriever = workers.retriever()
         self.ready.set()
         for sid in list(self.hub.connections):
             self.hub.push_now(sid, f.Ready())
         log.info("models loaded", extra={"seconds": round(time.perf_counter() - started, 2)})
+
+    def workers_lost(self, lost: WorkersLost) -> None:
+        """A model worker died and took its pool with it: a new pool is started, and the node
+        says it is not ready (the load balancer sends new visitors to other nodes; messages here
+        wait, as at start-up) until its models have loaded."""
+        assert self.turns.workers is not None
+        if self.turns.workers.replace(lost):
+            self.metrics.workers_lost.inc()
+            self.ready.clear()
+            self.spawn(self.load_models())
 
     async def run(self, stop: asyncio.Future | None = None, *, models: bool = True) -> None:
         """Serve until SIGTERM/SIGINT, or until ``stop`` resolves when the caller owns shutdown

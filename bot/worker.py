@@ -18,7 +18,9 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from bot.dialogue import Context
@@ -26,6 +28,7 @@ from bot.pipeline import Outcome, Pipeline
 from bot.settings import Settings
 from runtime.build_lock import NotBuilt
 from runtime.language import TRADITIONAL_CONFIGS, converter
+from runtime.process_exit import ExitWatch
 from services.records import Requester
 
 log = logging.getLogger(__name__)
@@ -135,6 +138,18 @@ def _ready() -> int:
     return os.getpid()
 
 
+class WorkersLost(RuntimeError):
+    """A model worker died (the kernel's OOM killer, a crash in native code) and took its pool
+    with it: the call was not answered, and none is until the pool is replaced. ``pool`` numbers
+    the pool that was lost, so that of the calls failing together one replaces it;
+    ``may_have_run``: the call had reached a worker, which may have done part of it (booked a
+    slot) before it died, so it must not simply be run again."""
+
+    def __init__(self, pool: int, *, may_have_run: bool) -> None:
+        super().__init__(f"model worker pool {pool} lost")
+        self.pool, self.may_have_run = pool, may_have_run
+
+
 class Workers(Protocol):
     """What answers visitor messages for the server: ``ModelWorkers``, or a test's stand-in
     running the pipeline without the models (tests/pipeline_stand_in.py)."""
@@ -142,50 +157,99 @@ class Workers(Protocol):
     async def warm_up(self) -> None: ...
     async def respond(self, ctx: Context, text: str,
                       requester: Requester | None = None) -> Outcome: ...
+    def replace(self, lost: WorkersLost) -> bool: ...
     def retriever(self) -> Any: ...
     def shutdown(self) -> None: ...
 
 
 class ModelWorkers:
-    def __init__(self, settings: Settings, regions: list[str], processes: int = 1) -> None:
-        self.pool = ProcessPoolExecutor(
-            max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init, initargs=(settings, regions),
+    """``processes`` workers in a pool. ``on_lost`` is told as soon as a loaded worker dies
+    (killed, crashed), even between messages, so that the pool is replaced before a visitor
+    meets it; a call that meets a lost pool raises ``WorkersLost`` as well."""
+
+    def __init__(self, settings: Settings, regions: list[str], processes: int = 1,
+                 on_lost: Callable[[WorkersLost], None] | None = None) -> None:
+        self.settings, self.regions, self.processes = settings, regions, processes
+        self.on_lost = on_lost
+        self.pool = self._start_pool()
+        self.pools_started = 1
+        self.exits: ExitWatch | None = None
+        self.closing = False
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init, initargs=(self.settings, self.regions),
         )
-        self.processes = processes
 
     async def warm_up(self, every_s: float = 0.05) -> None:
         """Wait until every worker has loaded (building the index or model when stale). Only a
         loaded worker takes tasks, so one loaded worker could answer all of a single round: the
-        rounds go on until each worker has answered one."""
+        rounds go on until each worker has answered one. Raises ``WorkersLost`` when a worker
+        dies while loading."""
         loop = asyncio.get_running_loop()
+        pool, number = self.pool, self.pools_started
         answered: set[int] = set()
         while True:
-            answered.update(await asyncio.gather(*(loop.run_in_executor(self.pool, _ready)
-                                                   for _ in range(self.processes))))
+            try:
+                answered.update(await asyncio.gather(*(loop.run_in_executor(pool, _ready)
+                                                       for _ in range(self.processes))))
+            except BrokenProcessPool as broken:
+                raise WorkersLost(number, may_have_run=False) from broken
             if len(answered) >= self.processes:
-                return
+                break
             await asyncio.sleep(every_s)
+        if self.on_lost is not None and number == self.pools_started:
+            self.exits = ExitWatch(answered, lambda _pid: self._exited(number))
+
+    def _exited(self, pool: int) -> None:
+        """A worker of pool number ``pool`` exited; at shutdown, or of a pool replaced already,
+        that is expected."""
+        if not self.closing and self.on_lost is not None and pool == self.pools_started:
+            self.on_lost(WorkersLost(pool, may_have_run=False))
 
     async def respond(self, ctx: Context, text: str, requester: Requester | None = None) -> Outcome:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, _respond, ctx, text,
-                                                                requester)
+        pool, number = self.pool, self.pools_started
+        try:  # a pool found broken at submission never ran the call
+            call = asyncio.get_running_loop().run_in_executor(pool, _respond, ctx, text, requester)
+        except BrokenProcessPool as broken:
+            raise WorkersLost(number, may_have_run=False) from broken
+        try:
+            return await call
+        except BrokenProcessPool as broken:
+            raise WorkersLost(number, may_have_run=True) from broken
+
+    def replace(self, lost: WorkersLost) -> bool:
+        """Start a new pool in place of the lost one (``warm_up`` waits for its models); False
+        when that pool was replaced already."""
+        if lost.pool != self.pools_started:
+            return False
+        if self.exits is not None:
+            self.exits.close()
+            self.exits = None
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = self._start_pool()
+        self.pools_started += 1
+        log.warning("model workers lost: starting new ones", extra={"pool": self.pools_started})
+        return True
 
     def shutdown(self) -> None:
+        self.closing = True  # the workers' exits that follow are not losses
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     def retriever(self) -> RetrieverProxy:
-        return RetrieverProxy(self.pool)
+        return RetrieverProxy(self)
 
 
 class RetrieverProxy:
-    """The retriever's ``search``/``answer`` for code in threads (agent-assist), run by a worker."""
+    """The retriever's ``search``/``answer`` for code in threads (agent-assist), run by a worker
+    of the current pool."""
 
-    def __init__(self, pool: ProcessPoolExecutor) -> None:
-        self.pool = pool
+    def __init__(self, workers: ModelWorkers) -> None:
+        self.workers = workers
 
     def search(self, query: str, k: int = 5) -> Any:
-        return self.pool.submit(_search, query, k).result()
+        return self.workers.pool.submit(_search, query, k).result()
 
     def answer(self, entry_id: str, *, lang: str, script: str) -> Any:
-        return self.pool.submit(_answer, entry_id, lang, script).result()
+        return self.workers.pool.submit(_answer, entry_id, lang, script).result()

@@ -17,6 +17,7 @@ from bot.dialogue import Context
 from bot.handoff_cues import asks_for_person
 from bot.nlu.types import Parse
 from bot.pipeline import Outcome, Pipeline
+from bot.worker import WorkersLost
 from retrieval.retriever import SearchResult
 from runtime.language_id import detect_language
 from services.records import Requester
@@ -48,6 +49,10 @@ class StandInWorkers:
     async def respond(self, ctx: Context, text: str,
                       requester: Requester | None = None) -> Outcome:
         return await asyncio.to_thread(self.pipeline.respond, ctx, text, requester)
+
+    def replace(self, lost: WorkersLost) -> bool:
+        """The stand-in's pipeline runs in the server's process: it has no pool to lose."""
+        return False
 
     def retriever(self) -> NoEntries:
         return self.pipeline.retriever
