@@ -117,7 +117,7 @@ Party = str  # "relatives" | "employer"
 _PARTY_NAMED = {
     "relatives": re.compile(
         r"\b(?:kids?|children|child|son|sons|daughters?|baby|family|wife|husband|spouse|parents|"
-        r"dependants?|dependents?)\b|\d+\s*(?:-| )?(?:years?|yrs?)(?:-| )old|"
+        r"dependants?|dependents?)\b|(?<!\d)\d+\s*(?:-| )?(?:years?|yrs?)(?:-| )old|"
         r"孩子|小孩|子女|儿子|女儿|细路|小朋友|宝宝|个仔|个女|家人|家属|屋企人|老婆|老公|太太|丈夫|妻子|"
         r"父母|爸妈|爸爸|妈妈|阿爸|阿妈", re.ASCII),
     "employer": re.compile(r"\b(?:company|employer|boss|firm)\b|公司|单位|雇主|老板|老细", re.ASCII),

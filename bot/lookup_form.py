@@ -53,7 +53,7 @@ _MONTHS = {m: n for n, m in enumerate(
 _DATES = (
     re.compile(r"(?P<y>(19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})"),
     re.compile(r"(?P<d>\d{1,2})(st|nd|rd|th)?\s+(?P<mon>[a-z]{3})[a-z]*\.?,?\s+(?P<y>(19|20)\d{2})"),
-    re.compile(r"(?P<mon>[a-z]{3})[a-z]*\.?\s+(?P<d>\d{1,2})(st|nd|rd|th)?,?\s+(?P<y>(19|20)\d{2})"),
+    re.compile(r"(?<![a-z])(?P<mon>[a-z]{3})[a-z]*\.?\s+(?P<d>\d{1,2})(st|nd|rd|th)?,?\s+(?P<y>(19|20)\d{2})"),
     re.compile(r"^(?P<y>(19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})$"),
 )
 

@@ -116,7 +116,7 @@ _FEE_TITLE = re.compile(r"\bfees?\b|费用|收费|免费", re.IGNORECASE | re.AS
 # A number, a code or a date written with a digit ("XA1234567", "1988-04-12"): Latin letters,
 # digits and the punctuation inside such codes, never Chinese (which has no spaces to stop at:
 # "12367半夜打有人接吗" is a Chinese question, not a code).
-_CODES = re.compile(r"[A-Za-z0-9./:-]*\d[A-Za-z0-9./:-]*")
+_CODES = re.compile(r"(?<![A-Za-z0-9./:-])[A-Za-z0-9./:-]*\d[A-Za-z0-9./:-]*")
 SMALL_INTENTS = ("greet", "goodbye", "thanks", "affirm", "deny", "smalltalk")
 PLEASANTRIES = ("greet", "goodbye", "thanks")
 SURE_PLEASANTRY_AT = 0.9

@@ -37,7 +37,7 @@ _A = re.ASCII
 _WISH = re.compile(r"\bif\b|\binstead\b|\bwant|\blonger\b|如果|要是|假如|想|耐啲|更久|更长|久一?[点些]", _A)
 _STAY = re.compile(r"\bstay|留|待|住", _A)
 _LONGER = re.compile(
-    r"\d+\s*(?:months?|weeks?|days?)|\b(?:a|one|two|three|four|five|six)\s+(?:more\s+)?(?:months?|weeks?)"
+    r"(?<!\d)\d+\s*+(?:months?|weeks?|days?)|\b(?:a|one|two|three|four|five|six)\s+(?:more\s+)?(?:months?|weeks?)"
     r"|\blonger\b|个?月|星期|礼拜|半年|一年|耐啲|更久|更长|久一?[点些]", _A)
 _HOW_LONG = re.compile(r"多久|多长时间|几耐|几多日|几天|how long|how many days|processing")
 # "how long can I stay", "有效期多久", "每年要住多久", "提前多久": a duration, not the procedure's.

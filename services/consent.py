@@ -28,7 +28,7 @@ ACK = {True: {"zh": "好的，客服可以查看您填写的完整信息。", "e
 
 # Whole short answers only: "可以帮我查签证吗" is a question, not a yes. Checked on the
 # Simplified, lower-cased text with the closing particles and punctuation taken off.
-_TAIL = re.compile(r"[\s,.!?;:，。！？；：~～、]*$")
+_TAIL = re.compile(r"(?<![\s,.!?;:，。！？；：~～、])[\s,.!?;:，。！？；：~～、]*$")
 _PARTICLES = re.compile(r"(啊|呀|吖|啦|喇|吧|嘅|囉|咯|嘞|哦|噢|的|了)+$")
 _YES = re.compile(
     r"(我?同意|可以|好|行|是|是的|得|冇问题|没问题|无问题|ok|okay|好的|当然|当然可以)"
@@ -54,7 +54,7 @@ _GRANT = re.compile(
     r"(看|睇|查看|见到|看到)"
     # Without the agent named, only as the whole point of the message: "在哪里可以查看我的资料"
     # asks where the visitor can see them.
-    r"|^\s*(好|ok)?[，,\s]*(可以|同意|允许)(让|给|俾|畀)?(看|睇|查看)(我的|我嘅|我)(个人)?"
+    r"|^\s*+(好|ok)?[，,\s]*(可以|同意|允许)(让|给|俾|畀)?(看|睇|查看)(我的|我嘅|我)(个人)?"
     r"(资料|信息|证件|详情|号码)"
     r"|\b(you|agents?|the agents?|staff|they) (can|may) (now )?(see|view|have|look at)"
     r"( all| in full| the full)? (my|them|it|everything)\b"

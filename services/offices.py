@@ -21,7 +21,7 @@ Lang = Literal["zh", "en"]
 
 # "广西壮族自治区" → "广西", "Shanghai Municipality" → "shanghai": how people name a place.
 _ZH_SUFFIX = re.compile(r"(壮族|回族|维吾尔)?(自治区|特别行政区|省|市)$")
-_EN_SUFFIX = re.compile(r"\s+(city|province|municipality|autonomous region|sar)$")
+_EN_SUFFIX = re.compile(r"(?<!\s)\s+(city|province|municipality|autonomous region|sar)$")
 
 
 class Texts(BaseModel):

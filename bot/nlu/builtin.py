@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 # Bump when features, model or entity rules change in a way that invalidates cached models.
 CODE_VERSION = "builtin-9"
 # The pickled model is made of these modules' classes: a change to them trains again (an old
-# model.joblib is never unpickled into classes that no longer match it).
-MODEL_CODE = (Path(__file__).with_name("classifier.py"), Path(__file__).parents[2] / "runtime" / "tfidf.py")
+# model.joblib is never unpickled into classes that no longer match it, nor serves the entity
+# patterns of the code it was trained with).
+MODEL_CODE = (Path(__file__).with_name("classifier.py"), Path(__file__).with_name("entities.py"),
+              Path(__file__).parents[2] / "runtime" / "tfidf.py")
 RANKING_SIZE = 5
 
 

@@ -32,16 +32,19 @@ def _p(type_: str, pattern: str) -> _Pattern:
 
 
 # Built-in patterns, applied to folded text. Order matters only for ties (longer match wins).
+# Whitespace is matched possessively (\s*+): what follows each run never starts with a space, so
+# giving spaces back never finds a match, and with the backtracking "passport" or "visa" followed
+# by 2,000 spaces took minutes (three runs split every way).
 BUILTIN_PATTERNS: tuple[_Pattern, ...] = (
     # Chinese passports: E + 8 digits, or E + letter + 7 digits (older: G + 8 digits).
     _p("passport_number", r"(?<![a-z0-9])(?P<v>[eg][a-z]?\d{7,8})(?![a-z0-9])"),
     # Any passport number right after the words "passport number".
-    _p("passport_number", r"(?:护照号码?|护照编号|passport\s*(?:no\.?|number|#)?)"
-                          r"\s*(?:是|为|:|：|is)?\s*(?P<v>[a-z]{0,2}\d{6,9})(?![a-z0-9])"),
+    _p("passport_number", r"(?:护照号码?|护照编号|passport\s*+(?:no\.?|number|#)?)"
+                          r"\s*+(?:是|为|:|：|is)?\s*+(?P<v>[a-z]{0,2}\d{6,9})(?![a-z0-9])"),
     # Application / acceptance numbers: long digit strings (phone numbers have 11 digits: skip).
     _p("application_number", r"(?:受理编号|申请编号|受理号|申请号|编号"
-                             r"|application\s*(?:no\.?|number|id|#)|reference\s*(?:no\.?|number))"
-                             r"\s*(?:是|为|:|：|is)?\s*(?P<v>[a-z]{0,3}\d{8,20})(?![a-z0-9])"),
+                             r"|application\s*+(?:no\.?|number|id|#)|reference\s*+(?:no\.?|number))"
+                             r"\s*+(?:是|为|:|：|is)?\s*+(?P<v>[a-z]{0,3}\d{8,20})(?![a-z0-9])"),
     _p("application_number", r"(?<![a-z0-9])(?P<v>\d{12,20})(?![0-9])"),
     # Dates.
     _p("date", r"(?P<v>\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?)"),
@@ -50,9 +53,9 @@ BUILTIN_PATTERNS: tuple[_Pattern, ...] = (
     _p("date", rf"(?P<v>(?:{_MONTHS})[a-z]*\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?)\b"),
     _p("date", r"(?P<v>今天|明天|后天|昨天|下周[一二三四五六日天]?|下个月|\btoday\b|\btomorrow\b|\bnext week\b)"),
     # Visa letters: "Z字签证", "M签", "Q2 visa", "visa type L", "签证类型X1".
-    _p("visa_type", rf"(?<![a-z0-9])(?P<v>{_VISA_LETTER})\s*(?:字|类)?\s*(?:签证|签|visa)"),
-    _p("visa_type", rf"(?:visa\s*(?:type|category)?|签证类型|签证种类)"
-                    rf"\s*(?:是|为|:|：|is)?\s*(?P<v>{_VISA_LETTER})(?![a-z0-9])"),
+    _p("visa_type", rf"(?<![a-z0-9])(?P<v>{_VISA_LETTER})\s*+(?:字|类)?\s*+(?:签证|签|visa)"),
+    _p("visa_type", rf"(?:visa\s*+(?:type|category)?|签证类型|签证种类)"
+                    rf"\s*+(?:是|为|:|：|is)?\s*+(?P<v>{_VISA_LETTER})(?![a-z0-9])"),
 )
 
 
