@@ -20,6 +20,7 @@ from bot.worker import Workers, WorkersLost
 from conversation.events import Stored
 from conversation.locks import SessionLocks
 from handoff.service import HandoffService
+from runtime.fair_share import FairShare
 from services.records import Requester
 from storage.conversations import TurnWrites
 
@@ -35,11 +36,14 @@ class BotTurns:
 
     def __init__(self, store: Store, hub: Hub, metrics: Metrics, handoff: HandoffService,
                  ready: asyncio.Event, workers: Workers | None = None,
-                 workers_lost: Callable[[WorkersLost], None] | None = None) -> None:
+                 workers_lost: Callable[[WorkersLost], None] | None = None,
+                 share: FairShare | None = None) -> None:
         self.store, self.hub, self.metrics, self.handoff = store, hub, metrics, handoff
         self.ready = ready
         self.workers = workers
         self.workers_lost = workers_lost
+        # Turns reach the workers through these slots, the least busy client address first.
+        self.share = share or FairShare(slots=2)
         self.locks = SessionLocks()
 
     async def answer(self, sid: str, event: Stored, ip: str = "") -> None:
@@ -97,8 +101,7 @@ class BotTurns:
         """The pipeline's outcome. The bot's typing indicator shows only while an answer takes
         longer than ``TYPING_AFTER_S`` (``typing``: it shows already): on a quick one the dots
         would only flicker, and the two frames cost the server and every client their work."""
-        assert self.workers is not None
-        pending = asyncio.ensure_future(self.workers.respond(ctx, text, requester))
+        pending = asyncio.ensure_future(self._run(ctx, text, requester))
         try:
             if not typing:
                 done, _ = await asyncio.wait({pending}, timeout=TYPING_AFTER_S)
@@ -112,6 +115,11 @@ class BotTurns:
         except asyncio.CancelledError:  # asyncio.wait leaves the turn's pipeline call running
             pending.cancel()
             raise
+
+    async def _run(self, ctx: Context, text: str, requester: Requester) -> Outcome:
+        assert self.workers is not None
+        async with self.share.slot(requester.ip):
+            return await self.workers.respond(ctx, text, requester)
 
     async def apply(self, sid: str, outcome: Outcome, summary_source: str = "",
                     read: int | None = None) -> None:

@@ -40,6 +40,7 @@ from bot.visitor_connection import VisitorConnection, VisitorParts
 from bot.worker import ModelWorkers, Workers, WorkersLost
 from handoff.consoles import SharedConsoles
 from handoff.service import HandoffService
+from runtime.fair_share import FairShare
 from runtime.offload import Offload
 from runtime.ratelimit import IpLimits
 from storage.backends import is_postgres, open_database
@@ -86,8 +87,11 @@ class ChatServer:
         self.metrics = Metrics()
         self.ready = asyncio.Event()
         self.tasks: set[asyncio.Task] = set()
+        # Two turns per model worker at most: one running, one ready to start as it finishes,
+        # so a worker never idles between turns, and every other turn waits in the fair share.
         self.turns = BotTurns(self.store, self.hub, self.metrics, self.handoff, self.ready,
-                              workers, self.workers_lost)
+                              workers, self.workers_lost,
+                              FairShare(slots=2 * settings.model_workers))
         self.admission = Admission(settings, self.ip_limits)
         self.qr_offload = Offload("qr", workers=1, queue=settings.offload_queue, processes=True)
         self.edge = HttpEdge(settings, self.store, self.metrics, self.handoff, self.admission,
