@@ -78,7 +78,8 @@ class BotTurns:
         """The pipeline's outcome, or an apology: a broken model must not leave the visitor
         without an answer. A message that found the model workers dead before it reached one
         waits for their replacement and is answered then; one that a worker was running when it
-        died gets the apology, as it may have done part of its work (booked a slot)."""
+        died, or did not answer in time (``ModelWorkers``), gets the apology, as it may have done
+        part of its work (booked a slot)."""
         for attempt in (1, 2):
             try:
                 return await self._respond(sid, ctx, text, requester, typing=typing)

@@ -61,6 +61,9 @@ class Settings(RetrievalSettings, HandoffSettings, ServiceSettings):
 
     # Two workers use both cores of the reference 2-core machine (see docs/benchmarks.md).
     model_workers: int = Field(2, ge=1, description="Processes running NLU and retrieval")
+    # A message a model worker has not answered in this long (a worker stuck in native code)
+    # gets the apology, and the node replaces its workers.
+    turn_timeout_s: float = Field(30.0, gt=0)
 
     # NLU
     nlu_engine: Literal["builtin", "rasa"] = Field(

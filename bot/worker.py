@@ -13,9 +13,11 @@ workers (or servers) one builds and the others wait, and no worker keeps PyTorch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -138,6 +140,12 @@ def _ready() -> int:
     return os.getpid()
 
 
+def _kill(pids: frozenset[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
 class WorkersLost(RuntimeError):
     """A model worker died (the kernel's OOM killer, a crash in native code) and took its pool
     with it: the call was not answered, and none is until the pool is replaced. ``pool`` numbers
@@ -174,6 +182,7 @@ class ModelWorkers:
         self.pool = self._start_pool()
         self.pools_started = 1
         self.exits: ExitWatch | None = None
+        self.pids: frozenset[int] = frozenset()  # the loaded pool's workers
         self.closing = False
 
     def _start_pool(self) -> ProcessPoolExecutor:
@@ -199,6 +208,7 @@ class ModelWorkers:
             if len(answered) >= self.processes:
                 break
             await asyncio.sleep(every_s)
+        self.pids = frozenset(answered)
         if self.on_lost is not None and number == self.pools_started:
             self.exits = ExitWatch(answered, lambda _pid: self._exited(number))
 
@@ -209,15 +219,27 @@ class ModelWorkers:
             self.on_lost(WorkersLost(pool, may_have_run=False))
 
     async def respond(self, ctx: Context, text: str, requester: Requester | None = None) -> Outcome:
-        pool, number = self.pool, self.pools_started
+        """The pipeline's outcome; ``WorkersLost`` when the pool died, or when the call was not
+        answered within ``turn_timeout_s`` (a worker stuck in native code): then the pool's
+        workers are killed, as a running call cannot be taken back from one."""
+        pool, number, pids = self.pool, self.pools_started, self.pids
         try:  # a pool found broken at submission never ran the call
             call = asyncio.get_running_loop().run_in_executor(pool, _respond, ctx, text, requester)
         except BrokenProcessPool as broken:
             raise WorkersLost(number, may_have_run=False) from broken
+        limit = asyncio.timeout(self.settings.turn_timeout_s)
         try:
-            return await call
+            async with limit:
+                return await call
         except BrokenProcessPool as broken:
             raise WorkersLost(number, may_have_run=True) from broken
+        except TimeoutError:
+            if not limit.expired():  # raised in the worker (a remote call's): not ours
+                raise
+            log.error("a model worker did not answer in time: killing the pool's workers",
+                      extra={"seconds": self.settings.turn_timeout_s, "pool": number})
+            _kill(pids)
+            raise WorkersLost(number, may_have_run=True) from None
 
     def replace(self, lost: WorkersLost) -> bool:
         """Start a new pool in place of the lost one (``warm_up`` waits for its models); False

@@ -78,3 +78,20 @@ async def test_readiness_says_so_while_a_replacement_worker_loads(server):
     assert status(f"{server.url}/readyz") == 200
     _, metrics, _ = server.get("/metrics")
     assert "chat_model_workers_lost_total 1.0" in metrics
+
+
+async def test_a_hung_model_worker_costs_one_apology_within_the_time_limit(start_server, ws_client):
+    """A worker stuck in native code (here: stopped with SIGSTOP) answers nothing: the visitor
+    gets the apology when the turn's time is up, the worker is killed and replaced, and the next
+    message is answered."""
+    server = start_server(CHAT_TURN_TIMEOUT_S="3")
+    [worker] = model_workers(server.proc.pid)
+    worker.suspend()
+    async with ws_client(server.ws_url) as visitor:
+        await visitor.hello(lang="en")
+        started = time.monotonic()
+        reply = await visitor.ask("How do I extend my visa?", "m1", timeout=30)
+        assert reply["text"] in FAILURE and 3 <= time.monotonic() - started < 15
+        reply = await visitor.ask("How do I extend my visa?", "m2", timeout=90)
+        assert reply["text"] not in FAILURE and "extension" in reply["text"].lower()
+    assert not worker.is_running()
