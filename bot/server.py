@@ -87,6 +87,7 @@ class ChatServer:
         self.metrics = Metrics()
         self.ready = asyncio.Event()
         self.tasks: set[asyncio.Task] = set()
+        self.loader: asyncio.Task | None = None  # loads the models (at start, after a loss)
         # Two turns per model worker at most: one running, one ready to start as it finishes,
         # so a worker never idles between turns, and every other turn waits in the fair share.
         self.turns = BotTurns(self.store, self.hub, self.metrics, self.handoff, self.ready,
@@ -116,14 +117,16 @@ class ChatServer:
         pause_s = 1.0
         while True:
             try:
-                await workers.warm_up()
-                break
+                loaded = await workers.warm_up()
             except WorkersLost as lost:
                 log.error("model workers lost while loading", extra={"pool": lost.pool})
                 await asyncio.sleep(pause_s)
                 pause_s = min(pause_s * 2, 60.0)
                 if workers.replace(lost):
                     self.metrics.workers_lost.inc()
+                continue
+            if loaded:  # else the pool was replaced while it loaded: load the new one
+                break
         self.handoff.retriever = workers.retriever()
         self.ready.set()
         for sid in list(self.hub.connections):
@@ -138,7 +141,10 @@ class ChatServer:
         if self.turns.workers.replace(lost):
             self.metrics.workers_lost.inc()
             self.ready.clear()
-            self.spawn(self.load_models())
+            if self.loader is None or self.loader.done():  # one loader: it loads the newest pool
+                self.loader = asyncio.create_task(self.load_models())
+                self.tasks.add(self.loader)
+                self.loader.add_done_callback(self.tasks.discard)
 
     async def run(self, stop: asyncio.Future | None = None, *, models: bool = True) -> None:
         """Serve until SIGTERM/SIGINT, or until ``stop`` resolves when the caller owns shutdown
@@ -166,7 +172,7 @@ class ChatServer:
             compression=None, ping_interval=30, ping_timeout=30, close_timeout=5,
             server_header="12367-online", create_connection=BodyReadingConnection,
         ) as server:
-            loader = asyncio.create_task(self.load_models() if models else asyncio.sleep(0))
+            self.loader = asyncio.create_task(self.load_models() if models else asyncio.sleep(0))
             log.info("serving", extra={"url": base_url(self.settings, None)})
             print(f"12367 ONLINE serving on {base_url(self.settings, None)}", flush=True)
             await stop
@@ -174,7 +180,7 @@ class ChatServer:
             # Stop accepting, tell every client to come back later (1012 = service restart).
             server.close(close_connections=True, code=1012, reason="service restart")
             await server.wait_closed()
-            loader.cancel()
+            self.loader.cancel()
         self.purge_stop.set()
         if purger is not None:
             purger.cancel()

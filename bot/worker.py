@@ -162,7 +162,7 @@ class Workers(Protocol):
     """What answers visitor messages for the server: ``ModelWorkers``, or a test's stand-in
     running the pipeline without the models (tests/pipeline_stand_in.py)."""
 
-    async def warm_up(self) -> None: ...
+    async def warm_up(self) -> bool: ...
     async def respond(self, ctx: Context, text: str,
                       requester: Requester | None = None) -> Outcome: ...
     def replace(self, lost: WorkersLost) -> bool: ...
@@ -191,11 +191,11 @@ class ModelWorkers:
             initializer=_init, initargs=(self.settings, self.regions),
         )
 
-    async def warm_up(self, every_s: float = 0.05) -> None:
+    async def warm_up(self, every_s: float = 0.05) -> bool:
         """Wait until every worker has loaded (building the index or model when stale). Only a
         loaded worker takes tasks, so one loaded worker could answer all of a single round: the
-        rounds go on until each worker has answered one. Raises ``WorkersLost`` when a worker
-        dies while loading."""
+        rounds go on until each worker has answered one. False when the pool was replaced while
+        it loaded (the new one is still to load); ``WorkersLost`` when a worker died loading."""
         loop = asyncio.get_running_loop()
         pool, number = self.pool, self.pools_started
         answered: set[int] = set()
@@ -208,9 +208,16 @@ class ModelWorkers:
             if len(answered) >= self.processes:
                 break
             await asyncio.sleep(every_s)
+        if number != self.pools_started:
+            return False
         self.pids = frozenset(answered)
-        if self.on_lost is not None and number == self.pools_started:
-            self.exits = ExitWatch(answered, lambda _pid: self._exited(number))
+        if self.on_lost is not None and self.exits is None:
+            try:
+                self.exits = ExitWatch(answered, lambda _pid: self._exited(number))
+            except OSError:
+                log.warning("model workers not watched: a dead one is noticed at its next call",
+                            exc_info=True)
+        return True
 
     def _exited(self, pool: int) -> None:
         """A worker of pool number ``pool`` exited; at shutdown, or of a pool replaced already,
@@ -233,6 +240,11 @@ class ModelWorkers:
                 return await call
         except BrokenProcessPool as broken:
             raise WorkersLost(number, may_have_run=True) from broken
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # this turn is being cancelled
+                raise
+            raise WorkersLost(number, may_have_run=False) from None  # the pool dropped the call
         except TimeoutError:
             if not limit.expired():  # raised in the worker (a remote call's): not ours
                 raise
@@ -244,12 +256,15 @@ class ModelWorkers:
     def replace(self, lost: WorkersLost) -> bool:
         """Start a new pool in place of the lost one (``warm_up`` waits for its models); False
         when that pool was replaced already."""
-        if lost.pool != self.pools_started:
+        if lost.pool != self.pools_started or self.closing:
             return False
         if self.exits is not None:
             self.exits.close()
             self.exits = None
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pids = frozenset()
+        # Calls the lost pool holds fail with BrokenProcessPool (WorkersLost); cancelling them
+        # instead would end their turns without an answer or an apology.
+        self.pool.shutdown(wait=False, cancel_futures=False)
         self.pool = self._start_pool()
         self.pools_started += 1
         log.warning("model workers lost: starting new ones", extra={"pool": self.pools_started})

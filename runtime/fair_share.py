@@ -73,10 +73,10 @@ class FairShare:
         try:
             await waiter.granted
         except asyncio.CancelledError:
-            if waiter.granted.done() and not waiter.granted.cancelled():
-                self._release()  # granted as it was cancelled: pass the slot on
-            else:
+            if waiter in self.waiting:
                 self.waiting.remove(waiter)
+            elif not waiter.granted.cancelled():
+                self._release()  # granted as it was cancelled: pass the slot on
             raise
 
     def _release(self) -> None:
@@ -86,6 +86,8 @@ class FairShare:
             # The least used key first; among a key's own messages, the oldest.
             chosen = min(self.waiting, key=lambda w: (self.used(w.key, now), w.arrived))
             self.waiting.remove(chosen)
+            if chosen.granted.done():  # cancelled while waiting, not yet resumed to say so
+                continue
             self.free -= 1
             chosen.granted.set_result(None)
 

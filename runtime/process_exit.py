@@ -19,14 +19,18 @@ class ExitWatch:
         self.loop = asyncio.get_running_loop()
         self.on_exit = on_exit
         self.fds: dict[int, int] = {}  # pidfd -> pid
-        for pid in pids:
-            try:
-                fd = os.pidfd_open(pid)
-            except ProcessLookupError:
-                self.loop.call_soon(on_exit, pid)
-                continue
-            self.fds[fd] = pid
-            self.loop.add_reader(fd, self._exited, fd)
+        try:
+            for pid in pids:
+                try:
+                    fd = os.pidfd_open(pid)
+                except ProcessLookupError:
+                    self.loop.call_soon(on_exit, pid)
+                    continue
+                self.fds[fd] = pid
+                self.loop.add_reader(fd, self._exited, fd)
+        except OSError:  # no pidfds here (an old kernel, a sandbox), or no fds left
+            self.close()
+            raise
 
     def _exited(self, fd: int) -> None:
         pid = self.fds.pop(fd)

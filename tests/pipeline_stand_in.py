@@ -43,8 +43,8 @@ class StandInWorkers:
     def __init__(self, regions: list[str]) -> None:
         self.pipeline = Pipeline(RuleIntents(), NoEntries(), regions)
 
-    async def warm_up(self) -> None:
-        return None
+    async def warm_up(self) -> bool:
+        return True
 
     async def respond(self, ctx: Context, text: str,
                       requester: Requester | None = None) -> Outcome:

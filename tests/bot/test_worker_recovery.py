@@ -5,12 +5,14 @@ and the visitor's next message gets a real answer."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 import urllib.error
 import urllib.request
 
 import psutil
+import pytest
 
 from bot.texts import TEXTS
 
@@ -20,8 +22,12 @@ FAILURE = {TEXTS["failure"][lang] for lang in ("en", "zh")}
 def model_workers(pid: int) -> list[psutil.Process]:
     """The server's model workers: its spawned children that are not multiprocessing's
     resource tracker."""
-    return [child for child in psutil.Process(pid).children()
-            if "spawn_main" in " ".join(child.cmdline())]
+    workers = []
+    for child in psutil.Process(pid).children():
+        with contextlib.suppress(psutil.NoSuchProcess):  # a killed worker reaped meanwhile
+            if "spawn_main" in " ".join(child.cmdline()):
+                workers.append(child)
+    return workers
 
 
 def status(url: str) -> int:
@@ -46,9 +52,11 @@ async def test_a_killed_model_worker_is_replaced_and_the_next_message_answered(s
     assert status(f"{server.url}/readyz") == 200
 
 
-async def test_a_worker_killed_mid_message_costs_that_message_at_most(server, ws_client):
+@pytest.mark.parametrize("workers", ["1", "2"])
+async def test_a_worker_killed_mid_message_costs_that_message_at_most(start_server, ws_client, workers):
     """The message a dying worker was answering gets an apology (it may have done part of its
     work, so it is not run twice); every later one is answered."""
+    server = start_server(CHAT_MODEL_WORKERS=workers)
     async with ws_client(server.ws_url) as visitor:
         await visitor.hello(lang="en")
         await visitor.send({"type": "message", "id": "m1", "text": "How do I extend my visa?"})
@@ -84,14 +92,15 @@ async def test_a_hung_model_worker_costs_one_apology_within_the_time_limit(start
     """A worker stuck in native code (here: stopped with SIGSTOP) answers nothing: the visitor
     gets the apology when the turn's time is up, the worker is killed and replaced, and the next
     message is answered."""
-    server = start_server(CHAT_TURN_TIMEOUT_S="3")
+    # The limit also applies to the next message, the new worker's first: room for a busy machine.
+    server = start_server(CHAT_TURN_TIMEOUT_S="5")
     [worker] = model_workers(server.proc.pid)
     worker.suspend()
     async with ws_client(server.ws_url) as visitor:
         await visitor.hello(lang="en")
         started = time.monotonic()
         reply = await visitor.ask("How do I extend my visa?", "m1", timeout=30)
-        assert reply["text"] in FAILURE and 3 <= time.monotonic() - started < 15
+        assert reply["text"] in FAILURE and 5 <= time.monotonic() - started < 20
         reply = await visitor.ask("How do I extend my visa?", "m2", timeout=90)
         assert reply["text"] not in FAILURE and "extension" in reply["text"].lower()
     assert not worker.is_running()

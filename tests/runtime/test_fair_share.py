@@ -33,7 +33,7 @@ async def test_a_quiet_address_goes_before_a_busy_one_queued_earlier():
     assert order == ["busy", "busy", "quiet", "busy", "busy", "busy"]
 
 
-async def test_one_address_messages_keep_their_order():
+async def test_addresses_with_no_use_go_in_order_of_arrival():
     share = FairShare(slots=1)
     order: list[str] = []
     await _hold(share, "a", order)
@@ -81,3 +81,26 @@ async def test_one_address_messages_keep_their_order_while_its_use_decays():
     await hold(-1)  # "a" has some use
     await asyncio.gather(*(hold(i) for i in range(8)))
     assert served == [-1, *range(8)]
+
+
+async def test_a_waiter_cancelled_as_a_slot_frees_neither_gets_it_nor_loses_it():
+    """Cancelling a waiting task cancels the future it waits on at once, but it leaves the queue
+    only when it resumes: a release in between must pass over it, and the slot stays usable."""
+    share = FairShare(slots=1)
+    order: list[str] = []
+    await _hold(share, "a", order)
+    holder_done = asyncio.Event()
+
+    async def holder() -> None:
+        async with share.slot("a"):
+            await holder_done.wait()
+
+    holding = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    gone = asyncio.create_task(_hold(share, "b", order))
+    await asyncio.sleep(0)
+    holder_done.set()  # the holder resumes first and releases ...
+    gone.cancel()  # ... while "b", its future cancelled, is still in the queue
+    await asyncio.gather(holding, gone, return_exceptions=True)
+    await asyncio.wait_for(_hold(share, "c", order), 5)  # the slot was not lost
+    assert order == ["a", "c"] and share.free == 1 and not share.waiting
