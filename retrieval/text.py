@@ -22,6 +22,11 @@ from runtime.language import Lang, Script, converter, lang_of, to_script
 _LATIN_WORD = re.compile(r"^[a-z0-9][a-z0-9'.+-]*$")
 _WORD = re.compile(r"\w", re.UNICODE)
 _SPACE = re.compile(r"\s+")
+# spaCy's tokenizer takes punctuation off a run one character at a time, matching its suffix
+# pattern against the whole rest of the run each time: quadratic in the run's length (2,000
+# characters of "!?" took ~100 ms). Tokens without a word character are dropped below, so a run
+# of punctuation or symbols is cut into pieces first: the words are the same.
+_SYMBOL_RUN = re.compile(r"([^\w\s]{8})(?=[^\w\s])")
 
 
 def _replace_all(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
@@ -120,7 +125,7 @@ class TextAnalyzer:
 
     def _en_words(self, text: str) -> list[str]:
         with self._en_lock:
-            raw = [tok.text for tok in self._en(text)]
+            raw = [tok.text for tok in self._en(_SYMBOL_RUN.sub(r"\1 ", text))]
         words = []
         for word in raw:
             if not _WORD.search(word) or word in lexicon.ENGLISH_STOPWORDS:
