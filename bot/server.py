@@ -88,6 +88,7 @@ class ChatServer:
         self.ready = asyncio.Event()
         self.tasks: set[asyncio.Task] = set()
         self.loader: asyncio.Task | None = None  # loads the models (at start, after a loss)
+        self.stopping = False
         # Two turns per model worker at most: one running, one ready to start as it finishes,
         # so a worker never idles between turns, and every other turn waits in the fair share.
         self.turns = BotTurns(self.store, self.hub, self.metrics, self.handoff, self.ready,
@@ -125,6 +126,11 @@ class ChatServer:
                 if workers.replace(lost):
                     self.metrics.workers_lost.inc()
                 continue
+            except Exception:  # never leave the node "loading" for good: try again
+                log.exception("loading the models failed")
+                await asyncio.sleep(pause_s)
+                pause_s = min(pause_s * 2, 60.0)
+                continue
             if loaded:  # else the pool was replaced while it loaded: load the new one
                 break
         self.handoff.retriever = workers.retriever()
@@ -138,6 +144,8 @@ class ChatServer:
         says it is not ready (the load balancer sends new visitors to other nodes; messages here
         wait, as at start-up) until its models have loaded."""
         assert self.turns.workers is not None
+        if self.stopping:  # the workers' exits at shutdown (SIGINT reaches them too)
+            return
         if self.turns.workers.replace(lost):
             self.metrics.workers_lost.inc()
             self.ready.clear()
@@ -176,6 +184,7 @@ class ChatServer:
             log.info("serving", extra={"url": base_url(self.settings, None)})
             print(f"12367 ONLINE serving on {base_url(self.settings, None)}", flush=True)
             await stop
+            self.stopping = True
             log.info("shutting down")
             # Stop accepting, tell every client to come back later (1012 = service restart).
             server.close(close_connections=True, code=1012, reason="service restart")

@@ -199,12 +199,18 @@ class ModelWorkers:
         loop = asyncio.get_running_loop()
         pool, number = self.pool, self.pools_started
         answered: set[int] = set()
-        while True:
+        while number == self.pools_started:
             try:
                 answered.update(await asyncio.gather(*(loop.run_in_executor(pool, _ready)
                                                        for _ in range(self.processes))))
             except BrokenProcessPool as broken:
                 raise WorkersLost(number, may_have_run=False) from broken
+            except RuntimeError:  # "cannot schedule new futures after shutdown": replaced
+                if number != self.pools_started:
+                    return False
+                raise
+            except OSError as failed:  # a worker could not be started (memory short)
+                raise WorkersLost(number, may_have_run=False) from failed
             if len(answered) >= self.processes:
                 break
             await asyncio.sleep(every_s)
@@ -246,7 +252,9 @@ class ModelWorkers:
                 raise
             raise WorkersLost(number, may_have_run=False) from None  # the pool dropped the call
         except TimeoutError:
-            if not limit.expired():  # raised in the worker (a remote call's): not ours
+            # Raised in the worker (a remote call's), or a pool still loading (its workers
+            # are not known yet): the turn gets the apology, the pool stays.
+            if not limit.expired() or not pids:
                 raise
             log.error("a model worker did not answer in time: killing the pool's workers",
                       extra={"seconds": self.settings.turn_timeout_s, "pool": number})

@@ -53,7 +53,8 @@ async def test_a_killed_model_worker_is_replaced_and_the_next_message_answered(s
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
-async def test_a_worker_killed_mid_message_costs_that_message_at_most(start_server, ws_client, workers):
+async def test_a_worker_killed_mid_message_costs_only_the_messages_the_pool_held(
+        start_server, ws_client, workers):
     """The message a dying worker was answering gets an apology (it may have done part of its
     work, so it is not run twice); every later one is answered."""
     server = start_server(CHAT_MODEL_WORKERS=workers)
