@@ -72,9 +72,11 @@ async def test_a_visitor_is_answered_while_another_sends_messages_built_to_be_sl
 
 
 async def test_a_busy_address_does_not_hold_the_workers_from_everyone_else(srv, ws_client):
-    """Twelve sockets from one address send long messages without pause; a visitor from another
-    address is answered ahead of the queue they make: the model workers go to the least busy
-    address first (runtime/fair_share.py)."""
+    """Twenty-four sockets from one address send long messages without pause; a visitor from
+    another address is answered ahead of the queue they make: the model workers go to the least
+    busy address first (runtime/fair_share.py). Twenty-four, not fewer: with the test processes
+    of the whole suite on the same cores, the visitor's own time grows too, and the margin
+    must hold there (twelve left it at 0.51 of the attacker's once)."""
     rng = random.Random(7)
     words = ["visa", "permit", "office", "stay", "extend", "residence", "entry", "apply", "when", "how"]
     attacker_s: list[float] = []
@@ -92,7 +94,7 @@ async def test_a_busy_address_does_not_hold_the_workers_from_everyone_else(srv, 
                 await client.ask(text, f"a{n}-{i}", timeout=60)
                 attacker_s.append(time.monotonic() - started)
 
-    attackers = [asyncio.create_task(attack(n)) for n in range(12)]
+    attackers = [asyncio.create_task(attack(n)) for n in range(24)]
     try:
         async with ws_client(srv.ws_url, **via("203.0.113.70")) as bystander:
             await bystander.hello(lang="en")
