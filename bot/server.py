@@ -119,17 +119,15 @@ class ChatServer:
         while True:
             try:
                 loaded = await workers.warm_up()
-            except WorkersLost as lost:
-                log.error("model workers lost while loading", extra={"pool": lost.pool})
+            except Exception as failed:  # never leave the node "loading" for good: try again
+                if isinstance(failed, WorkersLost):
+                    log.error("model workers lost while loading", extra={"pool": failed.pool})
+                else:
+                    log.exception("loading the models failed")
                 await asyncio.sleep(pause_s)
                 pause_s = min(pause_s * 2, 60.0)
-                if workers.replace(lost):
+                if isinstance(failed, WorkersLost) and workers.replace(failed):
                     self.metrics.workers_lost.inc()
-                continue
-            except Exception:  # never leave the node "loading" for good: try again
-                log.exception("loading the models failed")
-                await asyncio.sleep(pause_s)
-                pause_s = min(pause_s * 2, 60.0)
                 continue
             if loaded:  # else the pool was replaced while it loaded: load the new one
                 break

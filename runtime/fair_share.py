@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -26,11 +26,11 @@ class _Use:
     at: float
 
 
-@dataclass(order=True)
+@dataclass(eq=False)  # each waiter is itself: the queue finds and removes it by identity
 class _Waiter:
     arrived: int
-    key: str = field(compare=False)
-    granted: asyncio.Future[None] = field(compare=False)
+    key: str
+    granted: asyncio.Future[None]
 
 
 class FairShare:
